@@ -1,0 +1,58 @@
+/**
+ * Every failure edgepay reports to a caller carries a stable string code, so callers branch on
+ * codes rather than on message text (the same convention as better-sqlite3's SqliteError).
+ */
+export type ErrorCode =
+  | 'EDGEPAY_BAD_INPUT'
+  | 'EDGEPAY_RULES_INVALID'
+  | 'EDGEPAY_CURRENCY_UNKNOWN'
+  | 'EDGEPAY_AMOUNT_INVALID'
+  | 'EDGEPAY_CARD_INVALID'
+  | 'EDGEPAY_KEY_INVALID'
+  | 'EDGEPAY_IDEMPOTENCY_CONFLICT'
+  | 'EDGEPAY_JOURNAL_FULL'
+  | 'EDGEPAY_JOURNAL_READONLY'
+  | 'EDGEPAY_JOURNAL_LOCKED'
+  | 'EDGEPAY_JOURNAL_IO'
+  | 'EDGEPAY_JOURNAL_CLOSED'
+  | 'EDGEPAY_JOURNAL_CHAIN_BROKEN'
+  | 'EDGEPAY_JOURNAL_SCHEMA'
+  | 'EDGEPAY_JOURNAL_NODE_MISMATCH'
+  | 'EDGEPAY_JOURNAL_IN_USE'
+  | 'EDGEPAY_RESTORE_REFUSED'
+  | 'EDGEPAY_NOT_FOUND'
+  | 'EDGEPAY_OVERLOADED';
+
+export class EdgepayError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EdgepayError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** One bad field of an input: which field, which value, what is allowed. */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+  readonly value?: unknown;
+}
+
+export class BadInputError extends EdgepayError {
+  readonly problems: readonly FieldProblem[];
+
+  constructor(what: string, problems: readonly FieldProblem[]) {
+    const list = problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ');
+    super('EDGEPAY_BAD_INPUT', `invalid ${what}: ${list}`, { problems });
+    this.name = 'BadInputError';
+    this.problems = problems;
+  }
+}
+
+export function isEdgepayError(value: unknown, code?: ErrorCode): value is EdgepayError {
+  return value instanceof EdgepayError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,249 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EdgepayError } from '../errors.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { entryHash } from './canonical.js';
+import { type EntryDraft, GENESIS_HASH, type JournalEntry } from './entry.js';
+import { ENTRY_COLUMNS, type EntryRow, INSERT_ENTRY_SQL, entryToRow, rowToEntry } from './row.js';
+import { migrate } from './schema.js';
+import { storageError } from './storage-errors.js';
+import { verifyChain } from './verify.js';
+
+export interface JournalOptions {
+  readonly path: string;
+  /** The node that owns this journal; a journal is never reused by another node. */
+  readonly nodeId: string;
+  readonly clock?: Clock;
+  /** Entries re-hashed at open (from the tail back). The full walk is `edgepay journal verify`. */
+  readonly tailCheckEntries?: number;
+  /** How long to wait for a lock held by another connection before failing with EDGEPAY_JOURNAL_LOCKED. */
+  readonly busyTimeoutMs?: number;
+  /** Caps the database size in pages (SQLite max_page_count): a hard disk budget, also used by tests. */
+  readonly maxPageCount?: number;
+}
+
+export interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Appends within one batch; each sees the ones staged before it. */
+export interface BatchWriter {
+  append(draft: EntryDraft): JournalEntry;
+  findByIdempotencyKey(key: string): JournalEntry | undefined;
+  getBySeq(seq: number): JournalEntry | undefined;
+}
+
+const DEFAULT_TAIL_CHECK = 1024;
+const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The node's append-only, hash-chained payment journal on SQLite (WAL, synchronous=FULL).
+ * Only one writer uses it; `writeBatch` is the unit of durability: one transaction, one fsync.
+ * The in-memory head moves only after a commit succeeded, so a failed batch leaves no trace.
+ */
+export class Journal {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly insertEntry: Database.Statement;
+  private readonly selectByKey: Database.Statement;
+  private readonly selectBySeq: Database.Statement;
+  private readonly upsertHead: Database.Statement;
+  private head: ChainHead;
+  private closed = false;
+  /** Set after an I/O failure: after a failed fsync the OS may have dropped dirty pages, so no more writes until reopened. */
+  private failure: EdgepayError | undefined;
+
+  private constructor(
+    db: Database.Database,
+    readonly path: string,
+    readonly nodeId: string,
+    clock: Clock,
+  ) {
+    this.db = db;
+    this.clock = clock;
+    this.insertEntry = db.prepare(INSERT_ENTRY_SQL);
+    this.selectByKey = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE idempotency_key = ?`);
+    this.selectBySeq = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq = ?`);
+    this.upsertHead = db.prepare(
+      'INSERT INTO chain_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
+    );
+    const row = db.prepare('SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
+    this.head = row ? { seq: row.seq, hash: row.hash.toString('hex') } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /**
+   * Opens (creating if needed) and checks the journal. SQLite's WAL recovery discards a torn tail
+   * (a frame whose checksum fails), so what remains is exactly the committed prefix; the tail of the
+   * chain is then re-hashed and the head compared, and a broken chain refuses to open.
+   */
+  static open(options: JournalOptions): Journal {
+    if (!NODE_ID_PATTERN.test(options.nodeId)) {
+      throw new EdgepayError(
+        'EDGEPAY_BAD_INPUT',
+        `nodeId: ${JSON.stringify(options.nodeId)} must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`,
+        { field: 'nodeId', value: options.nodeId },
+      );
+    }
+    let db: Database.Database;
+    try {
+      mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path);
+    } catch (cause) {
+      throw storageError(cause, options.path);
+    }
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 2000))}`);
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new EdgepayError('EDGEPAY_JOURNAL_IO', `${options.path}: cannot enable WAL mode (got ${String(mode)})`);
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.trunc(options.maxPageCount)}`);
+      migrate(db, options.path);
+      claimNodeId(db, options.path, options.nodeId);
+      checkTail(db, options.path, options.nodeId, options.tailCheckEntries ?? DEFAULT_TAIL_CHECK);
+      return new Journal(db, options.path, options.nodeId, options.clock ?? systemClock);
+    } catch (cause) {
+      db.close();
+      throw storageError(cause, options.path);
+    }
+  }
+
+  chainHead(): ChainHead {
+    return this.head;
+  }
+
+  /**
+   * Runs `stage` inside one transaction; its appends become durable together when it returns. If
+   * `stage` or the commit throws, nothing is written and the head does not move.
+   */
+  writeBatch<T>(stage: (writer: BatchWriter) => T): T {
+    this.assertOpen();
+    if (this.failure) throw this.failure;
+    const startHead = this.head;
+    const staged = new Map<string, JournalEntry>();
+    const stagedBySeq = new Map<number, JournalEntry>();
+    let head = startHead;
+    const writer: BatchWriter = {
+      append: (draft) => {
+        const wallMs = this.clock.wallMs();
+        const monoUs = Number(this.clock.monotonicNs() / 1000n);
+        const unhashed = { ...draft, seq: head.seq + 1, nodeId: this.nodeId, wallMs, monoUs, prevHash: head.hash };
+        const entry: JournalEntry = { ...unhashed, hash: entryHash(unhashed) };
+        this.insertEntry.run(entryToRow(entry));
+        staged.set(entry.idempotencyKey, entry);
+        stagedBySeq.set(entry.seq, entry);
+        head = { seq: entry.seq, hash: entry.hash };
+        return entry;
+      },
+      findByIdempotencyKey: (key) => staged.get(key) ?? this.findByIdempotencyKey(key),
+      getBySeq: (seq) => stagedBySeq.get(seq) ?? this.getBySeq(seq),
+    };
+    try {
+      const result = this.db.transaction(() => {
+        const value = stage(writer);
+        if (head.seq !== startHead.seq) this.upsertHead.run({ seq: head.seq, hash: Buffer.from(head.hash, 'hex') });
+        return value;
+      })();
+      this.head = head;
+      return result;
+    } catch (cause) {
+      // Only SQLite's own failures are storage faults; anything else came from `stage` and is the caller's.
+      if (!(cause instanceof Database.SqliteError)) throw cause;
+      const error = storageError(cause, this.path);
+      if (error.code === 'EDGEPAY_JOURNAL_IO') this.failure = error;
+      throw error;
+    }
+  }
+
+  /** Appends one entry in its own transaction (one fsync). Batch through `writeBatch` for speed. */
+  append(draft: EntryDraft): JournalEntry {
+    return this.writeBatch((writer) => writer.append(draft));
+  }
+
+  findByIdempotencyKey(key: string): JournalEntry | undefined {
+    this.assertOpen();
+    const row = this.selectByKey.get(key) as EntryRow | undefined;
+    return row ? rowToEntry(row) : undefined;
+  }
+
+  getBySeq(seq: number): JournalEntry | undefined {
+    this.assertOpen();
+    const row = this.selectBySeq.get(seq) as EntryRow | undefined;
+    return row ? rowToEntry(row) : undefined;
+  }
+
+  /** Entries in sequence order from `fromSeq`, streamed. */
+  *entries(fromSeq = 1): Generator<JournalEntry> {
+    this.assertOpen();
+    const rows = this.db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq`).iterate(fromSeq);
+    for (const row of rows) yield rowToEntry(row as EntryRow);
+  }
+
+  /** Records that the centre holds these entries; forwarding state is outside the chain. */
+  markForwarded(seqs: readonly number[], wallMs = this.clock.wallMs()): void {
+    this.assertOpen();
+    const insert = this.db.prepare('INSERT OR IGNORE INTO forwarded (seq, wall_ms) VALUES (?, ?)');
+    try {
+      this.db.transaction(() => {
+        for (const seq of seqs) insert.run(seq, wallMs);
+      })();
+    } catch (cause) {
+      throw storageError(cause, this.path);
+    }
+  }
+
+  /** Sequence numbers already forwarded, in order. */
+  *forwardedSeqs(): Generator<number> {
+    this.assertOpen();
+    for (const row of this.db.prepare('SELECT seq FROM forwarded ORDER BY seq').iterate()) yield (row as { seq: number }).seq;
+  }
+
+  /** The underlying connection, for the backup API and read-only reporting. */
+  connection(): Database.Database {
+    this.assertOpen();
+    return this.db;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EdgepayError('EDGEPAY_JOURNAL_CLOSED', `journal ${this.path} is closed`, { path: this.path });
+  }
+}
+
+function claimNodeId(db: Database.Database, path: string, nodeId: string): void {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined;
+  if (!row) {
+    db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(nodeId);
+    return;
+  }
+  if (row.value !== nodeId) {
+    throw new EdgepayError(
+      'EDGEPAY_JOURNAL_NODE_MISMATCH',
+      `${path} is the journal of node ${JSON.stringify(row.value)}, not ${JSON.stringify(nodeId)}; a journal is never shared between nodes`,
+      { path, journalNodeId: row.value, nodeId },
+    );
+  }
+}
+
+function checkTail(db: Database.Database, path: string, nodeId: string, tailEntries: number): void {
+  const stats = db.prepare('SELECT count(*) AS n, max(seq) AS last FROM entries').get() as { n: number; last: number | null };
+  const last = stats.last ?? 0;
+  const fromSeq = Math.max(1, last - Math.max(0, tailEntries) + 1);
+  let report = stats.n === last ? verifyChain(db, { nodeId, fromSeq }) : undefined;
+  // A gap or a bad tail is located precisely by a full walk, so the message names the first bad entry.
+  if (!report?.ok) report = verifyChain(db, { nodeId });
+  if (!report.ok && report.problem) {
+    throw new EdgepayError(
+      'EDGEPAY_JOURNAL_CHAIN_BROKEN',
+      `${path}: refusing to start on a broken journal: first bad sequence ${report.problem.seq}: ${report.problem.message}`,
+      { path, firstBadSeq: report.problem.seq, problem: report.problem.kind },
+    );
+  }
+}

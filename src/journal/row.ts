@@ -1,0 +1,93 @@
+import type { EntryKind, JournalEntry, DecisionMode } from './entry.js';
+
+/** The entries table's row as better-sqlite3 returns it. */
+export interface EntryRow {
+  seq: number;
+  node_id: string;
+  kind: string;
+  idempotency_key: string;
+  ref_seq: number | null;
+  lane: string | null;
+  reference: string | null;
+  amount_minor: number;
+  currency: string;
+  card_token: string;
+  card_bin: string;
+  card_last4: string;
+  sealed_card: Buffer | null;
+  approved: number;
+  decision_code: string;
+  decision_reason: string;
+  decision_rule: string;
+  decision_mode: string;
+  wall_ms: number;
+  mono_us: number;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export const ENTRY_COLUMNS =
+  'seq, node_id, kind, idempotency_key, ref_seq, lane, reference, amount_minor, currency, card_token, card_bin, ' +
+  'card_last4, sealed_card, approved, decision_code, decision_reason, decision_rule, decision_mode, wall_ms, ' +
+  'mono_us, prev_hash, hash';
+
+export const INSERT_ENTRY_SQL =
+  `INSERT INTO entries (${ENTRY_COLUMNS}) VALUES (@seq, @node_id, @kind, @idempotency_key, @ref_seq, @lane, ` +
+  '@reference, @amount_minor, @currency, @card_token, @card_bin, @card_last4, @sealed_card, @approved, ' +
+  '@decision_code, @decision_reason, @decision_rule, @decision_mode, @wall_ms, @mono_us, @prev_hash, @hash)';
+
+export function rowToEntry(row: EntryRow): JournalEntry {
+  return {
+    seq: row.seq,
+    nodeId: row.node_id,
+    kind: row.kind as EntryKind,
+    idempotencyKey: row.idempotency_key,
+    refSeq: row.ref_seq,
+    lane: row.lane,
+    reference: row.reference,
+    amountMinor: row.amount_minor,
+    currency: row.currency,
+    cardToken: row.card_token,
+    cardBin: row.card_bin,
+    cardLast4: row.card_last4,
+    sealedCard: row.sealed_card === null ? null : new Uint8Array(row.sealed_card),
+    decision: {
+      approved: row.approved === 1,
+      code: row.decision_code,
+      reason: row.decision_reason,
+      rule: row.decision_rule,
+      mode: row.decision_mode as DecisionMode,
+    },
+    wallMs: row.wall_ms,
+    monoUs: row.mono_us,
+    prevHash: row.prev_hash.toString('hex'),
+    hash: row.hash.toString('hex'),
+  };
+}
+
+export function entryToRow(entry: JournalEntry): EntryRow {
+  return {
+    seq: entry.seq,
+    node_id: entry.nodeId,
+    kind: entry.kind,
+    idempotency_key: entry.idempotencyKey,
+    ref_seq: entry.refSeq,
+    lane: entry.lane,
+    reference: entry.reference,
+    amount_minor: entry.amountMinor,
+    currency: entry.currency,
+    card_token: entry.cardToken,
+    card_bin: entry.cardBin,
+    card_last4: entry.cardLast4,
+    sealed_card: entry.sealedCard === null ? null : Buffer.from(entry.sealedCard),
+    approved: entry.decision.approved ? 1 : 0,
+    decision_code: entry.decision.code,
+    decision_reason: entry.decision.reason,
+    decision_rule: entry.decision.rule,
+    decision_mode: entry.decision.mode,
+    wall_ms: entry.wallMs,
+    mono_us: entry.monoUs,
+    prev_hash: Buffer.from(entry.prevHash, 'hex'),
+    hash: Buffer.from(entry.hash, 'hex'),
+  };
+}

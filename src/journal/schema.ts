@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3';
+import { EdgepayError } from '../errors.js';
+
+/**
+ * Schema migrations, applied in order inside one transaction each; PRAGMA user_version records the
+ * last one applied. A journal written by a newer edgepay is refused rather than guessed at.
+ */
+interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE entries (
+        seq              INTEGER PRIMARY KEY CHECK (seq >= 1),
+        node_id          TEXT    NOT NULL,
+        kind             TEXT    NOT NULL CHECK (kind IN ('authorization', 'capture', 'void', 'refund')),
+        idempotency_key  TEXT    NOT NULL UNIQUE,
+        ref_seq          INTEGER,
+        lane             TEXT,
+        reference        TEXT,
+        amount_minor     INTEGER NOT NULL CHECK (amount_minor >= 0),
+        currency         TEXT    NOT NULL CHECK (length(currency) = 3),
+        card_token       TEXT    NOT NULL,
+        card_bin         TEXT    NOT NULL,
+        card_last4       TEXT    NOT NULL,
+        sealed_card      BLOB,
+        approved         INTEGER NOT NULL CHECK (approved IN (0, 1)),
+        decision_code    TEXT    NOT NULL,
+        decision_reason  TEXT    NOT NULL,
+        decision_rule    TEXT    NOT NULL,
+        decision_mode    TEXT    NOT NULL CHECK (decision_mode IN ('offline', 'online')),
+        wall_ms          INTEGER NOT NULL,
+        mono_us          INTEGER NOT NULL,
+        prev_hash        BLOB    NOT NULL CHECK (length(prev_hash) = 32),
+        hash             BLOB    NOT NULL CHECK (length(hash) = 32)
+      ) STRICT;
+
+      -- The journal is append-only: the database itself refuses edits and deletions.
+      CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+        BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
+      CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+        BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;
+
+      -- The head is written in the same transaction as the entries it covers, so a truncated tail
+      -- (rows missing after the head) is detectable.
+      CREATE TABLE chain_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash BLOB    NOT NULL
+      ) STRICT;
+
+      -- Forwarding state changes after the fact, so it lives beside the chain, not in it.
+      CREATE TABLE forwarded (
+        seq     INTEGER PRIMARY KEY REFERENCES entries (seq),
+        wall_ms INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function migrate(db: Database.Database, path: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new EdgepayError(
+      'EDGEPAY_JOURNAL_SCHEMA',
+      `${path}: journal schema version ${current} is newer than this edgepay understands (${SCHEMA_VERSION}); upgrade edgepay`,
+      { path, found: current, supported: SCHEMA_VERSION },
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}

@@ -1,0 +1,9 @@
+export {
+  type CurrencyCode,
+  isCurrencyCode,
+  knownCurrencies,
+  parseCurrency,
+  minorUnits,
+  formatMinor,
+  isAmountMinor,
+} from './currency.js';
