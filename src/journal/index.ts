@@ -4,3 +4,7 @@ export { Journal, type JournalOptions, type BatchWriter, type ChainHead } from '
 export { GroupCommit, type GroupCommitOptions, type Settled, DEFAULT_GROUP_COMMIT } from './group-commit.js';
 export { verifyChain, type VerifyReport, type ChainProblem, type ChainProblemKind } from './verify.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { backupJournal, inspectBackup, type BackupResult } from './backup.js';
+export { restoreJournal, type RestoreOptions, type RestoreResult } from './restore.js';
+export { exportEntries, entryToJson } from './export.js';
+export { JournalLock, lockOwner } from './lock.js';

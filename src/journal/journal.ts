@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { entryHash } from './canonical.js';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from './entry.js';
 import { ENTRY_COLUMNS, type EntryRow, INSERT_ENTRY_SQL, entryToRow, rowToEntry } from './row.js';
+import { JournalLock } from './lock.js';
 import { migrate } from './schema.js';
 import { storageError } from './storage-errors.js';
 import { verifyChain } from './verify.js';
@@ -33,6 +34,8 @@ export interface BatchWriter {
   append(draft: EntryDraft): JournalEntry;
   findByIdempotencyKey(key: string): JournalEntry | undefined;
   getBySeq(seq: number): JournalEntry | undefined;
+  /** Entries that refer to `seq` (its voids, refunds, captures), staged ones included. */
+  followUpsOf(seq: number): JournalEntry[];
 }
 
 const DEFAULT_TAIL_CHECK = 1024;
@@ -50,6 +53,7 @@ export class Journal {
   private readonly selectByKey: Database.Statement;
   private readonly selectBySeq: Database.Statement;
   private readonly upsertHead: Database.Statement;
+  private readonly selectFollowUps: Database.Statement;
   private head: ChainHead;
   private closed = false;
   /** Set after an I/O failure: after a failed fsync the OS may have dropped dirty pages, so no more writes until reopened. */
@@ -60,12 +64,14 @@ export class Journal {
     readonly path: string,
     readonly nodeId: string,
     clock: Clock,
+    private readonly lock: JournalLock,
   ) {
     this.db = db;
     this.clock = clock;
     this.insertEntry = db.prepare(INSERT_ENTRY_SQL);
     this.selectByKey = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE idempotency_key = ?`);
     this.selectBySeq = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq = ?`);
+    this.selectFollowUps = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE ref_seq = ? ORDER BY seq`);
     this.upsertHead = db.prepare(
       'INSERT INTO chain_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
     );
@@ -87,10 +93,17 @@ export class Journal {
       );
     }
     let db: Database.Database;
+    let lock: JournalLock;
     try {
       mkdirSync(dirname(options.path), { recursive: true });
+      lock = JournalLock.acquire(options.path);
+    } catch (cause) {
+      throw storageError(cause, options.path);
+    }
+    try {
       db = new Database(options.path);
     } catch (cause) {
+      lock.release();
       throw storageError(cause, options.path);
     }
     try {
@@ -103,9 +116,10 @@ export class Journal {
       migrate(db, options.path);
       claimNodeId(db, options.path, options.nodeId);
       checkTail(db, options.path, options.nodeId, options.tailCheckEntries ?? DEFAULT_TAIL_CHECK);
-      return new Journal(db, options.path, options.nodeId, options.clock ?? systemClock);
+      return new Journal(db, options.path, options.nodeId, options.clock ?? systemClock, lock);
     } catch (cause) {
       db.close();
+      lock.release();
       throw storageError(cause, options.path);
     }
   }
@@ -139,6 +153,7 @@ export class Journal {
       },
       findByIdempotencyKey: (key) => staged.get(key) ?? this.findByIdempotencyKey(key),
       getBySeq: (seq) => stagedBySeq.get(seq) ?? this.getBySeq(seq),
+      followUpsOf: (seq) => [...this.followUpsOf(seq), ...[...stagedBySeq.values()].filter((e) => e.refSeq === seq)],
     };
     try {
       const result = this.db.transaction(() => {
@@ -172,6 +187,11 @@ export class Journal {
     this.assertOpen();
     const row = this.selectBySeq.get(seq) as EntryRow | undefined;
     return row ? rowToEntry(row) : undefined;
+  }
+
+  followUpsOf(seq: number): JournalEntry[] {
+    this.assertOpen();
+    return (this.selectFollowUps.all(seq) as EntryRow[]).map(rowToEntry);
   }
 
   /** Entries in sequence order from `fromSeq`, streamed. */
@@ -209,7 +229,11 @@ export class Journal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.lock.release();
+    }
   }
 
   private assertOpen(): void {

@@ -44,6 +44,9 @@ const MIGRATIONS: readonly Migration[] = [
         hash             BLOB    NOT NULL CHECK (length(hash) = 32)
       ) STRICT;
 
+      -- Follow-ups (void, refund, capture) are found from their original; most entries have none.
+      CREATE INDEX entries_by_ref ON entries (ref_seq) WHERE ref_seq IS NOT NULL;
+
       -- The journal is append-only: the database itself refuses edits and deletions.
       CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
         BEGIN SELECT RAISE(ABORT, 'journal entries are append-only'); END;

@@ -1,0 +1,7 @@
+export { type Decision, type DecisionCode, type RuleId, systemUnavailable } from './codes.js';
+export { type Rules, type RulesConfig, type CurrencyRules, type PerCurrency, parseRules } from './rules.js';
+export { defaultRules, defaultRulesConfig } from './rules-default.js';
+export { type ExposureTotals, type ExposureView } from './exposure-view.js';
+export { type ApprovalRecord, type ExposureUndo, ExposureState } from './exposure.js';
+export { type AuthorizationInput, decideAuthorization } from './decide.js';
+export { type FollowUpKind, type FollowUpOriginal, type FollowUpPrior, decideFollowUp } from './follow-up.js';

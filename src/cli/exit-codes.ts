@@ -1,0 +1,29 @@
+import { EdgepayError, type ErrorCode } from '../errors.js';
+
+/** Exit codes of every edgepay command; documented in the README and in --help. */
+export const EXIT = {
+  ok: 0,
+  /** A check failed: the chain is broken, a restore was refused. */
+  checkFailed: 1,
+  /** Bad usage or bad input (unknown option, invalid value, missing file). */
+  usage: 2,
+  /** Storage or system failure (disk full, read-only, locked, I/O). */
+  system: 3,
+} as const;
+
+const CHECK_FAILED: readonly ErrorCode[] = ['EDGEPAY_JOURNAL_CHAIN_BROKEN', 'EDGEPAY_RESTORE_REFUSED', 'EDGEPAY_JOURNAL_IN_USE'];
+const USAGE: readonly ErrorCode[] = ['EDGEPAY_BAD_INPUT', 'EDGEPAY_NOT_FOUND', 'EDGEPAY_RULES_INVALID', 'EDGEPAY_KEY_INVALID', 'EDGEPAY_JOURNAL_NODE_MISMATCH'];
+
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof EdgepayError)) return EXIT.system;
+  if (CHECK_FAILED.includes(error.code)) return EXIT.checkFailed;
+  if (USAGE.includes(error.code)) return EXIT.usage;
+  return EXIT.system;
+}
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  a check failed (broken chain, restore refused, journal in use)
+  2  bad usage or input (unknown option, invalid value, missing file)
+  3  storage or system failure (disk full, read-only, locked, I/O error)`;

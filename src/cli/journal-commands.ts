@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import Database from 'better-sqlite3';
+import { createWriteStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { EdgepayError } from '../errors.js';
+import { backupJournal, entryToJson, exportEntries, restoreJournal, verifyChain } from '../journal/index.js';
+import { EXIT } from './exit-codes.js';
+
+export function registerJournalCommands(program: Command): void {
+  const journal = program.command('journal').description('inspect, export, back up and restore a node journal');
+
+  journal
+    .command('verify')
+    .description('walk the whole hash chain; exit 0 only if every entry, link and the head are intact')
+    .requiredOption('--db <path>', 'journal database file')
+    .option('--json', 'print the report as JSON')
+    .action((opts: { db: string; json?: boolean }) => {
+      const db = openReadOnly(opts.db);
+      const report = (() => {
+        try {
+          return verifyChain(db);
+        } finally {
+          db.close();
+        }
+      })();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+      } else if (report.ok) {
+        process.stdout.write(`ok: ${report.checked} entries, head ${report.headSeq} ${report.headHash}\n`);
+      } else {
+        process.stdout.write(`BROKEN at sequence ${report.problem!.seq} (${report.problem!.kind}): ${report.problem!.message}\n`);
+      }
+      process.exitCode = report.ok ? EXIT.ok : EXIT.checkFailed;
+    });
+
+  journal
+    .command('export')
+    .description('write every entry as one JSON object per line (safe while the node is writing)')
+    .requiredOption('--db <path>', 'journal database file')
+    .option('--from-seq <n>', 'first sequence number to export', parsePositiveInt, 1)
+    .option('--out <file>', 'write to a file instead of standard output')
+    .action(async (opts: { db: string; fromSeq: number; out?: string }) => {
+      if (!existsSync(opts.db)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--db: no journal at ${opts.db}`, { path: opts.db });
+      const out = opts.out ? createWriteStream(opts.out) : process.stdout;
+      for (const entry of exportEntries(opts.db, opts.fromSeq)) {
+        if (!out.write(`${JSON.stringify(entryToJson(entry))}\n`)) await once(out, 'drain');
+      }
+      if (opts.out) {
+        out.end();
+        await once(out, 'finish');
+      }
+    });
+
+  journal
+    .command('backup')
+    .description('online backup with SQLite\'s backup API while the node keeps writing; the copy is verified')
+    .requiredOption('--db <path>', 'journal database file')
+    .requiredOption('--to <file>', 'backup file to create (replaced atomically if it exists)')
+    .action(async (opts: { db: string; to: string }) => {
+      const result = await backupJournal(opts.db, opts.to);
+      process.stdout.write(`backed up ${result.entries} entries (head ${result.headSeq}) to ${result.to} in ${result.durationMs.toFixed(0)} ms\n`);
+    });
+
+  journal
+    .command('restore')
+    .description('replace a journal with a backup after verifying the backup\'s whole chain; the old files are kept aside')
+    .requiredOption('--from <file>', 'backup file')
+    .requiredOption('--db <path>', 'journal database file to replace (the node must be stopped)')
+    .option('--force', 'restore even if the current journal has entries the backup lacks')
+    .action((opts: { from: string; db: string; force?: boolean }) => {
+      const result = restoreJournal({ from: opts.from, to: opts.db, force: opts.force === true });
+      process.stdout.write(
+        `restored ${opts.db} to head ${result.restoredHeadSeq}` + (result.replacedKeptAt ? `; previous journal kept at ${result.replacedKeptAt}\n` : '\n'),
+      );
+    });
+}
+
+function openReadOnly(path: string): Database.Database {
+  if (!existsSync(path)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--db: no journal at ${path}`, { path });
+  return new Database(path, { readonly: true, fileMustExist: true });
+}
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', `expected a positive integer, got ${JSON.stringify(value)}`, { value });
+  }
+  return n;
+}

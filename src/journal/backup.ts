@@ -1,0 +1,67 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EdgepayError } from '../errors.js';
+import { fsyncDirectoryOf, fsyncFile } from './files.js';
+import { storageError } from './storage-errors.js';
+import { type VerifyReport, verifyChain } from './verify.js';
+
+export interface BackupResult {
+  readonly to: string;
+  readonly entries: number;
+  readonly headSeq: number;
+  readonly headHash: string;
+  readonly totalPages: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Copies a live journal with SQLite's online backup API, from its own read-only connection, so the
+ * node keeps writing meanwhile. The copy is written beside the target, fsynced, verified, then
+ * renamed into place: a backup file either is whole and verified or does not exist.
+ */
+export async function backupJournal(from: string, to: string, options: { clock?: () => number } = {}): Promise<BackupResult> {
+  const now = options.clock ?? (() => performance.now());
+  const started = now();
+  if (!existsSync(from)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--db: no journal at ${from}`, { path: from });
+  mkdirSync(dirname(to), { recursive: true });
+  const partial = `${to}.partial`;
+  rmSync(partial, { force: true });
+  let source: Database.Database | undefined;
+  let totalPages = 0;
+  try {
+    source = new Database(from, { readonly: true, fileMustExist: true });
+    const progress = await source.backup(partial);
+    totalPages = progress.totalPages;
+  } catch (cause) {
+    rmSync(partial, { force: true });
+    throw storageError(cause, from);
+  } finally {
+    source?.close();
+  }
+  const report = inspectBackup(partial);
+  if (!report.ok) {
+    rmSync(partial, { force: true });
+    throw new EdgepayError(
+      'EDGEPAY_JOURNAL_CHAIN_BROKEN',
+      `backup of ${from} does not verify (first bad sequence ${report.problem?.seq}: ${report.problem?.message}); the source journal needs attention`,
+      { from, firstBadSeq: report.problem?.seq },
+    );
+  }
+  fsyncFile(partial);
+  renameSync(partial, to);
+  fsyncDirectoryOf(to);
+  return { to, entries: report.checked, headSeq: report.headSeq, headHash: report.headHash, totalPages, durationMs: now() - started };
+}
+
+/** Verifies a journal file without taking its lock or writing to it. */
+export function inspectBackup(path: string): VerifyReport & { readonly nodeId: string | undefined } {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const meta = db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined;
+    const nodeId = meta?.value;
+    return { ...verifyChain(db, nodeId === undefined ? {} : { nodeId }), nodeId };
+  } finally {
+    db.close();
+  }
+}

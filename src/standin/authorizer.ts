@@ -1,0 +1,241 @@
+import { type Decision, systemUnavailable } from '../authorize/codes.js';
+import { decideAuthorization } from '../authorize/decide.js';
+import { ExposureState } from '../authorize/exposure.js';
+import { decideFollowUp } from '../authorize/follow-up.js';
+import type { Rules } from '../authorize/rules.js';
+import { EdgepayError } from '../errors.js';
+import type { EntryDraft, JournalEntry } from '../journal/entry.js';
+import { GroupCommit, type GroupCommitOptions, type Settled } from '../journal/group-commit.js';
+import type { BatchWriter, Journal } from '../journal/journal.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { type Fingerprint, conflictWith } from './idempotency.js';
+import { type Outcome, decisionOf } from './outcome.js';
+import { rebuildExposure } from './rebuild.js';
+import {
+  type AuthorizationRequest,
+  type FollowUpRequest,
+  parseAuthorizationRequest,
+  parseFollowUpRequest,
+} from './requests.js';
+
+export interface AuthorizerOptions {
+  readonly journal: Journal;
+  readonly rules: Rules;
+  readonly clock?: Clock;
+  readonly groupCommit?: Partial<GroupCommitOptions>;
+}
+
+type Operation =
+  | { readonly type: 'authorize'; readonly request: AuthorizationRequest }
+  | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
+
+/** Per-card windows are trimmed at most this often; pruning walks every tracked approval. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * Stand-in processing: decides with the offline rules and records every decision in the journal
+ * before answering. Decisions are taken inside the journal batch that records them, one after
+ * another, so each sees the exposure of every decision before it, durable or in the same batch.
+ * If the batch fails to commit, its exposure changes are rolled back and every request in it is
+ * declined with 91: nothing is approved without a durable record.
+ */
+export class Authorizer {
+  private readonly journal: Journal;
+  private readonly clock: Clock;
+  private readonly exposure: ExposureState;
+  private readonly batches: GroupCommit<Operation, Outcome>;
+  private rules: Rules;
+  private lastPruneWallMs: number;
+
+  private constructor(options: AuthorizerOptions, exposure: ExposureState) {
+    this.journal = options.journal;
+    this.clock = options.clock ?? systemClock;
+    this.rules = options.rules;
+    this.exposure = exposure;
+    this.lastPruneWallMs = this.clock.wallMs();
+    this.batches = new GroupCommit((ops) => this.flush(ops), options.groupCommit);
+  }
+
+  /** Rebuilds exposure from the journal (the only source of truth) and starts taking requests. */
+  static open(options: AuthorizerOptions): Authorizer {
+    const clock = options.clock ?? systemClock;
+    const exposure = rebuildExposure(options.journal, options.rules, clock.wallMs());
+    return new Authorizer(options, exposure);
+  }
+
+  /**
+   * Resolves with the decision once its journal entry is durable (or with a 91 decline if the
+   * journal cannot record it). Rejects only for a malformed request (EDGEPAY_BAD_INPUT), an
+   * idempotency key reused with different content (EDGEPAY_IDEMPOTENCY_CONFLICT) or overload.
+   */
+  authorize(input: unknown): Promise<Outcome> {
+    let request: AuthorizationRequest;
+    try {
+      request = parseAuthorizationRequest(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.batches.submit({ type: 'authorize', request });
+  }
+
+  /** Void, refund or capture of an earlier entry of this node, found by its idempotency key. */
+  followUp(input: unknown): Promise<Outcome> {
+    let request: FollowUpRequest;
+    try {
+      request = parseFollowUpRequest(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.batches.submit({ type: 'follow-up', request });
+  }
+
+  /** Replaces the rules (a new hot-card list, new limits); decisions from now on use them. */
+  setRules(rules: Rules): void {
+    this.rules = rules;
+  }
+
+  currentRules(): Rules {
+    return this.rules;
+  }
+
+  /** The centre holds these entries: they no longer count toward the node's stored totals. */
+  markForwarded(seqs: readonly number[]): void {
+    this.journal.markForwarded(seqs);
+    for (const seq of seqs) this.exposure.markForwarded(seq);
+  }
+
+  exposureView(): ExposureState {
+    return this.exposure;
+  }
+
+  /** Resolves when every accepted request has its answer. */
+  idle(): Promise<void> {
+    return this.batches.idle();
+  }
+
+  private flush(ops: readonly Operation[]): Settled<Outcome>[] {
+    const nowWallMs = this.clock.wallMs();
+    if (nowWallMs - this.lastPruneWallMs >= PRUNE_INTERVAL_MS) {
+      this.exposure.prune(nowWallMs - this.rules.perCard.windowMinutes * 60_000);
+      this.lastPruneWallMs = nowWallMs;
+    }
+    const undo = this.exposure.checkpoint();
+    try {
+      const results = this.journal.writeBatch((writer) =>
+        ops.map((op) => (op.type === 'authorize' ? this.authorizeOne(writer, op.request, nowWallMs) : this.followUpOne(writer, op.request))),
+      );
+      this.exposure.commit(undo);
+      return results;
+    } catch (cause) {
+      this.exposure.rollback(undo);
+      const failure = cause instanceof EdgepayError ? cause : new EdgepayError('EDGEPAY_JOURNAL_IO', String(cause), {}, { cause });
+      const decision = systemUnavailable(`the decision could not be recorded (${failure.code}); declined rather than approved without a record`);
+      return ops.map(() => ({
+        ok: true,
+        value: { decision, entry: null, replayed: false, failure: { code: failure.code, message: failure.message } },
+      }));
+    }
+  }
+
+  private authorizeOne(writer: BatchWriter, request: AuthorizationRequest, nowWallMs: number): Settled<Outcome> {
+    const fingerprint: Fingerprint = {
+      kind: 'authorization',
+      amountMinor: request.amountMinor,
+      currency: request.currency,
+      cardToken: request.card.token,
+      refSeq: null,
+    };
+    const replay = replayOf(writer, request.idempotencyKey, fingerprint);
+    if (replay) return replay;
+    const decision = decideAuthorization(request, this.exposure, this.rules, nowWallMs);
+    const entry = writer.append({
+      kind: 'authorization',
+      idempotencyKey: request.idempotencyKey,
+      refSeq: null,
+      lane: request.lane ?? null,
+      reference: request.reference ?? null,
+      amountMinor: request.amountMinor,
+      currency: request.currency,
+      cardToken: request.card.token,
+      cardBin: request.card.bin,
+      cardLast4: request.card.last4,
+      sealedCard: request.card.sealed,
+      decision,
+    });
+    if (decision.approved && decision.mode === 'offline') {
+      this.exposure.recordApproval({
+        seq: entry.seq,
+        token: entry.cardToken,
+        currency: entry.currency,
+        amountMinor: entry.amountMinor,
+        wallMs: entry.wallMs,
+      });
+    }
+    return { ok: true, value: { decision, entry, replayed: false } };
+  }
+
+  private followUpOne(writer: BatchWriter, request: FollowUpRequest): Settled<Outcome> {
+    const original = writer.findByIdempotencyKey(request.originalIdempotencyKey);
+    if (!original) {
+      return {
+        ok: false,
+        error: new EdgepayError('EDGEPAY_NOT_FOUND', `originalIdempotencyKey: no entry with key ${JSON.stringify(request.originalIdempotencyKey)} on this node`, {
+          field: 'originalIdempotencyKey',
+          value: request.originalIdempotencyKey,
+        }),
+      };
+    }
+    const amountMinor = request.amountMinor ?? original.amountMinor;
+    const fingerprint: Fingerprint = {
+      kind: request.kind,
+      amountMinor,
+      currency: original.currency,
+      cardToken: original.cardToken,
+      refSeq: original.seq,
+    };
+    const replay = replayOf(writer, request.idempotencyKey, fingerprint);
+    if (replay) return replay;
+    const decision: Decision = decideFollowUp(
+      request.kind,
+      { kind: original.kind, approved: original.decision.approved, amountMinor: original.amountMinor, currency: original.currency },
+      priorFollowUps(writer, original.seq), amountMinor, original.currency);
+    const draft: EntryDraft = {
+      kind: request.kind,
+      idempotencyKey: request.idempotencyKey,
+      refSeq: original.seq,
+      lane: request.lane ?? original.lane,
+      reference: request.reference ?? original.reference,
+      amountMinor,
+      currency: original.currency,
+      cardToken: original.cardToken,
+      cardBin: original.cardBin,
+      cardLast4: original.cardLast4,
+      sealedCard: null,
+      decision,
+    };
+    const entry = writer.append(draft);
+    if (decision.approved && request.kind === 'void') this.exposure.recordRelease(original.seq);
+    return { ok: true, value: { decision, entry, replayed: false } };
+  }
+}
+
+function replayOf(writer: BatchWriter, idempotencyKey: string, fingerprint: Fingerprint): Settled<Outcome> | undefined {
+  const existing = writer.findByIdempotencyKey(idempotencyKey);
+  if (!existing) return undefined;
+  const conflict = conflictWith(existing, fingerprint);
+  if (conflict) return { ok: false, error: conflict };
+  return { ok: true, value: { decision: decisionOf(existing), entry: existing, replayed: true } };
+}
+
+function priorFollowUps(writer: BatchWriter, seq: number): { voided: boolean; refundedMinor: number; capturedMinor: number } {
+  let voided = false;
+  let refundedMinor = 0;
+  let capturedMinor = 0;
+  for (const entry of writer.followUpsOf(seq) as JournalEntry[]) {
+    if (!entry.decision.approved) continue;
+    if (entry.kind === 'void') voided = true;
+    else if (entry.kind === 'refund') refundedMinor += entry.amountMinor;
+    else if (entry.kind === 'capture') capturedMinor += entry.amountMinor;
+  }
+  return { voided, refundedMinor, capturedMinor };
+}

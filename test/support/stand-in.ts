@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { parseRules, type Rules, defaultRulesConfig } from '../../src/authorize/index.js';
+import { Journal } from '../../src/journal/index.js';
+import { ManualClock } from '../../src/platform/clock.js';
+import { Authorizer } from '../../src/standin/index.js';
+
+export const DAY_START_MS = Date.UTC(2026, 10, 27, 8, 0, 0);
+
+export function rulesWith(overrides: (config: ReturnType<typeof defaultRulesConfig>) => void): Rules {
+  const config = defaultRulesConfig();
+  overrides(config);
+  return parseRules(config);
+}
+
+export interface StandIn {
+  readonly path: string;
+  readonly clock: ManualClock;
+  journal: Journal;
+  authorizer: Authorizer;
+  /** Closes and reopens journal and authorizer on the same file, as a restarted node would. */
+  restart(rules?: Rules): void;
+  close(): void;
+}
+
+export function openStandIn(dir: string, rules: Rules, clock = new ManualClock(DAY_START_MS)): StandIn {
+  const path = join(dir, 'journal.db');
+  const open = (r: Rules) => {
+    const journal = Journal.open({ path, nodeId: 'node-test', clock });
+    return { journal, authorizer: Authorizer.open({ journal, rules: r, clock }) };
+  };
+  const state = { path, clock, ...open(rules) } as StandIn;
+  state.restart = (r = rules) => {
+    state.journal.close();
+    Object.assign(state, open(r));
+  };
+  state.close = () => state.journal.close();
+  return state;
+}
