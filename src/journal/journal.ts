@@ -156,11 +156,13 @@ export class Journal {
       followUpsOf: (seq) => [...this.followUpsOf(seq), ...[...stagedBySeq.values()].filter((e) => e.refSeq === seq)],
     };
     try {
+      // IMMEDIATE takes the write lock first, so busy_timeout applies; a deferred transaction that reads
+      // first would get SQLITE_BUSY at once when it tries to write, without waiting.
       const result = this.db.transaction(() => {
         const value = stage(writer);
         if (head.seq !== startHead.seq) this.upsertHead.run({ seq: head.seq, hash: Buffer.from(head.hash, 'hex') });
         return value;
-      })();
+      }).immediate();
       this.head = head;
       return result;
     } catch (cause) {
