@@ -11,7 +11,7 @@ const tempDir = useTempDir();
 function journalWith(path: string, entries: number, nodeId = 'node-a'): Journal {
   const journal = Journal.open({ path, nodeId });
   journal.writeBatch((w) => {
-    for (let i = 0; i < entries; i++) w.append(authorizationDraft());
+    for (let i = 0; i < entries; i++) w.appendOrFind(authorizationDraft());
   });
   return journal;
 }

@@ -40,7 +40,7 @@ describe('journal basics', () => {
   it('keeps entries, head and chain across close and reopen', () => {
     const path = join(tempDir(), 'j.db');
     const journal = Journal.open({ path, nodeId: 'node-a' });
-    const written = journal.writeBatch((w) => [w.append(authorizationDraft()), w.append(authorizationDraft())]);
+    const written = journal.writeBatch((w) => [w.appendOrFind(authorizationDraft()).entry, w.appendOrFind(authorizationDraft()).entry]);
     journal.close();
     const reopened = Journal.open({ path, nodeId: 'node-a' });
     expect([...reopened.entries()]).toEqual(written);
@@ -64,7 +64,7 @@ describe('journal basics', () => {
     const before = journal.chainHead();
     expect(() =>
       journal.writeBatch((w) => {
-        w.append(authorizationDraft());
+        w.appendOrFind(authorizationDraft());
         throw new Error('boom');
       }),
     ).toThrow(/boom/);
@@ -78,10 +78,26 @@ describe('journal basics', () => {
   it('a batch writer sees entries it staged earlier in the same batch', () => {
     const journal = Journal.open({ path: join(tempDir(), 'j.db'), nodeId: 'node-a' });
     journal.writeBatch((w) => {
-      const entry = w.append(authorizationDraft({ idempotencyKey: 'same-batch' }));
+      const entry = w.appendOrFind(authorizationDraft({ idempotencyKey: 'same-batch' })).entry;
       expect(w.findByIdempotencyKey('same-batch')).toEqual(entry);
       expect(w.getBySeq(entry.seq)).toEqual(entry);
     });
+    journal.close();
+  });
+
+  it('finds an existing idempotency key instead of appending, in the same batch and across batches', () => {
+    const journal = Journal.open({ path: join(tempDir(), 'j.db'), nodeId: 'node-a' });
+    const first = journal.append(authorizationDraft({ idempotencyKey: 'once' }));
+    journal.writeBatch((w) => {
+      expect(w.appendOrFind(authorizationDraft({ idempotencyKey: 'once', amountMinor: 5 }))).toEqual({ entry: first, existing: true });
+      const fresh = w.appendOrFind(authorizationDraft({ idempotencyKey: 'twice' }));
+      expect(fresh.existing).toBe(false);
+      expect(w.appendOrFind(authorizationDraft({ idempotencyKey: 'twice' }))).toEqual({ entry: fresh.entry, existing: true });
+    });
+    expect(journal.chainHead().seq).toBe(2);
+    expect(() => journal.append(authorizationDraft({ idempotencyKey: 'once' }))).toThrow(expect.objectContaining({ code: 'EDGEPAY_IDEMPOTENCY_CONFLICT' }));
+    expect(journal.chainHead().seq).toBe(2);
+    expect(verifyChain(journal.connection()).ok).toBe(true);
     journal.close();
   });
 

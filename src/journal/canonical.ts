@@ -26,7 +26,7 @@ export function canonicalEncoding(entry: HashedFields): string {
     entry.cardToken,
     entry.cardBin,
     entry.cardLast4,
-    entry.sealedCard === null ? null : Buffer.from(entry.sealedCard).toString('base64'),
+    entry.sealedCard === null ? null : Buffer.from(entry.sealedCard.buffer, entry.sealedCard.byteOffset, entry.sealedCard.byteLength).toString('base64'),
     entry.decision.approved ? 1 : 0,
     entry.decision.code,
     entry.decision.reason,
@@ -37,10 +37,12 @@ export function canonicalEncoding(entry: HashedFields): string {
   ]);
 }
 
+/** SHA-256(prevHash bytes || canonical encoding); the writer passes the previous hash as bytes it already holds. */
+export function entryHashBytes(entry: HashedFields, prevHash: Buffer): Buffer {
+  return createHash('sha256').update(prevHash).update(canonicalEncoding(entry), 'utf8').digest();
+}
+
 /** hash = SHA-256(prevHash bytes || canonical encoding), hex. */
 export function entryHash(entry: HashedFields): string {
-  return createHash('sha256')
-    .update(Buffer.from(entry.prevHash, 'hex'))
-    .update(canonicalEncoding(entry), 'utf8')
-    .digest('hex');
+  return entryHashBytes(entry, Buffer.from(entry.prevHash, 'hex')).toString('hex');
 }

@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
-import { entryHash } from './canonical.js';
+import { entryHashBytes } from './canonical.js';
+import { entryRow, sealEntry, withHash } from './entry-builder.js';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from './entry.js';
-import { ENTRY_COLUMNS, type EntryRow, INSERT_ENTRY_SQL, entryToRow, rowToEntry } from './row.js';
+import { ENTRY_COLUMNS, type EntryRow, INSERT_ENTRY_SQL, rowToEntry } from './row.js';
 import { JournalLock } from './lock.js';
 import { migrate } from './schema.js';
 import { storageError } from './storage-errors.js';
@@ -31,7 +32,11 @@ export interface ChainHead {
 
 /** Appends within one batch; each sees the ones staged before it. */
 export interface BatchWriter {
-  append(draft: EntryDraft): JournalEntry;
+  /**
+   * Appends the draft, unless its idempotency key is already in the journal (or staged earlier in
+   * this batch): then nothing is written and the existing entry comes back with `existing: true`.
+   */
+  appendOrFind(draft: EntryDraft): { readonly entry: JournalEntry; readonly existing: boolean };
   findByIdempotencyKey(key: string): JournalEntry | undefined;
   getBySeq(seq: number): JournalEntry | undefined;
   /** Entries that refer to `seq` (its voids, refunds, captures), staged ones included. */
@@ -55,6 +60,8 @@ export class Journal {
   private readonly upsertHead: Database.Statement;
   private readonly selectFollowUps: Database.Statement;
   private head: ChainHead;
+  /** The head's hash as bytes, the form the next entry's hash is computed from. */
+  private headHashBytes: Buffer;
   private closed = false;
   /** Set after an I/O failure: after a failed fsync the OS may have dropped dirty pages, so no more writes until reopened. */
   private failure: EdgepayError | undefined;
@@ -77,6 +84,7 @@ export class Journal {
     );
     const row = db.prepare('SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
     this.head = row ? { seq: row.seq, hash: row.hash.toString('hex') } : { seq: 0, hash: GENESIS_HASH };
+    this.headHashBytes = Buffer.from(this.head.hash, 'hex');
   }
 
   /**
@@ -139,17 +147,28 @@ export class Journal {
     const staged = new Map<string, JournalEntry>();
     const stagedBySeq = new Map<number, JournalEntry>();
     let head = startHead;
+    let headHashBytes = this.headHashBytes;
     const writer: BatchWriter = {
-      append: (draft) => {
-        const wallMs = this.clock.wallMs();
-        const monoUs = Number(this.clock.monotonicNs() / 1000n);
-        const unhashed = { ...draft, seq: head.seq + 1, nodeId: this.nodeId, wallMs, monoUs, prevHash: head.hash };
-        const entry: JournalEntry = { ...unhashed, hash: entryHash(unhashed) };
-        this.insertEntry.run(entryToRow(entry));
+      appendOrFind: (draft) => {
+        const known = staged.get(draft.idempotencyKey);
+        if (known) return { entry: known, existing: true };
+        const hashed = sealEntry(draft, head.seq + 1, this.nodeId, this.clock, head.hash);
+        const hashBytes = entryHashBytes(hashed, headHashBytes);
+        const entry = withHash(hashed, hashBytes.toString('hex'));
+        try {
+          this.insertEntry.run(entryRow(entry, headHashBytes, hashBytes));
+        } catch (cause) {
+          // Looking a key up only when the insert collides keeps a read off every append.
+          if ((cause as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw cause;
+          const existing = this.findByIdempotencyKey(draft.idempotencyKey);
+          if (!existing) throw cause;
+          return { entry: existing, existing: true };
+        }
         staged.set(entry.idempotencyKey, entry);
         stagedBySeq.set(entry.seq, entry);
         head = { seq: entry.seq, hash: entry.hash };
-        return entry;
+        headHashBytes = hashBytes;
+        return { entry, existing: false };
       },
       findByIdempotencyKey: (key) => staged.get(key) ?? this.findByIdempotencyKey(key),
       getBySeq: (seq) => stagedBySeq.get(seq) ?? this.getBySeq(seq),
@@ -164,6 +183,7 @@ export class Journal {
         return value;
       }).immediate();
       this.head = head;
+      this.headHashBytes = headHashBytes;
       return result;
     } catch (cause) {
       // Only SQLite's own failures are storage faults; anything else came from `stage` and is the caller's.
@@ -174,9 +194,21 @@ export class Journal {
     }
   }
 
-  /** Appends one entry in its own transaction (one fsync). Batch through `writeBatch` for speed. */
+  /**
+   * Appends one entry in its own transaction (one fsync); batch through `writeBatch` for speed.
+   * A draft whose idempotency key is already in the journal is an error here: use appendOrFind.
+   */
   append(draft: EntryDraft): JournalEntry {
-    return this.writeBatch((writer) => writer.append(draft));
+    return this.writeBatch((writer) => {
+      const { entry, existing } = writer.appendOrFind(draft);
+      if (existing) {
+        throw new EdgepayError('EDGEPAY_IDEMPOTENCY_CONFLICT', `idempotency key ${JSON.stringify(draft.idempotencyKey)} is already entry ${entry.seq}`, {
+          idempotencyKey: draft.idempotencyKey,
+          seq: entry.seq,
+        });
+      }
+      return entry;
+    });
   }
 
   findByIdempotencyKey(key: string): JournalEntry | undefined {

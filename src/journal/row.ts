@@ -64,30 +64,3 @@ export function rowToEntry(row: EntryRow): JournalEntry {
     hash: row.hash.toString('hex'),
   };
 }
-
-export function entryToRow(entry: JournalEntry): EntryRow {
-  return {
-    seq: entry.seq,
-    node_id: entry.nodeId,
-    kind: entry.kind,
-    idempotency_key: entry.idempotencyKey,
-    ref_seq: entry.refSeq,
-    lane: entry.lane,
-    reference: entry.reference,
-    amount_minor: entry.amountMinor,
-    currency: entry.currency,
-    card_token: entry.cardToken,
-    card_bin: entry.cardBin,
-    card_last4: entry.cardLast4,
-    sealed_card: entry.sealedCard === null ? null : Buffer.from(entry.sealedCard),
-    approved: entry.decision.approved ? 1 : 0,
-    decision_code: entry.decision.code,
-    decision_reason: entry.decision.reason,
-    decision_rule: entry.decision.rule,
-    decision_mode: entry.decision.mode,
-    wall_ms: entry.wallMs,
-    mono_us: entry.monoUs,
-    prev_hash: Buffer.from(entry.prevHash, 'hex'),
-    hash: Buffer.from(entry.hash, 'hex'),
-  };
-}

@@ -145,10 +145,8 @@ export class Authorizer {
       cardToken: request.card.token,
       refSeq: null,
     };
-    const replay = replayOf(writer, request.idempotencyKey, fingerprint);
-    if (replay) return replay;
     const decision = decideAuthorization(request, this.exposure, this.rules, nowWallMs);
-    const entry = writer.append({
+    const { entry, existing } = writer.appendOrFind({
       kind: 'authorization',
       idempotencyKey: request.idempotencyKey,
       refSeq: null,
@@ -162,6 +160,7 @@ export class Authorizer {
       sealedCard: request.card.sealed,
       decision,
     });
+    if (existing) return replayOf(entry, fingerprint);
     if (decision.approved && decision.mode === 'offline') {
       this.exposure.recordApproval({
         seq: entry.seq,
@@ -193,8 +192,6 @@ export class Authorizer {
       cardToken: original.cardToken,
       refSeq: original.seq,
     };
-    const replay = replayOf(writer, request.idempotencyKey, fingerprint);
-    if (replay) return replay;
     const decision: Decision = decideFollowUp(
       request.kind,
       { kind: original.kind, approved: original.decision.approved, amountMinor: original.amountMinor, currency: original.currency },
@@ -213,15 +210,15 @@ export class Authorizer {
       sealedCard: null,
       decision,
     };
-    const entry = writer.append(draft);
+    const { entry, existing } = writer.appendOrFind(draft);
+    if (existing) return replayOf(entry, fingerprint);
     if (decision.approved && request.kind === 'void') this.exposure.recordRelease(original.seq);
     return { ok: true, value: { decision, entry, replayed: false } };
   }
 }
 
-function replayOf(writer: BatchWriter, idempotencyKey: string, fingerprint: Fingerprint): Settled<Outcome> | undefined {
-  const existing = writer.findByIdempotencyKey(idempotencyKey);
-  if (!existing) return undefined;
+/** The key was seen before: the original answer, or a conflict if the request differs. Nothing is written. */
+function replayOf(existing: JournalEntry, fingerprint: Fingerprint): Settled<Outcome> {
   const conflict = conflictWith(existing, fingerprint);
   if (conflict) return { ok: false, error: conflict };
   return { ok: true, value: { decision: decisionOf(existing), entry: existing, replayed: true } };

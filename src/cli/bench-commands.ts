@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { type JournalBenchOptions, type JournalBenchReport, runJournalBench } from '../bench/journal-bench.js';
+import {
+  DEFAULT_CARDS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_SECONDS,
+  parseCardsOption,
+  parseConcurrencyOption,
+  parseDirOption,
+  parseSecondsOption,
+} from '../bench/options.js';
+import { formatJournalReport } from '../bench/report-text.js';
+
+interface BenchCliOptions {
+  readonly json?: boolean;
+  readonly dir?: string;
+  readonly keep?: boolean;
+  readonly seconds: number;
+  readonly cards: number;
+  readonly concurrency: number[];
+}
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('measure this machine: the disk\'s durable-commit limit, raw SQLite, and the journal pipeline on top');
+
+  withBenchOptions(bench.command('journal'))
+    .description('fsync limit, raw inserts at 1 and 64 rows per transaction, and authorize + append at several concurrencies')
+    .action(async (opts: BenchCliOptions) => {
+      const report = await runJournalBench(benchOptions(opts));
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatJournalReport(report));
+    });
+
+  withBenchOptions(bench.command('all'))
+    .description('every benchmark (for now: journal)')
+    .action(async (opts: BenchCliOptions) => {
+      const journal: JournalBenchReport = await runJournalBench(benchOptions(opts));
+      process.stdout.write(opts.json ? `${JSON.stringify({ bench: 'all', results: { journal } })}\n` : formatJournalReport(journal));
+    });
+}
+
+function withBenchOptions(command: Command): Command {
+  return command
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--dir <path>', 'directory on the filesystem to measure; a fresh subdirectory is made in it (default: the OS temp directory)', parseDirOption)
+    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--seconds <n>', 'seconds per measured phase, 0.1 to 600', parseSecondsOption, DEFAULT_SECONDS)
+    .option('--cards <n>', 'distinct cards in the request pool, 1 to 1000000', parseCardsOption, DEFAULT_CARDS)
+    .option('--concurrency <list>', 'pipeline concurrency levels, comma-separated', parseConcurrencyOption, [...DEFAULT_CONCURRENCY]);
+}
+
+function benchOptions(opts: BenchCliOptions): JournalBenchOptions {
+  return {
+    ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+    keep: opts.keep === true,
+    seconds: opts.seconds,
+    cards: opts.cards,
+    concurrency: opts.concurrency,
+    progress: (line) => process.stderr.write(`bench: ${line}\n`),
+  };
+}
