@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '../src/journal/index.js';
@@ -74,6 +74,26 @@ describe('edgepay command line', () => {
     expect(forced.status).toBe(0);
     expect(forced.stdout).toMatch(/restored .* to head 8; previous journal kept at .*replaced-/);
     expect(runCli(['journal', 'verify', '--db', path]).stdout).toMatch(/^ok: 8 entries/);
+  });
+
+  it('rules check: ok for the defaults; every bad key listed with its value and exit 2', () => {
+    const dir = tempDir();
+    const defaults = runCli(['rules', 'defaults']);
+    expect(defaults.status).toBe(0);
+    writeFileSync(join(dir, 'rules.json'), defaults.stdout);
+    expect(runCli(['rules', 'check', join(dir, 'rules.json')])).toMatchObject({ status: 0, stdout: expect.stringMatching(/^ok: rules version 1/) });
+    const bad = JSON.parse(defaults.stdout);
+    bad.perCard.maxCount = -1;
+    bad.currencies.EUR.floorLimitMinor = 12.5;
+    bad.surprise = true;
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
+    const result = runCli(['rules', 'check', join(dir, 'bad.json')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/perCard\.maxCount: .*\(got -1\)/);
+    expect(result.stderr).toMatch(/currencies\.EUR\.floorLimitMinor: .*\(got 12\.5\)/);
+    expect(result.stderr).toMatch(/surprise: unknown key/);
+    writeFileSync(join(dir, 'broken.json'), '{ "version": ');
+    expect(runCli(['rules', 'check', join(dir, 'broken.json')])).toMatchObject({ status: 2, stderr: expect.stringMatching(/not valid JSON/) });
   });
 
   it('bench: refuses a bad option value naming the option and what is allowed', () => {

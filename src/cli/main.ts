@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { isEdgepayError } from '../errors.js';
+import { createRequire } from 'node:module';
+import { BadInputError, isEdgepayError } from '../errors.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
+import { registerRulesCommands } from './rules-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command()
     .name('edgepay')
     .description('edge payment node: offline authorization against a durable, hash-chained journal')
+    .version(packageVersion(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .showHelpAfterError();
   registerJournalCommands(program);
+  registerRulesCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
@@ -29,10 +33,24 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    const message = isEdgepayError(error) ? `${error.code}: ${error.message}` : String((error as Error)?.stack ?? error);
-    process.stderr.write(`edgepay: ${message}\n`);
+    process.stderr.write(`edgepay: ${describeError(error)}\n`);
     process.exitCode = exitCodeFor(error);
   }
+}
+
+/** One line per bad field for bad input, so an operator can fix a file top to bottom. */
+function describeError(error: unknown): string {
+  if (error instanceof BadInputError) {
+    const lines = error.problems.map((p) => `  ${p.path || '(root)'}: ${p.message}${p.value === undefined ? '' : ` (got ${JSON.stringify(p.value)})`}`);
+    return `${error.code}: ${error.message.split(':')[0]}:\n${lines.join('\n')}`;
+  }
+  if (isEdgepayError(error)) return `${error.code}: ${error.message}`;
+  return String((error as Error)?.stack ?? error);
+}
+
+function packageVersion(): string {
+  // dist/cli/main.js and src/cli/main.ts both sit two levels below the package root.
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
 await main(process.argv);

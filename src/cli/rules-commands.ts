@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { defaultRulesConfig, parseRules } from '../authorize/index.js';
+import { BadInputError, EdgepayError } from '../errors.js';
+
+export function registerRulesCommands(program: Command): void {
+  const rules = program.command('rules').description('offline authorization rules: check a rules file, print the defaults');
+
+  rules
+    .command('check')
+    .description('validate a rules file (JSON); every problem is listed with its key path, value and what is allowed')
+    .argument('<file>', 'rules file')
+    .action((file: string) => {
+      const parsed = parseRules(readRulesFile(file));
+      const currencies = Object.keys(parsed.currencies).join(', ');
+      process.stdout.write(
+        `ok: rules version ${parsed.version}; currencies ${currencies}; per card ${parsed.perCard.maxCount} in ${parsed.perCard.windowMinutes} min; ` +
+          `node cap ${parsed.node.maxStoredCount}; forward deadline ${parsed.node.forwardDeadlineHours} h; ${parsed.hotCards.tokens.size} hot cards (list version ${parsed.hotCards.version})\n`,
+      );
+    });
+
+  rules
+    .command('defaults')
+    .description('print the default rules as JSON, a starting point for a store\'s rules file')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(defaultRulesConfig(), null, 2)}\n`);
+    });
+}
+
+export function readRulesFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new EdgepayError('EDGEPAY_NOT_FOUND', `rules file ${file}: ${(cause as Error).message}`, { file }, { cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new BadInputError(`rules file ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
+  }
+}
