@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { verifyChain, type JournalEntry } from '../src/journal/index.js';
+import { rebuildExposure } from '../src/standin/index.js';
 import { cardFacts } from './support/cards.js';
 import { openStandIn, rulesWith } from './support/stand-in.js';
 import { useTempDir } from './support/tmp.js';
@@ -21,6 +22,7 @@ type Step =
   | { type: 'retry'; pick: number }
   | { type: 'void'; pick: number }
   | { type: 'advance'; minutes: number }
+  | { type: 'forward'; pick: number }
   | { type: 'restart' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -28,6 +30,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ type: fc.constant('retry' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('void' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 90 }) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('forward' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('restart' as const) }) },
 );
 
@@ -78,6 +81,10 @@ describe('stand-in properties over random request sequences (real journal)', () 
               await node.authorizer.followUp({ kind: 'void', idempotencyKey: `v${serial++}`, originalIdempotencyKey: original.request.idempotencyKey });
             } else if (s.type === 'advance') {
               node.clock.advance(s.minutes * 60_000);
+            } else if (s.type === 'forward' && sent.length > 0) {
+              // The centre acknowledges everything up to some entry, as an uplink batch would.
+              const upTo = sent[s.pick % sent.length]!.seq;
+              node.authorizer.markForwarded(sent.filter((x) => x.seq <= upTo).map((x) => x.seq));
             } else if (s.type === 'restart') {
               node.restart();
             }
@@ -94,6 +101,18 @@ describe('stand-in properties over random request sequences (real journal)', () 
           const approvedStored = entries.filter((e) => e.kind === 'authorization' && e.decision.approved && !voided.has(e.seq)).length;
           expect(approvedStored).toBeLessThanOrEqual(25);
           expect(verifyChain(node.journal.connection(), { nodeId: 'node-test' }).ok).toBe(true);
+          // What a restart rebuilds from the journal is what the running node had in memory.
+          const live = node.authorizer.exposureView();
+          const now = node.clock.wallMs();
+          const rebuilt = rebuildExposure(node.journal, rules, now);
+          const since = now - WINDOW_MINUTES * 60_000;
+          for (let card = 0; card <= 5; card++) {
+            for (const currency of ['EUR', 'GBP']) {
+              expect(rebuilt.cardWindow(cardFacts(card).token, currency, since)).toEqual(live.cardWindow(cardFacts(card).token, currency, since));
+            }
+          }
+          for (const currency of ['EUR', 'GBP']) expect(rebuilt.nodeStored(currency)).toEqual(live.nodeStored(currency));
+          expect(rebuilt.oldestUnforwardedWallMs()).toBe(live.oldestUnforwardedWallMs());
           expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
         } finally {
           node.close();
