@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The package root: this file is src/platform/modules.ts or dist/platform/modules.js. */
+const PACKAGE_ROOT = new URL('../../', import.meta.url);
+
+/**
+ * The compiled file of a worker entry point, e.g. `card/capture-worker` → dist/card/capture-worker.js.
+ * Worker threads load plain JavaScript, so they always run from dist/, also when the code starting
+ * them runs from source under the test runner.
+ */
+export function compiledModuleUrl(pathUnderSrc: string): URL {
+  const url = new URL(`dist/${pathUnderSrc}.js`, PACKAGE_ROOT);
+  if (!existsSync(url)) {
+    throw new Error(`worker module ${fileURLToPath(url)} is missing: run \`npm run build\` first`);
+  }
+  return url;
+}
