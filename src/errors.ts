@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'EDGEPAY_JOURNAL_IN_USE'
   | 'EDGEPAY_RESTORE_REFUSED'
   | 'EDGEPAY_NOT_FOUND'
-  | 'EDGEPAY_OVERLOADED';
+  | 'EDGEPAY_OVERLOADED'
+  | 'EDGEPAY_NODE_STOPPING';
 
 export class EdgepayError extends Error {
   readonly code: ErrorCode;

@@ -6,6 +6,7 @@ import { registerBenchCommands } from './bench-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
+import { registerNodeCommands } from './node-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .showHelpAfterError();
+  registerNodeCommands(program);
   registerJournalCommands(program);
   registerRulesCommands(program);
   registerBenchCommands(program);

@@ -23,6 +23,8 @@ export interface JournalOptions {
   readonly busyTimeoutMs?: number;
   /** Caps the database size in pages (SQLite max_page_count): a hard disk budget, also used by tests. */
   readonly maxPageCount?: number;
+  /** Take over a lock left by another thread of this process (see JournalLock.acquire). */
+  readonly singleInstanceInProcess?: boolean;
 }
 
 export interface ChainHead {
@@ -104,7 +106,7 @@ export class Journal {
     let lock: JournalLock;
     try {
       mkdirSync(dirname(options.path), { recursive: true });
-      lock = JournalLock.acquire(options.path);
+      lock = JournalLock.acquire(options.path, { sameProcessIsStale: options.singleInstanceInProcess === true });
     } catch (cause) {
       throw storageError(cause, options.path);
     }

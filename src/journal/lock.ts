@@ -14,7 +14,13 @@ export class JournalLock {
     return `${journalPath}.lock`;
   }
 
-  static acquire(journalPath: string): JournalLock {
+  /**
+   * `sameProcessIsStale`: a lock held by this very process counts as stale. Only for an owner that
+   * is itself guaranteed to be the single instance in the process (the supervised journal writer,
+   * restarted only after its previous thread has exited): threads share the pid, so a thread
+   * killed while holding the lock leaves it behind with a live pid.
+   */
+  static acquire(journalPath: string, options: { sameProcessIsStale?: boolean } = {}): JournalLock {
     const lockPath = JournalLock.lockPathOf(journalPath);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -25,7 +31,7 @@ export class JournalLock {
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw cause;
         const owner = lockOwner(journalPath);
-        if (owner !== undefined) {
+        if (owner !== undefined && !(options.sameProcessIsStale === true && owner === process.pid)) {
           throw new EdgepayError('EDGEPAY_JOURNAL_IN_USE', `journal ${journalPath} is in use by process ${owner}`, { path: journalPath, pid: owner });
         }
         rmSync(lockPath, { force: true });

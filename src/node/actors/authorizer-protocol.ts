@@ -1,0 +1,25 @@
+import type { RawCard } from '../../card/capture.js';
+import type { FollowUpRequest, Outcome } from '../../standin/index.js';
+import type { NodeConfig } from '../config.js';
+
+/** A payment as a lane hands it over: the card as read, before capture. */
+export interface PaymentRequest {
+  readonly idempotencyKey: string;
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly card: RawCard;
+  readonly lane?: string;
+  readonly reference?: string;
+}
+
+export type AuthorizerRequest =
+  | { readonly type: 'pay'; readonly payment: PaymentRequest }
+  | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
+
+export type AuthorizerReply = Outcome;
+
+export interface AuthorizerInit {
+  readonly config: NodeConfig;
+}
+
+export const AUTHORIZER_MODULE = 'node/actors/authorizer';

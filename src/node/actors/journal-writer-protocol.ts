@@ -1,0 +1,18 @@
+import type { ChainHead } from '../../journal/journal.js';
+import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
+import type { NodeConfig } from '../config.js';
+
+/** The journal writer is the only actor that writes the journal; these are the only things it does. */
+export type JournalWriterRequest =
+  | { readonly type: 'authorize'; readonly request: AuthorizationRequest }
+  | { readonly type: 'follow-up'; readonly request: FollowUpRequest }
+  | { readonly type: 'forwarded'; readonly seqs: readonly number[] }
+  | { readonly type: 'head' };
+
+export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number };
+
+export interface JournalWriterInit {
+  readonly config: NodeConfig;
+}
+
+export const JOURNAL_WRITER_MODULE = 'node/actors/journal-writer';

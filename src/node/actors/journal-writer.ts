@@ -1,0 +1,57 @@
+import { runActor } from '../../actors/worker-runtime.js';
+import { Journal } from '../../journal/journal.js';
+import { Authorizer } from '../../standin/index.js';
+import { journalPathOf } from '../config.js';
+import { loadRules } from '../rules-source.js';
+import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest } from './journal-writer-protocol.js';
+
+/*
+ * The journal writer actor: owns the journal and the stand-in decisions, because a decision and
+ * the entry that records it must be taken in one serial order. Many requests are in handle() at
+ * once on purpose: they meet in the group commit, so one fsync covers them all.
+ */
+let journal: Journal | undefined;
+let authorizer: Authorizer | undefined;
+
+function open(): Authorizer {
+  if (!authorizer) throw new Error('journal writer used before init');
+  return authorizer;
+}
+
+runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
+  maxConcurrent: 4_096,
+  init({ config }) {
+    const rules = loadRules(config.rulesFile);
+    journal = Journal.open({
+      path: journalPathOf(config),
+      nodeId: config.nodeId,
+      busyTimeoutMs: config.journal.busyTimeoutMs,
+      tailCheckEntries: config.journal.tailCheckEntries,
+      // The supervisor starts a new journal writer only after the old thread has exited.
+      singleInstanceInProcess: true,
+    });
+    authorizer = Authorizer.open({
+      journal,
+      rules,
+      groupCommit: { maxBatch: config.journal.maxBatch, maxWaitMs: config.journal.maxWaitMs, maxQueued: config.journal.maxQueued },
+    });
+  },
+  async handle(message) {
+    switch (message.type) {
+      case 'authorize':
+        return open().authorize(message.request);
+      case 'follow-up':
+        return open().followUp(message.request);
+      case 'forwarded':
+        open().markForwarded(message.seqs);
+        return { forwarded: message.seqs.length };
+      case 'head':
+        return journal!.chainHead();
+    }
+  },
+  async terminate() {
+    // Every accepted request gets its commit before the journal closes: nothing in flight is dropped.
+    await authorizer?.idle();
+    journal?.close();
+  },
+});

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
+
+/*
+ * The node's configuration file (JSON). Every key is checked at start: a typo is an error naming
+ * the key and the allowed keys, a bad value names its path, the value and what is allowed.
+ * Relative paths are taken relative to the configuration file, so a config and its keys can move
+ * together.
+ */
+
+const int = (min: number, max: number, unit: string) => {
+  const error = `must be a whole number from ${min} to ${max} (${unit})`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+};
+
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key (allowed keys: ${allowed})` : `must be an object with keys ${allowed}`),
+  });
+}
+
+const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
+
+export const nodeConfigSchema = strict({
+  nodeId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit" }),
+  dataDir: path,
+  rulesFile: path.optional(),
+  keys: strict({ tokenKeyFile: path, centrePublicKeyFile: path }),
+  journal: strict({
+    busyTimeoutMs: int(0, 60_000, 'milliseconds').default(2_000),
+    tailCheckEntries: int(0, 10_000_000, 'entries re-hashed at start').default(1_024),
+    maxBatch: int(1, 10_000, 'decisions per commit').default(512),
+    maxWaitMs: int(0, 100, 'milliseconds a batch may wait for company').default(0),
+    maxQueued: int(1, 1_000_000, 'decisions waiting to commit').default(16_384),
+  }).prefault({}),
+  actors: strict({
+    mailboxCapacity: int(1, 1_000_000, 'requests in flight per actor').default(4_096),
+    heartbeatMs: int(10, 60_000, 'milliseconds').default(200),
+    hungAfterMs: int(50, 600_000, 'milliseconds without a heartbeat').default(2_000),
+    requestTimeoutMs: int(1, 600_000, 'milliseconds').default(5_000),
+    intensity: int(0, 1_000, 'restarts per period').default(5),
+    periodMs: int(100, 3_600_000, 'milliseconds').default(10_000),
+  }).prefault({}),
+  capture: strict({
+    threads: int(1, 64, 'pool threads').default(1),
+    maxQueue: int(1, 1_000_000, 'cards waiting for a thread').default(1_024),
+  }).prefault({}),
+  log: strict({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }).default('info'),
+  }).prefault({}),
+});
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>;
+export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
+
+export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeConfig {
+  const result = nodeConfigSchema.safeParse(input, { reportInput: true });
+  if (!result.success) {
+    const problems: FieldProblem[] = result.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: issue.message }))
+        : [{ path: issue.path.map(String).join('.'), message: issue.message, ...(issue.input !== undefined ? { value: issue.input } : {}) }],
+    );
+    throw new BadInputError('node configuration', problems);
+  }
+  const config = result.data;
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  return {
+    ...config,
+    dataDir: at(config.dataDir),
+    ...(config.rulesFile === undefined ? {} : { rulesFile: at(config.rulesFile) }),
+    keys: { tokenKeyFile: at(config.keys.tokenKeyFile), centrePublicKeyFile: at(config.keys.centrePublicKeyFile) },
+  };
+}
+
+export function loadNodeConfig(file: string): NodeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new EdgepayError('EDGEPAY_NOT_FOUND', `--config: cannot read ${file}: ${(cause as Error).message}`, { file }, { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new BadInputError(`node configuration ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
+  }
+  return parseNodeConfig(json, dirname(resolve(file)));
+}
+
+export function journalPathOf(config: NodeConfig): string {
+  return resolve(config.dataDir, 'journal.db');
+}

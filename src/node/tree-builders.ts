@@ -1,0 +1,80 @@
+import { type ActorHandle, startActor } from '../actors/actor.js';
+import { ActorError } from '../actors/errors.js';
+import type { Logger } from '../actors/log.js';
+import type { ActorMetrics } from '../actors/metrics.js';
+import { moduleUrl } from '../actors/modules.js';
+import type { ChildHandle, ChildSpec, RestartType } from '../actors/child.js';
+import { type SupervisorHandle, startSupervisor } from '../actors/supervisor.js';
+import type { SupervisorStrategy } from '../actors/supervisor-policy.js';
+import type { NodeConfig } from './config.js';
+import type { ActorRegistry } from './registry.js';
+
+/** What every child of the node tree is built with. */
+export interface TreeContext {
+  readonly config: NodeConfig;
+  readonly registry: ActorRegistry;
+  readonly metrics: ActorMetrics;
+  readonly logger: Logger;
+}
+
+export type TreeNode = (context: TreeContext) => ChildSpec;
+
+export function actor(id: string, module: string, options: { restart?: RestartType; shutdownTimeoutMs: number }): TreeNode {
+  return (context) => ({
+    id,
+    restart: options.restart ?? 'permanent',
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    start: async (): Promise<ChildHandle> => {
+      const { config, registry, metrics, logger } = context;
+      const handle: ActorHandle<unknown, unknown> = await startActor({
+        id,
+        module: moduleUrl(module),
+        init: { config },
+        mailboxCapacity: config.actors.mailboxCapacity,
+        heartbeatMs: config.actors.heartbeatMs,
+        hungAfterMs: config.actors.hungAfterMs,
+        requestTimeoutMs: config.actors.requestTimeoutMs,
+        router: (to, request, timeoutMs) => {
+          const target = registry.lookup(to);
+          if (!target) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `actor ${to} is not running`, { actor: to }));
+          return target.request(request, { timeoutMs });
+        },
+        metrics,
+        logger,
+      });
+      registry.register(id, handle);
+      return handle;
+    },
+  });
+}
+
+/** Margin on top of the children's own shutdown timeouts for the supervisor's bookkeeping. */
+const SUPERVISOR_STOP_MARGIN_MS = 1_000;
+
+export function supervisor(id: string, strategy: SupervisorStrategy, children: readonly TreeNode[]): TreeNode {
+  return (context) => {
+    const specs = children.map((child) => child(context));
+    return {
+      id,
+      restart: 'permanent',
+      // It stops its children one after another, each within its own timeout.
+      shutdownTimeoutMs: specs.reduce((sum, spec) => sum + spec.shutdownTimeoutMs, SUPERVISOR_STOP_MARGIN_MS),
+      start: (): Promise<SupervisorHandle> => startSupervision(id, strategy, specs, context),
+    };
+  };
+}
+
+export function startSupervision(id: string, strategy: SupervisorStrategy, children: readonly ChildSpec[], context: TreeContext): Promise<SupervisorHandle> {
+  const { metrics, logger, config } = context;
+  return startSupervisor({
+    id,
+    strategy,
+    intensity: config.actors.intensity,
+    periodMs: config.actors.periodMs,
+    children,
+    logger: logger.child({ supervisor: id }),
+    onEvent: (event) => {
+      if (event.type === 'child_restarting' && event.childId === event.triggeredBy) metrics.restarted(event.childId);
+    },
+  });
+}

@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateSealKeyPair } from '../../src/card/index.js';
+import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from '../../src/node/config.js';
+
+/** A node configuration with real key files in `dir`; `overrides` patch the input before validation. */
+export async function nodeConfigIn(dir: string, overrides: Partial<NodeConfigInput> = {}): Promise<NodeConfig> {
+  const centre = await generateSealKeyPair();
+  writeFileSync(join(dir, 'token.key'), randomBytes(32).toString('base64'));
+  writeFileSync(join(dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
+  return parseNodeConfig(
+    {
+      nodeId: 'node-under-test',
+      dataDir: join(dir, 'data'),
+      keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' },
+      log: { level: 'silent' },
+      ...overrides,
+    },
+    dir,
+  );
+}
