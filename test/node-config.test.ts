@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadNodeConfig, parseNodeConfig } from '../src/node/config.js';
+import { runCli } from './support/cli.js';
+import { nodeConfigIn } from './support/node.js';
+import { useTempDir } from './support/tmp.js';
+
+const tempDir = useTempDir();
+const minimal = { nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' } };
+
+function problemsOf(input: unknown): { path: string; message: string; value?: unknown }[] {
+  try {
+    parseNodeConfig(input, '/etc/edgepay');
+  } catch (error) {
+    return (error as { problems: { path: string; message: string; value?: unknown }[] }).problems;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('node configuration', () => {
+  it('fills documented defaults and resolves paths against the file\'s directory', () => {
+    const config = parseNodeConfig(minimal, '/etc/edgepay');
+    expect(config.dataDir).toBe('/etc/edgepay/data');
+    expect(config.keys.tokenKeyFile).toBe('/etc/edgepay/token.key');
+    expect(config.journal).toEqual({ busyTimeoutMs: 2_000, tailCheckEntries: 1_024, maxBatch: 512, maxWaitMs: 0, maxQueued: 16_384 });
+    expect(config.actors).toMatchObject({ mailboxCapacity: 4_096, heartbeatMs: 200, hungAfterMs: 2_000, requestTimeoutMs: 5_000 });
+    expect(config.log.level).toBe('info');
+    expect(parseNodeConfig({ ...minimal, dataDir: '/var/lib/edgepay' }).dataDir).toBe('/var/lib/edgepay');
+  });
+
+  it('names every bad key with its path, value and what is allowed, unknown keys included', () => {
+    const problems = problemsOf({
+      ...minimal,
+      nodeId: 'bad id',
+      journal: { maxBatch: 0, fsync: 'never' },
+      actors: { heartbeatMs: 2.5 },
+      log: { level: 'loud' },
+      colour: 'blue',
+    });
+    const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
+    expect(Object.keys(byPath).sort()).toEqual(['actors.heartbeatMs', 'colour', 'journal.fsync', 'journal.maxBatch', 'log.level', 'nodeId']);
+    expect(byPath['journal.maxBatch']).toMatchObject({ value: 0, message: expect.stringContaining('from 1 to 10000') });
+    expect(byPath['journal.fsync']!.message).toMatch(/unknown key \(allowed keys: busyTimeoutMs/);
+    expect(byPath['log.level']).toMatchObject({ value: 'loud', message: expect.stringContaining('one of fatal') });
+    expect(byPath['colour']!.message).toMatch(/unknown key/);
+  });
+
+  it('refuses a missing file and a file that is not JSON with the file named', () => {
+    const dir = tempDir();
+    expect(() => loadNodeConfig(join(dir, 'none.json'))).toThrow(expect.objectContaining({ code: 'EDGEPAY_NOT_FOUND', message: expect.stringContaining('none.json') }));
+    writeFileSync(join(dir, 'broken.json'), '{ nodeId: ');
+    expect(() => loadNodeConfig(join(dir, 'broken.json'))).toThrow(expect.objectContaining({ code: 'EDGEPAY_BAD_INPUT', message: expect.stringContaining('broken.json') }));
+  });
+
+  it('edgepay node check-config: ok for a good file, exit 2 naming a bad key file', async () => {
+    const dir = tempDir();
+    await nodeConfigIn(dir);
+    writeFileSync(join(dir, 'node.json'), JSON.stringify(minimal));
+    expect(runCli(['node', 'check-config', join(dir, 'node.json')])).toMatchObject({ status: 0, stdout: expect.stringContaining('ok: node box-1') });
+    writeFileSync(join(dir, 'token.key'), 'c2hvcnQ=');
+    const bad = runCli(['node', 'check-config', join(dir, 'node.json')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/EDGEPAY_KEY_INVALID.*token\.key/);
+  });
+});
