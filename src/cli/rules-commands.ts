@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { defaultRulesConfig, parseRules } from '../authorize/index.js';
-import { BadInputError, EdgepayError } from '../errors.js';
+import { defaultRulesConfig } from '../authorize/index.js';
+import { loadRules } from '../node/rules-source.js';
 
 export function registerRulesCommands(program: Command): void {
   const rules = program.command('rules').description('offline authorization rules: check a rules file, print the defaults');
@@ -11,7 +10,7 @@ export function registerRulesCommands(program: Command): void {
     .description('validate a rules file (JSON); every problem is listed with its key path, value and what is allowed')
     .argument('<file>', 'rules file')
     .action((file: string) => {
-      const parsed = parseRules(readRulesFile(file));
+      const parsed = loadRules(file);
       const currencies = Object.keys(parsed.currencies).join(', ');
       process.stdout.write(
         `ok: rules version ${parsed.version}; currencies ${currencies}; per card ${parsed.perCard.maxCount} in ${parsed.perCard.windowMinutes} min; ` +
@@ -25,18 +24,4 @@ export function registerRulesCommands(program: Command): void {
     .action(() => {
       process.stdout.write(`${JSON.stringify(defaultRulesConfig(), null, 2)}\n`);
     });
-}
-
-export function readRulesFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new EdgepayError('EDGEPAY_NOT_FOUND', `rules file ${file}: ${(cause as Error).message}`, { file }, { cause });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new BadInputError(`rules file ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
-  }
 }
