@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActorRouter } from '../src/actors/actor.js';
 import { ActorError, isRemoteError } from '../src/actors/errors.js';
-import type { CaughtCall } from '../src/actors/fixtures/echo-behaviour.js';
+import type { CaughtCall, EchoRequest } from '../src/actors/fixtures/echo-behaviour.js';
 import { type Echo, settle, startEcho } from './fixtures/actors/runtime.js';
 
 const actors = new Map<string, Echo>();
@@ -9,7 +9,7 @@ const actors = new Map<string, Echo>();
 const router: ActorRouter = (to, request, timeoutMs) => {
   const target = actors.get(to);
   if (target === undefined) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `no actor named ${to}`, { actorId: to }));
-  return target.request(request as never, { timeoutMs });
+  return target.request(request as EchoRequest, { timeoutMs });
 };
 
 beforeAll(async () => {

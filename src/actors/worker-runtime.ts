@@ -105,7 +105,9 @@ class WorkerRuntime<Req, Res, Init> {
       // The parent drains this thread's messages before its 'exit' event, so the reason arrives first.
       process.exit(1);
     }
-    if (this.phase === 'init') this.phase = 'serving';
+    // ctx.stop() during init: the thread is already on its way out, so it never claims to be ready.
+    if (this.phase !== 'init') return;
+    this.phase = 'serving';
     this.post({ t: 'ready' });
   }
 

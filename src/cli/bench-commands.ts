@@ -10,6 +10,7 @@ import {
   parseSecondsOption,
 } from '../bench/options.js';
 import { formatJournalReport } from '../bench/report-text.js';
+import { type ActorsBenchReport, runActorsBench } from '../bench/actors-bench.js';
 
 interface BenchCliOptions {
   readonly json?: boolean;
@@ -32,11 +33,24 @@ export function registerBenchCommands(program: Command): void {
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatJournalReport(report));
     });
 
+  bench
+    .command('actors')
+    .description('raw postMessage ping-pong (the limit), actor request/reply round trips, and restart latency')
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--seconds <n>', 'seconds per measured phase, 0.1 to 600', parseSecondsOption, 2)
+    .action(async (opts: { json?: boolean; seconds: number }) => {
+      const report = await runActorsBench({ seconds: opts.seconds, progress: (line) => process.stderr.write(`bench: ${line}\n`) });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    });
+
   withBenchOptions(bench.command('all'))
-    .description('every benchmark (for now: journal)')
+    .description('every benchmark: journal, then actors')
     .action(async (opts: BenchCliOptions) => {
       const journal: JournalBenchReport = await runJournalBench(benchOptions(opts));
-      process.stdout.write(opts.json ? `${JSON.stringify({ bench: 'all', results: { journal } })}\n` : formatJournalReport(journal));
+      const actors: ActorsBenchReport = await runActorsBench({ seconds: Math.min(opts.seconds, 2), progress: (line) => process.stderr.write(`bench: ${line}\n`) });
+      process.stdout.write(
+        opts.json ? `${JSON.stringify({ bench: 'all', results: { journal, actors } })}\n` : `${formatJournalReport(journal)}\n${JSON.stringify(actors, null, 2)}\n`,
+      );
     });
 }
 

@@ -1,4 +1,4 @@
-import type { ActorHandle } from '../actors/actor.js';
+import type { ActorHandle } from '../actors/index.js';
 
 /**
  * Where each named actor currently lives. A restart registers the new instance; the old one drops

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { Logger } from '../actors/log.js';
+import type { Logger } from 'pino';
 import type { NodeConfig } from './config.js';
 import { NodeRuntime } from './runtime.js';
 

@@ -1,9 +1,6 @@
 import type { Registry } from 'prom-client';
-import type { ChildExit } from '../actors/child.js';
-import { type Logger, silentLogger } from '../actors/log.js';
-import { ActorMetrics } from '../actors/metrics.js';
-import type { SupervisorHandle } from '../actors/supervisor.js';
-import { ActorError } from '../actors/errors.js';
+import { type Logger, pino } from 'pino';
+import { ActorError, ActorMetrics, type ChildExit, SpareThreads, type SupervisorHandle } from '../actors/index.js';
 import { EdgepayError } from '../errors.js';
 import type { FollowUpRequest, Outcome } from '../standin/index.js';
 import type { AuthorizerReply, AuthorizerRequest, PaymentRequest } from './actors/authorizer-protocol.js';
@@ -39,10 +36,18 @@ export class NodeRuntime {
   ) {}
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
-    const logger = options.logger ?? silentLogger();
+    const logger = options.logger ?? pino({ level: 'silent' });
     const actors = new ActorRegistry();
-    const context = { config: options.config, registry: actors, metrics: ActorMetrics.for(options.registry), logger };
-    const root = await startSupervision('node', 'one_for_one', NODE_TREE.map((node) => node(context)), context);
+    const spares = new SpareThreads();
+    const context = { config: options.config, registry: actors, metrics: ActorMetrics.for(options.registry), logger, spares };
+    let root: SupervisorHandle;
+    try {
+      root = await startSupervision('node', 'one_for_one', NODE_TREE.map((node) => node(context)), context);
+    } catch (error) {
+      void spares.close();
+      throw error;
+    }
+    void root.exited.then(() => spares.close());
     logger.info({ nodeId: options.config.nodeId }, 'node started');
     return new NodeRuntime(options.config, root, actors, logger);
   }

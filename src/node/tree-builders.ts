@@ -1,11 +1,18 @@
-import { type ActorHandle, startActor } from '../actors/actor.js';
-import { ActorError } from '../actors/errors.js';
-import type { Logger } from '../actors/log.js';
-import type { ActorMetrics } from '../actors/metrics.js';
-import { moduleUrl } from '../actors/modules.js';
-import type { ChildHandle, ChildSpec, RestartType } from '../actors/child.js';
-import { type SupervisorHandle, startSupervisor } from '../actors/supervisor.js';
-import type { SupervisorStrategy } from '../actors/supervisor-policy.js';
+import type { Logger } from 'pino';
+import {
+  ActorError,
+  type ActorHandle,
+  type ActorMetrics,
+  type ChildHandle,
+  type ChildSpec,
+  type RestartType,
+  type SpareThreads,
+  type SupervisorHandle,
+  type SupervisorStrategy,
+  moduleUrl,
+  startActor,
+  startSupervisor,
+} from '../actors/index.js';
 import type { NodeConfig } from './config.js';
 import type { ActorRegistry } from './registry.js';
 
@@ -15,6 +22,8 @@ export interface TreeContext {
   readonly registry: ActorRegistry;
   readonly metrics: ActorMetrics;
   readonly logger: Logger;
+  /** Threads booted ahead of need, so a restart does not wait for a thread to boot. */
+  readonly spares: SpareThreads;
 }
 
 export type TreeNode = (context: TreeContext) => ChildSpec;
@@ -25,7 +34,7 @@ export function actor(id: string, module: string, options: { restart?: RestartTy
     restart: options.restart ?? 'permanent',
     shutdownTimeoutMs: options.shutdownTimeoutMs,
     start: async (): Promise<ChildHandle> => {
-      const { config, registry, metrics, logger } = context;
+      const { config, registry, metrics, logger, spares } = context;
       const handle: ActorHandle<unknown, unknown> = await startActor({
         id,
         module: moduleUrl(module),
@@ -41,6 +50,7 @@ export function actor(id: string, module: string, options: { restart?: RestartTy
         },
         metrics,
         logger,
+        spares,
       });
       registry.register(id, handle);
       return handle;

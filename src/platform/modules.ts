@@ -7,12 +7,15 @@ const PACKAGE_ROOT = new URL('../../', import.meta.url);
 /**
  * The compiled file of a worker entry point, e.g. `card/capture-worker` → dist/card/capture-worker.js.
  * Worker threads load plain JavaScript, so they always run from dist/, also when the code starting
- * them runs from source under the test runner.
+ * them runs from source under the test runner. Not checked: see compiledModuleUrl.
  */
-export function compiledModuleUrl(pathUnderSrc: string): URL {
-  const url = new URL(`dist/${pathUnderSrc}.js`, PACKAGE_ROOT);
-  if (!existsSync(url)) {
-    throw new Error(`worker module ${fileURLToPath(url)} is missing: run \`npm run build\` first`);
-  }
+export function distModuleUrl(name: string): URL {
+  return new URL(`dist/${name.replace(/^\/+/, '').replace(/\.(js|ts)$/, '')}.js`, PACKAGE_ROOT);
+}
+
+/** distModuleUrl, checked to exist, with the fix in the message. */
+export function compiledModuleUrl(name: string): URL {
+  const url = distModuleUrl(name);
+  if (!existsSync(url)) throw new Error(`worker module ${fileURLToPath(url)} is missing: run \`npm run build\` first`);
   return url;
 }

@@ -1,3 +1,4 @@
+// The worker-side module alone: the package index would load pino and prom-client into every actor thread.
 import { runActor } from '../../actors/worker-runtime.js';
 import { CardCapturePool } from '../../card/capture-pool.js';
 import { loadCardKeys } from '../../card/keys.js';

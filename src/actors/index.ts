@@ -1,0 +1,12 @@
+export type { ChildExit, ChildHandle, ChildSpec, ExitCause, RestartType } from './child.js';
+export { isCleanExit } from './child.js';
+export { type ActorHandle, type ActorRouter, type RequestOptions, type StartActorOptions, startActor } from './actor.js';
+export { type ActorBehaviour, type ActorContext, type ActorLog, runActor } from './worker-runtime.js';
+export { ActorError, type ActorErrorCode, isActorError, isRemoteError } from './errors.js';
+export { ActorMetrics } from './metrics.js';
+export { SpareThreads } from './spare-threads.js';
+export { moduleUrl } from './modules.js';
+export { type SupervisorHandle, startSupervisor } from './supervisor.js';
+export type { SupervisorOptions } from './supervisor-options.js';
+export type { SupervisorStrategy } from './supervisor-policy.js';
+export type { SupervisorEvent } from './supervisor-events.js';
