@@ -24,17 +24,24 @@ export type ErrorCode =
   | 'EDGEPAY_OVERLOADED'
   | 'EDGEPAY_NODE_STOPPING';
 
-export class EdgepayError extends Error {
-  readonly code: ErrorCode;
+/**
+ * The shape of every edgepay error: a stable code and structured details. Each part of the system
+ * (the payment domain here, the actor runtime, the supervisor) has its own set of codes and its
+ * own subclass, so a code's type says which part raised it.
+ */
+export class CodedError<Code extends string> extends Error {
+  readonly code: Code;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'EdgepayError';
+    this.name = new.target.name;
     this.code = code;
     this.details = details;
   }
 }
+
+export class EdgepayError extends CodedError<ErrorCode> {}
 
 /** One bad field of an input: which field, which value, what is allowed. */
 export interface FieldProblem {
@@ -49,7 +56,6 @@ export class BadInputError extends EdgepayError {
   constructor(what: string, problems: readonly FieldProblem[]) {
     const list = problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ');
     super('EDGEPAY_BAD_INPUT', `invalid ${what}: ${list}`, { problems });
-    this.name = 'BadInputError';
     this.problems = problems;
   }
 }

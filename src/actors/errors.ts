@@ -3,6 +3,8 @@
  * branch on codes. These codes live here rather than in src/errors.ts because they describe the
  * runtime, not the payment domain.
  */
+import { CodedError } from '../errors.js';
+
 export type ActorErrorCode =
   /** The actor's mailbox is full: rejected at once, never queued or dropped. */
   | 'EDGEPAY_ACTOR_OVERLOADED'
@@ -29,17 +31,7 @@ export const RUNTIME_CODES: ReadonlySet<string> = new Set<ActorErrorCode>([
   'EDGEPAY_ACTOR_MODULE_MISSING',
 ]);
 
-export class ActorError extends Error {
-  readonly code: ActorErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(code: ActorErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ActorError';
-    this.code = code;
-    this.details = details;
-  }
-
+export class ActorError extends CodedError<ActorErrorCode> {
   /**
    * For 'EDGEPAY_ACTOR_REMOTE_ERROR': the code the remote handler threw (e.g. 'EDGEPAY_JOURNAL_FULL'),
    * kept verbatim across any number of hops; undefined when it threw an error without a code.

@@ -3,6 +3,8 @@
  * the code, never on message text. They live beside the supervisor rather than in src/errors.ts
  * because they describe the supervision tree, not the payment domain.
  */
+import { CodedError } from '../errors.js';
+
 export type SupervisorErrorCode =
   /** startSupervisor was given options it cannot honour (a duplicate child id, a negative period…). */
   | 'EDGEPAY_SUPERVISOR_BAD_OPTIONS'
@@ -20,17 +22,7 @@ export type SupervisorErrorCode =
   /** A bug in the supervisor itself; it stopped its children rather than continue in an unknown state. */
   | 'EDGEPAY_SUPERVISOR_INTERNAL';
 
-export class SupervisorError extends Error {
-  readonly code: SupervisorErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(code: SupervisorErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SupervisorError';
-    this.code = code;
-    this.details = details;
-  }
-}
+export class SupervisorError extends CodedError<SupervisorErrorCode> {}
 
 export function isSupervisorError(value: unknown, code?: SupervisorErrorCode): value is SupervisorError {
   return value instanceof SupervisorError && (code === undefined || value.code === code);
