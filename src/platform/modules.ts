@@ -19,3 +19,8 @@ export function compiledModuleUrl(name: string): URL {
   if (!existsSync(url)) throw new Error(`worker module ${fileURLToPath(url)} is missing: run \`npm run build\` first`);
   return url;
 }
+
+/** A file or folder shipped with the package, e.g. `devices/` (reader profiles). */
+export function packagePath(relative: string): string {
+  return fileURLToPath(new URL(relative, PACKAGE_ROOT));
+}
