@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatMinor, isAmountMinor, parseCurrency } from '../src/money/index.js';
+import { currencyFromNumeric, formatMinor, isAmountMinor, knownCurrencies, numericCode, parseCurrency } from '../src/money/index.js';
 
 describe('money', () => {
   it('formats minor units by the currency exponent without floats', () => {
@@ -26,6 +26,14 @@ describe('money', () => {
       expect.objectContaining({ code: 'EDGEPAY_CURRENCY_UNKNOWN', message: expect.stringMatching(/request\.currency.*"EURO".*EUR/) }),
     );
     expect(() => parseCurrency('eur')).toThrow();
+  });
+
+  it('maps every alphabetic code to its ISO 4217 numeric code and back', () => {
+    expect(numericCode(parseCurrency('EUR'))).toBe(978);
+    expect(numericCode(parseCurrency('USD'))).toBe(840);
+    expect(numericCode(parseCurrency('JPY'))).toBe(392);
+    for (const code of knownCurrencies()) expect(currencyFromNumeric(numericCode(parseCurrency(code)))).toBe(code);
+    expect(currencyFromNumeric(999)).toBeUndefined();
   });
 
   it('accepts only positive safe integers as amounts', () => {

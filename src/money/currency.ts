@@ -12,7 +12,23 @@ const MINOR_UNITS: Readonly<Record<string, number>> = {
   RON: 2, SEK: 2, SGD: 2, TND: 3, TRY: 2, USD: 2, ZAR: 2,
 };
 
+/** ISO 4217 numeric codes: what card readers and EMV tag 5F2A carry. */
+const NUMERIC: Readonly<Record<string, number>> = {
+  AUD: 36, BGN: 975, BHD: 48, BRL: 986, CAD: 124, CHF: 756, CLP: 152, CNY: 156, CZK: 203, DKK: 208, EUR: 978, GBP: 826,
+  HKD: 344, HUF: 348, ISK: 352, JOD: 400, JPY: 392, KRW: 410, KWD: 414, MXN: 484, NOK: 578, NZD: 554, OMR: 512, PLN: 985,
+  RON: 946, SEK: 752, SGD: 702, TND: 788, TRY: 949, USD: 840, ZAR: 710,
+};
+
 export type CurrencyCode = string & { readonly __brand: 'CurrencyCode' };
+
+export function numericCode(currency: CurrencyCode): number {
+  return NUMERIC[currency] as number;
+}
+
+export function currencyFromNumeric(numeric: number): CurrencyCode | undefined {
+  const found = Object.keys(NUMERIC).find((code) => NUMERIC[code] === numeric);
+  return found as CurrencyCode | undefined;
+}
 
 export function isCurrencyCode(value: unknown): value is CurrencyCode {
   return typeof value === 'string' && Object.hasOwn(MINOR_UNITS, value);

@@ -6,4 +6,6 @@ export {
   minorUnits,
   formatMinor,
   isAmountMinor,
+  numericCode,
+  currencyFromNumeric,
 } from './currency.js';
