@@ -182,7 +182,12 @@ describe('FrameDecoder properties', () => {
   });
 
   it('out-of-range LEN is reported as oversize/undersize and the next frame is still found', () => {
-    const lenArb = fc.oneof(fc.integer({ min: 0, max: 1 }), fc.integer({ min: MAX_PAYLOAD + 3, max: 0xffff }));
+    // A LEN byte equal to STX starts a new candidate inside the rejected header, which then waits for
+    // its own (in-range) length: that stall is the case the line-silence rule in PROTOCOL.md covers,
+    // tested with the link. Here the LEN bytes avoid STX so the next frame is found at once.
+    const lenArb = fc
+      .oneof(fc.integer({ min: 0, max: 1 }), fc.integer({ min: MAX_PAYLOAD + 3, max: 0xffff }))
+      .filter((len) => len >> 8 !== 0x02 && (len & 0xff) !== 0x02);
     fc.assert(
       fc.property(lenArb, fc.uint8Array({ maxLength: 20 }).map((b) => b.map((x) => (x === 2 ? 0 : x))), frameArb, cutsArb, (len, rest, frame, cuts) => {
         const bytes = concat([Uint8Array.of(0x02, len >> 8, len & 0xff), rest, frame]);
