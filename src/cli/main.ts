@@ -7,6 +7,7 @@ import { registerDemoCommand } from './demo-command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerReaderCommands } from './reader-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
 
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerJournalCommands(program);
   registerRulesCommands(program);
+  registerReaderCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);

@@ -50,6 +50,23 @@ export const nodeConfigSchema = strict({
     threads: int(1, 64, 'pool threads').default(1),
     maxQueue: int(1, 1_000_000, 'cards waiting for a thread').default(1_024),
   }).prefault({}),
+  lanes: z
+    .array(
+      strict({
+        id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, { error: "must be 1-32 letters, digits, '.', '_' or '-'" }),
+        port: path,
+        profile: z.string().min(1, { error: 'must name a reader profile (a file in devices/, without .json)' }),
+      }),
+    )
+    .max(64, { error: 'at most 64 lanes per node' })
+    .refine((lanes) => new Set(lanes.map((l) => l.id)).size === lanes.length, { error: 'lane ids must be unique' })
+    .default([]),
+  api: z
+    .union([
+      strict({ host: z.enum(['127.0.0.1', '::1', 'localhost'], { error: 'must be 127.0.0.1, ::1 or localhost: the POS API is local only' }), port: int(0, 65_535, 'TCP port; 0 picks a free one') }),
+      strict({ socket: path }),
+    ], { error: 'must be { host, port } on loopback or { socket } (a Unix socket path)' })
+    .optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -74,6 +91,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,
+    ...(config.api !== undefined && 'socket' in config.api ? { api: { socket: at(config.api.socket) } } : {}),
     dataDir: at(config.dataDir),
     ...(config.rulesFile === undefined ? {} : { rulesFile: at(config.rulesFile) }),
     keys: { tokenKeyFile: at(config.keys.tokenKeyFile), centrePublicKeyFile: at(config.keys.centrePublicKeyFile) },

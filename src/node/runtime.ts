@@ -2,13 +2,17 @@ import type { Registry } from 'prom-client';
 import { type Logger, pino } from 'pino';
 import { ActorError, ActorMetrics, type ChildExit, SpareThreads, type SupervisorHandle } from '../actors/index.js';
 import { EdgepayError } from '../errors.js';
+import type { JournalEntry } from '../journal/entry.js';
 import type { FollowUpRequest, Outcome } from '../standin/index.js';
 import type { AuthorizerReply, AuthorizerRequest, PaymentRequest } from './actors/authorizer-protocol.js';
+import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
 import type { NodeConfig } from './config.js';
 import { ActorRegistry } from './registry.js';
 import { unwrapRemote } from './remote-errors.js';
 import { retryWhileRestarting } from './retry.js';
-import { NODE_TREE } from './tree.js';
+import { LaneService } from '../lanes/lane-service.js';
+import { systemClock } from '../platform/clock.js';
+import { nodeTree } from './tree.js';
 import { startSupervision } from './tree-builders.js';
 
 export interface NodeRuntimeOptions {
@@ -17,57 +21,138 @@ export interface NodeRuntimeOptions {
   readonly logger?: Logger;
 }
 
+/** Work in flight that stop() waits for; a hook lets parts of the node (lanes) cut short what can wait. */
+export interface StopHooks {
+  /** Called once when the node stops accepting work, before it waits for what is in flight. */
+  onStopAccepting(): void;
+}
+
 /**
- * A running node: the supervision tree plus the door payments come in by. Stopping closes the
- * door first, waits for every payment already inside to get its answer, then stops the tree from
- * the leaves up, so the journal writer flushes and closes last.
+ * A running node: the supervision tree plus the doors work comes in by. Stopping closes the
+ * doors first, waits for every payment already inside to get its answer, then stops the tree from
+ * the leaves up (API, lanes, then payments), so the journal writer flushes and closes last.
  */
 export class NodeRuntime {
   private accepting = true;
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private stopping: Promise<ChildExit> | undefined;
+  private root: SupervisorHandle | undefined;
+  private readonly stopHooks: StopHooks[] = [];
+  private apiAddressValue = '';
+  /** The lanes and their payments; the POS API's door into the node. */
+  readonly lanes: LaneService;
 
   private constructor(
-    private readonly config: NodeConfig,
-    private readonly root: SupervisorHandle,
+    readonly config: NodeConfig,
     private readonly actors: ActorRegistry,
-    private readonly logger: Logger,
-  ) {}
+    readonly logger: Logger,
+  ) {
+    this.lanes = new LaneService(this, config, systemClock, logger);
+  }
+
+  /** Where the POS API listens (an http:// URL or a socket path), once it does. */
+  get apiAddress(): string {
+    return this.apiAddressValue;
+  }
+
+  setApiAddress(address: string): void {
+    this.apiAddressValue = address;
+  }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
     const logger = options.logger ?? pino({ level: 'silent' });
     const actors = new ActorRegistry();
+    const runtime = new NodeRuntime(options.config, actors, logger);
     const spares = new SpareThreads();
-    const context = { config: options.config, registry: actors, metrics: ActorMetrics.for(options.registry), logger, spares };
-    let root: SupervisorHandle;
+    const context = { config: options.config, registry: actors, metrics: ActorMetrics.for(options.registry), promRegistry: options.registry, logger, spares, runtime };
     try {
-      root = await startSupervision('node', 'one_for_one', NODE_TREE.map((node) => node(context)), context);
+      runtime.root = await startSupervision('node', 'one_for_one', nodeTree(options.config).map((node) => node(context)), context);
     } catch (error) {
       void spares.close();
       throw error;
     }
-    void root.exited.then(() => spares.close());
-    logger.info({ nodeId: options.config.nodeId }, 'node started');
-    return new NodeRuntime(options.config, root, actors, logger);
+    void runtime.root.exited.then(() => spares.close());
+    logger.info({ nodeId: options.config.nodeId, lanes: options.config.lanes.map((l) => l.id) }, 'node started');
+    return runtime;
   }
 
   /** Settles when the tree has exited: after stop(), or when the root supervisor gave up. */
   get exited(): Promise<ChildExit> {
-    return this.root.exited;
+    return this.tree.exited;
   }
 
   get supervisor(): SupervisorHandle {
-    return this.root;
+    return this.tree;
   }
 
-  /** Takes a payment: resolves with the durable decision (or a 91 decline when nothing could be recorded). */
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  addStopHooks(hooks: StopHooks): void {
+    this.stopHooks.push(hooks);
+  }
+
+  /** Takes a payment whose card was read: resolves with the durable decision (or a 91 decline when nothing could be recorded). */
   pay(payment: PaymentRequest): Promise<Outcome> {
-    return this.toAuthorizer({ type: 'pay', payment });
+    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment }));
   }
 
   followUp(request: FollowUpRequest): Promise<Outcome> {
-    return this.toAuthorizer({ type: 'follow-up', request });
+    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request }));
+  }
+
+  /** The journal entry recorded under an idempotency key, if any. */
+  lookup(idempotencyKey: string): Promise<JournalEntry | null> {
+    return this.ask<JournalWriterRequest, JournalEntry | null>('journal-writer', { type: 'lookup', idempotencyKey });
+  }
+
+  /**
+   * Counts `work` as in flight for stop(), and refuses it once the node is stopping. Lanes use this
+   * for a whole payment, card wait included.
+   */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.accepting) {
+      throw new EdgepayError('EDGEPAY_NODE_STOPPING', 'the node is shutting down and takes no new payments; retry on another lane or after restart', {});
+    }
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * A request to a named actor, asked again with the same content while the actor restarts, until
+   * the request deadline. Only for idempotent requests: payments are keyed, lookups read.
+   */
+  async ask<Req, Res>(actorId: string, request: Req, deadlineMs = this.config.actors.requestTimeoutMs): Promise<Res> {
+    try {
+      return await retryWhileRestarting(
+        (remainingMs) => {
+          const actor = this.actors.lookup<Req, Res>(actorId);
+          if (!actor) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} is not running`, { actor: actorId }));
+          return actor.request(request, { timeoutMs: remainingMs });
+        },
+        { deadlineMs },
+      );
+    } catch (error) {
+      throw unwrapRemote(error);
+    }
+  }
+
+  /** A request to a named actor, once, without retrying (for requests that are not idempotent). */
+  async askOnce<Req, Res>(actorId: string, request: Req, timeoutMs: number): Promise<Res> {
+    const actor = this.actors.lookup<Req, Res>(actorId);
+    if (!actor) throw new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} is not running`, { actor: actorId });
+    try {
+      return await actor.request(request, { timeoutMs });
+    } catch (error) {
+      throw unwrapRemote(error);
+    }
   }
 
   /** Stops taking payments, answers every payment already accepted, then stops the tree. */
@@ -75,33 +160,17 @@ export class NodeRuntime {
     this.stopping ??= (async () => {
       this.accepting = false;
       this.logger.info({ inFlight: this.inFlight }, 'node stopping: no new payments; finishing those in flight');
+      for (const hooks of this.stopHooks) hooks.onStopAccepting();
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-      const exit = await this.root.stop();
+      const exit = await this.tree.stop();
       this.logger.info({ cause: exit.cause }, 'node stopped');
       return exit;
     })();
     return this.stopping;
   }
 
-  private async toAuthorizer(request: AuthorizerRequest): Promise<AuthorizerReply> {
-    if (!this.accepting) {
-      throw new EdgepayError('EDGEPAY_NODE_STOPPING', 'the node is shutting down and takes no new payments; retry on another lane or after restart', {});
-    }
-    this.inFlight++;
-    try {
-      return await retryWhileRestarting(
-        (remainingMs) => {
-          const authorizer = this.actors.lookup<AuthorizerRequest, AuthorizerReply>('authorizer');
-          if (!authorizer) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', 'the authorizer is restarting', { actor: 'authorizer' }));
-          return authorizer.request(request, { timeoutMs: remainingMs });
-        },
-        { deadlineMs: this.config.actors.requestTimeoutMs },
-      );
-    } catch (error) {
-      throw unwrapRemote(error);
-    } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) this.drained?.();
-    }
+  private get tree(): SupervisorHandle {
+    if (!this.root) throw new Error('node runtime used before its tree started');
+    return this.root;
   }
 }

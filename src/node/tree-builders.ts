@@ -13,7 +13,9 @@ import {
   startActor,
   startSupervisor,
 } from '../actors/index.js';
+import type { Registry } from 'prom-client';
 import type { NodeConfig } from './config.js';
+import type { NodeRuntime } from './runtime.js';
 import type { ActorRegistry } from './registry.js';
 
 /** What every child of the node tree is built with. */
@@ -24,11 +26,21 @@ export interface TreeContext {
   readonly logger: Logger;
   /** Threads booted ahead of need, so a restart does not wait for a thread to boot. */
   readonly spares: SpareThreads;
+  /** The node's doors (payments, lookups), for children that take work in (the POS API). */
+  readonly runtime: NodeRuntime;
+  readonly promRegistry: Registry;
 }
 
 export type TreeNode = (context: TreeContext) => ChildSpec;
 
-export function actor(id: string, module: string, options: { restart?: RestartType; shutdownTimeoutMs: number }): TreeNode {
+export interface ActorNodeOptions {
+  readonly restart?: RestartType;
+  readonly shutdownTimeoutMs: number;
+  /** What the actor's init() receives; the node configuration by default. */
+  readonly init?: (config: NodeConfig) => unknown;
+}
+
+export function actor(id: string, module: string, options: ActorNodeOptions): TreeNode {
   return (context) => ({
     id,
     restart: options.restart ?? 'permanent',
@@ -38,7 +50,7 @@ export function actor(id: string, module: string, options: { restart?: RestartTy
       const handle: ActorHandle<unknown, unknown> = await startActor({
         id,
         module: moduleUrl(module),
-        init: { config },
+        init: options.init ? options.init(config) : { config },
         mailboxCapacity: config.actors.mailboxCapacity,
         heartbeatMs: config.actors.heartbeatMs,
         hungAfterMs: config.actors.hungAfterMs,
@@ -60,6 +72,11 @@ export function actor(id: string, module: string, options: { restart?: RestartTy
 
 /** Margin on top of the children's own shutdown timeouts for the supervisor's bookkeeping. */
 const SUPERVISOR_STOP_MARGIN_MS = 1_000;
+
+/** A child that lives in the main thread (the POS API): started and stopped like any other. */
+export function service(id: string, options: { shutdownTimeoutMs: number; start: (context: TreeContext) => Promise<ChildHandle> }): TreeNode {
+  return (context) => ({ id, restart: 'permanent', shutdownTimeoutMs: options.shutdownTimeoutMs, start: () => options.start(context) });
+}
 
 export function supervisor(id: string, strategy: SupervisorStrategy, children: readonly TreeNode[]): TreeNode {
   return (context) => {

@@ -1,24 +1,50 @@
+import { startApiService } from '../api/service.js';
+import { loadReaderProfile } from '../reader/profile.js';
+import { READER_MODULE, type ReaderInit, readerActorId } from '../reader/reader-actor-protocol.js';
 import { AUTHORIZER_MODULE } from './actors/authorizer-protocol.js';
 import { JOURNAL_WRITER_MODULE } from './actors/journal-writer-protocol.js';
-import { type TreeNode, actor, supervisor } from './tree-builders.js';
+import type { NodeConfig } from './config.js';
+import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
 
 /**
  * The node's supervision tree, in one place.
  *
  *   node (one_for_one)
- *   └── payments (one_for_one)
- *       ├── journal-writer   the only writer of the journal; decides and records, one fsync per batch
- *       └── authorizer       card capture on the pool, then asks the journal writer
+ *   ├── payments (one_for_one)
+ *   │   ├── journal-writer   the only writer of the journal; decides and records, one fsync per batch
+ *   │   └── authorizer       card capture on the pool, then asks the journal writer
+ *   ├── lanes (one_for_one)
+ *   │   └── reader:<lane>    one per lane: owns the serial port, speaks the reader protocol
+ *   └── api                  the POS payment API (main thread), when configured
  *
- * one_for_one: the authorizer holds no state about the journal writer (it reaches it by name and
- * retries while it restarts), so a journal-writer restart must not also stop the authorizer, whose
- * drain would wait on payments that need the journal writer back. Children start top to bottom and stop bottom to top: the authorizer stops taking payments
- * before the journal writer flushes and closes. Lanes, replication, the uplink and the POS API
- * join the node supervisor as they land.
+ * one_for_one everywhere: the authorizer and the readers hold no state about the actors they call
+ * (they reach them by name and retry while they restart), so a restart of one must not also stop
+ * the others, whose drain would wait on work that needs the restarted one back.
+ * Children start top to bottom and stop bottom to top: the API stops taking requests first, then
+ * the readers, then the authorizer, and the journal writer flushes and closes last. Replication and
+ * the uplink join the node supervisor as they land.
  */
-export const NODE_TREE: readonly TreeNode[] = [
-  supervisor('payments', 'one_for_one', [
-    actor('journal-writer', JOURNAL_WRITER_MODULE, { shutdownTimeoutMs: 10_000 }),
-    actor('authorizer', AUTHORIZER_MODULE, { shutdownTimeoutMs: 5_000 }),
-  ]),
-];
+export function nodeTree(config: NodeConfig): readonly TreeNode[] {
+  const tree: TreeNode[] = [
+    supervisor('payments', 'one_for_one', [
+      actor('journal-writer', JOURNAL_WRITER_MODULE, { shutdownTimeoutMs: 10_000 }),
+      actor('authorizer', AUTHORIZER_MODULE, { shutdownTimeoutMs: 5_000 }),
+    ]),
+  ];
+  if (config.lanes.length > 0) {
+    tree.push(
+      supervisor(
+        'lanes',
+        'one_for_one',
+        config.lanes.map((lane) =>
+          actor(readerActorId(lane.id), READER_MODULE, {
+            shutdownTimeoutMs: 2_000,
+            init: (): ReaderInit => ({ lane: lane.id, port: lane.port, profile: loadReaderProfile(lane.profile) }),
+          }),
+        ),
+      ),
+    );
+  }
+  if (config.api !== undefined) tree.push(service('api', { shutdownTimeoutMs: 10_000, start: startApiService }));
+  return tree;
+}

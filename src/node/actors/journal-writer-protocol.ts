@@ -1,3 +1,4 @@
+import type { JournalEntry } from '../../journal/entry.js';
 import type { ChainHead } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
 import type { NodeConfig } from '../config.js';
@@ -7,9 +8,11 @@ export type JournalWriterRequest =
   | { readonly type: 'authorize'; readonly request: AuthorizationRequest }
   | { readonly type: 'follow-up'; readonly request: FollowUpRequest }
   | { readonly type: 'forwarded'; readonly seqs: readonly number[] }
-  | { readonly type: 'head' };
+  | { readonly type: 'head' }
+  /** The entry recorded under an idempotency key, or null: how a payment is found after a restart. */
+  | { readonly type: 'lookup'; readonly idempotencyKey: string };
 
-export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number };
+export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number } | JournalEntry | null;
 
 export interface JournalWriterInit {
   readonly config: NodeConfig;

@@ -48,6 +48,8 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         return { forwarded: message.seqs.length };
       case 'head':
         return journal!.chainHead();
+      case 'lookup':
+        return journal!.findByIdempotencyKey(message.idempotencyKey) ?? null;
     }
   },
   async terminate() {

@@ -1,0 +1,42 @@
+import { createRequire } from 'node:module';
+import type { ChildExit, ChildHandle } from '../actors/index.js';
+import type { TreeContext } from '../node/tree-builders.js';
+import { buildApiServer } from './server.js';
+
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/**
+ * The POS API as a child of the node's tree (in the main thread): started after the lanes, stopped
+ * before them, so it stops taking requests first. Closing lets requests in flight finish.
+ */
+export async function startApiService(context: TreeContext): Promise<ChildHandle> {
+  const api = context.config.api;
+  if (!api) throw new Error('the api service needs api in the node configuration');
+  const app = buildApiServer(context.runtime.lanes, { logger: context.logger, version: packageVersion() });
+  await ('socket' in api ? app.listen({ path: api.socket }) : app.listen({ host: api.host, port: api.port }));
+  const address = app.server.address();
+  context.logger.info({ address }, 'POS API listening');
+  context.runtime.setApiAddress(typeof address === 'string' ? address : address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '');
+  let resolveExit!: (exit: ChildExit) => void;
+  const exited = new Promise<ChildExit>((resolve) => (resolveExit = resolve));
+  app.server.on('error', (error: Error) => resolveExit({ cause: 'crash', error }));
+  let stopping: Promise<ChildExit> | undefined;
+  return {
+    exited,
+    stop(timeoutMs: number): Promise<ChildExit> {
+      stopping ??= (async () => {
+        const timer = setTimeout(() => {
+          app.server.closeAllConnections();
+          resolveExit({ cause: 'killed' });
+        }, timeoutMs);
+        await app.close();
+        clearTimeout(timer);
+        resolveExit({ cause: 'shutdown' });
+        return exited;
+      })();
+      return stopping;
+    },
+  };
+}

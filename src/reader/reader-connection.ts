@@ -1,0 +1,224 @@
+import type { ActorLog } from '../actors/worker-runtime.js';
+import { EdgepayError } from '../errors.js';
+import { Backoff } from './backoff.js';
+import { type DataMessage, type HelloMessage, PROTOCOL_VERSION } from './protocol/index.js';
+import type { ReaderInit, ReaderState } from './reader-actor-protocol.js';
+import { SerialLink, linkFailure } from './serial-link.js';
+import { TtyPort } from './tty-port.js';
+
+export type ConnectionState = Exclude<ReaderState, 'in_transaction'>;
+
+export interface ConnectionEvents {
+  /** Transaction traffic (CARD_DATA, TXN_ENDED); link-level and handshake messages are handled here. */
+  onMessage(msg: DataMessage): void;
+  /** The reader went away (port closed, link down): whatever waits on it must fail now. */
+  onLost(error: EdgepayError): void;
+}
+
+interface Session {
+  readonly port: TtyPort;
+  readonly link: SerialLink;
+}
+
+/** What the node announces when it asks the reader for its HELLO: the node has no card capabilities of its own. */
+function nodeHello(maxPayload: number): DataMessage {
+  return { kind: 'HELLO', protocolVersion: PROTOCOL_VERSION, capabilities: 0, maxPayload, model: 'edgepay-node', firmwareVersion: '1' };
+}
+const HELLO_ATTEMPTS = 3;
+/** Beyond the link's own ACK budget: time for the reader to answer with its HELLO. */
+const HELLO_ANSWER_MS = 500;
+/** ERROR code 1 (PROTOCOL.md 5): the node refuses the reader's protocol version. */
+const ERROR_INCOMPATIBLE = 1;
+
+/**
+ * Owns the serial port of one reader: opens it (and reopens it with backoff whenever it goes),
+ * shakes hands, polls health. A reader that is absent is a state, not a failure: the lane sees
+ * 'disconnected' and the connection keeps trying until the device node comes back.
+ */
+export class ReaderConnection {
+  state: ConnectionState = 'connecting';
+  hello: HelloMessage | undefined;
+  connects = 0;
+  lastSeenMs: number | undefined;
+
+  private session: Session | undefined;
+  private readonly backoff = new Backoff(50, 2000);
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private helloWaiter: ((answered: boolean) => void) | undefined;
+  private stopped = false;
+  private absentLogged = false;
+
+  constructor(
+    private readonly init: ReaderInit,
+    private readonly events: ConnectionEvents,
+    private readonly log: ActorLog,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const session = this.session;
+    if (session !== undefined) {
+      this.endSession(session);
+      await session.port.close();
+    }
+  }
+
+  /** Rejects with EDGEPAY_READER_UNAVAILABLE when there is no reader, EDGEPAY_READER_LOST when it goes during the send. */
+  async send(msg: DataMessage): Promise<void> {
+    const session = this.session;
+    const details = { lane: this.init.lane, port: this.init.port, message: msg.kind };
+    if (session === undefined) throw new EdgepayError('EDGEPAY_READER_UNAVAILABLE', `no reader connected on ${this.init.port}`, details);
+    try {
+      await session.link.send(msg);
+      this.lastSeenMs = Date.now();
+    } catch (error) {
+      throw linkFailure(error, details);
+    }
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.stopped) return;
+    let port: TtyPort;
+    try {
+      port = await TtyPort.open(this.init.port, this.init.profile);
+    } catch (error) {
+      this.state = 'disconnected';
+      // Once per outage: an absent reader is retried every couple of seconds for as long as it is gone.
+      if (!this.absentLogged) this.log.warn({ port: this.init.port, err: error }, 'reader not available, retrying');
+      this.absentLogged = true;
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) {
+      await port.close();
+      return;
+    }
+    this.absentLogged = false;
+    this.connects++;
+    this.state = 'connecting';
+    const session: Session = {
+      port,
+      link: new SerialLink(port, this.init.profile, {
+        onMessage: (msg) => this.onMessage(session, msg),
+        onLinkDown: (reason) => this.drop(session, `link down (${reason})`),
+      }),
+    };
+    this.session = session;
+    port.on('close', (reason) => this.drop(session, `serial line: ${reason}`));
+    this.log.info({ port: this.init.port, connects: this.connects }, 'serial port open, asking the reader for HELLO');
+    await this.handshake(session);
+  }
+
+  /**
+   * Asks more than once on the same link: a stale frame left in the line can make the reader's
+   * first answer look like a duplicate SEQ, and the next request gets a fresh one.
+   */
+  private async handshake(session: Session): Promise<void> {
+    const waitMs = this.init.profile.timeouts.ackMs * (this.init.profile.timeouts.retransmissions + 1) + HELLO_ANSWER_MS;
+    const hello = nodeHello(this.init.profile.framing.maxPayloadBytes);
+    for (let attempt = 1; attempt <= HELLO_ATTEMPTS; attempt++) {
+      const answered = this.waitForHello(waitMs);
+      session.link.send(hello).catch(() => undefined);
+      if (await answered) return;
+      if (this.session !== session) return;
+    }
+    this.drop(session, `no HELLO after ${HELLO_ATTEMPTS} requests`);
+  }
+
+  private waitForHello(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), ms);
+      const settle = (answered: boolean): void => {
+        clearTimeout(timer);
+        if (this.helloWaiter === settle) this.helloWaiter = undefined;
+        resolve(answered);
+      };
+      this.helloWaiter = settle;
+    });
+  }
+
+  private onMessage(session: Session, msg: DataMessage): void {
+    if (this.session !== session) return;
+    this.lastSeenMs = Date.now();
+    switch (msg.kind) {
+      case 'HELLO':
+        this.onHello(session, msg);
+        return;
+      case 'STATUS':
+        return;
+      case 'ERROR':
+        this.log.warn({ code: msg.code, text: msg.text }, 'the reader reported an error');
+        return;
+      case 'CARD_DATA':
+      case 'TXN_ENDED':
+        this.events.onMessage(msg);
+        return;
+      default:
+        this.log.debug({ message: msg.kind }, 'ignored a message the reader does not send');
+    }
+  }
+
+  private onHello(session: Session, msg: HelloMessage): void {
+    this.hello = msg;
+    if (msg.protocolVersion !== PROTOCOL_VERSION) {
+      if (this.state !== 'incompatible') {
+        this.log.error({ model: msg.model, protocolVersion: msg.protocolVersion }, 'reader speaks another protocol version');
+        session.link
+          .send({ kind: 'ERROR', code: ERROR_INCOMPATIBLE, text: `node speaks protocol version ${PROTOCOL_VERSION}` })
+          .catch(() => undefined);
+      }
+      this.stopPolling();
+      const wasReady = this.state === 'ready';
+      this.state = 'incompatible';
+      // A reader replaced by an incompatible one without the line dropping: its transaction is gone too.
+      if (wasReady) this.events.onLost(new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on ${this.init.port} now announces protocol version ${msg.protocolVersion}`, { lane: this.init.lane, port: this.init.port, protocolVersion: msg.protocolVersion }));
+    } else if (this.state !== 'ready') {
+      this.state = 'ready';
+      this.backoff.reset();
+      this.startPolling(session);
+      this.log.info({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader ready');
+    }
+    this.helloWaiter?.(true);
+  }
+
+  private startPolling(session: Session): void {
+    this.stopPolling();
+    // A failed poll takes the link down, and onLinkDown reports it: the promise has nothing to add.
+    this.pollTimer = setInterval(() => session.link.send({ kind: 'STATUS_REQUEST' }).catch(() => undefined), this.init.profile.timeouts.healthPollMs);
+  }
+
+  private stopPolling(): void {
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  /** Called from every way a session ends; only the first call for a session counts. */
+  private drop(session: Session, reason: string): void {
+    if (this.session !== session) return;
+    this.endSession(session);
+    void session.port.close();
+    this.state = 'disconnected';
+    this.log.warn({ port: this.init.port, reason }, 'reader disconnected');
+    this.events.onLost(new EdgepayError('EDGEPAY_READER_LOST', `reader on ${this.init.port} lost: ${reason}`, { lane: this.init.lane, port: this.init.port, reason }));
+    this.scheduleRetry();
+  }
+
+  private endSession(session: Session): void {
+    this.session = undefined;
+    this.stopPolling();
+    session.link.detach();
+    this.helloWaiter?.(false);
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => void this.connect(), this.backoff.next());
+  }
+}

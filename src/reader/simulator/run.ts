@@ -1,0 +1,51 @@
+import type { ReaderProfile } from '../profile.js';
+import { closeQuietly, openSerialPort } from './serial-port.js';
+import type { SimCardKind } from './cards.js';
+import { ReaderSimulator } from './simulator.js';
+
+export interface RunSimulatorOptions {
+  readonly path: string;
+  readonly profile: ReaderProfile;
+  readonly cards: readonly SimCardKind[];
+  readonly seed: number;
+  readonly status: (line: string) => void;
+}
+
+/** The exit code when the device went away under the simulator, or it was scripted to vanish: a system failure. */
+export const EXIT_DEVICE_GONE = 3;
+
+/**
+ * Runs the simulated reader on a serial device until SIGTERM/SIGINT (resolves 0) or until the
+ * device goes away (resolves EXIT_DEVICE_GONE). The `unplug` card does not resolve: it ends the
+ * process on the spot, so the node sees a reader that vanished rather than one that said goodbye.
+ */
+export async function runSimulator(options: RunSimulatorOptions): Promise<number> {
+  const { path, profile, cards, seed, status } = options;
+  const port = await openSerialPort(path, profile);
+  status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud, cards ${cards.join(',')}, seed ${seed})`);
+  return new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = (code: number, line: string): void => {
+      if (finished) return;
+      finished = true;
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      simulator.stop();
+      status(line);
+      void closeQuietly(port).then(() => resolve(code));
+    };
+    const onSignal = (signal: NodeJS.Signals): void => finish(0, `${signal}: stopped`);
+    const simulator = new ReaderSimulator(port, {
+      profile,
+      cards,
+      seed,
+      status,
+      unplug: () => process.exit(EXIT_DEVICE_GONE),
+    });
+    port.on('close', () => finish(EXIT_DEVICE_GONE, 'serial device gone: exiting'));
+    port.on('error', (error: Error) => finish(EXIT_DEVICE_GONE, `serial error: ${error.message}`));
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    simulator.start();
+  });
+}

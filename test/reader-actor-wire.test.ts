@@ -1,0 +1,188 @@
+import fc from 'fast-check';
+import type { SerialPort } from 'serialport';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isRemoteError } from '../src/actors/errors.js';
+import { withLuhnDigit } from '../src/card/luhn.js';
+import {
+  type DataMessage,
+  type DecoderEvent,
+  FrameDecoder,
+  MessageType,
+  encodeFrame,
+  encodeMessage,
+  emvForCard,
+  encodeTlv,
+} from '../src/reader/protocol/index.js';
+import type { CollectedCard } from '../src/reader/reader-actor-protocol.js';
+import { truncateUtf8 } from '../src/reader/reader-transactions.js';
+import { SerialLink } from '../src/reader/serial-link.js';
+import { closeQuietly, openSerialPort } from '../src/reader/simulator/serial-port.js';
+import { type ReaderActor, eventually, readerStatus, requireSocat, sleep, startPtyPair, startReaderActor, testProfile, waitForState } from './support/pty.js';
+import { useTempDir } from './support/tmp.js';
+
+/*
+ * The test plays the reader on the pty, byte by byte, to put damaged frames on the wire: the node
+ * must NAK them and never take a card from one.
+ */
+
+const tempDir = useTempDir('edgepay-reader-');
+const cleanups: (() => Promise<unknown>)[] = [];
+const profile = testProfile();
+const GENUINE_PAN = withLuhnDigit('411111222233334');
+const EVIL_PAN = withLuhnDigit('550000999988887');
+const EXPIRY = '3012';
+
+beforeAll(() => requireSocat());
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface FakeReader {
+  readonly port: SerialPort;
+  readonly link: SerialLink;
+  readonly received: DataMessage[];
+  /** NAK frames the node sent, with their reason byte. */
+  naks(): number[];
+  writeRaw(bytes: Uint8Array): void;
+}
+
+async function rig(protocolVersion = 1): Promise<{ reader: FakeReader; actor: ReaderActor }> {
+  const pty = await startPtyPair(tempDir());
+  cleanups.push(() => pty.kill());
+  const port = await openSerialPort(pty.readerPath, profile);
+  cleanups.push(() => closeQuietly(port));
+  const fromNode: DecoderEvent[] = [];
+  const tap = new FrameDecoder();
+  port.on('data', (chunk: Buffer) => fromNode.push(...tap.push(chunk)));
+  const received: DataMessage[] = [];
+  const link: SerialLink = new SerialLink(port, profile, {
+    onMessage: (msg) => {
+      received.push(msg);
+      if (msg.kind === 'HELLO') void link.send({ kind: 'HELLO', protocolVersion, capabilities: 7, maxPayload: 1024, model: 'test-reader', firmwareVersion: 't1' }).catch(() => undefined);
+      if (msg.kind === 'STATUS_REQUEST') void link.send({ kind: 'STATUS', state: 0, flags: 0 }).catch(() => undefined);
+    },
+    onLinkDown: () => undefined,
+  });
+  cleanups.push(async () => link.detach());
+  const reader: FakeReader = {
+    port,
+    link,
+    received,
+    naks: () => fromNode.flatMap((e) => (e.kind === 'frame' && e.type === MessageType.NAK ? [e.payload[0] ?? 0] : [])),
+    writeRaw: (bytes) => void port.write(Buffer.from(bytes)),
+  };
+  const actor = await startReaderActor(pty.nodePath, profile);
+  cleanups.push(() => actor.stop(2000));
+  return { reader, actor };
+}
+
+function cardData(txnId: number, pan: string, amountMinor = 4200, currencyNumeric = 978): DataMessage {
+  return { kind: 'CARD_DATA', txnId, tlv: encodeTlv(emvForCard({ pan, expiryYymm: EXPIRY, amountMinor, currencyNumeric })) };
+}
+
+/** The wire bytes of a message as a frame with the given SEQ. */
+function frameOf(msg: DataMessage, seq: number): Uint8Array {
+  const { type, payload } = encodeMessage(msg);
+  return encodeFrame(seq, type, payload);
+}
+
+async function startCollect(actor: ReaderActor, reader: FakeReader, txnId: number) {
+  let settled = false;
+  const card = (actor.request({ type: 'collect', txnId, amountMinor: 4200, currencyNumeric: 978, timeoutMs: 15_000 }, { timeoutMs: 20_000 }) as Promise<CollectedCard>).finally(() => {
+    settled = true;
+  });
+  card.catch(() => undefined);
+  await eventually(() => (reader.received.some((m) => m.kind === 'START_TXN' && m.txnId === txnId) ? true : undefined), 3000, 'START_TXN');
+  return { card, settled: () => settled };
+}
+
+describe('damaged frames on the serial line', () => {
+  it('garbage, an oversize header, a flipped payload bit and a bad end byte are NAKed; the card comes only from the intact frame', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card, settled } = await startCollect(actor, reader, 31);
+
+    const evil = frameOf(cardData(31, EVIL_PAN), 200);
+    const flipped = evil.slice();
+    flipped[20] = (flipped[20] as number) ^ 0x10;
+    const badEnd = evil.slice();
+    badEnd[badEnd.length - 1] = 0x04;
+    reader.writeRaw(new TextEncoder().encode('line noise while booting \xff\x00'));
+    reader.writeRaw(Uint8Array.of(0x02, 0xff, 0xff));
+    reader.writeRaw(flipped);
+    reader.writeRaw(badEnd);
+
+    await eventually(() => (reader.naks().length >= 3 ? true : undefined), 3000, 'three NAKs');
+    expect(reader.naks()).toEqual(expect.arrayContaining([1, 2, 3]));
+    await sleep(100);
+    expect(settled()).toBe(false);
+    expect((await readerStatus(actor)).state).toBe('in_transaction');
+
+    await reader.link.send(cardData(31, GENUINE_PAN));
+    expect(await card).toEqual({ pan: GENUINE_PAN, expiryYymm: EXPIRY });
+  });
+
+  it('single bit flips anywhere in a CARD_DATA frame never yield a card', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card, settled } = await startCollect(actor, reader, 32);
+
+    const evil = frameOf(cardData(32, EVIL_PAN), 201);
+    // Every header byte, plus a fixed-seed sample of the rest: reproducible, and wide.
+    const headerFlips = [0, 1, 2, 3, 4].map((at) => ({ at, bit: 0 }));
+    const sampled = fc.sample(fc.record({ at: fc.integer({ min: 5, max: evil.length - 1 }), bit: fc.integer({ min: 0, max: 7 }) }), { seed: 20_251_127, numRuns: 40 });
+    for (const { at, bit } of [...headerFlips, ...sampled]) {
+      const damaged = evil.slice();
+      damaged[at] = (damaged[at] as number) ^ (1 << bit);
+      reader.writeRaw(damaged);
+    }
+    // A flipped LEN can make the decoder wait for a longer frame: enough STX-free bytes complete and reject it.
+    reader.writeRaw(new Uint8Array(1100).fill(0x55));
+
+    await eventually(() => (reader.naks().length >= 30 ? true : undefined), 5000, 'NAKs for the damaged frames');
+    await sleep(100);
+    expect(settled()).toBe(false);
+
+    await reader.link.send(cardData(32, GENUINE_PAN));
+    expect(await card).toEqual({ pan: GENUINE_PAN, expiryYymm: EXPIRY });
+  });
+
+  it('card data for another amount is refused as EDGEPAY_CARD_INVALID and the reader is told to cancel', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card } = await startCollect(actor, reader, 33);
+    await reader.link.send(cardData(33, GENUINE_PAN, 9999));
+    const error = await card.catch((e: unknown) => e);
+    expect(isRemoteError(error, 'EDGEPAY_CARD_INVALID')).toBe(true);
+    expect((error as { details: { remoteDetails: { reason: string } } }).details.remoteDetails.reason).toBe('EDGEPAY_CARD_DATA_MISMATCH');
+    expect(JSON.stringify(error)).not.toContain(GENUINE_PAN);
+    await eventually(() => (reader.received.some((m) => m.kind === 'CANCEL' && m.txnId === 33) ? true : undefined), 3000, 'CANCEL');
+  });
+
+  it('card data of another transaction is acknowledged and ignored', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card, settled } = await startCollect(actor, reader, 34);
+    await reader.link.send(cardData(99, EVIL_PAN));
+    await sleep(100);
+    expect(settled()).toBe(false);
+    await reader.link.send(cardData(34, GENUINE_PAN));
+    expect((await card).pan).toBe(GENUINE_PAN);
+  });
+
+  it('a reader announcing another protocol version is incompatible: ERROR 1, and collect refuses', async () => {
+    const { reader, actor } = await rig(2);
+    await waitForState(actor, 'incompatible');
+    await eventually(() => (reader.received.some((m) => m.kind === 'ERROR' && m.code === 1) ? true : undefined), 3000, 'ERROR 1');
+    const error = await actor.request({ type: 'collect', txnId: 35, amountMinor: 100, currencyNumeric: 978, timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(isRemoteError(error, 'EDGEPAY_READER_INCOMPATIBLE')).toBe(true);
+  });
+});
+
+describe('result text for the display', () => {
+  it('is cut to 64 bytes of UTF-8 at a character boundary rather than refused', () => {
+    expect(truncateUtf8('APPROVED', 64)).toBe('APPROVED');
+    expect(Buffer.byteLength(truncateUtf8('é'.repeat(40), 64))).toBe(64);
+    expect(truncateUtf8(`${'a'.repeat(63)}é`, 64)).toBe('a'.repeat(63));
+  });
+});
