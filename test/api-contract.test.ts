@@ -109,3 +109,24 @@ describe('POS API contract (no reader needed)', () => {
     await stopping;
   });
 });
+
+describe('POS API on a Unix socket', () => {
+  it('serves the same API on a socket path', async () => {
+    const dir = tempDir();
+    const config = await nodeConfigIn(dir, { api: { socket: 'api.sock' } });
+    const node = await NodeRuntime.start({ config, registry: new Registry() });
+    running.push(node);
+    expect(node.apiAddress).toBe(`${dir}/api.sock`);
+    const { request } = await import('node:http');
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({ socketPath: node.apiAddress, path: '/v1/lanes', method: 'GET' }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(JSON.parse(body)).toEqual({ lanes: [] });
+  });
+});

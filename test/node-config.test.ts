@@ -58,6 +58,10 @@ describe('node configuration', () => {
     await nodeConfigIn(dir);
     writeFileSync(join(dir, 'node.json'), JSON.stringify(minimal));
     expect(runCli(['node', 'check-config', join(dir, 'node.json')])).toMatchObject({ status: 0, stdout: expect.stringContaining('ok: node box-1') });
+    writeFileSync(join(dir, 'lanes.json'), JSON.stringify({ ...minimal, lanes: [{ id: 'lane-1', port: '/dev/edgepay/lane-1', profile: 'no-such-reader' }] }));
+    const badProfile = runCli(['node', 'check-config', join(dir, 'lanes.json')]);
+    expect(badProfile.status).toBe(2);
+    expect(badProfile.stderr).toMatch(/no-such-reader.*edgepay-sim/);
     writeFileSync(join(dir, 'token.key'), 'c2hvcnQ=');
     const bad = runCli(['node', 'check-config', join(dir, 'node.json')]);
     expect(bad.status).toBe(2);

@@ -5,6 +5,15 @@ import { loadNodeConfig } from '../node/config.js';
 import { loadRules } from '../node/rules-source.js';
 import { loadCardKeys } from '../card/keys.js';
 import { runNodeUntilSignal } from '../node/run.js';
+import { loadReaderProfile } from '../reader/profile.js';
+import type { NodeConfig } from '../node/config.js';
+
+/** Everything a node needs from disk, checked before anything starts, each failure naming its file. */
+function checkFiles(config: NodeConfig): void {
+  loadRules(config.rulesFile);
+  loadCardKeys(config.keys);
+  for (const lane of config.lanes) loadReaderProfile(lane.profile);
+}
 
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('run an edgepay node');
@@ -16,8 +25,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (opts: { config: string }) => {
       const config = loadNodeConfig(opts.config);
       // Fail here, with the file named, rather than inside an actor's start.
-      loadRules(config.rulesFile);
-      loadCardKeys(config.keys);
+      checkFiles(config);
       const logger = pino({ level: config.log.level, base: { nodeId: config.nodeId } });
       const result = await runNodeUntilSignal({ config, registry: new Registry(), logger });
       logger.info({ exitCode: result.exitCode }, result.reason);
@@ -31,8 +39,9 @@ export function registerNodeCommands(program: Command): void {
     .argument('<file>', 'node configuration file (JSON)')
     .action((file: string) => {
       const config = loadNodeConfig(file);
-      loadRules(config.rulesFile);
-      loadCardKeys(config.keys);
-      process.stdout.write(`ok: node ${config.nodeId}, data in ${config.dataDir}\n`);
+      checkFiles(config);
+      const lanes = config.lanes.map((l) => `${l.id} (${l.profile} on ${l.port})`).join(', ') || 'none';
+      const api = config.api === undefined ? 'off' : 'socket' in config.api ? config.api.socket : `${config.api.host}:${config.api.port}`;
+      process.stdout.write(`ok: node ${config.nodeId}, data in ${config.dataDir}; lanes: ${lanes}; POS API: ${api}\n`);
     });
 }
