@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify';
 import { BadInputError, type FieldProblem } from '../errors.js';
-import type { z } from 'zod';
 
 /** HTTP status for each error code the API can meet; anything else is a 500. */
 const STATUS: Readonly<Record<string, number>> = {
@@ -29,16 +28,4 @@ export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   else if (code === 'EDGEPAY_LANE_UNKNOWN') body.error.problems = [{ path: 'lane', message, value: (error as { details: { value: unknown } }).details.value }];
   if (status === 503) void reply.header('retry-after', '1');
   return reply.code(status).send(body);
-}
-
-/** Validates with a zod schema, turning every issue into a named problem. */
-export function validate<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const result = schema.safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
-  const problems: FieldProblem[] = result.error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((k) => ({ path: [...issue.path, k].map(String).join('.'), message: issue.message }))
-      : [{ path: issue.path.map(String).join('.'), message: issue.message, ...(issue.input !== undefined ? { value: issue.input } : {}) }],
-  );
-  throw new BadInputError(what, problems);
 }

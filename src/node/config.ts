@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
+import { BadInputError, EdgepayError } from '../errors.js';
+import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 
 /*
  * The node's configuration file (JSON). Every key is checked at start: a typo is an error naming
@@ -9,18 +10,6 @@ import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
  * Relative paths are taken relative to the configuration file, so a config and its keys can move
  * together.
  */
-
-const int = (min: number, max: number, unit: string) => {
-  const error = `must be a whole number from ${min} to ${max} (${unit})`;
-  return z.int({ error }).min(min, { error }).max(max, { error });
-};
-
-function strict<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key (allowed keys: ${allowed})` : `must be an object with keys ${allowed}`),
-  });
-}
 
 const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
 
@@ -78,16 +67,7 @@ export type NodeConfig = z.output<typeof nodeConfigSchema>;
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
 export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeConfig {
-  const result = nodeConfigSchema.safeParse(input, { reportInput: true });
-  if (!result.success) {
-    const problems: FieldProblem[] = result.error.issues.flatMap((issue) =>
-      issue.code === 'unrecognized_keys'
-        ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: issue.message }))
-        : [{ path: issue.path.map(String).join('.'), message: issue.message, ...(issue.input !== undefined ? { value: issue.input } : {}) }],
-    );
-    throw new BadInputError('node configuration', problems);
-  }
-  const config = result.data;
+  const config = parseWith(nodeConfigSchema, input, 'node configuration');
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
+import { BadInputError, EdgepayError } from '../errors.js';
+import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 import { packagePath } from '../platform/modules.js';
 
 /*
@@ -9,18 +10,6 @@ import { packagePath } from '../platform/modules.js';
  * limits, timeouts and capabilities. Profiles are validated when they are loaded, so a typo in a
  * profile stops the node at start with the key named, not a lane at its first payment.
  */
-
-const int = (min: number, max: number, unit: string) => {
-  const error = `must be a whole number from ${min} to ${max} (${unit})`;
-  return z.int({ error }).min(min, { error }).max(max, { error });
-};
-
-function strict<T extends z.ZodRawShape>(shape: T) {
-  const allowed = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key (allowed keys: ${allowed})` : `must be an object with keys ${allowed}`),
-  });
-}
 
 export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
 
@@ -49,14 +38,7 @@ export const readerProfileSchema = strict({
 export type ReaderProfile = z.output<typeof readerProfileSchema>;
 
 export function parseReaderProfile(input: unknown, source: string): ReaderProfile {
-  const result = readerProfileSchema.safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
-  const problems: FieldProblem[] = result.error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path, key].map(String).join('.'), message: issue.message }))
-      : [{ path: issue.path.map(String).join('.'), message: issue.message, ...(issue.input !== undefined ? { value: issue.input } : {}) }],
-  );
-  throw new BadInputError(`reader profile ${source}`, problems);
+  return parseWith(readerProfileSchema, input, `reader profile ${source}`);
 }
 
 /** The profiles shipped in devices/ (one JSON file per model, named after it). */
