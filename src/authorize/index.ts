@@ -5,3 +5,4 @@ export { type ExposureTotals, type ExposureView } from './exposure-view.js';
 export { type ApprovalRecord, type ExposureUndo, ExposureState } from './exposure.js';
 export { type AuthorizationInput, decideAuthorization } from './decide.js';
 export { type FollowUpKind, type FollowUpOriginal, type FollowUpPrior, decideFollowUp } from './follow-up.js';
+export { type PeerApproval, PeerExposure, storeExposure } from './peer-exposure.js';

@@ -1,6 +1,8 @@
 import { type Decision, systemUnavailable } from '../authorize/codes.js';
 import { decideAuthorization } from '../authorize/decide.js';
 import { ExposureState } from '../authorize/exposure.js';
+import type { ExposureView } from '../authorize/exposure-view.js';
+import { type PeerApproval, PeerExposure, storeExposure } from '../authorize/peer-exposure.js';
 import { decideFollowUp } from '../authorize/follow-up.js';
 import type { Rules } from '../authorize/rules.js';
 import { EdgepayError } from '../errors.js';
@@ -43,6 +45,9 @@ export class Authorizer {
   private readonly journal: Journal;
   private readonly clock: Clock;
   private readonly exposure: ExposureState;
+  /** Peers' offline approvals, counted in the card windows (P5). */
+  private readonly peers = new PeerExposure();
+  private readonly decisionView: ExposureView;
   private readonly batches: GroupCommit<Operation, Outcome>;
   private rules: Rules;
   private lastPruneWallMs: number;
@@ -52,6 +57,7 @@ export class Authorizer {
     this.clock = options.clock ?? systemClock;
     this.rules = options.rules;
     this.exposure = exposure;
+    this.decisionView = storeExposure(exposure, this.peers);
     this.lastPruneWallMs = this.clock.wallMs();
     this.batches = new GroupCommit((ops) => this.flush(ops), options.groupCommit);
   }
@@ -108,6 +114,15 @@ export class Authorizer {
     return this.exposure;
   }
 
+  /**
+   * What the store's other nodes approved offline and voided, from their replicated journals: later
+   * decisions count those approvals in each card's window.
+   */
+  recordPeerEntries(approvals: readonly PeerApproval[], releases: readonly { origin: string; seq: number }[] = []): void {
+    for (const approval of approvals) this.peers.recordApproval(approval);
+    for (const release of releases) this.peers.recordRelease(release.origin, release.seq);
+  }
+
   /** Resolves when every accepted request has its answer. */
   idle(): Promise<void> {
     return this.batches.idle();
@@ -117,6 +132,7 @@ export class Authorizer {
     const nowWallMs = this.clock.wallMs();
     if (nowWallMs - this.lastPruneWallMs >= PRUNE_INTERVAL_MS) {
       this.exposure.prune(nowWallMs - this.rules.perCard.windowMinutes * 60_000);
+      this.peers.prune(nowWallMs - this.rules.perCard.windowMinutes * 60_000);
       this.lastPruneWallMs = nowWallMs;
     }
     const undo = this.exposure.checkpoint();
@@ -145,7 +161,7 @@ export class Authorizer {
       cardToken: request.card.token,
       refSeq: null,
     };
-    const decision = decideAuthorization(request, this.exposure, this.rules, nowWallMs);
+    const decision = decideAuthorization(request, this.decisionView, this.rules, nowWallMs);
     const { entry, existing } = writer.appendOrFind({
       kind: 'authorization',
       idempotencyKey: request.idempotencyKey,
