@@ -36,7 +36,7 @@ describe('peer exposure', () => {
 });
 
 /** Three lanes' nodes in one process, each with its own journal; `share` decides whether their replicas reach each other. */
-function store(groups: string[][]) {
+function store(groups: readonly (readonly string[])[]) {
   const dir = mkdtempSync(join(tmpdir(), 'edgepay-store-'));
   const clock = new ManualClock(DAY_START_MS);
   const nodes = new Map<string, { journal: Journal; authorizer: Authorizer }>();
@@ -44,7 +44,7 @@ function store(groups: string[][]) {
     const journal = Journal.open({ path: join(dir, `${id}.db`), nodeId: id, clock });
     nodes.set(id, { journal, authorizer: Authorizer.open({ journal, rules, clock }) });
   }
-  const groupOf = (id: string) => groups.find((g) => g.includes(id)) as string[];
+  const groupOf = (id: string) => groups.find((g) => g.includes(id)) as readonly string[];
   return {
     clock,
     async pay(id: string, key: string, card: number, amountMinor: number): Promise<Outcome> {

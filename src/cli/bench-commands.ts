@@ -11,6 +11,8 @@ import {
 } from '../bench/options.js';
 import { formatJournalReport } from '../bench/report-text.js';
 import { type ActorsBenchReport, runActorsBench } from '../bench/actors-bench.js';
+import { type LaneBenchOptions, type LaneBenchReport, runLaneBench } from '../bench/lane-bench.js';
+import { DEFAULT_PAYMENTS, parsePaymentsOption } from '../bench/lane-options.js';
 
 interface BenchCliOptions {
   readonly json?: boolean;
@@ -21,10 +23,21 @@ interface BenchCliOptions {
   readonly concurrency: number[];
 }
 
+interface LaneCliOptions {
+  readonly json?: boolean;
+  readonly dir?: string;
+  readonly keep?: boolean;
+  readonly payments: number;
+}
+
+const progressLine = (line: string): void => {
+  process.stderr.write(`bench: ${line}\n`);
+};
+
 export function registerBenchCommands(program: Command): void {
   const bench = program
     .command('bench')
-    .description('measure this machine: the disk\'s durable-commit limit, raw SQLite, and the journal pipeline on top');
+    .description('measure this machine: the disk\'s durable-commit limit, raw SQLite, the journal pipeline on top, actors, and a whole lane');
 
   withBenchOptions(bench.command('journal'))
     .description('fsync limit, raw inserts at 1 and 64 rows per transaction, and authorize + append at several concurrencies')
@@ -39,17 +52,33 @@ export function registerBenchCommands(program: Command): void {
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
     .option('--seconds <n>', 'seconds per measured phase, 0.1 to 600', parseSecondsOption, 2)
     .action(async (opts: { json?: boolean; seconds: number }) => {
-      const report = await runActorsBench({ seconds: opts.seconds, progress: (line) => process.stderr.write(`bench: ${line}\n`) });
+      const report = await runActorsBench({ seconds: opts.seconds, progress: progressLine });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    });
+
+  bench
+    .command('lane')
+    .description('one lane end to end (POS API → reader on a socat pty pair → journal fsync → answer), paced at the reader\'s baud rate and raw, beside the wire time of its frames')
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--dir <path>', 'directory for the nodes\' data; a fresh subdirectory is made in it (default: the OS temp directory)', parseDirOption)
+    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--payments <n>', 'measured payments per mode, 1 to 100000', parsePaymentsOption, DEFAULT_PAYMENTS)
+    .action(async (opts: LaneCliOptions) => {
+      const report = await runLaneBench(laneOptions(opts));
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
     });
 
   withBenchOptions(bench.command('all'))
-    .description('every benchmark: journal, then actors')
-    .action(async (opts: BenchCliOptions) => {
+    .description('every benchmark: journal, then actors, then lane')
+    .option('--payments <n>', 'measured payments per mode of the lane bench, 1 to 100000', parsePaymentsOption, DEFAULT_PAYMENTS)
+    .action(async (opts: BenchCliOptions & LaneCliOptions) => {
       const journal: JournalBenchReport = await runJournalBench(benchOptions(opts));
-      const actors: ActorsBenchReport = await runActorsBench({ seconds: Math.min(opts.seconds, 2), progress: (line) => process.stderr.write(`bench: ${line}\n`) });
+      const actors: ActorsBenchReport = await runActorsBench({ seconds: Math.min(opts.seconds, 2), progress: progressLine });
+      const lane: LaneBenchReport = await runLaneBench(laneOptions(opts));
       process.stdout.write(
-        opts.json ? `${JSON.stringify({ bench: 'all', results: { journal, actors } })}\n` : `${formatJournalReport(journal)}\n${JSON.stringify(actors, null, 2)}\n`,
+        opts.json
+          ? `${JSON.stringify({ bench: 'all', results: { journal, actors, lane } })}\n`
+          : `${formatJournalReport(journal)}\n${JSON.stringify(actors, null, 2)}\n${JSON.stringify(lane, null, 2)}\n`,
       );
     });
 }
@@ -71,6 +100,10 @@ function benchOptions(opts: BenchCliOptions): JournalBenchOptions {
     seconds: opts.seconds,
     cards: opts.cards,
     concurrency: opts.concurrency,
-    progress: (line) => process.stderr.write(`bench: ${line}\n`),
+    progress: progressLine,
   };
+}
+
+function laneOptions(opts: LaneCliOptions): LaneBenchOptions {
+  return { ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, payments: opts.payments, progress: progressLine };
 }

@@ -17,13 +17,14 @@ export function registerReaderCommands(program: Command): void {
     .requiredOption('--profile <name>', 'reader profile (a file in devices/, without .json, or a path to one)')
     .option('--cards <list>', `cards presented in turn, cycling: ${SIM_CARD_KINDS.join(', ')}`, 'good')
     .option('--seed <n>', `seed for the generated cards, 0..${MAX_SEED} (random when omitted)`)
+    .option('--pace', "behave like a UART at the profile's baud rate: a frame takes its wire time to arrive and to send")
     .addHelpText(
       'after',
       `
 The simulator prints one status line per event to stderr and never prints card data.
 Exit codes: 0 after SIGTERM/SIGINT, 3 when the serial device goes away or an 'unplug' card is scripted.`,
     )
-    .action(async (opts: { port: string; profile: string; cards: string; seed?: string }) => {
+    .action(async (opts: { port: string; profile: string; cards: string; seed?: string; pace?: boolean }) => {
       const profile = loadReaderProfile(opts.profile);
       const cards = parseCardScript(opts.cards);
       const seed = opts.seed === undefined ? randomInt(MAX_SEED) : parseSeed(opts.seed);
@@ -32,6 +33,7 @@ Exit codes: 0 after SIGTERM/SIGINT, 3 when the serial device goes away or an 'un
         profile,
         cards,
         seed,
+        pace: opts.pace === true,
         status: (line) => process.stderr.write(`reader-sim: ${line}\n`),
       });
     });

@@ -1,6 +1,7 @@
 import type { ReaderProfile } from '../profile.js';
 import { closeQuietly, openSerialPort } from './serial-port.js';
 import type { SimCardKind } from './cards.js';
+import { PacedChannel } from './paced-channel.js';
 import { ReaderSimulator } from './simulator.js';
 
 export interface RunSimulatorOptions {
@@ -8,6 +9,8 @@ export interface RunSimulatorOptions {
   readonly profile: ReaderProfile;
   readonly cards: readonly SimCardKind[];
   readonly seed: number;
+  /** Behave like a real UART at the profile's baud rate instead of at pty speed (off by default). */
+  readonly pace?: boolean;
   readonly status: (line: string) => void;
 }
 
@@ -22,7 +25,8 @@ export const EXIT_DEVICE_GONE = 3;
 export async function runSimulator(options: RunSimulatorOptions): Promise<number> {
   const { path, profile, cards, seed, status } = options;
   const port = await openSerialPort(path, profile);
-  status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud, cards ${cards.join(',')}, seed ${seed})`);
+  const paced = options.pace === true ? new PacedChannel(port, profile.serial) : undefined;
+  status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud${paced === undefined ? '' : ', paced at that rate'}, cards ${cards.join(',')}, seed ${seed})`);
   return new Promise<number>((resolve) => {
     let finished = false;
     const finish = (code: number, line: string): void => {
@@ -31,11 +35,12 @@ export async function runSimulator(options: RunSimulatorOptions): Promise<number
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       simulator.stop();
+      paced?.close();
       status(line);
       void closeQuietly(port).then(() => resolve(code));
     };
     const onSignal = (signal: NodeJS.Signals): void => finish(0, `${signal}: stopped`);
-    const simulator = new ReaderSimulator(port, {
+    const simulator = new ReaderSimulator(paced ?? port, {
       profile,
       cards,
       seed,

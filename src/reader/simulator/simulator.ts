@@ -1,4 +1,3 @@
-import type { SerialPort } from 'serialport';
 import type { ReaderProfile } from '../profile.js';
 import {
   Capability,
@@ -14,6 +13,7 @@ import {
   emvForCard,
   encodeTlv,
 } from '../protocol/index.js';
+import type { SerialChannel } from '../serial-channel.js';
 import { SerialLink } from '../serial-link.js';
 import { CardFactory, SLOW_CARD_DELAY_MS, type SimCard, type SimCardKind } from './cards.js';
 
@@ -52,7 +52,7 @@ export class ReaderSimulator {
   private stopped = false;
 
   constructor(
-    private readonly port: SerialPort,
+    private readonly port: SerialChannel,
     private readonly options: SimulatorOptions,
   ) {
     this.factory = new CardFactory(options.seed, options.now);

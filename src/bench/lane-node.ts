@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import type { RulesConfig } from '../authorize/rules-schema.js';
+import { generateSealKeyPair } from '../card/index.js';
+import { parseNodeConfig } from '../node/config.js';
+import { NodeRuntime } from '../node/runtime.js';
+import { BENCH_CURRENCY } from './bench-rules.js';
+
+export interface LaneNodeOptions {
+  /** A fresh directory the node owns: keys, rules, journal. */
+  readonly dir: string;
+  readonly laneId: string;
+  readonly port: string;
+  readonly profile: string;
+}
+
+/**
+ * Limits no run can reach, so every payment takes the whole rule chain to an approval and is
+ * journalled: the path a store sees most, and the one this bench times.
+ */
+const LANE_BENCH_RULES: RulesConfig = {
+  version: 1,
+  currencies: { [BENCH_CURRENCY]: { floorLimitMinor: 1_000_000 } },
+  perCard: { windowMinutes: 24 * 60, maxCount: 1_000_000, maxAmountMinor: { [BENCH_CURRENCY]: 1_000_000_000_000 } },
+  node: { maxStoredCount: 1_000_000_000, maxStoredAmountMinor: { [BENCH_CURRENCY]: 1_000_000_000_000_000 }, forwardDeadlineHours: 720 },
+  hotCards: { version: 0, tokens: [] },
+};
+
+/** A node as a store runs one: real keys on disk, a rules file, the fsynced journal, the POS API on loopback. */
+export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRuntime> {
+  mkdirSync(options.dir, { recursive: true });
+  const centre = await generateSealKeyPair();
+  writeFileSync(join(options.dir, 'token.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+  writeFileSync(join(options.dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
+  writeFileSync(join(options.dir, 'rules.json'), JSON.stringify(LANE_BENCH_RULES));
+  const config = parseNodeConfig(
+    {
+      nodeId: 'bench-lane',
+      dataDir: 'data',
+      rulesFile: 'rules.json',
+      keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' },
+      api: { host: '127.0.0.1', port: 0 },
+      lanes: [{ id: options.laneId, port: options.port, profile: options.profile }],
+      log: { level: 'silent' },
+    },
+    options.dir,
+  );
+  return NodeRuntime.start({ config, registry: new Registry() });
+}

@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLaneNode } from './lane-node.js';
+import { startLanePty } from './lane-pty.js';
+import { type LaneSim, startLaneSim } from './lane-sim.js';
+
+export interface LaneRigOptions {
+  /** A fresh directory for this rig alone. */
+  readonly dir: string;
+  readonly profile: string;
+  readonly seed: number;
+  readonly pace: boolean;
+}
+
+/** One checkout lane, wired as in a store: POS API → node → pty pair → simulated reader. */
+export interface LaneRig {
+  readonly laneId: string;
+  /** http://127.0.0.1:<port> of the node's POS API. */
+  readonly apiAddress: string;
+  readonly sim: LaneSim;
+  /** Stops the node, the simulator and socat, in that order, whatever state they are in. */
+  close(): Promise<void>;
+}
+
+const LANE_ID = 'lane-1';
+const READY_TIMEOUT_MS = 10_000;
+
+export async function startLaneRig(options: LaneRigOptions): Promise<LaneRig> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async (): Promise<void> => {
+    // Every step runs even when an earlier one fails: a leftover socat or simulator outlives the bench.
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    mkdirSync(options.dir, { recursive: true });
+    const pty = await startLanePty(options.dir);
+    cleanups.push(() => pty.close());
+    const sim = await startLaneSim({ port: pty.readerPath, profile: options.profile, seed: options.seed, pace: options.pace });
+    cleanups.push(() => sim.stop());
+    const node = await startLaneNode({ dir: join(options.dir, 'node'), laneId: LANE_ID, port: pty.nodePath, profile: options.profile });
+    cleanups.push(() => node.stop());
+    const rig: LaneRig = { laneId: LANE_ID, apiAddress: node.apiAddress, sim, close };
+    await waitForReaderState(rig, 'ready', READY_TIMEOUT_MS);
+    return rig;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The lane's reader as the node sees it, through the POS API. */
+export async function readerState(rig: LaneRig): Promise<string> {
+  const response = await fetch(`${rig.apiAddress}/v1/lanes`);
+  const body = (await response.json()) as { lanes?: { id: string; reader?: { state?: string } | null }[] };
+  return body.lanes?.find((lane) => lane.id === rig.laneId)?.reader?.state ?? 'none';
+}
+
+export async function waitForReaderState(rig: LaneRig, state: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last = await readerState(rig);
+  while (last !== state) {
+    if (performance.now() > deadline) {
+      throw new Error(`the lane's reader stayed ${last} for ${timeoutMs} ms instead of becoming ${state}; ${rig.sim.describe()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    last = await readerState(rig);
+  }
+}
