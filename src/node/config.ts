@@ -56,6 +56,19 @@ export const nodeConfigSchema = strict({
       strict({ socket: path }),
     ], { error: 'must be { host, port } on loopback or { socket } (a Unix socket path)' })
     .optional(),
+  replication: strict({
+    fleet: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
+    store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
+    brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
+    username: z.string().min(1).max(64).optional(),
+    passwordFile: path.optional(),
+    signingKeyFile: path,
+    peers: z
+      .array(strict({ nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be a node id' }), publicKeyFile: path }))
+      .max(64, { error: 'at most 64 peers in a store' })
+      .default([]),
+    inflightWindow: int(1, 4_096, 'own entries awaiting the broker').default(64),
+  }).optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -72,6 +85,16 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
   return {
     ...config,
     ...(config.api !== undefined && 'socket' in config.api ? { api: { socket: at(config.api.socket) } } : {}),
+    ...(config.replication === undefined
+      ? {}
+      : {
+          replication: {
+            ...config.replication,
+            signingKeyFile: at(config.replication.signingKeyFile),
+            ...(config.replication.passwordFile === undefined ? {} : { passwordFile: at(config.replication.passwordFile) }),
+            peers: config.replication.peers.map((peer) => ({ ...peer, publicKeyFile: at(peer.publicKeyFile) })),
+          },
+        }),
     dataDir: at(config.dataDir),
     ...(config.rulesFile === undefined ? {} : { rulesFile: at(config.rulesFile) }),
     keys: { tokenKeyFile: at(config.keys.tokenKeyFile), centrePublicKeyFile: at(config.keys.centrePublicKeyFile) },

@@ -1,3 +1,4 @@
+import type { PeerApproval } from '../../authorize/peer-exposure.js';
 import type { JournalEntry } from '../../journal/entry.js';
 import type { ChainHead } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
@@ -10,9 +11,11 @@ export type JournalWriterRequest =
   | { readonly type: 'forwarded'; readonly seqs: readonly number[] }
   | { readonly type: 'head' }
   /** The entry recorded under an idempotency key, or null: how a payment is found after a restart. */
-  | { readonly type: 'lookup'; readonly idempotencyKey: string };
+  | { readonly type: 'lookup'; readonly idempotencyKey: string }
+  /** Peers' offline approvals and voids, from their replicated journals (shared exposure, P5). */
+  | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] };
 
-export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number } | JournalEntry | null;
+export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number } | { readonly recorded: number } | JournalEntry | null;
 
 export interface JournalWriterInit {
   readonly config: NodeConfig;

@@ -4,6 +4,7 @@ import { Journal } from '../../journal/journal.js';
 import { Authorizer } from '../../standin/index.js';
 import { journalPathOf } from '../config.js';
 import { loadRules } from '../rules-source.js';
+import { loadPeerApprovals } from '../peer-approvals.js';
 import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest } from './journal-writer-protocol.js';
 
 /*
@@ -21,7 +22,7 @@ function open(): Authorizer {
 
 runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
   maxConcurrent: 4_096,
-  init({ config }) {
+  init({ config }, ctx) {
     const rules = loadRules(config.rulesFile);
     journal = Journal.open({
       path: journalPathOf(config),
@@ -36,6 +37,10 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
       rules,
       groupCommit: { maxBatch: config.journal.maxBatch, maxWaitMs: config.journal.maxWaitMs, maxQueued: config.journal.maxQueued },
     });
+    // Peers' approvals survive a journal-writer restart in the replicas, not in this thread's memory.
+    const shared = loadPeerApprovals(config, Date.now() - rules.perCard.windowMinutes * 60_000);
+    authorizer.recordPeerEntries(shared.approvals, shared.releases);
+    if (shared.problem) ctx.log.warn({ problem: shared.problem }, 'starting without peers\' approvals; the replicator sends them as it receives them');
   },
   async handle(message) {
     switch (message.type) {
@@ -50,6 +55,9 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         return journal!.chainHead();
       case 'lookup':
         return journal!.findByIdempotencyKey(message.idempotencyKey) ?? null;
+      case 'peer-entries':
+        open().recordPeerEntries(message.approvals, message.releases);
+        return { recorded: message.approvals.length };
     }
   },
   async terminate() {

@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import type { PeerApproval } from '../authorize/peer-exposure.js';
+import { replicasPathOf } from '../replication/config.js';
+import { readApprovalsSince } from '../replication/replica-approvals.js';
+import type { NodeConfig } from './config.js';
+
+/**
+ * Peers' offline approvals in the current card window, read from the replicas this node holds,
+ * through a read-only connection (the replicator is the replicas' only writer).
+ */
+export interface LoadedPeerApprovals {
+  readonly approvals: PeerApproval[];
+  readonly releases: { origin: string; seq: number }[];
+  /** Why nothing could be read; the node still starts (its own limits hold), and says so. */
+  readonly problem?: string;
+}
+
+export function loadPeerApprovals(config: NodeConfig, sinceWallMs: number): LoadedPeerApprovals {
+  const path = replicasPathOf({ dataDir: config.dataDir });
+  if (config.replication === undefined || !existsSync(path)) return { approvals: [], releases: [] };
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const shared = readApprovalsSince(db, sinceWallMs);
+    return { approvals: shared.approvals, releases: shared.releases };
+  } catch (error) {
+    return { approvals: [], releases: [], problem: `cannot read peers' approvals from ${path}: ${(error as Error).message}` };
+  } finally {
+    db?.close();
+  }
+}
