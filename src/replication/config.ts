@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import { ReplicationError } from './errors.js';
+import { assertTopicId } from './topics.js';
+
+/**
+ * The `replication` section of the node configuration, exactly as the node config schema holds it.
+ * File paths are used as given: the node config loader resolves them against the config file.
+ */
+export interface ReplicationConfig {
+  readonly fleet: string;
+  readonly store: string;
+  /** e.g. mqtt://store-broker.local:1883 or mqtts://…:8883. */
+  readonly brokerUrl: string;
+  /** Defaults to the node id: the broker ACL grants writes by username (`%u`). */
+  readonly username?: string;
+  /** A file holding the broker password (first line). */
+  readonly passwordFile?: string;
+  /** This node's Ed25519 private key, PKCS8 PEM. */
+  readonly signingKeyFile: string;
+  /** The other nodes of the store and their Ed25519 public keys (SPKI PEM). */
+  readonly peers: readonly { readonly nodeId: string; readonly publicKeyFile: string }[];
+  /** Own entries published and not yet acknowledged by the broker, at most. */
+  readonly inflightWindow: number;
+}
+
+/** Everything a Replicator needs: the section above plus what the node config knows elsewhere. */
+export interface ReplicatorSettings extends ReplicationConfig {
+  readonly nodeId: string;
+  readonly dataDir: string;
+  /** The node's own journal, read through a read-only connection of the replicator's own. */
+  readonly journalPath: string;
+}
+
+/** Timing knobs with production defaults; tests shorten them. */
+export interface ReplicatorTuning {
+  readonly reconnectPeriodMs: number;
+  readonly connectTimeoutMs: number;
+  readonly keepaliveSeconds: number;
+  readonly pollIdleMs: number;
+  readonly inflightTimeoutMs: number;
+  readonly statusMinIntervalMs: number;
+  readonly statusHeartbeatMs: number;
+  readonly repairTickMs: number;
+  readonly repairRetryMs: number;
+  readonly repairLagGraceMs: number;
+  readonly maxRepairEntries: number;
+  readonly maxAnswersInFlight: number;
+}
+
+export const DEFAULT_TUNING: ReplicatorTuning = {
+  reconnectPeriodMs: 1_000,
+  connectTimeoutMs: 10_000,
+  keepaliveSeconds: 15,
+  pollIdleMs: 10,
+  inflightTimeoutMs: 30_000,
+  statusMinIntervalMs: 250,
+  statusHeartbeatMs: 30_000,
+  repairTickMs: 250,
+  repairRetryMs: 1_000,
+  repairLagGraceMs: 500,
+  maxRepairEntries: 256,
+  maxAnswersInFlight: 2_048,
+};
+
+/** The most own entries in flight the window may allow: MQTT packet ids are 16 bits, shared with repair answers. */
+export const MAX_INFLIGHT_WINDOW = 4_096;
+
+export function replicasPathOf(settings: Pick<ReplicatorSettings, 'dataDir'>): string {
+  return resolve(settings.dataDir, 'replicas.db');
+}
+
+/** Checks what the schema cannot see: ids usable as topic levels, no self among the peers, sane bounds. */
+export function checkSettings(settings: ReplicatorSettings): void {
+  assertTopicId('node', settings.nodeId);
+  assertTopicId('fleet', settings.fleet);
+  assertTopicId('store', settings.store);
+  if (settings.peers.some((p) => p.nodeId === settings.nodeId)) {
+    throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `peers: node ${JSON.stringify(settings.nodeId)} lists itself as a peer`, { nodeId: settings.nodeId });
+  }
+  if (!Number.isSafeInteger(settings.inflightWindow) || settings.inflightWindow < 1 || settings.inflightWindow > MAX_INFLIGHT_WINDOW) {
+    throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `inflightWindow must be a whole number from 1 to ${MAX_INFLIGHT_WINDOW}, got ${settings.inflightWindow}`, {
+      inflightWindow: settings.inflightWindow,
+    });
+  }
+  if (!/^(mqtts?|tcp|ssl|wss?):\/\//.test(settings.brokerUrl)) {
+    throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `brokerUrl ${JSON.stringify(settings.brokerUrl)} must be an mqtt://, mqtts://, ws:// or wss:// URL`, {
+      brokerUrl: settings.brokerUrl,
+    });
+  }
+}

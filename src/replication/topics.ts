@@ -1,0 +1,102 @@
+import { ReplicationError } from './errors.js';
+
+/**
+ * The topic tree is versioned (`edgepay/v1/…`) so a fleet can run two wire formats side by side
+ * during an upgrade. Every id is one topic level; the broker ACL grants a node writes under
+ * `edgepay/v1/+/+/<its username>/#`, so the tree's shape is also its security boundary.
+ */
+export const TOPIC_ROOT = 'edgepay/v1';
+
+export type NodeLeaf = 'journal' | 'status' | 'repair' | 'inbox';
+const NODE_LEAVES: ReadonlySet<string> = new Set<NodeLeaf>(['journal', 'status', 'repair', 'inbox']);
+
+/**
+ * Same alphabet as node ids in the node config. No '+', '#' or '/' can pass, and no '$' (brokers
+ * treat `$`-topics as system topics).
+ */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * `rules` is the store-wide level beside the node levels: a node called `rules` would be granted
+ * writes to the signed rules topic by the `%u/#` ACL pattern, so the name is reserved.
+ */
+const RESERVED_IDS: ReadonlySet<string> = new Set(['rules']);
+
+export type IdKind = 'fleet' | 'store' | 'node';
+
+export function assertTopicId(kind: IdKind, value: string): void {
+  if (!ID_PATTERN.test(value)) {
+    throw new ReplicationError(
+      'EDGEPAY_REPLICATION_BAD_ID',
+      `${kind} id ${JSON.stringify(value)} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '+', '#', '/')`,
+      { kind, value },
+    );
+  }
+  if (kind === 'node' && RESERVED_IDS.has(value)) {
+    throw new ReplicationError('EDGEPAY_REPLICATION_BAD_ID', `node id ${JSON.stringify(value)} is reserved: it is a store-level topic`, { kind, value });
+  }
+}
+
+export interface ParsedTopic {
+  readonly node: string;
+  readonly leaf: NodeLeaf;
+}
+
+/** The topics of one store of one fleet. */
+export class StoreTopics {
+  readonly prefix: string;
+
+  constructor(
+    readonly fleet: string,
+    readonly store: string,
+  ) {
+    assertTopicId('fleet', fleet);
+    assertTopicId('store', store);
+    this.prefix = `${TOPIC_ROOT}/${fleet}/${store}`;
+  }
+
+  /** Entries of `node`'s journal, published by that node only. */
+  journal(node: string): string {
+    return this.nodeTopic(node, 'journal');
+  }
+
+  /** Retained online/offline and head; also the node's last will. */
+  status(node: string): string {
+    return this.nodeTopic(node, 'status');
+  }
+
+  /** Range requests for `node`'s entries, answered by whoever holds them. */
+  repair(node: string): string {
+    return this.nodeTopic(node, 'repair');
+  }
+
+  /** Repair answers addressed to `node`. */
+  inbox(node: string): string {
+    return this.nodeTopic(node, 'inbox');
+  }
+
+  /** Retained, signed, versioned rule and hot-card updates for the whole store. */
+  rules(): string {
+    return `${this.prefix}/rules`;
+  }
+
+  /** A subscription filter over every node of the store for one leaf. */
+  everyNode(leaf: NodeLeaf): string {
+    return `${this.prefix}/+/${leaf}`;
+  }
+
+  /** The node and leaf of a node topic of this store, or undefined for anything else. */
+  parse(topic: string): ParsedTopic | undefined {
+    if (!topic.startsWith(`${this.prefix}/`)) return undefined;
+    const rest = topic.slice(this.prefix.length + 1).split('/');
+    if (rest.length !== 2) return undefined;
+    const [node, leaf] = rest as [string, string];
+    if (!ID_PATTERN.test(node) || !NODE_LEAVES.has(leaf)) return undefined;
+    return { node, leaf: leaf as NodeLeaf };
+  }
+
+  private nodeTopic(node: string, leaf: NodeLeaf): string {
+    assertTopicId('node', node);
+    return `${this.prefix}/${node}/${leaf}`;
+  }
+}
