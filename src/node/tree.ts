@@ -1,6 +1,7 @@
 import { startApiService } from '../api/service.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import { READER_MODULE, type ReaderInit, readerActorId } from '../reader/reader-actor-protocol.js';
+import { REPLICATOR_MODULE } from '../replication/replicator-protocol.js';
 import { AUTHORIZER_MODULE } from './actors/authorizer-protocol.js';
 import { JOURNAL_WRITER_MODULE } from './actors/journal-writer-protocol.js';
 import type { NodeConfig } from './config.js';
@@ -13,6 +14,8 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  *   ├── payments (one_for_one)
  *   │   ├── journal-writer   the only writer of the journal; decides and records, one fsync per batch
  *   │   └── authorizer       card capture on the pool, then asks the journal writer
+ *   ├── replicator           the journal to the store's peers over MQTT, theirs into the replicas,
+ *   │                        and peers' approvals to the journal writer (shared exposure)
  *   ├── lanes (one_for_one)
  *   │   └── reader:<lane>    one per lane: owns the serial port, speaks the reader protocol
  *   └── api                  the POS payment API (main thread), when configured
@@ -21,8 +24,9 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  * (they reach them by name and retry while they restart), so a restart of one must not also stop
  * the others, whose drain would wait on work that needs the restarted one back.
  * Children start top to bottom and stop bottom to top: the API stops taking requests first, then
- * the readers, then the authorizer, and the journal writer flushes and closes last. Replication and
- * the uplink join the node supervisor as they land.
+ * the readers, then the replicator (what it had not published yet it publishes after the next
+ * start: its outbox is the journal), and the journal writer flushes and closes last. The uplink
+ * joins the node supervisor when it lands.
  */
 export function nodeTree(config: NodeConfig): readonly TreeNode[] {
   const tree: TreeNode[] = [
@@ -31,6 +35,9 @@ export function nodeTree(config: NodeConfig): readonly TreeNode[] {
       actor('authorizer', AUTHORIZER_MODULE, { shutdownTimeoutMs: 5_000 }),
     ]),
   ];
+  if (config.replication !== undefined) {
+    tree.push(actor('replicator', REPLICATOR_MODULE, { shutdownTimeoutMs: 5_000 }));
+  }
   if (config.lanes.length > 0) {
     tree.push(
       supervisor(

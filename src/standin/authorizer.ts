@@ -118,6 +118,11 @@ export class Authorizer {
    * What the store's other nodes approved offline and voided, from their replicated journals: later
    * decisions count those approvals in each card's window.
    */
+  /** Peers' approvals currently counted in card windows. */
+  peerApprovalCount(): number {
+    return this.peers.size;
+  }
+
   recordPeerEntries(approvals: readonly PeerApproval[], releases: readonly { origin: string; seq: number }[] = []): void {
     for (const approval of approvals) this.peers.recordApproval(approval);
     for (const release of releases) this.peers.recordRelease(release.origin, release.seq);

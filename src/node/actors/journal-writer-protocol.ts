@@ -13,9 +13,17 @@ export type JournalWriterRequest =
   /** The entry recorded under an idempotency key, or null: how a payment is found after a restart. */
   | { readonly type: 'lookup'; readonly idempotencyKey: string }
   /** Peers' offline approvals and voids, from their replicated journals (shared exposure, P5). */
-  | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] };
+  | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] }
+  /** Sizes of the exposure bookkeeping, for metrics and status. */
+  | { readonly type: 'exposure' };
 
-export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number } | { readonly recorded: number } | JournalEntry | null;
+export interface ExposureSummary {
+  readonly ownApprovalsTracked: number;
+  readonly storedUnforwarded: number;
+  readonly peerApprovals: number;
+}
+
+export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number } | { readonly recorded: number } | ExposureSummary | JournalEntry | null;
 
 export interface JournalWriterInit {
   readonly config: NodeConfig;

@@ -58,6 +58,10 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
       case 'peer-entries':
         open().recordPeerEntries(message.approvals, message.releases);
         return { recorded: message.approvals.length };
+      case 'exposure': {
+        const stats = open().exposureView().stats();
+        return { ownApprovalsTracked: stats.trackedApprovals, storedUnforwarded: stats.storedApprovals, peerApprovals: open().peerApprovalCount() };
+      }
     }
   },
   async terminate() {

@@ -1,0 +1,15 @@
+export { type ReplicationConfig, type ReplicatorSettings, type ReplicatorTuning, DEFAULT_TUNING, MAX_INFLIGHT_WINDOW, replicasPathOf } from './config.js';
+export { ACCEPT_OUTCOMES, type AcceptOutcome, type CounterSnapshot, REJECT_REASONS, type RejectReason } from './counters.js';
+export { type Opened, type SignedEntry, type VerifiedEntry, encodeEnvelope, openEnvelope, sealEnvelope, signedBytes } from './envelope.js';
+export { ReplicationError, type ReplicationErrorCode, isReplicationError } from './errors.js';
+export { type KeyRing, type NodeKeyPair, generateNodeKeyPair, loadKeyRing, loadSigningKey, parsePublicKey, parseSigningKey } from './keys.js';
+export { type ReplicationLog, silentLog } from './log.js';
+export { type NodeStatus, type RepairRequest } from './messages.js';
+export { type ProvisionedNode, peersOf, provisionNodeKeys } from './provision.js';
+export { type RepairRange, RepairPlanner } from './repair-planner.js';
+export { type ReplicaApproval, type ReplicaRelease, type SharedApprovals } from './replica-approvals.js';
+export { openReplicaDatabase } from './replica-db.js';
+export { type AppendResult, type ReplicaHead, ReplicaStore } from './replica-store.js';
+export { type OriginStatus, Replicator, type ReplicatorOptions, type ReplicatorStatus } from './replicator.js';
+export type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from './replicator-protocol.js';
+export { StoreTopics, TOPIC_ROOT, assertTopicId } from './topics.js';

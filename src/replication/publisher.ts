@@ -1,0 +1,188 @@
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../platform/clock.js';
+import { sealEnvelope } from './envelope.js';
+import type { ReplicationLog } from './log.js';
+import type { OutboxWatermark } from './outbox-watermark.js';
+import type { OwnJournal } from './own-journal.js';
+import type { MqttPort } from './port.js';
+
+export interface PublisherOptions {
+  readonly nodeId: string;
+  readonly topic: string;
+  readonly journal: OwnJournal;
+  readonly watermark: OutboxWatermark;
+  readonly port: MqttPort;
+  readonly signingKey: KeyObject;
+  /** Publishes sent and not yet acknowledged, at most. */
+  readonly inflightWindow: number;
+  /** How often the journal is polled for new rows when there is nothing to send. */
+  readonly pollIdleMs: number;
+  /** An unacknowledged publish older than this while connected is sent again (from the watermark). */
+  readonly inflightTimeoutMs: number;
+  readonly clock: Clock;
+  readonly log: ReplicationLog;
+  /** Called after the acknowledged sequence moved, e.g. to refresh the node's status. */
+  readonly onAcked?: (ackedSeq: number) => void;
+}
+
+export interface PublisherStats {
+  readonly ackedSeq: number;
+  readonly inflight: number;
+  /** Envelopes handed to the client since start, re-sends included. */
+  readonly published: number;
+}
+
+/** A failed read of the own journal is retried after this long rather than in a tight loop. */
+const READ_RETRY_MS = 1_000;
+
+/**
+ * The transactional outbox: publishes the node's own journal in order, from the last sequence the
+ * broker acknowledged. It only reads committed rows (nothing not durable is published), and the
+ * watermark moves only on PUBACK and is persisted, so a restart resumes where the broker's
+ * acknowledgements stopped: at-least-once, with receivers deduplicating by (origin, seq).
+ */
+export class Publisher {
+  private ackedSeq: number;
+  private nextSeq: number;
+  /** Sequence → when it was sent. Bounded by inflightWindow. */
+  private readonly inflight = new Map<number, number>();
+  /** Acknowledged beyond ackedSeq + 1, waiting for the ones before them. */
+  private readonly ackedAhead = new Set<number>();
+  private published = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private saveScheduled = false;
+  private running = false;
+  private closed = false;
+
+  constructor(private readonly options: PublisherOptions) {
+    const stored = options.watermark.read();
+    const journalHead = options.journal.headSeq();
+    if (options.journal.available && stored > journalHead) {
+      // Only a journal restored from an older copy can be behind what the broker acknowledged.
+      options.log.error({ watermarkSeq: stored, journalHeadSeq: journalHead }, 'outbox watermark is ahead of the journal; publishing from the journal head');
+    }
+    this.ackedSeq = options.journal.available ? Math.min(stored, journalHead) : stored;
+    this.nextSeq = this.ackedSeq + 1;
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** New rows were committed: publish them now instead of at the next poll. */
+  notify(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  /** The link is up again: whatever is unacknowledged is re-sent by the client; new rows go now. */
+  onConnect(): void {
+    this.notify();
+  }
+
+  stats(): PublisherStats {
+    return { ackedSeq: this.ackedSeq, inflight: this.inflight.size, published: this.published };
+  }
+
+  /** Stops publishing; acknowledgements still arriving are recorded until close(). */
+  stop(): void {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Persists the watermark a last time; call before the database closes. */
+  close(): void {
+    this.stop();
+    this.save();
+    this.closed = true;
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    if (this.timer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => this.pump(), delayMs);
+    this.timer.unref();
+  }
+
+  private pump(): void {
+    this.timer = undefined;
+    if (!this.running) return;
+    if (!this.options.port.connected) return this.schedule(this.options.pollIdleMs);
+    this.resendIfStalled();
+    const room = this.options.inflightWindow - this.inflight.size;
+    if (room <= 0) return; // an acknowledgement re-pumps
+    let batch;
+    try {
+      batch = this.options.journal.read(this.nextSeq, room);
+    } catch (error) {
+      this.options.log.error({ err: error, fromSeq: this.nextSeq }, 'cannot read the own journal; retrying');
+      return this.schedule(READ_RETRY_MS);
+    }
+    for (const entry of batch) this.send(entry.seq, sealEnvelope(entry, this.options.signingKey));
+    this.schedule(batch.length === room ? 0 : this.options.pollIdleMs);
+  }
+
+  private send(seq: number, payload: Buffer): void {
+    this.inflight.set(seq, this.options.clock.wallMs());
+    this.nextSeq = seq + 1;
+    this.published++;
+    this.options.port.publish(this.options.topic, payload, { qos: 1 }).then(
+      () => this.acked(seq),
+      (error: unknown) => this.failed(seq, error),
+    );
+  }
+
+  private acked(seq: number): void {
+    this.inflight.delete(seq);
+    if (seq > this.ackedSeq) this.ackedAhead.add(seq);
+    const before = this.ackedSeq;
+    while (this.ackedAhead.delete(this.ackedSeq + 1)) this.ackedSeq++;
+    if (this.ackedSeq !== before) {
+      this.scheduleSave();
+      this.options.onAcked?.(this.ackedSeq);
+    }
+    this.schedule(0);
+  }
+
+  private failed(seq: number, error: unknown): void {
+    this.inflight.delete(seq);
+    if (!this.running) return;
+    this.options.log.warn({ err: error, seq }, 'publish not acknowledged; sending again');
+    // Everything from here is sent again; receivers drop the duplicates.
+    this.nextSeq = Math.min(this.nextSeq, seq);
+    this.schedule(0);
+  }
+
+  private resendIfStalled(): void {
+    const now = this.options.clock.wallMs();
+    for (const sentAt of this.inflight.values()) {
+      if (now - sentAt < this.options.inflightTimeoutMs) continue;
+      this.options.log.warn({ ackedSeq: this.ackedSeq, inflight: this.inflight.size }, 'publishes unacknowledged past the timeout; sending again from the watermark');
+      this.inflight.clear();
+      this.nextSeq = this.ackedSeq + 1;
+      return;
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.saveScheduled || this.closed) return;
+    this.saveScheduled = true;
+    // Coalesces a burst of acknowledgements into one write: a lost update only causes re-sends.
+    setImmediate(() => {
+      this.saveScheduled = false;
+      if (!this.closed) this.save();
+    });
+  }
+
+  private save(): void {
+    try {
+      this.options.watermark.write(this.ackedSeq, this.options.clock.wallMs());
+    } catch (error) {
+      this.options.log.error({ err: error, ackedSeq: this.ackedSeq }, 'cannot persist the outbox watermark; entries will be sent again after a restart');
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
+import { runActor } from '../actors/worker-runtime.js';
+import { journalPathOf } from '../node/config.js';
+import { EdgepayError } from '../errors.js';
+import type { ReplicatorSettings } from './config.js';
+import { ReplicationError } from './errors.js';
+import { ExposureFeed } from './exposure-feed.js';
+import { Replicator } from './replicator.js';
+import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from './replicator-protocol.js';
+
+/*
+ * The replicator actor: one mqtt.js client, replicas.db and a read-only view of the node's journal,
+ * in a thread of its own so neither MQTT traffic nor signature checks ever delay a decision.
+ * Requests are answered from memory and short reads, so they need no concurrency.
+ */
+let replicator: Replicator | undefined;
+let feed: ExposureFeed | undefined;
+
+function settingsOf(config: ReplicatorNodeConfig): ReplicatorSettings {
+  const replication = config.replication;
+  if (replication === undefined) {
+    throw new ReplicationError('EDGEPAY_REPLICATION_NOT_CONFIGURED', 'the node configuration has no `replication` section', { nodeId: config.nodeId });
+  }
+  return { ...replication, nodeId: config.nodeId, dataDir: config.dataDir, journalPath: journalPathOf(config) };
+}
+
+function running(): Replicator {
+  if (replicator === undefined) throw new ReplicationError('EDGEPAY_REPLICATION_STOPPED', 'replicator used before init');
+  return replicator;
+}
+
+runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
+  init({ config, tuning }, ctx) {
+    const exposure = new ExposureFeed(
+      (message) => ctx.call('journal-writer', { type: 'peer-entries', ...message }, { timeoutMs: 5_000 }),
+      (count) => ctx.log.warn({ count }, 'peer approvals dropped from the feed; the journal writer reloads them from the replicas on restart'),
+    );
+    feed = exposure;
+    replicator = Replicator.start({
+      settings: settingsOf(config),
+      log: ctx.log.child({ actor: 'replicator' }),
+      onPeerEntries: (entries) => exposure.add(entries),
+      ...(tuning ? { tuning } : {}),
+    });
+  },
+  handle(request) {
+    switch (request.type) {
+      case 'status':
+        return running().status();
+      case 'approvals-since':
+        if (!Number.isSafeInteger(request.wallMs)) {
+          throw new EdgepayError('EDGEPAY_BAD_INPUT', `wallMs must be a whole number of milliseconds, got ${String(request.wallMs)}`, { wallMs: request.wallMs });
+        }
+        return running().approvalsSince(request.wallMs);
+      case 'notify':
+        running().notify();
+        return { notified: true };
+    }
+  },
+  async terminate() {
+    feed?.stop();
+    await replicator?.stop();
+  },
+});

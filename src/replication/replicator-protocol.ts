@@ -1,0 +1,27 @@
+import type { NodeConfig } from '../node/config.js';
+import type { ReplicationConfig, ReplicatorTuning } from './config.js';
+import type { SharedApprovals } from './replica-approvals.js';
+import type { ReplicatorStatus } from './replicator.js';
+
+/**
+ * The node configuration as the replicator actor reads it. `replication` is optional here so this
+ * type fits the node config whether or not the section is present; the actor refuses to start
+ * without it.
+ */
+export type ReplicatorNodeConfig = NodeConfig & { readonly replication?: ReplicationConfig };
+
+export interface ReplicatorInit {
+  readonly config: ReplicatorNodeConfig;
+  /** Shorter timers for tests; production uses the defaults. */
+  readonly tuning?: Partial<ReplicatorTuning>;
+}
+
+export type ReplicatorRequest =
+  | { readonly type: 'status' }
+  | { readonly type: 'approvals-since'; readonly wallMs: number }
+  /** The journal committed new rows: publish them now rather than at the next poll. */
+  | { readonly type: 'notify' };
+
+export type ReplicatorReply = ReplicatorStatus | SharedApprovals | { readonly notified: true };
+
+export const REPLICATOR_MODULE = 'replication/replicator-actor';

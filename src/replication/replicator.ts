@@ -1,0 +1,280 @@
+import type Database from 'better-sqlite3';
+import { createPublicKey } from 'node:crypto';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { JournalEntry } from '../journal/entry.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
+import { type CounterSnapshot, Counters } from './counters.js';
+import { ReplicationError } from './errors.js';
+import { loadKeyRing, loadSigningKey } from './keys.js';
+import { type ReplicationLog, silentLog } from './log.js';
+import { MqttLink, createClient, setWill } from './mqtt-link.js';
+import { OutboxWatermark } from './outbox-watermark.js';
+import { OwnJournal } from './own-journal.js';
+import { Publisher } from './publisher.js';
+import { RepairAnswerer } from './repair-answerer.js';
+import { RepairPlanner } from './repair-planner.js';
+import type { SharedApprovals } from './replica-approvals.js';
+import { openReplicaDatabase } from './replica-db.js';
+import { ReplicaStore } from './replica-store.js';
+import { StatusReporter } from './status.js';
+import { Subscriber } from './subscriber.js';
+import { StoreTopics } from './topics.js';
+
+export interface ReplicatorOptions {
+  readonly settings: ReplicatorSettings;
+  readonly tuning?: Partial<ReplicatorTuning>;
+  readonly log?: ReplicationLog;
+  /** Timers and status stamps; the journal's own clock is not needed here. */
+  readonly clock?: Clock;
+  /** Peers' entries just stored in the replicas, in order per origin. */
+  readonly onPeerEntries?: (entries: readonly JournalEntry[]) => void;
+}
+
+export interface OriginStatus {
+  readonly origin: string;
+  readonly headSeq: number;
+  readonly headHash: string;
+  /** The head the origin last announced; null before its first status arrived. */
+  readonly announcedSeq: number | null;
+  /** Entries announced and not yet held here. */
+  readonly lag: number;
+  readonly online: boolean | null;
+}
+
+export interface ReplicatorStatus {
+  readonly nodeId: string;
+  readonly connected: boolean;
+  readonly outbox: { readonly ackedSeq: number; readonly journalHeadSeq: number; readonly lag: number; readonly inflight: number; readonly published: number };
+  readonly origins: OriginStatus[];
+  readonly pending: number;
+  readonly counters: CounterSnapshot;
+}
+
+/** How long a clean stop waits for the goodbye status and the client's last acknowledgements. */
+const STOP_GRACE_MS = 1_000;
+
+/**
+ * A node's replication: its outbox publishing its own journal, its subscriber keeping replicas of
+ * its peers, its status, all around one mqtt.js client that reconnects on its own. Nothing here
+ * is on the authorization path: the journal is only read, through a connection of its own, and a
+ * broker that is away only delays copies.
+ */
+export class Replicator {
+  private readonly counters = new Counters();
+  private readonly tuning: ReplicatorTuning;
+  private readonly log: ReplicationLog;
+  private readonly db: Database.Database;
+  private readonly journal: OwnJournal;
+  private readonly store: ReplicaStore;
+  private readonly publisher: Publisher;
+  private readonly subscriber: Subscriber;
+  private readonly statusReporter: StatusReporter;
+  private readonly client: MqttClient;
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+  private linkTrouble = false;
+
+  private constructor(options: ReplicatorOptions) {
+    const { settings } = options;
+    checkSettings(settings);
+    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.log = options.log ?? silentLog;
+    const clock = options.clock ?? systemClock;
+    const signingKey = loadSigningKey(settings.signingKeyFile);
+    // Its own key too: its own entries coming back (misplaced or relayed) must verify to be recognised.
+    const keys = new Map([...loadKeyRing(settings.peers), [settings.nodeId, createPublicKey(signingKey)]]);
+    const topics = new StoreTopics(settings.fleet, settings.store);
+    // Created unconnected (manualConnect): it holds no socket until connect() below.
+    this.client = createClient(settings, this.tuning);
+    const port = new MqttLink(this.client);
+    this.db = openReplicaDatabase(replicasPathOf(settings), settings.nodeId);
+    this.journal = new OwnJournal(settings.journalPath, settings.nodeId);
+    try {
+      this.store = new ReplicaStore(this.db, {
+        ...(options.onPeerEntries ? { onStored: options.onPeerEntries } : {}),
+        onConflict: (conflict) => {
+          this.counters.increment('conflict');
+          this.log.error({ reason: 'conflict', ...conflict }, 'a signed entry disagrees with the replica chain: fork or stolen key');
+        },
+      });
+      this.publisher = new Publisher({
+        nodeId: settings.nodeId,
+        topic: topics.journal(settings.nodeId),
+        journal: this.journal,
+        watermark: new OutboxWatermark(this.db),
+        port,
+        signingKey,
+        inflightWindow: settings.inflightWindow,
+        pollIdleMs: this.tuning.pollIdleMs,
+        inflightTimeoutMs: this.tuning.inflightTimeoutMs,
+        clock,
+        log: this.log,
+        onAcked: () => this.statusReporter.tick(),
+      });
+      this.statusReporter = new StatusReporter({
+        nodeId: settings.nodeId,
+        topic: topics.status(settings.nodeId),
+        port,
+        clock,
+        log: this.log,
+        minIntervalMs: this.tuning.statusMinIntervalMs,
+        heartbeatMs: this.tuning.statusHeartbeatMs,
+        headSeq: () => this.publisher.stats().ackedSeq,
+      });
+      const answerer = new RepairAnswerer({
+        nodeId: settings.nodeId,
+        topics,
+        journal: this.journal,
+        store: this.store,
+        port,
+        signingKey,
+        counters: this.counters,
+        log: this.log,
+        maxAnswerEntries: this.tuning.maxRepairEntries,
+        maxAnswersInFlight: this.tuning.maxAnswersInFlight,
+      });
+      this.subscriber = new Subscriber({
+        nodeId: settings.nodeId,
+        topics,
+        keys,
+        store: this.store,
+        answerer,
+        planner: new RepairPlanner({ maxRangeEntries: this.tuning.maxRepairEntries, retryAfterMs: this.tuning.repairRetryMs, lagGraceMs: this.tuning.repairLagGraceMs }),
+        port,
+        counters: this.counters,
+        clock,
+        log: this.log,
+      });
+    } catch (error) {
+      this.journal.close();
+      this.db.close();
+      throw error;
+    }
+    this.wireClient();
+    setWill(this.client, this.statusReporter.will());
+    this.client.connect();
+    this.publisher.start();
+    this.timer = setInterval(() => {
+      this.subscriber.tick();
+      this.statusReporter.tick();
+    }, this.tuning.repairTickMs);
+    this.timer.unref();
+  }
+
+  /** Opens replicas.db and starts connecting; returns at once, also with the broker unreachable. */
+  static start(options: ReplicatorOptions): Replicator {
+    return new Replicator(options);
+  }
+
+  /** The journal has new rows: publish now rather than at the next poll. */
+  notify(): void {
+    this.publisher.notify();
+  }
+
+  /** The peers' replicas, for reading (verify, range, heads). */
+  get replicas(): ReplicaStore {
+    this.assertRunning();
+    return this.store;
+  }
+
+  status(): ReplicatorStatus {
+    this.assertRunning();
+    const outbox = this.publisher.stats();
+    const journalHeadSeq = this.journal.headSeq();
+    const announced = this.subscriber.peerStatuses();
+    const names = new Set([...this.store.origins(), ...announced.keys()]);
+    const origins = [...names].sort().map((origin) => {
+      const head = this.store.head(origin);
+      const status = announced.get(origin);
+      return {
+        origin,
+        headSeq: head.seq,
+        headHash: head.hash,
+        announcedSeq: status?.headSeq ?? null,
+        lag: Math.max(0, (status?.headSeq ?? 0) - head.seq),
+        online: status?.online ?? null,
+      };
+    });
+    return {
+      nodeId: this.journal.nodeId,
+      connected: this.client.connected,
+      outbox: { ...outbox, journalHeadSeq, lag: Math.max(0, journalHeadSeq - outbox.ackedSeq) },
+      origins,
+      pending: this.store.pendingCount,
+      counters: this.counters.snapshot(),
+    };
+  }
+
+  approvalsSince(wallMs: number): SharedApprovals {
+    this.assertRunning();
+    return this.store.approvalsSince(wallMs);
+  }
+
+  /** Says goodbye (offline status), lets in-flight acknowledgements land, persists the watermark, closes. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.publisher.stop();
+    await this.statusReporter.goodbye(STOP_GRACE_MS);
+    await new Promise<void>((resolve) => {
+      // With the broker away, unacknowledged publishes never drain: drop the link and go.
+      const force = setTimeout(() => {
+        this.client.stream?.destroy();
+        resolve();
+      }, STOP_GRACE_MS);
+      this.client.end(false, {}, () => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.publisher.close();
+    this.journal.close();
+    this.db.close();
+  }
+
+  private wireClient(): void {
+    const client = this.client;
+    // Runs before mqtt.js sends the PUBACK: the broker hears "received" only after the replica's commit.
+    client.handleMessage = (packet: IPublishPacket, done) => {
+      if (this.stopped) return done(new Error('replicator stopped'));
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      try {
+        this.subscriber.handle(packet.topic, payload);
+        done();
+      } catch (error) {
+        // No PUBACK: the broker delivers the message again after the next reconnect.
+        this.log.error({ err: error, topic: packet.topic }, 'cannot process a message; leaving it unacknowledged');
+        done(error as Error);
+      }
+    };
+    client.on('connect', (connack) => {
+      this.linkTrouble = false;
+      this.log.info({ sessionPresent: connack.sessionPresent }, 'connected to the broker');
+      client.subscribe(this.subscriber.filters(), { qos: 1 }, (error, granted) => {
+        if (error) return this.log.warn({ err: error }, 'subscribe failed; retrying on the next connect');
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0) this.log.error({ refused }, 'the broker refused subscriptions: check the ACL');
+      });
+      this.statusReporter.announce();
+      this.publisher.onConnect();
+      this.subscriber.tick();
+    });
+    // The will carries the head: refresh it before each attempt so a later offline status is not older than needed.
+    client.on('reconnect', () => setWill(client, this.statusReporter.will()));
+    client.on('close', () => {
+      if (!this.stopped) this.log.debug({}, 'broker connection closed');
+    });
+    client.on('error', (error) => {
+      // While the broker is away every attempt fails the same way: say it once per outage.
+      const level = this.linkTrouble ? 'debug' : 'warn';
+      this.linkTrouble = true;
+      this.log[level]({ err: error }, 'broker link error; the client keeps reconnecting');
+    });
+  }
+
+  private assertRunning(): void {
+    if (this.stopped) throw new ReplicationError('EDGEPAY_REPLICATION_STOPPED', 'the replicator was stopped');
+  }
+}

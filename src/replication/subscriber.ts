@@ -1,0 +1,129 @@
+import type { Clock } from '../platform/clock.js';
+import type { Counters, RejectReason } from './counters.js';
+import { openEnvelope } from './envelope.js';
+import type { KeyRing } from './keys.js';
+import type { ReplicationLog } from './log.js';
+import { type NodeStatus, encodeRepairRequest, parseRepairRequest, parseStatus } from './messages.js';
+import type { MqttPort } from './port.js';
+import type { RepairAnswerer } from './repair-answerer.js';
+import type { RepairPlanner } from './repair-planner.js';
+import type { ReplicaStore } from './replica-store.js';
+import type { StoreTopics } from './topics.js';
+
+export interface SubscriberOptions {
+  readonly nodeId: string;
+  readonly topics: StoreTopics;
+  readonly keys: KeyRing;
+  readonly store: ReplicaStore;
+  readonly answerer: RepairAnswerer;
+  readonly planner: RepairPlanner;
+  readonly port: MqttPort;
+  readonly counters: Counters;
+  readonly clock: Clock;
+  readonly log: ReplicationLog;
+}
+
+/**
+ * Receives the store's traffic: peers' entries (verified, then appended to their replicas), their
+ * statuses (their acknowledged heads), repair requests (answered from what this node holds) and
+ * repair answers in its own inbox. `handle` is synchronous and runs before the client acknowledges
+ * the message, so a PUBACK always follows the replica's commit.
+ */
+export class Subscriber {
+  private readonly statuses = new Map<string, NodeStatus>();
+
+  constructor(private readonly options: SubscriberOptions) {}
+
+  /** Subscription filters, all QoS 1. Every journal topic includes this node's own, which handle ignores. */
+  filters(): string[] {
+    const { topics, nodeId } = this.options;
+    return [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.inbox(nodeId)];
+  }
+
+  /** Peers' last announced status, by node id. */
+  peerStatuses(): ReadonlyMap<string, NodeStatus> {
+    return this.statuses;
+  }
+
+  handle(topic: string, payload: Buffer): void {
+    const parsed = this.options.topics.parse(topic);
+    if (parsed === undefined) return;
+    const { node, leaf } = parsed;
+    switch (leaf) {
+      case 'journal':
+        if (node !== this.options.nodeId) this.receiveEntry(payload, node);
+        return;
+      case 'inbox':
+        if (node === this.options.nodeId) this.receiveEntry(payload, undefined);
+        return;
+      case 'status':
+        this.receiveStatus(payload, node);
+        return;
+      case 'repair':
+        this.receiveRepairRequest(payload, node);
+        return;
+    }
+  }
+
+  /** Periodic: asks for whatever is still missing (lost answers, lag behind an advertised head). */
+  tick(): void {
+    const origins = new Set([...this.statuses.keys(), ...this.options.store.origins()]);
+    for (const origin of origins) this.repairIfBehind(origin);
+  }
+
+  /** `topicNode` is the journal topic's node; undefined for the inbox, which carries any origin. */
+  private receiveEntry(payload: Buffer, topicNode: string | undefined): void {
+    const opened = openEnvelope(payload, this.options.keys);
+    if (!opened.ok) return this.reject(opened.reason, opened.detail, { origin: opened.origin, seq: opened.seq, topicNode });
+    const { origin, entry } = opened;
+    if (topicNode !== undefined && origin !== topicNode) {
+      return this.reject('wrong_topic', `entry of ${origin} on ${topicNode}'s journal topic`, { origin, seq: entry.seq, topicNode });
+    }
+    if (origin === this.options.nodeId) return;
+    const { store, counters } = this.options;
+    const before = store.head(origin).seq;
+    const result = store.append(entry);
+    const stored = store.head(origin).seq - before;
+    if (stored > 0) counters.increment('stored', stored);
+    // Conflicts are counted and logged by the store's onConflict hook, drained ones included.
+    if (result !== 'stored' && result !== 'conflict') counters.increment(result);
+    if (result === 'pending_full') this.options.log.warn({ origin, seq: entry.seq, pending: store.pendingCount }, 'pending buffer full; entry dropped until repaired');
+    this.repairIfBehind(origin);
+  }
+
+  private receiveStatus(payload: Buffer, node: string): void {
+    // An empty retained message clears a status; nothing to learn from it.
+    if (payload.byteLength === 0 || node === this.options.nodeId || !this.options.keys.has(node)) return;
+    const status = parseStatus(payload);
+    if (status === undefined || status.nodeId !== node) return this.reject('malformed', 'status message', { topicNode: node });
+    this.statuses.set(node, status);
+    this.repairIfBehind(node);
+  }
+
+  private receiveRepairRequest(payload: Buffer, node: string): void {
+    const request = parseRepairRequest(payload);
+    if (request === undefined || request.origin !== node) return this.reject('malformed', 'repair request', { topicNode: node });
+    this.options.answerer.answer(request);
+  }
+
+  private repairIfBehind(origin: string): void {
+    const { store, planner, clock, topics, port, nodeId } = this.options;
+    if (origin === nodeId || !port.connected) return;
+    const head = store.head(origin).seq;
+    const gap = store.gap(origin);
+    const target = gap?.toSeq ?? this.statuses.get(origin)?.headSeq ?? head;
+    const range = planner.plan(origin, head, target, clock.wallMs(), gap !== undefined);
+    if (range === undefined) return;
+    const request = encodeRepairRequest({ v: 1, origin, fromSeq: range.fromSeq, toSeq: range.toSeq, requester: nodeId });
+    this.options.counters.increment('repair_requested');
+    this.options.log.debug({ origin, ...range }, 'asking for missing entries');
+    port.publish(topics.repair(origin), request, { qos: 1 }).catch((error: unknown) => {
+      this.options.log.debug({ err: error, origin }, 'repair request not acknowledged; will retry');
+    });
+  }
+
+  private reject(reason: RejectReason, detail: string, fields: Record<string, unknown>): void {
+    this.options.counters.increment(reason);
+    this.options.log.warn({ reason, ...fields }, `rejected: ${detail}`);
+  }
+}

@@ -1,0 +1,267 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entryHash } from '../src/journal/canonical.js';
+import { sealEntry, withHash } from '../src/journal/entry-builder.js';
+import { type EntryDraft, GENESIS_HASH, type JournalEntry } from '../src/journal/entry.js';
+import { Journal } from '../src/journal/journal.js';
+import { ManualClock } from '../src/platform/clock.js';
+import { type VerifiedEntry, encodeEnvelope, openEnvelope, sealEnvelope, signEntry } from '../src/replication/envelope.js';
+import { generateNodeKeyPair, loadKeyRing, loadSigningKey } from '../src/replication/keys.js';
+import { silentLog } from '../src/replication/log.js';
+import { OutboxWatermark } from '../src/replication/outbox-watermark.js';
+import { OwnJournal } from '../src/replication/own-journal.js';
+import { provisionNodeKeys } from '../src/replication/provision.js';
+import { Publisher } from '../src/replication/publisher.js';
+import { openReplicaDatabase } from '../src/replication/replica-db.js';
+import { ReplicaStore } from '../src/replication/replica-store.js';
+import { Replicator } from '../src/replication/replicator.js';
+import { StoreTopics, assertTopicId } from '../src/replication/topics.js';
+import { freePort } from './support/brokers.js';
+import { authorizationDraft } from './support/drafts.js';
+import { useTempDir } from './support/tmp.js';
+
+const tempDir = useTempDir('edgepay-replication-');
+const alice = generateNodeKeyPair();
+const keys = new Map([['alice', alice.publicKey]]);
+
+function chainOf(nodeId: string, drafts: readonly EntryDraft[]): JournalEntry[] {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  let prevHash = GENESIS_HASH;
+  return drafts.map((draft, i) => {
+    clock.advance(1_000);
+    const fields = sealEntry(draft, i + 1, nodeId, clock, prevHash);
+    prevHash = entryHash(fields);
+    return withHash(fields, prevHash);
+  });
+}
+
+function verified(entry: JournalEntry): VerifiedEntry {
+  const opened = openEnvelope(sealEnvelope(entry, alice.privateKey), keys);
+  if (!opened.ok) throw new Error(opened.detail);
+  return opened.entry;
+}
+
+const chain = chainOf('alice', Array.from({ length: 6 }, () => authorizationDraft()));
+
+describe('topics', () => {
+  it('builds the versioned tree and parses it back', () => {
+    const topics = new StoreTopics('acme', 'store-42');
+    expect(topics.journal('lane-1')).toBe('edgepay/v1/acme/store-42/lane-1/journal');
+    expect(topics.rules()).toBe('edgepay/v1/acme/store-42/rules');
+    expect(topics.everyNode('status')).toBe('edgepay/v1/acme/store-42/+/status');
+    expect(topics.parse('edgepay/v1/acme/store-42/lane-1/inbox')).toEqual({ node: 'lane-1', leaf: 'inbox' });
+    expect(topics.parse('edgepay/v1/acme/store-42/rules')).toBeUndefined();
+    expect(topics.parse('edgepay/v1/acme/other/lane-1/journal')).toBeUndefined();
+  });
+
+  it.each(['a+b', 'a#', 'a/b', '', '$SYS', 'x'.repeat(65)])('refuses %j as an id', (id) => {
+    expect(() => assertTopicId('node', id)).toThrow(expect.objectContaining({ code: 'EDGEPAY_REPLICATION_BAD_ID' }));
+    expect(() => new StoreTopics(id, 'store')).toThrow(expect.objectContaining({ code: 'EDGEPAY_REPLICATION_BAD_ID' }));
+  });
+
+  it('reserves the node id `rules`, which the %u ACL pattern would let write the rules topic', () => {
+    expect(() => assertTopicId('node', 'rules')).toThrow(/reserved/);
+  });
+});
+
+describe('keys', () => {
+  it('loads a PKCS8 signing key and SPKI peer keys, and refuses the wrong kinds', () => {
+    const dir = tempDir();
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const files = {
+      key: alice.privateKeyPem,
+      pub: alice.publicKeyPem,
+      rsa: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      garbage: 'not a key',
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    expect(loadSigningKey(join(dir, 'key')).asymmetricKeyType).toBe('ed25519');
+    expect(loadKeyRing([{ nodeId: 'alice', publicKeyFile: join(dir, 'pub') }]).get('alice')?.asymmetricKeyType).toBe('ed25519');
+    const invalid = expect.objectContaining({ code: 'EDGEPAY_REPLICATION_KEY_INVALID' });
+    expect(() => loadKeyRing([{ nodeId: 'bob', publicKeyFile: join(dir, 'rsa') }])).toThrow(invalid);
+    expect(() => loadKeyRing([{ nodeId: 'bob', publicKeyFile: join(dir, 'key') }])).toThrow(/private key/);
+    expect(() => loadSigningKey(join(dir, 'garbage'))).toThrow(invalid);
+    expect(() => loadSigningKey(join(dir, 'missing'))).toThrow(invalid);
+  });
+});
+
+describe('envelope', () => {
+  const entry = chain[0]!;
+  type Wire = { origin: string; extra?: number; entry: { hash?: string; amountMinor: number; prevHash: string; nodeId: string } };
+  const payload = (mutate: (json: Wire) => void) => {
+    const json = JSON.parse(sealEnvelope(entry, alice.privateKey).toString()) as Wire;
+    mutate(json);
+    return Buffer.from(JSON.stringify(json));
+  };
+
+  it('opens to the exact entry with its signature', () => {
+    const opened = openEnvelope(sealEnvelope(entry, alice.privateKey), keys);
+    expect(opened).toMatchObject({ ok: true, origin: 'alice', entry: { ...entry, signature: expect.any(Buffer) } });
+  });
+
+  it.each([
+    ['not JSON', Buffer.from('{nope'), 'malformed'],
+    ['a missing field', payload((j) => delete j.entry.hash), 'malformed'],
+    ['an unknown field', payload((j) => (j.extra = 1)), 'malformed'],
+    ['a fractional amount', payload((j) => (j.entry.amountMinor = 1.5)), 'malformed'],
+    ['another node inside', payload((j) => (j.entry.nodeId = 'mallory')), 'malformed'],
+    ['an oversized message', Buffer.alloc(17_000, 0x20), 'malformed'],
+    ['an unknown origin', payload((j) => ((j.origin = 'mallory'), (j.entry.nodeId = 'mallory'))), 'unknown_key'],
+    ['a signature by another key', sealEnvelope(entry, generateNodeKeyPair().privateKey), 'bad_signature'],
+    ['a changed amount', payload((j) => (j.entry.amountMinor += 1)), 'bad_hash'],
+    ['a changed link', payload((j) => (j.entry.prevHash = 'f'.repeat(64))), 'bad_hash'],
+  ])('rejects %s as %s', (_what, bytes, reason) => {
+    expect(openEnvelope(bytes, keys)).toMatchObject({ ok: false, reason });
+  });
+
+  it('passes a holder-forwarded envelope (stored signature) exactly as the origin sent it', () => {
+    const signed = { ...entry, signature: signEntry(entry, alice.privateKey) };
+    expect(encodeEnvelope(signed).equals(sealEnvelope(entry, alice.privateKey))).toBe(true);
+  });
+});
+
+describe('replica store', () => {
+  const open = (pending = { perOrigin: 2, total: 4 }) => {
+    const conflicts: number[] = [];
+    const db = openReplicaDatabase(join(tempDir(), 'replicas.db'), 'me');
+    return { db, conflicts, store: new ReplicaStore(db, { pending, onConflict: (c) => conflicts.push(c.seq) }) };
+  };
+
+  it('appends in order, holds early entries, drains them and ignores duplicates', () => {
+    const { store, db } = open();
+    expect(store.append(verified(chain[0]!))).toBe('stored');
+    expect(store.append(verified(chain[2]!))).toBe('pending');
+    expect(store.gap('alice')).toEqual({ fromSeq: 2, toSeq: 2 });
+    expect(store.append(verified(chain[2]!))).toBe('duplicate');
+    expect(store.append(verified(chain[3]!))).toBe('pending');
+    expect(store.append(verified(chain[4]!))).toBe('pending_full');
+    expect(store.append(verified(chain[1]!))).toBe('stored');
+    expect(store.head('alice')).toEqual({ seq: 4, hash: chain[3]!.hash });
+    expect(store.append(verified(chain[0]!))).toBe('duplicate');
+    expect(store.pendingCount).toBe(0);
+    expect(store.verify('alice')).toMatchObject({ ok: true, checked: 4 });
+    expect(store.origins()).toEqual(['alice']);
+    db.close();
+  });
+
+  it('rejects a different entry at a stored sequence, or one not linking to the head, as a conflict', () => {
+    const { store, conflicts, db } = open();
+    const fork = chainOf('alice', [authorizationDraft(), authorizationDraft()]);
+    store.append(verified(chain[0]!));
+    expect(store.append(verified(fork[0]!))).toBe('conflict');
+    expect(store.append(verified(fork[1]!))).toBe('conflict');
+    expect(conflicts).toEqual([1, 2]);
+    expect(store.head('alice').seq).toBe(1);
+    db.close();
+  });
+
+  it('survives a reopen with its heads, and the database refuses edits', () => {
+    const dir = tempDir();
+    let db = openReplicaDatabase(join(dir, 'replicas.db'), 'me');
+    new ReplicaStore(db).append(verified(chain[0]!));
+    db.close();
+    db = openReplicaDatabase(join(dir, 'replicas.db'), 'me');
+    const store = new ReplicaStore(db);
+    expect(store.append(verified(chain[1]!))).toBe('stored');
+    expect(() => db.prepare('UPDATE replica_entries SET amount_minor = 1').run()).toThrow(/append-only/);
+    db.close();
+    expect(() => openReplicaDatabase(join(dir, 'replicas.db'), 'someone-else')).toThrow(expect.objectContaining({ code: 'EDGEPAY_REPLICATION_STORE_IO' }));
+  });
+
+  it('lists offline approvals since a time, and the voids that released them', () => {
+    const { store, db } = open({ perOrigin: 10, total: 10 });
+    const online = { approved: true, code: '00', reason: 'approved', rule: 'approved', mode: 'online' } as const;
+    const entries = chainOf('alice', [
+      authorizationDraft({ cardToken: 'tok-1', amountMinor: 100 }),
+      authorizationDraft({ cardToken: 'tok-2', amountMinor: 200 }),
+      authorizationDraft({ decision: online }),
+      { ...authorizationDraft(), kind: 'void', refSeq: 2 },
+    ]);
+    for (const entry of entries) store.append(verified(entry));
+    const shared = store.approvalsSince(entries[0]!.wallMs + 1);
+    expect(shared.approvals).toEqual([{ origin: 'alice', seq: 2, token: 'tok-2', currency: 'EUR', amountMinor: 200, wallMs: entries[1]!.wallMs }]);
+    expect(shared.releases).toEqual([{ origin: 'alice', seq: 2 }]);
+    expect(store.approvalsSince(0, 1)).toMatchObject({ truncated: true, approvals: [{ seq: 1 }] });
+    db.close();
+  });
+});
+
+describe('publisher (outbox) with a fake broker', () => {
+  it('keeps at most the window in flight and moves the persisted watermark only on acknowledgement', async () => {
+    const dir = tempDir();
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'alice' });
+    for (let i = 0; i < 10; i++) journal.append(authorizationDraft());
+    const db = openReplicaDatabase(join(dir, 'replicas.db'), 'alice');
+    const acks: (() => void)[] = [];
+    const port = { connected: true, publish: () => new Promise<void>((resolve) => acks.push(resolve)) };
+    const publisher = new Publisher({
+      nodeId: 'alice',
+      topic: 't',
+      journal: new OwnJournal(journal.path, 'alice'),
+      watermark: new OutboxWatermark(db),
+      port,
+      signingKey: alice.privateKey,
+      inflightWindow: 4,
+      pollIdleMs: 5,
+      inflightTimeoutMs: 60_000,
+      clock: new ManualClock(0),
+      log: silentLog,
+    });
+    publisher.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(publisher.stats()).toMatchObject({ inflight: 4, published: 4, ackedSeq: 0 });
+    acks[1]!();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(publisher.stats().ackedSeq).toBe(0);
+    acks[0]!();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(publisher.stats()).toMatchObject({ ackedSeq: 2, published: 6 });
+    publisher.close();
+    expect(new OutboxWatermark(db).read()).toBe(2);
+    db.close();
+    journal.close();
+  });
+});
+
+describe('replicator without a broker', () => {
+  it('starts, reports itself disconnected and stops promptly: the node never waits for the network', async () => {
+    const dir = tempDir();
+    const [me, peer] = provisionNodeKeys(join(dir, 'keys'), ['alice', 'bob']);
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'alice' });
+    const replicator = Replicator.start({
+      settings: {
+        nodeId: 'alice',
+        dataDir: dir,
+        journalPath: journal.path,
+        fleet: 'acme',
+        store: 'store-1',
+        brokerUrl: `mqtt://127.0.0.1:${await freePort()}`,
+        signingKeyFile: me!.signingKeyFile,
+        peers: [{ nodeId: 'bob', publicKeyFile: peer!.publicKeyFile }],
+        inflightWindow: 8,
+      },
+      tuning: { reconnectPeriodMs: 50 },
+    });
+    journal.append(authorizationDraft());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(replicator.status()).toMatchObject({ connected: false, outbox: { ackedSeq: 0, journalHeadSeq: 1, lag: 1, inflight: 0 } });
+    const started = Date.now();
+    await replicator.stop();
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(() => replicator.status()).toThrow(expect.objectContaining({ code: 'EDGEPAY_REPLICATION_STOPPED' }));
+    journal.close();
+  });
+
+  it('refuses settings that cannot work, with typed errors', () => {
+    const dir = tempDir();
+    const [me] = provisionNodeKeys(join(dir, 'keys'), ['alice']);
+    const base = { nodeId: 'alice', dataDir: dir, journalPath: join(dir, 'journal.db'), fleet: 'acme', store: 's', brokerUrl: 'mqtt://127.0.0.1:1', signingKeyFile: me!.signingKeyFile, peers: [], inflightWindow: 8 };
+    const config = expect.objectContaining({ code: 'EDGEPAY_REPLICATION_CONFIG' });
+    expect(() => Replicator.start({ settings: { ...base, inflightWindow: 0 } })).toThrow(config);
+    expect(() => Replicator.start({ settings: { ...base, brokerUrl: 'http://x' } })).toThrow(config);
+    expect(() => Replicator.start({ settings: { ...base, peers: [{ nodeId: 'alice', publicKeyFile: me!.publicKeyFile }] } })).toThrow(config);
+    expect(() => Replicator.start({ settings: { ...base, store: 'a/b' } })).toThrow(expect.objectContaining({ code: 'EDGEPAY_REPLICATION_BAD_ID' }));
+  });
+});
