@@ -20,7 +20,7 @@ afterEach(async () => {
 
 const NODES = ['box-a', 'box-b', 'box-c'];
 
-async function storeOf(kind: BrokerKind) {
+async function storeOf(kind: BrokerKind, quorum = false) {
   const dir = tempDir();
   const users = Object.fromEntries(NODES.map((n) => [n, `pw-${n}`]));
   const broker: TestBroker = await startBroker(kind, dir, users);
@@ -44,6 +44,7 @@ async function storeOf(kind: BrokerKind) {
         passwordFile: join(dir, `${nodeId}.password`),
         signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile,
         peers: peersOf(nodeId, keys),
+        quorum: { enabled: quorum, timeoutMs: 300 },
       },
     });
     const node = await NodeRuntime.start({ config, registry: new Registry() });
@@ -86,5 +87,27 @@ describe.each(['aedes', 'mosquitto'] as const)('a store of three nodes replicati
     expect((await c.pay({ idempotencyKey: 'c-card42', amountMinor: 1_000, currency: 'EUR', card: card(42) })).decision.code).toBe('65');
     // Another card is unaffected.
     expect((await c.pay({ idempotencyKey: 'c-card8', amountMinor: 1_000, currency: 'EUR', card: card(8) })).decision.code).toBe('Y3');
+  });
+});
+
+describe('quorum acknowledgement', () => {
+  it('answers once a majority of the reachable peers hold the entry, and local-only (counted) when they cannot be reached', async () => {
+    const { nodes, status, broker } = await storeOf('aedes', true);
+    const a = nodes.get('box-a')!;
+    // Every node announces itself online before the first decision is measured.
+    await eventually(async () => ((await status('box-a')).origins.filter((o) => o.online === true).length === 2 ? true : undefined), 10_000, 'peers online');
+    const first = await a.pay({ idempotencyKey: 'q-1', amountMinor: 1_000, currency: 'EUR', card: card(1) });
+    expect(first.decision.code).toBe('Y3');
+    expect(first.quorum).toMatchObject({ reached: true, reachable: 2, needed: 2 });
+    expect(first.quorum!.held).toBeGreaterThanOrEqual(2);
+    // The broker goes away: the peers still look online (their retained status is stale), so the
+    // wait runs to its timeout and the decision goes out local-only, durable all the same.
+    await broker.kill();
+    const second = await a.pay({ idempotencyKey: 'q-2', amountMinor: 1_000, currency: 'EUR', card: card(2) });
+    expect(second.decision.code).toBe('Y3');
+    expect(second.entry).not.toBeNull();
+    expect(second.quorum).toMatchObject({ reached: false });
+    expect(second.quorum!.waitedMs).toBeGreaterThanOrEqual(250);
+    expect((await status('box-a')).counters).toMatchObject({ quorum_reached: 1, quorum_local_only: 1 });
   });
 });

@@ -68,6 +68,10 @@ export const nodeConfigSchema = strict({
       .max(64, { error: 'at most 64 peers in a store' })
       .default([]),
     inflightWindow: int(1, 4_096, 'own entries awaiting the broker').default(64),
+    quorum: strict({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false),
+      timeoutMs: int(1, 10_000, 'milliseconds to wait for a majority of reachable peers before answering local-only').default(200),
+    }).prefault({}),
   }).optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -117,6 +121,6 @@ export function loadNodeConfig(file: string): NodeConfig {
   return parseNodeConfig(json, dirname(resolve(file)));
 }
 
-export function journalPathOf(config: NodeConfig): string {
+export function journalPathOf(config: Pick<NodeConfig, 'dataDir'>): string {
   return resolve(config.dataDir, 'journal.db');
 }

@@ -21,6 +21,8 @@ export interface ReplicationConfig {
   readonly peers: readonly { readonly nodeId: string; readonly publicKeyFile: string }[];
   /** Own entries published and not yet acknowledged by the broker, at most. */
   readonly inflightWindow: number;
+  /** Optional quorum acknowledgement of decisions (off unless enabled). */
+  readonly quorum?: { readonly enabled: boolean; readonly timeoutMs: number };
 }
 
 /** Everything a Replicator needs: the section above plus what the node config knows elsewhere. */

@@ -35,7 +35,11 @@ export type AcceptOutcome = (typeof ACCEPT_OUTCOMES)[number];
 export const REPAIR_EVENTS = ['repair_requested', 'repair_answered', 'repair_refused'] as const;
 export type RepairEvent = (typeof REPAIR_EVENTS)[number];
 
-export type CounterName = RejectReason | AcceptOutcome | RepairEvent;
+/** Quorum acknowledgement of this node's own decisions (when enabled). */
+export const QUORUM_EVENTS = ['quorum_reached', 'quorum_local_only'] as const;
+export type QuorumEvent = (typeof QUORUM_EVENTS)[number];
+
+export type CounterName = RejectReason | AcceptOutcome | RepairEvent | QuorumEvent;
 
 export type CounterSnapshot = Readonly<Record<CounterName, number>>;
 
@@ -52,7 +56,7 @@ export class Counters {
 
   snapshot(): CounterSnapshot {
     const all = {} as Record<CounterName, number>;
-    for (const name of [...REJECT_REASONS, ...ACCEPT_OUTCOMES, ...REPAIR_EVENTS]) all[name] = this.get(name);
+    for (const name of [...REJECT_REASONS, ...ACCEPT_OUTCOMES, ...REPAIR_EVENTS, ...QUORUM_EVENTS]) all[name] = this.get(name);
     return all;
   }
 }

@@ -30,6 +30,8 @@ function running(): Replicator {
 }
 
 runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
+  // Quorum waits overlap: many decisions wait for their acks at the same time.
+  maxConcurrent: 4_096,
   init({ config, tuning }, ctx) {
     const exposure = new ExposureFeed(
       (message) => ctx.call('journal-writer', { type: 'peer-entries', ...message }, { timeoutMs: 5_000 }),
@@ -55,6 +57,8 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
       case 'notify':
         running().notify();
         return { notified: true };
+      case 'await-quorum':
+        return running().awaitQuorum(request.seq, request.timeoutMs);
     }
   },
   async terminate() {

@@ -1,6 +1,7 @@
 import type { NodeConfig } from '../node/config.js';
 import type { ReplicationConfig, ReplicatorTuning } from './config.js';
 import type { SharedApprovals } from './replica-approvals.js';
+import type { QuorumResult } from './quorum.js';
 import type { ReplicatorStatus } from './replicator.js';
 
 /**
@@ -8,7 +9,7 @@ import type { ReplicatorStatus } from './replicator.js';
  * type fits the node config whether or not the section is present; the actor refuses to start
  * without it.
  */
-export type ReplicatorNodeConfig = NodeConfig & { readonly replication?: ReplicationConfig };
+export type ReplicatorNodeConfig = Omit<NodeConfig, 'replication'> & { readonly replication?: ReplicationConfig };
 
 export interface ReplicatorInit {
   readonly config: ReplicatorNodeConfig;
@@ -20,8 +21,10 @@ export type ReplicatorRequest =
   | { readonly type: 'status' }
   | { readonly type: 'approvals-since'; readonly wallMs: number }
   /** The journal committed new rows: publish them now rather than at the next poll. */
-  | { readonly type: 'notify' };
+  | { readonly type: 'notify' }
+  /** Wait until a majority of the reachable peers hold this node's entry `seq`, or the timeout. */
+  | { readonly type: 'await-quorum'; readonly seq: number; readonly timeoutMs: number };
 
-export type ReplicatorReply = ReplicatorStatus | SharedApprovals | { readonly notified: true };
+export type ReplicatorReply = ReplicatorStatus | SharedApprovals | QuorumResult | { readonly notified: true };
 
 export const REPLICATOR_MODULE = 'replication/replicator-actor';

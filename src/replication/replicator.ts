@@ -17,6 +17,8 @@ import { RepairPlanner } from './repair-planner.js';
 import type { SharedApprovals } from './replica-approvals.js';
 import { openReplicaDatabase } from './replica-db.js';
 import { ReplicaStore } from './replica-store.js';
+import { AckAnnouncer } from './ack-announcer.js';
+import { QuorumTracker, type QuorumResult } from './quorum.js';
 import { StatusReporter } from './status.js';
 import { Subscriber } from './subscriber.js';
 import { StoreTopics } from './topics.js';
@@ -72,12 +74,16 @@ export class Replicator {
   private readonly statusReporter: StatusReporter;
   private readonly client: MqttClient;
   private readonly timer: NodeJS.Timeout;
+  private readonly quorum = new QuorumTracker();
+  private readonly acks: AckAnnouncer;
+  private readonly settings: ReplicatorSettings;
   private stopped = false;
   private linkTrouble = false;
 
   private constructor(options: ReplicatorOptions) {
     const { settings } = options;
     checkSettings(settings);
+    this.settings = settings;
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
     this.log = options.log ?? silentLog;
     const clock = options.clock ?? systemClock;
@@ -92,7 +98,10 @@ export class Replicator {
     this.journal = new OwnJournal(settings.journalPath, settings.nodeId);
     try {
       this.store = new ReplicaStore(this.db, {
-        ...(options.onPeerEntries ? { onStored: options.onPeerEntries } : {}),
+        onStored: (entries) => {
+          options.onPeerEntries?.(entries);
+          this.acks.holding(entries);
+        },
         onConflict: (conflict) => {
           this.counters.increment('conflict');
           this.log.error({ reason: 'conflict', ...conflict }, 'a signed entry disagrees with the replica chain: fork or stolen key');
@@ -145,7 +154,9 @@ export class Replicator {
         counters: this.counters,
         clock,
         log: this.log,
+        onAck: (peer, seq) => this.quorum.recordAck(peer, seq),
       });
+      this.acks = new AckAnnouncer(port, topics.ack(settings.nodeId), this.log);
     } catch (error) {
       this.journal.close();
       this.db.close();
@@ -170,6 +181,21 @@ export class Replicator {
   /** The journal has new rows: publish now rather than at the next poll. */
   notify(): void {
     this.publisher.notify();
+  }
+
+  /**
+   * Waits until more than half of the reachable peers (online by their retained status) hold this
+   * node's entry `seq`, or `timeoutMs`; then the decision goes out local-only and is counted.
+   */
+  async awaitQuorum(seq: number, timeoutMs: number): Promise<QuorumResult> {
+    this.assertRunning();
+    this.publisher.notify();
+    const statuses = this.subscriber.peerStatuses();
+    const reachable = this.settings.peers.map((p) => p.nodeId).filter((peer) => statuses.get(peer)?.online === true);
+    const result = await this.quorum.wait(seq, reachable, timeoutMs);
+    this.counters.increment(result.reached ? 'quorum_reached' : 'quorum_local_only');
+    if (!result.reached) this.log.warn({ seq, ...result }, 'quorum not reached in time: decision returned local-only');
+    return result;
   }
 
   /** The peers' replicas, for reading (verify, range, heads). */
@@ -217,6 +243,7 @@ export class Replicator {
     this.stopped = true;
     clearInterval(this.timer);
     this.publisher.stop();
+    this.quorum.close();
     await this.statusReporter.goodbye(STOP_GRACE_MS);
     await new Promise<void>((resolve) => {
       // With the broker away, unacknowledged publishes never drain: drop the link and go.

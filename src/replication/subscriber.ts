@@ -21,6 +21,8 @@ export interface SubscriberOptions {
   readonly counters: Counters;
   readonly clock: Clock;
   readonly log: ReplicationLog;
+  /** A peer says it holds this node's entries up to `seq` (quorum acknowledgement). */
+  readonly onAck?: (peer: string, seq: number) => void;
 }
 
 /**
@@ -37,7 +39,7 @@ export class Subscriber {
   /** Subscription filters, all QoS 1. Every journal topic includes this node's own, which handle ignores. */
   filters(): string[] {
     const { topics, nodeId } = this.options;
-    return [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.inbox(nodeId)];
+    return [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.everyNode('ack'), topics.inbox(nodeId)];
   }
 
   /** Peers' last announced status, by node id. */
@@ -62,7 +64,18 @@ export class Subscriber {
       case 'repair':
         this.receiveRepairRequest(payload, node);
         return;
+      case 'ack':
+        this.receiveAck(payload, node);
+        return;
     }
+  }
+
+  private receiveAck(payload: Buffer, node: string): void {
+    if (node === this.options.nodeId || !this.options.keys.has(node)) return;
+    const ack = parseAck(payload);
+    if (ack === undefined) return this.reject('malformed', 'ack message', { topicNode: node });
+    // Acks about other origins are for them; only this node's own entries concern it here.
+    if (ack.origin === this.options.nodeId) this.options.onAck?.(node, ack.seq);
   }
 
   /** Periodic: asks for whatever is still missing (lost answers, lag behind an advertised head). */
@@ -89,6 +102,11 @@ export class Subscriber {
     if (result !== 'stored' && result !== 'conflict') counters.increment(result);
     if (result === 'pending_full') this.options.log.warn({ origin, seq: entry.seq, pending: store.pendingCount }, 'pending buffer full; entry dropped until repaired');
     this.repairIfBehind(origin);
+  }
+
+  /** The highest contiguous entry of `origin` held here, announced for the origin's quorum. */
+  static ackPayload(origin: string, seq: number): Buffer {
+    return Buffer.from(JSON.stringify({ v: 1, origin, seq }));
   }
 
   private receiveStatus(payload: Buffer, node: string): void {
@@ -125,5 +143,16 @@ export class Subscriber {
   private reject(reason: RejectReason, detail: string, fields: Record<string, unknown>): void {
     this.options.counters.increment(reason);
     this.options.log.warn({ reason, ...fields }, `rejected: ${detail}`);
+  }
+}
+
+function parseAck(payload: Buffer): { origin: string; seq: number } | undefined {
+  if (payload.byteLength > 512) return undefined;
+  try {
+    const value = JSON.parse(payload.toString('utf8')) as { v?: unknown; origin?: unknown; seq?: unknown };
+    if (value.v !== 1 || typeof value.origin !== 'string' || typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 0) return undefined;
+    return { origin: value.origin, seq: value.seq };
+  } catch {
+    return undefined;
   }
 }

@@ -7,8 +7,8 @@ import { ReplicationError } from './errors.js';
  */
 export const TOPIC_ROOT = 'edgepay/v1';
 
-export type NodeLeaf = 'journal' | 'status' | 'repair' | 'inbox';
-const NODE_LEAVES: ReadonlySet<string> = new Set<NodeLeaf>(['journal', 'status', 'repair', 'inbox']);
+export type NodeLeaf = 'journal' | 'status' | 'repair' | 'inbox' | 'ack';
+const NODE_LEAVES: ReadonlySet<string> = new Set<NodeLeaf>(['journal', 'status', 'repair', 'inbox', 'ack']);
 
 /**
  * Same alphabet as node ids in the node config. No '+', '#' or '/' can pass, and no '$' (brokers
@@ -73,6 +73,14 @@ export class StoreTopics {
   /** Repair answers addressed to `node`. */
   inbox(node: string): string {
     return this.nodeTopic(node, 'inbox');
+  }
+
+  /**
+   * What `node` holds of other nodes' journals: `{ origin, seq }`, for the origins' quorum
+   * acknowledgement. Published by `node` only (broker ACL), so the topic names the sender.
+   */
+  ack(node: string): string {
+    return this.nodeTopic(node, 'ack');
   }
 
   /** Retained, signed, versioned rule and hot-card updates for the whole store. */

@@ -11,6 +11,8 @@ export interface Outcome {
   readonly replayed: boolean;
   /** Why the journal could not record, when entry is null. */
   readonly failure?: { readonly code: ErrorCode; readonly message: string };
+  /** With quorum acknowledgement on: whether a majority of the reachable peers held the entry first. */
+  readonly quorum?: { readonly reached: boolean; readonly held: number; readonly reachable: number; readonly needed: number; readonly waitedMs: number };
 }
 
 export function decisionOf(entry: JournalEntry): Decision {

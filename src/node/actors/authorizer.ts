@@ -1,5 +1,5 @@
 // The worker-side module alone: the package index would load pino and prom-client into every actor thread.
-import { runActor } from '../../actors/worker-runtime.js';
+import { type ActorContext, runActor } from '../../actors/worker-runtime.js';
 import { CardCapturePool } from '../../card/capture-pool.js';
 import { loadCardKeys } from '../../card/keys.js';
 import type { Outcome } from '../../standin/index.js';
@@ -16,11 +16,13 @@ import type { JournalWriterRequest } from './journal-writer-protocol.js';
  */
 let pool: CardCapturePool | undefined;
 let requestTimeoutMs = 5_000;
+let quorumTimeoutMs: number | undefined;
 
 runActor<AuthorizerRequest, AuthorizerReply, AuthorizerInit>({
   maxConcurrent: 4_096,
   init({ config }) {
     requestTimeoutMs = config.actors.requestTimeoutMs;
+    quorumTimeoutMs = config.replication?.quorum.enabled ? config.replication.quorum.timeoutMs : undefined;
     pool = new CardCapturePool({ keys: loadCardKeys(config.keys), threads: config.capture.threads, maxQueue: config.capture.maxQueue });
   },
   async handle(message, ctx) {
@@ -28,12 +30,28 @@ runActor<AuthorizerRequest, AuthorizerReply, AuthorizerInit>({
       retryWhileRestarting((remainingMs) => ctx.call<Outcome>('journal-writer', request, { timeoutMs: remainingMs }), {
         deadlineMs: requestTimeoutMs,
       });
-    if (message.type === 'follow-up') return ask({ type: 'follow-up', request: message.request });
+    if (message.type === 'follow-up') return withQuorum(await ask({ type: 'follow-up', request: message.request }), ctx);
     const { card, ...payment } = message.payment;
     const facts = await pool!.capture(card);
-    return ask({ type: 'authorize', request: { ...payment, card: facts } });
+    return withQuorum(await ask({ type: 'authorize', request: { ...payment, card: facts } }), ctx);
   },
   async terminate() {
     await pool?.close();
   },
 });
+
+/**
+ * Quorum acknowledgement: the decision is durable here already; with quorum on, it is answered
+ * once a majority of the reachable peers hold it too, or local-only after the timeout (counted by
+ * the replicator). A replicator that is down or restarting means local-only, never a failed payment.
+ */
+async function withQuorum(outcome: Outcome, ctx: ActorContext): Promise<Outcome> {
+  if (quorumTimeoutMs === undefined || outcome.entry === null || outcome.replayed) return outcome;
+  const started = performance.now();
+  try {
+    const quorum = await ctx.call<Outcome['quorum']>('replicator', { type: 'await-quorum', seq: outcome.entry.seq, timeoutMs: quorumTimeoutMs }, { timeoutMs: quorumTimeoutMs + 1_000 });
+    return quorum ? { ...outcome, quorum } : outcome;
+  } catch {
+    return { ...outcome, quorum: { reached: false, held: 0, reachable: 0, needed: 0, waitedMs: performance.now() - started } };
+  }
+}
