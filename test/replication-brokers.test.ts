@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type MqttClient, connect } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ActorHandle, startActor } from '../src/actors/actor.js';
