@@ -41,3 +41,19 @@ describe('custody by rendezvous hashing', () => {
     expect(['a', 'b', 'c'].map((self) => custodyOf(self, view, 5_001, 5_000)).flat()).not.toContain('a');
   });
 });
+
+describe('liveness and custody on one node', () => {
+  it('takes custody of a peer silent past the deadline, and gives it back when the peer speaks again', async () => {
+    const { Liveness } = await import('../src/replication/liveness.js');
+    const views = ['a', 'b', 'c'].map((self) => new Liveness(self, ['a', 'b', 'c'].filter((n) => n !== self), 0));
+    for (const view of views) for (const peer of ['a', 'b', 'c']) view.heard(peer, 1_000);
+    for (const view of views) {
+      view.heard('a', 9_000);
+      view.heard('b', 9_000);
+    }
+    const custodians = views.map((v, i) => (['a', 'b', 'c'][i] === 'c' ? [] : v.custody(10_000, 5_000)));
+    expect(custodians.flat()).toEqual(['c']);
+    for (const view of views) view.heard('c', 10_500);
+    expect(views.map((v) => v.custody(11_000, 5_000)).flat()).toEqual([]);
+  });
+});
