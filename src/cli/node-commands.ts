@@ -5,6 +5,7 @@ import { loadNodeConfig } from '../node/config.js';
 import { loadRules } from '../node/rules-source.js';
 import { loadCardKeys } from '../card/keys.js';
 import { runNodeUntilSignal } from '../node/run.js';
+import { registerRebuildCommand } from './rebuild-command.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { NodeConfig } from '../node/config.js';
 
@@ -17,6 +18,7 @@ function checkFiles(config: NodeConfig): void {
 
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('run an edgepay node');
+  registerRebuildCommand(node);
 
   node
     .command('run')

@@ -48,7 +48,8 @@ export class MqttLink implements MqttPort {
   }
 }
 
-function readPassword(file: string): string {
+/** The broker password: the first line of the file, not empty. */
+export function readPassword(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import { journalPathOf, loadNodeConfig } from '../node/config.js';
+import { ReplicationError } from '../replication/errors.js';
+import { type RebuildOptions, rebuildFromPeers } from '../replication/rebuild.js';
+import { RebuildError } from '../replication/rebuild-errors.js';
+import { type RebuildReport, describeMissing } from '../replication/rebuild-report.js';
+import { EXIT } from './exit-codes.js';
+import { parsePositiveInt } from './journal-commands.js';
+
+export interface RebuildCommandOptions {
+  readonly fromPeers: boolean;
+  readonly config: string;
+  readonly timeoutS: number;
+  readonly force?: boolean;
+  readonly acceptIncomplete?: boolean;
+  readonly evenIfOnline?: boolean;
+  readonly originKey?: string;
+  readonly json?: boolean;
+}
+
+interface Output {
+  write(text: string): unknown;
+}
+
+/** Adds `edgepay node rebuild` under the `node` command. */
+export function registerRebuildCommand(nodeCommand: Command): void {
+  nodeCommand
+    .command('rebuild')
+    .description("rebuild this node's journal from its peers' replicas, on a replacement box before its node starts; installs only a whole, verified chain")
+    .requiredOption('--from-peers', "fetch the node's own entries from the store peers over MQTT (the only source so far)")
+    .requiredOption('--config <file>', 'node configuration file (JSON) with a replication section')
+    .option('--timeout-s <n>', 'give up collecting after this many seconds', parsePositiveInt, 120)
+    .option('--force', 'move an existing journal with entries aside (kept beside it) and rebuild anyway')
+    .option('--accept-incomplete', 'install the verified prefix even if the peers hold less than the node last announced')
+    .option('--even-if-online', "rebuild although the node's retained status says it is online")
+    .option('--origin-key <file>', "the dead node's public key (SPKI PEM) if this box has a new signing key")
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: RebuildCommandOptions) => {
+      process.exitCode = await runRebuildCommand(opts, process.stdout, process.stderr);
+    });
+}
+
+/**
+ * The command's body, returning the exit code: 0 rebuilt; 1 refused or incomplete (nothing
+ * installed); 2 bad configuration or keys; 3 broker unreachable or storage failure. Errors of the
+ * journal itself (in use, I/O) are rethrown for the program's own handler and exit codes.
+ */
+export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output, err: Output, extra: Partial<RebuildOptions> = {}): Promise<number> {
+  const config = loadNodeConfig(opts.config);
+  try {
+    if (config.replication === undefined) {
+      throw new ReplicationError('EDGEPAY_REPLICATION_NOT_CONFIGURED', `${opts.config} has no replication section: there are no peers to rebuild from`, { file: opts.config });
+    }
+    const report = await rebuildFromPeers({
+      nodeId: config.nodeId,
+      journalPath: journalPathOf(config),
+      replication: config.replication,
+      force: opts.force === true,
+      acceptIncomplete: opts.acceptIncomplete === true,
+      evenIfOnline: opts.evenIfOnline === true,
+      timeoutMs: opts.timeoutS * 1_000,
+      ...(opts.originKey === undefined ? {} : { originPublicKeyFile: opts.originKey }),
+      ...extra,
+    });
+    out.write(opts.json ? `${JSON.stringify(report)}\n` : describe(report));
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof RebuildError) {
+      err.write(`edgepay: ${error.code}: ${error.message}\n`);
+      const report = error.details['report'] as RebuildReport | undefined;
+      if (report !== undefined) out.write(opts.json ? `${JSON.stringify({ ...report, error: error.code })}\n` : describe(report));
+      return error.code === 'EDGEPAY_REBUILD_UNREACHABLE' ? EXIT.system : EXIT.checkFailed;
+    }
+    if (error instanceof ReplicationError) {
+      err.write(`edgepay: ${error.code}: ${error.message}\n`);
+      return error.code === 'EDGEPAY_REPLICATION_STORE_IO' || error.code === 'EDGEPAY_REPLICATION_INVARIANT' ? EXIT.system : EXIT.usage;
+    }
+    throw error;
+  }
+}
+
+function describe(report: RebuildReport): string {
+  const lines = [
+    report.installed
+      ? `rebuilt ${report.entries} entries of ${report.nodeId} into ${report.journalPath}: head ${report.headSeq} ${report.headHash}`
+      : `NOT installed: ${report.entries} verified entries of ${report.nodeId} collected, head ${report.headSeq}`,
+    report.announced === null
+      ? `  no retained status of ${report.nodeId}: its last head is unknown, so completeness rests on the peers going quiet`
+      : `  ${report.nodeId} last announced head ${report.announced.headSeq} (${report.announced.online ? 'online' : 'offline'}, ${new Date(report.announced.wallMs).toISOString()})`,
+    `  peers (by retained status; answers carry no sender): ${report.peers.map((p) => `${p.nodeId} ${p.online === null ? 'unknown' : p.online ? 'online' : 'offline'}`).join(', ') || 'none configured'}`,
+    `  answers: ${report.tally.received} received, ${report.tally.verified} verified, ${report.tally.duplicates} duplicate copies, ${report.requests} requests, ended: ${report.end}`,
+  ];
+  const rejected = Object.entries(report.tally.rejected);
+  if (rejected.length > 0) lines.push(`  rejected: ${rejected.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
+  if (report.missing !== null) lines.push(`  WARNING: ${describeMissing(report.missing)}`);
+  if (report.keptAt !== null) lines.push(`  previous journal kept at ${report.keptAt}`);
+  return `${lines.join('\n')}\n`;
+}

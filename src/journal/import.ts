@@ -1,0 +1,100 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { EdgepayError } from '../errors.js';
+import { entryHash } from './canonical.js';
+import { entryRow } from './entry-builder.js';
+import { GENESIS_HASH, type JournalEntry } from './entry.js';
+import { fsyncDirectoryOf, fsyncFile, sqliteFiles } from './files.js';
+import { INSERT_ENTRY_SQL } from './row.js';
+import { migrate } from './schema.js';
+import { storageError } from './storage-errors.js';
+import { verifyChain } from './verify.js';
+
+export interface ImportResult {
+  readonly path: string;
+  readonly entries: number;
+  readonly headSeq: number;
+  readonly headHash: string;
+}
+
+/**
+ * Writes a new journal holding exactly `entries` (their own seqs, timestamps and hashes, never
+ * re-stamped), so the rebuilt file continues the chain its peers and the centre already know.
+ * The entries must be a whole chain from 1; the caller verified their signatures, and the links
+ * and hashes are checked again here because a journal that fails them would refuse to open.
+ * The file is built beside the target, verified, fsynced and renamed into place, so it either is
+ * whole or does not exist; an existing journal is never overwritten.
+ */
+export function importVerifiedEntries(path: string, nodeId: string, entries: Iterable<JournalEntry>): ImportResult {
+  if (sqliteFiles(path).some((file) => existsSync(file))) {
+    throw new EdgepayError('EDGEPAY_RESTORE_REFUSED', `${path} already exists; move it aside before importing into its place`, { path });
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.importing`;
+  removeDatabase(partial);
+  let result: ImportResult;
+  try {
+    result = writeChain(partial, path, nodeId, entries);
+    fsyncFile(partial);
+  } catch (cause) {
+    removeDatabase(partial);
+    throw cause instanceof EdgepayError ? cause : storageError(cause, partial);
+  }
+  renameSync(partial, path);
+  fsyncDirectoryOf(path);
+  return result;
+}
+
+function writeChain(partial: string, path: string, nodeId: string, entries: Iterable<JournalEntry>): ImportResult {
+  const db = new Database(partial);
+  try {
+    // A rollback journal, not WAL: after close the whole database is in the one file that is renamed.
+    db.pragma('journal_mode = DELETE');
+    db.pragma('synchronous = FULL');
+    migrate(db, partial);
+    const insert = db.prepare(INSERT_ENTRY_SQL);
+    let head = { seq: 0, hash: GENESIS_HASH, hashBytes: Buffer.from(GENESIS_HASH, 'hex') };
+    db.transaction(() => {
+      // The same meta row and head row Journal.open and writeBatch would have written.
+      db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(nodeId);
+      for (const entry of entries) {
+        checkLink(entry, head, nodeId, path);
+        const hashBytes = Buffer.from(entry.hash, 'hex');
+        insert.run(entryRow(entry, head.hashBytes, hashBytes));
+        head = { seq: entry.seq, hash: entry.hash, hashBytes };
+      }
+      if (head.seq > 0) db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?)').run(head.seq, head.hashBytes);
+    })();
+    const report = verifyChain(db, { nodeId });
+    if (!report.ok || report.headSeq !== head.seq) {
+      throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `imported journal for ${path} does not verify: ${report.problem?.message ?? 'head mismatch'}`, {
+        path,
+        firstBadSeq: report.problem?.seq,
+      });
+    }
+    return { path, entries: report.checked, headSeq: report.headSeq, headHash: report.headHash };
+  } finally {
+    db.close();
+  }
+}
+
+function checkLink(entry: JournalEntry, head: { seq: number; hash: string }, nodeId: string, path: string): void {
+  const problem =
+    entry.seq !== head.seq + 1
+      ? `expected entry ${head.seq + 1}, got ${entry.seq}`
+      : entry.nodeId !== nodeId
+        ? `entry ${entry.seq} belongs to node ${JSON.stringify(entry.nodeId)}, not ${JSON.stringify(nodeId)}`
+        : entry.prevHash !== head.hash
+          ? `entry ${entry.seq} does not link to entry ${head.seq}`
+          : entryHash(entry) !== entry.hash
+            ? `entry ${entry.seq} does not hash to its stored hash`
+            : undefined;
+  if (problem !== undefined) {
+    throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `cannot import into ${path}: ${problem}`, { path, firstBadSeq: entry.seq });
+  }
+}
+
+function removeDatabase(path: string): void {
+  for (const file of [...sqliteFiles(path), `${path}-journal`]) rmSync(file, { force: true });
+}

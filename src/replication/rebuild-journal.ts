@@ -1,0 +1,90 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { JournalEntry } from '../journal/entry.js';
+import { fsyncDirectoryOf, sqliteFiles } from '../journal/files.js';
+import { type ImportResult, importVerifiedEntries } from '../journal/import.js';
+import { Journal } from '../journal/journal.js';
+import { JournalLock } from '../journal/lock.js';
+import { RebuildError } from './rebuild-errors.js';
+
+/** What sits at the journal path before the rebuild. */
+export type ExistingJournal =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'journal'; readonly entries: number; readonly nodeId: string | undefined }
+  | { readonly kind: 'unreadable'; readonly reason: string };
+
+/**
+ * Takes the journal's lock for the whole rebuild (a node started meanwhile fails with
+ * EDGEPAY_JOURNAL_IN_USE instead of creating a journal under the rebuild's feet) and refuses a
+ * journal with entries unless forced: those could be acknowledged payments the peers never got.
+ * An unreadable file is refused too, because what it holds cannot be known.
+ */
+export function claimJournalPath(path: string, force: boolean): { readonly lock: JournalLock; readonly existing: ExistingJournal } {
+  mkdirSync(dirname(path), { recursive: true });
+  const lock = JournalLock.acquire(path);
+  try {
+    const existing = inspectExisting(path);
+    if (!force && existing.kind !== 'none' && !(existing.kind === 'journal' && existing.entries === 0)) {
+      const what = existing.kind === 'journal' ? `a journal with ${existing.entries} entries` : `an unreadable file (${existing.reason})`;
+      throw new RebuildError('EDGEPAY_REBUILD_REFUSED', `${path} already holds ${what}; use --force to move it aside and rebuild anyway`, { path, existing });
+    }
+    return { lock, existing };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/**
+ * Moves whatever is at the path aside (never deleting it, as `journal restore` does), then writes
+ * the rebuilt chain into place. Stray -wal/-shm files are moved too: SQLite would otherwise replay
+ * a dead database's WAL into the new file.
+ */
+export function installRebuilt(path: string, nodeId: string, entries: readonly JournalEntry[], keepSuffix: string): ImportResult & { readonly keptAt: string | null } {
+  let keptAt: string | null = null;
+  const files = sqliteFiles(path);
+  if (files.some((file) => existsSync(file))) {
+    keptAt = `${path}.replaced-${keepSuffix}`;
+    const targets = sqliteFiles(keptAt);
+    files.forEach((file, index) => {
+      if (existsSync(file)) renameSync(file, targets[index]!);
+    });
+    fsyncDirectoryOf(path);
+  }
+  return { ...importVerifiedEntries(path, nodeId, entries), keptAt };
+}
+
+/** The acceptance check: the rebuilt file opens as this node's journal, which re-hashes its tail. */
+export function openCheck(path: string, nodeId: string): void {
+  const journal = Journal.open({ path, nodeId, tailCheckEntries: Number.MAX_SAFE_INTEGER });
+  journal.close();
+}
+
+function inspectExisting(path: string): ExistingJournal {
+  if (!existsSync(path)) return { kind: 'none' };
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (cause) {
+    return { kind: 'unreadable', reason: (cause as Error).message };
+  }
+  try {
+    const entries = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    const meta = db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined;
+    return { kind: 'journal', entries, nodeId: meta?.value };
+  } catch (cause) {
+    // An empty file (zero bytes) has no tables yet; it holds nothing to lose.
+    return isEmptyDatabase(db) ? { kind: 'journal', entries: 0, nodeId: undefined } : { kind: 'unreadable', reason: (cause as Error).message };
+  } finally {
+    db.close();
+  }
+}
+
+function isEmptyDatabase(db: Database.Database): boolean {
+  try {
+    return db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() === 0;
+  } catch {
+    return false;
+  }
+}

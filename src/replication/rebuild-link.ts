@@ -1,0 +1,78 @@
+import { type IClientOptions, type MqttClient, connect } from 'mqtt';
+import type { ReplicationConfig } from './config.js';
+import { readPassword } from './mqtt-link.js';
+import { RebuildError } from './rebuild-errors.js';
+
+export interface RebuildLinkOptions {
+  readonly nodeId: string;
+  readonly replication: Pick<ReplicationConfig, 'brokerUrl' | 'username' | 'passwordFile'>;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * The rebuild's own MQTT client: the node's credentials (the broker ACL knows the node by its
+ * username) under a client id of its own and a clean session, so it neither takes over nor
+ * inherits the dead node's persistent session, whose queue the restarted node will want.
+ * No reconnects: a rebuild that loses the broker fails and is run again.
+ */
+export async function openRebuildLink(options: RebuildLinkOptions): Promise<MqttClient> {
+  const { nodeId, replication } = options;
+  const clientOptions: IClientOptions = {
+    clientId: `${nodeId}-rebuild`,
+    clean: true,
+    protocolVersion: 4,
+    username: replication.username ?? nodeId,
+    reconnectPeriod: 0,
+    connectTimeout: options.connectTimeoutMs,
+    resubscribe: false,
+  };
+  if (replication.passwordFile !== undefined) clientOptions.password = readPassword(replication.passwordFile);
+  const client = connect(replication.brokerUrl, clientOptions);
+  // mqtt.js throws an 'error' nobody listens to; a lost link shows as 'close', which the caller watches.
+  client.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no CONNACK within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      client.once('error', fail);
+      client.once('close', () => fail(new Error('connection closed before CONNACK')));
+    });
+  } catch (cause) {
+    client.end(true);
+    throw new RebuildError('EDGEPAY_REBUILD_UNREACHABLE', `cannot connect to ${replication.brokerUrl} as ${clientOptions.username}: ${(cause as Error).message}`, {
+      brokerUrl: replication.brokerUrl,
+    }, { cause });
+  }
+  return client;
+}
+
+/** Subscribes at QoS 1; a filter the ACL refuses (granted 128) is an error, not silence. */
+export async function subscribeAll(client: MqttClient, filters: readonly string[]): Promise<void> {
+  const granted = await client.subscribeAsync([...filters], { qos: 1 }).catch((cause: unknown) => {
+    throw new RebuildError('EDGEPAY_REBUILD_UNREACHABLE', `subscribe failed: ${(cause as Error).message}`, { filters }, { cause });
+  });
+  const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+  if (refused.length > 0) throw new RebuildError('EDGEPAY_REBUILD_UNREACHABLE', `the broker refused subscriptions ${refused.join(', ')}: check the ACL`, { refused });
+}
+
+/** Ends the link without waiting on a broker that may be gone. */
+export async function closeRebuildLink(client: MqttClient, graceMs = 1_000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => {
+      client.end(true);
+      resolve();
+    }, graceMs);
+    client.end(false, {}, () => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+

@@ -1,0 +1,98 @@
+import type { MqttClient } from 'mqtt';
+import type { ReplicationLog } from './log.js';
+import { type NodeStatus, encodeRepairRequest, parseStatus } from './messages.js';
+import type { RebuildCollector } from './rebuild-collector.js';
+import type { StoreTopics } from './topics.js';
+
+export interface RebuildTuning {
+  /** Entries asked for per request; peers answer at most their maxRepairEntries (256 by default) anyway. */
+  readonly chunkEntries: number;
+  /** An unanswered or partly answered request is sent again after this long. */
+  readonly retryMs: number;
+  /** No new entry for this long, with a request for the next ones outstanding: the peers hold no more. */
+  readonly quietMs: number;
+  readonly tickMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export const DEFAULT_REBUILD_TUNING: RebuildTuning = { chunkEntries: 256, retryMs: 1_000, quietMs: 3_000, tickMs: 50, connectTimeoutMs: 10_000 };
+
+/** Why collecting stopped: `quiet` is the only ending that says the peers have nothing more. */
+export type SessionEnd = 'quiet' | 'timeout' | 'fork' | 'link_lost';
+
+export interface SessionResult {
+  readonly end: SessionEnd;
+  readonly requests: number;
+  /** Retained statuses seen, by node id: the node's own (its last announced head) and its peers'. */
+  readonly statuses: ReadonlyMap<string, NodeStatus>;
+}
+
+export interface SessionOptions {
+  readonly nodeId: string;
+  readonly topics: StoreTopics;
+  readonly client: MqttClient;
+  readonly collector: RebuildCollector;
+  /** Statuses are taken only from these nodes (the node itself and its configured peers). */
+  readonly known: ReadonlySet<string>;
+  readonly tuning: RebuildTuning;
+  readonly deadlineMs: number;
+  readonly log: ReplicationLog;
+}
+
+/**
+ * Asks the store for the node's own entries, chunk by chunk, on its own repair topic: every peer
+ * subscribes to every node's repair topic and answers from its replica into the requester's
+ * inbox, and the requester here is the origin itself. The next chunk goes out as soon as the last
+ * one is in; a request is repeated while answers are missing; collecting ends when a request past
+ * the chain's head has stayed unanswered for the quiet period.
+ */
+export async function collectFromPeers(options: SessionOptions): Promise<SessionResult> {
+  const { client, collector, topics, nodeId, tuning, log } = options;
+  const statuses = new Map<string, NodeStatus>();
+  let linkLost = false;
+  const onClose = () => {
+    linkLost = true;
+  };
+  const onMessage = (topic: string, payload: Buffer) => {
+    const parsed = topics.parse(topic);
+    if (parsed?.leaf === 'inbox' && parsed.node === nodeId) collector.offer(payload);
+    else if (parsed?.leaf === 'status' && options.known.has(parsed.node) && payload.byteLength > 0) {
+      const status = parseStatus(payload);
+      if (status !== undefined && status.nodeId === parsed.node) statuses.set(parsed.node, status);
+    }
+  };
+  client.on('message', onMessage);
+  client.on('close', onClose);
+  let requests = 0;
+  let sent: { toSeq: number; atMs: number } | undefined;
+  let seen = collector.tally().verified;
+  let progressAtMs = Date.now();
+  try {
+    for (;;) {
+      const now = Date.now();
+      const verified = collector.tally().verified;
+      if (verified !== seen) {
+        seen = verified;
+        progressAtMs = now;
+      }
+      if (collector.firstFork() !== undefined) return { end: 'fork', requests, statuses };
+      if (linkLost) return { end: 'link_lost', requests, statuses };
+      if (sent !== undefined && sent.atMs >= progressAtMs && now - progressAtMs >= tuning.quietMs) return { end: 'quiet', requests, statuses };
+      if (now >= options.deadlineMs) return { end: 'timeout', requests, statuses };
+      const head = collector.headSeq;
+      if (sent === undefined || head >= sent.toSeq || now - sent.atMs >= tuning.retryMs) {
+        const range = { fromSeq: head + 1, toSeq: head + tuning.chunkEntries };
+        sent = { toSeq: range.toSeq, atMs: now };
+        requests++;
+        log.debug({ origin: nodeId, ...range }, 'asking the peers for entries');
+        client.publishAsync(topics.repair(nodeId), encodeRepairRequest({ v: 1, origin: nodeId, ...range, requester: nodeId }), { qos: 1 }).catch((error: unknown) => {
+          log.debug({ err: error }, 'repair request not acknowledged; it is repeated');
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, tuning.tickMs));
+    }
+  } finally {
+    client.off('message', onMessage);
+    client.off('close', onClose);
+  }
+}
