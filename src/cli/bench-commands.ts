@@ -13,6 +13,16 @@ import { formatJournalReport } from '../bench/report-text.js';
 import { type ActorsBenchReport, runActorsBench } from '../bench/actors-bench.js';
 import { type LaneBenchOptions, type LaneBenchReport, runLaneBench } from '../bench/lane-bench.js';
 import { DEFAULT_PAYMENTS, parsePaymentsOption } from '../bench/lane-options.js';
+import { type ReplicationBenchOptions, runReplicationBench } from '../bench/replication-bench.js';
+import {
+  type BrokerKind,
+  DEFAULT_BROKER,
+  DEFAULT_ENTRIES,
+  DEFAULT_REPLICATION_SECONDS,
+  parseBrokerOption,
+  parseEntriesOption,
+} from '../bench/replication-options.js';
+import type { ReplicationBenchReport } from '../bench/replication-report.js';
 
 interface BenchCliOptions {
   readonly json?: boolean;
@@ -28,6 +38,14 @@ interface LaneCliOptions {
   readonly dir?: string;
   readonly keep?: boolean;
   readonly payments: number;
+}
+
+interface ReplicationCliOptions {
+  readonly json?: boolean;
+  readonly dir?: string;
+  readonly keep?: boolean;
+  readonly broker: BrokerKind;
+  readonly entries: number;
 }
 
 const progressLine = (line: string): void => {
@@ -68,17 +86,30 @@ export function registerBenchCommands(program: Command): void {
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
     });
 
-  withBenchOptions(bench.command('all'))
-    .description('every benchmark: journal, then actors, then lane')
+  const replication = bench
+    .command('replication')
+    .description('three nodes replicating through one broker: raw mqtt.js QoS 1 (the limit), then replication throughput, lag and quorum wait')
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--dir <path>', 'directory for the nodes\' data; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
+    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--seconds <n>', 'seconds per timed phase (raw limit, raw paced, steady, quorum), 0.1 to 600', parseSecondsOption, DEFAULT_REPLICATION_SECONDS);
+  withReplicationOptions(replication).action(async (opts: ReplicationCliOptions & { seconds: number }) => {
+    const report = await runReplicationBench(replicationOptions(opts, opts.seconds));
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+  });
+
+  withReplicationOptions(withBenchOptions(bench.command('all')))
+    .description('every benchmark: journal, then actors, then lane, then replication')
     .option('--payments <n>', 'measured payments per mode of the lane bench, 1 to 100000', parsePaymentsOption, DEFAULT_PAYMENTS)
-    .action(async (opts: BenchCliOptions & LaneCliOptions) => {
+    .action(async (opts: BenchCliOptions & LaneCliOptions & ReplicationCliOptions) => {
       const journal: JournalBenchReport = await runJournalBench(benchOptions(opts));
       const actors: ActorsBenchReport = await runActorsBench({ seconds: Math.min(opts.seconds, 2), progress: progressLine });
       const lane: LaneBenchReport = await runLaneBench(laneOptions(opts));
+      const replication: ReplicationBenchReport = await runReplicationBench(replicationOptions(opts, Math.min(opts.seconds, DEFAULT_REPLICATION_SECONDS)));
       process.stdout.write(
         opts.json
-          ? `${JSON.stringify({ bench: 'all', results: { journal, actors, lane } })}\n`
-          : `${formatJournalReport(journal)}\n${JSON.stringify(actors, null, 2)}\n${JSON.stringify(lane, null, 2)}\n`,
+          ? `${JSON.stringify({ bench: 'all', results: { journal, actors, lane, replication } })}\n`
+          : `${formatJournalReport(journal)}\n${JSON.stringify(actors, null, 2)}\n${JSON.stringify(lane, null, 2)}\n${JSON.stringify(replication, null, 2)}\n`,
       );
     });
 }
@@ -91,6 +122,12 @@ function withBenchOptions(command: Command): Command {
     .option('--seconds <n>', 'seconds per measured phase, 0.1 to 600', parseSecondsOption, DEFAULT_SECONDS)
     .option('--cards <n>', 'distinct cards in the request pool, 1 to 1000000', parseCardsOption, DEFAULT_CARDS)
     .option('--concurrency <list>', 'pipeline concurrency levels, comma-separated', parseConcurrencyOption, [...DEFAULT_CONCURRENCY]);
+}
+
+function withReplicationOptions(command: Command): Command {
+  return command
+    .option('--broker <kind>', 'broker for the replication bench: aedes (embedded) or mosquitto (a real Mosquitto 2.x, started with the shipped config)', parseBrokerOption, DEFAULT_BROKER)
+    .option('--entries <n>', 'entries per node in the replication burst, 10 to 1000000', parseEntriesOption, DEFAULT_ENTRIES);
 }
 
 function benchOptions(opts: BenchCliOptions): JournalBenchOptions {
@@ -106,4 +143,15 @@ function benchOptions(opts: BenchCliOptions): JournalBenchOptions {
 
 function laneOptions(opts: LaneCliOptions): LaneBenchOptions {
   return { ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, payments: opts.payments, progress: progressLine };
+}
+
+function replicationOptions(opts: ReplicationCliOptions, seconds: number): ReplicationBenchOptions {
+  return {
+    ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+    keep: opts.keep === true,
+    broker: opts.broker,
+    seconds,
+    entries: opts.entries,
+    progress: progressLine,
+  };
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { defaultRulesConfig } from '../authorize/index.js';
 import { loadRules } from '../node/rules-source.js';
+import { registerRulesPublish } from './rules-publish.js';
 
 export function registerRulesCommands(program: Command): void {
-  const rules = program.command('rules').description('offline authorization rules: check a rules file, print the defaults');
+  const rules = program.command('rules').description('offline authorization rules: check a rules file, print the defaults, sign and publish rules to a store');
 
   rules
     .command('check')
@@ -24,4 +25,6 @@ export function registerRulesCommands(program: Command): void {
     .action(() => {
       process.stdout.write(`${JSON.stringify(defaultRulesConfig(), null, 2)}\n`);
     });
+
+  registerRulesPublish(rules);
 }

@@ -72,6 +72,8 @@ export const nodeConfigSchema = strict({
       enabled: z.boolean({ error: 'must be true or false' }).default(false),
       timeoutMs: int(1, 10_000, 'milliseconds to wait for a majority of reachable peers before answering local-only').default(200),
     }).prefault({}),
+    /** The operator's rules public key: signed rules on the store's rules topic are applied only with it. */
+    rulesPublicKeyFile: path.optional(),
   }).optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -96,6 +98,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
             ...config.replication,
             signingKeyFile: at(config.replication.signingKeyFile),
             ...(config.replication.passwordFile === undefined ? {} : { passwordFile: at(config.replication.passwordFile) }),
+            ...(config.replication.rulesPublicKeyFile === undefined ? {} : { rulesPublicKeyFile: at(config.replication.rulesPublicKeyFile) }),
             peers: config.replication.peers.map((peer) => ({ ...peer, publicKeyFile: at(peer.publicKeyFile) })),
           },
         }),

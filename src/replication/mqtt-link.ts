@@ -31,7 +31,11 @@ export function createClient(settings: ReplicatorSettings, tuning: ReplicatorTun
     resubscribe: false,
   };
   if (settings.passwordFile !== undefined) options.password = readPassword(settings.passwordFile);
-  return connect(settings.brokerUrl, options);
+  const client = connect(settings.brokerUrl, options);
+  // A replicator both sends and receives small packets on one connection: with Nagle's algorithm
+  // and delayed ACKs each entry waits tens of milliseconds, so small writes go out at once.
+  client.on('connect', () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true));
+  return client;
 }
 
 export class MqttLink implements MqttPort {

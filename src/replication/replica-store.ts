@@ -169,6 +169,14 @@ export class ReplicaStore {
     this.options.onStored?.(run);
   }
 
+  /**
+   * Drops the cached heads so the next reads come from the database: after an enclosing
+   * transaction failed to commit, runs appended inside it are not there after all.
+   */
+  forgetCachedHeads(): void {
+    this.heads.clear();
+  }
+
   private loadHead(origin: string): Head {
     const cached = this.heads.get(origin);
     if (cached !== undefined) return cached;

@@ -1,11 +1,14 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
 import { runActor } from '../actors/worker-runtime.js';
+import type { SetRulesResult } from '../node/actors/journal-writer-protocol.js';
 import { journalPathOf } from '../node/config.js';
+import { loadRules } from '../node/rules-source.js';
 import { EdgepayError } from '../errors.js';
 import type { ReplicatorSettings } from './config.js';
 import { ReplicationError } from './errors.js';
 import { ExposureFeed } from './exposure-feed.js';
 import { Replicator } from './replicator.js';
+import { RulesPusher } from './rules-pusher.js';
 import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from './replicator-protocol.js';
 
 /*
@@ -15,6 +18,7 @@ import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorR
  */
 let replicator: Replicator | undefined;
 let feed: ExposureFeed | undefined;
+let rulesPusher: RulesPusher | undefined;
 
 function settingsOf(config: ReplicatorNodeConfig): ReplicatorSettings {
   const replication = config.replication;
@@ -38,10 +42,16 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
       (count) => ctx.log.warn({ count }, 'peer approvals dropped from the feed; the journal writer reloads them from the replicas on restart'),
     );
     feed = exposure;
+    const log = ctx.log.child({ actor: 'replicator' });
+    const pusher = new RulesPusher((rules) => ctx.call<SetRulesResult>('journal-writer', { type: 'set-rules', rules }, { timeoutMs: 5_000 }), log);
+    rulesPusher = pusher;
     replicator = Replicator.start({
       settings: settingsOf(config),
-      log: ctx.log.child({ actor: 'replicator' }),
+      log,
       onPeerEntries: (entries) => exposure.add(entries),
+      // The journal writer decides with the newer of these and the distributed rules; so does the receiver.
+      configuredRulesVersion: config.replication?.rulesPublicKeyFile === undefined ? 0 : loadRules(config.rulesFile).version,
+      onRules: (rules) => pusher.push(rules),
       ...(tuning ? { tuning } : {}),
     });
   },
@@ -63,6 +73,7 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
   },
   async terminate() {
     feed?.stop();
+    rulesPusher?.stop();
     await replicator?.stop();
   },
 });

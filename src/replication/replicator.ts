@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { createPublicKey } from 'node:crypto';
 import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { RulesConfig } from '../authorize/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
@@ -19,6 +20,9 @@ import { openReplicaDatabase } from './replica-db.js';
 import { ReplicaStore } from './replica-store.js';
 import { AckAnnouncer } from './ack-announcer.js';
 import { QuorumTracker, type QuorumResult } from './quorum.js';
+import { loadRulesPublicKey } from './rules-keys.js';
+import { type RulesCounterSnapshot, RulesReceiver, type RulesStatus, rulesCounterSnapshot } from './rules-receiver.js';
+import { distributedRulesPathOf } from './rules-store.js';
 import { StatusReporter } from './status.js';
 import { Subscriber } from './subscriber.js';
 import { StoreTopics } from './topics.js';
@@ -31,6 +35,10 @@ export interface ReplicatorOptions {
   readonly clock?: Clock;
   /** Peers' entries just stored in the replicas, in order per origin. */
   readonly onPeerEntries?: (entries: readonly JournalEntry[]) => void;
+  /** The version of the node's configured rules, at or below which distributed rules are stale (default 0). */
+  readonly configuredRulesVersion?: number;
+  /** Distributed rules just verified and persisted (needs `rulesPublicKeyFile` in the settings). */
+  readonly onRules?: (rules: RulesConfig) => void;
 }
 
 export interface OriginStatus {
@@ -50,11 +58,15 @@ export interface ReplicatorStatus {
   readonly outbox: { readonly ackedSeq: number; readonly journalHeadSeq: number; readonly lag: number; readonly inflight: number; readonly published: number };
   readonly origins: OriginStatus[];
   readonly pending: number;
-  readonly counters: CounterSnapshot;
+  readonly counters: CounterSnapshot & RulesCounterSnapshot;
+  /** Distributed rules; null when the node has no rules public key. */
+  readonly rules: RulesStatus | null;
 }
 
 /** How long a clean stop waits for the goodbye status and the client's last acknowledgements. */
 const STOP_GRACE_MS = 1_000;
+/** Most messages committed in one replica transaction; a longer burst is split. */
+const MAX_BATCH_MESSAGES = 1_024;
 
 /**
  * A node's replication: its outbox publishing its own journal, its subscriber keeping replicas of
@@ -75,7 +87,12 @@ export class Replicator {
   private readonly client: MqttClient;
   private readonly timer: NodeJS.Timeout;
   private readonly quorum = new QuorumTracker();
+  /** Journal traffic received and not yet committed (see wireClient). */
+  private readonly inbox: { topic: string; payload: Buffer }[] = [];
+  private drainScheduled = false;
+  private rulesTopic = '';
   private readonly acks: AckAnnouncer;
+  private readonly rules: RulesReceiver | undefined;
   private readonly settings: ReplicatorSettings;
   private stopped = false;
   private linkTrouble = false;
@@ -91,6 +108,8 @@ export class Replicator {
     // Its own key too: its own entries coming back (misplaced or relayed) must verify to be recognised.
     const keys = new Map([...loadKeyRing(settings.peers), [settings.nodeId, createPublicKey(signingKey)]]);
     const topics = new StoreTopics(settings.fleet, settings.store);
+    this.rulesTopic = topics.rules();
+    this.rules = rulesReceiverOf(options, this.log);
     // Created unconnected (manualConnect): it holds no socket until connect() below.
     this.client = createClient(settings, this.tuning);
     const port = new MqttLink(this.client);
@@ -155,6 +174,7 @@ export class Replicator {
         clock,
         log: this.log,
         onAck: (peer, seq) => this.quorum.recordAck(peer, seq),
+        ...(this.rules === undefined ? {} : { rules: this.rules }),
       });
       this.acks = new AckAnnouncer(port, topics.ack(settings.nodeId), this.log);
     } catch (error) {
@@ -209,6 +229,7 @@ export class Replicator {
     const outbox = this.publisher.stats();
     const journalHeadSeq = this.journal.headSeq();
     const announced = this.subscriber.peerStatuses();
+    const rules = this.rules?.status() ?? null;
     const names = new Set([...this.store.origins(), ...announced.keys()]);
     const origins = [...names].sort().map((origin) => {
       const head = this.store.head(origin);
@@ -228,7 +249,8 @@ export class Replicator {
       outbox: { ...outbox, journalHeadSeq, lag: Math.max(0, journalHeadSeq - outbox.ackedSeq) },
       origins,
       pending: this.store.pendingCount,
-      counters: this.counters.snapshot(),
+      counters: { ...this.counters.snapshot(), ...(rules?.counters ?? rulesCounterSnapshot(() => 0)) },
+      rules,
     };
   }
 
@@ -240,6 +262,8 @@ export class Replicator {
   /** Says goodbye (offline status), lets in-flight acknowledgements land, persists the watermark, closes. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    // What was acknowledged to the broker is committed before the replicas close.
+    this.drainInbox();
     this.stopped = true;
     clearInterval(this.timer);
     this.publisher.stop();
@@ -263,18 +287,32 @@ export class Replicator {
 
   private wireClient(): void {
     const client = this.client;
-    // Runs before mqtt.js sends the PUBACK: the broker hears "received" only after the replica's commit.
+    // mqtt.js hands over the next message only after `done`, so waiting for a commit per message
+    // would cost an fsync per entry. Journal traffic is acknowledged at once and committed in
+    // batches, one transaction per turn of the event loop; a batch lost to a crash before its
+    // commit is fetched again by repair (the origin keeps its journal, status heads show the gap).
+    // Quorum acks go out only after the commit. Rules messages keep the strict order: persisted,
+    // then acknowledged.
     client.handleMessage = (packet: IPublishPacket, done) => {
       if (this.stopped) return done(new Error('replicator stopped'));
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      try {
-        this.subscriber.handle(packet.topic, payload);
-        done();
-      } catch (error) {
-        // No PUBACK: the broker delivers the message again after the next reconnect.
-        this.log.error({ err: error, topic: packet.topic }, 'cannot process a message; leaving it unacknowledged');
-        done(error as Error);
+      if (packet.topic === this.rulesTopic) {
+        try {
+          this.subscriber.handle(packet.topic, payload);
+          done();
+        } catch (error) {
+          this.log.error({ err: error, topic: packet.topic }, 'cannot process a rules message; leaving it unacknowledged');
+          done(error as Error);
+        }
+        return;
       }
+      this.inbox.push({ topic: packet.topic, payload });
+      if (this.inbox.length >= MAX_BATCH_MESSAGES) this.drainInbox();
+      else if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        setImmediate(() => this.drainInbox());
+      }
+      done();
     };
     client.on('connect', (connack) => {
       this.linkTrouble = false;
@@ -301,7 +339,41 @@ export class Replicator {
     });
   }
 
+  private drainInbox(): void {
+    this.drainScheduled = false;
+    if (this.stopped || this.inbox.length === 0) return;
+    const batch = this.inbox.splice(0);
+    try {
+      this.db.transaction(() => {
+        for (const message of batch) {
+          try {
+            this.subscriber.handle(message.topic, message.payload);
+          } catch (error) {
+            // One bad message rolls back to its own savepoint; the rest of the batch still commits.
+            this.log.error({ err: error, topic: message.topic }, 'cannot process a message; repair will bring its entries again');
+          }
+        }
+      })();
+    } catch (error) {
+      this.store.forgetCachedHeads();
+      this.log.error({ err: error, messages: batch.length }, 'replica batch did not commit; repair will bring its entries again');
+    }
+  }
+
   private assertRunning(): void {
     if (this.stopped) throw new ReplicationError('EDGEPAY_REPLICATION_STOPPED', 'the replicator was stopped');
   }
+}
+
+function rulesReceiverOf(options: ReplicatorOptions, log: ReplicationLog): RulesReceiver | undefined {
+  const { settings } = options;
+  if (settings.rulesPublicKeyFile === undefined) return undefined;
+  return new RulesReceiver({
+    scope: { fleet: settings.fleet, store: settings.store },
+    publicKey: loadRulesPublicKey(settings.rulesPublicKeyFile),
+    file: distributedRulesPathOf(settings.dataDir),
+    configuredVersion: options.configuredRulesVersion ?? 0,
+    log,
+    onAccepted: (rules) => options.onRules?.(rules),
+  });
 }

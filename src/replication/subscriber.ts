@@ -23,13 +23,16 @@ export interface SubscriberOptions {
   readonly log: ReplicationLog;
   /** A peer says it holds this node's entries up to `seq` (quorum acknowledgement). */
   readonly onAck?: (peer: string, seq: number) => void;
+  /** Signed rule updates from the store's rules topic; absent when the node has no rules public key. */
+  readonly rules?: { receive(payload: Buffer): void };
 }
 
 /**
  * Receives the store's traffic: peers' entries (verified, then appended to their replicas), their
- * statuses (their acknowledged heads), repair requests (answered from what this node holds) and
- * repair answers in its own inbox. `handle` is synchronous and runs before the client acknowledges
- * the message, so a PUBACK always follows the replica's commit.
+ * statuses (their acknowledged heads), repair requests (answered from what this node holds),
+ * repair answers in its own inbox, and the store's signed rules. `handle` is synchronous and runs
+ * before the client acknowledges the message, so a PUBACK always follows the replica's commit (or
+ * the accepted rules' write).
  */
 export class Subscriber {
   private readonly statuses = new Map<string, NodeStatus>();
@@ -38,8 +41,9 @@ export class Subscriber {
 
   /** Subscription filters, all QoS 1. Every journal topic includes this node's own, which handle ignores. */
   filters(): string[] {
-    const { topics, nodeId } = this.options;
-    return [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.everyNode('ack'), topics.inbox(nodeId)];
+    const { topics, nodeId, rules } = this.options;
+    const filters = [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.everyNode('ack'), topics.inbox(nodeId)];
+    return rules === undefined ? filters : [...filters, topics.rules()];
   }
 
   /** Peers' last announced status, by node id. */
@@ -48,6 +52,7 @@ export class Subscriber {
   }
 
   handle(topic: string, payload: Buffer): void {
+    if (topic === this.options.topics.rules()) return this.options.rules?.receive(payload);
     const parsed = this.options.topics.parse(topic);
     if (parsed === undefined) return;
     const { node, leaf } = parsed;

@@ -68,6 +68,7 @@ export async function startAedes(users: Users, port?: number): Promise<TestBroke
     };
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
+    socket.setNoDelay(true);
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       broker.handle(socket);

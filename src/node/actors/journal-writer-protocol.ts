@@ -1,4 +1,5 @@
 import type { PeerApproval } from '../../authorize/peer-exposure.js';
+import type { RulesConfig } from '../../authorize/rules.js';
 import type { JournalEntry } from '../../journal/entry.js';
 import type { ChainHead } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
@@ -15,7 +16,17 @@ export type JournalWriterRequest =
   /** Peers' offline approvals and voids, from their replicated journals (shared exposure, P5). */
   | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] }
   /** Sizes of the exposure bookkeeping, for metrics and status. */
-  | { readonly type: 'exposure' };
+  | { readonly type: 'exposure' }
+  /**
+   * New rules (distributed, already verified and persisted by the replicator). Applied only above
+   * the version in force: the answer says whether they were and which version decides now.
+   */
+  | { readonly type: 'set-rules'; readonly rules: RulesConfig };
+
+export interface SetRulesResult {
+  readonly applied: boolean;
+  readonly rulesVersion: number;
+}
 
 export interface ExposureSummary {
   readonly ownApprovalsTracked: number;
@@ -23,7 +34,15 @@ export interface ExposureSummary {
   readonly peerApprovals: number;
 }
 
-export type JournalWriterReply = Outcome | ChainHead | { readonly forwarded: number } | { readonly recorded: number } | ExposureSummary | JournalEntry | null;
+export type JournalWriterReply =
+  | Outcome
+  | ChainHead
+  | { readonly forwarded: number }
+  | { readonly recorded: number }
+  | ExposureSummary
+  | SetRulesResult
+  | JournalEntry
+  | null;
 
 export interface JournalWriterInit {
   readonly config: NodeConfig;

@@ -1,11 +1,12 @@
 // The worker-side module alone: the package index would load pino and prom-client into every actor thread.
 import { runActor } from '../../actors/worker-runtime.js';
+import { parseRules } from '../../authorize/rules.js';
 import { Journal } from '../../journal/journal.js';
 import { Authorizer } from '../../standin/index.js';
 import { journalPathOf } from '../config.js';
-import { loadRules } from '../rules-source.js';
+import { loadRulesInForce } from '../rules-source.js';
 import { loadPeerApprovals } from '../peer-approvals.js';
-import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest } from './journal-writer-protocol.js';
+import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRulesResult } from './journal-writer-protocol.js';
 
 /*
  * The journal writer actor: owns the journal and the stand-in decisions, because a decision and
@@ -20,10 +21,26 @@ function open(): Authorizer {
   return authorizer;
 }
 
+/**
+ * Never backwards: a delivery that lost a race with a restart (which loaded newer rules from disk)
+ * or any older set offered later leaves the rules in force as they are.
+ */
+function setRules(input: unknown): SetRulesResult {
+  // Parsed again on this side of the thread boundary: only parseRules makes Rules.
+  const next = parseRules(input);
+  const current = open().currentRules();
+  if (next.version <= current.version) return { applied: false, rulesVersion: current.version };
+  open().setRules(next);
+  return { applied: true, rulesVersion: next.version };
+}
+
 runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
   maxConcurrent: 4_096,
   init({ config }, ctx) {
-    const rules = loadRules(config.rulesFile);
+    const inForce = loadRulesInForce(config);
+    const rules = inForce.rules;
+    if (inForce.problem !== undefined) ctx.log.warn({ problem: inForce.problem }, 'distributed rules on disk not used; deciding with the configured rules');
+    ctx.log.info({ version: rules.version, hotCardsVersion: rules.hotCards.version, source: inForce.source }, 'offline rules loaded');
     journal = Journal.open({
       path: journalPathOf(config),
       nodeId: config.nodeId,
@@ -62,6 +79,8 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         const stats = open().exposureView().stats();
         return { ownApprovalsTracked: stats.trackedApprovals, storedUnforwarded: stats.storedApprovals, peerApprovals: open().peerApprovalCount() };
       }
+      case 'set-rules':
+        return setRules(message.rules);
     }
   },
   async terminate() {

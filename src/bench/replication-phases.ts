@@ -1,0 +1,38 @@
+import { ratePerSecond, roundTo } from './latency.js';
+import type { BenchFleet } from './replication-fleet.js';
+import type { WriteResult } from './replication-load.js';
+import type { ReplicationPhase } from './replication-report.js';
+
+/** A phase whose entries are not everywhere by then is reported as a failure, not waited for. */
+export const CONVERGE_TIMEOUT_MS = 60_000;
+
+/**
+ * One load on the fleet, measured until every peer holds every entry it wrote: a phase's figures
+ * include its drain, so entries still in flight at its end are neither lost nor credited to the next.
+ */
+export async function runPhase(fleet: BenchFleet, name: string, write: () => Promise<WriteResult>, progress: (line: string) => void): Promise<ReplicationPhase> {
+  const from = performance.now();
+  const busy = performance.eventLoopUtilization();
+  fleet.tracker.begin(from);
+  const writes = await write();
+  await fleet.waitConverged(CONVERGE_TIMEOUT_MS, `after the ${name} phase`);
+  const intake = fleet.tracker.intake();
+  const elapsed = performance.now() - from;
+  const stored = intake.peers.reduce((sum, p) => sum + p.received, 0);
+  const eventLoopUtilization = roundTo(performance.eventLoopUtilization(busy).utilization, 3);
+  progress(
+    `  per peer ${intake.peers.map((p) => `${p.node} ${p.entriesPerSec}/s`).join(', ')}; ` +
+      `lag p50 ${intake.lag.p50Ms} ms, p99 ${intake.lag.p99Ms} ms; event loop busy ${eventLoopUtilization}`,
+  );
+  return { writes, seconds: roundTo(elapsed / 1000, 3), aggregateEntriesPerSec: ratePerSecond(stored, elapsed), intake, eventLoopUtilization };
+}
+
+/** Quorum counts only peers whose retained status says online: wait until every node sees them so. */
+export async function untilPeersOnline(fleet: BenchFleet): Promise<void> {
+  const deadline = performance.now() + CONVERGE_TIMEOUT_MS;
+  const everyoneOnline = (): boolean => fleet.statuses().every((s) => s.origins.filter((o) => o.online === true).length === fleet.nodes.length - 1);
+  while (!everyoneOnline()) {
+    if (performance.now() > deadline) throw new Error(`peers not seen online within ${CONVERGE_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runReplicationBench } from '../src/bench/replication-bench.js';
+import type { RawResult } from '../src/bench/replication-raw.js';
+import type { ReplicationBenchReport } from '../src/bench/replication-report.js';
+import type { PhaseIntake } from '../src/bench/replication-tracker.js';
+import type { WriteResult } from '../src/bench/replication-load.js';
+import { checkBroker, checkEntries } from '../src/bench/replication-options.js';
+
+/*
+ * The replication bench's shape and completeness, not its speed: timing targets belong to bench
+ * runs on the machine that matters, not to a test that a loaded CI box would fail.
+ */
+describe('bench replication: raw mqtt.js limit, then three nodes replicating through one broker', () => {
+  it('reports every phase and every entry reaches every peer', async () => {
+    const progress: string[] = [];
+    const report = await runReplicationBench({ broker: 'aedes', seconds: 0.3, entries: 40, progress: (line) => progress.push(line) });
+
+    expect(report).toMatchObject({
+      bench: 'replication',
+      parameters: { broker: { kind: 'aedes' }, nodes: ['lane-1', 'lane-2', 'lane-3'], secondsPerPhase: 0.3, burstEntriesPerNode: 40, inflightWindow: 64 },
+      dataDir: { kept: false },
+    });
+    expect(report.machine.cpus).toBeGreaterThan(0);
+    expect(existsSync(report.dataDir.path)).toBe(false);
+    // The raw payload is a real signed envelope: about 1 KiB with its sealed card.
+    expect(report.parameters.payloadBytes).toBeGreaterThan(500);
+
+    expectRaw(report.raw.limit, report, null);
+    expectRaw(report.raw.paced, report, report.parameters.rawPacedRatePerSec);
+
+    const { burst, steady } = report.replication;
+    expect(burst.writes.nodes.map((n) => n.written)).toEqual([40, 40, 40]);
+    expectEveryPeerHoldsEverything(burst.writes, burst.intake);
+    expectEveryPeerHoldsEverything(steady.writes, steady.intake);
+    for (const phase of [burst, steady]) {
+      expect(phase.eventLoopUtilization).toBeGreaterThan(0);
+      expect(phase.aggregateEntriesPerSec).toBeGreaterThan(0);
+    }
+
+    if (report.quorum.measured) {
+      const quorum = report.quorum;
+      expectEveryPeerHoldsEverything(quorum.writes, quorum.intake);
+      const written = quorum.writes.nodes.reduce((sum, n) => sum + n.written, 0);
+      expect(quorum.decisions).toBe(written);
+      expect(quorum.reached + quorum.localOnly).toBe(quorum.decisions);
+      expect(quorum.addedLatency.count).toBe(quorum.decisions);
+    } else {
+      expect(report.quorum.reason).toEqual(expect.any(String));
+    }
+
+    expect(report.delivery).toMatchObject({ allReplicated: true, missing: 0, verified: true, replicatorErrors: 0 });
+    expectTargets(report);
+    expect(progress.some((line) => line.startsWith('raw limit:'))).toBe(true);
+    expect(progress.some((line) => line.startsWith('replication burst:'))).toBe(true);
+  });
+
+  it('refuses an unknown broker and an out-of-range entry count, naming the option', () => {
+    expect(() => checkBroker('rabbitmq')).toThrow(/--broker: "rabbitmq" is not allowed; use one of aedes, mosquitto/);
+    expect(() => checkEntries(5)).toThrow(/--entries: 5 is not allowed/);
+    expect(checkEntries(10)).toBe(10);
+  });
+});
+
+function expectRaw(result: RawResult, report: ReplicationBenchReport, offered: number | null): void {
+  expect(result).toMatchObject({ window: 64, payloadBytes: report.parameters.payloadBytes, offeredPerSec: offered, lost: 0 });
+  expect(result.messages).toBeGreaterThan(0);
+  expect(result.latency.count).toBe(result.messages);
+  expect(result.latency.p99Ms).toBeGreaterThanOrEqual(result.latency.p50Ms);
+  expect(result.msgsPerSec).toBeGreaterThan(0);
+}
+
+/** Each peer stored exactly the other nodes' entries of the phase, each with a commit time. */
+function expectEveryPeerHoldsEverything(writes: WriteResult, intake: PhaseIntake): void {
+  expect(writes.errors).toBe(0);
+  expect(intake.unmatched).toBe(0);
+  const total = writes.nodes.reduce((sum, n) => sum + n.written, 0);
+  expect(total).toBeGreaterThan(0);
+  expect(intake.peers.map((p) => p.node)).toEqual(writes.nodes.map((n) => n.node));
+  for (const peer of intake.peers) {
+    const own = writes.nodes.find((n) => n.node === peer.node)?.written ?? 0;
+    expect(peer.received).toBe(total - own);
+    expect(peer.lag.count).toBe(peer.received);
+  }
+  expect(intake.lag.count).toBe(intake.peers.reduce((sum, p) => sum + p.received, 0));
+}
+
+function expectTargets(report: ReplicationBenchReport): void {
+  const { throughput, lag, lagAtSameRate } = report.targets;
+  expect(throughput.reference).toBe(report.raw.limit.msgsPerSec);
+  expect(throughput.measured).toBe(Math.min(...report.replication.burst.intake.peers.map((p) => p.entriesPerSec)));
+  expect(lag.measured).toBe(report.replication.steady.intake.lag.p99Ms);
+  expect(lag.reference).toBe(report.raw.limit.latency.p99Ms);
+  expect(lagAtSameRate.reference).toBe(report.raw.paced.latency.p99Ms);
+  for (const target of [throughput, lag, lagAtSameRate]) {
+    expect(typeof target.meetsTarget).toBe('boolean');
+    expect(target.ratio).toBeGreaterThan(0);
+  }
+  expect(throughput.meetsTarget).toBe(throughput.ratio >= 0.5);
+  expect(lag.meetsTarget).toBe(lag.ratio <= 2);
+  expect(report.meetsTarget).toBe(throughput.meetsTarget && lag.meetsTarget);
+}
