@@ -4,6 +4,7 @@ import { type AddressInfo, type Server, type Socket, connect as tcpConnect, crea
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
+import { parseAcl } from '../../src/bench/replication-acl.js';
 
 /**
  * MQTT brokers for the replication tests: the embedded aedes, and a real Mosquitto started from
@@ -171,35 +172,8 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
-// ---- the ACL file, for aedes -------------------------------------------------------------------
-
-interface Rule {
-  readonly user: string | null;
-  readonly access: 'read' | 'write' | 'readwrite';
-  readonly filter: string;
-}
-
-/** Enough of Mosquitto's acl_file syntax for brokers/acl: `pattern`, `user` and `topic` lines. */
-export function parseAcl(text: string): { allows(user: string, access: 'read' | 'write', topic: string): boolean } {
-  const rules: Rule[] = [];
-  let user: string | null = null;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const [word, ...rest] = line.split(/\s+/);
-    if (word === 'user') user = rest[0] ?? null;
-    else if (word === 'pattern' || word === 'topic') {
-      const [access, filter] = rest.length === 2 ? rest : ['readwrite', rest[0]];
-      rules.push({ user: word === 'pattern' ? null : user, access: access as Rule['access'], filter: filter ?? '' });
-    }
-  }
-  return {
-    allows: (who, access, topic) =>
-      rules.some(
-        (r) => (r.user === null || r.user === who) && (r.access === access || r.access === 'readwrite') && topicMatches(r.filter.replaceAll('%u', who), topic),
-      ),
-  };
-}
+// ---- the ACL file, for aedes: the same parser the replication bench's aedes uses --------------
+export { parseAcl };
 
 function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');
