@@ -1,14 +1,8 @@
 import type Database from 'better-sqlite3';
+import type { PeerApproval } from '../authorize/peer-exposure.js';
 
 /** An offline approval taken by another node of the store, as its replica shows it. */
-export interface ReplicaApproval {
-  readonly origin: string;
-  readonly seq: number;
-  readonly token: string;
-  readonly currency: string;
-  readonly amountMinor: number;
-  readonly wallMs: number;
-}
+export type ReplicaApproval = PeerApproval;
 
 /** An approved void of the origin's authorization `seq`: the card gets that room back. */
 export interface ReplicaRelease {
