@@ -135,3 +135,12 @@ describe('encodeMessage refusals', () => {
     expect(codeOf(() => encodeMessage(msg))).toBe('EDGEPAY_MESSAGE_INVALID');
   });
 });
+
+describe('text with a byte-order mark', () => {
+  it('keeps a leading U+FEFF: the bytes that arrive are the bytes that are re-encoded (as in the C codec)', () => {
+    const payload = Buffer.from('00000009' + '01' + '02' + '5933' + '05' + 'efbbbf4f4b', 'hex');
+    const message = decodeMessage(MessageType.SHOW_RESULT, new Uint8Array(payload));
+    expect(message).toMatchObject({ kind: 'SHOW_RESULT', txnId: 9, approved: true, code: 'Y3', text: '\ufeffOK' });
+    expect(Buffer.from(encodeMessage(message).payload).toString('hex')).toBe(payload.toString('hex'));
+  });
+});
