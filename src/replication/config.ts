@@ -52,6 +52,8 @@ export interface ReplicatorTuning {
   readonly repairLagGraceMs: number;
   readonly maxRepairEntries: number;
   readonly maxAnswersInFlight: number;
+  /** A peer silent this long is taken into custody by its rendezvous winner. */
+  readonly custodyAfterMs: number;
 }
 
 export const DEFAULT_TUNING: ReplicatorTuning = {
@@ -67,6 +69,7 @@ export const DEFAULT_TUNING: ReplicatorTuning = {
   repairLagGraceMs: 500,
   maxRepairEntries: 256,
   maxAnswersInFlight: 2_048,
+  custodyAfterMs: 600_000,
 };
 
 /** The most own entries in flight the window may allow: MQTT packet ids are 16 bits, shared with repair answers. */

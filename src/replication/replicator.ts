@@ -20,6 +20,7 @@ import { openReplicaDatabase } from './replica-db.js';
 import { ReplicaStore } from './replica-store.js';
 import { AckAnnouncer } from './ack-announcer.js';
 import { QuorumTracker, type QuorumResult } from './quorum.js';
+import { Liveness } from './liveness.js';
 import { loadRulesPublicKey } from './rules-keys.js';
 import { type RulesCounterSnapshot, RulesReceiver, type RulesStatus, rulesCounterSnapshot } from './rules-receiver.js';
 import { distributedRulesPathOf } from './rules-store.js';
@@ -61,6 +62,12 @@ export interface ReplicatorStatus {
   readonly counters: CounterSnapshot & RulesCounterSnapshot;
   /** Distributed rules; null when the node has no rules public key. */
   readonly rules: RulesStatus | null;
+  /**
+   * Silent peers (nothing heard for custodyAfterMs) whose journals this node holds in custody: it is
+   * their rendezvous winner among the live peers, so it forwards their replicated entries to the
+   * centre on their behalf.
+   */
+  readonly custody: string[];
 }
 
 /** How long a clean stop waits for the goodbye status and the client's last acknowledgements. */
@@ -91,6 +98,8 @@ export class Replicator {
   private readonly inbox: { topic: string; payload: Buffer }[] = [];
   private drainScheduled = false;
   private rulesTopic = '';
+  private readonly liveness: Liveness;
+  private readonly clock: Clock;
   private readonly acks: AckAnnouncer;
   private readonly rules: RulesReceiver | undefined;
   private readonly settings: ReplicatorSettings;
@@ -109,6 +118,8 @@ export class Replicator {
     const keys = new Map([...loadKeyRing(settings.peers), [settings.nodeId, createPublicKey(signingKey)]]);
     const topics = new StoreTopics(settings.fleet, settings.store);
     this.rulesTopic = topics.rules();
+    this.clock = clock;
+    this.liveness = new Liveness(settings.nodeId, settings.peers.map((p) => p.nodeId), clock.wallMs());
     this.rules = rulesReceiverOf(options, this.log);
     // Created unconnected (manualConnect): it holds no socket until connect() below.
     this.client = createClient(settings, this.tuning);
@@ -174,6 +185,7 @@ export class Replicator {
         clock,
         log: this.log,
         onAck: (peer, seq) => this.quorum.recordAck(peer, seq),
+        onHeard: (peer, atMs) => this.liveness.heard(peer, atMs),
         ...(this.rules === undefined ? {} : { rules: this.rules }),
       });
       this.acks = new AckAnnouncer(port, topics.ack(settings.nodeId), this.log);
@@ -249,6 +261,7 @@ export class Replicator {
       outbox: { ...outbox, journalHeadSeq, lag: Math.max(0, journalHeadSeq - outbox.ackedSeq) },
       origins,
       pending: this.store.pendingCount,
+      custody: this.liveness.custody(this.clock.wallMs(), this.tuning.custodyAfterMs),
       counters: { ...this.counters.snapshot(), ...(rules?.counters ?? rulesCounterSnapshot(() => 0)) },
       rules,
     };

@@ -23,6 +23,8 @@ export interface SubscriberOptions {
   readonly log: ReplicationLog;
   /** A peer says it holds this node's entries up to `seq` (quorum acknowledgement). */
   readonly onAck?: (peer: string, seq: number) => void;
+  /** A peer showed it is alive at `atMs` (its own entry, ack or online status): liveness for custody. */
+  readonly onHeard?: (peer: string, atMs: number) => void;
   /** Signed rule updates from the store's rules topic; absent when the node has no rules public key. */
   readonly rules?: { receive(payload: Buffer): void };
 }
@@ -79,6 +81,7 @@ export class Subscriber {
     if (node === this.options.nodeId || !this.options.keys.has(node)) return;
     const ack = parseAck(payload);
     if (ack === undefined) return this.reject('malformed', 'ack message', { topicNode: node });
+    this.options.onHeard?.(node, this.options.clock.wallMs());
     // Acks about other origins are for them; only this node's own entries concern it here.
     if (ack.origin === this.options.nodeId) this.options.onAck?.(node, ack.seq);
   }
@@ -98,6 +101,7 @@ export class Subscriber {
       return this.reject('wrong_topic', `entry of ${origin} on ${topicNode}'s journal topic`, { origin, seq: entry.seq, topicNode });
     }
     if (origin === this.options.nodeId) return;
+    if (topicNode === origin) this.options.onHeard?.(origin, this.options.clock.wallMs());
     const { store, counters } = this.options;
     const before = store.head(origin).seq;
     const result = store.append(entry);
@@ -120,6 +124,9 @@ export class Subscriber {
     const status = parseStatus(payload);
     if (status === undefined || status.nodeId !== node) return this.reject('malformed', 'status message', { topicNode: node });
     this.statuses.set(node, status);
+    // The sender's own stamp, not the arrival: a retained "online" from a box that died without its
+    // will firing must not look alive each time this node reconnects.
+    if (status.online) this.options.onHeard?.(node, status.wallMs);
     this.repairIfBehind(node);
   }
 
