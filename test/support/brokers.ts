@@ -175,16 +175,6 @@ function listen(server: Server, port: number): Promise<void> {
 // ---- the ACL file, for aedes: the same parser the replication bench's aedes uses --------------
 export { parseAcl };
 
-function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
-}
-
 // ---- a link that can be cut --------------------------------------------------------------------
 
 /** A TCP relay in front of the broker: block() cuts a node off the network without touching its code. */
