@@ -1,13 +1,12 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type AddressInfo, type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
+import { type AddressInfo, connect as tcpConnect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Aedes } from 'aedes';
 import { EdgepayError } from '../errors.js';
-import { parseAcl } from './replication-acl.js';
+import { createStoreAedes } from './replication-aedes.js';
 import type { BrokerKind } from './replication-options.js';
 
 /*
@@ -49,29 +48,7 @@ export function startBenchBroker(kind: BrokerKind, dir: string, users: Users): P
 }
 
 async function startAedes(users: Users): Promise<BenchBroker> {
-  const acl = parseAcl(readFileSync(ACL_FILE, 'utf8'));
-  const broker = await Aedes.createBroker({ drainTimeout: 5_000 });
-  const names = new WeakMap<object, string>();
-  broker.authenticate = (client, username, password, done) => {
-    const ok = username !== undefined && users[username] !== undefined && password?.toString() === users[username];
-    if (ok) names.set(client, username);
-    done(null, ok);
-  };
-  broker.authorizePublish = (client, packet, done) => {
-    const user = client ? names.get(client) : undefined;
-    done(user === undefined || acl.allows(user, 'write', packet.topic) ? null : new Error(`${user} may not write ${packet.topic}`));
-  };
-  broker.authorizeSubscribe = (client, sub, done) => {
-    const user = names.get(client);
-    done(null, user !== undefined && acl.allows(user, 'read', sub.topic) ? sub : null);
-  };
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
+  const { broker, server, sockets } = await createStoreAedes(users, ACL_FILE);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import { parseAcl } from '../../src/bench/replication-acl.js';
+import { type StoreAedes, createStoreAedes } from '../../src/bench/replication-aedes.js';
 
 /**
  * MQTT brokers for the replication tests: the embedded aedes, and a real Mosquitto started from
@@ -48,32 +48,10 @@ export async function freePort(): Promise<number> {
 // ---- aedes -------------------------------------------------------------------------------------
 
 export async function startAedes(users: Users, port?: number): Promise<TestBroker> {
-  const acl = parseAcl(readFileSync(ACL_FILE, 'utf8'));
   const chosen = port ?? (await freePort());
-  let running: { broker: Aedes; server: Server; sockets: Set<Socket> } | undefined;
+  let running: StoreAedes | undefined;
   const start = async () => {
-    const broker = await Aedes.createBroker({ drainTimeout: 5_000 });
-    const names = new WeakMap<object, string>();
-    broker.authenticate = (client, username, password, done) => {
-      const ok = username !== undefined && users[username] !== undefined && password?.toString() === users[username];
-      if (ok) names.set(client, username);
-      done(null, ok);
-    };
-    broker.authorizePublish = (client, packet, done) => {
-      const user = client ? names.get(client) : undefined;
-      done(user === undefined || acl.allows(user, 'write', packet.topic) ? null : new Error(`${user} may not write ${packet.topic}`));
-    };
-    broker.authorizeSubscribe = (client, sub, done) => {
-      const user = names.get(client);
-      done(null, user !== undefined && acl.allows(user, 'read', sub.topic) ? sub : null);
-    };
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-    socket.setNoDelay(true);
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      broker.handle(socket);
-    });
+    const { broker, server, sockets } = await createStoreAedes(users, ACL_FILE);
     await listen(server, chosen);
     running = { broker, server, sockets };
   };
