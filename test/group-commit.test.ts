@@ -89,6 +89,20 @@ describe('group commit', () => {
     expect(sizes).toEqual([2]);
   });
 
+  it('calls onIdle once each time the queue has drained, never while requests wait', async () => {
+    const seen: string[] = [];
+    const commit = new GroupCommit<number, number>(
+      (requests) => {
+        seen.push(`flush ${requests.length}`);
+        return requests.map((r) => ({ ok: true, value: r }));
+      },
+      { maxBatch: 2, maxQueued: 10, onIdle: () => seen.push(`idle with ${commit.queued} queued`) },
+    );
+    await Promise.all([1, 2, 3].map((n) => commit.submit(n)));
+    await commit.submit(4);
+    expect(seen).toEqual(['flush 2', 'flush 1', 'idle with 0 queued', 'flush 1', 'idle with 0 queued']);
+  });
+
   it('rejects nonsensical options with the option named', () => {
     const flush = (r: readonly number[]) => r.map((v) => ({ ok: true as const, value: v }));
     expect(() => new GroupCommit(flush, { maxBatch: 0 })).toThrow(/maxBatch/);

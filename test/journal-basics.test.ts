@@ -108,6 +108,23 @@ describe('journal basics', () => {
     expect(() => Journal.open({ path, nodeId: 'bad id/with slash' })).toThrow(expect.objectContaining({ code: 'EDGEPAY_BAD_INPUT' }));
   });
 
+  it('an explicit checkpoint copies the WAL back and lets the next commit start the WAL from its beginning', () => {
+    const journal = Journal.open({ path: join(tempDir(), 'j.db'), nodeId: 'node-a' });
+    for (let i = 0; i < 20; i++) journal.append(authorizationDraft({ idempotencyKey: `k${i}` }));
+    expect(journal.uncheckpointedCommits).toBe(20);
+    const done = journal.checkpoint();
+    expect(done.walFrames).toBeGreaterThanOrEqual(20);
+    expect(done.checkpointedFrames).toBe(done.walFrames);
+    expect(journal.uncheckpointedCommits).toBe(0);
+    journal.append(authorizationDraft({ idempotencyKey: 'after' }));
+    // Frames since the WAL was reset: only the last commit's, not the twenty before it.
+    const [row] = journal.connection().pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+    expect(row!.log).toBeLessThan(done.walFrames / 5);
+    expect(verifyChain(journal.connection()).ok).toBe(true);
+    journal.close();
+    expect(() => journal.checkpoint()).toThrow(expect.objectContaining({ code: 'EDGEPAY_JOURNAL_CLOSED' }));
+  });
+
   it('refuses a journal written by a newer schema', () => {
     const path = join(tempDir(), 'j.db');
     Journal.open({ path, nodeId: 'node-a' }).close();

@@ -1,9 +1,12 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRemoteError } from '../src/actors/errors.js';
+import { tokenizePan } from '../src/card/capture.js';
 import { luhnValid } from '../src/card/luhn.js';
 import type { CollectedCard } from '../src/reader/reader-actor-protocol.js';
 import { SIM_HOT_PAN } from '../src/reader/simulator/cards.js';
 import { type ReaderActor, eventually, readerStatus, requireSocat, startPtyPair, startReaderActor, startSimulator, testProfile, waitForState } from './support/pty.js';
+import { testCardKeys } from './support/card-keys.js';
+import { TEST_TOKEN_KEY } from './support/cards.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -62,13 +65,17 @@ describe('simulated reader ↔ reader actor over a pty', () => {
     expect(status.lastSeenMs).toBeGreaterThan(Date.now() - 10_000);
   });
 
-  it('collects a good card (PAN and expiry only), shows the result, and the reader ends the transaction', async () => {
+  it('collects a good card already captured (token, BIN, last 4, PAN and expiry sealed), shows the result, and the reader ends the transaction', async () => {
     const { sim, actor } = await rig('good');
     const { txnId, card } = collect(actor);
-    const read = await card;
-    expect(Object.keys(read).sort()).toEqual(['expiryYymm', 'pan']);
+    const captured = await card;
+    // The PAN never leaves the reader actor's thread in clear: only the facts of capture cross.
+    expect(Object.keys(captured).sort()).toEqual(['bin', 'checkDigitValid', 'expiryMonth', 'expiryYear', 'last4', 'sealed', 'token']);
+    const read = (await testCardKeys()).reveal(captured);
     expect(luhnValid(read.pan)).toBe(true);
+    expect(captured).toMatchObject({ token: tokenizePan(read.pan, TEST_TOKEN_KEY), bin: read.pan.slice(0, 6), last4: read.pan.slice(-4), checkDigitValid: true });
     expect(read.expiryYymm > thisYymm()).toBe(true);
+    expect(`${String(captured.expiryYear % 100).padStart(2, '0')}${String(captured.expiryMonth).padStart(2, '0')}`).toBe(read.expiryYymm);
     expect((await readerStatus(actor)).state).toBe('in_transaction');
     await expect(actor.request({ type: 'show', txnId, approved: true, code: 'Y3', text: 'APPROVED' })).resolves.toEqual({ ok: true });
     await waitForState(actor, 'ready');
@@ -87,17 +94,18 @@ describe('simulated reader ↔ reader actor over a pty', () => {
       await actor.request({ type: 'show', txnId, approved: false, code: 'N1', text: 'DECLINED' });
     }
     const [expired, hot, badLuhn] = results as [CollectedCard, CollectedCard, CollectedCard];
-    expect(expired.expiryYymm < thisYymm()).toBe(true);
-    expect(hot.pan).toBe(SIM_HOT_PAN);
-    expect(luhnValid(hot.pan)).toBe(true);
-    expect(luhnValid(badLuhn.pan)).toBe(false);
+    const keys = await testCardKeys();
+    expect(keys.reveal(expired).expiryYymm < thisYymm()).toBe(true);
+    expect(keys.reveal(hot).pan).toBe(SIM_HOT_PAN);
+    expect(hot).toMatchObject({ token: tokenizePan(SIM_HOT_PAN, TEST_TOKEN_KEY), checkDigitValid: true });
+    expect(badLuhn.checkDigitValid).toBe(false);
+    expect(luhnValid(keys.reveal(badLuhn).pan)).toBe(false);
   });
 
   it('a CARD_DATA frame with a bad CRC is NAKed, resent, and the card still arrives', async () => {
     const { sim, actor } = await rig('bad-crc');
     const { txnId, card } = collect(actor);
-    const read = await card;
-    expect(luhnValid(read.pan)).toBe(true);
+    expect((await card).checkDigitValid).toBe(true);
     // The simulator's lines travel through a pipe: they may arrive a moment after the card.
     await eventually(() => (sim.stderr().includes(`txn ${txnId}: CARD_DATA acknowledged after 1 retransmission(s)`) ? true : undefined), 2000, 'the ACK of the resent frame');
     const log = sim.stderr();
@@ -110,7 +118,7 @@ describe('simulated reader ↔ reader actor over a pty', () => {
     const started = Date.now();
     const read = await collect(actor).card;
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
-    expect(luhnValid(read.pan)).toBe(true);
+    expect(read.checkDigitValid).toBe(true);
   });
 
   it('no card before the timeout: EDGEPAY_READER_TIMEOUT, and the reader is told to cancel', async () => {

@@ -174,4 +174,19 @@ describe('stand-in authorization through the journal', () => {
     expect(node.clock.wallMs()).toBe(DAY_START_MS + 2 * 3_600_000 + 1);
     node.close();
   });
+
+  it('checkpoints the WAL between payments once enough commits wait', async () => {
+    const node = openStandIn(tempDir(), rulesWith((c) => (c.node.maxStoredCount = 10_000)));
+    const checkpoint = vi.spyOn(node.journal, 'checkpoint');
+    for (let i = 0; i < 8; i++) await node.authorizer.authorize(pay(`few${i}`, i));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Too few commits to be worth two fsyncs.
+    expect(checkpoint).not.toHaveBeenCalled();
+    for (let i = 0; i < 40; i++) await node.authorizer.authorize(pay(`many${i}`, 100 + i));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(checkpoint).toHaveBeenCalledTimes(1);
+    expect(node.journal.uncheckpointedCommits).toBe(0);
+    expect(verifyChain(node.journal.connection()).ok).toBe(true);
+    node.close();
+  });
 });

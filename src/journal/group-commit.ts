@@ -11,6 +11,8 @@ export interface GroupCommitOptions {
   readonly maxWaitMs: number;
   /** Most requests waiting; one more is refused at once with EDGEPAY_OVERLOADED. */
   readonly maxQueued: number;
+  /** Called each time the last waiting request has been flushed: a moment to do housekeeping that must not hold a request up. */
+  readonly onIdle?: () => void;
 }
 
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 512, maxWaitMs: 0, maxQueued: 16_384 };
@@ -101,6 +103,7 @@ export class GroupCommit<Req, Res> {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const wake of waiters) wake();
+      this.options.onIdle?.();
     }
   }
 

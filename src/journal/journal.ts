@@ -65,6 +65,8 @@ export class Journal {
   /** The head's hash as bytes, the form the next entry's hash is computed from. */
   private headHashBytes: Buffer;
   private closed = false;
+  /** Commits since the WAL was last copied back into the database: what an idle checkpoint would move. */
+  private commitsSinceCheckpoint = 0;
   /** Set after an I/O failure: after a failed fsync the OS may have dropped dirty pages, so no more writes until reopened. */
   private failure: EdgepayError | undefined;
 
@@ -186,6 +188,7 @@ export class Journal {
       }).immediate();
       this.head = head;
       this.headHashBytes = headHashBytes;
+      this.commitsSinceCheckpoint++;
       return result;
     } catch (cause) {
       // Only SQLite's own failures are storage faults; anything else came from `stage` and is the caller's.
@@ -254,6 +257,33 @@ export class Journal {
   *forwardedSeqs(): Generator<number> {
     this.assertOpen();
     for (const row of this.db.prepare('SELECT seq FROM forwarded ORDER BY seq').iterate()) yield (row as { seq: number }).seq;
+  }
+
+  /** Commits written to the WAL since the last checkpoint this journal ran. */
+  get uncheckpointedCommits(): number {
+    return this.commitsSinceCheckpoint;
+  }
+
+  /**
+   * Copies the WAL back into the database now (PASSIVE: never waits for readers), so the next
+   * commit can start the WAL from its beginning again. Meant for idle moments: SQLite's own
+   * automatic checkpoint runs inside whichever commit crosses its threshold and holds that
+   * payment up; run between payments, the commits find a WAL that is already reset and
+   * preallocated, and fsync no file-size change. A checkpoint that cannot finish (a reader holds
+   * old pages) is harmless and is simply tried again later.
+   */
+  checkpoint(): { readonly walFrames: number; readonly checkpointedFrames: number } {
+    this.assertOpen();
+    if (this.failure) throw this.failure;
+    try {
+      const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+      this.commitsSinceCheckpoint = 0;
+      return { walFrames: row?.log ?? 0, checkpointedFrames: row?.checkpointed ?? 0 };
+    } catch (cause) {
+      const error = storageError(cause, this.path);
+      if (error.code === 'EDGEPAY_JOURNAL_IO') this.failure = error;
+      throw error;
+    }
   }
 
   /** The underlying connection, for the backup API and read-only reporting. */

@@ -7,7 +7,6 @@ import type { NodeRuntime } from '../node/runtime.js';
 import type { Clock } from '../platform/clock.js';
 import { type CollectedCard, type ReaderRequest, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
 import type { Outcome } from '../standin/index.js';
-import type { AuthorizerReply, AuthorizerRequest } from '../node/actors/authorizer-protocol.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import { type Payment, type PaymentRequestBody, type PaymentStatus, isFinal, paymentFromEntry } from './payment.js';
 import { PaymentStore } from './payment-store.js';
@@ -68,7 +67,8 @@ export class LaneService {
       assertSameRequest(known.payment, body);
       return { payment: await known.done, replayed: true };
     }
-    const recorded = await this.runtime.lookup(body.idempotencyKey);
+    // Both answers are needed before a payment starts; asked together, the POS waits for the slower only.
+    const [recorded, reader] = await Promise.all([this.runtime.lookup(body.idempotencyKey), this.cardWaitMs.has(body.lane) ? this.readerStatus(body.lane) : null]);
     if (recorded) {
       const payment = paymentFromEntry(recorded);
       assertSameRequest(payment, body);
@@ -84,7 +84,6 @@ export class LaneService {
     if (busyWith !== undefined) {
       throw new EdgepayError('EDGEPAY_LANE_BUSY', `lane ${body.lane} is taking payment ${JSON.stringify(busyWith)}; finish or cancel it first`, { lane: body.lane, paymentId: busyWith });
     }
-    const reader = await this.readerStatus(body.lane);
     // 'in_transaction' right after a payment only means the reader is still showing the last result.
     if (!reader || (reader.state !== 'ready' && reader.state !== 'in_transaction')) {
       throw new EdgepayError('EDGEPAY_READER_UNAVAILABLE', `lane ${body.lane} has no working reader (${reader ? reader.state : 'reader not running'})`, {
@@ -170,11 +169,14 @@ export class LaneService {
     set('authorizing');
     let outcome: Outcome;
     try {
-      const request: AuthorizerRequest = {
-        type: 'pay',
-        payment: { idempotencyKey: payment.id, amountMinor: payment.amountMinor, currency: payment.currency, card, lane: payment.lane, reference: payment.reference },
-      };
-      outcome = await this.runtime.ask<AuthorizerRequest, AuthorizerReply>('authorizer', request);
+      outcome = await this.runtime.decideCaptured({
+        idempotencyKey: payment.id,
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        card,
+        lane: payment.lane,
+        reference: payment.reference,
+      });
     } catch (error) {
       // The decision may have been recorded even though its answer was lost: the journal says.
       const recorded = await this.runtime.lookup(payment.id).catch(() => null);

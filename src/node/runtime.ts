@@ -3,13 +3,14 @@ import { type Logger, pino } from 'pino';
 import { ActorError, ActorMetrics, type ChildExit, SpareThreads, type SupervisorHandle } from '../actors/index.js';
 import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
-import type { FollowUpRequest, Outcome } from '../standin/index.js';
+import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
 import type { AuthorizerReply, AuthorizerRequest, PaymentRequest } from './actors/authorizer-protocol.js';
 import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
 import type { NodeConfig } from './config.js';
 import { ActorRegistry } from './registry.js';
 import { unwrapRemote } from './remote-errors.js';
 import { retryWhileRestarting } from './retry.js';
+import { type ActorCall, type DecisionPathOptions, decideDurably, decisionPathOptions } from './durable-decision.js';
 import { LaneService } from '../lanes/lane-service.js';
 import { systemClock } from '../platform/clock.js';
 import { nodeTree } from './tree.js';
@@ -42,12 +43,14 @@ export class NodeRuntime {
   private apiAddressValue = '';
   /** The lanes and their payments; the POS API's door into the node. */
   readonly lanes: LaneService;
+  private readonly decisionPath: DecisionPathOptions;
 
   private constructor(
     readonly config: NodeConfig,
     private readonly actors: ActorRegistry,
     readonly logger: Logger,
   ) {
+    this.decisionPath = decisionPathOptions(config);
     this.lanes = new LaneService(this, config, systemClock, logger);
   }
 
@@ -99,6 +102,18 @@ export class NodeRuntime {
     return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment }));
   }
 
+  /**
+   * The durable decision for a payment whose card a lane's reader actor has captured already: it
+   * goes straight to the journal writer. Not counted in flight here: the lane tracks the whole payment.
+   */
+  async decideCaptured(request: AuthorizationRequest): Promise<Outcome> {
+    try {
+      return await decideDurably(this.call, { type: 'authorize', request }, this.decisionPath);
+    } catch (error) {
+      throw unwrapRemote(error);
+    }
+  }
+
   followUp(request: FollowUpRequest): Promise<Outcome> {
     return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request }));
   }
@@ -131,14 +146,7 @@ export class NodeRuntime {
    */
   async ask<Req, Res>(actorId: string, request: Req, deadlineMs = this.config.actors.requestTimeoutMs): Promise<Res> {
     try {
-      return await retryWhileRestarting(
-        (remainingMs) => {
-          const actor = this.actors.lookup<Req, Res>(actorId);
-          if (!actor) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} is not running`, { actor: actorId }));
-          return actor.request(request, { timeoutMs: remainingMs });
-        },
-        { deadlineMs },
-      );
+      return await retryWhileRestarting((remainingMs) => this.call<Res>(actorId, request, remainingMs), { deadlineMs });
     } catch (error) {
       throw unwrapRemote(error);
     }
@@ -168,6 +176,13 @@ export class NodeRuntime {
     })();
     return this.stopping;
   }
+
+  /** One attempt at a request to a named actor, as it is registered right now. */
+  private readonly call: ActorCall = <T>(actorId: string, request: unknown, timeoutMs: number): Promise<T> => {
+    const actor = this.actors.lookup<unknown, T>(actorId);
+    if (!actor) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} is not running`, { actor: actorId }));
+    return actor.request(request, { timeoutMs });
+  };
 
   private get tree(): SupervisorHandle {
     if (!this.root) throw new Error('node runtime used before its tree started');

@@ -46,7 +46,7 @@ export function nodeTree(config: NodeConfig): readonly TreeNode[] {
         config.lanes.map((lane) =>
           actor(readerActorId(lane.id), READER_MODULE, {
             shutdownTimeoutMs: 2_000,
-            init: (): ReaderInit => ({ lane: lane.id, port: lane.port, profile: loadReaderProfile(lane.profile) }),
+            init: (): ReaderInit => ({ lane: lane.id, port: lane.port, profile: loadReaderProfile(lane.profile), keys: config.keys }),
           }),
         ),
       ),

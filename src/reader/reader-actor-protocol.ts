@@ -1,8 +1,9 @@
+import type { CardFacts } from '../card/card-facts.js';
 import type { ReaderProfile } from './profile.js';
 
 /** What the lane asks of its reader actor (one actor per lane owns the serial port). */
 export type ReaderRequest =
-  /** Start a transaction on the reader and wait for the card: resolves with the card as read. */
+  /** Start a transaction on the reader and wait for the card: resolves with the card as captured (token, BIN, last 4, sealed). */
   | { readonly type: 'collect'; readonly txnId: number; readonly amountMinor: number; readonly currencyNumeric: number; readonly timeoutMs: number }
   /** Show the decision on the reader's display (best effort: the POS has the answer either way). */
   | { readonly type: 'show'; readonly txnId: number; readonly approved: boolean; readonly code: string; readonly text: string }
@@ -10,11 +11,12 @@ export type ReaderRequest =
   | { readonly type: 'cancel'; readonly txnId: number }
   | { readonly type: 'status' };
 
-/** The card as read: PAN and expiry only. Track 2, cryptograms and the rest never leave the reader actor. */
-export interface CollectedCard {
-  readonly pan: string;
-  readonly expiryYymm: string;
-}
+/**
+ * The card as the reader actor hands it on: already captured (P7). The PAN is tokenized and sealed
+ * in the thread that read it, so it never crosses to another thread; track 2, cryptograms and the
+ * rest never leave the reader actor at all.
+ */
+export type CollectedCard = CardFacts;
 
 export type ReaderState = 'connecting' | 'ready' | 'in_transaction' | 'disconnected' | 'incompatible';
 
@@ -37,6 +39,8 @@ export interface ReaderInit {
   /** Serial device path, e.g. /dev/edgepay/lane-1 (stable name from the udev rule) or a pty. */
   readonly port: string;
   readonly profile: ReaderProfile;
+  /** The node's card key files: the reader actor captures each card as it arrives. */
+  readonly keys: { readonly tokenKeyFile: string; readonly centrePublicKeyFile: string };
 }
 
 export const READER_MODULE = 'reader/reader-actor';

@@ -3,6 +3,9 @@
  * dist/reader/reader-actor.js and started with startActor({ module: moduleUrl(READER_MODULE) }).
  */
 import { runActor } from '../actors/worker-runtime.js';
+import { captureCard } from '../card/capture.js';
+import { loadCardKeys } from '../card/keys.js';
+import { sodiumReady } from '../card/seal.js';
 import { BadInputError, type FieldProblem } from '../errors.js';
 import { parseReaderProfile } from './profile.js';
 import { ReaderConnection } from './reader-connection.js';
@@ -19,8 +22,11 @@ let reader: { readonly init: ReaderInit; readonly connection: ReaderConnection; 
 
 runActor<ReaderRequest, ReaderReply, ReaderInit>({
   maxConcurrent: MAX_CONCURRENT,
-  init(args, ctx) {
+  async init(args, ctx) {
     const init = checkedInit(args);
+    const keys = loadCardKeys(init.keys);
+    // Loaded before the first card, so no customer waits for the crypto library to start.
+    await sodiumReady();
     const log = ctx.log.child({ lane: init.lane });
     const where = { lane: init.lane, port: init.port };
     // The connection's events are wired before it starts, and it starts only once both exist.
@@ -33,7 +39,7 @@ runActor<ReaderRequest, ReaderReply, ReaderInit>({
       },
       log,
     );
-    transactions = new ReaderTransactions(connection, where, log);
+    transactions = new ReaderTransactions(connection, where, log, (raw) => captureCard(raw, keys));
     reader = { init, connection, transactions };
     // Not awaited: an absent reader is a state ('disconnected'), never a failed start.
     connection.start();
@@ -75,6 +81,10 @@ function checkedInit(args: ReaderInit): ReaderInit {
   const problems: FieldProblem[] = [];
   if (typeof args?.lane !== 'string' || args.lane.length === 0) problems.push({ path: 'lane', message: 'must be a non-empty string', value: args?.lane });
   if (typeof args?.port !== 'string' || args.port.length === 0) problems.push({ path: 'port', message: 'must be a serial device path', value: args?.port });
+  for (const key of ['tokenKeyFile', 'centrePublicKeyFile'] as const) {
+    const file = (args?.keys as Record<string, unknown> | undefined)?.[key];
+    if (typeof file !== 'string' || file.length === 0) problems.push({ path: `keys.${key}`, message: 'must be a key file path', value: file });
+  }
   if (problems.length > 0) throw new BadInputError('reader actor init', problems);
-  return { lane: args.lane, port: args.port, profile: parseReaderProfile(args.profile, `lane ${args.lane}`) };
+  return { lane: args.lane, port: args.port, profile: parseReaderProfile(args.profile, `lane ${args.lane}`), keys: { tokenKeyFile: args.keys.tokenKeyFile, centrePublicKeyFile: args.keys.centrePublicKeyFile } };
 }

@@ -1,4 +1,5 @@
 import type { ActorLog } from '../actors/worker-runtime.js';
+import type { RawCard } from '../card/capture.js';
 import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
 import { type CardDataMessage, type DataMessage, TxnEndReason, cardFromEmv, isProtocolError, parseTlv } from './protocol/index.js';
 import type { ConnectionState } from './reader-connection.js';
@@ -39,6 +40,8 @@ export class ReaderTransactions {
     private readonly link: TransactionLink,
     private readonly where: { readonly lane: string; readonly port: string },
     private readonly log: ActorLog,
+    /** Tokenizes and seals the card as read: the PAN goes no further than this thread (P7). */
+    private readonly capture: (raw: RawCard) => Promise<CollectedCard>,
   ) {}
 
   get inTransaction(): boolean {
@@ -101,17 +104,20 @@ export class ReaderTransactions {
       return;
     }
     this.settle(pending);
-    let card: CollectedCard;
-    try {
-      const read = cardFromEmv(parseTlv(msg.tlv), { amountMinor: pending.amountMinor, currencyNumeric: pending.currencyNumeric });
-      // Only PAN and expiry leave: the sequence number, track 2 and the cryptogram stay behind.
-      card = { pan: read.pan, expiryYymm: read.expiryYymm };
-    } catch (error) {
+    const refuse = (error: unknown): void => {
       pending.reject(cardDataError(error, pending.txnId, this.where));
       this.link.send({ kind: 'CANCEL', txnId: pending.txnId }).catch(() => undefined);
+    };
+    let raw: RawCard;
+    try {
+      const read = cardFromEmv(parseTlv(msg.tlv), { amountMinor: pending.amountMinor, currencyNumeric: pending.currencyNumeric });
+      // Only PAN and expiry go to capture: the sequence number, track 2 and the cryptogram stay behind.
+      raw = { pan: read.pan, expiryYymm: read.expiryYymm };
+    } catch (error) {
+      refuse(error);
       return;
     }
-    pending.resolve(card);
+    this.capture(raw).then(pending.resolve, refuse);
   }
 
   private onTxnEnded(txnId: number, reason: number): void {

@@ -33,6 +33,10 @@ type Operation =
 
 /** Per-card windows are trimmed at most this often; pruning walks every tracked approval. */
 const PRUNE_INTERVAL_MS = 60_000;
+/** An idle checkpoint waits this long after the last commit, so it does not cut into a burst of payments. */
+const CHECKPOINT_IDLE_MS = 5;
+/** ...and runs once at least this many commits sit in the WAL: each checkpoint costs fsyncs of its own. */
+const CHECKPOINT_MIN_COMMITS = 32;
 
 /**
  * Stand-in processing: decides with the offline rules and records every decision in the journal
@@ -51,6 +55,7 @@ export class Authorizer {
   private readonly batches: GroupCommit<Operation, Outcome>;
   private rules: Rules;
   private lastPruneWallMs: number;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
   private constructor(options: AuthorizerOptions, exposure: ExposureState) {
     this.journal = options.journal;
@@ -59,7 +64,7 @@ export class Authorizer {
     this.exposure = exposure;
     this.decisionView = storeExposure(exposure, this.peers);
     this.lastPruneWallMs = this.clock.wallMs();
-    this.batches = new GroupCommit((ops) => this.flush(ops), options.groupCommit);
+    this.batches = new GroupCommit((ops) => this.flush(ops), { ...options.groupCommit, onIdle: () => this.scheduleCheckpoint() });
   }
 
   /** Rebuilds exposure from the journal (the only source of truth) and starts taking requests. */
@@ -131,6 +136,26 @@ export class Authorizer {
   /** Resolves when every accepted request has its answer. */
   idle(): Promise<void> {
     return this.batches.idle();
+  }
+
+  /**
+   * Moves the WAL's checkpoint off the payment path: run between payments, it leaves the next
+   * commits a reset WAL (no file growth to fsync) and keeps SQLite's own checkpoint, which runs
+   * inside a commit, from ever coming due while traffic has pauses.
+   */
+  private scheduleCheckpoint(): void {
+    if (this.checkpointTimer !== undefined || this.journal.uncheckpointedCommits < CHECKPOINT_MIN_COMMITS) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      // Busy again: the batch now waiting will reach idle and schedule the next attempt.
+      if (this.batches.queued > 0) return;
+      try {
+        this.journal.checkpoint();
+      } catch {
+        // A closed journal needs none; an I/O failure is kept by the journal and fails the next batch with 91.
+      }
+    }, CHECKPOINT_IDLE_MS);
+    this.checkpointTimer.unref();
   }
 
   private flush(ops: readonly Operation[]): Settled<Outcome>[] {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type ActorHandle, startActor } from '../../src/actors/actor.js';
 import { moduleUrl } from '../../src/actors/modules.js';
 import { type ReaderProfile, loadReaderProfile } from '../../src/reader/profile.js';
+import { testCardKeys } from './card-keys.js';
 import { READER_MODULE, type ReaderInit, type ReaderReply, type ReaderRequest, type ReaderStatus } from '../../src/reader/reader-actor-protocol.js';
 
 /*
@@ -158,8 +159,8 @@ export function testProfile(timeouts: Partial<ReaderProfile['timeouts']> = {}): 
 export type ReaderActor = ActorHandle<ReaderRequest, ReaderReply>;
 
 /** The reader actor as a lane starts it: a worker from dist/, on the node end of the pair. */
-export function startReaderActor(port: string, profile = testProfile(), lane = 'lane-1'): Promise<ReaderActor> {
-  const init: ReaderInit = { lane, port, profile };
+export async function startReaderActor(port: string, profile = testProfile(), lane = 'lane-1'): Promise<ReaderActor> {
+  const init: ReaderInit = { lane, port, profile, keys: (await testCardKeys()).files };
   return startActor<ReaderRequest, ReaderReply>({ id: `reader-${lane}`, module: moduleUrl(READER_MODULE), init, mailboxCapacity: 16 });
 }
 
