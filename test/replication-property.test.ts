@@ -9,7 +9,7 @@ import { encodeEnvelope, signEntry } from '../src/replication/envelope.js';
 import { generateNodeKeyPair } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
 import { parseRepairRequest } from '../src/replication/messages.js';
-import { OwnJournal } from '../src/replication/own-journal.js';
+import { JournalReader } from '../src/journal/journal-reader.js';
 import type { MqttPort } from '../src/replication/port.js';
 import { RepairAnswerer } from '../src/replication/repair-answerer.js';
 import { RepairPlanner } from '../src/replication/repair-planner.js';
@@ -80,7 +80,7 @@ function replicaNode(pendingPerOrigin: number, maxRangeEntries: number, clock: M
   const db = openReplicaDatabase(':memory:', REPLICA);
   const store = new ReplicaStore(db, { pending: { perOrigin: pendingPerOrigin, total: pendingPerOrigin }, onConflict: () => counters.increment('conflict') });
   const common = { nodeId: REPLICA, topics, store, port, counters, log: silentLog };
-  const answerer = new RepairAnswerer({ ...common, journal: new OwnJournal('/nonexistent/journal.db', REPLICA), signingKey: generateNodeKeyPair().privateKey, maxAnswerEntries: 64, maxAnswersInFlight: 1_024 });
+  const answerer = new RepairAnswerer({ ...common, journal: new JournalReader('/nonexistent/journal.db', REPLICA), signingKey: generateNodeKeyPair().privateKey, maxAnswerEntries: 64, maxAnswersInFlight: 1_024 });
   const planner = new RepairPlanner({ maxRangeEntries, retryAfterMs: 100, lagGraceMs: 50 });
   const subscriber = new Subscriber({ ...common, keys: new Map([[ORIGIN, origin.publicKey]]), answerer, planner, clock });
   return { sent, counters, store, subscriber, close: () => db.close() };

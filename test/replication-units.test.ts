@@ -11,7 +11,7 @@ import { type VerifiedEntry, encodeEnvelope, openEnvelope, sealEnvelope, signEnt
 import { generateNodeKeyPair, loadKeyRing, loadSigningKey } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
 import { OutboxWatermark } from '../src/replication/outbox-watermark.js';
-import { OwnJournal } from '../src/replication/own-journal.js';
+import { JournalReader } from '../src/journal/journal-reader.js';
 import { provisionNodeKeys } from '../src/replication/provision.js';
 import { Publisher } from '../src/replication/publisher.js';
 import { openReplicaDatabase } from '../src/replication/replica-db.js';
@@ -199,7 +199,7 @@ describe('publisher (outbox) with a fake broker', () => {
     const publisher = new Publisher({
       nodeId: 'alice',
       topic: 't',
-      journal: new OwnJournal(journal.path, 'alice'),
+      journal: new JournalReader(journal.path, 'alice'),
       watermark: new OutboxWatermark(db),
       port,
       signingKey: alice.privateKey,

@@ -3,10 +3,11 @@ import { type Logger, pino } from 'pino';
 import { ActorError, ActorMetrics, type ChildExit, SpareThreads, type SupervisorHandle } from '../actors/index.js';
 import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
+import { JournalReader } from '../journal/journal-reader.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
 import type { AuthorizerReply, AuthorizerRequest, PaymentRequest } from './actors/authorizer-protocol.js';
 import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
-import type { NodeConfig } from './config.js';
+import { type NodeConfig, journalPathOf } from './config.js';
 import { ActorRegistry } from './registry.js';
 import { unwrapRemote } from './remote-errors.js';
 import { retryWhileRestarting } from './retry.js';
@@ -44,6 +45,8 @@ export class NodeRuntime {
   /** The lanes and their payments; the POS API's door into the node. */
   readonly lanes: LaneService;
   private readonly decisionPath: DecisionPathOptions;
+  /** Lookups by idempotency key read committed rows here, on this thread: no actor hop before a payment starts. */
+  private readonly journalReader: JournalReader;
 
   private constructor(
     readonly config: NodeConfig,
@@ -51,6 +54,7 @@ export class NodeRuntime {
     readonly logger: Logger,
   ) {
     this.decisionPath = decisionPathOptions(config);
+    this.journalReader = new JournalReader(journalPathOf(config), config.nodeId);
     this.lanes = new LaneService(this, config, systemClock, logger);
   }
 
@@ -118,9 +122,9 @@ export class NodeRuntime {
     return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request }));
   }
 
-  /** The journal entry recorded under an idempotency key, if any. */
-  lookup(idempotencyKey: string): Promise<JournalEntry | null> {
-    return this.ask<JournalWriterRequest, JournalEntry | null>('journal-writer', { type: 'lookup', idempotencyKey });
+  /** The journal entry recorded under an idempotency key, if any (committed entries only). */
+  async lookup(idempotencyKey: string): Promise<JournalEntry | null> {
+    return this.journalReader.findByIdempotencyKey(idempotencyKey) ?? null;
   }
 
   /**
@@ -171,6 +175,7 @@ export class NodeRuntime {
       for (const hooks of this.stopHooks) hooks.onStopAccepting();
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       const exit = await this.tree.stop();
+      this.journalReader.close();
       this.logger.info({ cause: exit.cause }, 'node stopped');
       return exit;
     })();

@@ -18,7 +18,6 @@ export type ReplicationErrorCode =
   /** An invariant of a replica chain or of the outbox does not hold: a bug, never a peer's fault. */
   | 'EDGEPAY_REPLICATION_INVARIANT'
   /** The node's own journal does not look like this node's journal (wrong node, gap). */
-  | 'EDGEPAY_REPLICATION_JOURNAL_MISMATCH'
   /** The replicator was used after stop(). */
   | 'EDGEPAY_REPLICATION_STOPPED';
 

@@ -3,13 +3,13 @@ import type { Clock } from '../platform/clock.js';
 import { sealEnvelope } from './envelope.js';
 import type { ReplicationLog } from './log.js';
 import type { OutboxWatermark } from './outbox-watermark.js';
-import type { OwnJournal } from './own-journal.js';
+import type { JournalReader } from '../journal/journal-reader.js';
 import type { MqttPort } from './port.js';
 
 export interface PublisherOptions {
   readonly nodeId: string;
   readonly topic: string;
-  readonly journal: OwnJournal;
+  readonly journal: JournalReader;
   readonly watermark: OutboxWatermark;
   readonly port: MqttPort;
   readonly signingKey: KeyObject;

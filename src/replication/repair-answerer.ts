@@ -3,7 +3,7 @@ import type { Counters } from './counters.js';
 import { type SignedEntry, encodeEnvelope, signEntry } from './envelope.js';
 import type { ReplicationLog } from './log.js';
 import type { RepairRequest } from './messages.js';
-import type { OwnJournal } from './own-journal.js';
+import type { JournalReader } from '../journal/journal-reader.js';
 import type { MqttPort } from './port.js';
 import type { ReplicaStore } from './replica-store.js';
 import type { StoreTopics } from './topics.js';
@@ -11,7 +11,7 @@ import type { StoreTopics } from './topics.js';
 export interface AnswererOptions {
   readonly nodeId: string;
   readonly topics: StoreTopics;
-  readonly journal: OwnJournal;
+  readonly journal: JournalReader;
   readonly store: ReplicaStore;
   readonly port: MqttPort;
   readonly signingKey: KeyObject;

@@ -11,7 +11,7 @@ import { loadKeyRing, loadSigningKey } from './keys.js';
 import { type ReplicationLog, silentLog } from './log.js';
 import { MqttLink, createClient, setWill } from './mqtt-link.js';
 import { OutboxWatermark } from './outbox-watermark.js';
-import { OwnJournal } from './own-journal.js';
+import { JournalReader } from '../journal/journal-reader.js';
 import { Publisher } from './publisher.js';
 import { RepairAnswerer } from './repair-answerer.js';
 import { RepairPlanner } from './repair-planner.js';
@@ -86,7 +86,7 @@ export class Replicator {
   private readonly tuning: ReplicatorTuning;
   private readonly log: ReplicationLog;
   private readonly db: Database.Database;
-  private readonly journal: OwnJournal;
+  private readonly journal: JournalReader;
   private readonly store: ReplicaStore;
   private readonly publisher: Publisher;
   private readonly subscriber: Subscriber;
@@ -125,7 +125,7 @@ export class Replicator {
     this.client = createClient(settings, this.tuning);
     const port = new MqttLink(this.client);
     this.db = openReplicaDatabase(replicasPathOf(settings), settings.nodeId);
-    this.journal = new OwnJournal(settings.journalPath, settings.nodeId);
+    this.journal = new JournalReader(settings.journalPath, settings.nodeId);
     try {
       this.store = new ReplicaStore(this.db, {
         onStored: (entries) => {

@@ -11,8 +11,6 @@ export type JournalWriterRequest =
   | { readonly type: 'follow-up'; readonly request: FollowUpRequest }
   | { readonly type: 'forwarded'; readonly seqs: readonly number[] }
   | { readonly type: 'head' }
-  /** The entry recorded under an idempotency key, or null: how a payment is found after a restart. */
-  | { readonly type: 'lookup'; readonly idempotencyKey: string }
   /** Peers' offline approvals and voids, from their replicated journals (shared exposure, P5). */
   | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] }
   /** Sizes of the exposure bookkeeping, for metrics and status. */

@@ -70,8 +70,6 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         return { forwarded: message.seqs.length };
       case 'head':
         return journal!.chainHead();
-      case 'lookup':
-        return journal!.findByIdempotencyKey(message.idempotencyKey) ?? null;
       case 'peer-entries':
         open().recordPeerEntries(message.approvals, message.releases);
         return { recorded: message.approvals.length };

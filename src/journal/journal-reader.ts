@@ -1,19 +1,21 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import type { JournalEntry } from '../journal/entry.js';
-import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from '../journal/row.js';
-import { ReplicationError } from './errors.js';
+import { EdgepayError } from '../errors.js';
+import type { JournalEntry } from './entry.js';
+import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from './row.js';
 
 /**
- * The node's own journal, read through a connection of its own opened read-only. The journal
+ * The node's own journal, read through a connection of its own opened read-only, from whichever
+ * thread needs it (the replicator's outbox, the lanes' lookups by idempotency key). The journal
  * writer actor stays its only writer; in WAL mode this reader never blocks it, and each read is
  * one short statement, so the reader never holds a snapshot long enough to starve a checkpoint.
  * Only committed rows are visible, so nothing read here can be undone by a crash.
  */
-export class OwnJournal {
+export class JournalReader {
   private db: Database.Database | undefined;
   private selectFrom: Database.Statement | undefined;
   private selectHead: Database.Statement | undefined;
+  private selectByKey: Database.Statement | undefined;
 
   constructor(
     readonly path: string,
@@ -31,8 +33,8 @@ export class OwnJournal {
     const entries = (this.selectFrom.all(fromSeq, limit) as EntryRow[]).map(rowToEntry);
     entries.forEach((entry, i) => {
       if (entry.seq !== fromSeq + i || entry.nodeId !== this.nodeId) {
-        throw new ReplicationError(
-          'EDGEPAY_REPLICATION_JOURNAL_MISMATCH',
+        throw new EdgepayError(
+          'EDGEPAY_JOURNAL_READ_MISMATCH',
           `${this.path}: expected entry ${fromSeq + i} of ${this.nodeId}, read entry ${entry.seq} of ${entry.nodeId}`,
           { path: this.path, expectedSeq: fromSeq + i, seq: entry.seq, nodeId: entry.nodeId },
         );
@@ -45,6 +47,13 @@ export class OwnJournal {
   headSeq(): number {
     if (this.open() === undefined || this.selectHead === undefined) return 0;
     return (this.selectHead.get() as number | null | undefined) ?? 0;
+  }
+
+  /** The committed entry recorded under an idempotency key; undefined while the journal does not exist yet. */
+  findByIdempotencyKey(key: string): JournalEntry | undefined {
+    if (this.open() === undefined || this.selectByKey === undefined) return undefined;
+    const row = this.selectByKey.get(key) as EntryRow | undefined;
+    return row ? rowToEntry(row) : undefined;
   }
 
   close(): void {
@@ -60,6 +69,7 @@ export class OwnJournal {
       db.pragma('busy_timeout = 1000');
       this.selectFrom = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?`);
       this.selectHead = db.prepare('SELECT max(seq) FROM entries').pluck();
+      this.selectByKey = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE idempotency_key = ?`);
     } catch (cause) {
       // A file that exists but has no schema yet: the writer is still creating it. Try again next poll.
       db.close();
