@@ -15,7 +15,7 @@ describe('journal basics', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // 2 = FULL
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
     journal.close();
   });
 

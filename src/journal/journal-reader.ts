@@ -11,6 +11,16 @@ import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from './row.js';
  * one short statement, so the reader never holds a snapshot long enough to starve a checkpoint.
  * Only committed rows are visible, so nothing read here can be undone by a crash.
  */
+export interface JournalTotals {
+  readonly entries: number;
+  readonly sumsMinor: Readonly<Record<string, number>>;
+  readonly unforwarded: number;
+  readonly unforwardedSumsMinor: Readonly<Record<string, number>>;
+  readonly oldestUnforwardedWallMs: number | null;
+  /** Forwarded entries by the centre's outcome (settled, exception, recorded; 'forwarded' when not recorded). */
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
 export class JournalReader {
   private db: Database.Database | undefined;
   private selectFrom: Database.Statement | undefined;
@@ -54,6 +64,38 @@ export class JournalReader {
     if (this.open() === undefined || this.selectByKey === undefined) return undefined;
     const row = this.selectByKey.get(key) as EntryRow | undefined;
     return row ? rowToEntry(row) : undefined;
+  }
+
+  /** The first entry the centre does not hold yet; undefined when all are forwarded (or there are none). */
+  firstUnforwardedSeq(): number | undefined {
+    if (this.open() === undefined || this.db === undefined) return undefined;
+    const seq = this.db.prepare('SELECT e.seq FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT 1').pluck().get() as number | undefined;
+    return seq;
+  }
+
+  /** Counts and sums per currency, over all entries and over those not forwarded yet: the node's side of reconciliation. */
+  totals(): JournalTotals {
+    const empty: JournalTotals = { entries: 0, sumsMinor: {}, unforwarded: 0, unforwardedSumsMinor: {}, oldestUnforwardedWallMs: null, outcomes: {} };
+    if (this.open() === undefined || this.db === undefined) return empty;
+    const rows = this.db
+      .prepare(
+        `SELECT e.currency AS currency, count(*) AS n, sum(e.amount_minor) AS total,
+                sum(f.seq IS NULL) AS unforwarded, sum(CASE WHEN f.seq IS NULL THEN e.amount_minor ELSE 0 END) AS unforwardedTotal,
+                min(CASE WHEN f.seq IS NULL THEN e.wall_ms END) AS oldest
+         FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq GROUP BY e.currency`,
+      )
+      .all() as { currency: string; n: number; total: number; unforwarded: number; unforwardedTotal: number; oldest: number | null }[];
+    const outcomes = this.db.prepare("SELECT coalesce(result, 'forwarded') AS result, count(*) AS n FROM forwarded GROUP BY 1").all() as { result: string; n: number }[];
+    const totals = { ...empty, sumsMinor: {} as Record<string, number>, unforwardedSumsMinor: {} as Record<string, number> };
+    let oldest: number | null = null;
+    for (const row of rows) {
+      totals.entries += row.n;
+      totals.unforwarded += row.unforwarded;
+      totals.sumsMinor[row.currency] = row.total;
+      if (row.unforwarded > 0) totals.unforwardedSumsMinor[row.currency] = row.unforwardedTotal;
+      if (row.oldest !== null && (oldest === null || row.oldest < oldest)) oldest = row.oldest;
+    }
+    return { ...totals, oldestUnforwardedWallMs: oldest, outcomes: Object.fromEntries(outcomes.map((o) => [o.result, o.n])) };
   }
 
   close(): void {

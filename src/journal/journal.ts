@@ -53,6 +53,13 @@ const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * Only one writer uses it; `writeBatch` is the unit of durability: one transaction, one fsync.
  * The in-memory head moves only after a commit succeeded, so a failed batch leaves no trace.
  */
+/** The centre's word on one forwarded entry; null result for entries marked by an older edgepay. */
+export interface ForwardedOutcome {
+  readonly seq: number;
+  readonly result: 'settled' | 'exception' | 'recorded' | null;
+  readonly reason: string | null;
+}
+
 export class Journal {
   private readonly db: Database.Database;
   private readonly clock: Clock;
@@ -242,11 +249,19 @@ export class Journal {
 
   /** Records that the centre holds these entries; forwarding state is outside the chain. */
   markForwarded(seqs: readonly number[], wallMs = this.clock.wallMs()): void {
+    this.recordForwarded(seqs.map((seq) => ({ seq, result: null, reason: null })), wallMs);
+  }
+
+  /**
+   * Records the centre's outcome for each entry it now holds, in one transaction. An entry marked
+   * before keeps its first outcome: the centre answers a redelivery with the same outcome anyway.
+   */
+  recordForwarded(outcomes: readonly ForwardedOutcome[], wallMs = this.clock.wallMs()): void {
     this.assertOpen();
-    const insert = this.db.prepare('INSERT OR IGNORE INTO forwarded (seq, wall_ms) VALUES (?, ?)');
+    const insert = this.db.prepare('INSERT OR IGNORE INTO forwarded (seq, wall_ms, result, reason) VALUES (?, ?, ?, ?)');
     try {
       this.db.transaction(() => {
-        for (const seq of seqs) insert.run(seq, wallMs);
+        for (const outcome of outcomes) insert.run(outcome.seq, wallMs, outcome.result, outcome.reason);
       })();
     } catch (cause) {
       throw storageError(cause, this.path);

@@ -68,6 +68,14 @@ const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // What the centre said about each forwarded entry, for the reconciliation report.
+    version: 2,
+    sql: `
+      ALTER TABLE forwarded ADD COLUMN result TEXT CHECK (result IN ('settled', 'exception', 'recorded'));
+      ALTER TABLE forwarded ADD COLUMN reason TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -8,7 +8,7 @@ import type { Rules } from '../authorize/rules.js';
 import { EdgepayError } from '../errors.js';
 import type { EntryDraft, JournalEntry } from '../journal/entry.js';
 import { GroupCommit, type GroupCommitOptions, type Settled } from '../journal/group-commit.js';
-import type { BatchWriter, Journal } from '../journal/journal.js';
+import type { BatchWriter, ForwardedOutcome, Journal } from '../journal/journal.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Fingerprint, conflictWith } from './idempotency.js';
 import { type Outcome, decisionOf } from './outcome.js';
@@ -111,8 +111,13 @@ export class Authorizer {
 
   /** The centre holds these entries: they no longer count toward the node's stored totals. */
   markForwarded(seqs: readonly number[]): void {
-    this.journal.markForwarded(seqs);
-    for (const seq of seqs) this.exposure.markForwarded(seq);
+    this.recordForwarded(seqs.map((seq) => ({ seq, result: null, reason: null })));
+  }
+
+  /** As markForwarded, keeping what the centre said about each entry. */
+  recordForwarded(outcomes: readonly ForwardedOutcome[]): void {
+    this.journal.recordForwarded(outcomes);
+    for (const outcome of outcomes) this.exposure.markForwarded(outcome.seq);
   }
 
   exposureView(): ExposureState {

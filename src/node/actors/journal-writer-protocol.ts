@@ -1,7 +1,7 @@
 import type { PeerApproval } from '../../authorize/peer-exposure.js';
 import type { RulesConfig } from '../../authorize/rules.js';
 import type { JournalEntry } from '../../journal/entry.js';
-import type { ChainHead } from '../../journal/journal.js';
+import type { ChainHead, ForwardedOutcome } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
 import type { NodeConfig } from '../config.js';
 
@@ -10,6 +10,8 @@ export type JournalWriterRequest =
   | { readonly type: 'authorize'; readonly request: AuthorizationRequest }
   | { readonly type: 'follow-up'; readonly request: FollowUpRequest }
   | { readonly type: 'forwarded'; readonly seqs: readonly number[] }
+  /** The centre holds these entries now, with what it made of each (reconciliation). */
+  | { readonly type: 'settled'; readonly outcomes: readonly ForwardedOutcome[] }
   | { readonly type: 'head' }
   /** Peers' offline approvals and voids, from their replicated journals (shared exposure, P5). */
   | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] }

@@ -68,6 +68,9 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
       case 'forwarded':
         open().markForwarded(message.seqs);
         return { forwarded: message.seqs.length };
+      case 'settled':
+        open().recordForwarded(message.outcomes);
+        return { forwarded: message.outcomes.length };
       case 'head':
         return journal!.chainHead();
       case 'peer-entries':

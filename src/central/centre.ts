@@ -1,0 +1,81 @@
+import type { ErrorCode } from '../errors.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { type BatchTotals, type ForwardBatch, checkBatch, totalsOf } from './batch.js';
+import type { LedgerBackend } from './ledger-backend.js';
+import type { EntryOutcome } from './outcomes.js';
+import { planBatch } from './plan.js';
+
+export interface CentreOptions {
+  readonly backend: LedgerBackend;
+  /** An offline approval forwarded later than this after it was taken becomes an exception. */
+  readonly forwardDeadlineHours: number;
+  readonly clock?: Clock;
+}
+
+/** The centre's answer to one batch: every entry's outcome, or why nothing of it was taken. */
+export type BatchAnswer =
+  | {
+      readonly ok: true;
+      readonly batchId: string;
+      readonly origin: string;
+      /** The last entry of the origin the centre holds after this batch. */
+      readonly headSeq: number;
+      /** One per entry of the batch, in order; entries held before come back with their first outcome. */
+      readonly outcomes: readonly EntryOutcome[];
+      /** The totals the centre computed: the sender compares them with its own. */
+      readonly totals: BatchTotals;
+    }
+  | {
+      readonly ok: false;
+      readonly batchId: string;
+      readonly origin: string;
+      readonly headSeq: number;
+      readonly error: { readonly code: ErrorCode; readonly message: string };
+    };
+
+/** A concurrent ingest posted the same POS payment first: planning again sees it and makes this one a duplicate. */
+const SALES_ONCE_RETRIES = 3;
+
+/**
+ * The central ledger's front: checks a forwarded batch, plans it against what the ledger holds
+ * and applies it in one transaction. Idempotent by (origin, seq): a batch delivered twice, or
+ * forwarded again by a peer on a dead node's behalf, posts nothing the second time and gets the
+ * first answer back; a different entry under a held sequence number is refused as a conflict.
+ */
+export class Centre {
+  private readonly clock: Clock;
+
+  constructor(private readonly options: CentreOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get backend(): LedgerBackend {
+    return this.options.backend;
+  }
+
+  async ingest(batch: ForwardBatch): Promise<BatchAnswer> {
+    const problem = checkBatch(batch);
+    if (problem !== undefined) return this.refuse(batch, problem.code, problem.message, await this.options.backend.headOf(batch.origin));
+    const context = { nowMs: this.clock.wallMs(), forwardDeadlineMs: this.options.forwardDeadlineHours * 3_600_000 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const plan = await this.options.backend.ingest(batch, (view) => planBatch(batch, view), context);
+        if (!plan.ok) return this.refuse(batch, plan.code, plan.message, plan.headSeq);
+        return { ok: true, batchId: batch.batchId, origin: batch.origin, headSeq: plan.head.seq, outcomes: plan.outcomes, totals: totalsOf(batch.entries) };
+      } catch (error) {
+        if (attempt < SALES_ONCE_RETRIES && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  private refuse(batch: ForwardBatch, code: ErrorCode, message: string, headSeq: number): BatchAnswer {
+    return { ok: false, batchId: batch.batchId, origin: batch.origin, headSeq, error: { code, message } };
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  // SQLite (better-sqlite3) and PostgreSQL (SQLSTATE 23505).
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}

@@ -1,0 +1,60 @@
+import type { ForwardBatch } from './batch.js';
+import type { CardStanding, LedgerView, Plan } from './plan.js';
+
+/** Per origin node: what the centre holds of its journal and what it came to. */
+export interface OriginReport {
+  readonly origin: string;
+  readonly store: string;
+  readonly headSeq: number;
+  readonly entries: number;
+  readonly settled: number;
+  readonly exceptions: number;
+  readonly recorded: number;
+  /** Sum of amountMinor per currency over every held entry, whatever became of it: matches the node's own totals. */
+  readonly sumsMinor: Readonly<Record<string, number>>;
+  /** Net minor units credited to the store's merchant account by this origin's entries, per currency. */
+  readonly merchantMinor: Readonly<Record<string, number>>;
+}
+
+export interface ExceptionRow {
+  readonly origin: string;
+  readonly seq: number;
+  readonly store: string;
+  readonly idempotencyKey: string;
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly reason: string;
+  readonly wallMs: number;
+}
+
+export interface InvariantReport {
+  /** Transfers whose postings do not sum to zero (must be none). */
+  readonly unbalancedTransfers: number;
+  /** Accounts whose balance differs from the sum of their postings (must be none). */
+  readonly balanceMismatches: number;
+  readonly transfers: number;
+  readonly postings: number;
+  readonly balances: Readonly<Record<string, number>>;
+}
+
+export interface IngestContext {
+  readonly nowMs: number;
+  readonly forwardDeadlineMs: number;
+}
+
+/**
+ * Where the ledger lives. Each backend reads the view a batch needs, plans it and applies the
+ * plan in ONE database transaction, so a crash at any point leaves either the whole batch or
+ * none of it, and two ingesters (several centre processes on one PostgreSQL) serialize on the
+ * origin's head row. The planning itself is shared (plan.ts): the backends differ only in SQL.
+ */
+export interface LedgerBackend {
+  readonly kind: 'sqlite' | 'postgres';
+  ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan>;
+  setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void>;
+  headOf(origin: string): Promise<number>;
+  originReports(): Promise<OriginReport[]>;
+  exceptions(limit?: number): Promise<ExceptionRow[]>;
+  checkInvariants(): Promise<InvariantReport>;
+  close(): Promise<void>;
+}

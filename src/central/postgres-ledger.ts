@@ -1,0 +1,281 @@
+import pg from 'pg';
+import { GENESIS_HASH } from '../journal/entry.js';
+import { currencyOfAccount } from './accounts.js';
+import type { ForwardBatch } from './batch.js';
+import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
+import type { ExceptionRow, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
+import type { CardStanding, LedgerView, Plan } from './plan.js';
+import { readOriginReports } from './reports.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS ledger_heads (
+    origin TEXT PRIMARY KEY,
+    seq    BIGINT NOT NULL,
+    hash   TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ledger_entries (
+    origin          TEXT NOT NULL,
+    seq             BIGINT NOT NULL,
+    hash            TEXT NOT NULL,
+    store           TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    ref_seq         BIGINT,
+    amount_minor    BIGINT NOT NULL CHECK (amount_minor >= 0),
+    currency        TEXT NOT NULL,
+    card_token      TEXT NOT NULL,
+    approved        SMALLINT NOT NULL,
+    mode            TEXT NOT NULL,
+    wall_ms         BIGINT NOT NULL,
+    result          TEXT NOT NULL CHECK (result IN ('settled', 'exception', 'recorded')),
+    reason          TEXT,
+    merchant_minor  BIGINT NOT NULL,
+    posted_account  TEXT,
+    sender          TEXT NOT NULL,
+    batch_id        TEXT NOT NULL,
+    ingested_ms     BIGINT NOT NULL,
+    PRIMARY KEY (origin, seq)
+  );
+  CREATE INDEX IF NOT EXISTS ledger_entries_by_ref ON ledger_entries (origin, ref_seq) WHERE ref_seq IS NOT NULL;
+  CREATE UNIQUE INDEX IF NOT EXISTS ledger_sales_once ON ledger_entries (store, idempotency_key)
+    WHERE kind = 'authorization' AND posted_account IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS ledger_exceptions ON ledger_entries (result) WHERE result = 'exception';
+  CREATE TABLE IF NOT EXISTS ledger_postings (
+    origin       TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    leg          SMALLINT NOT NULL,
+    account      TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    PRIMARY KEY (origin, seq, leg)
+  );
+  CREATE TABLE IF NOT EXISTS ledger_balances (
+    account       TEXT PRIMARY KEY,
+    currency      TEXT NOT NULL,
+    balance_minor BIGINT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS card_standings (
+    card_token TEXT PRIMARY KEY,
+    standing   TEXT NOT NULL CHECK (standing IN ('hot_listed', 'insufficient_funds'))
+  );
+`;
+
+export interface PostgresLedgerOptions {
+  /** postgres://user@host:port/database */
+  readonly url: string;
+  /** A schema of its own (created if missing): several ledgers can share one database, e.g. in tests. */
+  readonly schema?: string;
+  readonly poolSize?: number;
+}
+
+/**
+ * The production ledger on PostgreSQL. A batch is one transaction that first locks its origin's
+ * head row (SELECT … FOR UPDATE), so several centre processes can ingest from one shared
+ * subscription: batches of one origin serialize, different origins proceed in parallel, and the
+ * unique index on (store, idempotency key) catches the one race the lock does not cover.
+ * Rows go in with one statement per table per batch (unnest over arrays), not one per entry.
+ */
+export class PostgresLedger implements LedgerBackend {
+  readonly kind = 'postgres' as const;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(options: PostgresLedgerOptions): Promise<PostgresLedger> {
+    const schema = options.schema;
+    if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      throw new Error(`schema: must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`);
+    }
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 4,
+      ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    });
+    try {
+      if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await pool.query(SCHEMA);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return new PostgresLedger(pool);
+  }
+
+  async ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const view = await this.readView(client, batch, context);
+      const planned = plan(view);
+      if (planned.ok) await this.apply(client, planned, context.nowMs);
+      await client.query('COMMIT');
+      return planned;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void> {
+    if (standing === null) await this.pool.query('DELETE FROM card_standings WHERE card_token = $1', [cardToken]);
+    else await this.pool.query('INSERT INTO card_standings (card_token, standing) VALUES ($1, $2) ON CONFLICT (card_token) DO UPDATE SET standing = excluded.standing', [cardToken, standing]);
+  }
+
+  async headOf(origin: string): Promise<number> {
+    const { rows } = await this.pool.query<{ seq: string }>('SELECT seq FROM ledger_heads WHERE origin = $1', [origin]);
+    return rows[0] === undefined ? 0 : Number(rows[0].seq);
+  }
+
+  async originReports(): Promise<OriginReport[]> {
+    return readOriginReports(async (sql) => (await this.pool.query(sql)).rows as Record<string, unknown>[]);
+  }
+
+  async exceptions(limit = 1_000): Promise<ExceptionRow[]> {
+    const { rows } = await this.pool.query<Record<string, string>>(
+      `SELECT origin, seq, store, idempotency_key, amount_minor, currency, reason, wall_ms FROM ledger_entries
+       WHERE result = 'exception' ORDER BY origin, seq LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      origin: r.origin!,
+      seq: Number(r.seq),
+      store: r.store!,
+      idempotencyKey: r.idempotency_key!,
+      amountMinor: Number(r.amount_minor),
+      currency: r.currency!,
+      reason: r.reason!,
+      wallMs: Number(r.wall_ms),
+    }));
+  }
+
+  async checkInvariants(): Promise<InvariantReport> {
+    const one = async (sql: string): Promise<number> => Number((await this.pool.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
+    const balances = (await this.pool.query<{ account: string; balance_minor: string }>('SELECT account, balance_minor FROM ledger_balances ORDER BY account')).rows;
+    return {
+      unbalancedTransfers: await one('SELECT count(*) AS n FROM (SELECT 1 FROM ledger_postings GROUP BY origin, seq HAVING sum(amount_minor) <> 0) t'),
+      balanceMismatches: await one(
+        `SELECT count(*) AS n FROM ledger_balances b
+         FULL JOIN (SELECT account, sum(amount_minor) AS total FROM ledger_postings GROUP BY account) p ON p.account = b.account
+         WHERE coalesce(b.balance_minor, 0) <> coalesce(p.total, 0) OR b.account IS NULL`,
+      ),
+      transfers: await one('SELECT count(*) AS n FROM (SELECT 1 FROM ledger_postings GROUP BY origin, seq) t'),
+      postings: await one('SELECT count(*) AS n FROM ledger_postings'),
+      balances: Object.fromEntries(balances.map((b) => [b.account, Number(b.balance_minor)])),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async readView(client: pg.PoolClient, batch: ForwardBatch, context: IngestContext): Promise<LedgerView> {
+    // The head row is the origin's lock: created if missing, then held until COMMIT.
+    await client.query('INSERT INTO ledger_heads (origin, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (origin) DO NOTHING', [batch.origin, GENESIS_HASH]);
+    const headRow = (await client.query<{ seq: string; hash: string }>('SELECT seq, hash FROM ledger_heads WHERE origin = $1 FOR UPDATE', [batch.origin])).rows[0];
+    const head = { seq: Number(headRow?.seq ?? 0), hash: headRow?.hash ?? GENESIS_HASH };
+    const needs = batchNeeds(batch, head.seq);
+    const held =
+      needs.heldTo >= needs.heldFrom
+        ? (
+            await client.query<{ seq: string; hash: string; result: HeldRow['result']; reason: string | null; merchant_minor: string }>(
+              'SELECT seq, hash, result, reason, merchant_minor FROM ledger_entries WHERE origin = $1 AND seq BETWEEN $2 AND $3',
+              [batch.origin, needs.heldFrom, needs.heldTo],
+            )
+          ).rows.map((r): HeldRow => ({ seq: Number(r.seq), hash: r.hash, result: r.result, reason: r.reason, merchantMinor: Number(r.merchant_minor) }))
+        : [];
+    let originals: OriginalRow[] = [];
+    let reversals: ReversalRow[] = [];
+    if (needs.refSeqs.length > 0) {
+      originals = (
+        await client.query<{ seq: string; kind: OriginalRow['kind']; amount_minor: string; currency: string; posted_account: string | null }>(
+          'SELECT seq, kind, amount_minor, currency, posted_account FROM ledger_entries WHERE origin = $1 AND seq = ANY($2::bigint[])',
+          [batch.origin, needs.refSeqs],
+        )
+      ).rows.map((r) => ({ seq: Number(r.seq), kind: r.kind, amountMinor: Number(r.amount_minor), currency: r.currency, postedAccount: r.posted_account }));
+      reversals = (
+        await client.query<{ ref_seq: string; reversed: string; voided: boolean }>(
+          `SELECT ref_seq, -sum(merchant_minor) AS reversed, bool_or(kind = 'void') AS voided FROM ledger_entries
+           WHERE origin = $1 AND result = 'settled' AND ref_seq = ANY($2::bigint[]) GROUP BY ref_seq`,
+          [batch.origin, needs.refSeqs],
+        )
+      ).rows.map((r) => ({ refSeq: Number(r.ref_seq), reversedMinor: Number(r.reversed), voided: r.voided }));
+    }
+    const keys =
+      needs.approvalKeys.length === 0
+        ? []
+        : (
+            await client.query<{ key: string }>(
+              `SELECT idempotency_key AS key FROM ledger_entries
+               WHERE store = $1 AND origin <> $2 AND kind = 'authorization' AND posted_account IS NOT NULL AND idempotency_key = ANY($3::text[])`,
+              [batch.store, batch.origin, needs.approvalKeys],
+            )
+          ).rows;
+    const standings =
+      needs.cardTokens.length === 0
+        ? []
+        : (await client.query<{ card_token: string; standing: CardStanding }>('SELECT card_token, standing FROM card_standings WHERE card_token = ANY($1::text[])', [needs.cardTokens])).rows;
+    return {
+      head,
+      held: heldMap(held),
+      originals: originalsMap(originals, reversals),
+      keysPostedElsewhere: new Set(keys.map((k) => k.key)),
+      standings: new Map(standings.map((s) => [s.card_token, s.standing])),
+      nowMs: context.nowMs,
+      forwardDeadlineMs: context.forwardDeadlineMs,
+    };
+  }
+
+  private async apply(client: pg.PoolClient, plan: Extract<Plan, { ok: true }>, nowMs: number): Promise<void> {
+    if (plan.rows.length > 0) {
+      const column = (pick: (row: Extract<Plan, { ok: true }>['rows'][number]) => unknown): unknown[] => plan.rows.map(pick);
+      await client.query(
+        `INSERT INTO ledger_entries (origin, seq, hash, store, kind, idempotency_key, ref_seq, amount_minor, currency, card_token, approved, mode, wall_ms,
+           result, reason, merchant_minor, posted_account, sender, batch_id, ingested_ms)
+         SELECT o, s, h, st, k, ik, rs, am, cu, ct, ap, mo, wm, re, rn, mm, pa, se, bi, $20
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[],
+                     $11::smallint[], $12::text[], $13::bigint[], $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[], $19::text[])
+           AS t(o, s, h, st, k, ik, rs, am, cu, ct, ap, mo, wm, re, rn, mm, pa, se, bi)`,
+        [
+          column((r) => r.origin),
+          column((r) => r.seq),
+          column((r) => r.hash),
+          column((r) => r.store),
+          column((r) => r.kind),
+          column((r) => r.idempotencyKey),
+          column((r) => r.refSeq),
+          column((r) => r.amountMinor),
+          column((r) => r.currency),
+          column((r) => r.cardToken),
+          column((r) => (r.approved ? 1 : 0)),
+          column((r) => r.mode),
+          column((r) => r.wallMs),
+          column((r) => r.result),
+          column((r) => r.reason),
+          column((r) => r.merchantMinor),
+          column((r) => r.postedAccount),
+          column((r) => r.sender),
+          column((r) => r.batchId),
+          nowMs,
+        ],
+      );
+    }
+    if (plan.transfers.length > 0) {
+      const legs = plan.transfers.flatMap((t) => t.postings.map((p, leg) => ({ origin: t.origin, seq: t.seq, leg, account: p.account, currency: t.currency, amount: p.amountMinor })));
+      await client.query(
+        `INSERT INTO ledger_postings (origin, seq, leg, account, currency, amount_minor)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::smallint[], $4::text[], $5::text[], $6::bigint[])`,
+        [legs.map((l) => l.origin), legs.map((l) => l.seq), legs.map((l) => l.leg), legs.map((l) => l.account), legs.map((l) => l.currency), legs.map((l) => l.amount)],
+      );
+      // Sorted, so two batches touching the same accounts lock them in the same order and cannot deadlock.
+      const deltas = [...balanceDeltas(plan)].sort(([a], [b]) => a.localeCompare(b));
+      await client.query(
+        `INSERT INTO ledger_balances (account, currency, balance_minor)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+         ON CONFLICT (account) DO UPDATE SET balance_minor = ledger_balances.balance_minor + excluded.balance_minor`,
+        [deltas.map(([a]) => a), deltas.map(([a]) => currencyOfAccount(a)), deltas.map(([, d]) => d)],
+      );
+    }
+    if (plan.rows.length > 0) await client.query('UPDATE ledger_heads SET seq = $2, hash = $3 WHERE origin = $1', [plan.rows[0]!.origin, plan.head.seq, plan.head.hash]);
+  }
+}

@@ -1,0 +1,214 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { GENESIS_HASH } from '../journal/entry.js';
+import { currencyOfAccount } from './accounts.js';
+import type { ForwardBatch } from './batch.js';
+import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
+import type { ExceptionRow, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
+import type { CardStanding, LedgerView, Plan } from './plan.js';
+import { readOriginReports } from './reports.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS ledger_heads (
+    origin TEXT PRIMARY KEY,
+    seq    INTEGER NOT NULL,
+    hash   TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS ledger_entries (
+    origin          TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    hash            TEXT NOT NULL,
+    store           TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    ref_seq         INTEGER,
+    amount_minor    INTEGER NOT NULL CHECK (amount_minor >= 0),
+    currency        TEXT NOT NULL,
+    card_token      TEXT NOT NULL,
+    approved        INTEGER NOT NULL,
+    mode            TEXT NOT NULL,
+    wall_ms         INTEGER NOT NULL,
+    result          TEXT NOT NULL CHECK (result IN ('settled', 'exception', 'recorded')),
+    reason          TEXT,
+    merchant_minor  INTEGER NOT NULL,
+    posted_account  TEXT,
+    sender          TEXT NOT NULL,
+    batch_id        TEXT NOT NULL,
+    ingested_ms     INTEGER NOT NULL,
+    PRIMARY KEY (origin, seq)
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS ledger_entries_by_ref ON ledger_entries (origin, ref_seq) WHERE ref_seq IS NOT NULL;
+  -- One POS payment is paid once, whichever node forwards it: a second posting fails the batch.
+  CREATE UNIQUE INDEX IF NOT EXISTS ledger_sales_once ON ledger_entries (store, idempotency_key)
+    WHERE kind = 'authorization' AND posted_account IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS ledger_exceptions ON ledger_entries (result) WHERE result = 'exception';
+  CREATE TABLE IF NOT EXISTS ledger_postings (
+    origin       TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    leg          INTEGER NOT NULL,
+    account      TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    PRIMARY KEY (origin, seq, leg)
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS ledger_balances (
+    account       TEXT PRIMARY KEY,
+    currency      TEXT NOT NULL,
+    balance_minor INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE IF NOT EXISTS card_standings (
+    card_token TEXT PRIMARY KEY,
+    standing   TEXT NOT NULL CHECK (standing IN ('hot_listed', 'insufficient_funds'))
+  ) STRICT;
+`;
+
+/**
+ * The embedded ledger: one SQLite file in WAL mode with synchronous=FULL, for the demo and small
+ * deployments. A batch is one IMMEDIATE transaction; better-sqlite3 is synchronous, so the whole
+ * read-plan-write runs without yielding and two ingests can never interleave.
+ */
+export class SqliteLedger implements LedgerBackend {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  static open(path: string): SqliteLedger {
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(SCHEMA);
+    return new SqliteLedger(db);
+  }
+
+  async ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan> {
+    return this.db.transaction(() => {
+      const view = this.readView(batch, context);
+      const planned = plan(view);
+      if (planned.ok) this.apply(planned, context.nowMs);
+      return planned;
+    }).immediate();
+  }
+
+  async setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void> {
+    if (standing === null) this.db.prepare('DELETE FROM card_standings WHERE card_token = ?').run(cardToken);
+    else this.db.prepare('INSERT INTO card_standings (card_token, standing) VALUES (?, ?) ON CONFLICT (card_token) DO UPDATE SET standing = excluded.standing').run(cardToken, standing);
+  }
+
+  async headOf(origin: string): Promise<number> {
+    return (this.db.prepare('SELECT seq FROM ledger_heads WHERE origin = ?').pluck().get(origin) as number | undefined) ?? 0;
+  }
+
+  async originReports(): Promise<OriginReport[]> {
+    return readOriginReports((sql) => this.db.prepare(sql).all() as Record<string, unknown>[]);
+  }
+
+  async exceptions(limit = 1_000): Promise<ExceptionRow[]> {
+    return this.db
+      .prepare(
+        `SELECT origin, seq, store, idempotency_key AS idempotencyKey, amount_minor AS amountMinor, currency, reason, wall_ms AS wallMs
+         FROM ledger_entries WHERE result = 'exception' ORDER BY origin, seq LIMIT ?`,
+      )
+      .all(limit) as ExceptionRow[];
+  }
+
+  async checkInvariants(): Promise<InvariantReport> {
+    const one = (sql: string): number => Number(this.db.prepare(sql).pluck().get() ?? 0);
+    const balances = Object.fromEntries((this.db.prepare('SELECT account, balance_minor FROM ledger_balances ORDER BY account').raw().all() as [string, number][]).map(([a, b]) => [a, b]));
+    return {
+      unbalancedTransfers: one('SELECT count(*) FROM (SELECT 1 FROM ledger_postings GROUP BY origin, seq HAVING sum(amount_minor) <> 0)'),
+      balanceMismatches: one(
+        `SELECT count(*) FROM ledger_balances b
+         LEFT JOIN (SELECT account, sum(amount_minor) AS total FROM ledger_postings GROUP BY account) p ON p.account = b.account
+         WHERE b.balance_minor <> coalesce(p.total, 0)`,
+      ) + one('SELECT count(*) FROM (SELECT account FROM ledger_postings GROUP BY account) p WHERE p.account NOT IN (SELECT account FROM ledger_balances)'),
+      transfers: one('SELECT count(*) FROM (SELECT 1 FROM ledger_postings GROUP BY origin, seq)'),
+      postings: one('SELECT count(*) FROM ledger_postings'),
+      balances,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private readView(batch: ForwardBatch, context: IngestContext): LedgerView {
+    const headRow = this.db.prepare('SELECT seq, hash FROM ledger_heads WHERE origin = ?').get(batch.origin) as { seq: number; hash: string } | undefined;
+    const head = headRow ?? { seq: 0, hash: GENESIS_HASH };
+    const needs = batchNeeds(batch, head.seq);
+    const held =
+      needs.heldTo >= needs.heldFrom
+        ? (this.db
+            .prepare('SELECT seq, hash, result, reason, merchant_minor AS merchantMinor FROM ledger_entries WHERE origin = ? AND seq BETWEEN ? AND ?')
+            .all(batch.origin, needs.heldFrom, needs.heldTo) as HeldRow[])
+        : [];
+    const originals = this.inList<OriginalRow>(
+      'SELECT seq, kind, amount_minor AS amountMinor, currency, posted_account AS postedAccount FROM ledger_entries WHERE origin = ? AND seq IN',
+      [batch.origin],
+      needs.refSeqs,
+    );
+    const reversals = this.inList<{ refSeq: number; reversedMinor: number; voided: number }>(
+      `SELECT ref_seq AS refSeq, -sum(merchant_minor) AS reversedMinor, max(kind = 'void') AS voided FROM ledger_entries
+       WHERE origin = ? AND result = 'settled' AND ref_seq IN`,
+      [batch.origin],
+      needs.refSeqs,
+      'GROUP BY ref_seq',
+    ).map((r): ReversalRow => ({ refSeq: r.refSeq, reversedMinor: r.reversedMinor, voided: r.voided === 1 }));
+    const keys = this.inList<{ key: string }>(
+      `SELECT idempotency_key AS key FROM ledger_entries WHERE store = ? AND origin <> ? AND kind = 'authorization' AND posted_account IS NOT NULL AND idempotency_key IN`,
+      [batch.store, batch.origin],
+      needs.approvalKeys,
+    );
+    const standings = this.inList<{ token: string; standing: string }>('SELECT card_token AS token, standing FROM card_standings WHERE card_token IN', [], needs.cardTokens);
+    return {
+      head,
+      held: heldMap(held),
+      originals: originalsMap(originals, reversals),
+      keysPostedElsewhere: new Set(keys.map((k) => k.key)),
+      standings: new Map(standings.map((s) => [s.token, s.standing as CardStanding])),
+      nowMs: context.nowMs,
+      forwardDeadlineMs: context.forwardDeadlineMs,
+    };
+  }
+
+  private inList<T>(sql: string, leading: readonly unknown[], values: readonly (string | number)[], tail = ''): T[] {
+    if (values.length === 0) return [];
+    // SQLite binds at most 32766 parameters; a batch is far smaller, but chunk anyway.
+    const rows: T[] = [];
+    for (let at = 0; at < values.length; at += 500) {
+      const chunk = values.slice(at, at + 500);
+      rows.push(...(this.db.prepare(`${sql} (${chunk.map(() => '?').join(', ')}) ${tail}`).all(...leading, ...chunk) as T[]));
+    }
+    return rows;
+  }
+
+  private apply(plan: Extract<Plan, { ok: true }>, nowMs: number): void {
+    const insertEntry = this.db.prepare(
+      `INSERT INTO ledger_entries (origin, seq, hash, store, kind, idempotency_key, ref_seq, amount_minor, currency, card_token, approved, mode, wall_ms,
+         result, reason, merchant_minor, posted_account, sender, batch_id, ingested_ms)
+       VALUES (@origin, @seq, @hash, @store, @kind, @idempotencyKey, @refSeq, @amountMinor, @currency, @cardToken, @approved, @mode, @wallMs,
+         @result, @reason, @merchantMinor, @postedAccount, @sender, @batchId, @ingestedMs)`,
+    );
+    for (const row of plan.rows) insertEntry.run({ ...row, approved: row.approved ? 1 : 0, ingestedMs: nowMs });
+    const insertPosting = this.db.prepare('INSERT INTO ledger_postings (origin, seq, leg, account, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const transfer of plan.transfers) {
+      transfer.postings.forEach((posting, leg) => insertPosting.run(transfer.origin, transfer.seq, leg, posting.account, transfer.currency, posting.amountMinor));
+    }
+    const addBalance = this.db.prepare(
+      `INSERT INTO ledger_balances (account, currency, balance_minor) VALUES (?, ?, ?)
+       ON CONFLICT (account) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor`,
+    );
+    for (const [account, delta] of balanceDeltas(plan)) addBalance.run(account, currencyOfAccount(account), delta);
+    const origin = plan.rows[0]?.origin;
+    if (origin !== undefined) {
+      this.db
+        .prepare('INSERT INTO ledger_heads (origin, seq, hash) VALUES (?, ?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq, hash = excluded.hash')
+        .run(origin, plan.head.seq, plan.head.hash);
+    }
+  }
+}
