@@ -115,13 +115,23 @@ export function planBatch(batch: ForwardBatch, view: LedgerView): Plan {
   return { ok: true, rows, transfers, head, outcomes };
 }
 
+interface Decision {
+  readonly result: EntryOutcome['result'];
+  readonly reason: string | null;
+  readonly merchantMinor: number;
+  readonly postedAccount: string | null;
+  readonly transfer?: PlannedTransfer;
+}
+
 interface Decided {
   readonly row: LedgerEntryRow;
   readonly transfer?: PlannedTransfer;
 }
 
 function decide(batch: ForwardBatch, entry: JournalEntry, view: LedgerView, originals: Map<number, HeldOriginal>, keysPosted: Set<string>): Decided {
-  const base = {
+  const decision = decideEntry(batch, entry, view, originals, keysPosted);
+  // Built once per entry, field by field: a backlog of a million entries is planned through here.
+  const row: LedgerEntryRow = {
     origin: batch.origin,
     seq: entry.seq,
     hash: entry.hash,
@@ -135,25 +145,30 @@ function decide(batch: ForwardBatch, entry: JournalEntry, view: LedgerView, orig
     approved: entry.decision.approved,
     mode: entry.decision.mode,
     wallMs: entry.wallMs,
+    result: decision.result,
+    reason: decision.reason,
+    merchantMinor: decision.merchantMinor,
+    postedAccount: decision.postedAccount,
     sender: batch.sender,
     batchId: batch.batchId,
   };
-  const recorded = (reason: string): Decided => ({ row: { ...base, result: 'recorded', reason, merchantMinor: 0, postedAccount: null } });
+  return decision.transfer === undefined ? { row } : { row, transfer: decision.transfer };
+}
+
+function decideEntry(batch: ForwardBatch, entry: JournalEntry, view: LedgerView, originals: Map<number, HeldOriginal>, keysPosted: Set<string>): Decision {
+  const recorded = (reason: string): Decision => ({ result: 'recorded', reason, merchantMinor: 0, postedAccount: null });
   if (!entry.decision.approved) return recorded(`declined by the node (${entry.decision.code})`);
   const merchant = merchantAccount(batch.store, entry.currency);
 
   if (entry.kind === 'authorization') {
-    const sale = (account: string, result: 'settled' | 'exception', reason: ExceptionReason | null): Decided => {
+    const sale = (account: string, result: 'settled' | 'exception', reason: ExceptionReason | null): Decision => {
       keysPosted.add(entry.idempotencyKey);
       originals.set(entry.seq, { seq: entry.seq, kind: entry.kind, amountMinor: entry.amountMinor, currency: entry.currency, postedAccount: account, reversedMinor: 0, voided: false });
-      return {
-        row: { ...base, result, reason, merchantMinor: entry.amountMinor, postedAccount: account },
-        transfer: transfer(batch.origin, entry.seq, entry.currency, account, merchant, entry.amountMinor),
-      };
+      return { result, reason, merchantMinor: entry.amountMinor, postedAccount: account, transfer: transfer(batch.origin, entry.seq, entry.currency, account, merchant, entry.amountMinor) };
     };
     if (keysPosted.has(entry.idempotencyKey)) {
       // The same POS payment approved twice (e.g. retried on another lane): it is paid once.
-      return { row: { ...base, result: 'exception', reason: 'duplicate', merchantMinor: 0, postedAccount: null } };
+      return { result: 'exception', reason: 'duplicate', merchantMinor: 0, postedAccount: null };
     }
     const standing = view.standings.get(entry.cardToken);
     if (standing !== undefined) return sale(offlineRiskAccount(entry.currency), 'exception', standing);
@@ -168,14 +183,12 @@ function decide(batch: ForwardBatch, entry: JournalEntry, view: LedgerView, orig
   const original = entry.refSeq === null ? undefined : originals.get(entry.refSeq);
   if (original === undefined || original.postedAccount === null) return recorded(`${entry.kind} of entry ${entry.refSeq} which posted nothing`);
   if (original.voided) return recorded(`${entry.kind} of entry ${original.seq} which was voided already`);
+  if (original.currency !== entry.currency) return recorded(`${entry.kind} in ${entry.currency} of entry ${original.seq} in ${original.currency}: not posted`);
   const remaining = original.amountMinor - original.reversedMinor;
   const back = entry.kind === 'void' ? remaining : Math.min(entry.amountMinor, remaining);
   if (back <= 0) return recorded(`${entry.kind} of entry ${original.seq} with nothing left to give back`);
   originals.set(original.seq, { ...original, reversedMinor: original.reversedMinor + back, voided: entry.kind === 'void' });
-  return {
-    row: { ...base, result: 'settled', reason: null, merchantMinor: -back, postedAccount: original.postedAccount },
-    transfer: transfer(batch.origin, entry.seq, entry.currency, merchant, original.postedAccount, back),
-  };
+  return { result: 'settled', reason: null, merchantMinor: -back, postedAccount: original.postedAccount, transfer: transfer(batch.origin, entry.seq, entry.currency, merchant, original.postedAccount, back) };
 }
 
 function transfer(origin: string, seq: number, currency: string, debit: string, credit: string, amountMinor: number): PlannedTransfer {

@@ -23,6 +23,15 @@ import {
   parseEntriesOption,
 } from '../bench/replication-options.js';
 import type { ReplicationBenchReport } from '../bench/replication-report.js';
+import { runReconcileBench } from '../bench/reconcile-bench.js';
+import {
+  DEFAULT_BACKLOG,
+  DEFAULT_RECONCILE_BATCH,
+  type LedgerKind,
+  parseBacklogOption,
+  parseLedgerOption,
+  parseReconcileBatchOption,
+} from '../bench/reconcile-options.js';
 
 interface BenchCliOptions {
   readonly json?: boolean;
@@ -97,6 +106,29 @@ export function registerBenchCommands(program: Command): void {
     const report = await runReplicationBench(replicationOptions(opts, opts.seconds));
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
   });
+
+  bench
+    .command('reconcile')
+    .description('drain a backlog of journal entries through the uplink into the central ledger, beside the backend\'s raw insert rate')
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--backend <kind>', 'ledger backend: sqlite (embedded) or postgres (a throwaway server unless --postgres-url is given)', parseLedgerOption, 'sqlite' as LedgerKind)
+    .option('--entries <n>', 'journal entries in the backlog, 1000 to 10000000', parseBacklogOption, DEFAULT_BACKLOG)
+    .option('--batch <n>', 'entries per forwarded batch, 1 to 10000', parseReconcileBatchOption, DEFAULT_RECONCILE_BATCH)
+    .option('--postgres-url <url>', 'measure this PostgreSQL server instead of starting one (the bench creates its own schemas in it)')
+    .option('--dir <path>', 'directory for the journal and the embedded ledger; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
+    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .action(async (opts: { json?: boolean; backend: LedgerKind; entries: number; batch: number; postgresUrl?: string; dir?: string; keep?: boolean }) => {
+      const report = await runReconcileBench({
+        backend: opts.backend,
+        entries: opts.entries,
+        batch: opts.batch,
+        ...(opts.postgresUrl === undefined ? {} : { postgresUrl: opts.postgresUrl }),
+        ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+        keep: opts.keep === true,
+        progress: progressLine,
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    });
 
   withReplicationOptions(withBenchOptions(bench.command('all')))
     .description('every benchmark: journal, then actors, then lane, then replication')

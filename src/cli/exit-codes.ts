@@ -11,7 +11,14 @@ export const EXIT = {
   system: 3,
 } as const;
 
-const CHECK_FAILED: readonly ErrorCode[] = ['EDGEPAY_JOURNAL_CHAIN_BROKEN', 'EDGEPAY_RESTORE_REFUSED', 'EDGEPAY_JOURNAL_IN_USE'];
+const CHECK_FAILED: readonly ErrorCode[] = [
+  'EDGEPAY_JOURNAL_CHAIN_BROKEN',
+  'EDGEPAY_RESTORE_REFUSED',
+  'EDGEPAY_JOURNAL_IN_USE',
+  'EDGEPAY_CENTRE_CONFLICT',
+  'EDGEPAY_CENTRE_CHAIN_BROKEN',
+  'EDGEPAY_CENTRE_BATCH_TOTALS',
+];
 const USAGE: readonly ErrorCode[] = ['EDGEPAY_BAD_INPUT', 'EDGEPAY_NOT_FOUND', 'EDGEPAY_RULES_INVALID', 'EDGEPAY_KEY_INVALID', 'EDGEPAY_JOURNAL_NODE_MISMATCH'];
 
 export function exitCodeFor(error: unknown): number {
@@ -24,6 +31,7 @@ export function exitCodeFor(error: unknown): number {
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  success
-  1  a check failed (broken chain, restore refused, journal in use)
+  1  a check failed (broken chain, restore refused, journal in use, journal and
+     central ledger differ, the centre refused a batch as a conflict)
   2  bad usage or input (unknown option, invalid value, missing file)
   3  storage or system failure (disk full, read-only, locked, I/O error)`;

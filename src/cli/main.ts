@@ -8,6 +8,7 @@ import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerReaderCommands } from './reader-commands.js';
+import { registerReconcileCommands } from './reconcile-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerJournalCommands(program);
   registerRulesCommands(program);
+  registerReconcileCommands(program);
   registerReaderCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from './entry.js';
-import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from './row.js';
+import { BULK_ENTRY_COLUMNS, ENTRY_COLUMNS, type EntryRow, bulkRowToEntry, rowToEntry } from './row.js';
 
 /**
  * The node's own journal, read through a connection of its own opened read-only, from whichever
@@ -40,7 +40,7 @@ export class JournalReader {
   /** Up to `limit` entries from `fromSeq`, in order; [] while the journal does not exist yet. */
   read(fromSeq: number, limit: number): JournalEntry[] {
     if (this.open() === undefined || this.selectFrom === undefined) return [];
-    const entries = (this.selectFrom.all(fromSeq, limit) as EntryRow[]).map(rowToEntry);
+    const entries = (this.selectFrom.all(fromSeq, limit) as unknown[][]).map(bulkRowToEntry);
     entries.forEach((entry, i) => {
       if (entry.seq !== fromSeq + i || entry.nodeId !== this.nodeId) {
         throw new EdgepayError(
@@ -109,7 +109,7 @@ export class JournalReader {
     const db = new Database(this.path, { readonly: true, fileMustExist: true });
     try {
       db.pragma('busy_timeout = 1000');
-      this.selectFrom = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?`);
+      this.selectFrom = db.prepare(`SELECT ${BULK_ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?`).raw(true);
       this.selectHead = db.prepare('SELECT max(seq) FROM entries').pluck();
       this.selectByKey = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE idempotency_key = ?`);
     } catch (cause) {

@@ -64,3 +64,42 @@ export function rowToEntry(row: EntryRow): JournalEntry {
     hash: row.hash.toString('hex'),
   };
 }
+
+/**
+ * The same columns for bulk reads, with the hashes as hex text from SQLite: read in raw (array)
+ * mode, a row costs a fraction of an object row with three Buffers, which matters when a backlog
+ * of a million entries is read for the centre.
+ */
+export const BULK_ENTRY_COLUMNS = ENTRY_COLUMNS.replace('prev_hash, hash', 'lower(hex(prev_hash)), lower(hex(hash))');
+
+type BulkRow = [
+  seq: number, nodeId: string, kind: string, idempotencyKey: string, refSeq: number | null, lane: string | null, reference: string | null,
+  amountMinor: number, currency: string, cardToken: string, cardBin: string, cardLast4: string, sealedCard: Buffer | null, approved: number,
+  code: string, reason: string, rule: string, mode: string, wallMs: number, monoUs: number, prevHash: string, hash: string,
+];
+
+/** A row of BULK_ENTRY_COLUMNS read with `.raw(true)`. */
+export function bulkRowToEntry(values: unknown[]): JournalEntry {
+  const [seq, nodeId, kind, idempotencyKey, refSeq, lane, reference, amountMinor, currency, cardToken, cardBin, cardLast4, sealedCard, approved, code, reason, rule, mode, wallMs, monoUs, prevHash, hash] =
+    values as BulkRow;
+  return {
+    seq,
+    nodeId,
+    kind: kind as EntryKind,
+    idempotencyKey,
+    refSeq,
+    lane,
+    reference,
+    amountMinor,
+    currency,
+    cardToken,
+    cardBin,
+    cardLast4,
+    sealedCard,
+    decision: { approved: approved === 1, code, reason, rule, mode: mode as DecisionMode },
+    wallMs,
+    monoUs,
+    prevHash,
+    hash,
+  };
+}

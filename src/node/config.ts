@@ -75,6 +75,21 @@ export const nodeConfigSchema = strict({
     /** The operator's rules public key: signed rules on the store's rules topic are applied only with it. */
     rulesPublicKeyFile: path.optional(),
   }).optional(),
+  /**
+   * Reconciliation with the central ledger. `ledger` names the ledger this node forwards into
+   * directly (embedded: the demo and small deployments): an SQLite file, or a PostgreSQL URL kept
+   * in a file (it may hold a password, and secrets never go on the command line).
+   */
+  centre: strict({
+    store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
+    ledger: z.union([strict({ sqliteFile: path }), strict({ postgresUrlFile: path })], {
+      error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',
+    }),
+    batchSize: int(1, 10_000, 'entries per forwarded batch').default(500),
+    intervalMs: int(100, 3_600_000, 'milliseconds between forwarding rounds').default(5_000),
+    /** The centre's own rule, applied here because the ledger is embedded: later offline approvals become exceptions. */
+    forwardDeadlineHours: int(1, 8_760, 'hours').default(72),
+  }).optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -100,6 +115,14 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
             ...(config.replication.passwordFile === undefined ? {} : { passwordFile: at(config.replication.passwordFile) }),
             ...(config.replication.rulesPublicKeyFile === undefined ? {} : { rulesPublicKeyFile: at(config.replication.rulesPublicKeyFile) }),
             peers: config.replication.peers.map((peer) => ({ ...peer, publicKeyFile: at(peer.publicKeyFile) })),
+          },
+        }),
+    ...(config.centre === undefined
+      ? {}
+      : {
+          centre: {
+            ...config.centre,
+            ledger: 'sqliteFile' in config.centre.ledger ? { sqliteFile: at(config.centre.ledger.sqliteFile) } : { postgresUrlFile: at(config.centre.ledger.postgresUrlFile) },
           },
         }),
     dataDir: at(config.dataDir),

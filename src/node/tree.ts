@@ -2,6 +2,7 @@ import { startApiService } from '../api/service.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import { READER_MODULE, type ReaderInit, readerActorId } from '../reader/reader-actor-protocol.js';
 import { REPLICATOR_MODULE } from '../replication/replicator-protocol.js';
+import { UPLINK_MODULE } from '../reconcile/uplink-protocol.js';
 import { AUTHORIZER_MODULE } from './actors/authorizer-protocol.js';
 import { JOURNAL_WRITER_MODULE } from './actors/journal-writer-protocol.js';
 import type { NodeConfig } from './config.js';
@@ -16,6 +17,7 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  *   │   └── authorizer       card capture on the pool, then asks the journal writer
  *   ├── replicator           the journal to the store's peers over MQTT, theirs into the replicas,
  *   │                        and peers' approvals to the journal writer (shared exposure)
+ *   ├── uplink               forwards the journal to the central ledger, when configured
  *   ├── lanes (one_for_one)
  *   │   └── reader:<lane>    one per lane: owns the serial port, speaks the reader protocol
  *   └── api                  the POS payment API (main thread), when configured
@@ -25,8 +27,8 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  * the others, whose drain would wait on work that needs the restarted one back.
  * Children start top to bottom and stop bottom to top: the API stops taking requests first, then
  * the readers, then the replicator (what it had not published yet it publishes after the next
- * start: its outbox is the journal), and the journal writer flushes and closes last. The uplink
- * joins the node supervisor when it lands.
+ * start: its outbox is the journal), the uplink (a round cut short resumes from the first entry the
+ * centre does not hold), and the journal writer flushes and closes last.
  */
 export function nodeTree(config: NodeConfig): readonly TreeNode[] {
   const tree: TreeNode[] = [
@@ -37,6 +39,9 @@ export function nodeTree(config: NodeConfig): readonly TreeNode[] {
   ];
   if (config.replication !== undefined) {
     tree.push(actor('replicator', REPLICATOR_MODULE, { shutdownTimeoutMs: 5_000 }));
+  }
+  if (config.centre !== undefined) {
+    tree.push(actor('uplink', UPLINK_MODULE, { shutdownTimeoutMs: 10_000 }));
   }
   if (config.lanes.length > 0) {
     tree.push(

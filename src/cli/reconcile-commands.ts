@@ -1,0 +1,102 @@
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { EdgepayError } from '../errors.js';
+import { Journal } from '../journal/journal.js';
+import { JournalReader } from '../journal/journal-reader.js';
+import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.js';
+import { type EmbeddedCentre, openEmbeddedCentre } from '../reconcile/embedded-centre.js';
+import { type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
+import { Uplink } from '../reconcile/uplink.js';
+import { EXIT } from './exit-codes.js';
+
+export function registerReconcileCommands(program: Command): void {
+  const reconcile = program.command('reconcile').description("compare a node's journal with the central ledger, and forward what the centre does not hold yet");
+
+  reconcile
+    .command('status')
+    .description('counts and totals per currency on both sides, the backlog and its age, and every difference (read-only; safe while the node runs)')
+    .requiredOption('--config <file>', 'node configuration file (JSON)')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const config = withCentre(loadNodeConfig(opts.config));
+      const centre = await openEmbeddedCentre(config.centre);
+      try {
+        const report = await reportFor(config, centre);
+        print(report, opts.json === true);
+        process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
+      } finally {
+        await centre.close();
+      }
+    });
+
+  reconcile
+    .command('run')
+    .description('forward every entry the centre does not hold, in bounded batches, then print the report (the node must be stopped: a running node forwards by itself)')
+    .requiredOption('--config <file>', 'node configuration file (JSON)')
+    .option('--json', 'print the report as JSON (no progress bar)')
+    .action(async (opts: { config: string; json?: boolean }) => {
+      const config = withCentre(loadNodeConfig(opts.config));
+      const centre = await openEmbeddedCentre(config.centre);
+      let journal: Journal | undefined;
+      const reader = new JournalReader(journalPathOf(config), config.nodeId);
+      try {
+        journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId });
+        const open = journal;
+        const backlog = reader.totals().unforwarded;
+        const bar = opts.json === true || backlog === 0 ? undefined : new SingleBar({ format: 'forwarding [{bar}] {value}/{total} entries | {eta_formatted} left', stream: process.stderr });
+        bar?.start(backlog, 0);
+        let forwarded = 0;
+        const uplink = new Uplink({
+          origin: config.nodeId,
+          store: config.centre.store,
+          journal: {
+            headSeq: () => open.chainHead().seq,
+            read: (from, limit) => reader.read(from, limit),
+            firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
+            record: async (outcomes) => {
+              open.recordForwarded(outcomes);
+              forwarded += outcomes.length;
+              bar?.update(Math.min(forwarded, backlog));
+            },
+          },
+          centre: centre.link,
+          batchSize: config.centre.batchSize,
+        });
+        try {
+          await uplink.drain();
+        } finally {
+          bar?.stop();
+        }
+        const report = await reportFor(config, centre);
+        print(report, opts.json === true);
+        process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
+      } finally {
+        reader.close();
+        journal?.close();
+        await centre.close();
+      }
+    });
+}
+
+type WithCentre = NodeConfig & { readonly centre: NonNullable<NodeConfig['centre']> };
+
+function withCentre(config: NodeConfig): WithCentre {
+  if (config.centre === undefined) {
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the configuration has no centre section; add { "centre": { "store": ..., "ledger": { "sqliteFile": ... } } }', { field: 'centre' });
+  }
+  return config as WithCentre;
+}
+
+async function reportFor(config: WithCentre, centre: EmbeddedCentre): Promise<ReconciliationReport> {
+  const reader = new JournalReader(journalPathOf(config), config.nodeId);
+  try {
+    const held = (await centre.centre.backend.originReports()).find((r) => r.origin === config.nodeId);
+    return reconciliationReport(config.nodeId, reader.totals(), held, Date.now());
+  } finally {
+    reader.close();
+  }
+}
+
+function print(report: ReconciliationReport, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(report)}\n` : formatReport(report));
+}

@@ -1,0 +1,70 @@
+import type { OriginReport } from '../central/ledger-backend.js';
+import type { JournalTotals } from '../journal/journal-reader.js';
+
+/** One node's reconciliation: its journal beside what the centre holds of it, and every difference. */
+export interface ReconciliationReport {
+  readonly node: string;
+  readonly journal: {
+    readonly entries: number;
+    readonly sumsMinor: Readonly<Record<string, number>>;
+    readonly unforwarded: number;
+    readonly unforwardedSumsMinor: Readonly<Record<string, number>>;
+    readonly oldestUnforwardedAgeSeconds: number | null;
+    readonly outcomes: Readonly<Record<string, number>>;
+  };
+  readonly centre: {
+    readonly entries: number;
+    readonly sumsMinor: Readonly<Record<string, number>>;
+    readonly settled: number;
+    readonly exceptions: number;
+    readonly recorded: number;
+    readonly merchantMinor: Readonly<Record<string, number>>;
+  } | null;
+  /** Human lines, one per difference; empty when the centre holds the whole journal, to the minor unit. */
+  readonly differences: readonly string[];
+  readonly matched: boolean;
+}
+
+export function reconciliationReport(node: string, journal: JournalTotals, centre: OriginReport | undefined, nowMs: number): ReconciliationReport {
+  const differences: string[] = [];
+  const held: Pick<OriginReport, 'entries' | 'sumsMinor'> = centre ?? { entries: 0, sumsMinor: {} };
+  if (held.entries !== journal.entries) differences.push(`entries: journal ${journal.entries}, centre ${held.entries}`);
+  const currencies = new Set([...Object.keys(journal.sumsMinor), ...Object.keys(held.sumsMinor)]);
+  for (const currency of [...currencies].sort()) {
+    const mine = journal.sumsMinor[currency] ?? 0;
+    const theirs = held.sumsMinor[currency] ?? 0;
+    if (mine !== theirs) differences.push(`${currency}: journal ${mine} minor units, centre ${theirs} (difference ${mine - theirs})`);
+  }
+  if (journal.unforwarded > 0) differences.push(`${journal.unforwarded} entries not forwarded yet`);
+  return {
+    node,
+    journal: {
+      entries: journal.entries,
+      sumsMinor: journal.sumsMinor,
+      unforwarded: journal.unforwarded,
+      unforwardedSumsMinor: journal.unforwardedSumsMinor,
+      oldestUnforwardedAgeSeconds: journal.oldestUnforwardedWallMs === null ? null : Math.max(0, Math.round((nowMs - journal.oldestUnforwardedWallMs) / 1000)),
+      outcomes: journal.outcomes,
+    },
+    centre:
+      centre === undefined
+        ? null
+        : { entries: centre.entries, sumsMinor: centre.sumsMinor, settled: centre.settled, exceptions: centre.exceptions, recorded: centre.recorded, merchantMinor: centre.merchantMinor },
+    differences,
+    matched: differences.length === 0,
+  };
+}
+
+export function formatReport(report: ReconciliationReport): string {
+  const sums = (r: Readonly<Record<string, number>>): string => Object.entries(r).map(([c, v]) => `${c} ${v}`).join(', ') || '-';
+  const lines = [
+    `node ${report.node}`,
+    `  journal: ${report.journal.entries} entries (${sums(report.journal.sumsMinor)}); not forwarded: ${report.journal.unforwarded}` +
+      (report.journal.oldestUnforwardedAgeSeconds === null ? '' : `, oldest ${report.journal.oldestUnforwardedAgeSeconds} s`),
+    report.centre === null
+      ? '  centre:  holds nothing of this node'
+      : `  centre:  ${report.centre.entries} entries (${sums(report.centre.sumsMinor)}); settled ${report.centre.settled}, exceptions ${report.centre.exceptions}, no money moved ${report.centre.recorded}; merchant credited ${sums(report.centre.merchantMinor)}`,
+    ...(report.matched ? ['  matched to the minor unit'] : report.differences.map((d) => `  DIFFERS: ${d}`)),
+  ];
+  return `${lines.join('\n')}\n`;
+}

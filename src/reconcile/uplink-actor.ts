@@ -1,0 +1,93 @@
+// The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
+import { runActor } from '../actors/worker-runtime.js';
+import { EdgepayError } from '../errors.js';
+import { JournalReader } from '../journal/journal-reader.js';
+import { journalPathOf } from '../node/config.js';
+import { type EmbeddedCentre, openEmbeddedCentre } from './embedded-centre.js';
+import type { UplinkInit, UplinkReply, UplinkRequest, UplinkStatus } from './uplink-protocol.js';
+import { type DrainReport, Uplink } from './uplink.js';
+
+/*
+ * The uplink actor: forwards the node's journal to the centre every interval, and at once when
+ * asked. It reads committed entries through its own read-only connection and records the
+ * centre's outcomes through the journal writer, the journal's only writer. One round at a time:
+ * a round asked for while one runs waits for it and then runs again, so it sees every entry
+ * committed before it was asked.
+ */
+let centre: EmbeddedCentre | undefined;
+let reader: JournalReader | undefined;
+let uplink: Uplink | undefined;
+let timer: NodeJS.Timeout | undefined;
+let running: Promise<DrainReport> | undefined;
+let stopping = false;
+const status: { -readonly [K in keyof UplinkStatus]: UplinkStatus[K] } = { lastRoundAtMs: null, lastReport: null, lastError: null, rounds: 0 };
+
+runActor<UplinkRequest, UplinkReply, UplinkInit>({
+  maxConcurrent: 16,
+  async init({ config }, ctx) {
+    if (config.centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
+    const centreConfig = config.centre;
+    centre = await openEmbeddedCentre(centreConfig);
+    const journalReader = new JournalReader(journalPathOf(config), config.nodeId);
+    reader = journalReader;
+    uplink = new Uplink({
+      origin: config.nodeId,
+      store: centreConfig.store,
+      journal: {
+        headSeq: () => journalReader.headSeq(),
+        read: (from, limit) => journalReader.read(from, limit),
+        firstUnforwardedSeq: () => journalReader.firstUnforwardedSeq(),
+        record: async (outcomes) => {
+          await ctx.call('journal-writer', { type: 'settled', outcomes }, { timeoutMs: config.actors.requestTimeoutMs });
+        },
+      },
+      centre: centre.link,
+      batchSize: centreConfig.batchSize,
+    });
+    const round = (): void => {
+      timer = undefined;
+      void drain()
+        .catch((error: unknown) => ctx.log.warn({ err: error }, 'forwarding round stopped short; the next round resumes from the first entry the centre does not hold'))
+        .finally(() => {
+          if (!stopping) timer = setTimeout(round, centreConfig.intervalMs);
+        });
+    };
+    timer = setTimeout(round, 0);
+  },
+  async handle(request) {
+    if (request.type === 'status') return { ...status };
+    return drain();
+  },
+  async terminate() {
+    stopping = true;
+    if (timer !== undefined) clearTimeout(timer);
+    await running?.catch(() => undefined);
+    reader?.close();
+    await centre?.close();
+  },
+});
+
+async function drain(): Promise<DrainReport> {
+  while (running !== undefined) await running.catch(() => undefined);
+  const round = (async () => {
+    try {
+      const report = await uplink!.drain();
+      status.lastReport = report;
+      status.lastError = null;
+      return report;
+    } catch (error) {
+      const e = error as { code?: unknown; message?: unknown };
+      status.lastError = { code: typeof e.code === 'string' ? e.code : 'EDGEPAY_CENTRE_UNAVAILABLE', message: String(e.message ?? error) };
+      throw error;
+    } finally {
+      status.rounds++;
+      status.lastRoundAtMs = Date.now();
+    }
+  })();
+  running = round;
+  try {
+    return await round;
+  } finally {
+    if (running === round) running = undefined;
+  }
+}

@@ -1,0 +1,23 @@
+import type { NodeConfig } from '../node/config.js';
+import type { DrainReport } from './uplink.js';
+
+export type UplinkRequest =
+  /** Forward now rather than at the next round; resolves with that round's report. */
+  | { readonly type: 'drain' }
+  | { readonly type: 'status' };
+
+export interface UplinkStatus {
+  readonly lastRoundAtMs: number | null;
+  readonly lastReport: DrainReport | null;
+  /** Why the last round stopped short (centre unreachable, a refused batch), or null. */
+  readonly lastError: { readonly code: string; readonly message: string } | null;
+  readonly rounds: number;
+}
+
+export type UplinkReply = DrainReport | UplinkStatus;
+
+export interface UplinkInit {
+  readonly config: NodeConfig;
+}
+
+export const UPLINK_MODULE = 'reconcile/uplink-actor';
