@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { PostgresLedger } from '../central/postgres-ledger.js';
-import { SqliteLedger } from '../central/sqlite-ledger.js';
+import { SQLITE_LEDGER_PRAGMAS, SqliteLedger } from '../central/sqlite-ledger.js';
 import { ratePerSecond, roundTo } from './latency.js';
 
 export interface RawInsertResult {
@@ -32,8 +32,7 @@ export async function rawSqliteInserts(path: string, entries: number, batch: num
   await (SqliteLedger.open(path)).close();
   const db = new Database(path);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    for (const pragma of SQLITE_LEDGER_PRAGMAS) db.pragma(pragma);
     const entry = db.prepare(`INSERT INTO ledger_entries (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
     const posting = db.prepare('INSERT INTO ledger_postings (origin, seq, leg, account, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)');
     const started = performance.now();

@@ -44,6 +44,8 @@ const SALES_ONCE_RETRIES = 3;
  */
 export class Centre {
   private readonly clock: Clock;
+  /** Batches of one origin are applied in the order they arrived here; the checks before overlap. */
+  private readonly originQueues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: CentreOptions) {
     this.clock = options.clock ?? systemClock;
@@ -56,6 +58,10 @@ export class Centre {
   async ingest(batch: ForwardBatch): Promise<BatchAnswer> {
     const problem = checkBatch(batch);
     if (problem !== undefined) return this.refuse(batch, problem.code, problem.message, await this.options.backend.headOf(batch.origin));
+    return this.inOrder(batch.origin, () => this.apply(batch));
+  }
+
+  private async apply(batch: ForwardBatch): Promise<BatchAnswer> {
     const context = { nowMs: this.clock.wallMs(), forwardDeadlineMs: this.options.forwardDeadlineHours * 3_600_000 };
     for (let attempt = 1; ; attempt++) {
       try {
@@ -67,6 +73,17 @@ export class Centre {
         throw error;
       }
     }
+  }
+
+  private inOrder<T>(origin: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.originQueues.get(origin) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.originQueues.set(origin, tail);
+    void tail.then(() => {
+      if (this.originQueues.get(origin) === tail) this.originQueues.delete(origin);
+    });
+    return next;
   }
 
   private refuse(batch: ForwardBatch, code: ErrorCode, message: string, headSeq: number): BatchAnswer {

@@ -55,6 +55,8 @@ export interface LedgerBackend {
   headOf(origin: string): Promise<number>;
   originReports(): Promise<OriginReport[]>;
   exceptions(limit?: number): Promise<ExceptionRow[]>;
+  /** Who brought an origin's entries, with counts: the origin itself, or custodians on its behalf. */
+  sendersOf(origin: string): Promise<Record<string, number>>;
   checkInvariants(): Promise<InvariantReport>;
   close(): Promise<void>;
 }

@@ -149,6 +149,11 @@ export class PostgresLedger implements LedgerBackend {
     }));
   }
 
+  async sendersOf(origin: string): Promise<Record<string, number>> {
+    const { rows } = await this.pool.query<{ sender: string; n: string }>('SELECT sender, count(*) AS n FROM ledger_entries WHERE origin = $1 GROUP BY sender', [origin]);
+    return Object.fromEntries(rows.map((r) => [r.sender, Number(r.n)]));
+  }
+
   async checkInvariants(): Promise<InvariantReport> {
     const one = async (sql: string): Promise<number> => Number((await this.pool.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
     const balances = (await this.pool.query<{ account: string; balance_minor: string }>('SELECT account, balance_minor FROM ledger_balances ORDER BY account')).rows;
@@ -189,14 +194,16 @@ export class PostgresLedger implements LedgerBackend {
     if (needs.refSeqs.length > 0) {
       originals = (
         await client.query<{ seq: string; kind: OriginalRow['kind']; amount_minor: string; currency: string; posted_account: string | null }>(
-          'SELECT seq, kind, amount_minor, currency, posted_account FROM ledger_entries WHERE origin = $1 AND seq = ANY($2::bigint[])',
+          `SELECT e.seq, e.kind, e.amount_minor, e.currency, e.posted_account FROM unnest($2::bigint[]) AS r(seq)
+           CROSS JOIN LATERAL (SELECT * FROM ledger_entries x WHERE x.origin = $1 AND x.seq = r.seq LIMIT 1) e`,
           [batch.origin, needs.refSeqs],
         )
       ).rows.map((r) => ({ seq: Number(r.seq), kind: r.kind, amountMinor: Number(r.amount_minor), currency: r.currency, postedAccount: r.posted_account }));
       reversals = (
         await client.query<{ ref_seq: string; reversed: string; voided: boolean }>(
-          `SELECT ref_seq, -sum(merchant_minor) AS reversed, bool_or(kind = 'void') AS voided FROM ledger_entries
-           WHERE origin = $1 AND result = 'settled' AND ref_seq = ANY($2::bigint[]) GROUP BY ref_seq`,
+          `SELECT r.seq AS ref_seq, -sum(f.merchant_minor) AS reversed, bool_or(f.kind = 'void') AS voided FROM unnest($2::bigint[]) AS r(seq)
+           CROSS JOIN LATERAL (SELECT merchant_minor, kind FROM ledger_entries x WHERE x.origin = $1 AND x.ref_seq = r.seq AND x.result = 'settled' OFFSET 0) f
+           GROUP BY r.seq`,
           [batch.origin, needs.refSeqs],
         )
       ).rows.map((r) => ({ refSeq: Number(r.ref_seq), reversedMinor: Number(r.reversed), voided: r.voided }));
@@ -206,15 +213,25 @@ export class PostgresLedger implements LedgerBackend {
         ? []
         : (
             await client.query<{ key: string }>(
-              `SELECT idempotency_key AS key FROM ledger_entries
-               WHERE store = $1 AND origin <> $2 AND kind = 'authorization' AND posted_account IS NOT NULL AND idempotency_key = ANY($3::text[])`,
+              // One index probe per key, whatever the statistics say: with a freshly filled table and no
+              // ANALYZE yet, PostgreSQL otherwise scans every sale of the store for each batch. The
+              // LIMIT (and OFFSET 0 above) keep the planner from flattening the probe into a join.
+              `SELECT e.idempotency_key AS key FROM unnest($3::text[]) AS k(key)
+               CROSS JOIN LATERAL (SELECT x.idempotency_key FROM ledger_entries x
+                 WHERE x.store = $1 AND x.idempotency_key = k.key AND x.kind = 'authorization' AND x.posted_account IS NOT NULL AND x.origin <> $2 LIMIT 1) e`,
               [batch.store, batch.origin, needs.approvalKeys],
             )
           ).rows;
     const standings =
       needs.cardTokens.length === 0
         ? []
-        : (await client.query<{ card_token: string; standing: CardStanding }>('SELECT card_token, standing FROM card_standings WHERE card_token = ANY($1::text[])', [needs.cardTokens])).rows;
+        : (
+            await client.query<{ card_token: string; standing: CardStanding }>(
+              `SELECT s.card_token, s.standing FROM unnest($1::text[]) AS t(token)
+               CROSS JOIN LATERAL (SELECT x.card_token, x.standing FROM card_standings x WHERE x.card_token = t.token LIMIT 1) s`,
+              [needs.cardTokens],
+            )
+          ).rows;
     return {
       head,
       held: heldMap(held),

@@ -64,6 +64,13 @@ const SCHEMA = `
 `;
 
 /**
+ * Connection settings of the embedded ledger. The page cache is far above SQLite's 2 MiB default:
+ * every batch probes the idempotency-key index at random, and a ledger of millions of entries
+ * would otherwise read that index from disk page by page.
+ */
+export const SQLITE_LEDGER_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000', 'cache_size = -65536'] as const;
+
+/**
  * The embedded ledger: one SQLite file in WAL mode with synchronous=FULL, for the demo and small
  * deployments. A batch is one IMMEDIATE transaction; better-sqlite3 is synchronous, so the whole
  * read-plan-write runs without yielding and two ingests can never interleave.
@@ -79,9 +86,7 @@ export class SqliteLedger implements LedgerBackend {
   static open(path: string): SqliteLedger {
     mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+    for (const pragma of SQLITE_LEDGER_PRAGMAS) db.pragma(pragma);
     db.exec(SCHEMA);
     return new SqliteLedger(db);
   }
@@ -115,6 +120,11 @@ export class SqliteLedger implements LedgerBackend {
          FROM ledger_entries WHERE result = 'exception' ORDER BY origin, seq LIMIT ?`,
       )
       .all(limit) as ExceptionRow[];
+  }
+
+  async sendersOf(origin: string): Promise<Record<string, number>> {
+    const rows = this.db.prepare('SELECT sender, count(*) AS n FROM ledger_entries WHERE origin = ? GROUP BY sender').all(origin) as { sender: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.sender, r.n]));
   }
 
   async checkInvariants(): Promise<InvariantReport> {

@@ -3,6 +3,11 @@ import { runActor } from '../actors/worker-runtime.js';
 import { EdgepayError } from '../errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { replicasPathOf } from '../replication/config.js';
+import type { ReplicatorStatus } from '../replication/replicator.js';
+import { CustodyForwarder } from './custody-forwarder.js';
 import { type EmbeddedCentre, openEmbeddedCentre } from './embedded-centre.js';
 import type { UplinkInit, UplinkReply, UplinkRequest, UplinkStatus } from './uplink-protocol.js';
 import { type DrainReport, Uplink } from './uplink.js';
@@ -19,6 +24,8 @@ let reader: JournalReader | undefined;
 let uplink: Uplink | undefined;
 let timer: NodeJS.Timeout | undefined;
 let running: Promise<DrainReport> | undefined;
+let custody: (() => Promise<void>) | undefined;
+let forwarder: CustodyForwarder | undefined;
 let stopping = false;
 const status: { -readonly [K in keyof UplinkStatus]: UplinkStatus[K] } = { lastRoundAtMs: null, lastReport: null, lastError: null, rounds: 0 };
 
@@ -44,6 +51,27 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
       centre: centre.link,
       batchSize: centreConfig.batchSize,
     });
+    if (config.replication !== undefined) {
+      const replicasPath = replicasPathOf({ dataDir: config.dataDir });
+      // Peers this node holds in custody (silent past the deadline): their replicated journals go to
+      // the centre on their behalf, after this node's own.
+      custody = async () => {
+        const replicator = (await ctx.call('replicator', { type: 'status' }, { timeoutMs: config.actors.requestTimeoutMs })) as ReplicatorStatus;
+        if (replicator.custody.length === 0 || !existsSync(replicasPath)) return;
+        forwarder ??= new CustodyForwarder({
+          self: config.nodeId,
+          store: centreConfig.store,
+          replicasPath,
+          marksPath: join(config.dataDir, 'custody.db'),
+          centre: centre!.link,
+          batchSize: centreConfig.batchSize,
+        });
+        for (const origin of replicator.custody) {
+          const report = await forwarder.forward(origin);
+          if (report.entriesSent > 0) ctx.log.info({ origin, entries: report.entriesSent, headSeq: report.headSeq }, 'forwarded a silent peer\'s journal to the centre on its behalf');
+        }
+      };
+    }
     const round = (): void => {
       timer = undefined;
       void drain()
@@ -63,6 +91,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
     if (timer !== undefined) clearTimeout(timer);
     await running?.catch(() => undefined);
     reader?.close();
+    forwarder?.close();
     await centre?.close();
   },
 });
@@ -72,6 +101,7 @@ async function drain(): Promise<DrainReport> {
   const round = (async () => {
     try {
       const report = await uplink!.drain();
+      await custody?.();
       status.lastReport = report;
       status.lastError = null;
       return report;

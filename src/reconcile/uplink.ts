@@ -29,6 +29,8 @@ export interface UplinkOptions {
   readonly centre: CentreLink;
   /** Entries per batch; bounded so one answer and one ledger transaction stay small. */
   readonly batchSize: number;
+  /** Batches in flight at once (default 2); 1 sends the next only after the answer to the last. */
+  readonly window?: number;
   readonly onBatch?: (progress: UplinkProgress) => void;
 }
 
@@ -49,6 +51,10 @@ export interface DrainReport {
   readonly headSeq: number;
 }
 
+const DEFAULT_WINDOW = 2;
+
+type Flight = { readonly batch: ForwardBatch; readonly answer: Promise<{ answer: BatchAnswer } | { error: unknown }> };
+
 /** The centre refused a batch for a reason a resend cannot fix: an operator has to look. */
 const FATAL = new Set(['EDGEPAY_CENTRE_CONFLICT', 'EDGEPAY_CENTRE_CHAIN_BROKEN', 'EDGEPAY_CENTRE_BATCH_SHAPE', 'EDGEPAY_CENTRE_BATCH_TOTALS', 'EDGEPAY_CENTRE_BATCH_EMPTY']);
 
@@ -68,28 +74,63 @@ export class Uplink {
     }
   }
 
-  /** Forwards until the centre holds the whole journal as it stands now. */
+  /**
+   * Forwards until the centre holds the whole journal as it stands now. Up to `window` batches
+   * are in flight, so reading and checking the next batch overlaps the centre's transaction for
+   * the one before; answers are taken strictly in order, and anything after a failed batch is
+   * sent again.
+   */
   async drain(): Promise<DrainReport> {
     const { journal, centre, batchSize } = this.options;
+    const window = this.options.window ?? DEFAULT_WINDOW;
     const report = { batches: 0, entriesSent: 0, settled: 0, exceptions: 0, recorded: 0, rewinds: 0, headSeq: journal.headSeq() };
     this.nextSeq ??= journal.firstUnforwardedSeq() ?? report.headSeq + 1;
-    while (this.nextSeq <= report.headSeq) {
-      const entries = journal.read(this.nextSeq, batchSize);
-      if (entries.length === 0) break;
-      const batch = this.batchOf(entries);
-      const answer = await centre.send(batch);
+    const flights: Flight[] = [];
+    let readSeq = this.nextSeq;
+    let gapAt: number | undefined;
+    const launch = (): void => {
+      while (flights.length < window && readSeq <= report.headSeq) {
+        const entries = journal.read(readSeq, Math.min(batchSize, report.headSeq - readSeq + 1));
+        if (entries.length === 0) return;
+        const batch = this.batchOf(entries);
+        flights.push({ batch, answer: centre.send(batch).then((answer) => ({ answer }), (error: unknown) => ({ error })) });
+        readSeq = entries[entries.length - 1]!.seq + 1;
+      }
+    };
+    const abandon = async (): Promise<void> => {
+      // Whatever is still in flight is sent again later; its answers must not be recorded out of order.
+      await Promise.all(flights.splice(0).map((f) => f.answer));
+    };
+    launch();
+    while (flights.length > 0) {
+      const { batch, answer: pending } = flights.shift()!;
+      const settled = await pending;
       report.batches++;
-      report.entriesSent += entries.length;
+      report.entriesSent += batch.entries.length;
+      if ('error' in settled) {
+        await abandon();
+        throw settled.error;
+      }
+      const answer = settled.answer;
+      const fromSeq = batch.entries[0]!.seq;
       if (!answer.ok) {
-        if (answer.error.code === 'EDGEPAY_CENTRE_GAP' && answer.headSeq + 1 < this.nextSeq) {
-          // The centre holds less than this node recorded (e.g. its ledger was restored): send again from there.
-          this.nextSeq = answer.headSeq + 1;
+        if (answer.error.code === 'EDGEPAY_CENTRE_GAP' && answer.headSeq + 1 < fromSeq) {
+          await abandon();
+          // The batches before this one were taken, so either this one overtook them on the way
+          // (several centre processes) and goes again as it is, or the centre really holds less
+          // (its ledger was restored) and says so twice: then the uplink goes back to the centre's head.
+          const again = gapAt === fromSeq;
+          gapAt = fromSeq;
+          readSeq = again ? answer.headSeq + 1 : fromSeq;
+          this.nextSeq = readSeq;
           report.rewinds++;
+          launch();
           continue;
         }
+        await abandon();
         throw new EdgepayError(FATAL.has(answer.error.code) ? answer.error.code : 'EDGEPAY_CENTRE_UNAVAILABLE', `the centre refused batch ${batch.batchId}: ${answer.error.message}`, {
           origin: batch.origin,
-          fromSeq: entries[0]!.seq,
+          fromSeq,
           centreHeadSeq: answer.headSeq,
           centreCode: answer.error.code,
         });
@@ -101,8 +142,9 @@ export class Uplink {
         else if (outcome.result === 'exception') report.exceptions++;
         else report.recorded++;
       }
-      this.nextSeq = entries[entries.length - 1]!.seq + 1;
+      this.nextSeq = batch.entries[batch.entries.length - 1]!.seq + 1;
       this.options.onBatch?.({ forwardedThrough: this.nextSeq - 1, headSeq: report.headSeq, entriesSent: report.entriesSent });
+      launch();
     }
     return report;
   }

@@ -28,7 +28,7 @@ export type Command =
   | { readonly t: 'dup'; readonly node: number }
   | { readonly t: 'void'; readonly node: number; readonly pick: number }
   | { readonly t: 'refund'; readonly node: number; readonly pick: number; readonly amount: number }
-  | { readonly t: 'forward'; readonly node: number; readonly batchSize: number; readonly faults: readonly Fault[] }
+  | { readonly t: 'forward'; readonly node: number; readonly batchSize: number; readonly window: number; readonly faults: readonly Fault[] }
   | { readonly t: 'replay'; readonly node: number; readonly upTo: number }
   | { readonly t: 'restart-node'; readonly node: number }
   | { readonly t: 'restart-centre' };
@@ -44,7 +44,7 @@ export const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('refund' as const), node, pick: fc.nat(), amount: fc.integer({ min: 1, max: 30_000 }) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant('forward' as const), node, batchSize: fc.integer({ min: 1, max: 7 }), faults: fc.array(fc.constantFrom<Fault>('ok', 'ok', 'lose-answer', 'down', 'twice'), { maxLength: 6 }) }),
+    arbitrary: fc.record({ t: fc.constant('forward' as const), node, batchSize: fc.integer({ min: 1, max: 7 }), window: fc.integer({ min: 1, max: 3 }), faults: fc.array(fc.constantFrom<Fault>('ok', 'ok', 'lose-answer', 'down', 'twice'), { maxLength: 6 }) }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('replay' as const), node, upTo: fc.integer({ min: 1, max: 10 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('restart-node' as const), node }) },
@@ -98,8 +98,8 @@ export async function runReconcileModel(dir: string, commands: readonly Command[
     },
   });
   const uplinks = ORIGINS.map((_, i) => new Uplink({ origin: ORIGINS[i]!, store: STORE, journal: uplinkJournal(i), centre: flakyLink(i, []), batchSize: 5 }));
-  const forward = async (i: number, batchSize: number, faults: Fault[]): Promise<void> => {
-    const uplink = new Uplink({ origin: ORIGINS[i]!, store: STORE, journal: uplinkJournal(i), centre: flakyLink(i, faults), batchSize });
+  const forward = async (i: number, batchSize: number, faults: Fault[], window = 2): Promise<void> => {
+    const uplink = new Uplink({ origin: ORIGINS[i]!, store: STORE, journal: uplinkJournal(i), centre: flakyLink(i, faults), batchSize, window });
     uplinks[i] = uplink;
     try {
       await uplink.drain();
@@ -157,7 +157,7 @@ export async function runReconcileModel(dir: string, commands: readonly Command[
         break;
       }
       case 'forward':
-        await forward(command.node, command.batchSize, [...command.faults]);
+        await forward(command.node, command.batchSize, [...command.faults], command.window);
         break;
       case 'replay': {
         // An old batch delivered again (a broker redelivery): the centre answers as it did.
