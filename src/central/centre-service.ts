@@ -1,0 +1,113 @@
+import { type MqttClient, connect } from 'mqtt';
+import type { Logger } from 'pino';
+import type { Centre } from './centre.js';
+import { answerTopic, parseUplinkTopic, uplinkFilter } from './centre-topics.js';
+import { decodeRequest, encodeAnswer } from './centre-wire.js';
+
+export interface CentreServiceOptions {
+  readonly centre: Centre;
+  readonly fleet: string;
+  readonly brokerUrl: string;
+  readonly username: string;
+  readonly password?: string;
+  /** Several centre processes with the same group split the fleet's batches between them. */
+  readonly shareGroup?: string;
+  readonly clientId: string;
+  readonly logger: Logger;
+}
+
+export interface CentreServiceStats {
+  received: number;
+  answered: number;
+  refused: number;
+  malformed: number;
+}
+
+/**
+ * The centre on the fleet's MQTT: takes batches from every node's `uplink` topic, applies them to
+ * the ledger and answers on the node's `centre` topic. A batch whose answer never arrives is sent
+ * again by its node and answered the same way (the ledger is idempotent), so neither a lost
+ * message nor a centre process that dies mid-batch can lose or double a payment.
+ */
+export class CentreService {
+  readonly stats: CentreServiceStats = { received: 0, answered: 0, refused: 0, malformed: 0 };
+  private readonly inFlight = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly options: CentreServiceOptions,
+    private readonly client: MqttClient,
+  ) {
+    client.on('message', (topic, payload) => {
+      const handled = this.handle(topic, payload).finally(() => this.inFlight.delete(handled));
+      this.inFlight.add(handled);
+    });
+  }
+
+  static async start(options: CentreServiceOptions): Promise<CentreService> {
+    const client = connect(options.brokerUrl, {
+      clientId: options.clientId,
+      username: options.username,
+      ...(options.password === undefined ? {} : { password: options.password }),
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 500,
+      resubscribe: true,
+    });
+    const service = new CentreService(options, client);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: Error): void => reject(error);
+      client.once('error', fail);
+      client.once('connect', () => {
+        client.off('error', fail);
+        client.on('error', (error) => options.logger.warn({ err: error }, 'centre broker connection error'));
+        client.subscribe(uplinkFilter(options.fleet, options.shareGroup), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
+      });
+    });
+    options.logger.info({ fleet: options.fleet, shareGroup: options.shareGroup ?? null }, 'centre taking batches');
+    return service;
+  }
+
+  /** Stops taking batches; answers the ones being applied first. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.client.unsubscribe(uplinkFilter(this.options.fleet, this.options.shareGroup), () => resolve()));
+    await Promise.all([...this.inFlight]);
+    await this.client.endAsync();
+  }
+
+  /** Dies without a goodbye: in-flight batches are neither finished nor answered (fault tests). */
+  kill(): void {
+    this.client.end(true);
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    const { logger, fleet, centre } = this.options;
+    const at = parseUplinkTopic(fleet, topic);
+    if (at === undefined) return;
+    this.stats.received++;
+    const request = decodeRequest(payload);
+    if ('problem' in request) {
+      this.stats.malformed++;
+      logger.warn({ topic, problem: request.problem }, 'malformed batch refused unread');
+      return;
+    }
+    const { batch } = request;
+    let answer;
+    if (batch.sender !== at.node || batch.store !== at.store) {
+      // The broker authenticated the topic's node: a batch claiming another sender or store is refused.
+      answer = { ok: false as const, batchId: batch.batchId, origin: batch.origin, headSeq: 0, error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' as const, message: `batch from ${batch.sender} of ${batch.store} sent on ${at.node}'s topic in ${at.store}` } };
+    } else {
+      try {
+        answer = await centre.ingest(batch);
+      } catch (error) {
+        // The ledger failed (database down): no answer; the node sends the batch again.
+        logger.error({ err: error, batchId: batch.batchId }, 'batch not applied; the node will send it again');
+        return;
+      }
+    }
+    if (!answer.ok) this.stats.refused++;
+    this.client.publish(answerTopic(fleet, at.store, at.node), encodeAnswer(request.correlationId, answer), { qos: 1 }, (error) => {
+      if (error) logger.warn({ err: error, batchId: batch.batchId }, 'answer not delivered; the node will ask again');
+      else this.stats.answered++;
+    });
+  }
+}

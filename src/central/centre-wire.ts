@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { entryJsonSchema, fromEntryJson, toEntryJson } from '../replication/entry-wire.js';
+import type { ForwardBatch } from './batch.js';
+import type { BatchAnswer } from './centre.js';
+
+/*
+ * Batches and answers on the fleet's MQTT. The request carries its own correlation id and the
+ * topic to answer on, so it works over MQTT 3.1.1 (the embedded broker speaks nothing newer) as
+ * well as 5. Entries travel in the replication wire format; the centre re-checks everything.
+ */
+
+export const WIRE_VERSION = 1;
+/** Far above a batch of 10,000 entries of about 1 KiB each; a larger message is refused unparsed. */
+export const MAX_WIRE_BYTES = 16 * 1024 * 1024;
+
+const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const minor = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+const requestSchema = z.strictObject({
+  v: z.literal(WIRE_VERSION),
+  correlationId: z.string().min(1).max(128),
+  batchId: z.string().min(1).max(256),
+  store: ID,
+  origin: ID,
+  sender: ID,
+  totals: z.strictObject({ count: z.int().min(0).max(10_000), sumsMinor: z.record(z.string().regex(/^[A-Z]{3}$/), minor) }),
+  entries: z.array(entryJsonSchema).min(1).max(10_000),
+});
+
+const outcomeSchema = z.strictObject({
+  seq: z.int().min(1),
+  result: z.enum(['settled', 'exception', 'recorded']),
+  reason: z.string().max(1_024).nullable(),
+  merchantMinor: z.int(),
+});
+
+const answerSchema = z.strictObject({
+  v: z.literal(WIRE_VERSION),
+  correlationId: z.string().min(1).max(128),
+  answer: z.union([
+    z.strictObject({
+      ok: z.literal(true),
+      batchId: z.string(),
+      origin: ID,
+      headSeq: z.int().min(0),
+      outcomes: z.array(outcomeSchema).max(10_000),
+      totals: z.strictObject({ count: z.int().min(0), sumsMinor: z.record(z.string(), minor) }),
+    }),
+    z.strictObject({
+      ok: z.literal(false),
+      batchId: z.string(),
+      origin: ID,
+      headSeq: z.int().min(0),
+      error: z.strictObject({ code: z.string().regex(/^EDGEPAY_[A-Z_]+$/), message: z.string().max(4_096) }),
+    }),
+  ]),
+});
+
+export interface WireRequest {
+  readonly correlationId: string;
+  readonly batch: ForwardBatch;
+}
+
+export function encodeRequest(correlationId: string, batch: ForwardBatch): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      v: WIRE_VERSION,
+      correlationId,
+      batchId: batch.batchId,
+      store: batch.store,
+      origin: batch.origin,
+      sender: batch.sender,
+      totals: batch.totals,
+      entries: batch.entries.map(toEntryJson),
+    }),
+    'utf8',
+  );
+}
+
+/** A readable problem, or the batch. */
+export function decodeRequest(payload: Buffer): WireRequest | { readonly problem: string; readonly correlationId?: string } {
+  if (payload.byteLength > MAX_WIRE_BYTES) return { problem: `${payload.byteLength} bytes is over the ${MAX_WIRE_BYTES}-byte limit` };
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { problem: 'not JSON' };
+  }
+  const parsed = requestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const correlationId = (json as { correlationId?: unknown })?.correlationId;
+    return { problem: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, ...(typeof correlationId === 'string' ? { correlationId } : {}) };
+  }
+  const { correlationId, entries, ...rest } = parsed.data;
+  return { correlationId, batch: { ...rest, entries: entries.map(fromEntryJson) } };
+}
+
+export function encodeAnswer(correlationId: string, answer: BatchAnswer): Buffer {
+  return Buffer.from(JSON.stringify({ v: WIRE_VERSION, correlationId, answer }), 'utf8');
+}
+
+export function decodeAnswer(payload: Buffer): { readonly correlationId: string; readonly answer: BatchAnswer } | undefined {
+  if (payload.byteLength > MAX_WIRE_BYTES) return undefined;
+  try {
+    const parsed = answerSchema.safeParse(JSON.parse(payload.toString('utf8')));
+    return parsed.success ? (parsed.data as { correlationId: string; answer: BatchAnswer }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
