@@ -9,6 +9,7 @@ import { registerJournalCommands } from './journal-commands.js';
 import { registerNodeCommands } from './node-commands.js';
 import { registerReaderCommands } from './reader-commands.js';
 import { registerReconcileCommands } from './reconcile-commands.js';
+import { registerCentreCommands } from './centre-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerJournalCommands(program);
   registerRulesCommands(program);
   registerReconcileCommands(program);
+  registerCentreCommands(program);
   registerReaderCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);

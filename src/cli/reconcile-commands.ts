@@ -4,7 +4,7 @@ import { EdgepayError } from '../errors.js';
 import { Journal } from '../journal/journal.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.js';
-import { type EmbeddedCentre, openEmbeddedCentre } from '../reconcile/embedded-centre.js';
+import { type CentreConnection, connectToCentre } from '../reconcile/centre-connection.js';
 import { type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { EXIT } from './exit-codes.js';
@@ -19,7 +19,7 @@ export function registerReconcileCommands(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));
-      const centre = await openEmbeddedCentre(config.centre);
+      const centre = await connectToCentre(config);
       try {
         const report = await reportFor(config, centre);
         print(report, opts.json === true);
@@ -36,7 +36,7 @@ export function registerReconcileCommands(program: Command): void {
     .option('--json', 'print the report as JSON (no progress bar)')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));
-      const centre = await openEmbeddedCentre(config.centre);
+      const centre = await connectToCentre(config);
       let journal: Journal | undefined;
       const reader = new JournalReader(journalPathOf(config), config.nodeId);
       try {
@@ -87,11 +87,12 @@ function withCentre(config: NodeConfig): WithCentre {
   return config as WithCentre;
 }
 
-async function reportFor(config: WithCentre, centre: EmbeddedCentre): Promise<ReconciliationReport> {
+async function reportFor(config: WithCentre, centre: CentreConnection): Promise<ReconciliationReport> {
   const reader = new JournalReader(journalPathOf(config), config.nodeId);
   try {
-    const held = (await centre.centre.backend.originReports()).find((r) => r.origin === config.nodeId);
-    return reconciliationReport(config.nodeId, reader.totals(), held, Date.now());
+    // Over MQTT the centre's side is what it answered for each entry, as the journal recorded it.
+    const held = centre.originReport === undefined ? undefined : await centre.originReport(config.nodeId);
+    return reconciliationReport(config.nodeId, reader.totals(), held, Date.now(), centre.originReport !== undefined);
   } finally {
     reader.close();
   }

@@ -76,15 +76,20 @@ export const nodeConfigSchema = strict({
     rulesPublicKeyFile: path.optional(),
   }).optional(),
   /**
-   * Reconciliation with the central ledger. `ledger` names the ledger this node forwards into
-   * directly (embedded: the demo and small deployments): an SQLite file, or a PostgreSQL URL kept
-   * in a file (it may hold a password, and secrets never go on the command line).
+   * Reconciliation with the central ledger. With `ledger`, the node forwards straight into that
+   * ledger (embedded: the demo and small deployments): an SQLite file, or a PostgreSQL URL kept in
+   * a file (it may hold a password, and secrets never go on the command line). Without it, the
+   * node forwards to the centre process over the fleet's MQTT, with the replication section's
+   * broker and credentials.
    */
   centre: strict({
     store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
-    ledger: z.union([strict({ sqliteFile: path }), strict({ postgresUrlFile: path })], {
-      error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',
-    }),
+    ledger: z
+      .union([strict({ sqliteFile: path }), strict({ postgresUrlFile: path })], {
+        error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',
+      })
+      .optional(),
+    answerTimeoutMs: int(100, 600_000, 'milliseconds to wait for the centre\'s answer to a batch over MQTT').default(10_000),
     batchSize: int(1, 10_000, 'entries per forwarded batch').default(500),
     intervalMs: int(100, 3_600_000, 'milliseconds between forwarding rounds').default(5_000),
     /** The centre's own rule, applied here because the ledger is embedded: later offline approvals become exceptions. */
@@ -102,6 +107,11 @@ export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
 export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeConfig {
   const config = parseWith(nodeConfigSchema, input, 'node configuration');
+  if (config.centre !== undefined && config.centre.ledger === undefined && config.replication === undefined) {
+    throw new BadInputError('node configuration', [
+      { path: 'centre.ledger', message: 'is needed without a replication section: the node reaches the centre over MQTT through the replication broker, or forwards into a ledger it names here' },
+    ]);
+  }
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     ...config,
@@ -122,7 +132,9 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
       : {
           centre: {
             ...config.centre,
-            ledger: 'sqliteFile' in config.centre.ledger ? { sqliteFile: at(config.centre.ledger.sqliteFile) } : { postgresUrlFile: at(config.centre.ledger.postgresUrlFile) },
+            ...(config.centre.ledger === undefined
+              ? {}
+              : { ledger: 'sqliteFile' in config.centre.ledger ? { sqliteFile: at(config.centre.ledger.sqliteFile) } : { postgresUrlFile: at(config.centre.ledger.postgresUrlFile) } }),
           },
         }),
     dataDir: at(config.dataDir),

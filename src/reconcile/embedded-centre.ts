@@ -13,14 +13,17 @@ export interface EmbeddedCentre {
   close(): Promise<void>;
 }
 
+type LedgerConfig = NonNullable<NonNullable<NodeConfig['centre']>['ledger']>;
+
 /** The ledger a node's configuration names, opened in this process: the node forwards straight into it. */
-export async function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']>): Promise<EmbeddedCentre> {
-  const backend = await openLedger(centreConfig.ledger);
+export async function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']> & { readonly ledger: LedgerConfig }): Promise<EmbeddedCentre> {
+  const backend = await openLedgerBackend(centreConfig.ledger);
   const centre = new Centre({ backend, forwardDeadlineHours: centreConfig.forwardDeadlineHours });
   return { centre, link: { send: (batch) => centre.ingest(batch) }, close: () => backend.close() };
 }
 
-async function openLedger(ledger: NonNullable<NodeConfig['centre']>['ledger']): Promise<LedgerBackend> {
+/** Opens the ledger a node's or the centre's configuration names. */
+export async function openLedgerBackend(ledger: LedgerConfig): Promise<LedgerBackend> {
   try {
     if ('sqliteFile' in ledger) return SqliteLedger.open(ledger.sqliteFile);
     return await PostgresLedger.open({ url: readUrl(ledger.postgresUrlFile) });

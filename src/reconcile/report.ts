@@ -25,16 +25,14 @@ export interface ReconciliationReport {
   readonly matched: boolean;
 }
 
-export function reconciliationReport(node: string, journal: JournalTotals, centre: OriginReport | undefined, nowMs: number): ReconciliationReport {
+/**
+ * `centreReadable` is false when the centre is only reachable over MQTT: then its side is what it
+ * answered per entry (recorded in the journal), and only the backlog can differ.
+ */
+export function reconciliationReport(node: string, journal: JournalTotals, centre: OriginReport | undefined, nowMs: number, centreReadable = true): ReconciliationReport {
   const differences: string[] = [];
   const held: Pick<OriginReport, 'entries' | 'sumsMinor'> = centre ?? { entries: 0, sumsMinor: {} };
-  if (held.entries !== journal.entries) differences.push(`entries: journal ${journal.entries}, centre ${held.entries}`);
-  const currencies = new Set([...Object.keys(journal.sumsMinor), ...Object.keys(held.sumsMinor)]);
-  for (const currency of [...currencies].sort()) {
-    const mine = journal.sumsMinor[currency] ?? 0;
-    const theirs = held.sumsMinor[currency] ?? 0;
-    if (mine !== theirs) differences.push(`${currency}: journal ${mine} minor units, centre ${theirs} (difference ${mine - theirs})`);
-  }
+  if (centreReadable) compareWithCentre(journal, held, differences);
   if (journal.unforwarded > 0) differences.push(`${journal.unforwarded} entries not forwarded yet`);
   return {
     node,
@@ -55,14 +53,25 @@ export function reconciliationReport(node: string, journal: JournalTotals, centr
   };
 }
 
+function compareWithCentre(journal: JournalTotals, held: Pick<OriginReport, 'entries' | 'sumsMinor'>, differences: string[]): void {
+  if (held.entries !== journal.entries) differences.push(`entries: journal ${journal.entries}, centre ${held.entries}`);
+  const currencies = new Set([...Object.keys(journal.sumsMinor), ...Object.keys(held.sumsMinor)]);
+  for (const currency of [...currencies].sort()) {
+    const mine = journal.sumsMinor[currency] ?? 0;
+    const theirs = held.sumsMinor[currency] ?? 0;
+    if (mine !== theirs) differences.push(`${currency}: journal ${mine} minor units, centre ${theirs} (difference ${mine - theirs})`);
+  }
+}
+
 export function formatReport(report: ReconciliationReport): string {
   const sums = (r: Readonly<Record<string, number>>): string => Object.entries(r).map(([c, v]) => `${c} ${v}`).join(', ') || '-';
   const lines = [
     `node ${report.node}`,
     `  journal: ${report.journal.entries} entries (${sums(report.journal.sumsMinor)}); not forwarded: ${report.journal.unforwarded}` +
-      (report.journal.oldestUnforwardedAgeSeconds === null ? '' : `, oldest ${report.journal.oldestUnforwardedAgeSeconds} s`),
+      (report.journal.oldestUnforwardedAgeSeconds === null ? '' : `, oldest ${report.journal.oldestUnforwardedAgeSeconds} s`) +
+      `; the centre's answers: ${sums(report.journal.outcomes)}`,
     report.centre === null
-      ? '  centre:  holds nothing of this node'
+      ? '  centre:  no report of its own here (nothing held, or reached over MQTT)'
       : `  centre:  ${report.centre.entries} entries (${sums(report.centre.sumsMinor)}); settled ${report.centre.settled}, exceptions ${report.centre.exceptions}, no money moved ${report.centre.recorded}; merchant credited ${sums(report.centre.merchantMinor)}`,
     ...(report.matched ? ['  matched to the minor unit'] : report.differences.map((d) => `  DIFFERS: ${d}`)),
   ];

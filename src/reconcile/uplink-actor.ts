@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { replicasPathOf } from '../replication/config.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
 import { CustodyForwarder } from './custody-forwarder.js';
-import { type EmbeddedCentre, openEmbeddedCentre } from './embedded-centre.js';
+import { type CentreConnection, connectToCentre } from './centre-connection.js';
 import type { UplinkInit, UplinkReply, UplinkRequest, UplinkStatus } from './uplink-protocol.js';
 import { type DrainReport, Uplink } from './uplink.js';
 
@@ -19,7 +19,7 @@ import { type DrainReport, Uplink } from './uplink.js';
  * a round asked for while one runs waits for it and then runs again, so it sees every entry
  * committed before it was asked.
  */
-let centre: EmbeddedCentre | undefined;
+let centre: CentreConnection | undefined;
 let reader: JournalReader | undefined;
 let uplink: Uplink | undefined;
 let timer: NodeJS.Timeout | undefined;
@@ -34,7 +34,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
   async init({ config }, ctx) {
     if (config.centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
     const centreConfig = config.centre;
-    centre = await openEmbeddedCentre(centreConfig);
+    centre = await connectToCentre(config);
     const journalReader = new JournalReader(journalPathOf(config), config.nodeId);
     reader = journalReader;
     uplink = new Uplink({

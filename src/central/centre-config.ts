@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { BadInputError, EdgepayError } from '../errors.js';
+import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
+
+/*
+ * The centre's configuration file (JSON), checked like a node's: unknown keys and bad values are
+ * errors naming the key path, the value and what is allowed; paths are relative to the file.
+ */
+
+const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" });
+
+export const centreConfigSchema = strict({
+  fleet: id,
+  brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
+  username: z.string().min(1).max(64).default('edgepay-centre'),
+  passwordFile: path.optional(),
+  /** Centre processes with the same group split the fleet's batches (MQTT shared subscription). */
+  shareGroup: id.optional(),
+  ledger: z.union([strict({ sqliteFile: path }), strict({ postgresUrlFile: path })], {
+    error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',
+  }),
+  forwardDeadlineHours: int(1, 8_760, 'hours').default(72),
+  log: strict({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  }).prefault({}),
+});
+
+export type CentreConfig = z.output<typeof centreConfigSchema>;
+
+export function parseCentreConfig(input: unknown, baseDir = process.cwd()): CentreConfig {
+  const config = parseWith(centreConfigSchema, input, 'centre configuration');
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  return {
+    ...config,
+    ...(config.passwordFile === undefined ? {} : { passwordFile: at(config.passwordFile) }),
+    ledger: 'sqliteFile' in config.ledger ? { sqliteFile: at(config.ledger.sqliteFile) } : { postgresUrlFile: at(config.ledger.postgresUrlFile) },
+  };
+}
+
+export function loadCentreConfig(file: string): CentreConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new EdgepayError('EDGEPAY_NOT_FOUND', `--config: cannot read ${file}: ${(cause as Error).message}`, { file }, { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new BadInputError(`centre configuration ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
+  }
+  return parseCentreConfig(json, dirname(resolve(file)));
+}

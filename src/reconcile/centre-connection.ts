@@ -1,0 +1,43 @@
+import type { OriginReport } from '../central/ledger-backend.js';
+import { EdgepayError } from '../errors.js';
+import type { NodeConfig } from '../node/config.js';
+import { readPassword } from '../replication/mqtt-link.js';
+import { openEmbeddedCentre } from './embedded-centre.js';
+import { MqttCentreLink } from './mqtt-centre-link.js';
+import type { CentreLink } from './uplink.js';
+
+export interface CentreConnection {
+  readonly link: CentreLink;
+  /** How the node reaches the centre, for reports: 'embedded ledger' or the broker URL. */
+  readonly via: string;
+  /** What the centre holds of a node; only an embedded ledger can be asked directly. */
+  readonly originReport?: (origin: string) => Promise<OriginReport | undefined>;
+  close(): Promise<void>;
+}
+
+/** The centre as a node's configuration names it: an embedded ledger, or the centre process over the fleet's MQTT. */
+export async function connectToCentre(config: NodeConfig): Promise<CentreConnection> {
+  const centre = config.centre;
+  if (centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
+  if (centre.ledger !== undefined) {
+    const embedded = await openEmbeddedCentre({ ...centre, ledger: centre.ledger });
+    return {
+      link: embedded.link,
+      via: 'embedded ledger',
+      originReport: async (origin) => (await embedded.centre.backend.originReports()).find((r) => r.origin === origin),
+      close: () => embedded.close(),
+    };
+  }
+  const replication = config.replication;
+  if (replication === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre.ledger: needed without a replication section (the broker to reach the centre by)', { field: 'centre.ledger' });
+  const link = await MqttCentreLink.open({
+    brokerUrl: replication.brokerUrl,
+    username: replication.username ?? config.nodeId,
+    ...(replication.passwordFile === undefined ? {} : { password: readPassword(replication.passwordFile) }),
+    fleet: replication.fleet,
+    store: centre.store,
+    node: config.nodeId,
+    answerTimeoutMs: centre.answerTimeoutMs,
+  });
+  return { link, via: replication.brokerUrl, close: () => link.close() };
+}

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteLedger } from '../src/central/sqlite-ledger.js';
+import { tokenizePan } from '../src/card/capture.js';
+import { loadCardKeys } from '../src/card/keys.js';
+import { withLuhnDigit } from '../src/card/luhn.js';
+import { JournalReader } from '../src/journal/journal-reader.js';
+import { journalPathOf } from '../src/node/config.js';
+import { NodeRuntime } from '../src/node/runtime.js';
+import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
+import type { DrainReport } from '../src/reconcile/uplink.js';
+import { startBroker } from './support/brokers.js';
+import { CLI, runCli } from './support/cli.js';
+import { nodeConfigIn } from './support/node.js';
+import { useTempDir } from './support/tmp.js';
+
+/*
+ * Production shape: Mosquitto, `edgepay centre run` as its own process on an SQLite ledger, and a
+ * node that reaches it only over MQTT (no ledger in its configuration).
+ */
+
+const tempDir = useTempDir('edgepay-centre-process-');
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const card = (n: number) => ({ pan: withLuhnDigit(`4000${String(n).padStart(11, '0')}`), expiryYymm: '2912' });
+
+function startCentreProcess(configFile: string): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+  const child = spawn(process.execPath, [CLI, 'centre', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, exited, output: () => output };
+}
+
+describe('the centre as its own process, reached over MQTT', () => {
+  it('a node forwards over Mosquitto; a hot-listed card\'s offline approval comes back an exception; SIGTERM stops the centre cleanly', async () => {
+    const dir = tempDir();
+    const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre' };
+    const broker = await startBroker('mosquitto', dir, users);
+    cleanups.push(() => broker.stop());
+    writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
+    writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
+    const centreConfig = join(dir, 'centre.json');
+    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', shareGroup: 'centre', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
+    expect(runCli(['centre', 'check-config', centreConfig]).status).toBe(0);
+
+    const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
+    const config = await nodeConfigIn(tempDir(), {
+      nodeId: 'box-1',
+      replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
+      centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000 },
+    });
+    // The centre learns the card is stolen before the node's offline approval reaches it.
+    const hotToken = tokenizePan(card(6).pan, loadCardKeys(config.keys).tokenKey);
+    expect(runCli(['centre', 'card-standing', '--config', centreConfig, '--token', hotToken, '--standing', 'hot_listed']).status).toBe(0);
+    const centre = startCentreProcess(centreConfig);
+    await expect.poll(() => centre.output(), { timeout: 10_000 }).toContain('centre taking batches');
+
+    const node = await NodeRuntime.start({ config, registry: new Registry() });
+    cleanups.push(() => node.stop());
+    for (let n = 0; n < 6; n++) await node.pay({ idempotencyKey: `p${n}`, amountMinor: 1_000 + n, currency: 'EUR', card: card(n + 1) });
+    const report = await node.askOnce<{ type: 'drain' }, DrainReport>('uplink', { type: 'drain' }, 15_000);
+    expect(report.headSeq).toBe(6);
+    await node.stop();
+
+    const reader = new JournalReader(journalPathOf(config), 'box-1');
+    const totals = reader.totals();
+    reader.close();
+    expect(totals).toMatchObject({ entries: 6, unforwarded: 0, outcomes: { settled: 5, exception: 1 } });
+    const exceptions = runCli(['centre', 'exceptions', '--config', centreConfig, '--json']);
+    expect(exceptions.stdout.trim().split('\n').map((line) => JSON.parse(line) as { reason: string; idempotencyKey: string })).toEqual([
+      expect.objectContaining({ reason: 'hot_listed', idempotencyKey: 'p5' }),
+    ]);
+
+    centre.child.kill('SIGTERM');
+    expect(await centre.exited).toBe(0);
+    const ledger = SqliteLedger.open(join(dir, 'ledger.db'));
+    const [origin] = await ledger.originReports();
+    const invariants = await ledger.checkInvariants();
+    await ledger.close();
+    expect(origin).toMatchObject({ origin: 'box-1', store: 'store-3', entries: 6, settled: 5, exceptions: 1, sumsMinor: totals.sumsMinor });
+    expect(invariants).toMatchObject({ unbalancedTransfers: 0, balanceMismatches: 0, transfers: 6 });
+  }, 60_000);
+});
