@@ -45,7 +45,7 @@ function startCentreProcess(configFile: string): { child: ChildProcess; exited: 
 describe('the centre as its own process, reached over MQTT', () => {
   it('a node forwards over Mosquitto; a hot-listed card\'s offline approval comes back an exception; SIGTERM stops the centre cleanly', async () => {
     const dir = tempDir();
-    const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre' };
+    const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre', 'edgepay-rules': 'pw-rules' };
     const broker = await startBroker('mosquitto', dir, users);
     cleanups.push(() => broker.stop());
     writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
@@ -81,6 +81,17 @@ describe('the centre as its own process, reached over MQTT', () => {
     expect(exceptions.stdout.trim().split('\n').map((line) => JSON.parse(line) as { reason: string; idempotencyKey: string })).toEqual([
       expect.objectContaining({ reason: 'hot_listed', idempotencyKey: 'p5' }),
     ]);
+
+    // The stolen card goes out to the store in the signed hot-card list, beside the file's own.
+    writeFileSync(join(dir, 'rules-user.pw'), 'pw-rules\n');
+    expect(runCli(['rules', 'keygen', '--out', join(dir, 'rules-keys')]).status).toBe(0);
+    const rulesFile = join(dir, 'rules.json');
+    const defaults = JSON.parse(runCli(['rules', 'defaults']).stdout) as { version: number; hotCards: { version: number; tokens: string[] } };
+    writeFileSync(rulesFile, JSON.stringify({ ...defaults, version: defaults.version + 1, hotCards: { version: 2, tokens: ['tok-listed-by-the-operator'] } }));
+    const pushed = runCli(['centre', 'push-rules', rulesFile, '--config', centreConfig, '--key', join(dir, 'rules-keys', 'rules.key'), '--store', 'store-3', '--password-file', join(dir, 'rules-user.pw')]);
+    expect(pushed.stderr).toBe('');
+    expect(pushed.status).toBe(0);
+    expect(pushed.stdout).toContain(`published rules version ${defaults.version + 1} (hot-card list version 2, 2 cards) retained on edgepay/v1/fleet-1/store-3/rules`);
 
     centre.child.kill('SIGTERM');
     expect(await centre.exited).toBe(0);

@@ -52,6 +52,8 @@ export interface LedgerBackend {
   readonly kind: 'sqlite' | 'postgres';
   ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan>;
   setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void>;
+  /** Tokens of the cards the centre holds as stolen: what the fleet's hot-card list must carry. */
+  hotListedTokens(): Promise<string[]>;
   headOf(origin: string): Promise<number>;
   originReports(): Promise<OriginReport[]>;
   exceptions(limit?: number): Promise<ExceptionRow[]>;

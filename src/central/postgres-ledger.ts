@@ -122,6 +122,11 @@ export class PostgresLedger implements LedgerBackend {
     else await this.pool.query('INSERT INTO card_standings (card_token, standing) VALUES ($1, $2) ON CONFLICT (card_token) DO UPDATE SET standing = excluded.standing', [cardToken, standing]);
   }
 
+  async hotListedTokens(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ card_token: string }>("SELECT card_token FROM card_standings WHERE standing = 'hot_listed' ORDER BY card_token");
+    return rows.map((r) => r.card_token);
+  }
+
   async headOf(origin: string): Promise<number> {
     const { rows } = await this.pool.query<{ seq: string }>('SELECT seq FROM ledger_heads WHERE origin = $1', [origin]);
     return rows[0] === undefined ? 0 : Number(rows[0].seq);

@@ -105,6 +105,10 @@ export class SqliteLedger implements LedgerBackend {
     else this.db.prepare('INSERT INTO card_standings (card_token, standing) VALUES (?, ?) ON CONFLICT (card_token) DO UPDATE SET standing = excluded.standing').run(cardToken, standing);
   }
 
+  async hotListedTokens(): Promise<string[]> {
+    return this.db.prepare("SELECT card_token FROM card_standings WHERE standing = 'hot_listed' ORDER BY card_token").pluck().all() as string[];
+  }
+
   async headOf(origin: string): Promise<number> {
     return (this.db.prepare('SELECT seq FROM ledger_heads WHERE origin = ?').pluck().get(origin) as number | undefined) ?? 0;
   }

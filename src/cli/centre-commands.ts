@@ -10,6 +10,8 @@ import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
 import { readPassword } from '../replication/mqtt-link.js';
 import { EXIT } from './exit-codes.js';
+import { RULES_BROKER_USER, publishRulesConfig, readRulesFile } from './rules-publish.js';
+import { parsePositiveInt } from './journal-commands.js';
 
 export function registerCentreCommands(program: Command): void {
   const centre = program.command('centre').description('the central ledger: take the fleet\'s batches over MQTT, list exceptions, set card standings');
@@ -41,6 +43,8 @@ export function registerCentreCommands(program: Command): void {
       await service.stop();
       await backend.close();
     });
+
+  registerCentrePushRules(centre);
 
   centre
     .command('check-config')
@@ -75,6 +79,42 @@ export function registerCentreCommands(program: Command): void {
       const standing = parseStanding(opts.standing);
       await withLedger(loadCentreConfig(opts.config), (backend) => backend.setCardStanding(opts.token, standing));
       process.exitCode = EXIT.ok;
+    });
+}
+
+export function registerCentrePushRules(centre: Command): void {
+  centre
+    .command('push-rules')
+    .description("merge the centre's hot-listed cards into a rules file's hot-card list, sign it with the rules key and publish it retained to a store (nodes apply a higher version than theirs)")
+    .argument('<file>', 'rules file (JSON), as for `rules check`; its versions are used as written')
+    .requiredOption('--config <file>', 'centre configuration file (JSON): its ledger and broker')
+    .requiredOption('--key <file>', 'the rules key (rules.key, PKCS8 PEM)')
+    .requiredOption('--store <id>', 'the store to publish to')
+    .option('--username <user>', 'broker user allowed to write the rules topic', RULES_BROKER_USER)
+    .option('--password-file <file>', 'file holding that user\'s broker password (first line)')
+    .option('--timeout-ms <ms>', 'longest wait for the broker at each step', parsePositiveInt, 10_000)
+    .action(async (file: string, opts: { config: string; key: string; store: string; username: string; passwordFile?: string; timeoutMs: number }) => {
+      const config = loadCentreConfig(opts.config);
+      const rules = readRulesFile(file);
+      let hot: string[] = [];
+      await withLedger(config, async (backend) => {
+        hot = await backend.hotListedTokens();
+      });
+      const tokens = [...new Set([...(rules.hotCards?.tokens ?? []), ...hot])].sort();
+      process.exitCode = await publishRulesConfig(
+        () => ({ ...rules, hotCards: { ...rules.hotCards, tokens } }),
+        {
+          key: opts.key,
+          broker: config.brokerUrl,
+          fleet: config.fleet,
+          store: opts.store,
+          username: opts.username,
+          ...(opts.passwordFile === undefined ? {} : { passwordFile: opts.passwordFile }),
+          timeoutMs: opts.timeoutMs,
+        },
+        process.stdout,
+        process.stderr,
+      );
     });
 }
 

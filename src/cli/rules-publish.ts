@@ -77,8 +77,13 @@ export function runRulesKeygen(opts: { out: string; force?: boolean }, out: Outp
  * taking the message. Bad input is found before any connection is made.
  */
 export async function runRulesPublish(file: string, opts: RulesPublishOptions, out: Output, err: Output): Promise<number> {
+  return publishRulesConfig(() => readRulesFile(file), opts, out, err);
+}
+
+/** As runRulesPublish, for rules built in memory (the centre merges its hot-card list in). */
+export async function publishRulesConfig(load: () => RulesConfig, opts: RulesPublishOptions, out: Output, err: Output): Promise<number> {
   try {
-    const config = readRulesFile(file);
+    const config = load();
     const rules = parseRules(config);
     const scope = { fleet: opts.fleet, store: opts.store };
     assertTopicId('fleet', scope.fleet);
@@ -124,7 +129,7 @@ export async function runRulesPublish(file: string, opts: RulesPublishOptions, o
 }
 
 /** The rules as written, for signing: parseRules' output is a different shape (sets, frozen maps). */
-function readRulesFile(file: string): RulesConfig {
+export function readRulesFile(file: string): RulesConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
