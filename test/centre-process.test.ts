@@ -102,4 +102,56 @@ describe('the centre as its own process, reached over MQTT', () => {
     expect(origin).toMatchObject({ origin: 'box-1', store: 'store-3', entries: 6, settled: 5, exceptions: 1, sumsMinor: totals.sumsMinor });
     expect(invariants).toMatchObject({ unbalancedTransfers: 0, balanceMismatches: 0, transfers: 6 });
   }, 60_000);
+
+  it('online authorization: the centre decides while it answers; stopped (SIGSTOP), the node decides offline and the centre\'s late approval is reversed', async () => {
+    const dir = tempDir();
+    const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre' };
+    const broker = await startBroker('mosquitto', dir, users);
+    cleanups.push(() => broker.stop());
+    writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
+    writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
+    const centreConfig = join(dir, 'centre.json');
+    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
+    const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
+    const config = await nodeConfigIn(tempDir(), {
+      nodeId: 'box-1',
+      replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
+      centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000, online: { enabled: true, timeoutMs: 400 } },
+    });
+    const stolen = card(9);
+    const stolenToken = tokenizePan(stolen.pan, loadCardKeys(config.keys).tokenKey);
+    expect(runCli(['centre', 'card-standing', '--config', centreConfig, '--token', stolenToken, '--standing', 'hot_listed']).status).toBe(0);
+    const centre = startCentreProcess(centreConfig);
+    await expect.poll(() => centre.output(), { timeout: 10_000 }).toContain('centre taking batches');
+    const node = await NodeRuntime.start({ config, registry: new Registry() });
+    cleanups.push(() => node.stop());
+
+    const online = await node.pay({ idempotencyKey: 'on-1', amountMinor: 2_500, currency: 'EUR', card: card(1) });
+    expect(online.decision).toMatchObject({ approved: true, code: '00', mode: 'online', rule: 'centre' });
+    const refused = await node.pay({ idempotencyKey: 'on-2', amountMinor: 2_500, currency: 'EUR', card: stolen });
+    expect(refused.decision).toMatchObject({ approved: false, code: '43', mode: 'online' });
+
+    // The centre stops answering: the node decides offline after its timeout and reverses.
+    centre.child.kill('SIGSTOP');
+    const started = Date.now();
+    const offline = await node.pay({ idempotencyKey: 'off-1', amountMinor: 1_500, currency: 'EUR', card: card(2) });
+    expect(offline.decision).toMatchObject({ approved: true, code: 'Y3', mode: 'offline' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    centre.child.kill('SIGCONT');
+
+    const report = await node.askOnce<{ type: 'drain' }, DrainReport>('uplink', { type: 'drain' }, 15_000);
+    expect(report.headSeq).toBe(3);
+    await node.stop();
+    centre.child.kill('SIGTERM');
+    expect(await centre.exited).toBe(0);
+
+    const ledger = SqliteLedger.open(join(dir, 'ledger.db'));
+    const statuses = await Promise.all(['on-1', 'on-2', 'off-1'].map((key) => ledger.onlineStatus('box-1', key)));
+    const [origin] = await ledger.originReports();
+    await ledger.close();
+    // The late request was answered after all (or found its reversal first); either way it holds nothing now.
+    expect(statuses).toEqual(['approved', 'declined', 'reversed']);
+    // Online approval settled, online decline recorded, the offline approval settled as offline.
+    expect(origin).toMatchObject({ entries: 3, settled: 2, recorded: 1, exceptions: 0, merchantMinor: { EUR: 4_000 } });
+  }, 60_000);
 });

@@ -31,7 +31,7 @@ describe('node configuration', () => {
 
   it('the centre section: a ledger resolved against the file, defaults filled, and MQTT only with a replication broker', () => {
     const embedded = parseNodeConfig({ ...minimal, centre: { store: 's1', ledger: { sqliteFile: 'centre/ledger.db' } } }, '/etc/edgepay');
-    expect(embedded.centre).toEqual({ store: 's1', ledger: { sqliteFile: '/etc/edgepay/centre/ledger.db' }, answerTimeoutMs: 10_000, batchSize: 500, intervalMs: 5_000, forwardDeadlineHours: 72 });
+    expect(embedded.centre).toEqual({ store: 's1', ledger: { sqliteFile: '/etc/edgepay/centre/ledger.db' }, answerTimeoutMs: 10_000, online: { enabled: false, timeoutMs: 300 }, batchSize: 500, intervalMs: 5_000, forwardDeadlineHours: 72 });
     expect(problemsOf({ ...minimal, centre: { store: 's1' } })).toEqual([expect.objectContaining({ path: 'centre.ledger' })]);
     expect(problemsOf({ ...minimal, centre: { store: 's1', ledger: { mysql: 'x' } } })[0]).toMatchObject({ path: 'centre.ledger' });
     expect(problemsOf({ ...minimal, centre: { store: 'a/b', ledger: { sqliteFile: 'l.db' }, batchSize: 0 } }).map((p) => p.path).sort()).toEqual(['centre.batchSize', 'centre.store']);

@@ -10,11 +10,13 @@ export type DecisionCode =
   | '00'
   | '05'
   | '14'
+  | '43'
   | '51'
   | '54'
   | '57'
   | '61'
   | '65'
+  | '68'
   | '91';
 
 /** Which rule produced a decision, so operators and metrics can group declines by cause. */
@@ -31,6 +33,8 @@ export type RuleId =
   | 'node_amount'
   | 'approved'
   | 'follow_up'
+  /** Decided online by the centre (issuer side), not by the offline rules. */
+  | 'centre'
   | 'system';
 
 export interface Decision {

@@ -1,8 +1,8 @@
 import { type MqttClient, connect } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Centre } from './centre.js';
-import { answerTopic, parseUplinkTopic, uplinkFilter } from './centre-topics.js';
-import { decodeRequest, encodeAnswer } from './centre-wire.js';
+import { answerTopic, centreFilters, parseCentreTopic } from './centre-topics.js';
+import { decodeOnlineRequest, decodeRequest, encodeAnswer, encodeOnlineAnswer } from './centre-wire.js';
 
 export interface CentreServiceOptions {
   readonly centre: Centre;
@@ -60,7 +60,7 @@ export class CentreService {
       client.once('connect', () => {
         client.off('error', fail);
         client.on('error', (error) => options.logger.warn({ err: error }, 'centre broker connection error'));
-        client.subscribe(uplinkFilter(options.fleet, options.shareGroup), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
+        client.subscribe(centreFilters(options.fleet, options.shareGroup), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
       });
     });
     options.logger.info({ fleet: options.fleet, shareGroup: options.shareGroup ?? null }, 'centre taking batches');
@@ -69,7 +69,7 @@ export class CentreService {
 
   /** Stops taking batches; answers the ones being applied first. */
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.client.unsubscribe(uplinkFilter(this.options.fleet, this.options.shareGroup), () => resolve()));
+    await new Promise<void>((resolve) => this.client.unsubscribe(centreFilters(this.options.fleet, this.options.shareGroup), () => resolve()));
     await Promise.all([...this.inFlight]);
     await this.client.endAsync();
   }
@@ -81,9 +81,10 @@ export class CentreService {
 
   private async handle(topic: string, payload: Buffer): Promise<void> {
     const { logger, fleet, centre } = this.options;
-    const at = parseUplinkTopic(fleet, topic);
+    const at = parseCentreTopic(fleet, topic);
     if (at === undefined) return;
     this.stats.received++;
+    if (at.leaf === 'authorize') return this.handleOnline(at, payload);
     const request = decodeRequest(payload);
     if ('problem' in request) {
       this.stats.malformed++;
@@ -105,8 +106,36 @@ export class CentreService {
       }
     }
     if (!answer.ok) this.stats.refused++;
-    this.client.publish(answerTopic(fleet, at.store, at.node), encodeAnswer(request.correlationId, answer), { qos: 1 }, (error) => {
-      if (error) logger.warn({ err: error, batchId: batch.batchId }, 'answer not delivered; the node will ask again');
+    this.answer(at, encodeAnswer(request.correlationId, answer), batch.batchId);
+  }
+
+  /** Online authorizations and reversals: the request's origin is the topic's node, always. */
+  private async handleOnline(at: { store: string; node: string }, payload: Buffer): Promise<void> {
+    const { logger, centre } = this.options;
+    const request = decodeOnlineRequest(payload);
+    if (request === undefined || (request.kind === 'authorize' ? request.request.origin : request.origin) !== at.node) {
+      this.stats.malformed++;
+      logger.warn({ node: at.node }, 'malformed or misaddressed online request refused unread');
+      return;
+    }
+    try {
+      if (request.kind === 'authorize') {
+        const online = await centre.authorizeOnline({ ...request.request, store: at.store });
+        this.answer(at, encodeOnlineAnswer({ correlationId: request.correlationId, online }), request.request.idempotencyKey);
+      } else {
+        await centre.reverseOnline(at.node, request.idempotencyKey);
+        this.answer(at, encodeOnlineAnswer({ correlationId: request.correlationId, reversed: true }), request.idempotencyKey);
+      }
+    } catch (error) {
+      // No answer: the node decides offline when it times out (and reverses), which is safe.
+      logger.error({ err: error, kind: request.kind }, 'online request not served');
+    }
+  }
+
+  private answer(at: { store: string; node: string }, payload: Buffer, what: string): void {
+    const { logger, fleet } = this.options;
+    this.client.publish(answerTopic(fleet, at.store, at.node), payload, { qos: 1 }, (error) => {
+      if (error) logger.warn({ err: error, what }, 'answer not delivered; the node will ask again');
       else this.stats.answered++;
     });
   }

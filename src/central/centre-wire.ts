@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { entryJsonSchema, fromEntryJson, toEntryJson } from '../replication/entry-wire.js';
 import type { ForwardBatch } from './batch.js';
 import type { BatchAnswer } from './centre.js';
+import type { OnlineDecision, OnlineRequest } from './online.js';
 
 /*
  * Batches and answers on the fleet's MQTT. The request carries its own correlation id and the
@@ -55,6 +56,74 @@ const answerSchema = z.strictObject({
     }),
   ]),
 });
+
+const onlineRequestSchema = z.union([
+  z.strictObject({
+    v: z.literal(WIRE_VERSION),
+    correlationId: z.string().min(1).max(128),
+    kind: z.literal('authorize'),
+    request: z.strictObject({
+      origin: ID,
+      store: ID,
+      idempotencyKey: z.string().min(1).max(128),
+      amountMinor: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+      currency: z.string().regex(/^[A-Z]{3}$/),
+      cardToken: z.string().min(1).max(128),
+      expiryYear: z.int().min(2000).max(2099),
+      expiryMonth: z.int().min(1).max(12),
+    }),
+  }),
+  z.strictObject({ v: z.literal(WIRE_VERSION), correlationId: z.string().min(1).max(128), kind: z.literal('reverse'), origin: ID, idempotencyKey: z.string().min(1).max(128) }),
+]);
+
+export type OnlineWireRequest =
+  | { readonly correlationId: string; readonly kind: 'authorize'; readonly request: OnlineRequest }
+  | { readonly correlationId: string; readonly kind: 'reverse'; readonly origin: string; readonly idempotencyKey: string };
+
+export function encodeOnlineRequest(request: OnlineWireRequest): Buffer {
+  return Buffer.from(JSON.stringify({ v: WIRE_VERSION, ...request }), 'utf8');
+}
+
+export function decodeOnlineRequest(payload: Buffer): OnlineWireRequest | undefined {
+  if (payload.byteLength > 4_096) return undefined;
+  try {
+    const parsed = onlineRequestSchema.safeParse(JSON.parse(payload.toString('utf8')));
+    if (!parsed.success) return undefined;
+    const { v: _v, ...request } = parsed.data;
+    return request;
+  } catch {
+    return undefined;
+  }
+}
+
+const onlineAnswerSchema = z.union([
+  z.strictObject({
+    v: z.literal(WIRE_VERSION),
+    correlationId: z.string().min(1).max(128),
+    online: z.strictObject({ approved: z.boolean(), code: z.string().max(8), reason: z.string().max(1_024) }),
+  }),
+  z.strictObject({ v: z.literal(WIRE_VERSION), correlationId: z.string().min(1).max(128), reversed: z.literal(true) }),
+]);
+
+export type OnlineWireAnswer = { readonly correlationId: string; readonly online: OnlineDecision } | { readonly correlationId: string; readonly reversed: true };
+
+export function encodeOnlineAnswer(answer: OnlineWireAnswer): Buffer {
+  return Buffer.from(JSON.stringify({ v: WIRE_VERSION, ...answer }), 'utf8');
+}
+
+/** A batch answer or an online answer, whichever the payload is. */
+export function decodeAnyAnswer(payload: Buffer): { readonly correlationId: string; readonly answer: BatchAnswer } | OnlineWireAnswer | undefined {
+  const batch = decodeAnswer(payload);
+  if (batch !== undefined) return batch;
+  try {
+    const parsed = onlineAnswerSchema.safeParse(JSON.parse(payload.toString('utf8')));
+    if (!parsed.success) return undefined;
+    const { v: _v, ...answer } = parsed.data;
+    return answer;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface WireRequest {
   readonly correlationId: string;

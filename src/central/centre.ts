@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { type BatchTotals, type ForwardBatch, checkBatch, totalsOf } from './batch.js';
 import type { LedgerBackend } from './ledger-backend.js';
 import type { EntryOutcome } from './outcomes.js';
+import { type OnlineDecision, type OnlineRequest, decideOnline } from './online.js';
 import { planBatch } from './plan.js';
 
 export interface CentreOptions {
@@ -73,6 +74,15 @@ export class Centre {
         throw error;
       }
     }
+  }
+
+  async authorizeOnline(request: OnlineRequest): Promise<OnlineDecision> {
+    const nowMs = this.clock.wallMs();
+    return this.options.backend.authorizeOnline(request, (standing) => decideOnline(request, standing, nowMs), nowMs);
+  }
+
+  reverseOnline(origin: string, idempotencyKey: string): Promise<void> {
+    return this.options.backend.reverseOnline(origin, idempotencyKey, this.clock.wallMs());
   }
 
   private inOrder<T>(origin: string, work: () => Promise<T>): Promise<T> {

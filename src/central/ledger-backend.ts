@@ -1,4 +1,5 @@
 import type { ForwardBatch } from './batch.js';
+import type { OnlineDecision, OnlineRequest, OnlineStatus } from './online.js';
 import type { CardStanding, LedgerView, Plan } from './plan.js';
 
 /** Per origin node: what the centre holds of its journal and what it came to. */
@@ -52,6 +53,15 @@ export interface LedgerBackend {
   readonly kind: 'sqlite' | 'postgres';
   ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan>;
   setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void>;
+  /**
+   * An online authorization, idempotent by (origin, key): the first request is decided with the
+   * card's standing and recorded; a repeat gets the recorded answer. A key reversed before its
+   * request arrived is declined.
+   */
+  authorizeOnline(request: OnlineRequest, decide: (standing: CardStanding | undefined) => OnlineDecision, nowMs: number): Promise<OnlineDecision>;
+  /** The node gave up waiting and decided offline: an approval it never saw must not hold the card. */
+  reverseOnline(origin: string, idempotencyKey: string, nowMs: number): Promise<void>;
+  onlineStatus(origin: string, idempotencyKey: string): Promise<OnlineStatus | undefined>;
   /** Tokens of the cards the centre holds as stolen: what the fleet's hot-card list must carry. */
   hotListedTokens(): Promise<string[]>;
   headOf(origin: string): Promise<number>;

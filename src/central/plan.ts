@@ -170,7 +170,8 @@ function decideEntry(batch: ForwardBatch, entry: JournalEntry, view: LedgerView,
       // The same POS payment approved twice (e.g. retried on another lane): it is paid once.
       return { result: 'exception', reason: 'duplicate', merchantMinor: 0, postedAccount: null };
     }
-    const standing = view.standings.get(entry.cardToken);
+    // An online approval was the centre's own decision: only offline approvals are judged after the fact.
+    const standing = entry.decision.mode === 'offline' ? view.standings.get(entry.cardToken) : undefined;
     if (standing !== undefined) return sale(offlineRiskAccount(entry.currency), 'exception', standing);
     if (entry.decision.mode === 'offline' && view.nowMs - entry.wallMs > view.forwardDeadlineMs) {
       return sale(offlineRiskAccount(entry.currency), 'exception', 'past_forward_deadline');

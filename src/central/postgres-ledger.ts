@@ -4,6 +4,7 @@ import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
 import type { ExceptionRow, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
+import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
 import type { CardStanding, LedgerView, Plan } from './plan.js';
 import { readOriginReports } from './reports.js';
 
@@ -53,6 +54,18 @@ const SCHEMA = `
     account       TEXT PRIMARY KEY,
     currency      TEXT NOT NULL,
     balance_minor BIGINT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS online_authorizations (
+    origin          TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('approved', 'declined', 'reversed')),
+    code            TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    amount_minor    BIGINT NOT NULL,
+    currency        TEXT NOT NULL,
+    card_token      TEXT NOT NULL,
+    updated_ms      BIGINT NOT NULL,
+    PRIMARY KEY (origin, idempotency_key)
   );
   CREATE TABLE IF NOT EXISTS card_standings (
     card_token TEXT PRIMARY KEY,
@@ -120,6 +133,54 @@ export class PostgresLedger implements LedgerBackend {
   async setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void> {
     if (standing === null) await this.pool.query('DELETE FROM card_standings WHERE card_token = $1', [cardToken]);
     else await this.pool.query('INSERT INTO card_standings (card_token, standing) VALUES ($1, $2) ON CONFLICT (card_token) DO UPDATE SET standing = excluded.standing', [cardToken, standing]);
+  }
+
+  async authorizeOnline(request: OnlineRequest, decide: (standing: CardStanding | undefined) => OnlineDecision, nowMs: number): Promise<OnlineDecision> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // A placeholder row first: a concurrent repeat of the same request waits on it, then reads the answer.
+      const inserted = await client.query(
+        `INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms)
+         VALUES ($1, $2, 'declined', '', '', $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+        [request.origin, request.idempotencyKey, request.amountMinor, request.currency, request.cardToken, nowMs],
+      );
+      let decision: OnlineDecision;
+      if (inserted.rowCount === 1) {
+        const standing = (await client.query<{ standing: CardStanding }>('SELECT standing FROM card_standings WHERE card_token = $1', [request.cardToken])).rows[0]?.standing;
+        decision = decide(standing);
+        await client.query('UPDATE online_authorizations SET status = $3, code = $4, reason = $5 WHERE origin = $1 AND idempotency_key = $2', [
+          request.origin,
+          request.idempotencyKey,
+          decision.approved ? 'approved' : 'declined',
+          decision.code,
+          decision.reason,
+        ]);
+      } else {
+        const known = (await client.query<{ status: OnlineStatus; code: string; reason: string }>('SELECT status, code, reason FROM online_authorizations WHERE origin = $1 AND idempotency_key = $2', [request.origin, request.idempotencyKey])).rows[0]!;
+        decision = known.status === 'reversed' ? reversedDecision : { approved: known.status === 'approved', code: known.code, reason: known.reason };
+      }
+      await client.query('COMMIT');
+      return decision;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async reverseOnline(origin: string, idempotencyKey: string, nowMs: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms)
+       VALUES ($1, $2, 'reversed', '', 'reversed before its request arrived', 0, '', '', $3)
+       ON CONFLICT (origin, idempotency_key) DO UPDATE SET status = 'reversed', updated_ms = excluded.updated_ms`,
+      [origin, idempotencyKey, nowMs],
+    );
+  }
+
+  async onlineStatus(origin: string, idempotencyKey: string): Promise<OnlineStatus | undefined> {
+    return (await this.pool.query<{ status: OnlineStatus }>('SELECT status FROM online_authorizations WHERE origin = $1 AND idempotency_key = $2', [origin, idempotencyKey])).rows[0]?.status;
   }
 
   async hotListedTokens(): Promise<string[]> {
@@ -296,6 +357,15 @@ export class PostgresLedger implements LedgerBackend {
          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
          ON CONFLICT (account) DO UPDATE SET balance_minor = ledger_balances.balance_minor + excluded.balance_minor`,
         [deltas.map(([a]) => a), deltas.map(([a]) => currencyOfAccount(a)), deltas.map(([, d]) => d)],
+      );
+    }
+    const offlineKeys = plan.rows.filter((r) => r.kind === 'authorization' && r.mode === 'offline').map((r) => r.idempotencyKey);
+    if (offlineKeys.length > 0) {
+      // An offline decision under a key the centre approved online supersedes that approval (see the SQLite ledger).
+      await client.query(
+        `UPDATE online_authorizations o SET status = 'reversed', updated_ms = $3 FROM unnest($2::text[]) AS k(key)
+         WHERE o.origin = $1 AND o.idempotency_key = k.key AND o.status = 'approved'`,
+        [plan.rows[0]!.origin, offlineKeys, nowMs],
       );
     }
     if (plan.rows.length > 0) await client.query('UPDATE ledger_heads SET seq = $2, hash = $3 WHERE origin = $1', [plan.rows[0]!.origin, plan.head.seq, plan.head.hash]);

@@ -6,6 +6,7 @@ import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
 import type { ExceptionRow, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
+import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
 import type { CardStanding, LedgerView, Plan } from './plan.js';
 import { readOriginReports } from './reports.js';
 
@@ -57,6 +58,18 @@ const SCHEMA = `
     currency      TEXT NOT NULL,
     balance_minor INTEGER NOT NULL
   ) STRICT;
+  CREATE TABLE IF NOT EXISTS online_authorizations (
+    origin          TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('approved', 'declined', 'reversed')),
+    code            TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    amount_minor    INTEGER NOT NULL,
+    currency        TEXT NOT NULL,
+    card_token      TEXT NOT NULL,
+    updated_ms      INTEGER NOT NULL,
+    PRIMARY KEY (origin, idempotency_key)
+  ) STRICT;
   CREATE TABLE IF NOT EXISTS card_standings (
     card_token TEXT PRIMARY KEY,
     standing   TEXT NOT NULL CHECK (standing IN ('hot_listed', 'insufficient_funds'))
@@ -103,6 +116,35 @@ export class SqliteLedger implements LedgerBackend {
   async setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void> {
     if (standing === null) this.db.prepare('DELETE FROM card_standings WHERE card_token = ?').run(cardToken);
     else this.db.prepare('INSERT INTO card_standings (card_token, standing) VALUES (?, ?) ON CONFLICT (card_token) DO UPDATE SET standing = excluded.standing').run(cardToken, standing);
+  }
+
+  async authorizeOnline(request: OnlineRequest, decide: (standing: CardStanding | undefined) => OnlineDecision, nowMs: number): Promise<OnlineDecision> {
+    return this.db.transaction(() => {
+      const known = this.db.prepare('SELECT status, code, reason FROM online_authorizations WHERE origin = ? AND idempotency_key = ?').get(request.origin, request.idempotencyKey) as
+        | { status: OnlineStatus; code: string; reason: string }
+        | undefined;
+      if (known !== undefined) return known.status === 'reversed' ? reversedDecision : { approved: known.status === 'approved', code: known.code, reason: known.reason };
+      const standing = this.db.prepare('SELECT standing FROM card_standings WHERE card_token = ?').pluck().get(request.cardToken) as CardStanding | undefined;
+      const decision = decide(standing);
+      this.db
+        .prepare('INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(request.origin, request.idempotencyKey, decision.approved ? 'approved' : 'declined', decision.code, decision.reason, request.amountMinor, request.currency, request.cardToken, nowMs);
+      return decision;
+    }).immediate();
+  }
+
+  async reverseOnline(origin: string, idempotencyKey: string, nowMs: number): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms)
+         VALUES (?, ?, 'reversed', '', 'reversed before its request arrived', 0, '', '', ?)
+         ON CONFLICT (origin, idempotency_key) DO UPDATE SET status = 'reversed', updated_ms = excluded.updated_ms`,
+      )
+      .run(origin, idempotencyKey, nowMs);
+  }
+
+  async onlineStatus(origin: string, idempotencyKey: string): Promise<OnlineStatus | undefined> {
+    return this.db.prepare('SELECT status FROM online_authorizations WHERE origin = ? AND idempotency_key = ?').pluck().get(origin, idempotencyKey) as OnlineStatus | undefined;
   }
 
   async hotListedTokens(): Promise<string[]> {
@@ -221,6 +263,10 @@ export class SqliteLedger implements LedgerBackend {
        ON CONFLICT (account) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor`,
     );
     for (const [account, delta] of balanceDeltas(plan)) addBalance.run(account, currencyOfAccount(account), delta);
+    // An offline decision under a key the centre approved online: the node gave up waiting, so the
+    // online approval is superseded (the reversal it sent may have been lost).
+    const supersede = this.db.prepare("UPDATE online_authorizations SET status = 'reversed', updated_ms = ? WHERE origin = ? AND idempotency_key = ? AND status = 'approved'");
+    for (const row of plan.rows) if (row.kind === 'authorization' && row.mode === 'offline') supersede.run(nowMs, row.origin, row.idempotencyKey);
     const origin = plan.rows[0]?.origin;
     if (origin !== undefined) {
       this.db

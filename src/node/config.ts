@@ -90,6 +90,11 @@ export const nodeConfigSchema = strict({
       })
       .optional(),
     answerTimeoutMs: int(100, 600_000, 'milliseconds to wait for the centre\'s answer to a batch over MQTT').default(10_000),
+    /** Online authorization: the centre decides first while it answers within timeoutMs; the offline rules otherwise. */
+    online: strict({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false),
+      timeoutMs: int(10, 30_000, 'milliseconds to wait for the centre before deciding offline').default(300),
+    }).prefault({}),
     batchSize: int(1, 10_000, 'entries per forwarded batch').default(500),
     intervalMs: int(100, 3_600_000, 'milliseconds between forwarding rounds').default(5_000),
     /** The centre's own rule, applied here because the ledger is embedded: later offline approvals become exceptions. */

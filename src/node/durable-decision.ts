@@ -1,4 +1,6 @@
-import type { Outcome } from '../standin/index.js';
+import type { OnlineDecision, OnlineRequest } from '../central/online.js';
+import type { AuthorizationRequest, Outcome } from '../standin/index.js';
+import { ONLINE_CODES } from '../standin/requests.js';
 import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
 import { retryWhileRestarting } from './retry.js';
 
@@ -10,6 +12,8 @@ export interface DecisionPathOptions {
   readonly requestTimeoutMs: number;
   /** Set when quorum acknowledgement is on: how long to wait for the store's peers. */
   readonly quorumTimeoutMs: number | undefined;
+  /** Set when online authorization is on: how long to wait for the centre before deciding offline. */
+  readonly online: { readonly timeoutMs: number; readonly origin: string; readonly store: string } | undefined;
 }
 
 /**
@@ -19,6 +23,9 @@ export interface DecisionPathOptions {
  * crash comes back as it was and a restart can neither lose a decision nor take it twice.
  */
 export async function decideDurably(call: ActorCall, request: JournalWriterRequest, options: DecisionPathOptions): Promise<Outcome> {
+  if (request.type === 'authorize' && options.online !== undefined && request.request.online === undefined) {
+    request = { type: 'authorize', request: await withOnlineDecision(call, request.request, options.online) };
+  }
   const outcome = await retryWhileRestarting((remainingMs) => call<Outcome>('journal-writer', request, remainingMs), { deadlineMs: options.requestTimeoutMs });
   return withQuorum(outcome, call, options.quorumTimeoutMs);
 }
@@ -39,13 +46,51 @@ async function withQuorum(outcome: Outcome, call: ActorCall, quorumTimeoutMs: nu
   }
 }
 
+/**
+ * Online authorization while the link is up: the centre decides first. No answer in time (link
+ * down, centre slow) means the offline rules decide, and the centre is told to withdraw whatever
+ * it may have approved meanwhile. That reversal is best effort; the entry forwarded later says the
+ * same thing durably (an offline decision supersedes an online approval under the same key).
+ */
+async function withOnlineDecision(
+  call: ActorCall,
+  request: AuthorizationRequest,
+  online: NonNullable<DecisionPathOptions['online']>,
+): Promise<AuthorizationRequest> {
+  const ask: OnlineRequest = {
+    origin: online.origin,
+    store: online.store,
+    idempotencyKey: request.idempotencyKey,
+    amountMinor: request.amountMinor,
+    currency: request.currency,
+    cardToken: request.card.token,
+    expiryYear: request.card.expiryYear,
+    expiryMonth: request.card.expiryMonth,
+  };
+  try {
+    const decision = await call<OnlineDecision>('uplink', { type: 'authorize', request: ask, timeoutMs: online.timeoutMs }, online.timeoutMs + 200);
+    if (isOnlineCode(decision.code)) return { ...request, online: { approved: decision.approved, code: decision.code, reason: decision.reason } };
+  } catch {
+    // Timed out or unreachable: decided offline below.
+  }
+  void call('uplink', { type: 'reverse', origin: online.origin, idempotencyKey: request.idempotencyKey }, 10_000).catch(() => undefined);
+  return request;
+}
+
+function isOnlineCode(code: string): code is (typeof ONLINE_CODES)[number] {
+  return (ONLINE_CODES as readonly string[]).includes(code);
+}
+
 /** The options above as a node's configuration sets them. */
 export function decisionPathOptions(config: {
+  readonly nodeId: string;
   readonly actors: { readonly requestTimeoutMs: number };
   readonly replication?: { readonly quorum: { readonly enabled: boolean; readonly timeoutMs: number } } | undefined;
+  readonly centre?: { readonly store: string; readonly online: { readonly enabled: boolean; readonly timeoutMs: number } } | undefined;
 }): DecisionPathOptions {
   return {
     requestTimeoutMs: config.actors.requestTimeoutMs,
     quorumTimeoutMs: config.replication?.quorum.enabled ? config.replication.quorum.timeoutMs : undefined,
+    online: config.centre?.online.enabled ? { timeoutMs: config.centre.online.timeoutMs, origin: config.nodeId, store: config.centre.store } : undefined,
   };
 }

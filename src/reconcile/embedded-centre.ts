@@ -19,7 +19,15 @@ type LedgerConfig = NonNullable<NonNullable<NodeConfig['centre']>['ledger']>;
 export async function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']> & { readonly ledger: LedgerConfig }): Promise<EmbeddedCentre> {
   const backend = await openLedgerBackend(centreConfig.ledger);
   const centre = new Centre({ backend, forwardDeadlineHours: centreConfig.forwardDeadlineHours });
-  return { centre, link: { send: (batch) => centre.ingest(batch) }, close: () => backend.close() };
+  return {
+    centre,
+    link: {
+      send: (batch) => centre.ingest(batch),
+      authorize: (request) => centre.authorizeOnline(request),
+      reverse: (origin, key) => centre.reverseOnline(origin, key),
+    },
+    close: () => backend.close(),
+  };
 }
 
 /** Opens the ledger a node's or the centre's configuration names. */

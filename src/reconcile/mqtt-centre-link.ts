@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { type MqttClient, connect } from 'mqtt';
 import type { ForwardBatch } from '../central/batch.js';
 import type { BatchAnswer } from '../central/centre.js';
-import { answerTopic, uplinkTopic } from '../central/centre-topics.js';
-import { decodeAnswer, encodeRequest } from '../central/centre-wire.js';
+import { answerTopic, authorizeTopic, uplinkTopic } from '../central/centre-topics.js';
+import { decodeAnyAnswer, encodeOnlineRequest, encodeRequest } from '../central/centre-wire.js';
+import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import { EdgepayError } from '../errors.js';
 import type { CentreLink } from './uplink.js';
 
@@ -19,8 +20,10 @@ export interface MqttCentreLinkOptions {
   readonly answerTimeoutMs: number;
 }
 
+type Decoded = NonNullable<ReturnType<typeof decodeAnyAnswer>>;
+
 interface Waiting {
-  readonly resolve: (answer: BatchAnswer) => void;
+  readonly resolve: (answer: Decoded) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -38,13 +41,13 @@ export class MqttCentreLink implements CentreLink {
     private readonly client: MqttClient,
   ) {
     client.on('message', (_topic, payload) => {
-      const decoded = decodeAnswer(payload);
+      const decoded = decodeAnyAnswer(payload);
       if (decoded === undefined) return;
       const waiting = this.waiting.get(decoded.correlationId);
-      if (waiting === undefined) return; // an answer to a batch already given up on: it is sent again anyway
+      if (waiting === undefined) return; // an answer to a request already given up on: it is sent again anyway
       this.waiting.delete(decoded.correlationId);
       clearTimeout(waiting.timer);
-      waiting.resolve(decoded.answer);
+      waiting.resolve(decoded);
     });
   }
 
@@ -74,22 +77,42 @@ export class MqttCentreLink implements CentreLink {
     return link;
   }
 
-  send(batch: ForwardBatch): Promise<BatchAnswer> {
+  async send(batch: ForwardBatch): Promise<BatchAnswer> {
     const { fleet, store, node, answerTimeoutMs } = this.options;
     const correlationId = `${batch.batchId}#${randomUUID()}`;
-    return new Promise<BatchAnswer>((resolve, reject) => {
+    const decoded = await this.request(uplinkTopic(fleet, store, node), encodeRequest(correlationId, batch), correlationId, answerTimeoutMs, `batch ${batch.batchId}`);
+    if (!('answer' in decoded)) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `the centre answered batch ${batch.batchId} with something else`, { batchId: batch.batchId });
+    return decoded.answer;
+  }
+
+  async authorize(request: OnlineRequest, timeoutMs: number): Promise<OnlineDecision> {
+    const { fleet, store, node } = this.options;
+    const correlationId = `auth:${request.idempotencyKey}#${randomUUID()}`;
+    const decoded = await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'authorize', request }), correlationId, timeoutMs, `authorization ${request.idempotencyKey}`);
+    if (!('online' in decoded)) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre answered an authorization with something else', { idempotencyKey: request.idempotencyKey });
+    return decoded.online;
+  }
+
+  async reverse(origin: string, idempotencyKey: string, timeoutMs: number): Promise<void> {
+    const { fleet, store, node } = this.options;
+    const correlationId = `rev:${idempotencyKey}#${randomUUID()}`;
+    await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'reverse', origin, idempotencyKey }), correlationId, timeoutMs, `reversal ${idempotencyKey}`);
+  }
+
+  private request(topic: string, payload: Buffer, correlationId: string, timeoutMs: number, what: string): Promise<Decoded> {
+    return new Promise<Decoded>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
-        reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `no answer from the centre to batch ${batch.batchId} within ${answerTimeoutMs} ms; it is sent again`, { batchId: batch.batchId }));
-      }, answerTimeoutMs);
+        reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `no answer from the centre to ${what} within ${timeoutMs} ms`, { what, timeoutMs }));
+      }, timeoutMs);
       this.waiting.set(correlationId, { resolve, reject, timer });
-      this.client.publish(uplinkTopic(fleet, store, node), encodeRequest(correlationId, batch), { qos: 1 }, (error) => {
+      this.client.publish(topic, payload, { qos: 1 }, (error) => {
         if (error === undefined || error === null) return;
         const waiting = this.waiting.get(correlationId);
         if (waiting === undefined) return;
         this.waiting.delete(correlationId);
         clearTimeout(waiting.timer);
-        reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `batch ${batch.batchId} not published: ${error.message}`, { batchId: batch.batchId }, { cause: error }));
+        reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `${what} not published: ${error.message}`, { what }, { cause: error }));
       });
     });
   }

@@ -1,5 +1,5 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
-import { runActor } from '../actors/worker-runtime.js';
+import { type ActorLog, runActor } from '../actors/worker-runtime.js';
 import { EdgepayError } from '../errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
@@ -82,9 +82,19 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
     };
     timer = setTimeout(round, 0);
   },
-  async handle(request) {
-    if (request.type === 'status') return { ...status };
-    return drain();
+  async handle(request, ctx) {
+    switch (request.type) {
+      case 'status':
+        return { ...status };
+      case 'drain':
+        return drain();
+      case 'authorize': {
+        if (centre?.link.authorize === undefined) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'this link to the centre takes no online authorizations', {});
+        return centre.link.authorize(request.request, request.timeoutMs);
+      }
+      case 'reverse':
+        return { reversed: await reverseWithRetries(request.origin, request.idempotencyKey, ctx.log) };
+    }
   },
   async terminate() {
     stopping = true;
@@ -95,6 +105,23 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
     await centre?.close();
   },
 });
+
+/** A few tries a few seconds apart; after that the forwarded entry itself carries the reversal. */
+async function reverseWithRetries(origin: string, idempotencyKey: string, log: ActorLog): Promise<boolean> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await centre?.link.reverse?.(origin, idempotencyKey, 3_000);
+      return true;
+    } catch (error) {
+      if (attempt === 3 || stopping) {
+        log.warn({ err: error, idempotencyKey }, 'reversal not delivered; the forwarded entry will supersede the online approval');
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+    }
+  }
+  return false;
+}
 
 async function drain(): Promise<DrainReport> {
   while (running !== undefined) await running.catch(() => undefined);

@@ -1,10 +1,15 @@
+import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import type { NodeConfig } from '../node/config.js';
 import type { DrainReport } from './uplink.js';
 
 export type UplinkRequest =
   /** Forward now rather than at the next round; resolves with that round's report. */
   | { readonly type: 'drain' }
-  | { readonly type: 'status' };
+  | { readonly type: 'status' }
+  /** Ask the centre to decide this payment online; rejects when it does not answer within timeoutMs. */
+  | { readonly type: 'authorize'; readonly request: OnlineRequest; readonly timeoutMs: number }
+  /** The node decided offline after all: withdraw any online approval (retried in the background). */
+  | { readonly type: 'reverse'; readonly origin: string; readonly idempotencyKey: string };
 
 export interface UplinkStatus {
   readonly lastRoundAtMs: number | null;
@@ -14,7 +19,7 @@ export interface UplinkStatus {
   readonly rounds: number;
 }
 
-export type UplinkReply = DrainReport | UplinkStatus;
+export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | { readonly reversed: boolean };
 
 export interface UplinkInit {
   readonly config: NodeConfig;

@@ -1,5 +1,6 @@
 import { type ForwardBatch, describe, sameTotals, totalsOf } from '../central/batch.js';
 import type { BatchAnswer } from '../central/centre.js';
+import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
 import type { ForwardedOutcome } from '../journal/journal.js';
@@ -8,6 +9,10 @@ import type { ForwardedOutcome } from '../journal/journal.js';
 export interface CentreLink {
   /** Rejects when the centre could not be reached or did not answer in time: the batch may or may not have been taken. */
   send(batch: ForwardBatch): Promise<BatchAnswer>;
+  /** An online authorization; rejects when the centre did not answer in time. */
+  authorize?(request: OnlineRequest, timeoutMs: number): Promise<OnlineDecision>;
+  /** Withdraws an online authorization the node stopped waiting for. */
+  reverse?(origin: string, idempotencyKey: string, timeoutMs: number): Promise<void>;
 }
 
 /** The node's journal as the uplink needs it. */

@@ -196,7 +196,10 @@ export class Authorizer {
       cardToken: request.card.token,
       refSeq: null,
     };
-    const decision = decideAuthorization(request, this.decisionView, this.rules, nowWallMs);
+    const decision: Decision =
+      request.online === undefined
+        ? decideAuthorization(request, this.decisionView, this.rules, nowWallMs)
+        : { approved: request.online.approved, code: request.online.code, reason: request.online.reason, rule: 'centre', mode: 'online' };
     const { entry, existing } = writer.appendOrFind({
       kind: 'authorization',
       idempotencyKey: request.idempotencyKey,

@@ -30,6 +30,10 @@ const cardFacts = z.strictObject({
   sealed: z.instanceof(Uint8Array).refine((b) => b.length > 0 && b.length <= 4096, 'must be 1-4096 bytes'),
 });
 
+/** Response codes the centre may answer online with; anything else is not a decision the node takes. */
+export const ONLINE_CODES = ['00', '43', '51', '54', '68'] as const;
+const onlineDecision = z.strictObject({ approved: z.boolean(), code: z.enum(ONLINE_CODES), reason: z.string().min(1).max(1_024) });
+
 const authorizationRequest = z.strictObject({
   idempotencyKey,
   amountMinor,
@@ -37,6 +41,8 @@ const authorizationRequest = z.strictObject({
   card: cardFacts,
   lane: label(64).optional(),
   reference: label(128).optional(),
+  /** The centre's online decision, when it answered in time: journaled as it is, mode online. */
+  online: onlineDecision.optional(),
 });
 
 const followUpRequest = z.strictObject({
@@ -57,6 +63,7 @@ export interface AuthorizationRequest {
   readonly card: CardFacts;
   readonly lane?: string;
   readonly reference?: string;
+  readonly online?: { readonly approved: boolean; readonly code: (typeof ONLINE_CODES)[number]; readonly reason: string };
 }
 
 export type FollowUpKind = 'void' | 'refund' | 'capture';
@@ -91,7 +98,7 @@ export function parseFollowUpRequest(input: unknown): FollowUpRequest {
   return result.data;
 }
 
-const AUTHORIZATION_KEYS = new Set(['idempotencyKey', 'amountMinor', 'currency', 'card', 'lane', 'reference']);
+const AUTHORIZATION_KEYS = new Set(['idempotencyKey', 'amountMinor', 'currency', 'card', 'lane', 'reference', 'online']);
 const CARD_KEYS = new Set(['token', 'bin', 'last4', 'expiryYear', 'expiryMonth', 'checkDigitValid', 'sealed']);
 
 function hasOnly(value: object, allowed: ReadonlySet<string>): boolean {
@@ -121,6 +128,8 @@ function isWellFormedAuthorization(input: unknown): input is AuthorizationReques
   if (typeof r.amountMinor !== 'number' || !Number.isSafeInteger(r.amountMinor) || r.amountMinor <= 0) return false;
   if (!isCurrencyCode(r.currency)) return false;
   if (!isLabel(r.lane, 64) || !isLabel(r.reference, 128)) return false;
+  // The rare online case goes through the schema.
+  if (r.online !== undefined) return false;
   const card = r.card;
   if (typeof card !== 'object' || card === null || Object.getPrototypeOf(card) !== Object.prototype) return false;
   const c = card as Record<string, unknown>;

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totalsOf } from '../src/central/batch.js';
+import { Centre } from '../src/central/centre.js';
+import type { LedgerBackend } from '../src/central/ledger-backend.js';
+import { type OnlineRequest, decideOnline } from '../src/central/online.js';
+import { PostgresLedger } from '../src/central/postgres-ledger.js';
+import { SqliteLedger } from '../src/central/sqlite-ledger.js';
+import { Journal } from '../src/journal/journal.js';
+import { ManualClock } from '../src/platform/clock.js';
+import { type PostgresServer, startPostgres } from '../src/testing/postgres-server.js';
+import { authorizationDraft } from './support/drafts.js';
+import { useTempDir } from './support/tmp.js';
+
+const tempDir = useTempDir('edgepay-online-');
+let server: PostgresServer;
+let serverDir: string;
+let schemas = 0;
+
+beforeAll(async () => {
+  serverDir = mkdtempSync(join(tmpdir(), 'edgepay-online-pg-'));
+  server = await startPostgres({ dir: serverDir });
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+  rmSync(serverDir, { recursive: true, force: true });
+});
+
+const NOW = Date.UTC(2026, 10, 28, 12);
+const request = (key: string, overrides: Partial<OnlineRequest> = {}): OnlineRequest => ({
+  origin: 'box-1',
+  store: 's1',
+  idempotencyKey: key,
+  amountMinor: 1_000,
+  currency: 'EUR',
+  cardToken: 'tok-card',
+  expiryYear: 2029,
+  expiryMonth: 12,
+  ...overrides,
+});
+
+describe('the centre\'s online decision', () => {
+  it('declines an expired card (through the last day of its month), a stolen one and one without funds', () => {
+    expect(decideOnline(request('k', { expiryYear: 2026, expiryMonth: 11 }), undefined, Date.UTC(2026, 10, 30, 23, 59))).toMatchObject({ approved: true, code: '00' });
+    expect(decideOnline(request('k', { expiryYear: 2026, expiryMonth: 11 }), undefined, Date.UTC(2026, 11, 1))).toMatchObject({ approved: false, code: '54' });
+    expect(decideOnline(request('k'), 'hot_listed', NOW)).toMatchObject({ approved: false, code: '43' });
+    expect(decideOnline(request('k'), 'insufficient_funds', NOW)).toMatchObject({ approved: false, code: '51' });
+  });
+});
+
+describe.each([
+  ['sqlite', (dir: string): Promise<LedgerBackend> => Promise.resolve(SqliteLedger.open(join(dir, 'ledger.db')))],
+  ['postgres', (): Promise<LedgerBackend> => PostgresLedger.open({ url: server.url, schema: `online_${schemas++}` })],
+] as const)('online authorizations in the %s ledger', (_kind, open) => {
+  it('answers a repeated request as the first time, even after the card\'s standing changed', async () => {
+    const backend = await open(tempDir());
+    const centre = new Centre({ backend, forwardDeadlineHours: 72, clock: new ManualClock(NOW) });
+    expect(await centre.authorizeOnline(request('a'))).toMatchObject({ approved: true, code: '00' });
+    await backend.setCardStanding('tok-card', 'hot_listed');
+    expect(await centre.authorizeOnline(request('a'))).toMatchObject({ approved: true, code: '00' });
+    expect(await centre.authorizeOnline(request('b'))).toMatchObject({ approved: false, code: '43' });
+    expect(await backend.onlineStatus('box-1', 'a')).toBe('approved');
+    expect(await backend.onlineStatus('box-1', 'b')).toBe('declined');
+    await backend.close();
+  });
+
+  it('a reversal withdraws an approval, and one that arrives before its request makes the request a decline', async () => {
+    const backend = await open(tempDir());
+    const centre = new Centre({ backend, forwardDeadlineHours: 72, clock: new ManualClock(NOW) });
+    await centre.authorizeOnline(request('a'));
+    await centre.reverseOnline('box-1', 'a');
+    expect(await backend.onlineStatus('box-1', 'a')).toBe('reversed');
+    await centre.reverseOnline('box-1', 'late');
+    expect(await centre.authorizeOnline(request('late'))).toMatchObject({ approved: false, code: '68' });
+    expect(await backend.onlineStatus('box-1', 'late')).toBe('reversed');
+    await backend.close();
+  });
+
+  it('the forwarded offline decision supersedes an online approval whose reversal was lost; an online approval settles even for a card hot-listed since', async () => {
+    const dir = tempDir();
+    const backend = await open(dir);
+    const clock = new ManualClock(NOW);
+    const centre = new Centre({ backend, forwardDeadlineHours: 72, clock });
+    await centre.authorizeOnline(request('lost-reversal', { cardToken: 'tok-x' }));
+    await centre.authorizeOnline(request('online-sale', { cardToken: 'tok-y' }));
+    await backend.setCardStanding('tok-y', 'hot_listed');
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1', clock });
+    const entries = [
+      journal.append(authorizationDraft({ idempotencyKey: 'lost-reversal', cardToken: 'tok-x' })),
+      journal.append(authorizationDraft({ idempotencyKey: 'online-sale', cardToken: 'tok-y', decision: { approved: true, code: '00', reason: 'approved by the centre', rule: 'centre', mode: 'online' } })),
+    ];
+    journal.close();
+    const answer = await centre.ingest({ batchId: 'b1', store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries) });
+    expect(answer.ok && answer.outcomes.map((o) => o.result)).toEqual(['settled', 'settled']);
+    expect(await backend.onlineStatus('box-1', 'lost-reversal')).toBe('reversed');
+    expect(await backend.onlineStatus('box-1', 'online-sale')).toBe('approved');
+    await backend.close();
+  });
+});
