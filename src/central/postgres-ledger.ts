@@ -103,6 +103,9 @@ export class PostgresLedger implements LedgerBackend {
       max: options.poolSize ?? 4,
       ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
     });
+    // An idle connection whose server went away (restart, failover) reports here; the pool drops it
+    // and the next transaction connects afresh. Unheard, the event would end the process.
+    pool.on('error', () => undefined);
     try {
       if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await pool.query(SCHEMA);
@@ -114,19 +117,36 @@ export class PostgresLedger implements LedgerBackend {
   }
 
   async ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       const view = await this.readView(client, batch, context);
       const planned = plan(view);
       if (planned.ok) await this.apply(client, planned, context.nowMs);
-      await client.query('COMMIT');
       return planned;
+    });
+  }
+
+  /**
+   * One transaction on one pooled connection. A connection that failed under it (the server was
+   * killed) is given back broken, so the pool closes it instead of lending it out again.
+   */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    // The query in progress rejects; the connection also reports the loss as an event.
+    const onError = (): void => undefined;
+    client.on('error', onError);
+    let failure: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
     } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(failure);
     }
   }
 
@@ -136,9 +156,7 @@ export class PostgresLedger implements LedgerBackend {
   }
 
   async authorizeOnline(request: OnlineRequest, decide: (standing: CardStanding | undefined) => OnlineDecision, nowMs: number): Promise<OnlineDecision> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       // A placeholder row first: a concurrent repeat of the same request waits on it, then reads the answer.
       const inserted = await client.query(
         `INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms)
@@ -160,14 +178,8 @@ export class PostgresLedger implements LedgerBackend {
         const known = (await client.query<{ status: OnlineStatus; code: string; reason: string }>('SELECT status, code, reason FROM online_authorizations WHERE origin = $1 AND idempotency_key = $2', [request.origin, request.idempotencyKey])).rows[0]!;
         decision = known.status === 'reversed' ? reversedDecision : { approved: known.status === 'approved', code: known.code, reason: known.reason };
       }
-      await client.query('COMMIT');
       return decision;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async reverseOnline(origin: string, idempotencyKey: string, nowMs: number): Promise<void> {
