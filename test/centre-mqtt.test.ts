@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Centre } from '../src/central/centre.js';
 import { CentreService } from '../src/central/centre-service.js';
+import type { LedgerBackend } from '../src/central/ledger-backend.js';
+import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
+import { type PostgresServer, startPostgres } from '../src/testing/postgres-server.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';
@@ -14,8 +19,8 @@ import { useTempDir } from './support/tmp.js';
 
 /*
  * The centre as its own service on the fleet's MQTT: nodes forward over request/response topics,
- * the centre answers each on its own topic. Against the embedded aedes (one centre) and a real
- * Mosquitto (two centres sharing the subscription, one killed mid-drain).
+ * the centre answers each on its own topic. Against the embedded aedes (one centre, SQLite) and a
+ * real Mosquitto (two centres sharing the subscription on one PostgreSQL, one killed mid-drain).
  */
 
 const tempDir = useTempDir('edgepay-centre-mqtt-');
@@ -27,6 +32,25 @@ afterEach(async () => {
 const NODES = ['box-1', 'box-2', 'box-3'];
 const USERS = { ...Object.fromEntries(NODES.map((n) => [n, `pw-${n}`])), 'edgepay-centre': 'pw-centre' };
 const silent = pino({ level: 'silent' });
+let postgres: PostgresServer;
+let postgresDir: string;
+let schemas = 0;
+
+beforeAll(async () => {
+  postgresDir = mkdtempSync(join(tmpdir(), 'edgepay-centre-mqtt-pg-'));
+  postgres = await startPostgres({ dir: postgresDir });
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+  rmSync(postgresDir, { recursive: true, force: true });
+});
+
+/** The ledger a test's centres share: an SQLite file, or one schema of the PostgreSQL server. */
+function ledgerFor(kind: BrokerKind, dir: string): () => Promise<LedgerBackend> {
+  if (kind === 'aedes') return async () => SqliteLedger.open(join(dir, 'centre.db'));
+  const schema = `mqtt_${schemas++}`;
+  return () => PostgresLedger.open({ url: postgres.url, schema });
+}
 
 async function nodeJournal(dir: string, node: string, entries: number): Promise<{ journal: Journal; reader: JournalReader; total: number }> {
   const journal = Journal.open({ path: join(dir, node, 'journal.db'), nodeId: node });
@@ -44,8 +68,8 @@ async function nodeJournal(dir: string, node: string, entries: number): Promise<
   return { journal, reader, total };
 }
 
-async function startCentre(url: string, ledgerFile: string, shareGroup: string | undefined, id: string): Promise<CentreService> {
-  const ledger = SqliteLedger.open(ledgerFile);
+async function startCentre(url: string, openLedger: () => Promise<LedgerBackend>, shareGroup: string | undefined, id: string): Promise<CentreService> {
+  const ledger = await openLedger();
   const service = await CentreService.start({
     centre: new Centre({ backend: ledger, forwardDeadlineHours: 72 }),
     fleet: 'f',
@@ -89,9 +113,9 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     const dir = tempDir();
     const broker = await startBroker(kind, dir, USERS);
     cleanups.push(() => broker.stop());
-    const ledgerFile = join(dir, 'centre.db');
-    const centres = [await startCentre(broker.url, ledgerFile, kind === 'mosquitto' ? 'centre' : undefined, 'centre-a')];
-    if (kind === 'mosquitto') centres.push(await startCentre(broker.url, ledgerFile, 'centre', 'centre-b'));
+    const openLedger = ledgerFor(kind, dir);
+    const centres = [await startCentre(broker.url, openLedger, kind === 'mosquitto' ? 'centre' : undefined, 'centre-a')];
+    if (kind === 'mosquitto') centres.push(await startCentre(broker.url, openLedger, 'centre', 'centre-b'));
     const nodes = await Promise.all(NODES.map((n) => nodeJournal(dir, n, 120)));
 
     const drains = NODES.map((n, i) => forwardAll(broker.url, dir, n, nodes[i]!.journal, nodes[i]!.reader));
@@ -102,7 +126,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     }
     await Promise.all(drains);
 
-    const check = SqliteLedger.open(ledgerFile);
+    const check = await openLedger();
     const reports = await check.originReports();
     const invariants = await check.checkInvariants();
     await check.close();
@@ -119,8 +143,8 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     const dir = tempDir();
     const broker = await startBroker(kind, dir, USERS);
     cleanups.push(() => broker.stop());
-    const ledgerFile = join(dir, 'centre.db');
-    const centre = await startCentre(broker.url, ledgerFile, undefined, 'centre-a');
+    const openLedger = ledgerFor(kind, dir);
+    const centre = await startCentre(broker.url, openLedger, undefined, 'centre-a');
     const { journal, reader } = await nodeJournal(dir, 'box-2', 3);
     // box-1 sends box-2's entries as if box-2 sent them, on its own topic.
     const link = await MqttCentreLink.open({ brokerUrl: broker.url, username: 'box-1', password: 'pw-box-1', fleet: 'f', store: 's', node: 'box-1', answerTimeoutMs: 3_000 });
@@ -129,7 +153,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     const answer = await link.send({ batchId: 'forged', store: 's', origin: 'box-2', sender: 'box-2', entries, totals: { count: 3, sumsMinor: { EUR: entries.reduce((a, e) => a + e.amountMinor, 0) } } });
     expect(answer).toMatchObject({ ok: false, error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' } });
     expect(centre.stats.refused).toBe(1);
-    const check = SqliteLedger.open(ledgerFile);
+    const check = await openLedger();
     expect(await check.originReports()).toEqual([]);
     await check.close();
     expect(journal.chainHead().seq).toBe(3);
