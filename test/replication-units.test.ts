@@ -1,3 +1,5 @@
+import { openMessage, sealRun } from '../src/replication/envelope.js';
+import type { MqttPort } from '../src/replication/port.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -122,6 +124,47 @@ describe('envelope', () => {
   });
 });
 
+describe('runs of entries on the journal topic', () => {
+  type RunWire = { origin: string; sig: string; extra?: number; entries: { sig: string; entry: { seq: number; amountMinor: number; prevHash: string; nodeId: string } }[] };
+  const run = chain.slice(0, 3);
+  const runPayload = (mutate: (json: RunWire) => void) => {
+    const json = JSON.parse(sealRun(run, alice.privateKey).toString()) as RunWire;
+    mutate(json);
+    return Buffer.from(JSON.stringify(json));
+  };
+
+  it('opens to every entry, each with its own signature that verifies alone (for repair answers)', () => {
+    const opened = openMessage(sealRun(run, alice.privateKey), keys);
+    expect(opened.ok).toBe(true);
+    if (!opened.ok) return;
+    expect(opened.entries.map((e) => e.seq)).toEqual(run.map((e) => e.seq));
+    for (const [i, e] of opened.entries.entries()) {
+      expect(e).toMatchObject({ ...run[i], signature: expect.any(Buffer) });
+      expect(openEnvelope(encodeEnvelope(e), keys)).toMatchObject({ ok: true, entry: { seq: e.seq } });
+    }
+    // A single entry still opens through the same door.
+    expect(openMessage(sealEnvelope(run[0]!, alice.privateKey), keys)).toMatchObject({ ok: true, entries: [{ seq: run[0]!.seq }] });
+  });
+
+  it.each([
+    ['a run signed by another key', () => sealRun(run, generateNodeKeyPair().privateKey), 'bad_signature'],
+    ['a changed amount inside', () => runPayload((j) => (j.entries[1]!.entry.amountMinor += 1)), 'bad_hash'],
+    ['an entry dropped from the middle', () => runPayload((j) => j.entries.splice(1, 1)), 'bad_hash'],
+    ['entries out of order', () => runPayload((j) => j.entries.reverse()), 'bad_hash'],
+    ['another node inside', () => runPayload((j) => (j.entries[2]!.entry.nodeId = 'mallory')), 'malformed'],
+    ['an unknown origin', () => runPayload((j) => ((j.origin = 'mallory'), j.entries.forEach((e) => (e.entry.nodeId = 'mallory')))), 'unknown_key'],
+    ['an unknown field', () => runPayload((j) => (j.extra = 1)), 'malformed'],
+    ['an empty run', () => runPayload((j) => (j.entries = [])), 'malformed'],
+    ['an oversized message', () => Buffer.alloc(300_000, 0x20), 'malformed'],
+  ])('rejects %s as %s', (_what, bytes, reason) => {
+    expect(openMessage(bytes(), keys)).toMatchObject({ ok: false, reason });
+  });
+
+  it('refuses to seal more than a run holds, or nothing', () => {
+    expect(() => sealRun([], alice.privateKey)).toThrow(RangeError);
+  });
+});
+
 describe('replica store', () => {
   const open = (pending = { perOrigin: 2, total: 4 }) => {
     const conflicts: number[] = [];
@@ -189,14 +232,8 @@ describe('replica store', () => {
 });
 
 describe('publisher (outbox) with a fake broker', () => {
-  it('keeps at most the window in flight and moves the persisted watermark only on acknowledgement', async () => {
-    const dir = tempDir();
-    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'alice' });
-    for (let i = 0; i < 10; i++) journal.append(authorizationDraft());
-    const db = openReplicaDatabase(join(dir, 'replicas.db'), 'alice');
-    const acks: (() => void)[] = [];
-    const port = { connected: true, publish: () => new Promise<void>((resolve) => acks.push(resolve)) };
-    const publisher = new Publisher({
+  function publisherFor(_dir: string, journal: Journal, port: MqttPort, db: ReturnType<typeof openReplicaDatabase>) {
+    return new Publisher({
       nodeId: 'alice',
       topic: 't',
       journal: new JournalReader(journal.path, 'alice'),
@@ -209,17 +246,52 @@ describe('publisher (outbox) with a fake broker', () => {
       clock: new ManualClock(0),
       log: silentLog,
     });
+  }
+
+  it('keeps at most the window in flight, sends what is waiting as one signed run, and moves the persisted watermark only on acknowledgement', async () => {
+    const dir = tempDir();
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'alice' });
+    for (let i = 0; i < 10; i++) journal.append(authorizationDraft());
+    const db = openReplicaDatabase(join(dir, 'replicas.db'), 'alice');
+    const acks: (() => void)[] = [];
+    const payloads: Buffer[] = [];
+    const port = { connected: true, publish: (_topic: string, payload: Buffer) => new Promise<void>((resolve) => { payloads.push(payload); acks.push(resolve); }) };
+    const publisher = publisherFor(dir, journal, port, db);
     publisher.start();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(publisher.stats()).toMatchObject({ inflight: 4, published: 4, ackedSeq: 0 });
+    expect(publisher.stats()).toMatchObject({ inflight: 4, published: 4, messages: 1, ackedSeq: 0 });
+    const run = openMessage(payloads[0]!, new Map([['alice', alice.publicKey]]));
+    expect(run.ok && run.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    acks[0]!();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(publisher.stats()).toMatchObject({ ackedSeq: 4, inflight: 4, published: 8, messages: 2 });
+    publisher.close();
+    expect(new OutboxWatermark(db).read()).toBe(4);
+    db.close();
+    journal.close();
+  });
+
+  it('an acknowledgement ahead of an earlier one does not move the watermark past the gap', async () => {
+    const dir = tempDir();
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'alice' });
+    const db = openReplicaDatabase(join(dir, 'replicas.db'), 'alice');
+    const acks: (() => void)[] = [];
+    const port = { connected: true, publish: () => new Promise<void>((resolve) => acks.push(resolve)) };
+    const publisher = publisherFor(dir, journal, port, db);
+    publisher.start();
+    // Entries committed one at a time go one message each.
+    journal.append(authorizationDraft());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    journal.append(authorizationDraft());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(publisher.stats()).toMatchObject({ inflight: 2, messages: 2 });
     acks[1]!();
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(publisher.stats().ackedSeq).toBe(0);
     acks[0]!();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(publisher.stats()).toMatchObject({ ackedSeq: 2, published: 6 });
+    expect(publisher.stats().ackedSeq).toBe(2);
     publisher.close();
-    expect(new OutboxWatermark(db).read()).toBe(2);
     db.close();
     journal.close();
   });

@@ -130,7 +130,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
         burstConcurrencyPerNode: BURST_CONCURRENCY,
         steadyRatePerNodePerSec: STEADY_RATE_PER_NODE,
         rawPacedRatePerSec: rawPacedRate,
-        publishTrigger: `the outbox polls the journal every ${DEFAULT_TUNING.pollIdleMs} ms (as in a node without quorum, which sends no notify)`,
+        publishTrigger: `each commit notifies its outbox, as the node's journal writer does (the outbox also polls every ${DEFAULT_TUNING.pollIdleMs} ms)`,
         warmupEntriesPerNode: WARMUP_ENTRIES,
         cardPool: CARD_POOL,
         process: `one Node.js thread runs all ${NODES.length} nodes (journal, authorizer, replicator)${kind === 'aedes' ? ' and the broker' : '; Mosquitto is a separate process'}, so one clock times every hop`,

@@ -105,6 +105,8 @@ export class BenchFleet {
     const at = performance.now();
     if (outcome.entry === null) throw new Error(`${node.id}: the journal could not record a decision: ${outcome.failure?.message ?? 'unknown failure'}`);
     this.tracker.committed(outcome.entry, at);
+    // As the node's journal writer does after a commit: the outbox publishes now instead of at its next poll.
+    node.replicator?.notify();
     return outcome.entry;
   }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import type { Counters, RejectReason } from './counters.js';
-import { openEnvelope } from './envelope.js';
+import { openMessage } from './envelope.js';
 import type { KeyRing } from './keys.js';
 import type { ReplicationLog } from './log.js';
 import { type NodeStatus, encodeRepairRequest, parseRepairRequest, parseStatus } from './messages.js';
@@ -92,24 +92,31 @@ export class Subscriber {
     for (const origin of origins) this.repairIfBehind(origin);
   }
 
-  /** `topicNode` is the journal topic's node; undefined for the inbox, which carries any origin. */
+  /**
+   * `topicNode` is the journal topic's node; undefined for the inbox, which carries any origin. A
+   * journal topic message is one entry or a run of them (see envelope.ts); an inbox message is one.
+   */
   private receiveEntry(payload: Buffer, topicNode: string | undefined): void {
-    const opened = openEnvelope(payload, this.options.keys);
+    const opened = openMessage(payload, this.options.keys);
     if (!opened.ok) return this.reject(opened.reason, opened.detail, { origin: opened.origin, seq: opened.seq, topicNode });
-    const { origin, entry } = opened;
+    const { origin, entries } = opened;
+    const firstSeq = entries[0]!.seq;
     if (topicNode !== undefined && origin !== topicNode) {
-      return this.reject('wrong_topic', `entry of ${origin} on ${topicNode}'s journal topic`, { origin, seq: entry.seq, topicNode });
+      return this.reject('wrong_topic', `entry of ${origin} on ${topicNode}'s journal topic`, { origin, seq: firstSeq, topicNode });
     }
+    if (topicNode === undefined && entries.length > 1) return this.reject('malformed', 'a run in an inbox', { origin, seq: firstSeq });
     if (origin === this.options.nodeId) return;
     if (topicNode === origin) this.options.onHeard?.(origin, this.options.clock.wallMs());
     const { store, counters } = this.options;
     const before = store.head(origin).seq;
-    const result = store.append(entry);
+    for (const entry of entries) {
+      const result = store.append(entry);
+      // Conflicts are counted and logged by the store's onConflict hook, drained ones included.
+      if (result !== 'stored' && result !== 'conflict') counters.increment(result);
+      if (result === 'pending_full') this.options.log.warn({ origin, seq: entry.seq, pending: store.pendingCount }, 'pending buffer full; entry dropped until repaired');
+    }
     const stored = store.head(origin).seq - before;
     if (stored > 0) counters.increment('stored', stored);
-    // Conflicts are counted and logged by the store's onConflict hook, drained ones included.
-    if (result !== 'stored' && result !== 'conflict') counters.increment(result);
-    if (result === 'pending_full') this.options.log.warn({ origin, seq: entry.seq, pending: store.pendingCount }, 'pending buffer full; entry dropped until repaired');
     this.repairIfBehind(origin);
   }
 

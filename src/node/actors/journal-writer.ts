@@ -15,6 +15,8 @@ import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRu
  */
 let journal: Journal | undefined;
 let authorizer: Authorizer | undefined;
+/** Set when the node replicates: tells the replicator new rows are committed, at most once per turn. */
+let notifyReplicator: (() => void) | undefined;
 
 function open(): Authorizer {
   if (!authorizer) throw new Error('journal writer used before init');
@@ -57,14 +59,32 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
     // Peers' approvals survive a journal-writer restart in the replicas, not in this thread's memory.
     const shared = loadPeerApprovals(config, Date.now() - rules.perCard.windowMinutes * 60_000);
     authorizer.recordPeerEntries(shared.approvals, shared.releases);
+    if (config.replication !== undefined) {
+      let pending = false;
+      notifyReplicator = () => {
+        if (pending) return;
+        pending = true;
+        // One message per turn, however many decisions the turn's commit carried.
+        setImmediate(() => {
+          pending = false;
+          ctx.call('replicator', { type: 'notify' }, { timeoutMs: 1_000 }).catch(() => undefined);
+        });
+      };
+    }
     if (shared.problem) ctx.log.warn({ problem: shared.problem }, 'starting without peers\' approvals; the replicator sends them as it receives them');
   },
   async handle(message) {
     switch (message.type) {
-      case 'authorize':
-        return open().authorize(message.request);
-      case 'follow-up':
-        return open().followUp(message.request);
+      case 'authorize': {
+        const outcome = await open().authorize(message.request);
+        if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
+        return outcome;
+      }
+      case 'follow-up': {
+        const outcome = await open().followUp(message.request);
+        if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
+        return outcome;
+      }
       case 'forwarded':
         open().markForwarded(message.seqs);
         return { forwarded: message.seqs.length };
