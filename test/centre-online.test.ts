@@ -98,4 +98,42 @@ describe.each([
     expect(await backend.onlineStatus('box-1', 'online-sale')).toBe('approved');
     await backend.close();
   });
+
+  it('offline approvals judged after the fact: no funds and past the forward deadline are exceptions paid from offline risk', async () => {
+    const dir = tempDir();
+    const backend = await open(dir);
+    const clock = new ManualClock(NOW);
+    const centre = new Centre({ backend, forwardDeadlineHours: 24, clock });
+    await backend.setCardStanding('tok-broke', 'insufficient_funds');
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1', clock });
+    const entries = [journal.append(authorizationDraft({ idempotencyKey: 'broke', cardToken: 'tok-broke', amountMinor: 700 }))];
+    clock.advance(2 * 3_600_000);
+    entries.push(journal.append(authorizationDraft({ idempotencyKey: 'fresh', cardToken: 'tok-ok', amountMinor: 900 })));
+    journal.close();
+    // Forwarded 25 hours after the first was taken (its standing decides first) and 23 after the second: within the deadline.
+    clock.advance(23 * 3_600_000);
+    const answer = await centre.ingest({ batchId: 'late', store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries) });
+    expect(answer.ok && answer.outcomes.map((o) => [o.result, o.reason])).toEqual([
+      ['exception', 'insufficient_funds'],
+      ['settled', null],
+    ]);
+    const invariants = await backend.checkInvariants();
+    expect(invariants.balances).toMatchObject({ 'offline-risk:EUR': 700, 'card-clearing:EUR': 900, 'merchant:s1:EUR': -1_600 });
+    await backend.close();
+  });
+
+  it('an offline approval forwarded past the deadline is an exception', async () => {
+    const dir = tempDir();
+    const backend = await open(dir);
+    const clock = new ManualClock(NOW);
+    const centre = new Centre({ backend, forwardDeadlineHours: 24, clock });
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1', clock });
+    const entries = [journal.append(authorizationDraft({ idempotencyKey: 'old', amountMinor: 500 }))];
+    journal.close();
+    clock.advance(24 * 3_600_000 + 1);
+    const answer = await centre.ingest({ batchId: 'b', store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries) });
+    expect(answer.ok && answer.outcomes[0]).toMatchObject({ result: 'exception', reason: 'past_forward_deadline', merchantMinor: 500 });
+    expect((await backend.exceptions()).map((e) => e.reason)).toEqual(['past_forward_deadline']);
+    await backend.close();
+  });
 });

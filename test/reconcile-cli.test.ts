@@ -35,12 +35,16 @@ describe('edgepay reconcile', () => {
     expect(pending.journal).toMatchObject({ entries: 8, unforwarded: 8, sumsMinor: { EUR: amounts.reduce((a, b) => a + b, 0) + 990 } });
     expect(pending.centre).toBeNull();
     expect(pending.differences).toContain('8 entries not forwarded yet');
+    expect(pending.differingEntries.count).toBe(8);
+    expect(pending.differingEntries.listed[0]).toMatchObject({ seq: 1, amountMinor: 1250, currency: 'EUR', why: 'not held by the centre' });
 
     const run = runCli(['reconcile', 'run', '--config', configFile, '--json']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const done = JSON.parse(run.stdout) as ReconciliationReport;
     expect(done.matched).toBe(true);
+    expect(done.differingEntries).toEqual({ count: 0, listed: [] });
+    expect(done.exceptions).toEqual([]);
     expect(done.journal.unforwarded).toBe(0);
     expect(done.journal.outcomes).toEqual({ settled: 8 });
     // The void took its sale back: the merchant is credited with the other six.
@@ -53,6 +57,19 @@ describe('edgepay reconcile', () => {
     expect(runCli(['reconcile', 'status', '--config', configFile]).stdout).toContain('matched to the minor unit');
     // A second run has nothing to send and changes nothing.
     expect(JSON.parse(runCli(['reconcile', 'run', '--config', configFile, '--json']).stdout)).toEqual({ ...done, journal: { ...done.journal, oldestUnforwardedAgeSeconds: null } });
+  });
+
+  it('lists each offline approval the centre refused after the fact, with its reason', async () => {
+    const { configFile, ledgerFile } = await nodeWithBacklog();
+    const ledger = SqliteLedger.open(ledgerFile);
+    // The drafts' card: reported stolen at the centre before the node's backlog arrives.
+    await ledger.setCardStanding(authorizationDraft().cardToken, 'hot_listed');
+    await ledger.close();
+    const report = JSON.parse(runCli(['reconcile', 'run', '--config', configFile, '--json']).stdout) as ReconciliationReport;
+    expect(report.matched).toBe(true);
+    expect(report.exceptions).toHaveLength(7);
+    expect(report.exceptions[0]).toMatchObject({ seq: 1, amountMinor: 1250, reason: 'hot_listed' });
+    expect(runCli(['reconcile', 'status', '--config', configFile]).stdout).toContain('exception: entry 1');
   });
 
   it('a configuration without a centre section is a usage error naming the key', async () => {

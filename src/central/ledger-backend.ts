@@ -28,6 +28,13 @@ export interface ExceptionRow {
   readonly wallMs: number;
 }
 
+export interface HeldEntry {
+  readonly seq: number;
+  readonly hash: string;
+  readonly result: 'settled' | 'exception' | 'recorded';
+  readonly reason: string | null;
+}
+
 export interface InvariantReport {
   /** Transfers whose postings do not sum to zero (must be none). */
   readonly unbalancedTransfers: number;
@@ -67,6 +74,8 @@ export interface LedgerBackend {
   headOf(origin: string): Promise<number>;
   originReports(): Promise<OriginReport[]>;
   exceptions(limit?: number): Promise<ExceptionRow[]>;
+  /** What the centre holds of an origin from `fromSeq` on, in order: for per-entry reconciliation. */
+  heldEntries(origin: string, fromSeq: number, limit: number): Promise<HeldEntry[]>;
   /** Who brought an origin's entries, with counts: the origin itself, or custodians on its behalf. */
   sendersOf(origin: string): Promise<Record<string, number>>;
   checkInvariants(): Promise<InvariantReport>;

@@ -3,7 +3,7 @@ import { GENESIS_HASH } from '../journal/entry.js';
 import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
-import type { ExceptionRow, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
+import type { ExceptionRow, HeldEntry, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
 import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
 import type { CardStanding, LedgerView, Plan } from './plan.js';
 import { readOriginReports } from './reports.js';
@@ -225,6 +225,14 @@ export class PostgresLedger implements LedgerBackend {
       reason: r.reason!,
       wallMs: Number(r.wall_ms),
     }));
+  }
+
+  async heldEntries(origin: string, fromSeq: number, limit: number): Promise<HeldEntry[]> {
+    const { rows } = await this.pool.query<{ seq: string; hash: string; result: HeldEntry['result']; reason: string | null }>(
+      'SELECT seq, hash, result, reason FROM ledger_entries WHERE origin = $1 AND seq >= $2 ORDER BY seq LIMIT $3',
+      [origin, fromSeq, limit],
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash, result: r.result, reason: r.reason }));
   }
 
   async sendersOf(origin: string): Promise<Record<string, number>> {

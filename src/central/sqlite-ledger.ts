@@ -5,7 +5,7 @@ import { GENESIS_HASH } from '../journal/entry.js';
 import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
-import type { ExceptionRow, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
+import type { ExceptionRow, HeldEntry, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
 import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
 import type { CardStanding, LedgerView, Plan } from './plan.js';
 import { readOriginReports } from './reports.js';
@@ -166,6 +166,10 @@ export class SqliteLedger implements LedgerBackend {
          FROM ledger_entries WHERE result = 'exception' ORDER BY origin, seq LIMIT ?`,
       )
       .all(limit) as ExceptionRow[];
+  }
+
+  async heldEntries(origin: string, fromSeq: number, limit: number): Promise<HeldEntry[]> {
+    return this.db.prepare('SELECT seq, hash, result, reason FROM ledger_entries WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?').all(origin, fromSeq, limit) as HeldEntry[];
   }
 
   async sendersOf(origin: string): Promise<Record<string, number>> {

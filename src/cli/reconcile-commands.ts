@@ -7,6 +7,10 @@ import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.j
 import { type CentreConnection, connectToCentre } from '../reconcile/centre-connection.js';
 import { type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
 import { Uplink } from '../reconcile/uplink.js';
+import { entryDifferences } from '../reconcile/entry-differences.js';
+
+/** Entries a report lists by name; all are counted. */
+const LISTED = 100;
 import { EXIT } from './exit-codes.js';
 
 export function registerReconcileCommands(program: Command): void {
@@ -92,7 +96,12 @@ async function reportFor(config: WithCentre, centre: CentreConnection): Promise<
   try {
     // Over MQTT the centre's side is what it answered for each entry, as the journal recorded it.
     const held = centre.originReport === undefined ? undefined : await centre.originReport(config.nodeId);
-    return reconciliationReport(config.nodeId, reader.totals(), held, Date.now(), centre.originReport !== undefined);
+    const heldEntries = centre.heldEntries;
+    const differingEntries =
+      heldEntries === undefined
+        ? { count: reader.totals().unforwarded, listed: reader.unforwardedEntries(LISTED).map((e) => ({ ...e, why: 'not confirmed by the centre yet' })) }
+        : await entryDifferences(reader, (from, limit) => heldEntries(config.nodeId, from, limit), LISTED).then((d) => ({ count: d.count, listed: d.differences }));
+    return reconciliationReport(config.nodeId, reader.totals(), held, Date.now(), centre.originReport !== undefined, { differingEntries, exceptions: reader.exceptionEntries(LISTED) });
   } finally {
     reader.close();
   }

@@ -21,6 +21,16 @@ export interface JournalTotals {
   readonly outcomes: Readonly<Record<string, number>>;
 }
 
+/** One entry as a reconciliation report lists it. */
+export interface EntryBrief {
+  readonly seq: number;
+  readonly idempotencyKey: string;
+  readonly kind: string;
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly reason: string | null;
+}
+
 export class JournalReader {
   private db: Database.Database | undefined;
   private selectFrom: Database.Statement | undefined;
@@ -96,6 +106,28 @@ export class JournalReader {
       if (row.oldest !== null && (oldest === null || row.oldest < oldest)) oldest = row.oldest;
     }
     return { ...totals, oldestUnforwardedWallMs: oldest, outcomes: Object.fromEntries(outcomes.map((o) => [o.result, o.n])) };
+  }
+
+  /** Entries the centre has not confirmed yet, oldest first, at most `limit`. */
+  unforwardedEntries(limit: number): EntryBrief[] {
+    if (this.open() === undefined || this.db === undefined) return [];
+    return this.db
+      .prepare(
+        `SELECT e.seq, e.idempotency_key AS idempotencyKey, e.kind, e.amount_minor AS amountMinor, e.currency, NULL AS reason
+         FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT ?`,
+      )
+      .all(limit) as EntryBrief[];
+  }
+
+  /** Entries the centre refused after the fact (exceptions), with its reason, at most `limit`. */
+  exceptionEntries(limit: number): EntryBrief[] {
+    if (this.open() === undefined || this.db === undefined) return [];
+    return this.db
+      .prepare(
+        `SELECT e.seq, e.idempotency_key AS idempotencyKey, e.kind, e.amount_minor AS amountMinor, e.currency, f.reason AS reason
+         FROM forwarded f JOIN entries e ON e.seq = f.seq WHERE f.result = 'exception' ORDER BY e.seq LIMIT ?`,
+      )
+      .all(limit) as EntryBrief[];
   }
 
   close(): void {

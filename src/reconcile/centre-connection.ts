@@ -1,4 +1,4 @@
-import type { OriginReport } from '../central/ledger-backend.js';
+import type { HeldEntry, OriginReport } from '../central/ledger-backend.js';
 import { EdgepayError } from '../errors.js';
 import type { NodeConfig } from '../node/config.js';
 import { readPassword } from '../replication/mqtt-link.js';
@@ -12,6 +12,8 @@ export interface CentreConnection {
   readonly via: string;
   /** What the centre holds of a node; only an embedded ledger can be asked directly. */
   readonly originReport?: (origin: string) => Promise<OriginReport | undefined>;
+  /** What the centre holds of a node, entry by entry; only an embedded ledger can be asked directly. */
+  readonly heldEntries?: (origin: string, fromSeq: number, limit: number) => Promise<HeldEntry[]>;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function connectToCentre(config: NodeConfig): Promise<CentreConnect
       link: embedded.link,
       via: 'embedded ledger',
       originReport: async (origin) => (await embedded.centre.backend.originReports()).find((r) => r.origin === origin),
+      heldEntries: (origin, fromSeq, limit) => embedded.centre.backend.heldEntries(origin, fromSeq, limit),
       close: () => embedded.close(),
     };
   }

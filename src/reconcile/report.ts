@@ -1,5 +1,6 @@
 import type { OriginReport } from '../central/ledger-backend.js';
-import type { JournalTotals } from '../journal/journal-reader.js';
+import type { EntryBrief, JournalTotals } from '../journal/journal-reader.js';
+import type { EntryDifference } from './entry-differences.js';
 
 /** One node's reconciliation: its journal beside what the centre holds of it, and every difference. */
 export interface ReconciliationReport {
@@ -22,18 +23,35 @@ export interface ReconciliationReport {
   } | null;
   /** Human lines, one per difference; empty when the centre holds the whole journal, to the minor unit. */
   readonly differences: readonly string[];
+  /** Every entry on which the two sides disagree (the first ones listed, all counted). */
+  readonly differingEntries: { readonly count: number; readonly listed: readonly EntryDifference[] };
+  /** Offline approvals the centre refused after the fact, as it answered: for the operator, not differences. */
+  readonly exceptions: readonly EntryBrief[];
   readonly matched: boolean;
+}
+
+export interface EntryFindings {
+  readonly differingEntries: { readonly count: number; readonly listed: readonly EntryDifference[] };
+  readonly exceptions: readonly EntryBrief[];
 }
 
 /**
  * `centreReadable` is false when the centre is only reachable over MQTT: then its side is what it
  * answered per entry (recorded in the journal), and only the backlog can differ.
  */
-export function reconciliationReport(node: string, journal: JournalTotals, centre: OriginReport | undefined, nowMs: number, centreReadable = true): ReconciliationReport {
+export function reconciliationReport(
+  node: string,
+  journal: JournalTotals,
+  centre: OriginReport | undefined,
+  nowMs: number,
+  centreReadable: boolean,
+  findings: EntryFindings,
+): ReconciliationReport {
   const differences: string[] = [];
   const held: Pick<OriginReport, 'entries' | 'sumsMinor'> = centre ?? { entries: 0, sumsMinor: {} };
   if (centreReadable) compareWithCentre(journal, held, differences);
   if (journal.unforwarded > 0) differences.push(`${journal.unforwarded} entries not forwarded yet`);
+  if (findings.differingEntries.count > 0 && centreReadable) differences.push(`${findings.differingEntries.count} entries differ (listed below)`);
   return {
     node,
     journal: {
@@ -49,6 +67,8 @@ export function reconciliationReport(node: string, journal: JournalTotals, centr
         ? null
         : { entries: centre.entries, sumsMinor: centre.sumsMinor, settled: centre.settled, exceptions: centre.exceptions, recorded: centre.recorded, merchantMinor: centre.merchantMinor },
     differences,
+    differingEntries: findings.differingEntries,
+    exceptions: findings.exceptions,
     matched: differences.length === 0,
   };
 }
@@ -74,6 +94,9 @@ export function formatReport(report: ReconciliationReport): string {
       ? '  centre:  no report of its own here (nothing held, or reached over MQTT)'
       : `  centre:  ${report.centre.entries} entries (${sums(report.centre.sumsMinor)}); settled ${report.centre.settled}, exceptions ${report.centre.exceptions}, no money moved ${report.centre.recorded}; merchant credited ${sums(report.centre.merchantMinor)}`,
     ...(report.matched ? ['  matched to the minor unit'] : report.differences.map((d) => `  DIFFERS: ${d}`)),
+    ...report.differingEntries.listed.map((d) => `    entry ${d.seq}${d.idempotencyKey === null ? '' : ` (${d.idempotencyKey}, ${d.currency} ${d.amountMinor})`}: ${d.why}`),
+    ...(report.differingEntries.count > report.differingEntries.listed.length ? [`    … and ${report.differingEntries.count - report.differingEntries.listed.length} more`] : []),
+    ...report.exceptions.map((e) => `  exception: entry ${e.seq} (${e.idempotencyKey}, ${e.currency} ${e.amountMinor}): ${e.reason ?? 'refused by the centre'}`),
   ];
   return `${lines.join('\n')}\n`;
 }
