@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { BadInputError, EdgepayError } from '../errors.js';
+import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 
 /*
@@ -32,7 +33,7 @@ export type CentreConfig = z.output<typeof centreConfigSchema>;
 
 export function parseCentreConfig(input: unknown, baseDir = process.cwd()): CentreConfig {
   const config = parseWith(centreConfigSchema, input, 'centre configuration');
-  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const at = (p: string) => configPath(p, baseDir);
   return {
     ...config,
     ...(config.passwordFile === undefined ? {} : { passwordFile: at(config.passwordFile) }),

@@ -67,6 +67,11 @@ export class CentreService {
     return service;
   }
 
+  /** Whether the broker connection is up (the systemd watchdog is fed only then). */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
   /** Stops taking batches; answers the ones being applied first. */
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => this.client.unsubscribe(centreFilters(this.options.fleet, this.options.shareGroup), () => resolve()));

@@ -9,6 +9,7 @@ import type { CardStanding } from '../central/plan.js';
 import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
 import { readPassword } from '../replication/mqtt-link.js';
+import { notifierFromEnv } from '../service/sd-notify.js';
 import { EXIT } from './exit-codes.js';
 import { RULES_BROKER_USER, publishRulesConfig, readRulesFile } from './rules-publish.js';
 import { parsePositiveInt } from './journal-commands.js';
@@ -35,13 +36,23 @@ export function registerCentreCommands(program: Command): void {
         clientId: `edgepay-centre-${hostname()}-${process.pid}`,
         logger,
       });
+      // Under systemd: READY once subscribed, the watchdog fed while the broker connection is up.
+      const notifier = notifierFromEnv();
+      notifier.ready(`taking batches for fleet ${config.fleet}`);
+      const watchdog =
+        notifier.watchdogIntervalMs === undefined
+          ? undefined
+          : setInterval(() => (service.connected ? notifier.watchdog() : notifier.status('broker connection lost; reconnecting')), notifier.watchdogIntervalMs);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
       logger.info({ signal, ...service.stats }, 'stopping: answering the batches being applied');
+      notifier.stopping(`stopping on ${signal}`);
+      if (watchdog !== undefined) clearInterval(watchdog);
       await service.stop();
       await backend.close();
+      notifier.close();
     });
 
   registerCentrePushRules(centre);

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { BadInputError, EdgepayError } from '../errors.js';
+import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 
 /*
@@ -117,7 +118,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
       { path: 'centre.ledger', message: 'is needed without a replication section: the node reaches the centre over MQTT through the replication broker, or forwards into a ledger it names here' },
     ]);
   }
-  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const at = (p: string) => configPath(p, baseDir);
   return {
     ...config,
     ...(config.api !== undefined && 'socket' in config.api ? { api: { socket: at(config.api.socket) } } : {}),

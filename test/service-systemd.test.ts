@@ -1,0 +1,87 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSocket } from 'unix-dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configPath } from '../src/platform/paths.js';
+import { CLI } from './support/cli.js';
+import { nodeConfigIn } from './support/node.js';
+import { useTempDir } from './support/tmp.js';
+
+const tempDir = useTempDir('edgepay-systemd-');
+const UNITS_DIR = new URL('../systemd/', import.meta.url);
+const cleanups: (() => unknown)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+});
+
+describe('the shipped systemd units', () => {
+  const units = readdirSync(UNITS_DIR).filter((f) => f.endsWith('.service') || f.endsWith('.timer'));
+
+  it('include the node, the centre, the store broker and the journal backup', () => {
+    expect(units).toEqual(expect.arrayContaining(['edgepay-node.service', 'edgepay-centre.service', 'edgepay-mosquitto.service', 'edgepay-journal-backup@.service']));
+  });
+
+  it.each(units)('%s passes systemd-analyze verify', (unit) => {
+    // A template is verified as an instance, the way it is enabled (the backup timer's instance is its calendar).
+    let file = join(UNITS_DIR.pathname, unit);
+    if (unit.includes('@.')) {
+      const dir = tempDir();
+      for (const sibling of readdirSync(UNITS_DIR).filter((f) => f.startsWith(unit.split('@')[0]!))) {
+        writeFileSync(join(dir, sibling.replace('@.', '@hourly.')), readFileSync(join(UNITS_DIR.pathname, sibling)));
+      }
+      file = join(dir, unit.replace('@.', '@hourly.'));
+    }
+    const result = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+    if (result.error !== undefined) throw new Error(`systemd-analyze is missing (apt-get install systemd): ${result.error.message}`);
+    expect(result.stderr.trim()).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('the systemd notify protocol, over a real datagram socket', () => {
+  it('READY once the tree is up, WATCHDOG while it is healthy, STOPPING on SIGTERM, and a clean exit', async () => {
+    const dir = tempDir();
+    const config = await nodeConfigIn(dir);
+    const configFile = join(dir, 'node.json');
+    writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' }, log: { level: 'warn' } }));
+    const socketPath = join(dir, 'notify.sock');
+    const received: string[] = [];
+    const listener = createSocket('unix_dgram', (message) => received.push(message.toString('utf8')));
+    listener.bind(socketPath);
+    cleanups.push(() => listener.close());
+
+    const child = spawn(process.execPath, [CLI, 'node', 'run', '--config', configFile], {
+      env: { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '200000' },
+      stdio: 'ignore',
+    });
+    cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    await expect.poll(() => received.filter((m) => m === 'WATCHDOG=1').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    const ready = received.find((m) => m.startsWith('READY=1'));
+    expect(ready).toBeDefined();
+    expect(ready!.split('\n')).toEqual(expect.arrayContaining(['READY=1', `MAINPID=${child.pid}`, expect.stringMatching(/^STATUS=serving: 0 lanes/)]));
+    // READY comes before any watchdog ping: the tree is up before systemd is told so.
+    expect(received.indexOf(ready!)).toBeLessThan(received.indexOf('WATCHDOG=1'));
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const stopping = received.find((m) => m.startsWith('STOPPING=1'));
+    expect(stopping).toMatch(/STATUS=stopping on SIGTERM/);
+  }, 30_000);
+
+  it('outside systemd nothing is sent and nothing breaks', () => {
+    const result = spawnSync(process.execPath, [CLI, 'node', 'check-config', '/nonexistent.json'], { encoding: 'utf8', env: { ...process.env, NOTIFY_SOCKET: '' } });
+    expect(result.status).toBe(2);
+  });
+});
+
+describe('secrets as systemd credentials', () => {
+  it('"credential:NAME" resolves inside CREDENTIALS_DIRECTORY, and is refused clearly outside a unit that loads it', () => {
+    expect(configPath('credential:token.key', '/etc/edgepay', { CREDENTIALS_DIRECTORY: '/run/credentials/edgepay-node.service' })).toBe('/run/credentials/edgepay-node.service/token.key');
+    expect(configPath('keys/token.key', '/etc/edgepay', {})).toBe('/etc/edgepay/keys/token.key');
+    expect(() => configPath('credential:token.key', '/etc/edgepay', {})).toThrow(/needs systemd's CREDENTIALS_DIRECTORY: run under a unit with LoadCredential=token.key/);
+    expect(() => configPath('credential:../etc/shadow', '/etc/edgepay', { CREDENTIALS_DIRECTORY: '/run/c' })).toThrow(/credential name/);
+  });
+});
