@@ -108,6 +108,19 @@ export class JournalReader {
     return { ...totals, oldestUnforwardedWallMs: oldest, outcomes: Object.fromEntries(outcomes.map((o) => [o.result, o.n])) };
   }
 
+  /**
+   * The backlog without walking it: entries minus forwarded marks, and the age of the first entry
+   * not forwarded. Cheap enough for every metrics scrape, also with a million entries.
+   */
+  backlog(): { readonly unforwarded: number; readonly oldestUnforwardedWallMs: number | null } {
+    if (this.open() === undefined || this.db === undefined) return { unforwarded: 0, oldestUnforwardedWallMs: null };
+    const entries = (this.db.prepare('SELECT count(*) FROM entries').pluck().get() as number) ?? 0;
+    const forwarded = (this.db.prepare('SELECT count(*) FROM forwarded').pluck().get() as number) ?? 0;
+    const first = this.firstUnforwardedSeq();
+    const oldest = first === undefined ? null : ((this.db.prepare('SELECT wall_ms FROM entries WHERE seq = ?').pluck().get(first) as number | undefined) ?? null);
+    return { unforwarded: entries - forwarded, oldestUnforwardedWallMs: oldest };
+  }
+
   /** Entries the centre has not confirmed yet, oldest first, at most `limit`. */
   unforwardedEntries(limit: number): EntryBrief[] {
     if (this.open() === undefined || this.db === undefined) return [];

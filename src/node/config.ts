@@ -76,6 +76,11 @@ export const nodeConfigSchema = strict({
     /** The operator's rules public key: signed rules on the store's rules topic are applied only with it. */
     rulesPublicKeyFile: path.optional(),
   }).optional(),
+  /** Metrics (/metrics), health (/health) and the staff status page (/), on loopback or the store LAN. */
+  observability: strict({
+    host: z.string().regex(/^[0-9a-fA-F.:]+$|^localhost$/, { error: 'must be an IP address to listen on (127.0.0.1 for this box only) or localhost' }),
+    port: int(0, 65_535, 'TCP port; 0 picks a free one'),
+  }).optional(),
   /**
    * Reconciliation with the central ledger. With `ledger`, the node forwards straight into that
    * ledger (embedded: the demo and small deployments): an SQLite file, or a PostgreSQL URL kept in

@@ -13,6 +13,8 @@ import { unwrapRemote } from './remote-errors.js';
 import { retryWhileRestarting } from './retry.js';
 import { type ActorCall, type DecisionPathOptions, decideDurably, decisionPathOptions } from './durable-decision.js';
 import { LaneService } from '../lanes/lane-service.js';
+import { DecisionLog } from '../observability/decision-log.js';
+import { registerNodeMetrics } from '../observability/node-metrics.js';
 import { systemClock } from '../platform/clock.js';
 import { nodeTree } from './tree.js';
 import { startSupervision } from './tree-builders.js';
@@ -42,8 +44,11 @@ export class NodeRuntime {
   private root: SupervisorHandle | undefined;
   private readonly stopHooks: StopHooks[] = [];
   private apiAddressValue = '';
+  private observabilityAddressValue = '';
   /** The lanes and their payments; the POS API's door into the node. */
   readonly lanes: LaneService;
+  /** The last decisions, for the status page and the decision metrics. */
+  readonly decisions = new DecisionLog();
   private readonly decisionPath: DecisionPathOptions;
   /** Lookups by idempotency key read committed rows here, on this thread: no actor hop before a payment starts. */
   private readonly journalReader: JournalReader;
@@ -67,6 +72,15 @@ export class NodeRuntime {
     this.apiAddressValue = address;
   }
 
+  /** Where metrics, health and the status page listen, once they do. */
+  get observabilityAddress(): string {
+    return this.observabilityAddressValue;
+  }
+
+  setObservabilityAddress(address: string): void {
+    this.observabilityAddressValue = address;
+  }
+
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
     const logger = options.logger ?? pino({ level: 'silent' });
     const actors = new ActorRegistry();
@@ -80,6 +94,7 @@ export class NodeRuntime {
       throw error;
     }
     void runtime.root.exited.then(() => spares.close());
+    registerNodeMetrics(options.registry, runtime);
     logger.info({ nodeId: options.config.nodeId, lanes: options.config.lanes.map((l) => l.id) }, 'node started');
     return runtime;
   }
@@ -103,7 +118,7 @@ export class NodeRuntime {
 
   /** Takes a payment whose card was read: resolves with the durable decision (or a 91 decline when nothing could be recorded). */
   pay(payment: PaymentRequest): Promise<Outcome> {
-    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment }));
+    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment })).then((outcome) => this.noted(outcome));
   }
 
   /**
@@ -112,14 +127,19 @@ export class NodeRuntime {
    */
   async decideCaptured(request: AuthorizationRequest): Promise<Outcome> {
     try {
-      return await decideDurably(this.call, { type: 'authorize', request }, this.decisionPath);
+      return this.noted(await decideDurably(this.call, { type: 'authorize', request }, this.decisionPath));
     } catch (error) {
       throw unwrapRemote(error);
     }
   }
 
   followUp(request: FollowUpRequest): Promise<Outcome> {
-    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request }));
+    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request })).then((outcome) => this.noted(outcome));
+  }
+
+  private noted(outcome: Outcome): Outcome {
+    this.decisions.record(outcome, systemClock.wallMs());
+    return outcome;
   }
 
   /** The journal entry recorded under an idempotency key, if any (committed entries only). */

@@ -1,4 +1,5 @@
 import { startApiService } from '../api/service.js';
+import { startObservabilityService } from '../observability/service.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import { READER_MODULE, type ReaderInit, readerActorId } from '../reader/reader-actor-protocol.js';
 import { REPLICATOR_MODULE } from '../replication/replicator-protocol.js';
@@ -20,6 +21,7 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  *   ├── uplink               forwards the journal to the central ledger, when configured
  *   ├── lanes (one_for_one)
  *   │   └── reader:<lane>    one per lane: owns the serial port, speaks the reader protocol
+ *   ├── observability        metrics, health and the status page (main thread), when configured
  *   └── api                  the POS payment API (main thread), when configured
  *
  * one_for_one everywhere: the authorizer and the readers hold no state about the actors they call
@@ -57,6 +59,7 @@ export function nodeTree(config: NodeConfig): readonly TreeNode[] {
       ),
     );
   }
+  if (config.observability !== undefined) tree.push(service('observability', { shutdownTimeoutMs: 5_000, start: startObservabilityService }));
   if (config.api !== undefined) tree.push(service('api', { shutdownTimeoutMs: 10_000, start: startApiService }));
   return tree;
 }
