@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { BadInputError, EdgepayError } from '../errors.js';
+import { readConfigFile } from '../platform/config-file.js';
 import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 
 /*
- * The centre's configuration file (JSON), checked like a node's: unknown keys and bad values are
+ * The centre's configuration file (YAML or JSON), checked like a node's: unknown keys and bad values are
  * errors naming the key path, the value and what is allowed; paths are relative to the file.
  */
 
@@ -42,17 +41,5 @@ export function parseCentreConfig(input: unknown, baseDir = process.cwd()): Cent
 }
 
 export function loadCentreConfig(file: string): CentreConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new EdgepayError('EDGEPAY_NOT_FOUND', `--config: cannot read ${file}: ${(cause as Error).message}`, { file }, { cause });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new BadInputError(`centre configuration ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
-  }
-  return parseCentreConfig(json, dirname(resolve(file)));
+  return parseCentreConfig(readConfigFile(file, 'centre configuration'), dirname(resolve(file)));
 }

@@ -20,7 +20,7 @@ export function registerCentreCommands(program: Command): void {
   centre
     .command('run')
     .description('take batches from every node of the fleet over MQTT and apply them to the ledger until SIGTERM/SIGINT')
-    .requiredOption('--config <file>', 'centre configuration file (JSON)')
+    .requiredOption('--config <file>', 'centre configuration file (.yaml or .json)')
     .action(async (opts: { config: string }) => {
       const config = loadCentreConfig(opts.config);
       const logger = pino({ level: config.log.level });
@@ -60,17 +60,15 @@ export function registerCentreCommands(program: Command): void {
   centre
     .command('check-config')
     .description('validate a centre configuration file and open its ledger')
-    .argument('<file>', 'centre configuration file (JSON)')
+    .argument('<file>', 'centre configuration file (.yaml or .json)')
     .action(async (file: string) => {
-      const config = loadCentreConfig(file);
-      await withLedger(config, async () => undefined);
-      process.stdout.write(`ok: fleet ${config.fleet}, ledger ${'sqliteFile' in config.ledger ? config.ledger.sqliteFile : 'postgres'}\n`);
+      process.stdout.write(`${await describeCentreConfig(file)}\n`);
     });
 
   centre
     .command('exceptions')
     .description('offline approvals the centre refused after the fact, for the operator')
-    .requiredOption('--config <file>', 'centre configuration file (JSON)')
+    .requiredOption('--config <file>', 'centre configuration file (.yaml or .json)')
     .option('--json', 'one JSON object per line')
     .action(async (opts: { config: string; json?: boolean }) => {
       await withLedger(loadCentreConfig(opts.config), async (backend) => {
@@ -83,7 +81,7 @@ export function registerCentreCommands(program: Command): void {
   centre
     .command('card-standing')
     .description('what the centre knows about a card (by its token): hot-listed, insufficient funds, or clear')
-    .requiredOption('--config <file>', 'centre configuration file (JSON)')
+    .requiredOption('--config <file>', 'centre configuration file (.yaml or .json)')
     .requiredOption('--token <token>', 'the card token (as in the journal)')
     .requiredOption('--standing <standing>', 'hot_listed, insufficient_funds or clear')
     .action(async (opts: { config: string; token: string; standing: string }) => {
@@ -98,7 +96,7 @@ export function registerCentrePushRules(centre: Command): void {
     .command('push-rules')
     .description("merge the centre's hot-listed cards into a rules file's hot-card list, sign it with the rules key and publish it retained to a store (nodes apply a higher version than theirs)")
     .argument('<file>', 'rules file (JSON), as for `rules check`; its versions are used as written')
-    .requiredOption('--config <file>', 'centre configuration file (JSON): its ledger and broker')
+    .requiredOption('--config <file>', 'centre configuration file (.yaml or .json): its ledger and broker')
     .requiredOption('--key <file>', 'the rules key (rules.key, PKCS8 PEM)')
     .requiredOption('--store <id>', 'the store to publish to')
     .option('--username <user>', 'broker user allowed to write the rules topic', RULES_BROKER_USER)
@@ -127,6 +125,14 @@ export function registerCentrePushRules(centre: Command): void {
         process.stderr,
       );
     });
+}
+
+/** Validates a centre configuration and opens its ledger; the one-line summary `check-config` prints. */
+export async function describeCentreConfig(file: string): Promise<string> {
+  const config = loadCentreConfig(file);
+  if (config.passwordFile !== undefined) readPassword(config.passwordFile);
+  await withLedger(config, async () => undefined);
+  return `ok: centre of fleet ${config.fleet}, broker ${config.brokerUrl}, ledger ${'sqliteFile' in config.ledger ? config.ledger.sqliteFile : 'postgres'}`;
 }
 
 async function withLedger(config: CentreConfig, work: (backend: LedgerBackend) => Promise<void>): Promise<void> {

@@ -10,6 +10,7 @@ import { registerNodeCommands } from './node-commands.js';
 import { registerReaderCommands } from './reader-commands.js';
 import { registerReconcileCommands } from './reconcile-commands.js';
 import { registerCentreCommands } from './centre-commands.js';
+import { registerConfigCommands } from './config-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRulesCommands(program);
   registerReconcileCommands(program);
   registerCentreCommands(program);
+  registerConfigCommands(program);
   registerReaderCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);

@@ -10,10 +10,19 @@ import { loadReaderProfile } from '../reader/profile.js';
 import type { NodeConfig } from '../node/config.js';
 
 /** Everything a node needs from disk, checked before anything starts, each failure naming its file. */
-function checkFiles(config: NodeConfig): void {
+export function checkNodeFiles(config: NodeConfig): void {
   loadRules(config.rulesFile);
   loadCardKeys(config.keys);
   for (const lane of config.lanes) loadReaderProfile(lane.profile);
+}
+
+/** Validates a node configuration and the files it names; the one-line summary `check-config` prints. */
+export function describeNodeConfig(file: string): string {
+  const config = loadNodeConfig(file);
+  checkNodeFiles(config);
+  const lanes = config.lanes.map((l) => `${l.id} (${l.profile} on ${l.port})`).join(', ') || 'none';
+  const api = config.api === undefined ? 'off' : 'socket' in config.api ? config.api.socket : `${config.api.host}:${config.api.port}`;
+  return `ok: node ${config.nodeId}, data in ${config.dataDir}; lanes: ${lanes}; POS API: ${api}`;
 }
 
 export function registerNodeCommands(program: Command): void {
@@ -23,11 +32,11 @@ export function registerNodeCommands(program: Command): void {
   node
     .command('run')
     .description('start the node as a supervision tree; SIGTERM stops it after answering every payment in flight')
-    .requiredOption('--config <file>', 'node configuration file (JSON)')
+    .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
     .action(async (opts: { config: string }) => {
       const config = loadNodeConfig(opts.config);
       // Fail here, with the file named, rather than inside an actor's start.
-      checkFiles(config);
+      checkNodeFiles(config);
       const logger = pino({ level: config.log.level, base: { nodeId: config.nodeId } });
       const result = await runNodeUntilSignal({ config, registry: new Registry(), logger });
       logger.info({ exitCode: result.exitCode }, result.reason);
@@ -38,12 +47,8 @@ export function registerNodeCommands(program: Command): void {
   node
     .command('check-config')
     .description('validate a node configuration file and the files it names (rules, keys)')
-    .argument('<file>', 'node configuration file (JSON)')
+    .argument('<file>', 'node configuration file (.yaml or .json)')
     .action((file: string) => {
-      const config = loadNodeConfig(file);
-      checkFiles(config);
-      const lanes = config.lanes.map((l) => `${l.id} (${l.profile} on ${l.port})`).join(', ') || 'none';
-      const api = config.api === undefined ? 'off' : 'socket' in config.api ? config.api.socket : `${config.api.host}:${config.api.port}`;
-      process.stdout.write(`ok: node ${config.nodeId}, data in ${config.dataDir}; lanes: ${lanes}; POS API: ${api}\n`);
+      process.stdout.write(`${describeNodeConfig(file)}\n`);
     });
 }

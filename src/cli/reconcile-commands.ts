@@ -19,7 +19,7 @@ export function registerReconcileCommands(program: Command): void {
   reconcile
     .command('status')
     .description('counts and totals per currency on both sides, the backlog and its age, and every difference (read-only; safe while the node runs)')
-    .requiredOption('--config <file>', 'node configuration file (JSON)')
+    .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));
@@ -36,7 +36,7 @@ export function registerReconcileCommands(program: Command): void {
   reconcile
     .command('run')
     .description('forward every entry the centre does not hold, in bounded batches, then print the report (the node must be stopped: a running node forwards by itself)')
-    .requiredOption('--config <file>', 'node configuration file (JSON)')
+    .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
     .option('--json', 'print the report as JSON (no progress bar)')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));

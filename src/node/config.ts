@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { BadInputError, EdgepayError } from '../errors.js';
+import { BadInputError } from '../errors.js';
+import { readConfigFile } from '../platform/config-file.js';
 import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 
 /*
- * The node's configuration file (JSON). Every key is checked at start: a typo is an error naming
+ * The node's configuration file (YAML or JSON). Every key is checked at start: a typo is an error naming
  * the key and the allowed keys, a bad value names its path, the value and what is allowed.
  * Relative paths are taken relative to the configuration file, so a config and its keys can move
  * together.
@@ -155,19 +155,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
 }
 
 export function loadNodeConfig(file: string): NodeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new EdgepayError('EDGEPAY_NOT_FOUND', `--config: cannot read ${file}: ${(cause as Error).message}`, { file }, { cause });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new BadInputError(`node configuration ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
-  }
-  return parseNodeConfig(json, dirname(resolve(file)));
+  return parseNodeConfig(readConfigFile(file, 'node configuration'), dirname(resolve(file)));
 }
 
 export function journalPathOf(config: Pick<NodeConfig, 'dataDir'>): string {

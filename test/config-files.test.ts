@@ -1,0 +1,64 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCentreConfig } from '../src/central/centre-config.js';
+import { parseNodeConfig } from '../src/node/config.js';
+import { readConfigFile } from '../src/platform/config-file.js';
+import { runCli } from './support/cli.js';
+import { nodeConfigIn } from './support/node.js';
+import { useTempDir } from './support/tmp.js';
+
+const tempDir = useTempDir('edgepay-config-files-');
+const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
+
+describe('configuration files', () => {
+  it('the shipped commented YAML examples are valid node and centre configurations', () => {
+    const env = { CREDENTIALS_DIRECTORY: '/run/credentials/edgepay' };
+    const previous = process.env['CREDENTIALS_DIRECTORY'];
+    process.env['CREDENTIALS_DIRECTORY'] = env.CREDENTIALS_DIRECTORY;
+    try {
+      const node = parseNodeConfig(readConfigFile(join(EXAMPLES, 'node.yaml'), 'node configuration'), EXAMPLES);
+      expect(node).toMatchObject({ nodeId: 'store-001-box-1', keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' }, lanes: [{ id: 'lane-1' }] });
+      const centre = parseCentreConfig(readConfigFile(join(EXAMPLES, 'centre.yaml'), 'centre configuration'), EXAMPLES);
+      expect(centre).toMatchObject({ fleet: 'fleet-1', shareGroup: 'centre', ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' } });
+    } finally {
+      if (previous === undefined) delete process.env['CREDENTIALS_DIRECTORY'];
+      else process.env['CREDENTIALS_DIRECTORY'] = previous;
+    }
+  });
+
+  it('edgepay config check: ok for a YAML node file; every bad key named with its path and value; a duplicate key refused', async () => {
+    const dir = tempDir();
+    await nodeConfigIn(dir);
+    const good = join(dir, 'node.yaml');
+    writeFileSync(good, '# a box\nnodeId: box-9  # comment\ndataDir: data\nkeys:\n  tokenKeyFile: token.key\n  centrePublicKeyFile: centre.pub\n');
+    const ok = runCli(['config', 'check', good]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/^ok: node box-9/);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'nodeId: box-9\ndataDir: data\nkeys:\n  tokenKeyFile: token.key\n  centrePublicKeyFile: centre.pub\njournal:\n  maxBatch: 0\nlanes: nope\ncolour: blue\n');
+    const refused = runCli(['config', 'check', bad]);
+    expect(refused.status).toBe(2);
+    for (const path of ['journal.maxBatch', 'lanes', 'colour']) expect(refused.stderr).toContain(path);
+
+    const twice = join(dir, 'twice.yaml');
+    writeFileSync(twice, 'nodeId: a\nnodeId: b\n');
+    const duplicate = runCli(['config', 'check', twice]);
+    expect(duplicate.status).toBe(2);
+    expect(duplicate.stderr).toMatch(/not valid YAML at line 2/);
+  });
+
+  it('a centre file is recognised as one and its ledger opened; anything else is refused with why', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'centre'));
+    writeFileSync(join(dir, 'centre.yaml'), 'fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nledger:\n  sqliteFile: centre/ledger.db\n');
+    expect(runCli(['config', 'check', join(dir, 'centre.yaml')]).stdout).toMatch(/^ok: centre of fleet f1/);
+    writeFileSync(join(dir, 'other.yaml'), 'hello: world\n');
+    const other = runCli(['config', 'check', join(dir, 'other.yaml')]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain('neither a node configuration');
+    writeFileSync(join(dir, 'node.toml'), 'nodeId = "x"\n');
+    expect(runCli(['config', 'check', join(dir, 'node.toml')]).stderr).toContain('use .yaml, .yml (commented) or .json');
+  });
+});
