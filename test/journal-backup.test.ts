@@ -1,5 +1,6 @@
+import { backupWithRetention } from '../src/journal/backup-retention.js';
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal, backupJournal, inspectBackup, restoreJournal } from '../src/journal/index.js';
@@ -113,5 +114,26 @@ describe('journal backup and restore', () => {
     expect(() => restoreJournal({ from: join(dir, 'b.db'), to: join(dir, 'a.db') })).toThrow(
       expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('node-b') }),
     );
+  });
+});
+
+describe('dated backups with retention', () => {
+  it('keeps the newest N verified copies and never removes one before the new copy is complete', async () => {
+    const dir = tempDir();
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'node-a' });
+    const backups = join(dir, 'backups');
+    const made: string[] = [];
+    for (let hour = 0; hour < 4; hour++) {
+      journal.append(authorizationDraft());
+      const result = await backupWithRetention(journal.path, backups, 2, new Date(Date.UTC(2026, 10, 28, hour)));
+      made.push(result.to);
+      expect(result.removed).toHaveLength(hour < 2 ? 0 : 1);
+    }
+    journal.close();
+    expect(readdirSync(backups).sort()).toEqual(['journal-20261128T020000Z.db', 'journal-20261128T030000Z.db']);
+    expect(inspectBackup(made[3]!)).toMatchObject({ ok: true, checked: 4 });
+    await expect(backupWithRetention(join(dir, 'missing.db'), backups, 2)).rejects.toMatchObject({ code: 'EDGEPAY_NOT_FOUND' });
+    expect(readdirSync(backups).filter((f) => f.endsWith('.db'))).toHaveLength(2);
+    await expect(backupWithRetention(join(dir, 'journal.db'), backups, 0)).rejects.toMatchObject({ code: 'EDGEPAY_BAD_INPUT' });
   });
 });

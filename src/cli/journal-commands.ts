@@ -4,6 +4,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { EdgepayError } from '../errors.js';
 import { backupJournal, entryToJson, exportEntries, restoreJournal, verifyChain } from '../journal/index.js';
+import { backupWithRetention } from '../journal/backup-retention.js';
 import { EXIT } from './exit-codes.js';
 
 export function registerJournalCommands(program: Command): void {
@@ -55,10 +56,16 @@ export function registerJournalCommands(program: Command): void {
     .command('backup')
     .description('online backup with SQLite\'s backup API while the node keeps writing; the copy is verified')
     .requiredOption('--db <path>', 'journal database file')
-    .requiredOption('--to <file>', 'backup file to create (replaced atomically if it exists)')
-    .action(async (opts: { db: string; to: string }) => {
-      const result = await backupJournal(opts.db, opts.to);
+    .option('--to <file>', 'backup file to create (replaced atomically if it exists)')
+    .option('--dir <dir>', 'write a dated copy (journal-<UTC time>.db) in this directory instead, and keep only the newest --keep')
+    .option('--keep <n>', 'with --dir: how many dated copies to keep', parsePositiveInt, 24)
+    .action(async (opts: { db: string; to?: string; dir?: string; keep: number }) => {
+      if ((opts.to === undefined) === (opts.dir === undefined)) {
+        throw new EdgepayError('EDGEPAY_BAD_INPUT', 'give either --to FILE (one rolling copy) or --dir DIR [--keep N] (dated copies with retention)', { options: ['--to', '--dir'] });
+      }
+      const result = opts.dir === undefined ? { ...(await backupJournal(opts.db, opts.to!)), removed: [] as readonly string[] } : await backupWithRetention(opts.db, opts.dir, opts.keep);
       process.stdout.write(`backed up ${result.entries} entries (head ${result.headSeq}) to ${result.to} in ${result.durationMs.toFixed(0)} ms\n`);
+      if (result.removed.length > 0) process.stdout.write(`removed ${result.removed.length} older cop${result.removed.length === 1 ? 'y' : 'ies'}: ${result.removed.join(', ')}\n`);
     });
 
   journal

@@ -48,6 +48,10 @@ export async function backupJournal(from: string, to: string, options: { clock?:
       { from, firstBadSeq: report.problem?.seq },
     );
   }
+  // Opening the copy read-only to verify it leaves empty -wal/-shm files behind (a read-only
+  // connection may not remove them); the copy itself is complete without them.
+  rmSync(`${partial}-wal`, { force: true });
+  rmSync(`${partial}-shm`, { force: true });
   fsyncFile(partial);
   renameSync(partial, to);
   fsyncDirectoryOf(to);
