@@ -24,6 +24,7 @@ import {
 } from '../bench/replication-options.js';
 import type { ReplicationBenchReport } from '../bench/replication-report.js';
 import { runReconcileBench } from '../bench/reconcile-bench.js';
+import { runRecoveryBench } from '../bench/recovery-bench.js';
 import {
   DEFAULT_BACKLOG,
   DEFAULT_RECONCILE_BATCH,
@@ -127,6 +128,18 @@ export function registerBenchCommands(program: Command): void {
         keep: opts.keep === true,
         progress: progressLine,
       });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    });
+
+  bench
+    .command('recovery')
+    .description('disaster recovery of one box: back up a journal, copy it over TCP, restore it (whole chain verified) and start on it')
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--entries <n>', 'journal entries, 1000 to 10000000', parseBacklogOption, DEFAULT_BACKLOG)
+    .option('--dir <path>', 'directory on the filesystem to measure; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
+    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .action(async (opts: { json?: boolean; entries: number; dir?: string; keep?: boolean }) => {
+      const report = await runRecoveryBench({ entries: opts.entries, ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, progress: progressLine });
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
     });
 
