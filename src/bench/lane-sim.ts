@@ -7,6 +7,8 @@ export interface LaneSimOptions {
   readonly profile: string;
   readonly seed: number;
   readonly pace: boolean;
+  /** The card script (see `edgepay reader simulate --cards`); `good` by default. */
+  readonly cards?: string;
 }
 
 export interface LaneSim {
@@ -26,7 +28,7 @@ const LOG_TAIL_CHARS = 4_000;
 export async function startLaneSim(options: LaneSimOptions): Promise<LaneSim> {
   // Compiled even when the bench runs from source: it is a process of its own, as firmware is.
   const entry = fileURLToPath(compiledModuleUrl('bench/lane-sim-process'));
-  const args = [entry, '--port', options.port, '--profile', options.profile, '--cards', 'good', '--seed', String(options.seed), ...(options.pace ? ['--pace'] : [])];
+  const args = [entry, '--port', options.port, '--profile', options.profile, '--cards', options.cards ?? 'good', '--seed', String(options.seed), ...(options.pace ? ['--pace'] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   let opened = false;

@@ -4,10 +4,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summarize } from '../demo/summary.js';
 import { runTradingDay } from '../demo/trading-day.js';
+import { runStoreDemo } from '../demo/store/store-demo.js';
+import { formatStoreReport } from '../demo/store/store-report.js';
 import { EXIT } from './exit-codes.js';
 import { parsePositiveInt } from './journal-commands.js';
 
 export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo-store')
+    .description('a whole store on one machine: embedded broker, the centre on SQLite, three node processes with simulated readers on socat ptys, and a scripted day (online, uplink cut, a box killed and taken into custody, reconciliation)')
+    .option('--json', 'print the report as JSON (progress goes to standard error)')
+    .option('--seed <n>', 'seed for the simulated readers', parsePositiveInt, 1)
+    .option('--dir <path>', 'directory for the store\'s data; a fresh subdirectory is made in it')
+    .option('--keep', 'keep the data directory')
+    .action(async (opts: { json?: boolean; seed: number; dir?: string; keep?: boolean }) => {
+      const report = await runStoreDemo({
+        seed: opts.seed,
+        ...(opts.dir === undefined ? {} : { dir: opts.dir }),
+        keep: opts.keep === true,
+        progress: (line) => process.stderr.write(`demo: ${line}\n`),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStoreReport(report));
+      process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
+    });
+
   program
     .command('demo')
     .description('run one node through a scripted offline trading day on embedded defaults and print a summary')

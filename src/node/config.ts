@@ -73,6 +73,8 @@ export const nodeConfigSchema = strict({
       enabled: z.boolean({ error: 'must be true or false' }).default(false),
       timeoutMs: int(1, 10_000, 'milliseconds to wait for a majority of reachable peers before answering local-only').default(200),
     }).prefault({}),
+    /** A peer silent this long is taken into custody by one live peer, which forwards its journal to the centre. */
+    custodyAfterSeconds: int(1, 86_400, 'seconds of silence before a peer\'s journal is taken into custody').default(600),
     /** The operator's rules public key: signed rules on the store's rules topic are applied only with it. */
     rulesPublicKeyFile: path.optional(),
   }).optional(),

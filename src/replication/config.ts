@@ -23,6 +23,8 @@ export interface ReplicationConfig {
   readonly inflightWindow: number;
   /** Optional quorum acknowledgement of decisions (off unless enabled). */
   readonly quorum?: { readonly enabled: boolean; readonly timeoutMs: number };
+  /** A peer silent this long is taken into custody by its rendezvous winner (default 10 minutes). */
+  readonly custodyAfterSeconds?: number;
   /**
    * The operator's rules public key (Ed25519, SPKI PEM). With it the node takes signed rule and
    * hot-card updates from the store's rules topic; without it, it does not subscribe to them.

@@ -52,7 +52,9 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
       // The journal writer decides with the newer of these and the distributed rules; so does the receiver.
       configuredRulesVersion: config.replication?.rulesPublicKeyFile === undefined ? 0 : loadRules(config.rulesFile).version,
       onRules: (rules) => pusher.push(rules),
-      ...(tuning ? { tuning } : {}),
+      ...(tuning || config.replication?.custodyAfterSeconds !== undefined
+        ? { tuning: { ...tuning, ...(config.replication?.custodyAfterSeconds === undefined ? {} : { custodyAfterMs: config.replication.custodyAfterSeconds * 1_000 }) } }
+        : {}),
     });
   },
   handle(request) {

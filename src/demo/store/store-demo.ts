@@ -1,0 +1,314 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { makeBenchDir } from '../../bench/bench-dir.js';
+import { requireSocat } from '../../bench/lane-pty.js';
+import { createStoreAedes } from '../../bench/replication-aedes.js';
+import { tokenizePan } from '../../card/capture.js';
+import { generateSealKeyPair } from '../../card/seal.js';
+import { Centre } from '../../central/centre.js';
+import { CentreService } from '../../central/centre-service.js';
+import { SqliteLedger } from '../../central/sqlite-ledger.js';
+import { JournalReader } from '../../journal/journal-reader.js';
+import { packagePath } from '../../platform/modules.js';
+import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
+import { peersOf, provisionNodeKeys } from '../../replication/provision.js';
+import { type StoreNode, startStoreNode } from './store-node.js';
+
+export interface StoreDemoOptions {
+  readonly seed?: number;
+  readonly dir?: string;
+  readonly keep?: boolean;
+  readonly progress?: (line: string) => void;
+}
+
+export interface NodeLine {
+  readonly node: string;
+  readonly fate: 'ran all day' | 'killed (SIGKILL); forwarded in custody';
+  readonly journal: { readonly entries: number; readonly sumsMinor: Readonly<Record<string, number>> };
+  readonly centre: { readonly entries: number; readonly sumsMinor: Readonly<Record<string, number>>; readonly settled: number; readonly exceptions: number; readonly recorded: number } | null;
+  readonly broughtBy: Readonly<Record<string, number>>;
+  readonly matched: boolean;
+}
+
+export interface StoreDemoReport {
+  readonly demo: 'store';
+  readonly transport: string;
+  readonly durationSeconds: number;
+  readonly payments: { readonly online: number; readonly offline: number; readonly approved: number; readonly declined: number; readonly failed: number; readonly declinesByCode: Readonly<Record<string, number>> };
+  readonly nodes: readonly NodeLine[];
+  readonly exceptions: readonly { readonly origin: string; readonly seq: number; readonly amountMinor: number; readonly currency: string; readonly reason: string }[];
+  readonly ledger: { readonly transfers: number; readonly unbalancedTransfers: number; readonly balanceMismatches: number };
+  readonly matched: boolean;
+}
+
+const NODES = ['box-1', 'box-2', 'box-3'] as const;
+const FLEET = 'demo';
+const STORE = 'store-1';
+/** What each box's reader presents, in order: the day's customers at that lane. */
+const CARDS = 'good,good,good,good,hot,good,expired,good,bad-luhn,good,good,good,good,good';
+
+/**
+ * A whole store on one machine: an embedded broker, the centre on an SQLite ledger, three node
+ * processes each with a simulated reader on a pseudo-terminal pair, and a scripted trading day.
+ */
+export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<StoreDemoReport> {
+  const progress = options.progress ?? (() => undefined);
+  const seed = options.seed ?? 1;
+  requireSocat();
+  const started = performance.now();
+  const dir = makeBenchDir(options.dir);
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    // ---- keys, rules, broker users -------------------------------------------------------------
+    const tokenKey = randomBytes(32);
+    writeFileSync(join(dir.path, 'token.key'), tokenKey.toString('base64'), { mode: 0o600 });
+    const seal = await generateSealKeyPair();
+    writeFileSync(join(dir.path, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
+    const hotToken = tokenizePan(SIM_HOT_PAN, tokenKey);
+    writeFileSync(
+      join(dir.path, 'rules.json'),
+      JSON.stringify({
+        version: 1,
+        currencies: { EUR: { floorLimitMinor: 10_000 } },
+        perCard: { windowMinutes: 1_440, maxCount: 4, maxAmountMinor: { EUR: 15_000 } },
+        node: { maxStoredCount: 200, maxStoredAmountMinor: { EUR: 900_000 }, forwardDeadlineHours: 6 },
+        hotCards: { version: 1, tokens: [hotToken] },
+      }),
+    );
+    const keys = provisionNodeKeys(join(dir.path, 'keys'), [...NODES]);
+    const users: Record<string, string> = { 'edgepay-centre': randomBytes(12).toString('base64url') };
+    for (const node of NODES) {
+      users[node] = randomBytes(12).toString('base64url');
+      writeFileSync(join(dir.path, `${node}.password`), `${users[node]}\n`, { mode: 0o600 });
+    }
+
+    // ---- broker and centre -----------------------------------------------------------------------
+    progress('starting the store broker (embedded aedes, with the shipped ACL) and the centre (SQLite ledger)');
+    const broker = await createStoreAedes(users, packagePath('brokers/acl'));
+    await new Promise<void>((resolve) => broker.server.listen(0, '127.0.0.1', resolve));
+    const brokerUrl = `mqtt://127.0.0.1:${(broker.server.address() as AddressInfo).port}`;
+    stops.push(async () => {
+      for (const socket of broker.sockets) socket.destroy();
+      await new Promise((resolve) => broker.server.close(resolve));
+      await new Promise<void>((resolve) => broker.broker.close(() => resolve()));
+    });
+    mkdirSync(join(dir.path, 'centre'), { recursive: true });
+    const ledger = SqliteLedger.open(join(dir.path, 'centre', 'ledger.db'));
+    stops.push(() => ledger.close());
+    await ledger.setCardStanding(hotToken, 'hot_listed');
+    const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
+    let centreService: CentreService | undefined;
+    const startCentre = async (): Promise<void> => {
+      centreService = await CentreService.start({ centre, fleet: FLEET, brokerUrl, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-demo', logger: pino({ level: 'silent' }) });
+    };
+    await startCentre();
+    stops.push(async () => centreService?.stop());
+
+    // ---- the three boxes ---------------------------------------------------------------------------
+    const nodes = new Map<string, StoreNode>();
+    for (const [i, id] of NODES.entries()) {
+      progress(`starting ${id}: node process, simulated reader on a socat pty pair`);
+      const nodeDir = join(dir.path, id);
+      mkdirSync(nodeDir, { recursive: true });
+      const node = await startStoreNode({
+        id,
+        dir: nodeDir,
+        seed: seed * 10 + i,
+        cards: CARDS,
+        apiPort: await freePort(),
+        statusPort: await freePort(),
+        config: {
+          nodeId: id,
+          dataDir: 'data',
+          rulesFile: join(dir.path, 'rules.json'),
+          keys: { tokenKeyFile: join(dir.path, 'token.key'), centrePublicKeyFile: join(dir.path, 'centre.pub') },
+          replication: {
+            fleet: FLEET,
+            store: STORE,
+            brokerUrl,
+            username: id,
+            passwordFile: join(dir.path, `${id}.password`),
+            signingKeyFile: keys.find((k) => k.nodeId === id)!.signingKeyFile,
+            peers: peersOf(id, keys),
+            custodyAfterSeconds: 2,
+          },
+          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: true, timeoutMs: 300 } },
+          log: { level: 'warn' },
+        },
+      });
+      nodes.set(id, node);
+      stops.push(() => node.stop());
+    }
+
+    const tally = { online: 0, offline: 0, approved: 0, declined: 0, failed: 0, declinesByCode: {} as Record<string, number> };
+    let paymentNo = 0;
+    const pay = async (node: StoreNode, amountMinor: number): Promise<void> => {
+      const key = `${node.id}-p${paymentNo++}`;
+      const response = await fetch(`${node.apiUrl}/v1/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ lane: 'lane-1', amountMinor, currency: 'EUR', reference: key, idempotencyKey: key }),
+      });
+      const payment = (await response.json()) as { status?: string; decision?: { code: string; mode: string; approved: boolean } | null };
+      if (payment.decision === null || payment.decision === undefined) {
+        tally.failed++;
+        return;
+      }
+      if (payment.decision.mode === 'online') tally.online++;
+      else tally.offline++;
+      if (payment.decision.approved) tally.approved++;
+      else {
+        tally.declined++;
+        tally.declinesByCode[payment.decision.code] = (tally.declinesByCode[payment.decision.code] ?? 0) + 1;
+      }
+      await untilReaderReady(node);
+    };
+    const amounts = [1_250, 3_490, 899, 12_500, 2_000, 4_575, 1_999, 15_000, 650, 7_800, 2_310, 5_420, 990, 3_300];
+    let amountNo = 0;
+    const nextAmount = (): number => amounts[amountNo++ % amounts.length]!;
+
+    // ---- the day ------------------------------------------------------------------------------------
+    progress('morning: trading online, the centre deciding every payment');
+    for (let round = 0; round < 3; round++) for (const node of nodes.values()) await pay(node, nextAmount());
+    progress(`  ${tally.online} decided online`);
+
+    progress('noon: the uplink is cut; the boxes decide offline by their rules');
+    await centreService?.stop();
+    centreService = undefined;
+    for (let round = 0; round < 6; round++) for (const node of nodes.values()) await pay(node, nextAmount());
+    progress(`  ${tally.offline} decided offline: ${tally.approved} approved so far, declines by code ${JSON.stringify(tally.declinesByCode)}`);
+    // A customer reports a card stolen during the outage: the issuer side learns of it, the boxes cannot.
+    const stolen = lastOfflineApproval(nodes.get('box-1')!);
+    if (stolen !== undefined) {
+      await ledger.setCardStanding(stolen.cardToken, 'hot_listed');
+      progress(`  the card of box-1's entry ${stolen.seq} (•••• ${stolen.cardLast4}) is reported stolen at the centre meanwhile`);
+    }
+
+    const box3 = nodes.get('box-3')!;
+    const box3Journal = new JournalReader(box3.journalPath, 'box-3');
+    const lastOfBox3 = box3Journal.headSeq();
+    const unforwardedOfBox3 = box3Journal.backlog().unforwarded;
+    box3Journal.close();
+    progress(`afternoon: box-3 is killed (SIGKILL) with ${unforwardedOfBox3} of its ${lastOfBox3} entries not forwarded; its peers hold them all`);
+    await untilPeersHold(nodes, 'box-3', lastOfBox3);
+    await box3.kill();
+    for (let round = 0; round < 2; round++) for (const node of [nodes.get('box-1')!, nodes.get('box-2')!]) await pay(node, nextAmount());
+
+    progress('evening: the link is back; box-1 and box-2 forward their journals, box-3\'s custodian forwards its');
+    await startCentre();
+    await untilCentreHoldsAll(ledger, [...nodes.values()]);
+
+    // ---- the report -------------------------------------------------------------------------------------
+    const reports = await ledger.originReports();
+    const lines: NodeLine[] = [];
+    for (const node of nodes.values()) {
+      const reader = new JournalReader(node.journalPath, node.id);
+      const totals = reader.totals();
+      reader.close();
+      const held = reports.find((r) => r.origin === node.id);
+      const matched = held !== undefined && held.entries === totals.entries && sameSums(held.sumsMinor, totals.sumsMinor);
+      lines.push({
+        node: node.id,
+        fate: node.id === 'box-3' ? 'killed (SIGKILL); forwarded in custody' : 'ran all day',
+        journal: { entries: totals.entries, sumsMinor: totals.sumsMinor },
+        centre: held === undefined ? null : { entries: held.entries, sumsMinor: held.sumsMinor, settled: held.settled, exceptions: held.exceptions, recorded: held.recorded },
+        broughtBy: await ledger.sendersOf(node.id),
+        matched,
+      });
+    }
+    const invariants = await ledger.checkInvariants();
+    const exceptions = (await ledger.exceptions()).map((e) => ({ origin: e.origin, seq: e.seq, amountMinor: e.amountMinor, currency: e.currency, reason: e.reason }));
+    const custodyWorked = Object.keys(lines.find((l) => l.node === 'box-3')?.broughtBy ?? {}).some((sender) => sender !== 'box-3');
+    // The stolen card's offline approval must come back as an exception, not be settled or lost.
+    const stolenCaught = stolen === undefined || exceptions.some((e) => e.origin === 'box-1' && e.seq === stolen.seq && e.reason === 'hot_listed');
+    const matched =
+      lines.every((l) => l.matched) && invariants.unbalancedTransfers === 0 && invariants.balanceMismatches === 0 && tally.failed === 0 && custodyWorked && stolenCaught;
+    return {
+      demo: 'store',
+      transport: 'readers: real pseudo-terminals (socat pty pairs), 115200 baud framing, unpaced; broker: embedded aedes; centre: SQLite ledger, reached over MQTT',
+      durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+      payments: tally,
+      nodes: lines,
+      exceptions,
+      ledger: { transfers: invariants.transfers, unbalancedTransfers: invariants.unbalancedTransfers, balanceMismatches: invariants.balanceMismatches },
+      matched,
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    dir.release(options.keep === true);
+  }
+}
+
+/** The latest offline approval in a node's journal (read from its file, as an auditor would). */
+function lastOfflineApproval(node: StoreNode): { seq: number; cardToken: string; cardLast4: string } | undefined {
+  const reader = new JournalReader(node.journalPath, node.id);
+  try {
+    const head = reader.headSeq();
+    const entries = reader.read(Math.max(1, head - 20), 21).reverse();
+    const found = entries.find((e) => e.kind === 'authorization' && e.decision.approved && e.decision.mode === 'offline');
+    return found === undefined ? undefined : { seq: found.seq, cardToken: found.cardToken, cardLast4: found.cardLast4 };
+  } finally {
+    reader.close();
+  }
+}
+
+function sameSums(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
+}
+
+async function untilReaderReady(node: StoreNode): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const state = await fetch(`${node.apiUrl}/v1/lanes`)
+      .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
+      .catch(() => undefined);
+    if (state === 'ready') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${node.id}'s reader did not come back to ready`);
+}
+
+async function untilPeersHold(nodes: ReadonlyMap<string, StoreNode>, origin: string, seq: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  const peers = [...nodes.values()].filter((n) => n.id !== origin);
+  for (;;) {
+    const held = await Promise.all(
+      peers.map(async (peer) => {
+        const status = (await (await fetch(`${peer.statusUrl}/status.json`)).json()) as { peers: { nodeId: string; headSeq: number }[] };
+        return status.peers.find((p) => p.nodeId === origin)?.headSeq ?? 0;
+      }),
+    );
+    if (held.every((h) => h >= seq)) return;
+    if (Date.now() > deadline) throw new Error(`${origin}'s peers hold ${held.join(', ')} of its ${seq} entries`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function untilCentreHoldsAll(ledger: SqliteLedger, nodes: readonly StoreNode[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const pending: string[] = [];
+    for (const node of nodes) {
+      const reader = new JournalReader(node.journalPath, node.id);
+      const head = reader.headSeq();
+      reader.close();
+      const held = await ledger.headOf(node.id);
+      if (held < head) pending.push(`${node.id} ${held}/${head}`);
+    }
+    if (pending.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`the centre still lacks entries: ${pending.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
