@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { StoreDemoReport } from '../src/demo/store/store-demo.js';
 import { runCli } from './support/cli.js';
 
-describe('the whole-store demo', () => {
+describe.each(['pty', 'unix'] as const)('the whole-store demo, readers on %s', (transport) => {
   it('three node processes, an outage, a box killed and taken into custody, a stolen card: everything reconciles', () => {
-    const result = runCli(['demo-store', '--json', '--seed', '3'], 150_000);
+    const result = runCli(['demo-store', '--json', '--seed', '3', '--transport', transport], 150_000);
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as StoreDemoReport;
     expect(report.matched).toBe(true);
@@ -24,5 +24,6 @@ describe('the whole-store demo', () => {
     expect(report.exceptions).toEqual([expect.objectContaining({ origin: 'box-1', reason: 'hot_listed' })]);
     expect(report.ledger).toMatchObject({ unbalancedTransfers: 0, balanceMismatches: 0 });
     expect(result.stderr).toContain('box-3 is killed (SIGKILL)');
+    expect(report.transport).toContain(transport === 'pty' ? 'socat pty pairs' : 'Unix sockets');
   }, 180_000);
 });

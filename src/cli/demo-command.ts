@@ -6,6 +6,7 @@ import { summarize } from '../demo/summary.js';
 import { runTradingDay } from '../demo/trading-day.js';
 import { runStoreDemo } from '../demo/store/store-demo.js';
 import { formatStoreReport } from '../demo/store/store-report.js';
+import { EdgepayError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { parsePositiveInt } from './journal-commands.js';
 
@@ -17,9 +18,11 @@ export function registerDemoCommand(program: Command): void {
     .option('--seed <n>', 'seed for the simulated readers', parsePositiveInt, 1)
     .option('--dir <path>', 'directory for the store\'s data; a fresh subdirectory is made in it')
     .option('--keep', 'keep the data directory')
-    .action(async (opts: { json?: boolean; seed: number; dir?: string; keep?: boolean }) => {
+    .option('--transport <kind>', 'how the simulated readers reach their nodes: auto (ptys when socat is installed), pty or unix', parseTransport, 'auto' as const)
+    .action(async (opts: { json?: boolean; seed: number; dir?: string; keep?: boolean; transport: 'auto' | 'pty' | 'unix' }) => {
       const report = await runStoreDemo({
         seed: opts.seed,
+        transport: opts.transport,
         ...(opts.dir === undefined ? {} : { dir: opts.dir }),
         keep: opts.keep === true,
         progress: (line) => process.stderr.write(`demo: ${line}\n`),
@@ -47,4 +50,9 @@ export function registerDemoCommand(program: Command): void {
       process.stdout.write(summarize(options, result));
       process.exitCode = result.verify.ok ? EXIT.ok : EXIT.checkFailed;
     });
+}
+
+function parseTransport(value: string): 'auto' | 'pty' | 'unix' {
+  if (value === 'auto' || value === 'pty' || value === 'unix') return value;
+  throw new EdgepayError('EDGEPAY_BAD_INPUT', `--transport: ${JSON.stringify(value)} is not a transport; use auto, pty or unix`, { option: '--transport', value, allowed: ['auto', 'pty', 'unix'] });
 }

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { close, constants, open } from 'node:fs';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ReadStream } from 'node:tty';
 import { EdgepayError } from '../errors.js';
 import type { ReaderProfile } from './profile.js';
@@ -25,7 +27,7 @@ export class TtyPort extends EventEmitter<TtyPortEvents> implements SerialChanne
 
   private constructor(
     readonly path: string,
-    private readonly stream: ReadStream,
+    private readonly stream: Duplex,
   ) {
     super();
     stream.on('data', (chunk: Buffer) => this.emit('data', chunk));
@@ -37,6 +39,7 @@ export class TtyPort extends EventEmitter<TtyPortEvents> implements SerialChanne
 
   /** Rejects with EDGEPAY_READER_UNAVAILABLE when the device is absent or refuses the line settings. */
   static async open(path: string, profile: ReaderProfile): Promise<TtyPort> {
+    if (path.startsWith(UNIX_SOCKET_PREFIX)) return new TtyPort(path, await connectSocket(path));
     const fd = await openFd(path);
     try {
       await stty(path, profile);
@@ -74,6 +77,25 @@ export class TtyPort extends EventEmitter<TtyPortEvents> implements SerialChanne
     this.stream.destroy();
     this.emit('close', reason);
   }
+}
+
+/**
+ * `unix:<path>`: a simulated reader listening on a Unix socket instead of a serial device, for
+ * machines without socat to make pseudo-terminals (the store demo on a bare machine). The bytes
+ * and the protocol are the same; there are no line settings to apply.
+ */
+export const UNIX_SOCKET_PREFIX = 'unix:';
+
+function connectSocket(path: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path.slice(UNIX_SOCKET_PREFIX.length));
+    const refused = (error: Error): void => reject(unavailable(path, error.message, error));
+    socket.once('error', refused);
+    socket.once('connect', () => {
+      socket.off('error', refused);
+      resolve(socket);
+    });
+  });
 }
 
 /** A plain descriptor, not a FileHandle: the tty stream owns it, and a FileHandle would close it when collected. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -19,6 +20,8 @@ import { type StoreNode, startStoreNode } from './store-node.js';
 
 export interface StoreDemoOptions {
   readonly seed?: number;
+  /** How the simulated readers reach their nodes; `auto` takes ptys when socat is installed. */
+  readonly transport?: 'auto' | 'pty' | 'unix';
   readonly dir?: string;
   readonly keep?: boolean;
   readonly progress?: (line: string) => void;
@@ -57,7 +60,8 @@ const CARDS = 'good,good,good,good,hot,good,expired,good,bad-luhn,good,good,good
 export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<StoreDemoReport> {
   const progress = options.progress ?? (() => undefined);
   const seed = options.seed ?? 1;
-  requireSocat();
+  const transport = options.transport === undefined || options.transport === 'auto' ? (hasSocat() ? 'pty' : 'unix') : options.transport;
+  if (transport === 'pty') requireSocat();
   const started = performance.now();
   const dir = makeBenchDir(options.dir);
   const stops: (() => Promise<unknown>)[] = [];
@@ -110,7 +114,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     // ---- the three boxes ---------------------------------------------------------------------------
     const nodes = new Map<string, StoreNode>();
     for (const [i, id] of NODES.entries()) {
-      progress(`starting ${id}: node process, simulated reader on a socat pty pair`);
+      progress(`starting ${id}: node process, simulated reader ${transport === 'pty' ? 'on a socat pty pair' : 'on a Unix socket (socat is not installed)'}`);
       const nodeDir = join(dir.path, id);
       mkdirSync(nodeDir, { recursive: true });
       const node = await startStoreNode({
@@ -118,6 +122,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
         dir: nodeDir,
         seed: seed * 10 + i,
         cards: CARDS,
+        transport,
         apiPort: await freePort(),
         statusPort: await freePort(),
         config: {
@@ -228,7 +233,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
       lines.every((l) => l.matched) && invariants.unbalancedTransfers === 0 && invariants.balanceMismatches === 0 && tally.failed === 0 && custodyWorked && stolenCaught;
     return {
       demo: 'store',
-      transport: 'readers: real pseudo-terminals (socat pty pairs), 115200 baud framing, unpaced; broker: embedded aedes; centre: SQLite ledger, reached over MQTT',
+      transport: `readers: ${transport === 'pty' ? 'real pseudo-terminals (socat pty pairs)' : 'Unix sockets (no socat on this machine: the same bytes, no tty layer)'}, unpaced; broker: embedded aedes; centre: SQLite ledger, reached over MQTT`,
       durationSeconds: Math.round((performance.now() - started) / 100) / 10,
       payments: tally,
       nodes: lines,
@@ -253,6 +258,11 @@ function lastOfflineApproval(node: StoreNode): { seq: number; cardToken: string;
   } finally {
     reader.close();
   }
+}
+
+function hasSocat(): boolean {
+  const probe = spawnSync('socat', ['-V'], { stdio: 'ignore' });
+  return probe.error === undefined && probe.status === 0;
 }
 
 function sameSums(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {

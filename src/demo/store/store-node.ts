@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type LanePty, startLanePty } from '../../bench/lane-pty.js';
 import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';
 import { compiledModuleUrl } from '../../platform/modules.js';
+import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
 
 /** One store box of the demo: a node process, its simulated reader and the pty pair between them. */
 export interface StoreNode {
@@ -27,20 +28,31 @@ export interface StoreNodeOptions {
   readonly statusPort: number;
   readonly cards: string;
   readonly seed: number;
+  /** pty: a socat pseudo-terminal pair, as a serial cable; unix: a Unix socket, for machines without socat. */
+  readonly transport: 'pty' | 'unix';
 }
 
 export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNode> {
   const cleanups: (() => Promise<void>)[] = [];
-  const pty: LanePty = await startLanePty(options.dir);
-  cleanups.push(() => pty.close());
-  const sim: LaneSim = await startLaneSim({ port: pty.readerPath, profile: 'edgepay-sim', seed: options.seed, pace: false, cards: options.cards });
+  let readerPath: string;
+  let nodePath: string;
+  if (options.transport === 'pty') {
+    const pty: LanePty = await startLanePty(options.dir);
+    cleanups.push(() => pty.close());
+    readerPath = pty.readerPath;
+    nodePath = pty.nodePath;
+  } else {
+    readerPath = `${UNIX_SOCKET_PREFIX}${join(options.dir, 'reader.sock')}`;
+    nodePath = readerPath;
+  }
+  const sim: LaneSim = await startLaneSim({ port: readerPath, profile: 'edgepay-sim', seed: options.seed, pace: false, cards: options.cards });
   cleanups.push(() => sim.stop());
   const configFile = join(options.dir, 'node.json');
   writeFileSync(
     configFile,
     JSON.stringify({
       ...options.config,
-      lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }],
+      lanes: [{ id: 'lane-1', port: nodePath, profile: 'edgepay-sim' }],
       api: { host: '127.0.0.1', port: options.apiPort },
       observability: { host: '127.0.0.1', port: options.statusPort },
     }),

@@ -1,5 +1,8 @@
 import type { ReaderProfile } from '../profile.js';
+import type { SerialPort } from 'serialport';
+import { UNIX_SOCKET_PREFIX } from '../tty-port.js';
 import { closeQuietly, openSerialPort } from './serial-port.js';
+import { SocketLine } from './socket-line.js';
 import type { SimCardKind } from './cards.js';
 import { PacedChannel } from './paced-channel.js';
 import { ReaderSimulator } from './simulator.js';
@@ -24,9 +27,16 @@ export const EXIT_DEVICE_GONE = 3;
  */
 export async function runSimulator(options: RunSimulatorOptions): Promise<number> {
   const { path, profile, cards, seed, status } = options;
-  const port = await openSerialPort(path, profile);
+  const opened = (): void =>
+    status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud${options.pace === true ? ', paced at that rate' : ''}, cards ${cards.join(',')}, seed ${seed})`);
+  let port: SerialPort | SocketLine;
+  if (path.startsWith(UNIX_SOCKET_PREFIX)) {
+    port = await SocketLine.accept(path.slice(UNIX_SOCKET_PREFIX.length), opened);
+  } else {
+    port = await openSerialPort(path, profile);
+    opened();
+  }
   const paced = options.pace === true ? new PacedChannel(port, profile.serial) : undefined;
-  status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud${paced === undefined ? '' : ', paced at that rate'}, cards ${cards.join(',')}, seed ${seed})`);
   return new Promise<number>((resolve) => {
     let finished = false;
     const finish = (code: number, line: string): void => {

@@ -30,7 +30,7 @@ export function openSerialPort(path: string, profile: ReaderProfile): Promise<Se
 }
 
 /** Closes without throwing: used on paths where the device may already be gone. */
-export function closeQuietly(port: SerialPort): Promise<void> {
+export function closeQuietly(port: { readonly isOpen: boolean; close(callback: () => void): void }): Promise<void> {
   return new Promise((resolve) => {
     if (!port.isOpen) {
       resolve();
