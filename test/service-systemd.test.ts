@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'unix-dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchdogTick } from '../src/node/run.js';
 import { configPath } from '../src/platform/paths.js';
 import { CLI } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
@@ -70,6 +71,14 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
     const stopping = received.find((m) => m.startsWith('STOPPING=1'));
     expect(stopping).toMatch(/STATUS=stopping on SIGTERM/);
   }, 30_000);
+
+  it('the watchdog is fed only while every child of the tree runs; otherwise the status names the ones that do not', () => {
+    const sent: string[] = [];
+    const notifier = { watchdog: () => sent.push('WATCHDOG=1'), status: (text: string) => sent.push(`STATUS=${text}`) };
+    watchdogTick([{ id: 'payments', state: 'running' }, { id: 'lanes', state: 'running' }], notifier);
+    watchdogTick([{ id: 'payments', state: 'restarting' }, { id: 'lanes', state: 'running' }, { id: 'api', state: 'stopped' }], notifier);
+    expect(sent).toEqual(['WATCHDOG=1', 'STATUS=restarting: payments, api']);
+  });
 
   it('outside systemd nothing is sent and nothing breaks', () => {
     const result = spawnSync(process.execPath, [CLI, 'node', 'check-config', '/nonexistent.json'], { encoding: 'utf8', env: { ...process.env, NOTIFY_SOCKET: '' } });

@@ -14,6 +14,13 @@ export interface RunOptions {
   readonly notifier?: ServiceNotifier;
 }
 
+/** One watchdog period: a ping only if every child of the tree runs; otherwise the status says which do not. */
+export function watchdogTick(children: readonly { readonly id: string; readonly state: string }[], notifier: Pick<ServiceNotifier, 'watchdog' | 'status'>): void {
+  const unwell = children.filter((child) => child.state !== 'running');
+  if (unwell.length === 0) notifier.watchdog();
+  else notifier.status(`restarting: ${unwell.map((child) => child.id).join(', ')}`);
+}
+
 /** What the process should exit with. */
 export type RunResult = { readonly exitCode: number; readonly reason: string };
 
@@ -30,12 +37,7 @@ export async function runNodeUntilSignal(options: RunOptions): Promise<RunResult
   options.onReady?.(runtime);
   const lanes = options.config.lanes.length;
   notifier.ready(`serving: ${lanes} lane${lanes === 1 ? '' : 's'}${options.config.api === undefined ? '' : ', POS API up'}`);
-  const watchdog = notifier.watchdogIntervalMs === undefined ? undefined : setInterval(() => {
-    const children = runtime.supervisor.children();
-    const unwell = children.filter((child) => child.state !== 'running');
-    if (unwell.length === 0) notifier.watchdog();
-    else notifier.status(`restarting: ${unwell.map((child) => child.id).join(', ')}`);
-  }, notifier.watchdogIntervalMs);
+  const watchdog = notifier.watchdogIntervalMs === undefined ? undefined : setInterval(() => watchdogTick(runtime.supervisor.children(), notifier), notifier.watchdogIntervalMs);
   watchdog?.unref();
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
