@@ -15,8 +15,9 @@ import { isHealthy, nodeStatus } from './status.js';
 export async function startObservabilityService(context: TreeContext): Promise<ChildHandle> {
   const settings = context.config.observability;
   if (settings === undefined) throw new Error('the observability service needs observability in the node configuration');
-  const loggerInstance: FastifyBaseLogger = context.logger.child({ component: 'observability' });
-  const app = Fastify({ loggerInstance, disableRequestLogging: true });
+  // Scrapes come every few seconds: their request lines would drown the node's own logs.
+  const loggerInstance: FastifyBaseLogger = context.logger.child({ component: 'observability' }, { level: 'warn' });
+  const app = Fastify({ loggerInstance });
   const { runtime, promRegistry } = context;
   app.get('/metrics', async (_request, reply) => reply.type(promRegistry.contentType).send(await promRegistry.metrics()));
   app.get('/health', async (_request, reply) => {
