@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { withLuhnDigit } from '../src/card/luhn.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { nodeConfigIn } from './support/node.js';
+import { eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-observability-');
@@ -16,6 +17,19 @@ afterEach(async () => {
 });
 
 const card = (n: number) => ({ pan: withLuhnDigit(`4000${String(n).padStart(11, '0')}`), expiryYymm: '2912' });
+
+async function launchChromium(): Promise<Awaited<ReturnType<typeof chromium.launchPersistentContext>>> {
+  const profile = mkdtempSync(join(tmpdir(), 'edgepay-chromium-'));
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+  // Debian's Chromium (CI installs it), with a fresh profile and none of its calls home.
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env['EDGEPAY_CHROMIUM'] ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  cleanups.push(() => browser.close());
+  return browser;
+}
 
 async function observedNode() {
   const config = await nodeConfigIn(tempDir(), { nodeId: 'box-obs', observability: { host: '127.0.0.1', port: 0 } });
@@ -50,15 +64,7 @@ describe('metrics, health and the status page', () => {
 
   it('the status page shows the node, its backlog and its recent decisions in a real headless Chromium', async () => {
     const node = await observedNode();
-    const profile = mkdtempSync(join(tmpdir(), 'edgepay-chromium-'));
-    cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
-    // Debian's Chromium (CI installs it), with a fresh profile and none of its calls home.
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env['EDGEPAY_CHROMIUM'] ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    cleanups.push(() => browser.close());
+    const browser = await launchChromium();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -81,5 +87,27 @@ describe('metrics, health and the status page', () => {
     await node.stop();
     await expect.poll(() => page.isVisible('#stale'), { timeout: 10_000 }).toBe(true);
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('a lane\'s reader shows in the metrics and on the page, and its unplugging too', async () => {
+    const dir = tempDir();
+    const pty = await startPtyPair(dir);
+    cleanups.push(() => pty.kill());
+    const sim = startSimulator(['reader', 'simulate', '--port', pty.readerPath, '--profile', 'edgepay-sim', '--cards', 'good', '--seed', '7']);
+    cleanups.push(() => sim.stop());
+    const config = await nodeConfigIn(dir, { observability: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-7', port: pty.nodePath, profile: 'edgepay-sim' }] });
+    const node = await NodeRuntime.start({ config, registry: new Registry() });
+    cleanups.push(() => node.stop());
+    const metric = async () => (await (await fetch(`${node.observabilityAddress}/metrics`)).text()).match(/edgepay_reader_state\{lane="lane-7",state="([a-z_]+)"\} 1/)?.[1];
+    await eventually(async () => ((await metric()) === 'ready' ? true : undefined), 8_000, 'the reader ready in the metrics');
+
+    const browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(node.observabilityAddress);
+    await expect.poll(async () => page.textContent('#lanes'), { timeout: 10_000 }).toContain('lane-7ready');
+    // The reader is pulled out: the page and the metrics say so.
+    await pty.kill();
+    await expect.poll(async () => page.textContent('#lanes'), { timeout: 10_000 }).toContain('lane-7disconnected');
+    expect(await metric()).toBe('disconnected');
   }, 60_000);
 });
