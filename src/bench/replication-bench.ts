@@ -11,7 +11,7 @@ import { roundTo } from './latency.js';
 import { machineInfo } from './machine.js';
 import { checkSeconds } from './options.js';
 import { type BenchBroker, startBenchBroker } from './replication-broker.js';
-import { BenchFleet, REPLICATOR_WINDOW } from './replication-fleet.js';
+import { BenchFleet, RAW_WINDOW, REPLICATOR_WINDOW } from './replication-fleet.js';
 import { onInterrupt } from './replication-interrupt.js';
 import { writeBurst, writePaced } from './replication-load.js';
 import { type BrokerKind, DEFAULT_BROKER, DEFAULT_ENTRIES, DEFAULT_REPLICATION_SECONDS, checkBroker, checkEntries } from './replication-options.js';
@@ -82,8 +82,8 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     if (first === undefined) throw new Error('no nodes');
     const payload = sealEnvelope(await fleet.authorize(first, 'envelope'), loadSigningKey(first.keys.signingKeyFile));
 
-    const raw = { url: broker.url, username: RAW_USER, password: passwords[RAW_USER] ?? '', topic: `${new StoreTopics(FLEET, STORE).prefix}/${RAW_USER}/bench`, payload, window: REPLICATOR_WINDOW, warmupSeconds: rawWarmupSeconds, seconds };
-    progress(`raw limit: mqtt.js QoS 1, ${payload.length}-byte payloads, window ${REPLICATOR_WINDOW}, ${seconds} s`);
+    const raw = { url: broker.url, username: RAW_USER, password: passwords[RAW_USER] ?? '', topic: `${new StoreTopics(FLEET, STORE).prefix}/${RAW_USER}/bench`, payload, window: RAW_WINDOW, warmupSeconds: rawWarmupSeconds, seconds };
+    progress(`raw limit: mqtt.js QoS 1, ${payload.length}-byte payloads, window ${RAW_WINDOW} messages, ${seconds} s`);
     const limit = await measureRaw(raw);
     progress(`  ${rawLine(limit)}`);
     const rawPacedRate = STEADY_RATE_PER_NODE * (NODES.length - 1);
@@ -100,6 +100,14 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
 
     progress(`replication burst: ${entries} entries per node, ${BURST_CONCURRENCY} in flight per node, as fast as the journals allow`);
     const burst = await runPhase(nodes, 'burst', () => writeBurst(nodes, entries, BURST_CONCURRENCY, 'burst'), progress);
+    progress(`replication catch-up: replicators stopped, ${entries} entries per node written, replicators started`);
+    await nodes.stopReplicators();
+    await writeBurst(nodes, entries, BURST_CONCURRENCY, 'backlog');
+    const catchUp = await runPhase(nodes, 'catch-up', async () => {
+      nodes.startReplicators();
+      return { nodes: [], errors: 0, firstError: null };
+    }, progress);
+    await untilPeersOnline(nodes);
     progress(`replication steady: ${STEADY_RATE_PER_NODE} entries/s per node for ${seconds} s`);
     const steady = await runPhase(nodes, 'steady', () => writePaced(nodes, STEADY_RATE_PER_NODE, seconds, 'steady'), progress);
 
@@ -137,7 +145,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
       },
       dataDir: { path: dir.path, kept: keep },
       raw: rawResults,
-      replication: { burst, steady },
+      replication: { burst, catchUp, steady },
       quorum,
       delivery: {
         allReplicated: nodes.converged(),

@@ -11,7 +11,9 @@ import { BENCH_CURRENCY, benchRules } from './bench-rules.js';
 import { LagTracker } from './replication-tracker.js';
 
 /** The node configuration's default inflightWindow: the replicator as a store runs it. */
-export const REPLICATOR_WINDOW = 64;
+export const REPLICATOR_WINDOW = 1_024;
+/** Messages in flight for the raw limit: the broker's max_inflight_messages in brokers/mosquitto.conf. */
+export const RAW_WINDOW = 64;
 
 export interface FleetOptions {
   readonly dir: string;
@@ -89,6 +91,12 @@ export class BenchFleet {
         onPeerEntries: (entries) => this.tracker.stored(node.id, entries, performance.now()),
       });
     }
+  }
+
+  /** Stops every replicator (their outboxes keep the place): what follows piles up as a backlog. */
+  async stopReplicators(): Promise<void> {
+    await Promise.allSettled(this.nodes.map((node) => node.replicator?.stop()));
+    for (const node of this.nodes) node.replicator = undefined;
   }
 
   /** One approval on `node`, resolved once durable; its commit time is recorded for the lag. */

@@ -60,6 +60,11 @@ export interface ReplicationBenchReport {
   readonly replication: {
     /** As fast as the journals allow: the throughput figure. */
     readonly burst: ReplicationPhase;
+    /**
+     * A backlog written while the replicators were stopped, then replicated: the replication path
+     * alone (outbox, broker, verification, replica commits), without the writers sharing the thread.
+     */
+    readonly catchUp: ReplicationPhase;
     /** A steady rate per node: the lag figure. */
     readonly steady: ReplicationPhase;
   };

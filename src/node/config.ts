@@ -68,7 +68,7 @@ export const nodeConfigSchema = strict({
       .array(strict({ nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be a node id' }), publicKeyFile: path }))
       .max(64, { error: 'at most 64 peers in a store' })
       .default([]),
-    inflightWindow: int(1, 4_096, 'own entries awaiting the broker').default(64),
+    inflightWindow: int(1, 4_096, 'own entries awaiting the broker').default(1_024),
     quorum: strict({
       enabled: z.boolean({ error: 'must be true or false' }).default(false),
       timeoutMs: int(1, 10_000, 'milliseconds to wait for a majority of reachable peers before answering local-only').default(200),

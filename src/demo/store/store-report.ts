@@ -26,7 +26,7 @@ export function formatStoreReport(report: StoreDemoReport): string {
     lines.push(`    brought by: ${Object.entries(node.broughtBy).map(([sender, n]) => `${sender} (${n})`).join(', ') || 'nobody'}`);
     lines.push(`    ${node.matched ? 'matched to the minor unit' : 'DOES NOT MATCH'}`);
   }
-  lines.push('', `Exceptions for the operator: ${report.exceptions.length === 0 ? 'none' : ''}`);
+  lines.push('', report.exceptions.length === 0 ? 'Exceptions for the operator: none' : 'Exceptions for the operator:');
   for (const e of report.exceptions) lines.push(`  ${e.origin}#${e.seq} ${e.currency} ${(e.amountMinor / 100).toFixed(2)}: ${e.reason}`);
   lines.push('', `Ledger: ${report.ledger.transfers} transfers, ${report.ledger.unbalancedTransfers} unbalanced, ${report.ledger.balanceMismatches} balance mismatches`);
   lines.push(report.matched ? 'Everything matches.' : 'SOMETHING DOES NOT MATCH (exit 1).', '');
