@@ -1,20 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Centre } from '../src/central/centre.js';
 import { CentreService } from '../src/central/centre-service.js';
 import type { LedgerBackend } from '../src/central/ledger-backend.js';
 import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
-import { type PostgresServer, startPostgres } from '../src/testing/postgres-server.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';
 import { Uplink } from '../src/reconcile/uplink.js';
 import { type BrokerKind, startBroker } from './support/brokers.js';
 import { authorizationDraft } from './support/drafts.js';
+import { usePostgresServer } from './support/postgres.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -23,6 +21,7 @@ import { useTempDir } from './support/tmp.js';
  * real Mosquitto (two centres sharing the subscription on one PostgreSQL, one killed mid-drain).
  */
 
+const postgres = usePostgresServer();
 const tempDir = useTempDir('edgepay-centre-mqtt-');
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -32,24 +31,13 @@ afterEach(async () => {
 const NODES = ['box-1', 'box-2', 'box-3'];
 const USERS = { ...Object.fromEntries(NODES.map((n) => [n, `pw-${n}`])), 'edgepay-centre': 'pw-centre' };
 const silent = pino({ level: 'silent' });
-let postgres: PostgresServer;
-let postgresDir: string;
 let schemas = 0;
-
-beforeAll(async () => {
-  postgresDir = mkdtempSync(join(tmpdir(), 'edgepay-centre-mqtt-pg-'));
-  postgres = await startPostgres({ dir: postgresDir });
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-  rmSync(postgresDir, { recursive: true, force: true });
-});
 
 /** The ledger a test's centres share: an SQLite file, or one schema of the PostgreSQL server. */
 function ledgerFor(kind: BrokerKind, dir: string): () => Promise<LedgerBackend> {
   if (kind === 'aedes') return async () => SqliteLedger.open(join(dir, 'centre.db'));
   const schema = `mqtt_${schemas++}`;
-  return () => PostgresLedger.open({ url: postgres.url, schema });
+  return () => PostgresLedger.open({ url: postgres().url, schema });
 }
 
 async function nodeJournal(dir: string, node: string, entries: number): Promise<{ journal: Journal; reader: JournalReader; total: number }> {

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { totalsOf } from '../src/central/batch.js';
 import { Centre } from '../src/central/centre.js';
 import type { LedgerBackend } from '../src/central/ledger-backend.js';
@@ -10,23 +8,13 @@ import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { Journal } from '../src/journal/journal.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { type PostgresServer, startPostgres } from '../src/testing/postgres-server.js';
 import { authorizationDraft } from './support/drafts.js';
+import { usePostgresServer } from './support/postgres.js';
 import { useTempDir } from './support/tmp.js';
 
+const postgres = usePostgresServer();
 const tempDir = useTempDir('edgepay-online-');
-let server: PostgresServer;
-let serverDir: string;
 let schemas = 0;
-
-beforeAll(async () => {
-  serverDir = mkdtempSync(join(tmpdir(), 'edgepay-online-pg-'));
-  server = await startPostgres({ dir: serverDir });
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-  rmSync(serverDir, { recursive: true, force: true });
-});
 
 const NOW = Date.UTC(2026, 10, 28, 12);
 const request = (key: string, overrides: Partial<OnlineRequest> = {}): OnlineRequest => ({
@@ -52,7 +40,7 @@ describe('the centre\'s online decision', () => {
 
 describe.each([
   ['sqlite', (dir: string): Promise<LedgerBackend> => Promise.resolve(SqliteLedger.open(join(dir, 'ledger.db')))],
-  ['postgres', (): Promise<LedgerBackend> => PostgresLedger.open({ url: server.url, schema: `online_${schemas++}` })],
+  ['postgres', (): Promise<LedgerBackend> => PostgresLedger.open({ url: postgres().url, schema: `online_${schemas++}` })],
 ] as const)('online authorizations in the %s ledger', (_kind, open) => {
   it('answers a repeated request as the first time, even after the card\'s standing changed', async () => {
     const backend = await open(tempDir());

@@ -1,30 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Centre } from '../src/central/centre.js';
 import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { Uplink } from '../src/reconcile/uplink.js';
-import { type PostgresServer, startPostgres } from '../src/testing/postgres-server.js';
 import { authorizationDraft } from './support/drafts.js';
+import { usePostgresServer } from './support/postgres.js';
 import { useTempDir } from './support/tmp.js';
 
 /* The database under the centre dies (SIGKILL) in the middle of a drain, comes back, and the drain resumes. */
 
+const postgres = usePostgresServer();
 const tempDir = useTempDir('edgepay-pg-crash-');
-let server: PostgresServer;
-let serverDir: string;
-
-beforeAll(async () => {
-  serverDir = mkdtempSync(join(tmpdir(), 'edgepay-pg-crash-server-'));
-  server = await startPostgres({ dir: serverDir });
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-  rmSync(serverDir, { recursive: true, force: true });
-});
 
 describe('PostgreSQL killed under the centre mid-drain', () => {
   it('batches committed before the kill stay, the one in flight is all or nothing, and the resumed drain posts each entry once', async () => {
@@ -42,7 +30,7 @@ describe('PostgreSQL killed under the centre mid-drain', () => {
       firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
       record: async (o: Parameters<Journal['recordForwarded']>[0]) => journal.recordForwarded(o),
     };
-    let ledger = await PostgresLedger.open({ url: server.url, schema: 'crash' });
+    let ledger = await PostgresLedger.open({ url: postgres().url, schema: 'crash' });
     let centre = new Centre({ backend: ledger, forwardDeadlineHours: 72 });
     let sent = 0;
     let killed: Promise<void> | undefined;
@@ -53,7 +41,7 @@ describe('PostgreSQL killed under the centre mid-drain', () => {
       centre: {
         send: async (batch) => {
           // The fourth batch reaches a database that is being killed.
-          if (++sent === 4) killed = server.kill();
+          if (++sent === 4) killed = postgres().kill();
           return centre.ingest(batch);
         },
       },
@@ -67,8 +55,8 @@ describe('PostgreSQL killed under the centre mid-drain', () => {
     expect(forwardedBefore).toBeLessThan(300);
 
     await killed;
-    await server.restart();
-    ledger = await PostgresLedger.open({ url: server.url, schema: 'crash' });
+    await postgres().restart();
+    ledger = await PostgresLedger.open({ url: postgres().url, schema: 'crash' });
     centre = new Centre({ backend: ledger, forwardDeadlineHours: 72 });
     // What the centre committed survived the kill: it never holds less than the node recorded.
     expect(await ledger.headOf('box-1')).toBeGreaterThanOrEqual(forwardedBefore);

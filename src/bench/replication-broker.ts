@@ -1,13 +1,14 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type AddressInfo, connect as tcpConnect, createServer } from 'node:net';
+import { type AddressInfo, connect as tcpConnect } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgepayError } from '../errors.js';
 import { createStoreAedes } from './replication-aedes.js';
 import type { BrokerKind } from './replication-options.js';
+import { freePort } from '../platform/free-port.js';
 
 /*
  * The brokers of test/support/brokers.ts, for the bench: the embedded aedes and a real Mosquitto
@@ -146,14 +147,6 @@ function aedesVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {

@@ -1,4 +1,5 @@
-import { type MqttClient, connect } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectCentreClient } from './centre-mqtt-client.js';
 import type { Logger } from 'pino';
 import type { Centre } from './centre.js';
 import { answerTopic, centreFilters, parseCentreTopic } from './centre-topics.js';
@@ -33,36 +34,26 @@ export class CentreService {
   readonly stats: CentreServiceStats = { received: 0, answered: 0, refused: 0, malformed: 0 };
   private readonly inFlight = new Set<Promise<void>>();
 
-  private constructor(
-    private readonly options: CentreServiceOptions,
-    private readonly client: MqttClient,
-  ) {
-    client.on('message', (topic, payload) => {
-      const handled = this.handle(topic, payload).finally(() => this.inFlight.delete(handled));
-      this.inFlight.add(handled);
-    });
-  }
+  private client!: MqttClient;
+
+  private constructor(private readonly options: CentreServiceOptions) {}
 
   static async start(options: CentreServiceOptions): Promise<CentreService> {
-    const client = connect(options.brokerUrl, {
-      clientId: options.clientId,
-      username: options.username,
-      ...(options.password === undefined ? {} : { password: options.password }),
-      protocolVersion: 4,
-      clean: true,
-      reconnectPeriod: 500,
-      resubscribe: true,
-    });
-    const service = new CentreService(options, client);
-    await new Promise<void>((resolve, reject) => {
-      const fail = (error: Error): void => reject(error);
-      client.once('error', fail);
-      client.once('connect', () => {
-        client.off('error', fail);
-        client.on('error', (error) => options.logger.warn({ err: error }, 'centre broker connection error'));
-        client.subscribe(centreFilters(options.fleet, options.shareGroup), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
-      });
-    });
+    const service = new CentreService(options);
+    service.client = await connectCentreClient(
+      {
+        brokerUrl: options.brokerUrl,
+        clientId: options.clientId,
+        username: options.username,
+        ...(options.password === undefined ? {} : { password: options.password }),
+        filters: centreFilters(options.fleet, options.shareGroup),
+        onError: (error) => options.logger.warn({ err: error }, 'centre broker connection error'),
+      },
+      (topic, payload) => {
+        const handled = service.handle(topic, payload).finally(() => service.inFlight.delete(handled));
+        service.inFlight.add(handled);
+      },
+    );
     options.logger.info({ fleet: options.fleet, shareGroup: options.shareGroup ?? null }, 'centre taking batches');
     return service;
   }

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
 import type { TreeContext } from '../node/tree-builders.js';
+import { JournalReader } from '../journal/journal-reader.js';
+import { journalPathOf } from '../node/config.js';
 import { STATUS_PAGE } from './status-page.js';
 import { isHealthy, nodeStatus } from './status.js';
 
@@ -24,7 +26,8 @@ export async function startObservabilityService(context: TreeContext): Promise<C
     const healthy = isHealthy(runtime);
     return reply.code(healthy ? 200 : 503).send({ healthy, accepting: runtime.isAccepting, tree: runtime.supervisor.children() });
   });
-  app.get('/status.json', async () => nodeStatus(runtime));
+  const reader = new JournalReader(journalPathOf(context.config), context.config.nodeId);
+  app.get('/status.json', async () => nodeStatus(runtime, reader));
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'").send(STATUS_PAGE));
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();
@@ -39,6 +42,7 @@ export async function startObservabilityService(context: TreeContext): Promise<C
     async stop(): Promise<ChildExit> {
       app.server.closeAllConnections();
       await app.close();
+      reader.close();
       resolveExit({ cause: 'shutdown' });
       return exited;
     },

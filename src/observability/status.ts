@@ -1,6 +1,5 @@
-import { JournalReader } from '../journal/journal-reader.js';
+import type { JournalReader } from '../journal/journal-reader.js';
 import type { LaneInfo } from '../lanes/lane-service.js';
-import { journalPathOf } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
@@ -25,31 +24,27 @@ export function isHealthy(runtime: NodeRuntime): boolean {
   return runtime.supervisor.children().every((child) => child.state === 'running');
 }
 
-export async function nodeStatus(runtime: NodeRuntime): Promise<NodeStatusReport> {
+/** `reader` is the caller's read-only connection to this node's journal, kept open between requests. */
+export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): Promise<NodeStatusReport> {
   const { config } = runtime;
   const nowMs = Date.now();
-  const reader = new JournalReader(journalPathOf(config), config.nodeId);
-  try {
-    const backlog = reader.backlog();
-    const uplink = config.centre === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
-    const replicator = config.replication === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
-    return {
-      nodeId: config.nodeId,
-      atMs: nowMs,
-      healthy: isHealthy(runtime),
-      tree: runtime.supervisor.children().map((c) => ({ id: c.id, state: c.state, restarts: c.restarts })),
-      lanes: await runtime.lanes.lanes(),
-      centre: {
-        online: config.centre === undefined ? null : uplink !== undefined && uplink.rounds > 0 && uplink.lastError === null,
-        lastRoundAtMs: uplink?.lastRoundAtMs ?? null,
-        lastError: uplink?.lastError?.message ?? null,
-      },
-      backlog: { unforwarded: backlog.unforwarded, oldestAgeSeconds: backlog.oldestUnforwardedWallMs === null ? null : Math.round((nowMs - backlog.oldestUnforwardedWallMs) / 1000) },
-      peers: (replicator?.origins ?? []).map((o) => ({ nodeId: o.origin, online: o.online, lag: o.lag, headSeq: o.headSeq })),
-      recentDecisions: runtime.decisions.latest(20),
-      exceptions: reader.exceptionEntries(20).map((e) => ({ seq: e.seq, amountMinor: e.amountMinor, currency: e.currency, reason: e.reason })),
-    };
-  } finally {
-    reader.close();
-  }
+  const backlog = reader.backlog();
+  const uplink = config.centre === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
+  const replicator = config.replication === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
+  return {
+    nodeId: config.nodeId,
+    atMs: nowMs,
+    healthy: isHealthy(runtime),
+    tree: runtime.supervisor.children().map((c) => ({ id: c.id, state: c.state, restarts: c.restarts })),
+    lanes: await runtime.lanes.lanes(),
+    centre: {
+      online: config.centre === undefined ? null : uplink !== undefined && uplink.rounds > 0 && uplink.lastError === null,
+      lastRoundAtMs: uplink?.lastRoundAtMs ?? null,
+      lastError: uplink?.lastError?.message ?? null,
+    },
+    backlog: { unforwarded: backlog.unforwarded, oldestAgeSeconds: backlog.oldestUnforwardedWallMs === null ? null : Math.round((nowMs - backlog.oldestUnforwardedWallMs) / 1000) },
+    peers: (replicator?.origins ?? []).map((o) => ({ nodeId: o.origin, online: o.online, lag: o.lag, headSeq: o.headSeq })),
+    recentDecisions: runtime.decisions.latest(20),
+    exceptions: reader.exceptionEntries(20).map((e) => ({ seq: e.seq, amountMinor: e.amountMinor, currency: e.currency, reason: e.reason })),
+  };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type MqttClient, connect } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectCentreClient } from '../central/centre-mqtt-client.js';
 import type { ForwardBatch } from '../central/batch.js';
 import type { BatchAnswer } from '../central/centre.js';
 import { answerTopic, authorizeTopic, uplinkTopic } from '../central/centre-topics.js';
@@ -36,45 +37,38 @@ interface Waiting {
 export class MqttCentreLink implements CentreLink {
   private readonly waiting = new Map<string, Waiting>();
 
-  private constructor(
-    private readonly options: MqttCentreLinkOptions,
-    private readonly client: MqttClient,
-  ) {
-    client.on('message', (_topic, payload) => {
-      const decoded = decodeAnyAnswer(payload);
-      if (decoded === undefined) return;
-      const waiting = this.waiting.get(decoded.correlationId);
-      if (waiting === undefined) return; // an answer to a request already given up on: it is sent again anyway
-      this.waiting.delete(decoded.correlationId);
-      clearTimeout(waiting.timer);
-      waiting.resolve(decoded);
-    });
-  }
+  private client!: MqttClient;
+
+  private constructor(private readonly options: MqttCentreLinkOptions) {}
 
   static async open(options: MqttCentreLinkOptions): Promise<MqttCentreLink> {
-    const client = connect(options.brokerUrl, {
-      clientId: `${options.node}-uplink`,
-      username: options.username,
-      ...(options.password === undefined ? {} : { password: options.password }),
-      protocolVersion: 4,
-      clean: true,
-      reconnectPeriod: 500,
-      resubscribe: true,
-    });
-    const link = new MqttCentreLink(options, client);
-    await new Promise<void>((resolve, reject) => {
-      const fail = (error: Error): void => reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `cannot reach the broker at ${options.brokerUrl}: ${error.message}`, { brokerUrl: options.brokerUrl }, { cause: error }));
-      client.once('error', fail);
-      client.once('connect', () => {
-        client.off('error', fail);
-        client.on('error', () => undefined);
-        client.subscribe(answerTopic(options.fleet, options.store, options.node), { qos: 1 }, (error) => (error ? fail(error) : resolve()));
-      });
-    }).catch(async (error: unknown) => {
-      await client.endAsync(true);
-      throw error;
-    });
+    const link = new MqttCentreLink(options);
+    try {
+      link.client = await connectCentreClient(
+        {
+          brokerUrl: options.brokerUrl,
+          clientId: `${options.node}-uplink`,
+          username: options.username,
+          ...(options.password === undefined ? {} : { password: options.password }),
+          filters: answerTopic(options.fleet, options.store, options.node),
+          onError: () => undefined,
+        },
+        (_topic, payload) => link.receive(payload),
+      );
+    } catch (error) {
+      throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `cannot reach the broker at ${options.brokerUrl}: ${(error as Error).message}`, { brokerUrl: options.brokerUrl }, { cause: error });
+    }
     return link;
+  }
+
+  private receive(payload: Buffer): void {
+    const decoded = decodeAnyAnswer(payload);
+    if (decoded === undefined) return;
+    const waiting = this.waiting.get(decoded.correlationId);
+    if (waiting === undefined) return; // an answer to a request already given up on: it is sent again anyway
+    this.waiting.delete(decoded.correlationId);
+    clearTimeout(waiting.timer);
+    waiting.resolve(decoded);
   }
 
   async send(batch: ForwardBatch): Promise<BatchAnswer> {

@@ -7,10 +7,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, chmodSync, chownSync, constants, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { type AddressInfo, type Socket, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Client } from 'pg';
+import { freePort } from '../platform/free-port.js';
 
 export interface PostgresBinaries {
   readonly initdb: string;
@@ -179,17 +180,6 @@ async function createDatabase(port: number): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 class LocalPostgres implements PostgresServer {

@@ -1,10 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
+import { type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseAcl } from '../../src/bench/replication-acl.js';
 import { type StoreAedes, createStoreAedes } from '../../src/bench/replication-aedes.js';
+import { freePort } from '../../src/platform/free-port.js';
+export { freePort };
 
 /**
  * MQTT brokers for the replication tests: the embedded aedes, and a real Mosquitto started from
@@ -35,14 +37,6 @@ export type Users = Readonly<Record<string, string>>;
 
 export function startBroker(kind: BrokerKind, dir: string, users: Users): Promise<TestBroker> {
   return kind === 'aedes' ? startAedes(users) : startMosquitto(dir, users);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 // ---- aedes -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { makeBenchDir } from '../../bench/bench-dir.js';
@@ -17,6 +17,7 @@ import { packagePath } from '../../platform/modules.js';
 import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
 import { peersOf, provisionNodeKeys } from '../../replication/provision.js';
 import { type StoreNode, startStoreNode } from './store-node.js';
+import { freePort } from '../../platform/free-port.js';
 
 export interface StoreDemoOptions {
   readonly seed?: number;
@@ -315,10 +316,3 @@ async function untilCentreHoldsAll(ledger: SqliteLedger, nodes: readonly StoreNo
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
