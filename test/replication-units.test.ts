@@ -1,22 +1,24 @@
-import { openMessage, sealRun } from '../src/replication/envelope.js';
+import { signedRuns } from '../src/replication/replica-runs.js';
 import type { MqttPort } from '../src/replication/port.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryHash } from '../src/journal/canonical.js';
-import { sealEntry, withHash } from '../src/journal/entry-builder.js';
+import { entryRow, sealEntry, withHash } from '../src/journal/entry-builder.js';
+import { ENTRY_COLUMNS } from '../src/journal/row.js';
+import Database from 'better-sqlite3';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from '../src/journal/entry.js';
 import { Journal } from '../src/journal/journal.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { type VerifiedEntry, encodeEnvelope, openEnvelope, sealEnvelope, signEntry } from '../src/replication/envelope.js';
+import { type VerifiedEntry, encodeEnvelope, encodeRun, openEnvelope, openMessage, sealEnvelope, sealRun, signEntry } from '../src/replication/envelope.js';
 import { generateNodeKeyPair, loadKeyRing, loadSigningKey } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
 import { OutboxWatermark } from '../src/replication/outbox-watermark.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { provisionNodeKeys } from '../src/replication/provision.js';
 import { Publisher } from '../src/replication/publisher.js';
-import { openReplicaDatabase } from '../src/replication/replica-db.js';
+import { REPLICA_MIGRATIONS, openReplicaDatabase } from '../src/replication/replica-db.js';
 import { ReplicaStore } from '../src/replication/replica-store.js';
 import { Replicator } from '../src/replication/replicator.js';
 import { StoreTopics, assertTopicId } from '../src/replication/topics.js';
@@ -125,7 +127,8 @@ describe('envelope', () => {
 });
 
 describe('runs of entries on the journal topic', () => {
-  type RunWire = { origin: string; sig: string; extra?: number; entries: { sig: string; entry: { seq: number; amountMinor: number; prevHash: string; nodeId: string } }[] };
+  type EntryWire = { seq: number; amountMinor: number; prevHash: string; nodeId: string };
+  type RunWire = { origin: string; sig: string; extra?: number; entries: EntryWire[] };
   const run = chain.slice(0, 3);
   const runPayload = (mutate: (json: RunWire) => void) => {
     const json = JSON.parse(sealRun(run, alice.privateKey).toString()) as RunWire;
@@ -133,26 +136,41 @@ describe('runs of entries on the journal topic', () => {
     return Buffer.from(JSON.stringify(json));
   };
 
-  it('opens to every entry, each with its own signature that verifies alone (for repair answers)', () => {
+  it("is signed once, with the last entry's own signature, which vouches for the rest through the chain", () => {
+    const json = JSON.parse(sealRun(run, alice.privateKey).toString()) as RunWire;
+    expect(json.entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(Buffer.from(json.sig, 'base64').equals(signEntry(run[2]!, alice.privateKey))).toBe(true);
     const opened = openMessage(sealRun(run, alice.privateKey), keys);
     expect(opened.ok).toBe(true);
     if (!opened.ok) return;
     expect(opened.entries.map((e) => e.seq)).toEqual(run.map((e) => e.seq));
-    for (const [i, e] of opened.entries.entries()) {
-      expect(e).toMatchObject({ ...run[i], signature: expect.any(Buffer) });
-      expect(openEnvelope(encodeEnvelope(e), keys)).toMatchObject({ ok: true, entry: { seq: e.seq } });
-    }
-    // A single entry still opens through the same door.
+    // Only the last keeps a signature: it alone opens as a v1 envelope; the others travel inside runs.
+    expect(opened.entries.map((e) => e.signature === null)).toEqual([true, true, false]);
+    const last = opened.entries[2]!;
+    expect(openEnvelope(encodeEnvelope({ ...last, signature: last.signature! }), keys)).toMatchObject({ ok: true, entry: { seq: 3 } });
+    // A lone entry goes as a v1 envelope, and opens through the same door.
+    expect(sealRun(run.slice(0, 1), alice.privateKey).equals(sealEnvelope(run[0]!, alice.privateKey))).toBe(true);
     expect(openMessage(sealEnvelope(run[0]!, alice.privateKey), keys)).toMatchObject({ ok: true, entries: [{ seq: run[0]!.seq }] });
+  });
+
+  it('re-encodes a held stretch with its last signature into a run that verifies (repair answers)', () => {
+    const opened = openMessage(sealRun(run, alice.privateKey), keys);
+    if (!opened.ok) throw new Error('run did not open');
+    const runs = signedRuns(opened.entries);
+    expect(runs).toHaveLength(1);
+    expect(openMessage(encodeRun(runs[0]!.entries, runs[0]!.signature), keys)).toMatchObject({ ok: true, entries: [{ seq: 1 }, { seq: 2 }, { seq: 3 }] });
+    // A tail with nothing signed after it is held back, not sent unverifiable.
+    expect(signedRuns(opened.entries.slice(0, 2))).toEqual([]);
   });
 
   it.each([
     ['a run signed by another key', () => sealRun(run, generateNodeKeyPair().privateKey), 'bad_signature'],
-    ['a changed amount inside', () => runPayload((j) => (j.entries[1]!.entry.amountMinor += 1)), 'bad_hash'],
+    ['a changed amount inside', () => runPayload((j) => (j.entries[1]!.amountMinor += 1)), 'bad_hash'],
+    ['the signed last entry dropped', () => runPayload((j) => j.entries.pop()), 'bad_signature'],
     ['an entry dropped from the middle', () => runPayload((j) => j.entries.splice(1, 1)), 'bad_hash'],
     ['entries out of order', () => runPayload((j) => j.entries.reverse()), 'bad_hash'],
-    ['another node inside', () => runPayload((j) => (j.entries[2]!.entry.nodeId = 'mallory')), 'malformed'],
-    ['an unknown origin', () => runPayload((j) => ((j.origin = 'mallory'), j.entries.forEach((e) => (e.entry.nodeId = 'mallory')))), 'unknown_key'],
+    ['another node inside', () => runPayload((j) => (j.entries[2]!.nodeId = 'mallory')), 'malformed'],
+    ['an unknown origin', () => runPayload((j) => ((j.origin = 'mallory'), j.entries.forEach((e) => (e.nodeId = 'mallory')))), 'unknown_key'],
     ['an unknown field', () => runPayload((j) => (j.extra = 1)), 'malformed'],
     ['an empty run', () => runPayload((j) => (j.entries = [])), 'malformed'],
     ['an oversized message', () => Buffer.alloc(300_000, 0x20), 'malformed'],
@@ -211,6 +229,53 @@ describe('replica store', () => {
     expect(() => db.prepare('UPDATE replica_entries SET amount_minor = 1').run()).toThrow(/append-only/);
     db.close();
     expect(() => openReplicaDatabase(join(dir, 'replicas.db'), 'someone-else')).toThrow(expect.objectContaining({ code: 'EDGEPAY_REPLICATION_STORE_IO' }));
+  });
+
+  it('stores a run in one stretch, keeps only its last signature, and answers ranges as runs that end signed', () => {
+    const { store, db } = open({ perOrigin: 10, total: 10 });
+    const first = openMessage(sealRun(chain.slice(0, 2), alice.privateKey), keys);
+    const second = openMessage(sealRun(chain.slice(2, 5), alice.privateKey), keys);
+    if (!first.ok || !second.ok) throw new Error('runs did not open');
+    // The later run first: held whole, then drained behind the earlier one in one go.
+    expect(store.appendAll(second.entries)).toEqual(['pending', 'pending', 'pending']);
+    expect(store.appendAll(first.entries)).toEqual(['stored', 'stored']);
+    expect(store.head('alice')).toEqual({ seq: 5, hash: chain[4]!.hash });
+    expect(store.appendAll(second.entries)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(store.range('alice', 1, 5).map((e) => e.signature !== null)).toEqual([false, true, false, false, true]);
+    // A range starting mid-run is answered up to the signature that vouches for it.
+    const runs = signedRuns(store.range('alice', 4, 5));
+    expect(runs.map((r) => r.entries.map((e) => e.seq))).toEqual([[4, 5]]);
+    expect(openMessage(encodeRun(runs[0]!.entries, runs[0]!.signature), keys)).toMatchObject({ ok: true, entries: [{ seq: 4 }, { seq: 5 }] });
+    expect(store.verify('alice')).toMatchObject({ ok: true, checked: 5 });
+    db.close();
+  });
+
+  it('migrates a version 1 replica (a signature on every entry) without touching its rows', () => {
+    const path = join(tempDir(), 'replicas.db');
+    const old = new Database(path);
+    old.exec(REPLICA_MIGRATIONS[0]!);
+    old.pragma('user_version = 1');
+    old.prepare("INSERT INTO meta (key, value) VALUES ('node_id', 'me')").run();
+    const row = (e: JournalEntry) => ({ ...entryRow(e, Buffer.from(e.prevHash, 'hex'), Buffer.from(e.hash, 'hex')), signature: signEntry(e, alice.privateKey) });
+    const columns = `${ENTRY_COLUMNS}, signature`;
+    const insert = old.prepare(`INSERT INTO replica_entries (${columns}) VALUES (${columns.split(', ').map((c) => `@${c}`).join(', ')})`);
+    for (const e of chain.slice(0, 2)) insert.run(row(e));
+    old.prepare('INSERT INTO replica_heads (node_id, seq, hash) VALUES (?, ?, ?)').run('alice', 2, Buffer.from(chain[1]!.hash, 'hex'));
+    expect(() => old.prepare('INSERT INTO replica_entries (node_id, seq) VALUES (?, ?)').run('x', 1)).toThrow();
+    old.close();
+
+    const db = openReplicaDatabase(path, 'me');
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    const store = new ReplicaStore(db);
+    expect(store.range('alice', 1, 2).map((e) => e.signature?.equals(signEntry(e, alice.privateKey)))).toEqual([true, true]);
+    const next = openMessage(sealRun(chain.slice(2, 4), alice.privateKey), keys);
+    if (!next.ok) throw new Error('run did not open');
+    expect(store.appendAll(next.entries)).toEqual(['stored', 'stored']);
+    expect(store.verify('alice')).toMatchObject({ ok: true, checked: 4 });
+    // Still append-only after the rebuild of the table.
+    expect(() => db.prepare('DELETE FROM replica_entries').run()).toThrow(/append-only/);
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'replica_%'").pluck().get()).toBe(2);
+    db.close();
   });
 
   it('lists offline approvals since a time, and the voids that released them', () => {

@@ -11,13 +11,15 @@ import { roundTo } from './latency.js';
 import { machineInfo } from './machine.js';
 import { checkSeconds } from './options.js';
 import { type BenchBroker, startBenchBroker } from './replication-broker.js';
+import { epochNowMs } from './replication-box-protocol.js';
 import { BenchFleet, RAW_WINDOW, REPLICATOR_WINDOW } from './replication-fleet.js';
 import { onInterrupt } from './replication-interrupt.js';
 import { writeBurst, writePaced } from './replication-load.js';
 import { type BrokerKind, DEFAULT_BROKER, DEFAULT_ENTRIES, DEFAULT_REPLICATION_SECONDS, checkBroker, checkEntries } from './replication-options.js';
 import { measureQuorum } from './replication-quorum.js';
 import { type RawResult, measureRaw } from './replication-raw.js';
-import { CONVERGE_TIMEOUT_MS, runPhase, untilPeersOnline } from './replication-phases.js';
+import { measureFleetRaw } from './replication-raw-fleet.js';
+import { CONVERGE_TIMEOUT_MS, collectedIntake, runPhase, untilPeersOnline } from './replication-phases.js';
 import { type ReplicationBenchReport, replicationTargets } from './replication-report.js';
 
 export interface ReplicationBenchOptions {
@@ -38,14 +40,14 @@ const FLEET = 'bench';
 const STORE = 'store-1';
 /**
  * Entries per second per node in the steady phase: well above a store's checkout pace, yet light
- * enough that the one thread hosting all three nodes keeps headroom (about half busy on 2 cores;
- * at 200/s their commits saturate it), so the lag is the replication path's rather than a queue's.
+ * enough that the nodes sharing 2 cores keep headroom, so the lag is the replication path's rather
+ * than a queue's.
  */
 const STEADY_RATE_PER_NODE = 50;
 /** Like a lane box's group commit under a busy store: enough in flight to fill batches. */
 const BURST_CONCURRENCY = 32;
-const WARMUP_ENTRIES = 50;
-const WARMUP_CONCURRENCY = 8;
+/** Enough for each node's thread to have its hot paths compiled before the burst is timed. */
+const WARMUP_ENTRIES = 2_000;
 const MAX_RAW_WARMUP_SECONDS = 0.5;
 const CARD_POOL = 1_000;
 
@@ -77,10 +79,10 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     const passwords = Object.fromEntries([...NODES, RAW_USER].map((user) => [user, randomBytes(18).toString('base64url')]));
     progress(`starting ${kind} with the shipped ACL and per-node credentials`);
     broker = await startBenchBroker(kind, join(dir.path, 'broker'), passwords);
-    fleet = new BenchFleet({ dir: dir.path, brokerUrl: broker.url, fleet: FLEET, store: STORE, nodeIds: NODES, passwords, cards: makeCardPool(CARD_POOL) });
+    fleet = await BenchFleet.start({ dir: dir.path, brokerUrl: broker.url, fleet: FLEET, store: STORE, nodeIds: NODES, passwords, cards: makeCardPool(CARD_POOL) });
     const first = fleet.nodes[0];
     if (first === undefined) throw new Error('no nodes');
-    const payload = sealEnvelope(await fleet.authorize(first, 'envelope'), loadSigningKey(first.keys.signingKeyFile));
+    const payload = sealEnvelope(await fleet.sampleEntry(first), loadSigningKey(first.keys.signingKeyFile));
 
     const raw = { url: broker.url, username: RAW_USER, password: passwords[RAW_USER] ?? '', topic: `${new StoreTopics(FLEET, STORE).prefix}/${RAW_USER}/bench`, payload, window: RAW_WINDOW, warmupSeconds: rawWarmupSeconds, seconds };
     progress(`raw limit: mqtt.js QoS 1, ${payload.length}-byte payloads, window ${RAW_WINDOW} messages, ${seconds} s`);
@@ -91,10 +93,14 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     const paced = await measureRaw({ ...raw, ratePerSec: rawPacedRate });
     progress(`  ${rawLine(paced)}`);
 
-    progress(`replication: starting ${NODES.length} replicators, warming up with ${WARMUP_ENTRIES} entries per node`);
+    progress(`raw limit in the fleet's shape: each node's thread publishing and receiving its ${NODES.length - 1} peers' streams at once, ${seconds} s`);
+    const fleetRaw = await measureFleetRaw(fleet, { url: broker.url, passwords, prefix: new StoreTopics(FLEET, STORE).prefix, payload, window: RAW_WINDOW, warmupSeconds: rawWarmupSeconds, seconds });
+    progress(`  slowest node ${fleetRaw.slowestMsgsPerSec} msgs/s received (${fleetRaw.nodes.map((n) => `${n.node} ${n.msgsPerSec}`).join(', ')}), p99 ${fleetRaw.latency.p99Ms} ms, lost ${fleetRaw.lost}`);
+
+    progress(`replication: starting ${NODES.length} replicators, warming up with ${WARMUP_ENTRIES} entries per node (the JIT of every thread, the caches)`);
     const nodes = fleet;
-    nodes.startReplicators();
-    await writeBurst(nodes, WARMUP_ENTRIES, WARMUP_CONCURRENCY, 'warmup');
+    await nodes.startReplicators();
+    await writeBurst(nodes, WARMUP_ENTRIES, BURST_CONCURRENCY, 'warmup');
     await nodes.waitConverged(CONVERGE_TIMEOUT_MS, 'after the warm-up');
     await untilPeersOnline(nodes);
 
@@ -104,7 +110,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     await nodes.stopReplicators();
     await writeBurst(nodes, entries, BURST_CONCURRENCY, 'backlog');
     const catchUp = await runPhase(nodes, 'catch-up', async () => {
-      nodes.startReplicators();
+      await nodes.startReplicators();
       return { nodes: [], errors: 0, firstError: null };
     }, progress);
     await untilPeersOnline(nodes);
@@ -112,15 +118,18 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     const steady = await runPhase(nodes, 'steady', () => writePaced(nodes, STEADY_RATE_PER_NODE, seconds, 'steady'), progress);
 
     progress(`quorum: the steady load again, each decision waiting for Replicator.awaitQuorum`);
-    nodes.tracker.begin(performance.now());
+    await nodes.collect();
+    nodes.tracker.begin(epochNowMs());
     const quorum = await measureQuorum(nodes, STEADY_RATE_PER_NODE, seconds, async () => {
       await nodes.waitConverged(CONVERGE_TIMEOUT_MS, 'after the quorum phase');
-      return nodes.tracker.intake();
+      return collectedIntake(nodes);
     });
-    if (quorum.measured) progress(`  added p50 ${quorum.addedLatency.p50Ms} ms, p99 ${quorum.addedLatency.p99Ms} ms, ${quorum.reached}/${quorum.decisions} reached`);
+    progress(`  added p50 ${quorum.addedLatency.p50Ms} ms, p99 ${quorum.addedLatency.p99Ms} ms, ${quorum.reached}/${quorum.decisions} reached`);
 
-    const verified = nodes.verified();
-    const rawResults = { limit, paced };
+    const verified = await nodes.verified();
+    const allReplicated = await nodes.converged();
+    const log = await nodes.logs();
+    const rawResults = { fleet: fleetRaw, limit, paced };
     const targets = replicationTargets(rawResults, burst, steady);
     return {
       bench: 'replication',
@@ -141,19 +150,19 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
         publishTrigger: `each commit notifies its outbox, as the node's journal writer does (the outbox also polls every ${DEFAULT_TUNING.pollIdleMs} ms)`,
         warmupEntriesPerNode: WARMUP_ENTRIES,
         cardPool: CARD_POOL,
-        process: `one Node.js thread runs all ${NODES.length} nodes (journal, authorizer, replicator)${kind === 'aedes' ? ' and the broker' : '; Mosquitto is a separate process'}, so one clock times every hop`,
+        process: `each node (journal, authorizer, replicator) in a worker thread of its own, ${machine.cpus} cores for all ${NODES.length}${kind === 'aedes' ? ' and the broker on the main thread' : '; Mosquitto is a separate process'}; every thread reads one epoch-based monotonic clock`,
       },
       dataDir: { path: dir.path, kept: keep },
       raw: rawResults,
       replication: { burst, catchUp, steady },
       quorum,
       delivery: {
-        allReplicated: nodes.converged(),
+        allReplicated,
         missing: nodes.missing(),
         verified,
-        replicatorWarnings: nodes.log.warnings,
-        replicatorErrors: nodes.log.errors,
-        firstLogLines: [...nodes.log.first],
+        replicatorWarnings: log.warnings,
+        replicatorErrors: log.errors,
+        firstLogLines: [...log.first],
       },
       targets,
       meetsTarget: targets.throughput.meetsTarget && targets.lag.meetsTarget,

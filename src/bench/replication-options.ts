@@ -7,8 +7,8 @@ export const ENTRIES_RANGE = { min: 10, max: 1_000_000 } as const;
 export const DEFAULT_BROKER: BrokerKind = 'aedes';
 /** Seconds per timed phase: four of them plus the burst keep a default run well under 40 s on 2 cores. */
 export const DEFAULT_REPLICATION_SECONDS = 3;
-/** Per node in the burst: a few seconds of replication at the rates a 2-core box reaches. */
-export const DEFAULT_ENTRIES = 1_000;
+/** Per node in the burst: a few seconds of replication at the rates 2 cores reach, long enough to be steady. */
+export const DEFAULT_ENTRIES = 5_000;
 
 /* Named after the option, with the value and what is allowed, as the other bench options are. */
 

@@ -40,11 +40,11 @@ const TICK_MS = 1;
  * replica commit). One process and one clock, so the one-way latency needs no clock sync.
  */
 export async function measureRaw(options: RawOptions): Promise<RawResult> {
-  const subscriber = await open(options, 'sub');
+  const subscriber = await openRawClient(options, 'sub');
   let publisher: MqttClient | undefined;
   try {
-    publisher = await open(options, 'pub');
-    await subscribe(subscriber, options.topic);
+    publisher = await openRawClient(options, 'pub');
+    await subscribeRaw(subscriber, options.topic);
     return await run(publisher, subscriber, options);
   } finally {
     await Promise.allSettled([publisher?.endAsync(true), subscriber.endAsync(true)]);
@@ -126,7 +126,8 @@ function run(publisher: MqttClient, subscriber: MqttClient, options: RawOptions)
   });
 }
 
-async function open(options: RawOptions, role: 'pub' | 'sub'): Promise<MqttClient> {
+/** A plain mqtt.js client for raw traffic: clean session, MQTT 3.1.1, no reconnects. */
+export async function openRawClient(options: { readonly url: string; readonly username: string; readonly password: string }, role: string): Promise<MqttClient> {
   const client = connect(options.url, {
     clientId: `${options.username}-${role}`,
     username: options.username,
@@ -149,7 +150,7 @@ async function open(options: RawOptions, role: 'pub' | 'sub'): Promise<MqttClien
   return client;
 }
 
-async function subscribe(client: MqttClient, topic: string): Promise<void> {
+export async function subscribeRaw(client: MqttClient, topic: string): Promise<void> {
   const granted = await client.subscribeAsync(topic, { qos: 1 });
   if (granted.some((g) => g.qos === 128)) throw new Error(`the broker refused the raw subscription to ${topic}: check the ACL`);
 }

@@ -3,6 +3,7 @@ import type { MachineInfo } from './machine.js';
 import type { BrokerKind } from './replication-options.js';
 import type { QuorumReport } from './replication-quorum.js';
 import type { RawResult } from './replication-raw.js';
+import type { FleetRawResult } from './replication-raw-fleet.js';
 import type { PhaseIntake } from './replication-tracker.js';
 import type { WriteResult } from './replication-load.js';
 
@@ -21,7 +22,7 @@ export interface ReplicationParameters {
   readonly publishTrigger: string;
   readonly warmupEntriesPerNode: number;
   readonly cardPool: number;
-  /** Where the nodes run: the figures of one box hosting a whole store, not of one node per box. */
+  /** Where the nodes run: one machine's cores hosting a whole store, not one box per node. */
   readonly process: string;
 }
 
@@ -32,8 +33,14 @@ export interface ReplicationPhase {
   /** Entries stored by all peers together per second. */
   readonly aggregateEntriesPerSec: number;
   readonly intake: PhaseIntake;
-  /** Share of the phase the one shared thread was busy: near 1, the nodes were waiting for each other's work. */
-  readonly eventLoopUtilization: number;
+  /** Own entries published per message (a lone entry or a run) over all nodes: how well the outbox batched. */
+  readonly entriesPerMessage: number;
+  /** CPU time of the whole process (every thread, user + system) over the phase's wall time: out of the machine's cores. */
+  readonly cpuCoresBusy: number;
+  /** Share of the phase each node's thread was busy, by node: near 1, that node was the bottleneck. */
+  readonly nodeThreadBusy: Readonly<Record<string, number>>;
+  /** Share of the phase the main thread was busy: the embedded broker when aedes, else only the bench's own polling. */
+  readonly mainThreadBusy: number;
 }
 
 export interface Target {
@@ -52,7 +59,12 @@ export interface ReplicationBenchReport {
   readonly parameters: ReplicationParameters;
   readonly dataDir: { readonly path: string; readonly kept: boolean };
   readonly raw: {
-    /** The limit: as fast as the window allows. */
+    /**
+     * The limit in the fleet's shape: each node's thread publishing its stream as fast as the
+     * window allows and receiving its peers' streams, all at once, as replication runs.
+     */
+    readonly fleet: FleetRawResult;
+    /** One publisher to one subscriber on one thread, nothing else running: the broker hop alone. */
     readonly limit: RawResult;
     /** At the rate one peer receives in the steady phase: the broker hop's latency without a queue. */
     readonly paced: RawResult;
@@ -62,7 +74,7 @@ export interface ReplicationBenchReport {
     readonly burst: ReplicationPhase;
     /**
      * A backlog written while the replicators were stopped, then replicated: the replication path
-     * alone (outbox, broker, verification, replica commits), without the writers sharing the thread.
+     * alone (outbox, broker, verification, replica commits), without the writers sharing the cores.
      */
     readonly catchUp: ReplicationPhase;
     /** A steady rate per node: the lag figure. */
@@ -79,8 +91,10 @@ export interface ReplicationBenchReport {
     readonly firstLogLines: readonly string[];
   };
   readonly targets: {
-    /** The slowest peer's intake in the burst against the raw limit's rate. */
+    /** The slowest peer's intake in the burst against the slowest node's raw intake in the same shape. */
     readonly throughput: Target;
+    /** For reading the throughput: against one publisher to one subscriber (not part of meetsTarget). */
+    readonly throughputVsPair: Target;
     /** Steady lag p99 against the raw limit's p99. */
     readonly lag: Target;
     /** For reading the lag: against the raw p99 at the same per-connection rate (not part of meetsTarget). */
@@ -96,7 +110,13 @@ export function replicationTargets(raw: ReplicationBenchReport['raw'], burst: Re
   const slowest = Math.min(...burst.intake.peers.map((p) => p.entriesPerSec));
   const lagP99 = steady.intake.lag.p99Ms;
   return {
-    throughput: atLeast(`burst: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} x raw msgs/s`, slowest, raw.limit.msgsPerSec, THROUGHPUT_MIN_RATIO),
+    throughput: atLeast(
+      `burst: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} x the slowest node's raw msgs/s received, every node publishing and receiving at once`,
+      slowest,
+      raw.fleet.slowestMsgsPerSec,
+      THROUGHPUT_MIN_RATIO,
+    ),
+    throughputVsPair: atLeast(`burst: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} x one pair's raw msgs/s`, slowest, raw.limit.msgsPerSec, THROUGHPUT_MIN_RATIO),
     lag: atMost(`steady: commit -> stored-at-peer p99 <= ${LAG_MAX_RATIO} x raw p99 (window ${raw.limit.window}, saturated)`, lagP99, raw.limit.latency.p99Ms, LAG_MAX_RATIO),
     lagAtSameRate: atMost(`steady: lag p99 <= ${LAG_MAX_RATIO} x raw p99 paced at one peer's intake rate`, lagP99, raw.paced.latency.p99Ms, LAG_MAX_RATIO),
   };

@@ -1,4 +1,3 @@
-import type { JournalEntry } from '../journal/entry.js';
 import { LatencyRecorder, type LatencySummary, ratePerSecond } from './latency.js';
 
 export interface PeerIntake {
@@ -25,9 +24,9 @@ interface Commit {
 }
 
 /**
- * Commit → stored-at-a-peer, all on this process's performance.now(): the origin's commit time is
- * taken when its authorize promise resolves (after the fsync), the store time in the replicator's
- * onPeerEntries hook (after the replica's commit), so both ends are the same clock.
+ * Commit → stored-at-a-peer, on the epoch-based monotonic clock every thread of the process shares:
+ * the origin's commit time is taken when its authorize promise resolves (after the fsync), the
+ * store time in the replicator's onPeerEntries hook (after the replica's commit).
  */
 export class LagTracker {
   private readonly commits = new Map<string, Commit>();
@@ -45,21 +44,19 @@ export class LagTracker {
     this.phase = new PhaseState(this.nodes, now);
   }
 
-  committed(entry: JournalEntry, at: number): void {
-    this.commits.set(key(entry.nodeId, entry.seq), { at, remaining: this.nodes.length - 1 });
+  committed(origin: string, seq: number, at: number): void {
+    this.commits.set(key(origin, seq), { at, remaining: this.nodes.length - 1 });
   }
 
-  stored(holder: string, entries: readonly JournalEntry[], at: number): void {
-    for (const entry of entries) {
-      const id = key(entry.nodeId, entry.seq);
-      const commit = this.commits.get(id);
-      if (commit === undefined) {
-        this.phase.unmatched++;
-        continue;
-      }
-      if (--commit.remaining <= 0) this.commits.delete(id);
-      this.phase.add(holder, at - commit.at, at);
+  stored(holder: string, origin: string, seq: number, at: number): void {
+    const id = key(origin, seq);
+    const commit = this.commits.get(id);
+    if (commit === undefined) {
+      this.phase.unmatched++;
+      return;
     }
+    if (--commit.remaining <= 0) this.commits.delete(id);
+    this.phase.add(holder, at - commit.at, at);
   }
 
   intake(): PhaseIntake {

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../platform/clock.js';
-import { RUN_MAX, sealEnvelope, sealRun } from './envelope.js';
+import { RUN_MAX, sealRun } from './envelope.js';
 import type { ReplicationLog } from './log.js';
 import type { OutboxWatermark } from './outbox-watermark.js';
 import type { JournalReader } from '../journal/journal-reader.js';
@@ -125,12 +125,10 @@ export class Publisher {
       this.options.log.error({ err: error, fromSeq: this.nextSeq }, 'cannot read the own journal; retrying');
       return this.schedule(READ_RETRY_MS);
     }
-    // Consecutive entries go as runs: one message and one signature check at each peer per run.
+    // Consecutive entries go as runs: one message, one signature and one check at each peer per run.
     for (let at = 0; at < batch.length; at += RUN_MAX) {
       const run = batch.slice(at, at + RUN_MAX);
-      // A lone entry goes as itself: a run of one would cost a second signature for nothing.
-      const payload = run.length === 1 ? sealEnvelope(run[0]!, this.options.signingKey) : sealRun(run, this.options.signingKey);
-      this.send(run.map((e) => e.seq), payload);
+      this.send(run.map((e) => e.seq), sealRun(run, this.options.signingKey));
     }
     this.schedule(batch.length === room ? 0 : this.options.pollIdleMs);
   }

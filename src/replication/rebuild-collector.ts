@@ -1,18 +1,18 @@
 import { GENESIS_HASH } from '../journal/entry.js';
 import type { RejectReason } from './counters.js';
-import { type VerifiedEntry, openEnvelope } from './envelope.js';
+import { type VerifiedEntry, openMessage } from './envelope.js';
 import type { KeyRing } from './keys.js';
 
 export type OfferOutcome = 'stored' | 'duplicate' | 'foreign' | 'rejected';
 
 export interface CollectorTally {
-  /** Envelopes offered, valid or not. */
+  /** Messages offered (an entry or a run), valid or not. */
   readonly received: number;
   /** Distinct verified entries of the origin (the first copy of each). */
   readonly verified: number;
-  /** Further copies of entries already held: every holder answers every request. */
+  /** Further copies of entries already held, counted per entry: every holder answers every request. */
   readonly duplicates: number;
-  /** Verified entries of other origins: answers to someone's older request, ignored. */
+  /** Verified messages of other origins: answers to someone's older request, ignored. */
   readonly foreign: number;
   readonly rejected: Readonly<Partial<Record<RejectReason, number>>>;
 }
@@ -24,9 +24,9 @@ export interface ForkReport {
 }
 
 /**
- * Gathers one origin's entries from repair answers, whoever sends them. Each is opened with the
- * fleet's keys (signature over the hash, hash recomputed), so a forged or altered answer is
- * counted and dropped before it can touch the chain; the chain grows only by the next sequence
+ * Gathers one origin's entries from repair answers, whoever sends them. Each answer is opened
+ * with the fleet's keys (every hash recomputed, every link checked, the signature of its last
+ * entry verified), so a forged or altered answer is counted and dropped before it can touch the chain; the chain grows only by the next sequence
  * number linking to the current head, from entry 1. Two different entries signed for one
  * sequence number are never resolved by arrival order: the chain stops before them.
  */
@@ -44,9 +44,10 @@ export class RebuildCollector {
     private readonly keys: KeyRing,
   ) {}
 
+  /** One repair answer: an entry or a run; 'stored' if it brought at least one entry not seen before. */
   offer(payload: Uint8Array): OfferOutcome {
     this.counts.received++;
-    const opened = openEnvelope(payload, this.keys);
+    const opened = openMessage(payload, this.keys);
     if (!opened.ok) {
       this.rejected[opened.reason] = (this.rejected[opened.reason] ?? 0) + 1;
       return 'rejected';
@@ -55,20 +56,23 @@ export class RebuildCollector {
       this.counts.foreign++;
       return 'foreign';
     }
-    const entry = opened.entry;
-    const known = this.hashesAt.get(entry.seq) ?? new Set<string>();
-    if (known.has(entry.hash)) {
-      this.counts.duplicates++;
-      return 'duplicate';
+    let outcome: OfferOutcome = 'duplicate';
+    for (const entry of opened.entries) {
+      const known = this.hashesAt.get(entry.seq) ?? new Set<string>();
+      if (known.has(entry.hash)) {
+        this.counts.duplicates++;
+        continue;
+      }
+      outcome = 'stored';
+      known.add(entry.hash);
+      this.hashesAt.set(entry.seq, known);
+      this.counts.verified++;
+      this.highest = Math.max(this.highest, entry.seq);
+      if (known.size > 1) this.forks.add(entry.seq);
+      else if (entry.seq > this.headSeq) this.waiting.set(entry.seq, entry);
     }
-    known.add(entry.hash);
-    this.hashesAt.set(entry.seq, known);
-    this.counts.verified++;
-    this.highest = Math.max(this.highest, entry.seq);
-    if (known.size > 1) this.forks.add(entry.seq);
-    else if (entry.seq > this.headSeq) this.waiting.set(entry.seq, entry);
     this.extend();
-    return 'stored';
+    return outcome;
   }
 
   /** The last entry of the contiguous, linked chain from entry 1 (0 while entry 1 is missing). */

@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { Counters } from './counters.js';
-import { type SignedEntry, encodeEnvelope, signEntry } from './envelope.js';
+import { RUN_MAX, encodeRun, signEntry } from './envelope.js';
 import type { ReplicationLog } from './log.js';
 import type { RepairRequest } from './messages.js';
 import type { JournalReader } from '../journal/journal-reader.js';
 import type { MqttPort } from './port.js';
 import type { ReplicaStore } from './replica-store.js';
+import { type SignedRun, signedRuns } from './replica-runs.js';
 import type { StoreTopics } from './topics.js';
 
 export interface AnswererOptions {
@@ -36,30 +37,47 @@ export class RepairAnswerer {
   answer(request: RepairRequest): void {
     const { nodeId, maxAnswerEntries, maxAnswersInFlight, counters } = this.options;
     if (request.requester === nodeId) return;
-    const entries = this.holdings(request, maxAnswerEntries);
-    if (entries.length === 0) return;
-    if (this.inFlight + entries.length > maxAnswersInFlight || !this.options.port.connected) {
+    const runs = this.holdings(request, maxAnswerEntries);
+    const entries = runs.reduce((sum, run) => sum + run.entries.length, 0);
+    if (entries === 0) return;
+    if (this.inFlight + entries > maxAnswersInFlight || !this.options.port.connected) {
       counters.increment('repair_refused');
       return;
     }
     const topic = this.options.topics.inbox(request.requester);
-    for (const entry of entries) {
-      this.inFlight++;
-      this.options.port.publish(topic, encodeEnvelope(entry), { qos: 1 }).then(
-        () => this.inFlight--,
+    for (const run of runs) {
+      const first = run.entries[0]!;
+      this.inFlight += run.entries.length;
+      this.options.port.publish(topic, encodeRun(run.entries, run.signature), { qos: 1 }).then(
+        () => (this.inFlight -= run.entries.length),
         (error: unknown) => {
-          this.inFlight--;
-          this.options.log.debug({ err: error, origin: entry.nodeId, seq: entry.seq }, 'repair answer not acknowledged');
+          this.inFlight -= run.entries.length;
+          this.options.log.debug({ err: error, origin: first.nodeId, seq: first.seq }, 'repair answer not acknowledged');
         },
       );
     }
     counters.increment('repair_answered');
-    this.options.log.debug({ origin: request.origin, fromSeq: entries[0]?.seq, toSeq: entries.at(-1)?.seq, requester: request.requester }, 'answered repair');
+    this.options.log.debug({ origin: request.origin, fromSeq: runs[0]?.entries[0]?.seq, toSeq: runs.at(-1)?.entries.at(-1)?.seq, requester: request.requester }, 'answered repair');
   }
 
-  private holdings(request: RepairRequest, limit: number): SignedEntry[] {
+  /**
+   * Runs covering the request from its start, each ending at a signed entry. A replica reads up
+   * to RUN_MAX - 1 entries past the range so the last run reaches the signature that vouches for
+   * it; the origin signs its own runs as it cuts them.
+   */
+  private holdings(request: RepairRequest, limit: number): SignedRun[] {
     const count = Math.min(limit, request.toSeq - request.fromSeq + 1);
-    if (request.origin !== this.options.nodeId) return this.options.store.range(request.origin, request.fromSeq, request.toSeq, count);
-    return this.options.journal.read(request.fromSeq, count).map((entry) => ({ ...entry, signature: signEntry(entry, this.options.signingKey) }));
+    if (request.origin === this.options.nodeId) {
+      const entries = this.options.journal.read(request.fromSeq, count);
+      const runs: SignedRun[] = [];
+      for (let at = 0; at < entries.length; at += RUN_MAX) {
+        const run = entries.slice(at, at + RUN_MAX);
+        runs.push({ entries: run, signature: signEntry(run.at(-1)!, this.options.signingKey) });
+      }
+      return runs;
+    }
+    const lastWanted = request.fromSeq + count - 1;
+    const held = this.options.store.range(request.origin, request.fromSeq, lastWanted + RUN_MAX - 1, count + RUN_MAX - 1);
+    return signedRuns(held).filter((run) => run.entries[0]!.seq <= lastWanted);
   }
 }

@@ -8,8 +8,6 @@ import { ReplicationError } from './errors.js';
  * its own, never the journal: the journal has exactly one writer (the journal writer actor), and
  * replication must not compete with it for the write lock or grow its file.
  */
-const SCHEMA_VERSION = 1;
-
 const SCHEMA_V1 = `
   CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -71,6 +69,58 @@ const SCHEMA_V1 = `
   ) STRICT;
 `;
 
+/*
+ * v2: the signature becomes optional. A run carries one signature, its last entry's, which vouches
+ * for the others through the chain (envelope.ts), so only the entries a message ended at keep one.
+ * SQLite cannot relax a column's constraint in place: the table is rebuilt, rows copied as they are.
+ */
+const MIGRATE_V1_TO_V2 = `
+  CREATE TABLE replica_entries_v2 (
+    node_id          TEXT    NOT NULL,
+    seq              INTEGER NOT NULL CHECK (seq >= 1),
+    kind             TEXT    NOT NULL CHECK (kind IN ('authorization', 'capture', 'void', 'refund')),
+    idempotency_key  TEXT    NOT NULL,
+    ref_seq          INTEGER,
+    lane             TEXT,
+    reference        TEXT,
+    amount_minor     INTEGER NOT NULL CHECK (amount_minor >= 0),
+    currency         TEXT    NOT NULL CHECK (length(currency) = 3),
+    card_token       TEXT    NOT NULL,
+    card_bin         TEXT    NOT NULL,
+    card_last4       TEXT    NOT NULL,
+    sealed_card      BLOB,
+    approved         INTEGER NOT NULL CHECK (approved IN (0, 1)),
+    decision_code    TEXT    NOT NULL,
+    decision_reason  TEXT    NOT NULL,
+    decision_rule    TEXT    NOT NULL,
+    decision_mode    TEXT    NOT NULL CHECK (decision_mode IN ('offline', 'online')),
+    wall_ms          INTEGER NOT NULL,
+    mono_us          INTEGER NOT NULL,
+    prev_hash        BLOB    NOT NULL CHECK (length(prev_hash) = 32),
+    hash             BLOB    NOT NULL CHECK (length(hash) = 32),
+    -- The origin's Ed25519 signature where a message ended at this entry; NULL where a later one vouches for it.
+    signature        BLOB    CHECK (signature IS NULL OR length(signature) = 64),
+    PRIMARY KEY (node_id, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  INSERT INTO replica_entries_v2 SELECT * FROM replica_entries;
+  -- Dropping the table drops its indexes and triggers with it; they are made again below.
+  DROP TABLE replica_entries;
+  ALTER TABLE replica_entries_v2 RENAME TO replica_entries;
+
+  CREATE INDEX replica_offline_approvals ON replica_entries (wall_ms)
+    WHERE approved = 1 AND kind = 'authorization' AND decision_mode = 'offline';
+  CREATE INDEX replica_voids ON replica_entries (node_id, ref_seq) WHERE approved = 1 AND kind = 'void';
+  CREATE TRIGGER replica_entries_no_update BEFORE UPDATE ON replica_entries
+    BEGIN SELECT RAISE(ABORT, 'replica entries are append-only'); END;
+  CREATE TRIGGER replica_entries_no_delete BEFORE DELETE ON replica_entries
+    BEGIN SELECT RAISE(ABORT, 'replica entries are append-only'); END;
+`;
+
+/** Each schema version's step from the one before; a new database runs them all (the copy of an empty table is free). */
+export const REPLICA_MIGRATIONS: readonly string[] = [SCHEMA_V1, MIGRATE_V1_TO_V2];
+const SCHEMA_VERSION = REPLICA_MIGRATIONS.length;
+
 /** Opens (creating if needed) replicas.db for `nodeId`: WAL, synchronous=FULL, schema applied. */
 export function openReplicaDatabase(path: string, nodeId: string): Database.Database {
   let db: Database.Database;
@@ -98,12 +148,36 @@ export function openReplicaDatabase(path: string, nodeId: string): Database.Data
   }
 }
 
+/**
+ * A second connection to an opened replicas.db for the outbox watermark alone, with
+ * synchronous=NORMAL: its commits skip the fsync and become durable with the next FULL commit of
+ * the main connection or the next checkpoint. Losing the last update only sends some entries again,
+ * which receivers drop as duplicates, so the acknowledgement path does not pay an fsync per ack.
+ */
+export function openWatermarkConnection(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (cause) {
+    throw storeError(path, `cannot be opened for the watermark: ${(cause as Error).message}`, cause);
+  }
+  try {
+    db.pragma('busy_timeout = 2000');
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    return db;
+  } catch (cause) {
+    db.close();
+    throw storeError(path, (cause as Error).message, cause);
+  }
+}
+
 function migrate(db: Database.Database, path: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) throw storeError(path, `schema version ${current} is newer than this edgepay understands (${SCHEMA_VERSION})`);
   if (current === SCHEMA_VERSION) return;
   db.transaction(() => {
-    db.exec(SCHEMA_V1);
+    for (const step of REPLICA_MIGRATIONS.slice(current)) db.exec(step);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

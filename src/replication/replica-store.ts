@@ -3,7 +3,7 @@ import { entryRow } from '../journal/entry-builder.js';
 import { GENESIS_HASH, type JournalEntry } from '../journal/entry.js';
 import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from '../journal/row.js';
 import type { VerifyReport } from '../journal/verify.js';
-import type { SignedEntry, VerifiedEntry } from './envelope.js';
+import type { HeldEntry, VerifiedEntry } from './envelope.js';
 import { ReplicationError } from './errors.js';
 import { DEFAULT_PENDING_LIMITS, PendingBuffer, type PendingLimits } from './pending.js';
 import { type SharedApprovals, readApprovalsSince } from './replica-approvals.js';
@@ -81,16 +81,34 @@ export class ReplicaStore {
   }
 
   append(entry: VerifiedEntry): AppendResult {
-    const origin = entry.nodeId;
-    const head = this.loadHead(origin);
-    if (entry.seq <= head.seq) return this.compareStored(entry);
-    if (entry.seq > head.seq + 1) return this.hold(entry);
-    if (entry.prevHash !== head.hash) {
-      this.conflict(entry, `links to ${entry.prevHash.slice(0, 16)}…, but the stored entry ${head.seq} hashes to ${head.hash.slice(0, 16)}…`);
-      return 'conflict';
+    return this.appendAll([entry])[0]!;
+  }
+
+  /**
+   * The entries of one message (consecutive, one origin), each with its result. A stretch that
+   * continues the stored head is written in one transaction with the held entries it lets follow:
+   * one head update and one notification for the lot.
+   */
+  appendAll(entries: readonly VerifiedEntry[]): AppendResult[] {
+    const results: AppendResult[] = [];
+    let i = 0;
+    while (i < entries.length) {
+      const entry = entries[i]!;
+      const head = this.loadHead(entry.nodeId);
+      i++;
+      if (entry.seq <= head.seq) results.push(this.compareStored(entry));
+      else if (entry.seq > head.seq + 1) results.push(this.hold(entry));
+      else if (entry.prevHash !== head.hash) {
+        this.conflict(entry, `links to ${entry.prevHash.slice(0, 16)}…, but the stored entry ${head.seq} hashes to ${head.hash.slice(0, 16)}…`);
+        results.push('conflict');
+      } else {
+        const stretch = [entry];
+        while (i < entries.length && follows(entries[i]!, stretch.at(-1)!)) stretch.push(entries[i++]!);
+        this.appendRun(stretch, head);
+        results.push(...stretch.map(() => 'stored' as const));
+      }
     }
-    this.appendRun(entry, head);
-    return 'stored';
+    return results;
   }
 
   /** The missing run before the first held entry of `origin`, if anything is held. */
@@ -101,8 +119,8 @@ export class ReplicaStore {
   }
 
   /** Stored entries of `origin` in [fromSeq, toSeq], at most `limit` (capped at MAX_RANGE_ENTRIES). */
-  range(origin: string, fromSeq: number, toSeq: number, limit = MAX_RANGE_ENTRIES): SignedEntry[] {
-    const rows = this.selectRange.all(origin, fromSeq, toSeq, Math.min(limit, MAX_RANGE_ENTRIES)) as (EntryRow & { signature: Buffer })[];
+  range(origin: string, fromSeq: number, toSeq: number, limit = MAX_RANGE_ENTRIES): HeldEntry[] {
+    const rows = this.selectRange.all(origin, fromSeq, toSeq, Math.min(limit, MAX_RANGE_ENTRIES)) as (EntryRow & { signature: Buffer | null })[];
     return rows.map((row) => ({ ...rowToEntry(row), signature: row.signature }));
   }
 
@@ -140,12 +158,13 @@ export class ReplicaStore {
     return result;
   }
 
-  /** Appends `first` and every held successor that links, in one transaction: one fsync for the run. */
-  private appendRun(first: VerifiedEntry, start: Head): void {
+  /** Appends a linked stretch and every held successor that links, in one transaction: one fsync for the lot. */
+  private appendRun(stretch: readonly VerifiedEntry[], start: Head): void {
     let head = start;
-    const run: VerifiedEntry[] = [first];
-    let next = this.pending.take(first.nodeId, first.seq + 1);
-    let last: JournalEntry = first;
+    const first = stretch[0]!;
+    const run: VerifiedEntry[] = [...stretch];
+    let last: JournalEntry = stretch.at(-1)!;
+    let next = this.pending.take(first.nodeId, last.seq + 1);
     while (next !== undefined) {
       if (next.prevHash !== last.hash) {
         this.conflict(next, `links to ${next.prevHash.slice(0, 16)}…, but entry ${last.seq} hashes to ${last.hash.slice(0, 16)}…`);
@@ -189,4 +208,8 @@ export class ReplicaStore {
   private conflict(entry: VerifiedEntry | JournalEntry, detail: string): void {
     this.options.onConflict?.({ origin: entry.nodeId, seq: entry.seq, offeredHash: entry.hash, detail });
   }
+}
+
+function follows(next: JournalEntry, previous: JournalEntry): boolean {
+  return next.nodeId === previous.nodeId && next.seq === previous.seq + 1 && next.prevHash === previous.hash;
 }

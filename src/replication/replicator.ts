@@ -16,7 +16,7 @@ import { Publisher } from './publisher.js';
 import { RepairAnswerer } from './repair-answerer.js';
 import { RepairPlanner } from './repair-planner.js';
 import type { SharedApprovals } from './replica-approvals.js';
-import { openReplicaDatabase } from './replica-db.js';
+import { openReplicaDatabase, openWatermarkConnection } from './replica-db.js';
 import { ReplicaStore } from './replica-store.js';
 import { AckAnnouncer } from './ack-announcer.js';
 import { QuorumTracker, type QuorumResult } from './quorum.js';
@@ -56,7 +56,15 @@ export interface OriginStatus {
 export interface ReplicatorStatus {
   readonly nodeId: string;
   readonly connected: boolean;
-  readonly outbox: { readonly ackedSeq: number; readonly journalHeadSeq: number; readonly lag: number; readonly inflight: number; readonly published: number };
+  readonly outbox: {
+    readonly ackedSeq: number;
+    readonly journalHeadSeq: number;
+    readonly lag: number;
+    readonly inflight: number;
+    /** Own entries published since start, and the messages (single entries or runs) that carried them. */
+    readonly published: number;
+    readonly messages: number;
+  };
   readonly origins: OriginStatus[];
   readonly pending: number;
   readonly counters: CounterSnapshot & RulesCounterSnapshot;
@@ -86,6 +94,8 @@ export class Replicator {
   private readonly tuning: ReplicatorTuning;
   private readonly log: ReplicationLog;
   private readonly db: Database.Database;
+  /** The same file, for the outbox watermark only (see openWatermarkConnection). */
+  private readonly watermarkDb: Database.Database;
   private readonly journal: JournalReader;
   private readonly store: ReplicaStore;
   private readonly publisher: Publisher;
@@ -125,6 +135,12 @@ export class Replicator {
     this.client = createClient(settings, this.tuning);
     const port = new MqttLink(this.client);
     this.db = openReplicaDatabase(replicasPathOf(settings), settings.nodeId);
+    try {
+      this.watermarkDb = openWatermarkConnection(replicasPathOf(settings));
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.journal = new JournalReader(settings.journalPath, settings.nodeId);
     try {
       this.store = new ReplicaStore(this.db, {
@@ -141,7 +157,7 @@ export class Replicator {
         nodeId: settings.nodeId,
         topic: topics.journal(settings.nodeId),
         journal: this.journal,
-        watermark: new OutboxWatermark(this.db),
+        watermark: new OutboxWatermark(this.watermarkDb),
         port,
         signingKey,
         inflightWindow: settings.inflightWindow,
@@ -191,6 +207,7 @@ export class Replicator {
       this.acks = new AckAnnouncer(port, topics.ack(settings.nodeId), this.log);
     } catch (error) {
       this.journal.close();
+      this.watermarkDb.close();
       this.db.close();
       throw error;
     }
@@ -295,6 +312,8 @@ export class Replicator {
     });
     this.publisher.close();
     this.journal.close();
+    // The main connection last: closing the last connection checkpoints, which makes the watermark durable.
+    this.watermarkDb.close();
     this.db.close();
   }
 

@@ -93,8 +93,8 @@ export class Subscriber {
   }
 
   /**
-   * `topicNode` is the journal topic's node; undefined for the inbox, which carries any origin. A
-   * journal topic message is one entry or a run of them (see envelope.ts); an inbox message is one.
+   * `topicNode` is the journal topic's node; undefined for the inbox, which carries any origin.
+   * Either message is one entry or a run of them (see envelope.ts).
    */
   private receiveEntry(payload: Buffer, topicNode: string | undefined): void {
     const opened = openMessage(payload, this.options.keys);
@@ -104,17 +104,16 @@ export class Subscriber {
     if (topicNode !== undefined && origin !== topicNode) {
       return this.reject('wrong_topic', `entry of ${origin} on ${topicNode}'s journal topic`, { origin, seq: firstSeq, topicNode });
     }
-    if (topicNode === undefined && entries.length > 1) return this.reject('malformed', 'a run in an inbox', { origin, seq: firstSeq });
     if (origin === this.options.nodeId) return;
     if (topicNode === origin) this.options.onHeard?.(origin, this.options.clock.wallMs());
     const { store, counters } = this.options;
     const before = store.head(origin).seq;
-    for (const entry of entries) {
-      const result = store.append(entry);
+    const results = store.appendAll(entries);
+    results.forEach((result, i) => {
       // Conflicts are counted and logged by the store's onConflict hook, drained ones included.
       if (result !== 'stored' && result !== 'conflict') counters.increment(result);
-      if (result === 'pending_full') this.options.log.warn({ origin, seq: entry.seq, pending: store.pendingCount }, 'pending buffer full; entry dropped until repaired');
-    }
+      if (result === 'pending_full') this.options.log.warn({ origin, seq: entries[i]!.seq, pending: store.pendingCount }, 'pending buffer full; entry dropped until repaired');
+    });
     const stored = store.head(origin).seq - before;
     if (stored > 0) counters.increment('stored', stored);
     this.repairIfBehind(origin);
