@@ -47,9 +47,9 @@ const FAST: Partial<ReplicatorTuning> = {
   connectTimeoutMs: 2_000,
   keepaliveSeconds: 5,
   statusMinIntervalMs: 50,
-  // A status that crosses a peer's subscription (its retained copy read just before the live update)
-  // is repaired by the next heartbeat, 30 s in production; one second here, within the tests' waits.
-  statusHeartbeatMs: 1_000,
+  // The production heartbeat: a late peer must learn fresh heads from the others' answers to its
+  // online status, not from a heartbeat, which comes after the tests' waits.
+  statusHeartbeatMs: 30_000,
   repairTickMs: 50,
   repairRetryMs: 300,
   repairLagGraceMs: 150,

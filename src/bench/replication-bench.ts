@@ -130,7 +130,8 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     const allReplicated = await nodes.converged();
     const log = await nodes.logs();
     const rawResults = { fleet: fleetRaw, limit, paced };
-    const targets = replicationTargets(rawResults, burst, steady);
+    const replication = { burst, catchUp, steady };
+    const targets = replicationTargets(rawResults, replication);
     return {
       bench: 'replication',
       startedAt: startedAt.toISOString(),
@@ -154,7 +155,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
       },
       dataDir: { path: dir.path, kept: keep },
       raw: rawResults,
-      replication: { burst, catchUp, steady },
+      replication,
       quorum,
       delivery: {
         allReplicated,

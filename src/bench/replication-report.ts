@@ -70,11 +70,12 @@ export interface ReplicationBenchReport {
     readonly paced: RawResult;
   };
   readonly replication: {
-    /** As fast as the journals allow: the throughput figure. */
+    /** As fast as the journals allow: writing and replicating on the same cores. */
     readonly burst: ReplicationPhase;
     /**
      * A backlog written while the replicators were stopped, then replicated: the replication path
      * alone (outbox, broker, verification, replica commits), without the writers sharing the cores.
+     * The throughput figure: what a peer catches up at after a partition or a broker restart.
      */
     readonly catchUp: ReplicationPhase;
     /** A steady rate per node: the lag figure. */
@@ -91,9 +92,14 @@ export interface ReplicationBenchReport {
     readonly firstLogLines: readonly string[];
   };
   readonly targets: {
-    /** The slowest peer's intake in the burst against the slowest node's raw intake in the same shape. */
+    /**
+     * Replicated entries/s: the slowest peer's intake in the catch-up (replication alone, the
+     * journals already written) against the slowest node's raw intake in the same shape.
+     */
     readonly throughput: Target;
-    /** For reading the throughput: against one publisher to one subscriber (not part of meetsTarget). */
+    /** For reading it: the burst, where the same cores also write the journals (not part of meetsTarget). */
+    readonly throughputWithWrites: Target;
+    /** For reading it: against one publisher to one subscriber on a thread of its own (not part of meetsTarget). */
     readonly throughputVsPair: Target;
     /** Steady lag p99 against the raw limit's p99. */
     readonly lag: Target;
@@ -106,17 +112,14 @@ export interface ReplicationBenchReport {
 export const THROUGHPUT_MIN_RATIO = 0.5;
 export const LAG_MAX_RATIO = 2;
 
-export function replicationTargets(raw: ReplicationBenchReport['raw'], burst: ReplicationPhase, steady: ReplicationPhase): ReplicationBenchReport['targets'] {
-  const slowest = Math.min(...burst.intake.peers.map((p) => p.entriesPerSec));
-  const lagP99 = steady.intake.lag.p99Ms;
+export function replicationTargets(raw: ReplicationBenchReport['raw'], replication: ReplicationBenchReport['replication']): ReplicationBenchReport['targets'] {
+  const slowest = (phase: ReplicationPhase): number => Math.min(...phase.intake.peers.map((p) => p.entriesPerSec));
+  const lagP99 = replication.steady.intake.lag.p99Ms;
+  const shape = `x the slowest node's raw msgs/s received, every node publishing and receiving at once`;
   return {
-    throughput: atLeast(
-      `burst: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} x the slowest node's raw msgs/s received, every node publishing and receiving at once`,
-      slowest,
-      raw.fleet.slowestMsgsPerSec,
-      THROUGHPUT_MIN_RATIO,
-    ),
-    throughputVsPair: atLeast(`burst: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} x one pair's raw msgs/s`, slowest, raw.limit.msgsPerSec, THROUGHPUT_MIN_RATIO),
+    throughput: atLeast(`catch-up: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} ${shape}`, slowest(replication.catchUp), raw.fleet.slowestMsgsPerSec, THROUGHPUT_MIN_RATIO),
+    throughputWithWrites: atLeast(`burst: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} ${shape}`, slowest(replication.burst), raw.fleet.slowestMsgsPerSec, THROUGHPUT_MIN_RATIO),
+    throughputVsPair: atLeast(`catch-up: entries/s stored by the slowest peer >= ${THROUGHPUT_MIN_RATIO} x one pair's raw msgs/s`, slowest(replication.catchUp), raw.limit.msgsPerSec, THROUGHPUT_MIN_RATIO),
     lag: atMost(`steady: commit -> stored-at-peer p99 <= ${LAG_MAX_RATIO} x raw p99 (window ${raw.limit.window}, saturated)`, lagP99, raw.limit.latency.p99Ms, LAG_MAX_RATIO),
     lagAtSameRate: atMost(`steady: lag p99 <= ${LAG_MAX_RATIO} x raw p99 paced at one peer's intake rate`, lagP99, raw.paced.latency.p99Ms, LAG_MAX_RATIO),
   };

@@ -37,6 +37,11 @@ export interface SessionOptions {
   readonly tuning: RebuildTuning;
   readonly deadlineMs: number;
   readonly log: ReplicationLog;
+  /**
+   * Subscribes the client; called once the message handler is attached, because a broker sends
+   * the retained statuses right behind its SUBACK, in the same read as often as not.
+   */
+  readonly subscribe: () => Promise<void>;
 }
 
 /**
@@ -64,6 +69,13 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
   client.on('message', onMessage);
   client.on('close', onClose);
   let requests = 0;
+  try {
+    await options.subscribe();
+  } catch (error) {
+    client.off('message', onMessage);
+    client.off('close', onClose);
+    throw error;
+  }
   let sent: { toSeq: number; atMs: number } | undefined;
   let seen = collector.tally().verified;
   let progressAtMs = Date.now();

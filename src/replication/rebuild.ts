@@ -51,20 +51,20 @@ export async function rebuildFromPeers(options: RebuildOptions): Promise<Rebuild
   try {
     const collector = new RebuildCollector(nodeId, keys);
     const client = await openRebuildLink({ nodeId, replication, connectTimeoutMs: tuning.connectTimeoutMs });
-    const session = await (async () => {
-      await subscribeAll(client, [topics.inbox(nodeId), topics.everyNode('status')]);
-      options.onSubscribed?.();
-      return collectFromPeers({
-        nodeId,
-        topics,
-        client,
-        collector,
-        known: new Set(keys.keys()),
-        tuning,
-        deadlineMs: started + (options.timeoutMs ?? DEFAULT_REBUILD_TIMEOUT_MS),
-        log,
-      });
-    })().finally(() => closeRebuildLink(client));
+    const session = await collectFromPeers({
+      nodeId,
+      topics,
+      client,
+      collector,
+      known: new Set(keys.keys()),
+      tuning,
+      deadlineMs: started + (options.timeoutMs ?? DEFAULT_REBUILD_TIMEOUT_MS),
+      log,
+      subscribe: async () => {
+        await subscribeAll(client, [topics.inbox(nodeId), topics.everyNode('status')]);
+        options.onSubscribed?.();
+      },
+    }).finally(() => closeRebuildLink(client));
     report = judge({
       nodeId,
       journalPath,

@@ -61,7 +61,8 @@ export class ReplicaStore {
   ) {
     this.pending = new PendingBuffer(options.pending ?? DEFAULT_PENDING_LIMITS);
     const params = ENTRY_COLUMNS.split(', ').map((c) => `@${c}`).join(', ');
-    this.insert = db.prepare(`INSERT INTO replica_entries (${ENTRY_COLUMNS}, signature) VALUES (${params}, @signature)`);
+    // The signature binds as the one anonymous parameter: the journal's row object is bound as it is, not copied.
+    this.insert = db.prepare(`INSERT INTO replica_entries (${ENTRY_COLUMNS}, signature) VALUES (${params}, ?)`);
     this.upsertHead = db.prepare(
       'INSERT INTO replica_heads (node_id, seq, hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
     );
@@ -177,7 +178,7 @@ export class ReplicaStore {
     this.db.transaction(() => {
       for (const entry of run) {
         const hashBytes = Buffer.from(entry.hash, 'hex');
-        this.insert.run({ ...entryRow(entry, head.hashBytes, hashBytes), signature: entry.signature });
+        this.insert.run(entry.signature, entryRow(entry, head.hashBytes, hashBytes));
         head = { seq: entry.seq, hash: entry.hash, hashBytes };
       }
       this.upsertHead.run(first.nodeId, head.seq, head.hashBytes);

@@ -202,6 +202,7 @@ export class Replicator {
         log: this.log,
         onAck: (peer, seq) => this.quorum.recordAck(peer, seq),
         onHeard: (peer, atMs) => this.liveness.heard(peer, atMs),
+        onPeerOnline: () => this.statusReporter.refresh(),
         ...(this.rules === undefined ? {} : { rules: this.rules }),
       });
       this.acks = new AckAnnouncer(port, topics.ack(settings.nodeId), this.log);
@@ -350,11 +351,12 @@ export class Replicator {
       this.linkTrouble = false;
       this.log.info({ sessionPresent: connack.sessionPresent }, 'connected to the broker');
       client.subscribe(this.subscriber.filters(), { qos: 1 }, (error, granted) => {
+        // Online only once subscribed: peers answer a newcomer's status with theirs, which it must hear.
+        this.statusReporter.announce();
         if (error) return this.log.warn({ err: error }, 'subscribe failed; retrying on the next connect');
         const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
         if (refused.length > 0) this.log.error({ refused }, 'the broker refused subscriptions: check the ACL');
       });
-      this.statusReporter.announce();
       this.publisher.onConnect();
       this.subscriber.tick();
     });

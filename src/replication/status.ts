@@ -48,6 +48,15 @@ export class StatusReporter {
     this.tick();
   }
 
+  /**
+   * Sends the current head now unless a status is already on its way (that one is as fresh): for a
+   * peer that just came online and may hold an older retained copy.
+   */
+  refresh(): void {
+    this.lastSentAtMs = Number.NEGATIVE_INFINITY;
+    this.tick();
+  }
+
   /** Called periodically and after acknowledgements; sends only when due. */
   tick(): void {
     const { port, clock, minIntervalMs, heartbeatMs } = this.options;

@@ -25,6 +25,11 @@ export interface SubscriberOptions {
   readonly onAck?: (peer: string, seq: number) => void;
   /** A peer showed it is alive at `atMs` (its own entry, ack or online status): liveness for custody. */
   readonly onHeard?: (peer: string, atMs: number) => void;
+  /**
+   * A peer's status turned online (first heard, or back from offline). It may have read this node's
+   * retained status just before a newer one replaced it, so this node says its head again.
+   */
+  readonly onPeerOnline?: (peer: string) => void;
   /** Signed rule updates from the store's rules topic; absent when the node has no rules public key. */
   readonly rules?: { receive(payload: Buffer): void };
 }
@@ -129,7 +134,9 @@ export class Subscriber {
     if (payload.byteLength === 0 || node === this.options.nodeId || !this.options.keys.has(node)) return;
     const status = parseStatus(payload);
     if (status === undefined || status.nodeId !== node) return this.reject('malformed', 'status message', { topicNode: node });
+    const before = this.statuses.get(node);
     this.statuses.set(node, status);
+    if (status.online && before?.online !== true) this.options.onPeerOnline?.(node);
     // The sender's own stamp, not the arrival: a retained "online" from a box that died without its
     // will firing must not look alive each time this node reconnects.
     if (status.online) this.options.onHeard?.(node, status.wallMs);

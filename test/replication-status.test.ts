@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { JournalReader } from '../src/journal/journal-reader.js';
+import { ManualClock } from '../src/platform/clock.js';
+import { Counters } from '../src/replication/counters.js';
+import { generateNodeKeyPair } from '../src/replication/keys.js';
+import { silentLog } from '../src/replication/log.js';
+import { encodeStatus } from '../src/replication/messages.js';
+import type { MqttPort } from '../src/replication/port.js';
+import { RepairAnswerer } from '../src/replication/repair-answerer.js';
+import { RepairPlanner } from '../src/replication/repair-planner.js';
+import { openReplicaDatabase } from '../src/replication/replica-db.js';
+import { ReplicaStore } from '../src/replication/replica-store.js';
+import { StatusReporter } from '../src/replication/status.js';
+import { Subscriber } from '../src/replication/subscriber.js';
+import { StoreTopics } from '../src/replication/topics.js';
+
+/*
+ * A newcomer reads each peer's retained status when it subscribes. A status published at that same
+ * moment can be missed (the retained copy read just before it replaced), and the newcomer would
+ * believe an old head until the next heartbeat. So peers say their head again when a peer comes
+ * online: these are the two halves of that.
+ */
+const topics = new StoreTopics('acme', 'store-42');
+
+function recordingPort(): MqttPort & { sent: { topic: string; payload: Buffer }[]; settle: (() => void)[] } {
+  const sent: { topic: string; payload: Buffer }[] = [];
+  const settle: (() => void)[] = [];
+  return {
+    sent,
+    settle,
+    connected: true,
+    publish: (topic, payload) => {
+      sent.push({ topic, payload });
+      return new Promise<void>((resolve) => settle.push(resolve));
+    },
+  };
+}
+
+describe('a peer coming online is answered with a fresh status', () => {
+  it('the subscriber reports a peer turning online once per turn, not on each head change', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const port = recordingPort();
+    const db = openReplicaDatabase(':memory:', 'lane-1');
+    const store = new ReplicaStore(db);
+    const counters = new Counters();
+    const common = { nodeId: 'lane-1', topics, store, port, counters, log: silentLog };
+    const answerer = new RepairAnswerer({ ...common, journal: new JournalReader('/nonexistent/journal.db', 'lane-1'), signingKey: generateNodeKeyPair().privateKey, maxAnswerEntries: 64, maxAnswersInFlight: 64 });
+    const online: string[] = [];
+    const subscriber = new Subscriber({
+      ...common,
+      keys: new Map([['lane-2', generateNodeKeyPair().publicKey]]),
+      answerer,
+      planner: new RepairPlanner({ maxRangeEntries: 64, retryAfterMs: 100, lagGraceMs: 50 }),
+      clock,
+      onPeerOnline: (peer) => online.push(peer),
+    });
+    const status = (isOnline: boolean, headSeq: number) => encodeStatus({ v: 1, nodeId: 'lane-2', online: isOnline, headSeq, wallMs: clock.wallMs() });
+
+    subscriber.handle(topics.status('lane-2'), status(true, 0));
+    subscriber.handle(topics.status('lane-2'), status(true, 4));
+    expect(online).toEqual(['lane-2']);
+    subscriber.handle(topics.status('lane-2'), status(false, 4));
+    subscriber.handle(topics.status('lane-2'), status(true, 4));
+    expect(online).toEqual(['lane-2', 'lane-2']);
+    // A status of an unknown node, or this node's own, is no peer coming online.
+    subscriber.handle(topics.status('mallory'), encodeStatus({ v: 1, nodeId: 'mallory', online: true, headSeq: 1, wallMs: 0 }));
+    subscriber.handle(topics.status('lane-1'), encodeStatus({ v: 1, nodeId: 'lane-1', online: true, headSeq: 1, wallMs: 0 }));
+    expect(online).toEqual(['lane-2', 'lane-2']);
+    db.close();
+  });
+
+  it('refresh sends the head at once inside the minimum interval, and not twice while one is on its way', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const port = recordingPort();
+    let head = 3;
+    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 60_000, heartbeatMs: 600_000, headSeq: () => head });
+    reporter.tick();
+    expect(port.sent).toHaveLength(1);
+    port.settle.shift()?.();
+    await Promise.resolve();
+
+    head = 4;
+    reporter.tick();
+    expect(port.sent).toHaveLength(1); // a head change inside the minimum interval waits
+    reporter.refresh();
+    reporter.refresh();
+    expect(port.sent).toHaveLength(2);
+    expect(JSON.parse(port.sent[1]!.payload.toString())).toMatchObject({ nodeId: 'lane-1', online: true, headSeq: 4 });
+    port.settle.shift()?.();
+    await Promise.resolve();
+    reporter.refresh();
+    expect(port.sent).toHaveLength(3);
+  });
+});
