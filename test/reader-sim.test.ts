@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { luhnValid } from '../src/card/luhn.js';
 import { type DataMessage, TxnEndReason } from '../src/reader/protocol/index.js';
 import { SerialLink } from '../src/reader/serial-link.js';
-import { CardFactory, SIM_CARD_KINDS, SIM_HOT_PAN, parseCardScript } from '../src/reader/simulator/cards.js';
+import { CardFactory, SIM_CARD_KINDS, SIM_HOT_PAN, SIM_REGULAR_PANS, parseCardScript } from '../src/reader/simulator/cards.js';
 import { closeQuietly, openSerialPort } from '../src/reader/simulator/serial-port.js';
 import { eventually, requireSocat, startPtyPair, startSimulator, testProfile } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
@@ -37,6 +37,16 @@ describe('simulated cards', () => {
     expect(factory.card('unplug')).toBeUndefined();
     expect(new CardFactory(42, fixedNow).card('good')).toEqual(good);
     expect(new CardFactory(43, fixedNow).card('good')?.pan).not.toBe(good?.pan);
+  });
+
+  it('regular cards come back: a few valid PANs shared by every reader, whatever its seed', () => {
+    const seen = new Set<string>();
+    for (const seed of [1, 2, 3]) {
+      const factory = new CardFactory(seed, fixedNow);
+      for (let i = 0; i < 40; i++) seen.add(factory.card('regular')?.pan ?? 'none');
+    }
+    expect([...seen].sort()).toEqual([...SIM_REGULAR_PANS].sort());
+    for (const pan of SIM_REGULAR_PANS) expect(luhnValid(pan)).toBe(true);
   });
 });
 
@@ -98,7 +108,7 @@ describe('edgepay reader simulate', () => {
       run(['--port', `${dir}/absent`]),
     ]);
     expect(badCards.code).not.toBe(0);
-    expect(badCards.stderr).toContain('must be a comma-separated list of good, expired');
+    expect(badCards.stderr).toContain('must be a comma-separated list of good, regular, expired');
     expect(badSeed.code).not.toBe(0);
     expect(badSeed.stderr).toContain('--seed');
     expect(absent.code).not.toBe(0);

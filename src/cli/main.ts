@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { BadInputError, isEdgepayError } from '../errors.js';
 import { registerBenchCommands } from './bench-commands.js';
+import { registerChaosCommand } from './chaos-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerReaderCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);
+  registerChaosCommand(program);
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
   return program;
 }

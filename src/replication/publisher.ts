@@ -53,6 +53,8 @@ export class Publisher {
   private published = 0;
   private messages = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** A pump due now: setImmediate, because a zero setTimeout waits at least a millisecond, which is most of a hop's latency. */
+  private immediate: NodeJS.Immediate | undefined;
   private saveScheduled = false;
   private running = false;
   private closed = false;
@@ -91,7 +93,9 @@ export class Publisher {
   stop(): void {
     this.running = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
   }
 
   /** Persists the watermark a last time; call before the database closes. */
@@ -102,17 +106,21 @@ export class Publisher {
   }
 
   private schedule(delayMs: number): void {
-    if (!this.running) return;
-    if (this.timer !== undefined) {
-      if (delayMs > 0) return;
-      clearTimeout(this.timer);
+    if (!this.running || this.immediate !== undefined) return;
+    if (delayMs === 0) {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.immediate = setImmediate(() => this.pump());
+      return;
     }
+    if (this.timer !== undefined) return;
     this.timer = setTimeout(() => this.pump(), delayMs);
     this.timer.unref();
   }
 
   private pump(): void {
     this.timer = undefined;
+    this.immediate = undefined;
     if (!this.running) return;
     if (!this.options.port.connected) return this.schedule(this.options.pollIdleMs);
     this.resendIfStalled();

@@ -7,15 +7,23 @@ import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';
 import { compiledModuleUrl } from '../../platform/modules.js';
 import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
 
-/** One store box of the demo: a node process, its simulated reader and the pty pair between them. */
+/** One store box: a node process, its simulated reader and the pty pair between them. */
 export interface StoreNode {
   readonly id: string;
   readonly dir: string;
   readonly apiUrl: string;
   readonly statusUrl: string;
   readonly journalPath: string;
+  /** The process runs (it may be paused). */
+  readonly running: boolean;
   /** The box dies at once: SIGKILL, nothing flushed or said. */
   kill(): Promise<void>;
+  /** After kill(): the node process starts again on the same data, reader and ports, ready when its reader is. */
+  restart(): Promise<void>;
+  /** SIGSTOP: the process freezes mid-work, sockets open, as under a hung kernel or a debugger. */
+  pause(): void;
+  /** SIGCONT. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -30,7 +38,11 @@ export interface StoreNodeOptions {
   readonly seed: number;
   /** pty: a socat pseudo-terminal pair, as a serial cable; unix: a Unix socket, for machines without socat. */
   readonly transport: 'pty' | 'unix';
+  /** How long a (re)start may take until the reader is ready. */
+  readonly readyTimeoutMs?: number;
 }
+
+const READY_TIMEOUT_MS = 20_000;
 
 export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNode> {
   const cleanups: (() => Promise<void>)[] = [];
@@ -57,48 +69,71 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
       observability: { host: '127.0.0.1', port: options.statusPort },
     }),
   );
-  const child: ChildProcess = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => (log = (log + text).slice(-4_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const apiUrl = `http://127.0.0.1:${options.apiPort}`;
-  const statusUrl = `http://127.0.0.1:${options.statusPort}`;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let log = '';
+  const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const spawnNode = (): void => {
+    const started = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = started;
+    started.stderr?.setEncoding('utf8');
+    started.stderr?.on('data', (text: string) => (log = (log + text).slice(-4_000)));
+    exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
+  };
+  // Ready when its lane's reader is: the tree is up and the reader shook hands over the pty.
+  const untilReady = async (): Promise<void> => {
+    const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    for (;;) {
+      if (!alive()) throw new Error(`${options.id} exited at start:\n${log}`);
+      const state = await fetch(`${apiUrl}/v1/lanes`)
+        .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
+        .catch(() => undefined);
+      if (state === 'ready') return;
+      if (Date.now() > deadline) throw new Error(`${options.id}'s reader did not become ready (last state ${String(state)}):\n${log}\n${sim.describe()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const signal = (name: NodeJS.Signals): void => {
+    if (alive()) child?.kill(name);
+  };
   const node: StoreNode = {
     id: options.id,
     dir: options.dir,
     apiUrl,
-    statusUrl,
+    statusUrl: `http://127.0.0.1:${options.statusPort}`,
     journalPath: join(options.dir, 'data', 'journal.db'),
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
+    get running() {
+      return alive();
     },
+    async kill() {
+      if (!alive()) return;
+      child?.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      if (alive()) return;
+      spawnNode();
+      await untilReady();
+    },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+      if (alive()) {
+        // A paused process cannot act on SIGTERM until it runs again.
+        child?.kill('SIGCONT');
+        child?.kill('SIGTERM');
         await exited;
       }
-      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
     },
   };
-  // Ready when its lane's reader is: the tree is up and the reader shook hands over the pty.
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await node.stop();
-      throw new Error(`${options.id} exited at start:\n${log}`);
-    }
-    const state = await fetch(`${apiUrl}/v1/lanes`)
-      .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
-      .catch(() => undefined);
-    if (state === 'ready') return node;
-    if (Date.now() > deadline) {
-      await node.stop();
-      throw new Error(`${options.id}'s reader did not become ready (last state ${String(state)}):\n${log}\n${sim.describe()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  spawnNode();
+  try {
+    await untilReady();
+  } catch (error) {
+    await node.stop();
+    throw error;
   }
+  return node;
 }

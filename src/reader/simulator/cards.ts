@@ -7,11 +7,17 @@ import { BadInputError } from '../../errors.js';
  * read like any other; the rules decline them later).
  */
 
-export const SIM_CARD_KINDS = ['good', 'expired', 'hot', 'bad-luhn', 'bad-crc', 'slow', 'unplug', 'no-card'] as const;
+export const SIM_CARD_KINDS = ['good', 'regular', 'expired', 'hot', 'bad-luhn', 'bad-crc', 'slow', 'unplug', 'no-card'] as const;
 export type SimCardKind = (typeof SIM_CARD_KINDS)[number];
 
 /** The PAN of the `hot` card: fixed, so a test can put it on the hot list before the run. */
 export const SIM_HOT_PAN = withLuhnDigit('400000066600000');
+
+/**
+ * The `regular` cards: a few customers who come back, at every lane of every store that uses the
+ * same seed-independent pool, so per-card limits and shared exposure across lanes come into play.
+ */
+export const SIM_REGULAR_PANS = [0, 1, 2, 3].map((i) => withLuhnDigit(`40000077700000${i}`));
 
 /** How long the `slow` card takes to be presented. */
 export const SLOW_CARD_DELAY_MS = 1500;
@@ -57,6 +63,8 @@ export class CardFactory {
         return undefined;
       case 'hot':
         return { pan: SIM_HOT_PAN, expiryYymm: this.expiry(3) };
+      case 'regular':
+        return { pan: SIM_REGULAR_PANS[this.random() % SIM_REGULAR_PANS.length]!, expiryYymm: this.expiry(3) };
       case 'expired':
         return { pan: this.pan(), expiryYymm: this.expiry(-1) };
       case 'bad-luhn': {

@@ -1,0 +1,159 @@
+import { makeBenchDir } from '../bench/bench-dir.js';
+import { JournalReader } from '../journal/journal-reader.js';
+import { type CheckResult, checkStore } from './checks.js';
+import { type ChaosStore, PER_CARD, startChaosStore } from './chaos-store.js';
+import { FAULT_KINDS, type FaultKind, FaultInjector, type FaultRecord } from './faults.js';
+import { PosLoad, type PosTally } from './pos-load.js';
+import { SeededRandom } from './rng.js';
+
+export interface ChaosOptions {
+  readonly minutes: number;
+  readonly seed: number;
+  readonly dir?: string;
+  readonly keep?: boolean;
+  readonly progress?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  readonly chaos: 'store';
+  readonly seed: number;
+  readonly minutes: number;
+  readonly durationSeconds: number;
+  readonly faults: {
+    readonly injected: number;
+    readonly byKind: Partial<Record<FaultKind, number>>;
+    /** Kinds left out on this machine, with the reason. */
+    readonly unavailable: Partial<Record<FaultKind, string>>;
+    readonly log: readonly FaultRecord[];
+  };
+  readonly payments: PosTally;
+  readonly checks: readonly CheckResult[];
+  readonly violations: readonly string[];
+  readonly ok: boolean;
+}
+
+/** After the faults stop: how long the healed store has to answer the POS and drain to the centre. */
+const SETTLE_MS = 90_000;
+const CONVERGE_MS = 120_000;
+
+/**
+ * Faults no one scripted on a real store: a seeded schedule of kills, pauses, broker and database
+ * crashes, network cuts and full disks while the POS pays, then everything healed and the store
+ * checked from its journals, replicas and the centre's database.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const progress = options.progress ?? (() => undefined);
+  const started = Date.now();
+  const random = new SeededRandom(options.seed);
+  const dir = makeBenchDir(options.dir);
+  let store: ChaosStore | undefined;
+  try {
+    progress(`data directory ${dir.path}, seed ${options.seed}`);
+    store = await startChaosStore(dir.path, options.seed, progress);
+    const unavailable: Partial<Record<FaultKind, string>> = store.diskUnavailable === null ? {} : { 'disk-full': store.diskUnavailable };
+    const kinds = FAULT_KINDS.filter((kind) => unavailable[kind] === undefined);
+    const pos = new PosLoad(store.boxes.map((b) => b.node), random);
+    const faults = new FaultInjector({ boxes: store.boxes, broker: store.broker, database: store.database }, random, kinds);
+    progress(`trading for ${options.minutes} min under faults: ${kinds.join(', ')}${unavailable['disk-full'] === undefined ? '' : ` (disk-full left out: ${unavailable['disk-full']})`}`);
+    pos.start();
+    faults.start();
+    await new Promise((resolve) => setTimeout(resolve, options.minutes * 60_000));
+    await faults.stop();
+    await pos.stop();
+    progress(`faults ${JSON.stringify(faults.counts())}; payments ${JSON.stringify(pos.tally())}`);
+
+    progress('healing everything, asking again for every payment the POS did not hear back on');
+    const violations: string[] = faults.records.filter((r) => r.healError !== null).map((r) => `healing ${r.kind} on ${r.target ?? 'the store'} failed: ${r.healError}`);
+    violations.push(...(await healAll(store)));
+    await pos.settle(Date.now() + SETTLE_MS);
+    progress('waiting until every peer and the centre hold every box\'s journal');
+    const converged = await untilConverged(store, Date.now() + CONVERGE_MS);
+    if (converged !== null) violations.push(converged);
+    for (const box of store.boxes) await box.node.stop();
+
+    progress('checking the journals, the replicas and the centre\'s database');
+    const checks = await checkStore({
+      nodes: store.boxes.map((b) => ({ id: b.node.id, journalPath: b.node.journalPath, replicasPath: store!.replicasPath(b.node) })),
+      ledger: store.ledger,
+      databaseUrl: store.database.url,
+      payments: [...pos.payments.values()],
+      perCard: PER_CARD,
+    });
+    violations.push(...checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`));
+    return {
+      chaos: 'store',
+      seed: options.seed,
+      minutes: options.minutes,
+      durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+      faults: { injected: faults.records.length, byKind: faults.counts(), unavailable, log: faults.records },
+      payments: pos.tally(),
+      checks,
+      violations,
+      ok: violations.length === 0,
+    };
+  } finally {
+    await store?.close();
+    dir.release(options.keep === true);
+  }
+}
+
+/** Every box running and reachable, the broker and the database up, every disk with room. */
+async function healAll(store: ChaosStore): Promise<string[]> {
+  const problems: string[] = [];
+  const attempt = async (what: string, heal: () => Promise<void> | void): Promise<void> => {
+    try {
+      await heal();
+    } catch (error) {
+      problems.push(`cannot heal ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  await attempt('the broker', () => store.broker.start());
+  await attempt('the database', async () => {
+    if (!(await databaseUp(store))) await store.database.restart();
+  });
+  for (const box of store.boxes) {
+    await attempt(`${box.node.id}'s disk`, () => box.disk?.free());
+    box.gate.unblock();
+    box.node.resume();
+    await attempt(`${box.node.id}`, () => box.node.restart());
+  }
+  return problems;
+}
+
+async function databaseUp(store: ChaosStore): Promise<boolean> {
+  return store.ledger
+    .headOf('-')
+    .then(() => true)
+    .catch(() => false);
+}
+
+/** null once every peer's replica and the centre hold each box's journal head; else what is missing. */
+async function untilConverged(store: ChaosStore, deadlineMs: number): Promise<string | null> {
+  for (;;) {
+    const missing: string[] = [];
+    for (const box of store.boxes) {
+      const reader = new JournalReader(box.node.journalPath, box.node.id);
+      const head = reader.headSeq();
+      reader.close();
+      const atCentre = await store.ledger.headOf(box.node.id).catch(() => -1);
+      if (atCentre < head) missing.push(`centre holds ${atCentre} of ${box.node.id}'s ${head}`);
+      for (const peer of store.boxes) {
+        if (peer === box) continue;
+        const held = await peerHead(peer.node.statusUrl, box.node.id);
+        if (held < head) missing.push(`${peer.node.id} holds ${held} of ${box.node.id}'s ${head}`);
+      }
+    }
+    if (missing.length === 0) return null;
+    if (Date.now() > deadlineMs) return `the store did not converge within ${CONVERGE_MS / 1000} s: ${missing.join('; ')}`;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function peerHead(statusUrl: string, origin: string): Promise<number> {
+  try {
+    const status = (await (await fetch(`${statusUrl}/status.json`, { signal: AbortSignal.timeout(2_000) })).json()) as { peers?: { nodeId: string; headSeq: number }[] };
+    return status.peers?.find((p) => p.nodeId === origin)?.headSeq ?? 0;
+  } catch {
+    return -1;
+  }
+}
