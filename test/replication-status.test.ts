@@ -91,4 +91,18 @@ describe('a peer coming online is answered with a fresh status', () => {
     reporter.refresh();
     expect(port.sent).toHaveLength(3);
   });
+
+  it('keeps its heartbeat when the wall clock is stepped back: intervals run on monotonic time', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const port = recordingPort();
+    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => 7 });
+    reporter.tick();
+    port.settle.shift()?.();
+    await Promise.resolve();
+    // NTP steps the clock back ten minutes; five seconds later the heartbeat is due all the same.
+    clock.setWallMs(clock.wallMs() - 600_000);
+    clock.advance(5_000);
+    reporter.tick();
+    expect(port.sent).toHaveLength(2);
+  });
 });

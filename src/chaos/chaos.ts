@@ -1,10 +1,10 @@
 import { makeBenchDir } from '../bench/bench-dir.js';
 import { JournalReader } from '../journal/journal-reader.js';
-import { type CheckResult, checkStore } from './checks.js';
+import { type CheckResult, checkStore } from '../audit/store-checks.js';
 import { type ChaosStore, PER_CARD, startChaosStore } from './chaos-store.js';
 import { FAULT_KINDS, type FaultKind, FaultInjector, type FaultRecord } from './faults.js';
 import { PosLoad, type PosTally } from './pos-load.js';
-import { SeededRandom } from './rng.js';
+import { SeededRandom } from '../platform/random.js';
 
 export interface ChaosOptions {
   readonly minutes: number;

@@ -3,7 +3,7 @@ import type { PostgresServer } from '../testing/postgres-server.js';
 import type { MosquittoServer } from '../testing/mosquitto-server.js';
 import type { TcpGate } from '../testing/tcp-gate.js';
 import type { DiskFiller } from './disk-filler.js';
-import type { SeededRandom } from './rng.js';
+import { type RandomSource, between, pick, shuffle } from '../platform/random.js';
 
 export const FAULT_KINDS = ['node-kill', 'node-pause', 'broker-kill', 'db-kill', 'network-cut', 'disk-full'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -49,7 +49,7 @@ export class FaultInjector {
 
   constructor(
     private readonly targets: ChaosTargets,
-    private readonly random: SeededRandom,
+    private readonly random: RandomSource,
     private readonly kinds: readonly FaultKind[],
   ) {}
 
@@ -73,13 +73,13 @@ export class FaultInjector {
   private async loop(): Promise<void> {
     let round: FaultKind[] = [];
     while (!this.stopped) {
-      await this.sleep(this.random.between(GAP_MS.min, GAP_MS.max));
+      await this.sleep(between(this.random, GAP_MS.min, GAP_MS.max));
       if (this.stopped) return;
       // Every kind once per round, in a seeded order: a short run still meets each of them.
-      if (round.length === 0) round = this.random.shuffle(this.kinds);
+      if (round.length === 0) round = shuffle(this.random, this.kinds);
       const kind = round.shift()!;
-      const box = this.random.pick(this.targets.boxes);
-      const heldMs = this.random.between(HOLD_MS.min, HOLD_MS.max);
+      const box = pick(this.random, this.targets.boxes);
+      const heldMs = between(this.random, HOLD_MS.min, HOLD_MS.max);
       const atMs = Date.now();
       const heal = await this.inject(kind, box);
       await this.sleep(heldMs);

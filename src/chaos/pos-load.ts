@@ -1,18 +1,6 @@
 import type { StoreNode } from '../demo/store/store-node.js';
-import type { SeededRandom } from './rng.js';
-
-/** What the POS saw for one payment, by its idempotency key. */
-export interface PosPayment {
-  readonly node: string;
-  readonly key: string;
-  readonly amountMinor: number;
-  /** unknown: no answer (connection refused, reset, timeout, a server error); asked again later. */
-  outcome: 'approved' | 'declined' | 'unknown';
-  code: string | null;
-  mode: string | null;
-  /** Requests sent for this key, the first included. */
-  attempts: number;
-}
+import type { PosPayment } from '../audit/store-checks.js';
+import { type RandomSource, between } from '../platform/random.js';
 
 export interface PosTally {
   readonly payments: number;
@@ -43,7 +31,7 @@ export class PosLoad {
 
   constructor(
     private readonly nodes: readonly StoreNode[],
-    private readonly random: SeededRandom,
+    private readonly random: RandomSource,
   ) {}
 
   start(): void {
@@ -81,7 +69,7 @@ export class PosLoad {
 
   private async lane(node: StoreNode): Promise<void> {
     while (!this.stopped) {
-      const payment: PosPayment = { node: node.id, key: `${node.id}-pay-${this.issued++}`, amountMinor: this.random.between(AMOUNT_RANGE.min, AMOUNT_RANGE.max), outcome: 'unknown', code: null, mode: null, attempts: 0 };
+      const payment: PosPayment = { node: node.id, key: `${node.id}-pay-${this.issued++}`, amountMinor: between(this.random, AMOUNT_RANGE.min, AMOUNT_RANGE.max), outcome: 'unknown', code: null, mode: null, attempts: 0 };
       this.payments.set(payment.key, payment);
       await this.request(node, payment);
       if (payment.outcome === 'unknown') await new Promise((resolve) => setTimeout(resolve, AFTER_FAILURE_MS));

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { BadInputError, isEdgepayError } from '../errors.js';
 import { registerBenchCommands } from './bench-commands.js';
 import { registerChaosCommand } from './chaos-command.js';
+import { registerSimCommand } from './sim-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBenchCommands(program);
   registerDemoCommand(program);
   registerChaosCommand(program);
+  registerSimCommand(program);
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
   return program;
 }

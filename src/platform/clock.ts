@@ -10,6 +10,14 @@ export interface Clock {
   monotonicNs(): bigint;
 }
 
+/**
+ * Monotonic milliseconds, for intervals and timeouts: the wall clock can be stepped (NTP, an
+ * operator), and a timer measured on it could then wait for ten minutes or not at all.
+ */
+export function monotonicMs(clock: Clock): number {
+  return Number(clock.monotonicNs() / 1_000_000n);
+}
+
 export const systemClock: Clock = {
   wallMs: () => Date.now(),
   monotonicNs: () => process.hrtime.bigint(),

@@ -52,3 +52,23 @@ export class SeededRandom implements RandomSource {
     return Number(this.next64() >> 11n) % maxExclusive;
   }
 }
+
+/** A whole number in [min, max]. */
+export function between(random: RandomSource, min: number, max: number): number {
+  return min + random.int(max - min + 1);
+}
+
+export function pick<T>(random: RandomSource, items: readonly T[]): T {
+  if (items.length === 0) throw new RangeError('pick from an empty list');
+  return items[random.int(items.length)] as T;
+}
+
+/** A new array with the items in a seeded order (Fisher-Yates). */
+export function shuffle<T>(random: RandomSource, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

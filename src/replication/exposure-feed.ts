@@ -26,14 +26,9 @@ export class ExposureFeed {
   ) {}
 
   add(entries: readonly JournalEntry[]): void {
-    for (const e of entries) {
-      if (!e.decision.approved) continue;
-      if (e.kind === 'authorization' && e.decision.mode === 'offline') {
-        this.waiting.approvals.push({ origin: e.nodeId, seq: e.seq, token: e.cardToken, currency: e.currency, amountMinor: e.amountMinor, wallMs: e.wallMs });
-      } else if (e.kind === 'void' && e.refSeq !== null) {
-        this.waiting.releases.push({ origin: e.nodeId, seq: e.refSeq });
-      }
-    }
+    const message = peerEntriesMessage(entries);
+    this.waiting.approvals.push(...message.approvals);
+    this.waiting.releases.push(...message.releases);
     const excess = this.waiting.approvals.length - MAX_WAITING;
     if (excess > 0) {
       this.waiting.approvals.splice(0, excess);
@@ -65,4 +60,18 @@ export class ExposureFeed {
       },
     );
   }
+}
+
+/** What peers' stored entries change in shared exposure: their offline approvals, and the voids that release them. */
+export function peerEntriesMessage(entries: readonly JournalEntry[]): PeerEntriesMessage {
+  const message: PeerEntriesMessage = { approvals: [], releases: [] };
+  for (const e of entries) {
+    if (!e.decision.approved) continue;
+    if (e.kind === 'authorization' && e.decision.mode === 'offline') {
+      message.approvals.push({ origin: e.nodeId, seq: e.seq, token: e.cardToken, currency: e.currency, amountMinor: e.amountMinor, wallMs: e.wallMs });
+    } else if (e.kind === 'void' && e.refSeq !== null) {
+      message.releases.push({ origin: e.nodeId, seq: e.refSeq });
+    }
+  }
+  return message;
 }

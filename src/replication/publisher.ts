@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Clock } from '../platform/clock.js';
+import { type Clock, monotonicMs } from '../platform/clock.js';
 import { RUN_MAX, sealRun } from './envelope.js';
 import type { ReplicationLog } from './log.js';
 import type { OutboxWatermark } from './outbox-watermark.js';
@@ -142,7 +142,7 @@ export class Publisher {
   }
 
   private send(seqs: readonly number[], payload: Buffer): void {
-    const sentAt = this.options.clock.wallMs();
+    const sentAt = monotonicMs(this.options.clock);
     for (const seq of seqs) this.inflight.set(seq, sentAt);
     this.nextSeq = seqs[seqs.length - 1]! + 1;
     this.published += seqs.length;
@@ -180,7 +180,7 @@ export class Publisher {
   }
 
   private resendIfStalled(): void {
-    const now = this.options.clock.wallMs();
+    const now = monotonicMs(this.options.clock);
     for (const sentAt of this.inflight.values()) {
       if (now - sentAt < this.options.inflightTimeoutMs) continue;
       this.options.log.warn({ ackedSeq: this.ackedSeq, inflight: this.inflight.size }, 'publishes unacknowledged past the timeout; sending again from the watermark');

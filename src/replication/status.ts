@@ -1,4 +1,4 @@
-import type { Clock } from '../platform/clock.js';
+import { type Clock, monotonicMs } from '../platform/clock.js';
 import type { ReplicationLog } from './log.js';
 import { type NodeStatus, encodeStatus } from './messages.js';
 import type { MqttPort } from './port.js';
@@ -61,7 +61,7 @@ export class StatusReporter {
   tick(): void {
     const { port, clock, minIntervalMs, heartbeatMs } = this.options;
     if (!port.connected || this.sending) return;
-    const now = clock.wallMs();
+    const now = monotonicMs(clock);
     const headSeq = this.options.headSeq();
     const elapsed = now - this.lastSentAtMs;
     const due = (headSeq !== this.lastSentSeq && elapsed >= minIntervalMs) || elapsed >= heartbeatMs;

@@ -1,4 +1,4 @@
-import type { Clock } from '../platform/clock.js';
+import { type Clock, monotonicMs } from '../platform/clock.js';
 import type { Counters, RejectReason } from './counters.js';
 import { openMessage } from './envelope.js';
 import type { KeyRing } from './keys.js';
@@ -155,7 +155,7 @@ export class Subscriber {
     const head = store.head(origin).seq;
     const gap = store.gap(origin);
     const target = gap?.toSeq ?? this.statuses.get(origin)?.headSeq ?? head;
-    const range = planner.plan(origin, head, target, clock.wallMs(), gap !== undefined);
+    const range = planner.plan(origin, head, target, monotonicMs(clock), gap !== undefined);
     if (range === undefined) return;
     const request = encodeRepairRequest({ v: 1, origin, fromSeq: range.fromSeq, toSeq: range.toSeq, requester: nodeId });
     this.options.counters.increment('repair_requested');

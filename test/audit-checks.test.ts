@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type LedgerSale, checkExposure, comparePayments } from '../src/chaos/checks.js';
-import type { PosPayment } from '../src/chaos/pos-load.js';
+import { type LedgerSale, type PosPayment, checkExposure, comparePayments } from '../src/audit/store-checks.js';
 import type { JournalEntry } from '../src/journal/entry.js';
 import { authorizationDraft } from './support/drafts.js';
 

@@ -6,7 +6,19 @@ import { JournalReader } from '../journal/journal-reader.js';
 import { verifyChain } from '../journal/verify.js';
 import { openReplicaDatabase } from '../replication/replica-db.js';
 import { ReplicaStore } from '../replication/replica-store.js';
-import type { PosPayment } from './pos-load.js';
+
+/** What the POS saw for one payment, by its idempotency key. */
+export interface PosPayment {
+  readonly node: string;
+  readonly key: string;
+  readonly amountMinor: number;
+  /** unknown: no answer (connection refused, reset, timeout, a server error); asked again later. */
+  outcome: 'approved' | 'declined' | 'unknown';
+  code: string | null;
+  mode: string | null;
+  /** Requests sent for this key, the first included. */
+  attempts: number;
+}
 
 export interface CheckResult {
   readonly check: string;
@@ -40,7 +52,7 @@ export async function checkStore(inputs: CheckInputs): Promise<CheckResult[]> {
   ];
 }
 
-function readJournal(path: string, nodeId: string): JournalEntry[] {
+export function readJournal(path: string, nodeId: string): JournalEntry[] {
   const reader = new JournalReader(path, nodeId);
   try {
     const entries: JournalEntry[] = [];
@@ -52,7 +64,7 @@ function readJournal(path: string, nodeId: string): JournalEntry[] {
   }
 }
 
-function checkJournalChain(nodeId: string, path: string): CheckResult {
+export function checkJournalChain(nodeId: string, path: string): CheckResult {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     const report = verifyChain(db, { nodeId });
@@ -63,7 +75,7 @@ function checkJournalChain(nodeId: string, path: string): CheckResult {
 }
 
 /** Every peer holds every other box's exact chain, verified from genesis. */
-function checkReplicas(nodes: CheckInputs['nodes'], journals: ReadonlyMap<string, JournalEntry[]>): CheckResult {
+export function checkReplicas(nodes: CheckInputs['nodes'], journals: ReadonlyMap<string, JournalEntry[]>): CheckResult {
   const problems: string[] = [];
   for (const holder of nodes) {
     const db = openReplicaDatabase(holder.replicasPath, holder.id);
@@ -85,7 +97,7 @@ function checkReplicas(nodes: CheckInputs['nodes'], journals: ReadonlyMap<string
   return { check: 'every peer holds every box\'s exact chain', ok: problems.length === 0, detail: problems.length === 0 ? `${nodes.length} boxes, ${nodes.length * (nodes.length - 1)} replicas verified` : problems.slice(0, SHOWN).join('; ') };
 }
 
-async function checkTotals(ledger: LedgerBackend, journals: ReadonlyMap<string, JournalEntry[]>): Promise<CheckResult> {
+export async function checkTotals(ledger: LedgerBackend, journals: ReadonlyMap<string, JournalEntry[]>): Promise<CheckResult> {
   const reports = await ledger.originReports();
   const problems: string[] = [];
   for (const [origin, entries] of journals) {
@@ -98,7 +110,7 @@ async function checkTotals(ledger: LedgerBackend, journals: ReadonlyMap<string, 
   return { check: 'totals match: count and sum per currency, per box, journal against centre', ok: problems.length === 0, detail: problems.length === 0 ? [...journals].map(([o, e]) => `${o} ${e.length}`).join(', ') : problems.join('; ') };
 }
 
-async function checkLedger(ledger: LedgerBackend): Promise<CheckResult> {
+export async function checkLedger(ledger: LedgerBackend): Promise<CheckResult> {
   const report = await ledger.checkInvariants();
   const ok = report.unbalancedTransfers === 0 && report.balanceMismatches === 0;
   return { check: 'the ledger balances: every transfer per currency, every account balance against its postings', ok, detail: JSON.stringify(report) };
@@ -118,13 +130,36 @@ async function checkPayments(databaseUrl: string, payments: readonly PosPayment[
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const result = await client.query<{ origin: string; idempotency_key: string; approved: number; result: string; reason: string | null; amount_minor: string; posted_account: string | null }>(
-      `SELECT origin, idempotency_key, approved, result, reason, amount_minor, posted_account FROM ledger_entries WHERE kind = 'authorization'`,
-    );
-    const sales = result.rows.map((r) => ({ origin: r.origin, key: r.idempotency_key, approved: Number(r.approved) === 1, result: r.result, reason: r.reason, amountMinor: Number(r.amount_minor), posted: r.posted_account !== null }));
+    const sales = (await client.query<SaleRow>(SALES_SQL)).rows.map(toSale);
     return comparePayments(payments, sales);
   } finally {
     await client.end();
+  }
+}
+
+const SALES_SQL = `SELECT origin, idempotency_key, approved, result, reason, amount_minor, posted_account FROM ledger_entries WHERE kind = 'authorization'`;
+
+interface SaleRow {
+  origin: string;
+  idempotency_key: string;
+  approved: number;
+  result: string;
+  reason: string | null;
+  amount_minor: string | number;
+  posted_account: string | null;
+}
+
+function toSale(r: SaleRow): LedgerSale {
+  return { origin: r.origin, key: r.idempotency_key, approved: Number(r.approved) === 1, result: r.result, reason: r.reason, amountMinor: Number(r.amount_minor), posted: r.posted_account !== null };
+}
+
+/** The sales an embedded (SQLite) centre holds, read from its file. */
+export function readSqliteSales(ledgerPath: string): LedgerSale[] {
+  const db = new Database(ledgerPath, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(SALES_SQL).all() as SaleRow[]).map(toSale);
+  } finally {
+    db.close();
   }
 }
 

@@ -1,0 +1,148 @@
+import type { MqttPort, PublishOptions } from '../replication/port.js';
+import { type RandomSource, between } from '../platform/random.js';
+import type { SimScheduler } from './scheduler.js';
+
+/** How the simulated broker treats each delivery to a subscriber. */
+export interface NetworkFates {
+  /** Chance a delivery is lost (as when a session is lost), 0 to 1. */
+  readonly loss: number;
+  /** Chance a delivery comes twice (a QoS 1 resend after a lost PUBACK). */
+  readonly duplicate: number;
+  /** Each hop takes 0 to this many milliseconds, drawn per message: deliveries overtake each other. */
+  readonly maxDelayMs: number;
+}
+
+interface Attached {
+  readonly filters: readonly string[];
+  readonly deliver: (topic: string, payload: Buffer) => void;
+  /** Bumped on every attach: deliveries to an earlier incarnation of the node are dropped. */
+  readonly incarnation: number;
+}
+
+export interface NetworkTally {
+  published: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  refused: number;
+}
+
+/**
+ * The store's MQTT broker, simulated: QoS 1 publishes acknowledged after a hop, retained
+ * messages kept across broker restarts (persistence), every delivery given a fate from the seed
+ * (lost, doubled, delayed so that it overtakes others), and links that can be cut per node or
+ * all at once by stopping the broker. A node reconnecting gets the retained messages again.
+ */
+export class SimNetwork {
+  readonly tally: NetworkTally = { published: 0, delivered: 0, lost: 0, duplicated: 0, refused: 0 };
+  private readonly nodes = new Map<string, Attached>();
+  private readonly linkDown = new Set<string>();
+  private readonly retained = new Map<string, Buffer>();
+  private brokerUp = true;
+  private incarnations = 0;
+
+  constructor(
+    private readonly scheduler: SimScheduler,
+    private readonly random: RandomSource,
+    private readonly fates: NetworkFates,
+  ) {}
+
+  /** A node's client, connected now; the retained messages it subscribes to arrive after a hop. */
+  attach(nodeId: string, filters: readonly string[], deliver: (topic: string, payload: Buffer) => void): MqttPort {
+    const attached = { filters, deliver, incarnation: ++this.incarnations };
+    this.nodes.set(nodeId, attached);
+    this.sendRetained(nodeId);
+    const network = this;
+    return {
+      get connected() {
+        return network.connected(nodeId) && network.nodes.get(nodeId) === attached;
+      },
+      publish: (topic, payload, options) => this.publish(nodeId, attached, topic, payload, options),
+    };
+  }
+
+  detach(nodeId: string): void {
+    this.nodes.delete(nodeId);
+  }
+
+  cut(nodeId: string): void {
+    this.linkDown.add(nodeId);
+  }
+
+  heal(nodeId: string): void {
+    if (this.linkDown.delete(nodeId)) this.sendRetained(nodeId);
+  }
+
+  stopBroker(): void {
+    this.brokerUp = false;
+  }
+
+  startBroker(): void {
+    if (this.brokerUp) return;
+    this.brokerUp = true;
+    for (const nodeId of this.nodes.keys()) this.sendRetained(nodeId);
+  }
+
+  connected(nodeId: string): boolean {
+    return this.brokerUp && !this.linkDown.has(nodeId) && this.nodes.has(nodeId);
+  }
+
+  private publish(from: string, sender: Attached, topic: string, payload: Buffer, options: PublishOptions): Promise<void> {
+    if (!this.connected(from) || this.nodes.get(from) !== sender) {
+      this.tally.refused++;
+      return Promise.reject(new Error(`${from} is not connected`));
+    }
+    this.tally.published++;
+    return new Promise<void>((resolve, reject) => {
+      this.scheduler.after(this.hop(), () => {
+        if (!this.connected(from) || this.nodes.get(from) !== sender) return reject(new Error(`${from} lost its connection before the broker had the message`));
+        if (options.retain === true) this.retained.set(topic, payload);
+        for (const [nodeId, target] of this.nodes) {
+          if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload);
+        }
+        this.scheduler.after(this.hop(), () => (this.connected(from) && this.nodes.get(from) === sender ? resolve() : reject(new Error(`${from} lost the PUBACK`))));
+      });
+    });
+  }
+
+  private route(nodeId: string, target: Attached, topic: string, payload: Buffer): void {
+    if (!this.connected(nodeId)) return;
+    const draw = this.random.int(1_000_000) / 1_000_000;
+    if (draw < this.fates.loss) {
+      this.tally.lost++;
+      return;
+    }
+    const copies = draw < this.fates.loss + this.fates.duplicate ? 2 : 1;
+    if (copies === 2) this.tally.duplicated++;
+    for (let i = 0; i < copies; i++) {
+      this.scheduler.after(this.hop(), () => {
+        if (this.nodes.get(nodeId) !== target || !this.connected(nodeId)) return;
+        this.tally.delivered++;
+        target.deliver(topic, payload);
+      });
+    }
+  }
+
+  private sendRetained(nodeId: string): void {
+    const target = this.nodes.get(nodeId);
+    if (target === undefined) return;
+    for (const [topic, payload] of this.retained) {
+      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload);
+    }
+  }
+
+  private hop(): number {
+    return between(this.random, 0, this.fates.maxDelayMs);
+  }
+}
+
+/** MQTT topic filter matching: `+` one level, `#` the rest. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}

@@ -1,0 +1,81 @@
+import { ManualClock } from '../platform/clock.js';
+
+interface Scheduled {
+  readonly atMs: number;
+  readonly order: number;
+  readonly run: () => void | Promise<void>;
+}
+
+/** Real event-loop turns after each event: enough for a group commit and the continuations it wakes. */
+const SETTLE_TURNS = 4;
+
+/**
+ * Simulated time for a whole store in one process: events run one at a time in (time, insertion)
+ * order, the clock jumps to each event's time, and after each one the real event loop is turned a
+ * fixed number of times so the code's own setImmediate steps (group commit, the outbox pump) and
+ * promise continuations finish before the next event. Nothing waits on real time, so a seed
+ * replays exactly.
+ */
+export class SimScheduler {
+  readonly clock: ManualClock;
+  private queue: Scheduled[] = [];
+  private order = 0;
+  private nowMs: number;
+  events = 0;
+
+  constructor(startWallMs: number) {
+    this.clock = new ManualClock(startWallMs);
+    this.nowMs = startWallMs;
+  }
+
+  /** Simulated milliseconds since the epoch (the wall clock may have been jumped away from it). */
+  get now(): number {
+    return this.nowMs;
+  }
+
+  after(delayMs: number, run: () => void | Promise<void>): void {
+    const entry = { atMs: this.nowMs + Math.max(0, delayMs), order: this.order++, run };
+    // Binary search for the insertion point keeps the queue sorted by (time, order).
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const other = this.queue[mid]!;
+      if (other.atMs < entry.atMs || (other.atMs === entry.atMs && other.order < entry.order)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, entry);
+  }
+
+  /** Runs `run` every `periodMs` until `untilMs`. */
+  every(periodMs: number, untilMs: number, run: () => void | Promise<void>): void {
+    const tick = async (): Promise<void> => {
+      await run();
+      if (this.nowMs + periodMs <= untilMs) this.after(periodMs, tick);
+    };
+    this.after(periodMs, tick);
+  }
+
+  async runUntil(untilMs: number): Promise<void> {
+    for (;;) {
+      const next = this.queue[0];
+      if (next === undefined || next.atMs > untilMs) break;
+      this.queue.shift();
+      this.advanceTo(next.atMs);
+      this.events++;
+      await next.run();
+      await settle();
+    }
+    this.advanceTo(untilMs);
+  }
+
+  private advanceTo(ms: number): void {
+    if (ms <= this.nowMs) return;
+    this.clock.advance(ms - this.nowMs);
+    this.nowMs = ms;
+  }
+}
+
+export async function settle(): Promise<void> {
+  for (let i = 0; i < SETTLE_TURNS; i++) await new Promise((resolve) => setImmediate(resolve));
+}

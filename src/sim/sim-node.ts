@@ -1,0 +1,201 @@
+import type Database from 'better-sqlite3';
+import type { KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import type { Rules } from '../authorize/rules.js';
+import { JournalReader } from '../journal/journal-reader.js';
+import { Journal } from '../journal/journal.js';
+import type { CentreLink } from '../reconcile/uplink.js';
+import { Uplink } from '../reconcile/uplink.js';
+import { Counters } from '../replication/counters.js';
+import { peerEntriesMessage } from '../replication/exposure-feed.js';
+import type { KeyRing } from '../replication/keys.js';
+import { silentLog } from '../replication/log.js';
+import { OutboxWatermark } from '../replication/outbox-watermark.js';
+import { Publisher } from '../replication/publisher.js';
+import { RepairAnswerer } from '../replication/repair-answerer.js';
+import { RepairPlanner } from '../replication/repair-planner.js';
+import { openReplicaDatabase, openWatermarkConnection } from '../replication/replica-db.js';
+import { ReplicaStore } from '../replication/replica-store.js';
+import { StatusReporter } from '../replication/status.js';
+import { Subscriber } from '../replication/subscriber.js';
+import { StoreTopics } from '../replication/topics.js';
+import { Authorizer } from '../standin/authorizer.js';
+import type { Outcome } from '../standin/outcome.js';
+import type { SimNetwork } from './network.js';
+import type { SimScheduler } from './scheduler.js';
+
+export interface SimNodeOptions {
+  readonly id: string;
+  readonly dir: string;
+  readonly fleet: string;
+  readonly store: string;
+  readonly rules: Rules;
+  readonly signingKey: KeyObject;
+  /** Every node's public key, this node's own included. */
+  readonly keys: KeyRing;
+  readonly scheduler: SimScheduler;
+  readonly network: SimNetwork;
+  readonly centre: CentreLink;
+}
+
+/** The parts of a running node; all of it is dropped when the node crashes. */
+interface Running {
+  readonly journal: Journal;
+  readonly authorizer: Authorizer;
+  readonly replicas: Database.Database;
+  readonly watermark: Database.Database;
+  readonly reader: JournalReader;
+  readonly store: ReplicaStore;
+  readonly publisher: Publisher;
+  readonly subscriber: Subscriber;
+  readonly status: StatusReporter;
+  readonly uplink: Uplink;
+}
+
+/** The outbox is woken by each commit and by the node's tick: its own poll timer is kept out of simulated time. */
+const NEVER_MS = 2 ** 31 - 1;
+const REPAIR = { maxRangeEntries: 256, retryAfterMs: 1_000, lagGraceMs: 500 } as const;
+
+/**
+ * One store box in the simulation, built from the node's own parts: the journal and the
+ * authorizer that decides (group commit included), and the replication and uplink parts the
+ * node's actors host (outbox, subscriber, replica store, repair, status, uplink), wired as the
+ * replicator and the uplink actor wire them, on the simulated broker and clock.
+ */
+export class SimNode {
+  private running: Running | undefined;
+  private draining = false;
+  readonly counters = new Counters();
+
+  constructor(readonly options: SimNodeOptions) {}
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get up(): boolean {
+    return this.running !== undefined;
+  }
+
+  get journalPath(): string {
+    return join(this.options.dir, 'journal.db');
+  }
+
+  get replicasPath(): string {
+    return join(this.options.dir, 'replicas.db');
+  }
+
+  /** Opens everything from disk, as a process start does: exposure rebuilt from the journal and the replicas. */
+  start(): void {
+    if (this.running !== undefined) return;
+    const { id, scheduler, network } = this.options;
+    const clock = scheduler.clock;
+    const topics = new StoreTopics(this.options.fleet, this.options.store);
+    const journal = Journal.open({ path: this.journalPath, nodeId: id, clock });
+    const authorizer = Authorizer.open({ journal, rules: this.options.rules, clock, groupCommit: { maxWaitMs: 0 } });
+    const replicas = openReplicaDatabase(this.replicasPath, id);
+    const watermark = openWatermarkConnection(this.replicasPath);
+    const reader = new JournalReader(this.journalPath, id);
+    const store = new ReplicaStore(replicas, {
+      onStored: (entries) => {
+        const message = peerEntriesMessage(entries);
+        authorizer.recordPeerEntries(message.approvals, message.releases);
+      },
+      onConflict: () => this.counters.increment('conflict'),
+    });
+    const shared = store.approvalsSince(0);
+    authorizer.recordPeerEntries(shared.approvals, shared.releases);
+    let subscriber: Subscriber | undefined;
+    const port = network.attach(id, [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.inbox(id)], (topic, payload) => {
+      // As the replicator's inbox: one transaction per delivery, a bad message only rolls back itself.
+      if (this.running?.replicas === replicas) replicas.transaction(() => subscriber?.handle(topic, payload))();
+    });
+    const log = silentLog;
+    const publisher = new Publisher({ nodeId: id, topic: topics.journal(id), journal: reader, watermark: new OutboxWatermark(watermark), port, signingKey: this.options.signingKey, inflightWindow: 256, pollIdleMs: NEVER_MS, inflightTimeoutMs: 5_000, clock, log });
+    const status = new StatusReporter({ nodeId: id, topic: topics.status(id), port, clock, log, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => publisher.stats().ackedSeq });
+    const answerer = new RepairAnswerer({ nodeId: id, topics, journal: reader, store, port, signingKey: this.options.signingKey, counters: this.counters, log, maxAnswerEntries: REPAIR.maxRangeEntries, maxAnswersInFlight: 2_048 });
+    subscriber = new Subscriber({ nodeId: id, topics, keys: this.options.keys, store, answerer, planner: new RepairPlanner(REPAIR), port, counters: this.counters, clock, log, onPeerOnline: () => status.refresh() });
+    const uplink = new Uplink({
+      origin: id,
+      store: this.options.store,
+      journal: {
+        headSeq: () => reader.headSeq(),
+        read: (from, limit) => reader.read(from, limit),
+        firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
+        record: async (outcomes) => authorizer.recordForwarded(outcomes),
+      },
+      centre: this.options.centre,
+      batchSize: 50,
+    });
+    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink };
+    publisher.start();
+    status.announce();
+  }
+
+  /** The process dies between two events: nothing more runs, and what it held in memory is gone. */
+  crash(): void {
+    const running = this.running;
+    if (running === undefined) return;
+    this.running = undefined;
+    this.options.network.detach(this.id);
+    running.publisher.stop();
+    for (const close of [() => running.reader.close(), () => running.watermark.close(), () => running.replicas.close(), () => running.journal.close()]) {
+      try {
+        close();
+      } catch {
+        // A crash does not close files tidily either.
+      }
+    }
+  }
+
+  /** A payment at this node's lane; undefined when the node is down. */
+  async pay(request: Record<string, unknown>): Promise<Outcome | undefined> {
+    const running = this.running;
+    if (running === undefined) return undefined;
+    const outcome = await running.authorizer.authorize(request);
+    // As the journal writer does after a commit: the outbox publishes now.
+    if (this.running === running) running.publisher.notify();
+    return outcome;
+  }
+
+  /** The node's periodic work: status, repair, the outbox's poll, and forwarding to the centre. */
+  tick(): void {
+    const running = this.running;
+    if (running === undefined) return;
+    running.status.tick();
+    running.subscriber.tick();
+    running.publisher.notify();
+    if (this.draining) return;
+    this.draining = true;
+    running.uplink
+      .drain()
+      .catch(() => undefined)
+      .finally(() => {
+        this.draining = false;
+      });
+  }
+
+  /** Disk full: the journal may not grow past its current size until freed. */
+  fillDisk(): void {
+    const db = this.running?.journal.connection();
+    if (db === undefined) return;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+  }
+
+  freeDisk(): void {
+    this.running?.journal.connection().pragma('max_page_count = 1073741823');
+  }
+
+  /** Replica heads by origin, for convergence. */
+  replicaHead(origin: string): number {
+    return this.running?.store.head(origin).seq ?? -1;
+  }
+
+  headSeq(): number {
+    return this.running?.reader.headSeq() ?? -1;
+  }
+
+  stop(): void {
+    this.crash();
+  }
+}

@@ -1,0 +1,229 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRules } from '../authorize/rules.js';
+import { type CheckResult, type PosPayment, checkExposure, checkJournalChain, checkLedger, checkReplicas, checkTotals, comparePayments, readJournal, readSqliteSales } from '../audit/store-checks.js';
+import { Centre } from '../central/centre.js';
+import { SqliteLedger } from '../central/sqlite-ledger.js';
+import type { CardFacts } from '../card/card-facts.js';
+import { type RandomSource, SeededRandom, between, pick } from '../platform/random.js';
+import { type NetworkTally, SimNetwork } from './network.js';
+import { SimScheduler } from './scheduler.js';
+import { simCentreLink } from './sim-centre.js';
+import { SimNode } from './sim-node.js';
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Simulated milliseconds of trading under faults (default one minute). */
+  readonly durationMs?: number;
+  readonly dir?: string;
+  readonly keep?: boolean;
+}
+
+export const SIM_FAULTS = ['crash', 'link-cut', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full'] as const;
+export type SimFault = (typeof SIM_FAULTS)[number];
+
+export interface SimReport {
+  readonly seed: number;
+  readonly simulatedSeconds: number;
+  readonly events: number;
+  readonly faults: Partial<Record<SimFault, number>>;
+  readonly network: NetworkTally;
+  readonly payments: { readonly total: number; readonly approved: number; readonly declined: number; readonly unknown: number };
+  readonly checks: readonly CheckResult[];
+  readonly violations: readonly string[];
+  readonly ok: boolean;
+}
+
+const NODES = ['lane-1', 'lane-2', 'lane-3'] as const;
+const FLEET = 'sim';
+const STORE = 'store-1';
+const START_WALL_MS = Date.UTC(2026, 10, 28, 9, 0, 0);
+const TICK_MS = 250;
+const PER_CARD = { maxCount: 3, maxAmountMinor: 20_000 } as const;
+const HEAL_LIMIT_MS = 120_000;
+
+/**
+ * A whole store in one process on simulated time, from one seed: three nodes built from the
+ * node's own parts (see SimNode) on a simulated broker, the centre on its real ledger, a POS per
+ * lane, and faults from the seed: crashes and restarts, links cut, the broker restarted, the uplink
+ * cut, the wall clock jumped, the disk full; every delivery lost, doubled or delayed by the seed.
+ * Then everything healed, and the promises checked from the files.
+ */
+export async function runSimulation(options: SimOptions): Promise<SimReport> {
+  const durationMs = options.durationMs ?? 60_000;
+  const random = new SeededRandom(options.seed);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'edgepay-sim-'));
+  mkdirSync(dir, { recursive: true });
+  const scheduler = new SimScheduler(START_WALL_MS);
+  const ledger = SqliteLedger.open(join(dir, 'centre', 'ledger.db'));
+  try {
+    const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6, clock: scheduler.clock });
+    const network = new SimNetwork(scheduler, random, { loss: random.int(50) / 1_000, duplicate: random.int(50) / 1_000, maxDelayMs: between(random, 1, 40) });
+    const uplinkCut = new Set<string>();
+    const keyPairs = NODES.map(() => generateKeyPairSync('ed25519'));
+    const keys = new Map(NODES.map((id, i) => [id, keyPairs[i]!.publicKey]));
+    const rules = parseRules({
+      version: 1,
+      currencies: { EUR: { floorLimitMinor: 10_000 } },
+      perCard: { windowMinutes: 1_440, maxCount: PER_CARD.maxCount, maxAmountMinor: { EUR: PER_CARD.maxAmountMinor } },
+      node: { maxStoredCount: 100_000, maxStoredAmountMinor: { EUR: 1_000_000_000 }, forwardDeadlineHours: 6 },
+      hotCards: { version: 0, tokens: [] },
+    });
+    const linkFates = { lostRequest: random.int(100) / 1_000, lostAnswer: random.int(100) / 1_000, maxDelayMs: 50, timeoutMs: 2_000 };
+    const nodes = NODES.map((id, i) => {
+      const nodeDir = join(dir, id);
+      mkdirSync(nodeDir, { recursive: true });
+      return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules, signingKey: keyPairs[i]!.privateKey, keys, scheduler, network, centre: simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates) });
+    });
+    for (const node of nodes) node.start();
+
+    const cards = cardPool(random);
+    const payments = new Map<string, PosPayment & { card: CardFacts; lane: string }>();
+    const pay = (node: SimNode, payment: PosPayment & { card: CardFacts; lane: string }): void => {
+      payment.attempts++;
+      const sent = node.pay({ idempotencyKey: payment.key, amountMinor: payment.amountMinor, currency: 'EUR', card: payment.card, lane: payment.lane, reference: payment.key });
+      sent
+        .then((outcome) => {
+          // The answer reaches the POS a hop later, unless the box died meanwhile.
+          if (outcome === undefined || outcome.entry === null) return;
+          scheduler.after(between(random, 0, 5), () => {
+            if (!node.up) return;
+            payment.outcome = outcome.decision.approved ? 'approved' : 'declined';
+            payment.code = outcome.decision.code;
+            payment.mode = outcome.decision.mode;
+          });
+        })
+        .catch(() => undefined);
+    };
+    let issued = 0;
+    for (const node of nodes) {
+      const next = (): void => {
+        if (scheduler.now - START_WALL_MS >= durationMs) return;
+        const key = `${node.id}-${issued++}`;
+        // A third of the customers are regulars, seen at every lane; the rest come once.
+        const card = random.int(3) === 0 ? pick(random, cards) : oneCard(random, issued);
+        const payment = { node: node.id, key, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, card, lane: node.id };
+        payments.set(key, payment);
+        pay(node, payment);
+        scheduler.after(between(random, 20, 400), next);
+      };
+      scheduler.after(between(random, 0, 100), next);
+      scheduler.every(TICK_MS, START_WALL_MS + durationMs + HEAL_LIMIT_MS, () => node.tick());
+    }
+
+    const faults: Partial<Record<SimFault, number>> = {};
+    const inject = (): void => {
+      if (scheduler.now - START_WALL_MS >= durationMs) return;
+      const kind = pick(random, SIM_FAULTS);
+      const node = pick(random, nodes);
+      const holdMs = between(random, 200, 5_000);
+      faults[kind] = (faults[kind] ?? 0) + 1;
+      switch (kind) {
+        case 'crash':
+          node.crash();
+          scheduler.after(holdMs, () => node.start());
+          break;
+        case 'link-cut':
+          network.cut(node.id);
+          scheduler.after(holdMs, () => network.heal(node.id));
+          break;
+        case 'broker-restart':
+          network.stopBroker();
+          scheduler.after(holdMs, () => network.startBroker());
+          break;
+        case 'uplink-cut':
+          uplinkCut.add(node.id);
+          scheduler.after(holdMs, () => {
+            uplinkCut.delete(node.id);
+          });
+          break;
+        case 'clock-jump': {
+          // Wall time only, as NTP stepping the clock would: backwards or forwards by up to ten minutes.
+          scheduler.clock.setWallMs(scheduler.clock.wallMs() + between(random, -600_000, 600_000));
+          break;
+        }
+        case 'disk-full':
+          node.fillDisk();
+          scheduler.after(holdMs, () => node.freeDisk());
+          break;
+      }
+      scheduler.after(between(random, 500, 4_000), inject);
+    };
+    scheduler.after(between(random, 500, 2_000), inject);
+
+    await scheduler.runUntil(START_WALL_MS + durationMs);
+    // Heal: every box up, every link whole, the broker up; the POS asks again for what it did not hear.
+    network.startBroker();
+    uplinkCut.clear();
+    for (const node of nodes) {
+      node.freeDisk();
+      network.heal(node.id);
+      if (!node.up) node.start();
+    }
+    for (const payment of payments.values()) {
+      if (payment.outcome === 'unknown') pay(nodes.find((n) => n.id === payment.node)!, payment);
+    }
+    const healDeadline = scheduler.now + HEAL_LIMIT_MS;
+    while (scheduler.now < healDeadline && !(await converged(nodes, ledger))) await scheduler.runUntil(scheduler.now + 1_000);
+    const events = scheduler.events;
+    for (const node of nodes) node.stop();
+
+    const journals = new Map(nodes.map((n) => [n.id, readJournal(n.journalPath, n.id)]));
+    const all = [...payments.values()];
+    const checks: CheckResult[] = [
+      ...nodes.map((n) => checkJournalChain(n.id, n.journalPath)),
+      checkReplicas(
+        nodes.map((n) => ({ id: n.id, journalPath: n.journalPath, replicasPath: n.replicasPath })),
+        journals,
+      ),
+      await checkTotals(ledger, journals),
+      await checkLedger(ledger),
+      ...comparePayments(all, readSqliteSales(join(dir, 'centre', 'ledger.db'))),
+      checkExposure(journals, PER_CARD),
+    ];
+    const violations = checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
+    return {
+      seed: options.seed,
+      simulatedSeconds: Math.round((scheduler.now - START_WALL_MS) / 100) / 10,
+      events,
+      faults,
+      network: network.tally,
+      payments: { total: all.length, approved: all.filter((p) => p.outcome === 'approved').length, declined: all.filter((p) => p.outcome === 'declined').length, unknown: all.filter((p) => p.outcome === 'unknown').length },
+      checks,
+      violations,
+      ok: violations.length === 0,
+    };
+  } finally {
+    await ledger.close();
+    if (options.keep !== true) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function converged(nodes: readonly SimNode[], ledger: SqliteLedger): Promise<boolean> {
+  for (const origin of nodes) {
+    const head = origin.headSeq();
+    if (head < 0 || (await ledger.headOf(origin.id)) < head) return false;
+    if (nodes.some((holder) => holder !== origin && holder.replicaHead(origin.id) < head)) return false;
+  }
+  return true;
+}
+
+/** Forty regulars who come back to every lane, so per-card limits and shared exposure bite. */
+function cardPool(random: RandomSource): CardFacts[] {
+  return Array.from({ length: 40 }, (_, n) => oneCard(random, n));
+}
+
+/** A card as capture hands it over: a keyed token, BIN, last 4 and a sealed blob, never the PAN. */
+function oneCard(random: RandomSource, n: number): CardFacts {
+  return {
+    token: Buffer.from(random.bytes(32)).toString('base64url'),
+    bin: '400000',
+    last4: String(1000 + (n % 9000)),
+    expiryYear: 2029,
+    expiryMonth: 12,
+    checkDigitValid: true,
+    sealed: random.bytes(80),
+  };
+}
