@@ -21,7 +21,7 @@ import { Publisher } from '../src/replication/publisher.js';
 import { REPLICA_MIGRATIONS, openReplicaDatabase } from '../src/replication/replica-db.js';
 import { ReplicaStore } from '../src/replication/replica-store.js';
 import { Replicator } from '../src/replication/replicator.js';
-import { StoreTopics, assertTopicId } from '../src/replication/topics.js';
+import { StoreTopics, assertTopicId, topicMatches } from '../src/replication/topics.js';
 import { freePort } from './support/brokers.js';
 import { authorizationDraft } from './support/drafts.js';
 import { useTempDir } from './support/tmp.js';
@@ -58,6 +58,10 @@ describe('topics', () => {
     expect(topics.parse('edgepay/v1/acme/store-42/lane-1/inbox')).toEqual({ node: 'lane-1', leaf: 'inbox' });
     expect(topics.parse('edgepay/v1/acme/store-42/rules')).toBeUndefined();
     expect(topics.parse('edgepay/v1/acme/other/lane-1/journal')).toBeUndefined();
+    expect(topicMatches(topics.everyNode('journal'), topics.journal('lane-1'))).toBe(true);
+    expect(topicMatches(topics.everyNode('journal'), topics.status('lane-1'))).toBe(false);
+    expect(topicMatches('edgepay/v1/#', topics.inbox('lane-2'))).toBe(true);
+    expect(topicMatches('edgepay/v1/+', 'edgepay/v1/acme/store-42')).toBe(false);
   });
 
   it.each(['a+b', 'a#', 'a/b', '', '$SYS', 'x'.repeat(65)])('refuses %j as an id', (id) => {

@@ -1,3 +1,4 @@
+import { topicMatches } from '../replication/topics.js';
 /*
  * The aedes broker of the bench enforces the shipped Mosquitto ACL (brokers/acl) itself, so both
  * brokers refuse and allow the same topics for the same node.
@@ -29,14 +30,4 @@ export function parseAcl(text: string): { allows(user: string, access: 'read' | 
         (r) => (r.user === null || r.user === who) && (r.access === access || r.access === 'readwrite') && topicMatches(r.filter.replaceAll('%u', who), topic),
       ),
   };
-}
-
-function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
 }

@@ -1,5 +1,6 @@
 import type { MqttPort, PublishOptions } from '../replication/port.js';
 import { type RandomSource, between } from '../platform/random.js';
+import { topicMatches } from '../replication/topics.js';
 import type { SimScheduler } from './scheduler.js';
 
 /** How the simulated broker treats each delivery to a subscriber. */
@@ -134,15 +135,4 @@ export class SimNetwork {
   private hop(): number {
     return between(this.random, 0, this.fates.maxDelayMs);
   }
-}
-
-/** MQTT topic filter matching: `+` one level, `#` the rest. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
 }
