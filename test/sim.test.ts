@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SIM_FAULTS, runSimulation } from '../src/sim/simulation.js';
+import { runCli } from './support/cli.js';
 
 /*
  * The deterministic simulation in CI: a bounded number of seeds, each a store trading for 30
@@ -29,5 +30,19 @@ describe('deterministic store simulation', () => {
     const seen = new Set<string>();
     for (const seed of SEEDS.slice(0, 6)) for (const kind of Object.keys((await runSimulation({ seed, durationMs: 30_000 })).faults)) seen.add(kind);
     expect([...seen].sort()).toEqual([...SIM_FAULTS].sort());
+  });
+
+  it('runs from the command line: a line per seed, exit 0; bad options named with what is allowed, exit 2', () => {
+    const ok = runCli(['sim', '--seed', '3', '--seeds', '2', '--seconds', '5']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^seed 3: ok — \d+ events/m);
+    expect(ok.stdout).toMatch(/^seed 4: ok/m);
+    expect(ok.stdout).toContain('2 of 2 seeds kept every promise');
+    const bad = runCli(['sim', '--seeds', '0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--seeds: "0" is not allowed; use a whole number from 1 to');
+    const chaos = runCli(['chaos', '--minutes', 'soon']);
+    expect(chaos.status).toBe(2);
+    expect(chaos.stderr).toContain('--minutes: "soon" is not allowed; use a number of minutes from 0.1 to 1440');
   });
 });

@@ -21,7 +21,7 @@ export interface SimOptions {
   readonly keep?: boolean;
 }
 
-export const SIM_FAULTS = ['crash', 'link-cut', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full'] as const;
+export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'link-cut', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full'] as const;
 export type SimFault = (typeof SIM_FAULTS)[number];
 
 export interface SimReport {
@@ -125,6 +125,16 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           node.crash();
           scheduler.after(holdMs, () => node.start());
           break;
+        case 'crash-mid-payment': {
+          // The box dies with a payment handed to its group commit and not yet written: no answer may have gone out.
+          const key = `${node.id}-${issued++}`;
+          const payment = { node: node.id, key, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, card: pick(random, cards), lane: node.id };
+          payments.set(key, payment);
+          pay(node, payment);
+          node.crash();
+          scheduler.after(holdMs, () => node.start());
+          break;
+        }
         case 'link-cut':
           network.cut(node.id);
           scheduler.after(holdMs, () => network.heal(node.id));
