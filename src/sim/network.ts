@@ -22,6 +22,10 @@ interface Attached {
 
 export interface NetworkTally {
   published: number;
+  /** Messages put on the wire by no node: forgeries, delivered like any other. */
+  injected: number;
+  /** Deliveries of those to nodes. */
+  injectedDelivered: number;
   delivered: number;
   lost: number;
   duplicated: number;
@@ -35,7 +39,7 @@ export interface NetworkTally {
  * all at once by stopping the broker. A node reconnecting gets the retained messages again.
  */
 export class SimNetwork {
-  readonly tally: NetworkTally = { published: 0, delivered: 0, lost: 0, duplicated: 0, refused: 0 };
+  readonly tally: NetworkTally = { published: 0, injected: 0, injectedDelivered: 0, delivered: 0, lost: 0, duplicated: 0, refused: 0 };
   private readonly nodes = new Map<string, Attached>();
   private readonly linkDown = new Set<string>();
   private readonly retained = new Map<string, Buffer>();
@@ -60,6 +64,15 @@ export class SimNetwork {
       },
       publish: (topic, payload, options) => this.publish(nodeId, attached, topic, payload, options),
     };
+  }
+
+  /** A message from outside the fleet (an intruder on the store's network), routed as the broker would. */
+  inject(topic: string, payload: Buffer): void {
+    if (!this.brokerUp) return;
+    this.tally.injected++;
+    for (const [nodeId, target] of this.nodes) {
+      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload, true);
+    }
   }
 
   detach(nodeId: string): void {
@@ -106,7 +119,7 @@ export class SimNetwork {
     });
   }
 
-  private route(nodeId: string, target: Attached, topic: string, payload: Buffer): void {
+  private route(nodeId: string, target: Attached, topic: string, payload: Buffer, injected = false): void {
     if (!this.connected(nodeId)) return;
     const draw = this.random.int(1_000_000) / 1_000_000;
     if (draw < this.fates.loss) {
@@ -119,6 +132,7 @@ export class SimNetwork {
       this.scheduler.after(this.hop(), () => {
         if (this.nodes.get(nodeId) !== target || !this.connected(nodeId)) return;
         this.tally.delivered++;
+        if (injected) this.tally.injectedDelivered++;
         target.deliver(topic, payload);
       });
     }

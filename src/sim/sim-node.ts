@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Rules } from '../authorize/rules.js';
+import type { JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { Journal } from '../journal/journal.js';
 import type { CentreLink } from '../reconcile/uplink.js';
@@ -189,6 +190,18 @@ export class SimNode {
   /** Replica heads by origin, for convergence. */
   replicaHead(origin: string): number {
     return this.running?.store.head(origin).seq ?? -1;
+  }
+
+  /** The latest entry of this node's own journal; null before its first (or while down). */
+  lastEntry(): JournalEntry | null {
+    const reader = this.running?.reader;
+    const head = reader?.headSeq() ?? 0;
+    return reader === undefined || head === 0 ? null : (reader.read(head, 1)[0] ?? null);
+  }
+
+  /** The origins this node keeps replicas of. */
+  replicaOrigins(): string[] {
+    return this.running?.store.origins() ?? [];
   }
 
   headSeq(): number {

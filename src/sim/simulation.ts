@@ -12,6 +12,8 @@ import { type NetworkTally, SimNetwork } from './network.js';
 import { SimScheduler } from './scheduler.js';
 import { simCentreLink } from './sim-centre.js';
 import { SimNode } from './sim-node.js';
+import { forge } from './forgeries.js';
+import { StoreTopics } from '../replication/topics.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -21,7 +23,7 @@ export interface SimOptions {
   readonly keep?: boolean;
 }
 
-export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'link-cut', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full'] as const;
+export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'link-cut', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
 export type SimFault = (typeof SIM_FAULTS)[number];
 
 export interface SimReport {
@@ -62,6 +64,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6, clock: scheduler.clock });
     const network = new SimNetwork(scheduler, random, { loss: random.int(50) / 1_000, duplicate: random.int(50) / 1_000, maxDelayMs: between(random, 1, 40) });
     const uplinkCut = new Set<string>();
+    const topics = new StoreTopics(FLEET, STORE);
     const keyPairs = NODES.map(() => generateKeyPairSync('ed25519'));
     const keys = new Map(NODES.map((id, i) => [id, keyPairs[i]!.publicKey]));
     const rules = parseRules({
@@ -158,6 +161,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           node.fillDisk();
           scheduler.after(holdMs, () => node.freeDisk());
           break;
+        case 'forgery': {
+          const forged = forge(random, topics, scheduler.clock, node.id, keyPairs[nodes.indexOf(node)]!.privateKey, node.lastEntry());
+          network.inject(forged.topic, forged.payload);
+          break;
+        }
       }
       scheduler.after(between(random, 500, 4_000), inject);
     };
@@ -178,6 +186,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     const healDeadline = scheduler.now + HEAL_LIMIT_MS;
     while (scheduler.now < healDeadline && !(await converged(nodes, ledger))) await scheduler.runUntil(scheduler.now + 1_000);
     const events = scheduler.events;
+    const origins = new Set(nodes.flatMap((n) => n.replicaOrigins()));
     for (const node of nodes) node.stop();
 
     const journals = new Map(nodes.map((n) => [n.id, readJournal(n.journalPath, n.id)]));
@@ -192,6 +201,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       await checkLedger(ledger),
       ...comparePayments(all, readSqliteSales(join(dir, 'centre', 'ledger.db'))),
       checkExposure(journals, PER_CARD),
+      checkForgeries(nodes, network.tally, origins),
     ];
     const violations = checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
     return {
@@ -210,6 +220,24 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     if (options.keep !== true) rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * P8: whatever an intruder sends is counted as rejected and never stored. Honest messages are
+ * never rejected, so every rejection counted is a forged delivery (a node ignores forgeries on its
+ * own topic without counting them); and no node keeps a replica of a node outside the fleet.
+ */
+function checkForgeries(nodes: readonly SimNode[], tally: NetworkTally, origins: ReadonlySet<string>): CheckResult {
+  const rejected = nodes.reduce((sum, n) => sum + REJECTIONS.reduce((s, reason) => s + n.counters.get(reason), 0), 0);
+  const strangers = [...origins].filter((o) => !nodes.some((n) => n.id === o));
+  const ok = strangers.length === 0 && rejected <= tally.injectedDelivered && (tally.injectedDelivered === 0 || rejected > 0);
+  return {
+    check: 'only the fleet speaks: forged messages rejected, counted, never stored',
+    ok,
+    detail: `${tally.injected} forged messages, ${tally.injectedDelivered} deliveries, ${rejected} rejections counted${strangers.length > 0 ? `; replicas of ${strangers.join(', ')}` : ''}`,
+  };
+}
+
+const REJECTIONS = ['malformed', 'unknown_key', 'bad_signature', 'bad_hash', 'wrong_topic'] as const;
 
 async function converged(nodes: readonly SimNode[], ledger: SqliteLedger): Promise<boolean> {
   for (const origin of nodes) {
