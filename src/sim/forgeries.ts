@@ -14,6 +14,8 @@ export type ForgeryKind = (typeof FORGERY_KINDS)[number];
 export interface Forgery {
   readonly kind: ForgeryKind;
   readonly topic: string;
+  /** The fleet's node whose own journal topic it uses; null for an outsider's topic. */
+  readonly owner: string | null;
   readonly payload: Buffer;
 }
 
@@ -46,15 +48,15 @@ export function forge(random: RandomSource, topics: StoreTopics, clock: Clock, o
   };
   switch (kind) {
     case 'wrong-key':
-      return { kind, topic: topics.journal(origin), payload: sealEnvelope(entryAfter(origin, last), intruder) };
+      return { kind, topic: topics.journal(origin), owner: origin, payload: sealEnvelope(entryAfter(origin, last), intruder) };
     case 'tampered': {
       // The origin's own signature over its real entry, the amount raised in transit.
       const real = last ?? entryAfter(origin, null);
       const json = JSON.parse(sealEnvelope(real, originKey).toString('utf8')) as { entry: { amountMinor: number } };
       json.entry.amountMinor += 1 + random.int(100_000);
-      return { kind, topic: topics.journal(origin), payload: Buffer.from(JSON.stringify(json), 'utf8') };
+      return { kind, topic: topics.journal(origin), owner: origin, payload: Buffer.from(JSON.stringify(json), 'utf8') };
     }
     case 'unknown-origin':
-      return { kind, topic: topics.journal('mallory'), payload: sealEnvelope(entryAfter('mallory', null), intruder) };
+      return { kind, topic: topics.journal('mallory'), owner: null, payload: sealEnvelope(entryAfter('mallory', null), intruder) };
   }
 }

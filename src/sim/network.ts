@@ -24,7 +24,7 @@ export interface NetworkTally {
   published: number;
   /** Messages put on the wire by no node: forgeries, delivered like any other. */
   injected: number;
-  /** Deliveries of those to nodes. */
+  /** Deliveries of those to nodes that examine them (not to the node whose own journal topic they use). */
   injectedDelivered: number;
   delivered: number;
   lost: number;
@@ -66,12 +66,16 @@ export class SimNetwork {
     };
   }
 
-  /** A message from outside the fleet (an intruder on the store's network), routed as the broker would. */
-  inject(topic: string, payload: Buffer): void {
+  /**
+   * A message from outside the fleet (an intruder on the store's network), routed as the broker
+   * would. `owner` is the node whose own topic it uses: it gets the message too, and ignores it
+   * unexamined, as it does its own entries, so those deliveries are not counted.
+   */
+  inject(topic: string, payload: Buffer, owner: string | null): void {
     if (!this.brokerUp) return;
     this.tally.injected++;
     for (const [nodeId, target] of this.nodes) {
-      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload, true);
+      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload, nodeId !== owner);
     }
   }
 
@@ -119,7 +123,7 @@ export class SimNetwork {
     });
   }
 
-  private route(nodeId: string, target: Attached, topic: string, payload: Buffer, injected = false): void {
+  private route(nodeId: string, target: Attached, topic: string, payload: Buffer, countInjected = false): void {
     if (!this.connected(nodeId)) return;
     const draw = this.random.int(1_000_000) / 1_000_000;
     if (draw < this.fates.loss) {
@@ -132,7 +136,7 @@ export class SimNetwork {
       this.scheduler.after(this.hop(), () => {
         if (this.nodes.get(nodeId) !== target || !this.connected(nodeId)) return;
         this.tally.delivered++;
-        if (injected) this.tally.injectedDelivered++;
+        if (countInjected) this.tally.injectedDelivered++;
         target.deliver(topic, payload);
       });
     }

@@ -163,7 +163,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           break;
         case 'forgery': {
           const forged = forge(random, topics, scheduler.clock, node.id, keyPairs[nodes.indexOf(node)]!.privateKey, node.lastEntry());
-          network.inject(forged.topic, forged.payload);
+          network.inject(forged.topic, forged.payload, forged.owner);
           break;
         }
       }
@@ -222,14 +222,14 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
 }
 
 /**
- * P8: whatever an intruder sends is counted as rejected and never stored. Honest messages are
- * never rejected, so every rejection counted is a forged delivery (a node ignores forgeries on its
- * own topic without counting them); and no node keeps a replica of a node outside the fleet.
+ * P8: whatever an intruder sends is rejected, counted and never stored. Honest messages are never
+ * rejected, so the rejections counted must equal the forged deliveries examined, one for one; and
+ * no node keeps a replica of a node outside the fleet.
  */
 function checkForgeries(nodes: readonly SimNode[], tally: NetworkTally, origins: ReadonlySet<string>): CheckResult {
   const rejected = nodes.reduce((sum, n) => sum + REJECTIONS.reduce((s, reason) => s + n.counters.get(reason), 0), 0);
   const strangers = [...origins].filter((o) => !nodes.some((n) => n.id === o));
-  const ok = strangers.length === 0 && rejected <= tally.injectedDelivered && (tally.injectedDelivered === 0 || rejected > 0);
+  const ok = strangers.length === 0 && rejected === tally.injectedDelivered;
   return {
     check: 'only the fleet speaks: forged messages rejected, counted, never stored',
     ok,
