@@ -1,4 +1,5 @@
 import { makeBenchDir } from '../bench/bench-dir.js';
+import { peerHead } from '../demo/store/store-node.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { type CheckResult, checkStore } from '../audit/store-checks.js';
 import { type ChaosStore, PER_CARD, startChaosStore } from './chaos-store.js';
@@ -146,14 +147,5 @@ async function untilConverged(store: ChaosStore, deadlineMs: number): Promise<st
     if (missing.length === 0) return null;
     if (Date.now() > deadlineMs) return `the store did not converge within ${CONVERGE_MS / 1000} s: ${missing.join('; ')}`;
     await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
-async function peerHead(statusUrl: string, origin: string): Promise<number> {
-  try {
-    const status = (await (await fetch(`${statusUrl}/status.json`, { signal: AbortSignal.timeout(2_000) })).json()) as { peers?: { nodeId: string; headSeq: number }[] };
-    return status.peers?.find((p) => p.nodeId === origin)?.headSeq ?? 0;
-  } catch {
-    return -1;
   }
 }

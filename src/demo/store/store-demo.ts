@@ -16,7 +16,7 @@ import { JournalReader } from '../../journal/journal-reader.js';
 import { packagePath } from '../../platform/modules.js';
 import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
 import { peersOf, provisionNodeKeys } from '../../replication/provision.js';
-import { type StoreNode, startStoreNode } from './store-node.js';
+import { type StoreNode, peerHead, readerState, startStoreNode } from './store-node.js';
 import { freePort } from '../../platform/free-port.js';
 
 export interface StoreDemoOptions {
@@ -274,9 +274,7 @@ function sameSums(a: Readonly<Record<string, number>>, b: Readonly<Record<string
 async function untilReaderReady(node: StoreNode): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const state = await fetch(`${node.apiUrl}/v1/lanes`)
-      .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
-      .catch(() => undefined);
+    const state = await readerState(node.apiUrl);
     if (state === 'ready') return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -287,12 +285,7 @@ async function untilPeersHold(nodes: ReadonlyMap<string, StoreNode>, origin: str
   const deadline = Date.now() + 20_000;
   const peers = [...nodes.values()].filter((n) => n.id !== origin);
   for (;;) {
-    const held = await Promise.all(
-      peers.map(async (peer) => {
-        const status = (await (await fetch(`${peer.statusUrl}/status.json`)).json()) as { peers: { nodeId: string; headSeq: number }[] };
-        return status.peers.find((p) => p.nodeId === origin)?.headSeq ?? 0;
-      }),
-    );
+    const held = await Promise.all(peers.map((peer) => peerHead(peer.statusUrl, origin)));
     if (held.every((h) => h >= seq)) return;
     if (Date.now() > deadline) throw new Error(`${origin}'s peers hold ${held.join(', ')} of its ${seq} entries`);
     await new Promise((resolve) => setTimeout(resolve, 50));

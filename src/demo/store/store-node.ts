@@ -86,9 +86,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
     for (;;) {
       if (!alive()) throw new Error(`${options.id} exited at start:\n${log}`);
-      const state = await fetch(`${apiUrl}/v1/lanes`)
-        .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
-        .catch(() => undefined);
+      const state = await readerState(apiUrl);
       if (state === 'ready') return;
       if (Date.now() > deadline) throw new Error(`${options.id}'s reader did not become ready (last state ${String(state)}):\n${log}\n${sim.describe()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -136,4 +134,21 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     throw error;
   }
   return node;
+}
+
+/** The state of a box's lane reader from its payment API (`ready` when it takes a card); undefined when the box does not answer. */
+export async function readerState(apiUrl: string): Promise<string | undefined> {
+  return fetch(`${apiUrl}/v1/lanes`, { signal: AbortSignal.timeout(2_000) })
+    .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
+    .catch(() => undefined);
+}
+
+/** How far a box holds `origin`'s journal, from its status page; -1 when the box does not answer. */
+export async function peerHead(statusUrl: string, origin: string): Promise<number> {
+  try {
+    const status = (await (await fetch(`${statusUrl}/status.json`, { signal: AbortSignal.timeout(2_000) })).json()) as { peers?: { nodeId: string; headSeq: number }[] };
+    return status.peers?.find((p) => p.nodeId === origin)?.headSeq ?? 0;
+  } catch {
+    return -1;
+  }
 }
