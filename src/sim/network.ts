@@ -42,7 +42,9 @@ export class SimNetwork {
   readonly tally: NetworkTally = { published: 0, injected: 0, injectedDelivered: 0, delivered: 0, lost: 0, duplicated: 0, refused: 0 };
   private readonly nodes = new Map<string, Attached>();
   private readonly linkDown = new Set<string>();
-  private readonly retained = new Map<string, Buffer>();
+  /** Pairs of nodes that cannot hear each other while both still reach the broker, as "a|b" with a < b. */
+  private readonly pairsApart = new Set<string>();
+  private readonly retained = new Map<string, { readonly payload: Buffer; readonly from: string }>();
   private brokerUp = true;
   private incarnations = 0;
 
@@ -75,7 +77,7 @@ export class SimNetwork {
     if (!this.brokerUp) return;
     this.tally.injected++;
     for (const [nodeId, target] of this.nodes) {
-      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload, nodeId !== owner);
+      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(null, nodeId, target, topic, payload, nodeId !== owner);
     }
   }
 
@@ -89,6 +91,28 @@ export class SimNetwork {
 
   heal(nodeId: string): void {
     if (this.linkDown.delete(nodeId)) this.sendRetained(nodeId);
+  }
+
+  /**
+   * The two nodes stop hearing each other, each still reaching the broker and the third node: as
+   * with a bridged broker whose bridge is down, or an ACL pushed wrong.
+   */
+  cutBetween(a: string, b: string): void {
+    this.pairsApart.add(pairKey(a, b));
+  }
+
+  healBetween(a: string, b: string): void {
+    if (!this.pairsApart.delete(pairKey(a, b))) return;
+    // As a bridge reconnecting: each side gets the other's retained messages again.
+    this.sendRetained(a, b);
+    this.sendRetained(b, a);
+  }
+
+  healAllPairs(): void {
+    for (const key of [...this.pairsApart]) {
+      const [a, b] = key.split('|') as [string, string];
+      this.healBetween(a, b);
+    }
   }
 
   stopBroker(): void {
@@ -114,17 +138,18 @@ export class SimNetwork {
     return new Promise<void>((resolve, reject) => {
       this.scheduler.after(this.hop(), () => {
         if (!this.connected(from) || this.nodes.get(from) !== sender) return reject(new Error(`${from} lost its connection before the broker had the message`));
-        if (options.retain === true) this.retained.set(topic, payload);
+        if (options.retain === true) this.retained.set(topic, { payload, from });
         for (const [nodeId, target] of this.nodes) {
-          if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload);
+          if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(from, nodeId, target, topic, payload);
         }
         this.scheduler.after(this.hop(), () => (this.connected(from) && this.nodes.get(from) === sender ? resolve() : reject(new Error(`${from} lost the PUBACK`))));
       });
     });
   }
 
-  private route(nodeId: string, target: Attached, topic: string, payload: Buffer, countInjected = false): void {
-    if (!this.connected(nodeId)) return;
+  /** `from` is the publishing node, or null for a message from outside the fleet. */
+  private route(from: string | null, nodeId: string, target: Attached, topic: string, payload: Buffer, countInjected = false): void {
+    if (!this.connected(nodeId) || (from !== null && this.pairsApart.has(pairKey(from, nodeId)))) return;
     const draw = this.random.int(1_000_000) / 1_000_000;
     if (draw < this.fates.loss) {
       this.tally.lost++;
@@ -134,7 +159,7 @@ export class SimNetwork {
     if (copies === 2) this.tally.duplicated++;
     for (let i = 0; i < copies; i++) {
       this.scheduler.after(this.hop(), () => {
-        if (this.nodes.get(nodeId) !== target || !this.connected(nodeId)) return;
+        if (this.nodes.get(nodeId) !== target || !this.connected(nodeId) || (from !== null && this.pairsApart.has(pairKey(from, nodeId)))) return;
         this.tally.delivered++;
         if (countInjected) this.tally.injectedDelivered++;
         target.deliver(topic, payload);
@@ -142,15 +167,21 @@ export class SimNetwork {
     }
   }
 
-  private sendRetained(nodeId: string): void {
+  /** The retained messages a node subscribes to, of every node it can hear (or of `only`). */
+  private sendRetained(nodeId: string, only?: string): void {
     const target = this.nodes.get(nodeId);
     if (target === undefined) return;
-    for (const [topic, payload] of this.retained) {
-      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(nodeId, target, topic, payload);
+    for (const [topic, { payload, from }] of this.retained) {
+      if (only !== undefined && from !== only) continue;
+      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(from, nodeId, target, topic, payload);
     }
   }
 
   private hop(): number {
     return between(this.random, 0, this.fates.maxDelayMs);
   }
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
 }

@@ -21,6 +21,7 @@ export class SimScheduler {
   private queue: Scheduled[] = [];
   private order = 0;
   private nowMs: number;
+  private interruptions: { readonly atMs: number; readonly turn: number; readonly run: () => void }[] = [];
   events = 0;
 
   constructor(startWallMs: number) {
@@ -56,6 +57,19 @@ export class SimScheduler {
     this.after(periodMs, tick);
   }
 
+  /**
+   * Runs `run` inside the first event at or after `delayMs` from now, once `turn` (0 to
+   * SETTLE_TURNS - 1) real event-loop turns of its continuations have passed: between any two
+   * steps of whatever the code was doing then, not only between events.
+   */
+  interrupt(delayMs: number, turn: number, run: () => void): void {
+    if (!Number.isInteger(turn) || turn < 0 || turn >= SETTLE_TURNS) throw new RangeError(`turn must be a whole number from 0 to ${SETTLE_TURNS - 1}, got ${turn}`);
+    this.interruptions.push({ atMs: this.nowMs + Math.max(0, delayMs), turn, run });
+  }
+
+  /** How many real turns follow each event; interruptions pick one of them. */
+  static readonly turnsPerEvent = SETTLE_TURNS;
+
   async runUntil(untilMs: number): Promise<void> {
     for (;;) {
       const next = this.queue[0];
@@ -64,9 +78,19 @@ export class SimScheduler {
       this.advanceTo(next.atMs);
       this.events++;
       await next.run();
-      await settle();
+      for (let turn = 0; turn < SETTLE_TURNS; turn++) {
+        this.runInterruptions(turn);
+        await oneTurn();
+      }
     }
     this.advanceTo(untilMs);
+  }
+
+  private runInterruptions(turn: number): void {
+    const due = this.interruptions.filter((i) => i.atMs <= this.nowMs && i.turn === turn);
+    if (due.length === 0) return;
+    this.interruptions = this.interruptions.filter((i) => !due.includes(i));
+    for (const interruption of due) interruption.run();
   }
 
   private advanceTo(ms: number): void {
@@ -76,6 +100,6 @@ export class SimScheduler {
   }
 }
 
-export async function settle(): Promise<void> {
-  for (let i = 0; i < SETTLE_TURNS; i++) await new Promise((resolve) => setImmediate(resolve));
+function oneTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,6 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sqliteFiles } from '../journal/files.js';
+import type { RandomSource } from '../platform/random.js';
+import { type CrashImage, installCrashImage, takeCrashImage } from './crash-image.js';
+import { type TornFile, tearWrite } from './torn-write.js';
 import type { Rules } from '../authorize/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/journal-reader.js';
@@ -92,20 +97,9 @@ export class SimNode {
     const { id, scheduler, network } = this.options;
     const clock = scheduler.clock;
     const topics = new StoreTopics(this.options.fleet, this.options.store);
-    const journal = Journal.open({ path: this.journalPath, nodeId: id, clock });
-    const authorizer = Authorizer.open({ journal, rules: this.options.rules, clock, groupCommit: { maxWaitMs: 0 } });
-    const replicas = openReplicaDatabase(this.replicasPath, id);
+    const { journal, authorizer, replicas, store } = this.openDecider(this.journalPath, this.replicasPath);
     const watermark = openWatermarkConnection(this.replicasPath);
     const reader = new JournalReader(this.journalPath, id);
-    const store = new ReplicaStore(replicas, {
-      onStored: (entries) => {
-        const message = peerEntriesMessage(entries);
-        authorizer.recordPeerEntries(message.approvals, message.releases);
-      },
-      onConflict: () => this.counters.increment('conflict'),
-    });
-    const shared = store.approvalsSince(0);
-    authorizer.recordPeerEntries(shared.approvals, shared.releases);
     let subscriber: Subscriber | undefined;
     const port = network.attach(id, [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.inbox(id)], (topic, payload) => {
       // As the replicator's inbox: one transaction per delivery, a bad message only rolls back itself.
@@ -133,20 +127,78 @@ export class SimNode {
     status.announce();
   }
 
-  /** The process dies between two events: nothing more runs, and what it held in memory is gone. */
+  /**
+   * The journal and the authorizer deciding in it, with the store's offline approvals counted from
+   * the replicas, as a process start opens them.
+   */
+  private openDecider(journalPath: string, replicasPath: string): { journal: Journal; authorizer: Authorizer; replicas: Database.Database; store: ReplicaStore } {
+    const { id, scheduler } = this.options;
+    const clock = scheduler.clock;
+    const journal = Journal.open({ path: journalPath, nodeId: id, clock });
+    const authorizer = Authorizer.open({ journal, rules: this.options.rules, clock, groupCommit: { maxWaitMs: 0 }, defer: (run, delayMs) => scheduler.after(delayMs, run) });
+    const replicas = openReplicaDatabase(replicasPath, id);
+    const store = new ReplicaStore(replicas, {
+      onStored: (entries) => {
+        const message = peerEntriesMessage(entries);
+        authorizer.recordPeerEntries(message.approvals, message.releases);
+      },
+      onConflict: () => this.counters.increment('conflict'),
+    });
+    const shared = store.approvalsSince(0);
+    authorizer.recordPeerEntries(shared.approvals, shared.releases);
+    return { journal, authorizer, replicas, store };
+  }
+
+  /**
+   * The process is killed: nothing more runs, what it held in memory is gone, and its files are as
+   * the kernel had them (the WAL not checkpointed away, as closing would).
+   */
   crash(): void {
     const running = this.running;
     if (running === undefined) return;
+    const image = takeCrashImage([this.journalPath, this.replicasPath]);
     this.running = undefined;
     this.options.network.detach(this.id);
     running.publisher.stop();
-    for (const close of [() => running.reader.close(), () => running.watermark.close(), () => running.replicas.close(), () => running.journal.close()]) {
-      try {
-        close();
-      } catch {
-        // A crash does not close files tidily either.
-      }
+    closeAll([running.reader, running.watermark, running.replicas, running.journal]);
+    installCrashImage(image);
+  }
+
+  /**
+   * Power fails while the journal is writing a payment: the node dies holding it, and the write
+   * reaches the disk in part (some sectors of the WAL, in any combination) or whole. The write is
+   * the one this box would make: the same request decided by the real authorizer from a copy of
+   * the files as the crash left them. Nothing was acknowledged, so SQLite must drop a part-written
+   * commit on the next start; a whole one is a decision the POS learns when it asks again.
+   */
+  async crashTearing(request: Record<string, unknown>, random: RandomSource): Promise<TornFile | undefined> {
+    if (this.running === undefined) return undefined;
+    this.crash();
+    const scratch = join(this.options.dir, 'torn-write');
+    rmSync(scratch, { recursive: true, force: true });
+    mkdirSync(scratch);
+    const journalCopy = join(scratch, 'journal.db');
+    const replicasCopy = join(scratch, 'replicas.db');
+    for (const [from, to] of [[this.journalPath, journalCopy], [this.replicasPath, replicasCopy]] as const) {
+      sqliteFiles(from).forEach((file, i) => {
+        if (existsSync(file)) copyFileSync(file, sqliteFiles(to)[i]!);
+      });
     }
+    const before = takeCrashImage([journalCopy]);
+    const decider = this.openDecider(journalCopy, replicasCopy);
+    let after: CrashImage;
+    try {
+      await decider.authorizer.authorize(request).catch(() => undefined);
+      after = takeCrashImage([journalCopy]);
+    } finally {
+      closeAll([decider.replicas, decider.journal]);
+    }
+    const wal = `${journalCopy}-wal`;
+    // Only the WAL is torn: a checkpoint into the database file comes after the commit's fsync.
+    const torn = tearWrite(before.get(wal) ?? null, after.get(wal) ?? Buffer.alloc(0), random);
+    writeFileSync(`${this.journalPath}-wal`, torn.bytes);
+    rmSync(scratch, { recursive: true, force: true });
+    return torn;
   }
 
   /** A payment at this node's lane; undefined when the node is down. */
@@ -210,5 +262,16 @@ export class SimNode {
 
   stop(): void {
     this.crash();
+  }
+}
+
+/** Closes what a dead process held; a kill does not close files tidily, so errors are nobody's to hear. */
+function closeAll(handles: readonly { close(): unknown }[]): void {
+  for (const handle of handles) {
+    try {
+      handle.close();
+    } catch {
+      // already closed, or failing: either way gone
+    }
   }
 }

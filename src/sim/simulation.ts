@@ -23,7 +23,7 @@ export interface SimOptions {
   readonly keep?: boolean;
 }
 
-export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'link-cut', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
+export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'crash-mid-turn', 'torn-write', 'link-cut', 'partition', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
 export type SimFault = (typeof SIM_FAULTS)[number];
 
 export interface SimReport {
@@ -32,11 +32,15 @@ export interface SimReport {
   readonly events: number;
   readonly faults: Partial<Record<SimFault, number>>;
   readonly network: NetworkTally;
+  /** Torn writes by what reached the disk: part of the commit (SQLite must drop it) or all of it. */
+  readonly tornWrites: { readonly part: number; readonly whole: number };
   readonly payments: { readonly total: number; readonly approved: number; readonly declined: number; readonly unknown: number };
   readonly checks: readonly CheckResult[];
   readonly violations: readonly string[];
   readonly ok: boolean;
 }
+
+type SimPayment = PosPayment & { card: CardFacts; lane: string };
 
 const NODES = ['lane-1', 'lane-2', 'lane-3'] as const;
 const FLEET = 'sim';
@@ -83,10 +87,18 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     for (const node of nodes) node.start();
 
     const cards = cardPool(random);
-    const payments = new Map<string, PosPayment & { card: CardFacts; lane: string }>();
-    const pay = (node: SimNode, payment: PosPayment & { card: CardFacts; lane: string }): void => {
+    const payments = new Map<string, SimPayment>();
+    const requestOf = (payment: SimPayment): Record<string, unknown> => ({ idempotencyKey: payment.key, amountMinor: payment.amountMinor, currency: 'EUR', card: payment.card, lane: payment.lane, reference: payment.key });
+    let issued = 0;
+    const newPayment = (node: SimNode, card: CardFacts): SimPayment => {
+      const key = `${node.id}-${issued++}`;
+      const payment = { node: node.id, key, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, card, lane: node.id };
+      payments.set(key, payment);
+      return payment;
+    };
+    const pay = (node: SimNode, payment: SimPayment): void => {
       payment.attempts++;
-      const sent = node.pay({ idempotencyKey: payment.key, amountMinor: payment.amountMinor, currency: 'EUR', card: payment.card, lane: payment.lane, reference: payment.key });
+      const sent = node.pay(requestOf(payment));
       sent
         .then((outcome) => {
           // The answer reaches the POS a hop later, unless the box died meanwhile.
@@ -100,16 +112,12 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
         })
         .catch(() => undefined);
     };
-    let issued = 0;
     for (const node of nodes) {
       const next = (): void => {
         if (scheduler.now - START_WALL_MS >= durationMs) return;
-        const key = `${node.id}-${issued++}`;
         // A third of the customers are regulars, seen at every lane; the rest come once.
         const card = random.int(3) === 0 ? pick(random, cards) : oneCard(random, issued);
-        const payment = { node: node.id, key, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, card, lane: node.id };
-        payments.set(key, payment);
-        pay(node, payment);
+        pay(node, newPayment(node, card));
         scheduler.after(between(random, 20, 400), next);
       };
       scheduler.after(between(random, 0, 100), next);
@@ -117,7 +125,8 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     }
 
     const faults: Partial<Record<SimFault, number>> = {};
-    const inject = (): void => {
+    const tornWrites = { part: 0, whole: 0 };
+    const inject = async (): Promise<void> => {
       if (scheduler.now - START_WALL_MS >= durationMs) return;
       const kind = pick(random, SIM_FAULTS);
       const node = pick(random, nodes);
@@ -128,13 +137,24 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           node.crash();
           scheduler.after(holdMs, () => node.start());
           break;
-        case 'crash-mid-payment': {
+        case 'crash-mid-payment':
           // The box dies with a payment handed to its group commit and not yet written: no answer may have gone out.
-          const key = `${node.id}-${issued++}`;
-          const payment = { node: node.id, key, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, card: pick(random, cards), lane: node.id };
-          payments.set(key, payment);
-          pay(node, payment);
+          pay(node, newPayment(node, pick(random, cards)));
           node.crash();
+          scheduler.after(holdMs, () => node.start());
+          break;
+        case 'crash-mid-turn': {
+          // Killed inside whatever runs next (a delivery, a commit, an answer from the centre), between two of its steps.
+          const within = between(random, 0, 1_000);
+          scheduler.interrupt(within, random.int(SimScheduler.turnsPerEvent), () => node.crash());
+          scheduler.after(within + TICK_MS + holdMs, () => node.start());
+          break;
+        }
+        case 'torn-write': {
+          const payment = newPayment(node, pick(random, cards));
+          payment.attempts++;
+          const torn = await node.crashTearing(requestOf(payment), random);
+          if (torn !== undefined) tornWrites[torn.whole ? 'whole' : 'part']++;
           scheduler.after(holdMs, () => node.start());
           break;
         }
@@ -142,6 +162,12 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           network.cut(node.id);
           scheduler.after(holdMs, () => network.heal(node.id));
           break;
+        case 'partition': {
+          const other = pick(random, nodes.filter((n) => n !== node));
+          network.cutBetween(node.id, other.id);
+          scheduler.after(holdMs, () => network.healBetween(node.id, other.id));
+          break;
+        }
         case 'broker-restart':
           network.stopBroker();
           scheduler.after(holdMs, () => network.startBroker());
@@ -174,6 +200,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     await scheduler.runUntil(START_WALL_MS + durationMs);
     // Heal: every box up, every link whole, the broker up; the POS asks again for what it did not hear.
     network.startBroker();
+    network.healAllPairs();
     uplinkCut.clear();
     for (const node of nodes) {
       node.freeDisk();
@@ -210,6 +237,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       events,
       faults,
       network: network.tally,
+      tornWrites,
       payments: { total: all.length, approved: all.filter((p) => p.outcome === 'approved').length, declined: all.filter((p) => p.outcome === 'declined').length, unknown: all.filter((p) => p.outcome === 'unknown').length },
       checks,
       violations,

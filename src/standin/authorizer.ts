@@ -25,6 +25,15 @@ export interface AuthorizerOptions {
   readonly rules: Rules;
   readonly clock?: Clock;
   readonly groupCommit?: Partial<GroupCommitOptions>;
+  /**
+   * Runs the idle WAL checkpoint a little later. A real timer by default; a simulation passes its
+   * own scheduler so that what sits in the WAL at a crash follows from the seed alone.
+   */
+  readonly defer?: (run: () => void, delayMs: number) => void;
+}
+
+function deferOnTimer(run: () => void, delayMs: number): void {
+  setTimeout(run, delayMs).unref();
 }
 
 type Operation =
@@ -55,12 +64,14 @@ export class Authorizer {
   private readonly batches: GroupCommit<Operation, Outcome>;
   private rules: Rules;
   private lastPruneWallMs: number;
-  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointPending = false;
+  private readonly defer: (run: () => void, delayMs: number) => void;
 
   private constructor(options: AuthorizerOptions, exposure: ExposureState) {
     this.journal = options.journal;
     this.clock = options.clock ?? systemClock;
     this.rules = options.rules;
+    this.defer = options.defer ?? deferOnTimer;
     this.exposure = exposure;
     this.decisionView = storeExposure(exposure, this.peers);
     this.lastPruneWallMs = this.clock.wallMs();
@@ -149,9 +160,10 @@ export class Authorizer {
    * inside a commit, from ever coming due while traffic has pauses.
    */
   private scheduleCheckpoint(): void {
-    if (this.checkpointTimer !== undefined || this.journal.uncheckpointedCommits < CHECKPOINT_MIN_COMMITS) return;
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = undefined;
+    if (this.checkpointPending || this.journal.uncheckpointedCommits < CHECKPOINT_MIN_COMMITS) return;
+    this.checkpointPending = true;
+    this.defer(() => {
+      this.checkpointPending = false;
       // Busy again: the batch now waiting will reach idle and schedule the next attempt.
       if (this.batches.queued > 0) return;
       try {
@@ -160,7 +172,6 @@ export class Authorizer {
         // A closed journal needs none; an I/O failure is kept by the journal and fails the next batch with 91.
       }
     }, CHECKPOINT_IDLE_MS);
-    this.checkpointTimer.unref();
   }
 
   private flush(ops: readonly Operation[]): Settled<Outcome>[] {
