@@ -9,6 +9,7 @@ import { registerRebuildCommand, runRebuildCommand } from '../src/cli/rebuild-co
 import { entryHash } from '../src/journal/canonical.js';
 import { sealEntry, withHash } from '../src/journal/entry-builder.js';
 import { backupJournal } from '../src/journal/backup.js';
+import { restoreJournal } from '../src/journal/restore.js';
 import { Journal } from '../src/journal/journal.js';
 import { ENTRY_COLUMNS } from '../src/journal/row.js';
 import { verifyChain } from '../src/journal/verify.js';
@@ -311,6 +312,40 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
     expect(openAndVerify(path, 'lane-1')).toMatchObject({ ok: true, checked: 20 });
   });
 
+  it('completes a journal restored from a backup with the entries after its head (--keep-existing), and refuses one that diverges', async () => {
+    const s = (store = new Store(tempDir(), broker.url));
+    s.start();
+    s.write('lane-1', 20);
+    await s.waitReplicated('lane-1');
+    const backup = join(s.node('lane-1').dir, 'backup.db');
+    await backupJournal(s.node('lane-1').journalPath, backup);
+    s.write('lane-1', 15);
+    await s.waitReplicated('lane-1');
+    const original = join(s.node('lane-1').dir, 'original.db');
+    await backupJournal(s.node('lane-1').journalPath, original);
+    await s.loseBox('lane-1');
+    const path = s.node('lane-1').journalPath;
+    restoreJournal({ from: backup, to: path });
+
+    const report = await rebuildFromPeers(s.rebuildOptions('lane-1', { keepExisting: true }));
+    expect(report).toMatchObject({ installed: true, entries: 15, headSeq: 35, end: 'quiet', missing: null, keptAt: null });
+    expect(report.existing).toMatchObject({ kind: 'journal', entries: 20 });
+    expect(rowsOf(path)).toEqual(rowsOf(original));
+    expect(openAndVerify(path, 'lane-1')).toMatchObject({ ok: true, checked: 35, headSeq: 35 });
+
+    // Another box's journal, or one whose chain is not the one the store holds, is never extended.
+    rmSync(path);
+    restoreJournal({ from: backup, to: path, force: true });
+    const forked = Journal.open({ path, nodeId: 'lane-1' });
+    forked.writeBatch((w) => w.appendOrFind(authorizationDraft({ lane: 'lane-1', amountMinor: 1 })));
+    forked.close();
+    const before = rowsOf(path);
+    const diverged = await rebuildError(rebuildFromPeers(s.rebuildOptions('lane-1', { keepExisting: true })));
+    expect(diverged.code).toBe('EDGEPAY_REBUILD_INCOMPLETE');
+    expect(diverged.message).toMatch(/entry 22 of lane-1 does not link to the journal's head 21: the restored journal and the store's copy diverge/);
+    expect(rowsOf(path)).toEqual(before);
+  });
+
   it('installs nothing while peers hold less than the last announced head or the node says it is online', async () => {
     const s = (store = new Store(tempDir(), broker.url));
     s.start();
@@ -375,7 +410,7 @@ describe('edgepay node rebuild (command line)', () => {
 
   it('is registered under node with its options, and requires --from-peers and --config', async () => {
     const rebuild = program().commands[0]!.commands.find((c) => c.name() === 'rebuild')!;
-    expect(rebuild.options.map((o) => o.long)).toEqual(['--from-peers', '--config', '--timeout-s', '--force', '--accept-incomplete', '--even-if-online', '--origin-key', '--json']);
+    expect(rebuild.options.map((o) => o.long)).toEqual(['--from-peers', '--config', '--timeout-s', '--force', '--keep-existing', '--accept-incomplete', '--even-if-online', '--origin-key', '--json']);
     await expect(program().parseAsync(['node', 'rebuild', '--config', 'x.json'], { from: 'user' })).rejects.toBeInstanceOf(CommanderError);
     await expect(program().parseAsync(['node', 'rebuild', '--from-peers'], { from: 'user' })).rejects.toBeInstanceOf(CommanderError);
     await expect(program().parseAsync(['node', 'rebuild', '--from-peers', '--config', 'x.json', '--timeout-s', '0'], { from: 'user' })).rejects.toMatchObject({ code: 'EDGEPAY_BAD_INPUT' });

@@ -12,6 +12,7 @@ export interface RebuildCommandOptions {
   readonly config: string;
   readonly timeoutS: number;
   readonly force?: boolean;
+  readonly keepExisting?: boolean;
   readonly acceptIncomplete?: boolean;
   readonly evenIfOnline?: boolean;
   readonly originKey?: string;
@@ -26,11 +27,12 @@ interface Output {
 export function registerRebuildCommand(nodeCommand: Command): void {
   nodeCommand
     .command('rebuild')
-    .description("rebuild this node's journal from its peers' replicas, on a replacement box before its node starts; installs only a whole, verified chain")
+    .description("rebuild this node's journal from its peers' replicas, on a replacement box before its node starts (or complete one restored from a backup); installs only a whole, verified chain")
     .requiredOption('--from-peers', "fetch the node's own entries from the store peers over MQTT (the only source so far)")
     .requiredOption('--config <file>', 'node configuration file (JSON) with a replication section')
     .option('--timeout-s <n>', 'give up collecting after this many seconds', parsePositiveInt, 120)
     .option('--force', 'move an existing journal with entries aside (kept beside it) and rebuild anyway')
+    .option('--keep-existing', 'keep the journal at the path (just restored from a backup) and add only the entries after its head, which must link to it')
     .option('--accept-incomplete', 'install the verified prefix even if the peers hold less than the node last announced')
     .option('--even-if-online', "rebuild although the node's retained status says it is online")
     .option('--origin-key <file>', "the dead node's public key (SPKI PEM) if this box has a new signing key")
@@ -56,6 +58,7 @@ export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output
       journalPath: journalPathOf(config),
       replication: config.replication,
       force: opts.force === true,
+      keepExisting: opts.keepExisting === true,
       acceptIncomplete: opts.acceptIncomplete === true,
       evenIfOnline: opts.evenIfOnline === true,
       timeoutMs: opts.timeoutS * 1_000,
@@ -82,7 +85,7 @@ export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output
 function describe(report: RebuildReport): string {
   const lines = [
     report.installed
-      ? `rebuilt ${report.entries} entries of ${report.nodeId} into ${report.journalPath}: head ${report.headSeq} ${report.headHash}`
+      ? `rebuilt ${report.entries} entries of ${report.nodeId} into ${report.journalPath}${report.headSeq > report.entries ? ` after its entry ${report.headSeq - report.entries}` : ''}: head ${report.headSeq} ${report.headHash}`
       : `NOT installed: ${report.entries} verified entries of ${report.nodeId} collected, head ${report.headSeq}`,
     report.announced === null
       ? `  no retained status of ${report.nodeId}: its last head is unknown, so completeness rests on the peers going quiet`

@@ -46,6 +46,46 @@ export function importVerifiedEntries(path: string, nodeId: string, entries: Ite
   return result;
 }
 
+/**
+ * Appends `entries` (verified by the caller, re-checked here link by link) to an existing journal
+ * that no node holds: a journal restored from a backup, made whole again from the peers' copies.
+ * One transaction with the head row, fsynced (WAL, synchronous=FULL), then the whole chain verified.
+ */
+export function appendVerifiedEntries(path: string, nodeId: string, entries: readonly JournalEntry[]): ImportResult {
+  if (!existsSync(path)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `no journal at ${path} to append to`, { path });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+  } catch (cause) {
+    throw storageError(cause, path);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const owner = db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined;
+    if (owner?.value !== nodeId) {
+      throw new EdgepayError('EDGEPAY_RESTORE_REFUSED', `${path} belongs to node ${JSON.stringify(owner?.value)}, not ${JSON.stringify(nodeId)}`, { path });
+    }
+    const last = db.prepare('SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
+    let head = last === undefined ? { seq: 0, hash: GENESIS_HASH, hashBytes: Buffer.from(GENESIS_HASH, 'hex') } : { seq: last.seq, hash: last.hash.toString('hex'), hashBytes: last.hash };
+    const insert = db.prepare(INSERT_ENTRY_SQL);
+    db.transaction(() => {
+      for (const entry of entries) {
+        checkLink(entry, head, nodeId, path);
+        const hashBytes = Buffer.from(entry.hash, 'hex');
+        insert.run(entryRow(entry, head.hashBytes, hashBytes));
+        head = { seq: entry.seq, hash: entry.hash, hashBytes };
+      }
+      if (head.seq > 0) db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash').run(head.seq, head.hashBytes);
+    })();
+    return checkImported(db, path, nodeId, head.seq);
+  } catch (cause) {
+    throw cause instanceof EdgepayError ? cause : storageError(cause, path);
+  } finally {
+    db.close();
+  }
+}
+
 function writeChain(partial: string, path: string, nodeId: string, entries: Iterable<JournalEntry>): ImportResult {
   const db = new Database(partial);
   try {
@@ -66,17 +106,21 @@ function writeChain(partial: string, path: string, nodeId: string, entries: Iter
       }
       if (head.seq > 0) db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?)').run(head.seq, head.hashBytes);
     })();
-    const report = verifyChain(db, { nodeId });
-    if (!report.ok || report.headSeq !== head.seq) {
-      throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `imported journal for ${path} does not verify: ${report.problem?.message ?? 'head mismatch'}`, {
-        path,
-        firstBadSeq: report.problem?.seq,
-      });
-    }
-    return { path, entries: report.checked, headSeq: report.headSeq, headHash: report.headHash };
+    return checkImported(db, path, nodeId, head.seq);
   } finally {
     db.close();
   }
+}
+
+function checkImported(db: Database.Database, path: string, nodeId: string, headSeq: number): ImportResult {
+  const report = verifyChain(db, { nodeId });
+  if (!report.ok || report.headSeq !== headSeq) {
+    throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `imported journal for ${path} does not verify: ${report.problem?.message ?? 'head mismatch'}`, {
+      path,
+      firstBadSeq: report.problem?.seq,
+    });
+  }
+  return { path, entries: report.checked, headSeq: report.headSeq, headHash: report.headHash };
 }
 
 function checkLink(entry: JournalEntry, head: { seq: number; hash: string }, nodeId: string, path: string): void {

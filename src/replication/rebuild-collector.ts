@@ -17,6 +17,14 @@ export interface CollectorTally {
   readonly rejected: Readonly<Partial<Record<RejectReason, number>>>;
 }
 
+/** Where the collected chain starts from: the genesis, or the head of a journal restored from a backup. */
+export interface ChainBase {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export const GENESIS_BASE: ChainBase = { seq: 0, hash: GENESIS_HASH };
+
 /** Distinct validly signed entries at one sequence number: the origin's key signed two chains. */
 export interface ForkReport {
   readonly seq: number;
@@ -28,7 +36,8 @@ export interface ForkReport {
  * with the fleet's keys (every hash recomputed, every link checked, the signature of its last
  * entry verified), so a forged or altered answer is counted and dropped before it can touch the chain; the chain grows only by the next sequence
  * number linking to the current head, from entry 1. Two different entries signed for one
- * sequence number are never resolved by arrival order: the chain stops before them.
+ * sequence number are never resolved by arrival order: the chain stops before them. Given a
+ * base (a restored journal's head), the chain grows from the entry after it, which must link to it.
  */
 export class RebuildCollector {
   private readonly chain: VerifiedEntry[] = [];
@@ -42,6 +51,7 @@ export class RebuildCollector {
   constructor(
     readonly origin: string,
     private readonly keys: KeyRing,
+    readonly base: ChainBase = GENESIS_BASE,
   ) {}
 
   /** One repair answer: an entry or a run; 'stored' if it brought at least one entry not seen before. */
@@ -75,13 +85,13 @@ export class RebuildCollector {
     return outcome;
   }
 
-  /** The last entry of the contiguous, linked chain from entry 1 (0 while entry 1 is missing). */
+  /** The last entry of the contiguous, linked chain from the base (the base while the entry after it is missing). */
   get headSeq(): number {
-    return this.chain.length;
+    return this.base.seq + this.chain.length;
   }
 
   get headHash(): string {
-    return this.chain.at(-1)?.hash ?? GENESIS_HASH;
+    return this.chain.at(-1)?.hash ?? this.base.hash;
   }
 
   /** The highest sequence number any verified answer carried, linked or not. */
@@ -89,10 +99,10 @@ export class RebuildCollector {
     return this.highest;
   }
 
-  /** The verified chain from entry 1, up to the first gap, broken link or fork. */
+  /** The verified chain after the base, up to the first gap, broken link or fork. */
   entries(): readonly VerifiedEntry[] {
     const fork = this.firstFork();
-    return fork === undefined || fork.seq > this.chain.length ? this.chain : this.chain.slice(0, fork.seq - 1);
+    return fork === undefined || fork.seq > this.headSeq ? this.chain : this.chain.slice(0, Math.max(0, fork.seq - 1 - this.base.seq));
   }
 
   /** The first sequence number with two validly signed entries, if any. */

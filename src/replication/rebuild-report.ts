@@ -40,6 +40,8 @@ export interface JudgeInput {
   readonly session: SessionResult;
   readonly existing: ExistingJournal;
   readonly started: number;
+  /** The time of judging, on the same clock as `started`. */
+  readonly now: number;
   readonly acceptIncomplete: boolean;
   readonly evenIfOnline: boolean;
   readonly peerIds: readonly string[];
@@ -59,7 +61,7 @@ export function judge(input: JudgeInput): RebuildReport {
   const head = chain.at(-1);
   const own = session.statuses.get(nodeId);
   const announced = own === undefined ? null : { headSeq: own.headSeq, online: own.online, wallMs: own.wallMs };
-  const headSeq = head?.seq ?? 0;
+  const headSeq = head?.seq ?? collector.base.seq;
   const missing =
     announced !== null && announced.headSeq > headSeq
       ? { fromSeq: headSeq + 1, toSeq: announced.headSeq }
@@ -72,7 +74,7 @@ export function judge(input: JudgeInput): RebuildReport {
     installed: false,
     entries: chain.length,
     headSeq,
-    headHash: head?.hash ?? '0'.repeat(64),
+    headHash: head?.hash ?? collector.base.hash,
     announced,
     missing,
     end: session.end,
@@ -81,9 +83,16 @@ export function judge(input: JudgeInput): RebuildReport {
     peers: input.peerIds.map((id) => ({ nodeId: id, online: session.statuses.get(id)?.online ?? null })),
     existing: input.existing,
     keptAt: null,
-    durationMs: Date.now() - input.started,
+    durationMs: input.now - input.started,
   };
   const fork = collector.firstFork();
+  if (fork !== undefined && collector.base.seq > 0 && fork.seq === collector.base.seq + 1 && fork.hashes.length === 1) {
+    throw new RebuildError(
+      'EDGEPAY_REBUILD_INCOMPLETE',
+      `the peers' entry ${fork.seq} of ${nodeId} does not link to the journal's head ${collector.base.seq}: the restored journal and the store's copy diverge; nothing installed, rebuild without keeping it`,
+      { report, fork },
+    );
+  }
   if (fork !== undefined) {
     throw new RebuildError(
       'EDGEPAY_REBUILD_INCOMPLETE',
@@ -98,11 +107,11 @@ export function judge(input: JudgeInput): RebuildReport {
       { report },
     );
   }
-  if (chain.length === 0) {
+  if (headSeq === 0) {
     throw new RebuildError('EDGEPAY_REBUILD_EMPTY', `no verified entry 1 of ${nodeId} came back from the peers (${describeEnd(session.end)}); nothing installed`, { report });
   }
   if (missing !== null && !input.acceptIncomplete) {
-    throw new RebuildError('EDGEPAY_REBUILD_INCOMPLETE', `peers returned entries 1..${headSeq} of ${nodeId} but ${describeMissing(missing)} (${describeEnd(session.end)}); nothing installed, pass --accept-incomplete to install the verified prefix`, { report });
+    throw new RebuildError('EDGEPAY_REBUILD_INCOMPLETE', `the chain of ${nodeId} reaches entry ${headSeq} (${chain.length} from the peers) but ${describeMissing(missing)} (${describeEnd(session.end)}); nothing installed, pass --accept-incomplete to install the verified prefix`, { report });
   }
   return report;
 }

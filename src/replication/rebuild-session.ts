@@ -27,10 +27,46 @@ export interface SessionResult {
   readonly statuses: ReadonlyMap<string, NodeStatus>;
 }
 
+/** What collecting needs of a broker link: the rebuild's own MQTT client, or a simulated one. */
+export interface RebuildTransport {
+  /** Attaches a handler for every message; returns its detach. */
+  onMessage(handler: (topic: string, payload: Buffer) => void): () => void;
+  /** Attaches a handler for the link's loss; returns its detach. */
+  onClose(handler: () => void): () => void;
+  publish(topic: string, payload: Buffer): Promise<unknown>;
+}
+
+/** Time for collecting: the machine's, or a simulation's. */
+export interface RebuildTimer {
+  nowMs(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realRebuildTimer: RebuildTimer = {
+  nowMs: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** The rebuild's MQTT client as a transport: requests at QoS 1. */
+export function mqttRebuildTransport(client: MqttClient): RebuildTransport {
+  return {
+    onMessage: (handler) => {
+      client.on('message', handler);
+      return () => client.off('message', handler);
+    },
+    onClose: (handler) => {
+      client.on('close', handler);
+      return () => client.off('close', handler);
+    },
+    publish: (topic, payload) => client.publishAsync(topic, payload, { qos: 1 }),
+  };
+}
+
 export interface SessionOptions {
   readonly nodeId: string;
   readonly topics: StoreTopics;
-  readonly client: MqttClient;
+  readonly transport: RebuildTransport;
+  readonly timer: RebuildTimer;
   readonly collector: RebuildCollector;
   /** Statuses are taken only from these nodes (the node itself and its configured peers). */
   readonly known: ReadonlySet<string>;
@@ -52,7 +88,7 @@ export interface SessionOptions {
  * the chain's head has stayed unanswered for the quiet period.
  */
 export async function collectFromPeers(options: SessionOptions): Promise<SessionResult> {
-  const { client, collector, topics, nodeId, tuning, log } = options;
+  const { transport, timer, collector, topics, nodeId, tuning, log } = options;
   const statuses = new Map<string, NodeStatus>();
   let linkLost = false;
   const onClose = () => {
@@ -66,22 +102,23 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
       if (status !== undefined && status.nodeId === parsed.node) statuses.set(parsed.node, status);
     }
   };
-  client.on('message', onMessage);
-  client.on('close', onClose);
+  const detach = [transport.onMessage(onMessage), transport.onClose(onClose)];
+  const detachAll = (): void => {
+    for (const off of detach) off();
+  };
   let requests = 0;
   try {
     await options.subscribe();
   } catch (error) {
-    client.off('message', onMessage);
-    client.off('close', onClose);
+    detachAll();
     throw error;
   }
   let sent: { toSeq: number; atMs: number } | undefined;
   let seen = collector.tally().verified;
-  let progressAtMs = Date.now();
+  let progressAtMs = timer.nowMs();
   try {
     for (;;) {
-      const now = Date.now();
+      const now = timer.nowMs();
       const verified = collector.tally().verified;
       if (verified !== seen) {
         seen = verified;
@@ -97,14 +134,13 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
         sent = { toSeq: range.toSeq, atMs: now };
         requests++;
         log.debug({ origin: nodeId, ...range }, 'asking the peers for entries');
-        client.publishAsync(topics.repair(nodeId), encodeRepairRequest({ v: 1, origin: nodeId, ...range, requester: nodeId }), { qos: 1 }).catch((error: unknown) => {
+        transport.publish(topics.repair(nodeId), encodeRepairRequest({ v: 1, origin: nodeId, ...range, requester: nodeId })).catch((error: unknown) => {
           log.debug({ err: error }, 'repair request not acknowledged; it is repeated');
         });
       }
-      await new Promise((resolve) => setTimeout(resolve, tuning.tickMs));
+      await timer.sleep(tuning.tickMs);
     }
   } finally {
-    client.off('message', onMessage);
-    client.off('close', onClose);
+    detachAll();
   }
 }

@@ -3,11 +3,15 @@ import type { ReplicationConfig } from './config.js';
 import { ReplicationError } from './errors.js';
 import { loadKeyRing, loadSigningKey } from './keys.js';
 import { type ReplicationLog, silentLog } from './log.js';
-import { RebuildCollector } from './rebuild-collector.js';
-import { claimJournalPath, installRebuilt, openCheck } from './rebuild-journal.js';
+import { inspectBackup } from '../journal/backup.js';
+import { type ImportResult, appendVerifiedEntries } from '../journal/import.js';
+import type { KeyRing } from './keys.js';
+import { type ChainBase, GENESIS_BASE, RebuildCollector } from './rebuild-collector.js';
+import { RebuildError } from './rebuild-errors.js';
+import { type ExistingJournal, claimJournalPath, installRebuilt, openCheck } from './rebuild-journal.js';
 import { closeRebuildLink, openRebuildLink, subscribeAll } from './rebuild-link.js';
 import { type RebuildReport, judge } from './rebuild-report.js';
-import { DEFAULT_REBUILD_TUNING, type RebuildTuning, collectFromPeers } from './rebuild-session.js';
+import { DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './rebuild-session.js';
 import { StoreTopics, assertTopicId } from './topics.js';
 
 export interface RebuildOptions {
@@ -18,6 +22,8 @@ export interface RebuildOptions {
   readonly originPublicKeyFile?: string;
   /** Move an existing journal with entries aside instead of refusing. */
   readonly force?: boolean;
+  /** Keep the journal at the path (restored from a backup) and append only the entries after its head. */
+  readonly keepExisting?: boolean;
   /** Install the verified prefix even when the peers hold less than the node last announced. */
   readonly acceptIncomplete?: boolean;
   /** Rebuild although the node's retained status says it is online. */
@@ -31,40 +37,79 @@ export interface RebuildOptions {
 
 export const DEFAULT_REBUILD_TIMEOUT_MS = 120_000;
 
+/** A broker link for one rebuild: opened after the journal path is claimed, closed before installing. */
+export interface RebuildLink {
+  readonly transport: RebuildTransport;
+  subscribe(filters: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RebuildOverOptions extends Pick<RebuildOptions, 'nodeId' | 'journalPath' | 'force' | 'keepExisting' | 'acceptIncomplete' | 'evenIfOnline' | 'timeoutMs' | 'log' | 'onSubscribed'> {
+  readonly topics: StoreTopics;
+  /** The fleet's keys, the origin's own among them. */
+  readonly keys: KeyRing;
+  readonly peerIds: readonly string[];
+  readonly tuning: RebuildTuning;
+  readonly timer: RebuildTimer;
+  readonly openLink: () => Promise<RebuildLink>;
+  /** Names the replaced journal's files; a timestamp by default. */
+  readonly keepSuffix?: string;
+}
+
 /**
  * Rebuilds a replacement box's journal from its peers' replicas, before its node starts: the
  * journal path is locked and checked, the node's own entries are collected from the store and
  * verified, and only a whole, verified chain is installed (the same rows and hashes as the dead
  * box wrote), after which Journal.open accepts it. The completeness criterion is in judge().
+ * With `keepExisting`, a journal restored from a backup stays and only the entries after its head
+ * are collected and appended; they must link to it.
  */
 export async function rebuildFromPeers(options: RebuildOptions): Promise<RebuildReport> {
-  const started = Date.now();
-  const { nodeId, journalPath, replication } = options;
-  const tuning = { ...DEFAULT_REBUILD_TUNING, ...options.tuning };
-  const log = options.log ?? silentLog;
-  const topics = new StoreTopics(replication.fleet, replication.store);
+  const { nodeId, replication } = options;
   assertTopicId('node', nodeId);
-  const keys = keyRing(options);
-  const { lock, existing } = claimJournalPath(journalPath, options.force === true);
-  let installed: ReturnType<typeof installRebuilt>;
+  const tuning = { ...DEFAULT_REBUILD_TUNING, ...options.tuning };
+  return rebuildOver({
+    ...options,
+    topics: new StoreTopics(replication.fleet, replication.store),
+    keys: keyRing(options),
+    peerIds: replication.peers.map((p) => p.nodeId),
+    tuning,
+    timer: realRebuildTimer,
+    openLink: async () => {
+      const client = await openRebuildLink({ nodeId, replication, connectTimeoutMs: tuning.connectTimeoutMs });
+      return { transport: mqttRebuildTransport(client), subscribe: (filters) => subscribeAll(client, filters), close: () => closeRebuildLink(client) };
+    },
+  });
+}
+
+/** The rebuild on any broker link and clock: the command's MQTT client, or a simulated store's. */
+export async function rebuildOver(options: RebuildOverOptions): Promise<RebuildReport> {
+  const { nodeId, journalPath, topics, timer } = options;
+  const started = timer.nowMs();
+  const log = options.log ?? silentLog;
+  const keepExisting = options.keepExisting === true;
+  const { lock, existing } = claimJournalPath(journalPath, options.force === true || keepExisting);
+  let installed: ImportResult & { readonly keptAt: string | null };
   let report: RebuildReport;
   try {
-    const collector = new RebuildCollector(nodeId, keys);
-    const client = await openRebuildLink({ nodeId, replication, connectTimeoutMs: tuning.connectTimeoutMs });
+    const base = keepExisting ? baseOf(journalPath, nodeId, existing) : GENESIS_BASE;
+    const collector = new RebuildCollector(nodeId, options.keys, base);
+    const link = await options.openLink();
     const session = await collectFromPeers({
       nodeId,
       topics,
-      client,
+      transport: link.transport,
+      timer,
       collector,
-      known: new Set(keys.keys()),
-      tuning,
+      known: new Set(options.keys.keys()),
+      tuning: options.tuning,
       deadlineMs: started + (options.timeoutMs ?? DEFAULT_REBUILD_TIMEOUT_MS),
       log,
       subscribe: async () => {
-        await subscribeAll(client, [topics.inbox(nodeId), topics.everyNode('status')]);
+        await link.subscribe([topics.inbox(nodeId), topics.everyNode('status')]);
         options.onSubscribed?.();
       },
-    }).finally(() => closeRebuildLink(client));
+    }).finally(() => link.close());
     report = judge({
       nodeId,
       journalPath,
@@ -72,17 +117,35 @@ export async function rebuildFromPeers(options: RebuildOptions): Promise<Rebuild
       session,
       existing,
       started,
+      now: timer.nowMs(),
       acceptIncomplete: options.acceptIncomplete === true,
       evenIfOnline: options.evenIfOnline === true,
-      peerIds: replication.peers.map((p) => p.nodeId),
+      peerIds: options.peerIds,
     });
-    installed = installRebuilt(journalPath, nodeId, collector.entries(), new Date().toISOString().replace(/[:.]/g, '-'));
+    installed =
+      base.seq > 0
+        ? { ...appendVerifiedEntries(journalPath, nodeId, collector.entries()), keptAt: null }
+        : installRebuilt(journalPath, nodeId, collector.entries(), options.keepSuffix ?? new Date().toISOString().replace(/[:.]/g, '-'));
   } finally {
     lock.release();
   }
   openCheck(journalPath, nodeId);
   log.info({ nodeId, entries: installed.entries, headSeq: installed.headSeq }, 'journal rebuilt from peers');
-  return { ...report, installed: true, keptAt: installed.keptAt, durationMs: Date.now() - started };
+  return { ...report, installed: true, keptAt: installed.keptAt, durationMs: timer.nowMs() - started };
+}
+
+/** The head of the journal kept at the path, which must be this node's and verify whole. */
+function baseOf(journalPath: string, nodeId: string, existing: ExistingJournal): ChainBase {
+  if (existing.kind === 'none') return GENESIS_BASE;
+  if (existing.kind === 'unreadable') {
+    throw new RebuildError('EDGEPAY_REBUILD_REFUSED', `${journalPath} cannot be kept: it is unreadable (${existing.reason}); restore a good backup, or rebuild without --keep-existing`, { path: journalPath });
+  }
+  const report = inspectBackup(journalPath);
+  if (report.nodeId !== nodeId || !report.ok) {
+    const why = report.nodeId !== nodeId ? `it belongs to node ${JSON.stringify(report.nodeId)}` : `its chain breaks at entry ${report.problem?.seq} (${report.problem?.message})`;
+    throw new RebuildError('EDGEPAY_REBUILD_REFUSED', `${journalPath} cannot be kept: ${why}; restore a good backup, or rebuild without --keep-existing`, { path: journalPath });
+  }
+  return { seq: report.headSeq, hash: report.headHash };
 }
 
 /** The fleet's keys as the replicator knows them, with the origin's own key for its entries. */
