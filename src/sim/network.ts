@@ -46,6 +46,8 @@ export class SimNetwork {
   private readonly pairsApart = new Set<string>();
   private readonly retained = new Map<string, { readonly payload: Buffer; readonly from: string }>();
   private brokerUp = true;
+  /** Who wants to hear that a node's connection dropped, as a client sees its socket close. */
+  private readonly lossWatchers = new Map<string, Set<() => void>>();
   private incarnations = 0;
 
   constructor(
@@ -87,6 +89,15 @@ export class SimNetwork {
 
   cut(nodeId: string): void {
     this.linkDown.add(nodeId);
+    for (const lost of [...(this.lossWatchers.get(nodeId) ?? [])]) lost();
+  }
+
+  /** Calls `lost` when the node's connection drops (its link cut, the broker stopped); returns the unwatch. */
+  watchConnection(nodeId: string, lost: () => void): () => void {
+    const watchers = this.lossWatchers.get(nodeId) ?? new Set<() => void>();
+    watchers.add(lost);
+    this.lossWatchers.set(nodeId, watchers);
+    return () => watchers.delete(lost);
   }
 
   heal(nodeId: string): void {
@@ -117,6 +128,7 @@ export class SimNetwork {
 
   stopBroker(): void {
     this.brokerUp = false;
+    for (const watchers of this.lossWatchers.values()) for (const lost of [...watchers]) lost();
   }
 
   startBroker(): void {
@@ -126,7 +138,12 @@ export class SimNetwork {
   }
 
   connected(nodeId: string): boolean {
-    return this.brokerUp && !this.linkDown.has(nodeId) && this.nodes.has(nodeId);
+    return this.reachable(nodeId) && this.nodes.has(nodeId);
+  }
+
+  /** The broker is up and the node's link whole: a client of it could connect now. */
+  reachable(nodeId: string): boolean {
+    return this.brokerUp && !this.linkDown.has(nodeId);
   }
 
   private publish(from: string, sender: Attached, topic: string, payload: Buffer, options: PublishOptions): Promise<void> {

@@ -71,6 +71,8 @@ const REPAIR = { maxRangeEntries: 256, retryAfterMs: 1_000, lagGraceMs: 500 } as
 export class SimNode {
   private running: Running | undefined;
   private draining = false;
+  /** An operator is rebuilding this box: it stays down until they are done. */
+  private inRepair = false;
   readonly counters = new Counters();
 
   constructor(readonly options: SimNodeOptions) {}
@@ -93,7 +95,7 @@ export class SimNode {
 
   /** Opens everything from disk, as a process start does: exposure rebuilt from the journal and the replicas. */
   start(): void {
-    if (this.running !== undefined) return;
+    if (this.running !== undefined || this.inRepair) return;
     const { id, scheduler, network } = this.options;
     const clock = scheduler.clock;
     const topics = new StoreTopics(this.options.fleet, this.options.store);
@@ -199,6 +201,26 @@ export class SimNode {
     writeFileSync(`${this.journalPath}-wal`, torn.bytes);
     rmSync(scratch, { recursive: true, force: true });
     return torn;
+  }
+
+  /**
+   * The box's disk dies: the process is gone and so are its journal and replicas. The box stays
+   * down, whatever else would start it, until the operator's `repaired` puts it back.
+   */
+  loseDisk(): void {
+    this.crash();
+    this.inRepair = true;
+    for (const file of [...sqliteFiles(this.journalPath), ...sqliteFiles(this.replicasPath)]) rmSync(file, { force: true });
+  }
+
+  get underRepair(): boolean {
+    return this.inRepair;
+  }
+
+  /** The operator is done with the box: it starts from what they installed. */
+  repaired(): void {
+    this.inRepair = false;
+    this.start();
   }
 
   /** A payment at this node's lane; undefined when the node is down. */

@@ -13,6 +13,7 @@ import { SimScheduler } from './scheduler.js';
 import { simCentreLink } from './sim-centre.js';
 import { SimNode } from './sim-node.js';
 import { forge } from './forgeries.js';
+import { SimOperator } from './operator.js';
 import { StoreTopics } from '../replication/topics.js';
 
 export interface SimOptions {
@@ -23,7 +24,7 @@ export interface SimOptions {
   readonly keep?: boolean;
 }
 
-export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'crash-mid-turn', 'torn-write', 'link-cut', 'partition', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
+export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'crash-mid-turn', 'torn-write', 'disk-replaced', 'link-cut', 'partition', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
 export type SimFault = (typeof SIM_FAULTS)[number];
 
 export interface SimReport {
@@ -34,6 +35,8 @@ export interface SimReport {
   readonly network: NetworkTally;
   /** Torn writes by what reached the disk: part of the commit (SQLite must drop it) or all of it. */
   readonly tornWrites: { readonly part: number; readonly whole: number };
+  /** Dead disks the operator replaced: from the last backup and the peers, or from the peers alone before any backup. */
+  readonly restores: RestoreTally;
   readonly payments: { readonly total: number; readonly approved: number; readonly declined: number; readonly unknown: number };
   readonly checks: readonly CheckResult[];
   readonly violations: readonly string[];
@@ -42,6 +45,20 @@ export interface SimReport {
 
 type SimPayment = PosPayment & { card: CardFacts; lane: string };
 
+interface RestoreTally {
+  /** Backups the backup timer took. */
+  backups: number;
+  fromBackup: number;
+  fromPeersOnly: number;
+  /** Entries the peers gave after the backup's head, over every restore. */
+  entriesFromPeers: number;
+  /** Rebuild runs that failed (broker gone, link cut) and were run again. */
+  failedRuns: number;
+  /** The disk died only once the peers held all the box wrote: otherwise only quorum mode keeps its tail. */
+  skipped: number;
+  unfinished: number;
+}
+
 const NODES = ['lane-1', 'lane-2', 'lane-3'] as const;
 const FLEET = 'sim';
 const STORE = 'store-1';
@@ -49,6 +66,7 @@ const START_WALL_MS = Date.UTC(2026, 10, 28, 9, 0, 0);
 const TICK_MS = 250;
 const PER_CARD = { maxCount: 3, maxAmountMinor: 20_000 } as const;
 const HEAL_LIMIT_MS = 120_000;
+const BACKUP_EVERY_MS = 10_000;
 
 /**
  * A whole store in one process on simulated time, from one seed: three nodes built from the
@@ -85,6 +103,37 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules, signingKey: keyPairs[i]!.privateKey, keys, scheduler, network, centre: simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates) });
     });
     for (const node of nodes) node.start();
+    const operator = new SimOperator({ scheduler, network, topics, keys, peerIds: (id) => NODES.filter((n) => n !== id), backupsDir: join(dir, 'backups') });
+    const restores: RestoreTally = { backups: 0, fromBackup: 0, fromPeersOnly: 0, entriesFromPeers: 0, failedRuns: 0, skipped: 0, unfinished: 0 };
+    const restoring = new Set<Promise<unknown>>();
+    for (const node of nodes) {
+      scheduler.after(between(random, 0, BACKUP_EVERY_MS), () => {
+        scheduler.every(BACKUP_EVERY_MS, START_WALL_MS + durationMs, async () => {
+          if (await operator.backUp(node)) restores.backups++;
+        });
+      });
+    }
+    const replaceDisk = (node: SimNode, tries: number): void => {
+      if (node.underRepair) return;
+      // Its disk dies once the peers hold all it wrote; while they are behind, a lost disk would lose its tail.
+      if (!node.up || nodes.some((peer) => peer !== node && peer.replicaHead(node.id) < node.headSeq())) {
+        if (tries > 0) scheduler.after(TICK_MS, () => replaceDisk(node, tries - 1));
+        else restores.skipped++;
+        return;
+      }
+      const done = operator
+        .replaceDisk(node)
+        .then((replaced) => {
+          restores[replaced.restoredHeadSeq === null ? 'fromPeersOnly' : 'fromBackup']++;
+          restores.entriesFromPeers += replaced.report.entries;
+          restores.failedRuns += replaced.failedRuns;
+        })
+        .catch(() => {
+          restores.unfinished++;
+        })
+        .finally(() => restoring.delete(done));
+      restoring.add(done);
+    };
 
     const cards = cardPool(random);
     const payments = new Map<string, SimPayment>();
@@ -162,6 +211,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           network.cut(node.id);
           scheduler.after(holdMs, () => network.heal(node.id));
           break;
+        case 'disk-replaced':
+          replaceDisk(node, 20);
+          break;
         case 'partition': {
           const other = pick(random, nodes.filter((n) => n !== node));
           network.cutBetween(node.id, other.id);
@@ -207,10 +259,12 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       network.heal(node.id);
       if (!node.up) node.start();
     }
+    const healDeadline = scheduler.now + HEAL_LIMIT_MS;
+    // A box the operator is rebuilding comes back when they are done.
+    while (scheduler.now < healDeadline && restoring.size > 0) await scheduler.runUntil(scheduler.now + 1_000);
     for (const payment of payments.values()) {
       if (payment.outcome === 'unknown') pay(nodes.find((n) => n.id === payment.node)!, payment);
     }
-    const healDeadline = scheduler.now + HEAL_LIMIT_MS;
     while (scheduler.now < healDeadline && !(await converged(nodes, ledger))) await scheduler.runUntil(scheduler.now + 1_000);
     const events = scheduler.events;
     const origins = new Set(nodes.flatMap((n) => n.replicaOrigins()));
@@ -229,6 +283,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       ...comparePayments(all, readSqliteSales(join(dir, 'centre', 'ledger.db'))),
       checkExposure(journals, PER_CARD),
       checkForgeries(nodes, network.tally, origins),
+      {
+        check: 'every box whose disk died is back in service, from its backup and its peers',
+        ok: restores.unfinished + restoring.size === 0,
+        detail: `${restores.fromBackup} from a backup and the peers (${restores.entriesFromPeers} entries from the peers), ${restores.fromPeersOnly} from the peers alone; ${restores.unfinished + restoring.size} unfinished`,
+      },
     ];
     const violations = checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
     return {
@@ -238,6 +297,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       faults,
       network: network.tally,
       tornWrites,
+      restores: { ...restores, unfinished: restores.unfinished + restoring.size },
       payments: { total: all.length, approved: all.filter((p) => p.outcome === 'approved').length, declined: all.filter((p) => p.outcome === 'declined').length, unknown: all.filter((p) => p.outcome === 'unknown').length },
       checks,
       violations,
