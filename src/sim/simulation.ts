@@ -145,21 +145,27 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       payments.set(key, payment);
       return payment;
     };
+    /** Requests whose answer is still on its way to the POS: the store has not settled while there are any. */
+    let awaitingAnswers = 0;
     const pay = (node: SimNode, payment: SimPayment): void => {
       payment.attempts++;
+      awaitingAnswers++;
       const sent = node.pay(requestOf(payment));
       sent
         .then((outcome) => {
           // The answer reaches the POS a hop later, unless the box died meanwhile.
-          if (outcome === undefined || outcome.entry === null) return;
+          if (outcome === undefined || outcome.entry === null) return void awaitingAnswers--;
           scheduler.after(between(random, 0, 5), () => {
+            awaitingAnswers--;
             if (!node.up) return;
             payment.outcome = outcome.decision.approved ? 'approved' : 'declined';
             payment.code = outcome.decision.code;
             payment.mode = outcome.decision.mode;
           });
         })
-        .catch(() => undefined);
+        .catch(() => {
+          awaitingAnswers--;
+        });
     };
     for (const node of nodes) {
       const next = (): void => {
@@ -265,7 +271,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     for (const payment of payments.values()) {
       if (payment.outcome === 'unknown') pay(nodes.find((n) => n.id === payment.node)!, payment);
     }
-    while (scheduler.now < healDeadline && !(await converged(nodes, ledger))) await scheduler.runUntil(scheduler.now + 1_000);
+    while (scheduler.now < healDeadline && (awaitingAnswers > 0 || !(await converged(nodes, ledger)))) await scheduler.runUntil(scheduler.now + 1_000);
     const events = scheduler.events;
     const origins = new Set(nodes.flatMap((n) => n.replicaOrigins()));
     for (const node of nodes) node.stop();
