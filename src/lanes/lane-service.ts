@@ -19,6 +19,9 @@ export interface LaneInfo {
   readonly busyWith: string | null;
 }
 
+/** What a lane needs of the node: the reader actors, the journal writer's decision, lookups by key. */
+export type LaneRuntime = Pick<NodeRuntime, 'isAccepting' | 'addStopHooks' | 'lookup' | 'track' | 'askOnce' | 'decideCaptured' | 'followUp'>;
+
 /** Codes after which a payment ended without a decision; everything else is a system failure. */
 const ENDED_BY_READER = new Set<string>(['EDGEPAY_READER_LOST', 'EDGEPAY_READER_TIMEOUT', 'EDGEPAY_READER_UNAVAILABLE', 'EDGEPAY_READER_BUSY', 'EDGEPAY_READER_INCOMPATIBLE']);
 
@@ -36,8 +39,8 @@ export class LaneService {
   private readonly cardWaitMs = new Map<string, number>();
 
   constructor(
-    private readonly runtime: NodeRuntime,
-    private readonly config: NodeConfig,
+    private readonly runtime: LaneRuntime,
+    private readonly config: Pick<NodeConfig, 'lanes'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {

@@ -8,9 +8,8 @@ import { loadCardKeys } from '../card/keys.js';
 import { sodiumReady } from '../card/seal.js';
 import { BadInputError, type FieldProblem } from '../errors.js';
 import { parseReaderProfile } from './profile.js';
-import { ReaderConnection } from './reader-connection.js';
-import type { ReaderInit, ReaderReply, ReaderRequest, ReaderStatus } from './reader-actor-protocol.js';
-import { ReaderTransactions } from './reader-transactions.js';
+import type { ReaderInit, ReaderReply, ReaderRequest } from './reader-actor-protocol.js';
+import { type LaneReader, handleReaderRequest, startLaneReader } from './reader-service.js';
 
 /*
  * Requests interleave at their awaits: a collect waits seconds for a card, and cancel and status
@@ -18,7 +17,7 @@ import { ReaderTransactions } from './reader-transactions.js';
  */
 const MAX_CONCURRENT = 8;
 
-let reader: { readonly init: ReaderInit; readonly connection: ReaderConnection; readonly transactions: ReaderTransactions } | undefined;
+let reader: LaneReader | undefined;
 
 runActor<ReaderRequest, ReaderReply, ReaderInit>({
   maxConcurrent: MAX_CONCURRENT,
@@ -27,54 +26,16 @@ runActor<ReaderRequest, ReaderReply, ReaderInit>({
     const keys = loadCardKeys(init.keys);
     // Loaded before the first card, so no customer waits for the crypto library to start.
     await sodiumReady();
-    const log = ctx.log.child({ lane: init.lane });
-    const where = { lane: init.lane, port: init.port };
-    // The connection's events are wired before it starts, and it starts only once both exist.
-    let transactions: ReaderTransactions | undefined;
-    const connection = new ReaderConnection(
-      init,
-      {
-        onMessage: (msg) => transactions?.onMessage(msg),
-        onLost: (error) => transactions?.onLost(error),
-      },
-      log,
-    );
-    transactions = new ReaderTransactions(connection, where, log, (raw) => captureCard(raw, keys));
-    reader = { init, connection, transactions };
-    // Not awaited: an absent reader is a state ('disconnected'), never a failed start.
-    connection.start();
+    reader = startLaneReader(init, ctx.log.child({ lane: init.lane }), (raw) => captureCard(raw, keys));
   },
   handle(request) {
     if (reader === undefined) throw new Error('reader actor used before init');
-    switch (request.type) {
-      case 'collect':
-        return reader.transactions.collect(request);
-      case 'cancel':
-        return reader.transactions.cancel(request.txnId);
-      case 'show':
-        return reader.transactions.show(request);
-      case 'status':
-        return status(reader.init, reader.connection, reader.transactions);
-      default:
-        throw new BadInputError('reader request', [{ path: 'type', message: 'must be collect, show, cancel or status', value: (request as { type?: unknown }).type }]);
-    }
+    return handleReaderRequest(reader, request);
   },
   async terminate() {
     await reader?.connection.stop();
   },
 });
-
-function status(init: ReaderInit, connection: ReaderConnection, transactions: ReaderTransactions): ReaderStatus {
-  const state = connection.state === 'ready' && transactions.inTransaction ? 'in_transaction' : connection.state;
-  return {
-    lane: init.lane,
-    port: init.port,
-    state,
-    ...(connection.hello !== undefined ? { model: connection.hello.model, firmwareVersion: connection.hello.firmwareVersion } : {}),
-    ...(connection.lastSeenMs !== undefined ? { lastSeenMs: connection.lastSeenMs } : {}),
-    connects: connection.connects,
-  };
-}
 
 /** The init crossed a thread boundary as plain data: check it here so a bad lane config names its field. */
 function checkedInit(args: ReaderInit): ReaderInit {

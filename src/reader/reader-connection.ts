@@ -5,6 +5,9 @@ import { type DataMessage, type HelloMessage, PROTOCOL_VERSION } from './protoco
 import type { ReaderInit, ReaderState } from './reader-actor-protocol.js';
 import { SerialLink, linkFailure } from './serial-link.js';
 import { TtyPort } from './tty-port.js';
+import type { OpenReaderPort, ReaderPort } from './serial-channel.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { type Timers, systemTimers } from '../platform/timers.js';
 
 export type ConnectionState = Exclude<ReaderState, 'in_transaction'>;
 
@@ -16,9 +19,18 @@ export interface ConnectionEvents {
 }
 
 interface Session {
-  readonly port: TtyPort;
+  readonly port: ReaderPort;
   readonly link: SerialLink;
 }
+
+/** Where the connection's port, time and timers come from: the machine's by default, a simulation's there. */
+export interface ReaderConnectionIo {
+  readonly openPort: OpenReaderPort;
+  readonly timers: Timers;
+  readonly clock: Clock;
+}
+
+const machineIo: ReaderConnectionIo = { openPort: (path, profile) => TtyPort.open(path, profile), timers: systemTimers, clock: systemClock };
 
 /** What the node announces when it asks the reader for its HELLO: the node has no card capabilities of its own. */
 function nodeHello(maxPayload: number): DataMessage {
@@ -43,8 +55,8 @@ export class ReaderConnection {
 
   private session: Session | undefined;
   private readonly backoff = new Backoff(50, 2000);
-  private retryTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private retryTimer: unknown;
+  private pollTimer: unknown;
   private helloWaiter: ((answered: boolean) => void) | undefined;
   private stopped = false;
   private absentLogged = false;
@@ -53,6 +65,7 @@ export class ReaderConnection {
     private readonly init: ReaderInit,
     private readonly events: ConnectionEvents,
     private readonly log: ActorLog,
+    private readonly io: ReaderConnectionIo = machineIo,
   ) {}
 
   start(): void {
@@ -61,7 +74,7 @@ export class ReaderConnection {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.retryTimer);
+    this.io.timers.clearTimeout(this.retryTimer);
     const session = this.session;
     if (session !== undefined) {
       this.endSession(session);
@@ -76,7 +89,7 @@ export class ReaderConnection {
     if (session === undefined) throw new EdgepayError('EDGEPAY_READER_UNAVAILABLE', `no reader connected on ${this.init.port}`, details);
     try {
       await session.link.send(msg);
-      this.lastSeenMs = Date.now();
+      this.lastSeenMs = this.io.clock.wallMs();
     } catch (error) {
       throw linkFailure(error, details);
     }
@@ -85,9 +98,9 @@ export class ReaderConnection {
   private async connect(): Promise<void> {
     this.retryTimer = undefined;
     if (this.stopped) return;
-    let port: TtyPort;
+    let port: ReaderPort;
     try {
-      port = await TtyPort.open(this.init.port, this.init.profile);
+      port = await this.io.openPort(this.init.port, this.init.profile);
     } catch (error) {
       this.state = 'disconnected';
       // Once per outage: an absent reader is retried every couple of seconds for as long as it is gone.
@@ -108,7 +121,7 @@ export class ReaderConnection {
       link: new SerialLink(port, this.init.profile, {
         onMessage: (msg) => this.onMessage(session, msg),
         onLinkDown: (reason) => this.drop(session, `link down (${reason})`),
-      }),
+      }, this.io.timers),
     };
     this.session = session;
     port.on('close', (reason) => this.drop(session, `serial line: ${reason}`));
@@ -134,9 +147,9 @@ export class ReaderConnection {
 
   private waitForHello(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => settle(false), ms);
+      const timer = this.io.timers.setTimeout(() => settle(false), ms);
       const settle = (answered: boolean): void => {
-        clearTimeout(timer);
+        this.io.timers.clearTimeout(timer);
         if (this.helloWaiter === settle) this.helloWaiter = undefined;
         resolve(answered);
       };
@@ -146,7 +159,7 @@ export class ReaderConnection {
 
   private onMessage(session: Session, msg: DataMessage): void {
     if (this.session !== session) return;
-    this.lastSeenMs = Date.now();
+    this.lastSeenMs = this.io.clock.wallMs();
     switch (msg.kind) {
       case 'HELLO':
         this.onHello(session, msg);
@@ -190,12 +203,18 @@ export class ReaderConnection {
 
   private startPolling(session: Session): void {
     this.stopPolling();
-    // A failed poll takes the link down, and onLinkDown reports it: the promise has nothing to add.
-    this.pollTimer = setInterval(() => session.link.send({ kind: 'STATUS_REQUEST' }).catch(() => undefined), this.init.profile.timeouts.healthPollMs);
+    const poll = (): void => {
+      if (this.session !== session) return;
+      // A failed poll takes the link down, and onLinkDown reports it: the promise has nothing to add.
+      session.link.send({ kind: 'STATUS_REQUEST' }).catch(() => undefined);
+      // The send may have ended the session there and then: no poll for a dead session.
+      if (this.session === session) this.pollTimer = this.io.timers.setTimeout(poll, this.init.profile.timeouts.healthPollMs);
+    };
+    this.pollTimer = this.io.timers.setTimeout(poll, this.init.profile.timeouts.healthPollMs);
   }
 
   private stopPolling(): void {
-    clearInterval(this.pollTimer);
+    this.io.timers.clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
   }
 
@@ -219,6 +238,6 @@ export class ReaderConnection {
 
   private scheduleRetry(): void {
     if (this.stopped || this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(() => void this.connect(), this.backoff.next());
+    this.retryTimer = this.io.timers.setTimeout(() => void this.connect(), this.backoff.next());
   }
 }

@@ -1,6 +1,7 @@
 import type { ActorLog } from '../actors/worker-runtime.js';
 import type { RawCard } from '../card/capture.js';
 import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
+import { type Timers, systemTimers } from '../platform/timers.js';
 import { type CardDataMessage, type DataMessage, TxnEndReason, cardFromEmv, isProtocolError, parseTlv } from './protocol/index.js';
 import type { ConnectionState } from './reader-connection.js';
 import type { CollectedCard, ReaderRequest } from './reader-actor-protocol.js';
@@ -20,7 +21,7 @@ interface PendingCollect {
   readonly currencyNumeric: number;
   readonly resolve: (card: CollectedCard) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: unknown;
 }
 
 const MAX_TIMEOUT_MS = 600_000;
@@ -42,6 +43,7 @@ export class ReaderTransactions {
     private readonly log: ActorLog,
     /** Tokenizes and seals the card as read: the PAN goes no further than this thread (P7). */
     private readonly capture: (raw: RawCard) => Promise<CollectedCard>,
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   get inTransaction(): boolean {
@@ -60,7 +62,7 @@ export class ReaderTransactions {
     }
     const { txnId, amountMinor, currencyNumeric, timeoutMs } = request;
     return new Promise<CollectedCard>((resolve, reject) => {
-      const pending: PendingCollect = { txnId, amountMinor, currencyNumeric, resolve, reject, timer: setTimeout(() => this.timedOut(pending, timeoutMs), timeoutMs) };
+      const pending: PendingCollect = { txnId, amountMinor, currencyNumeric, resolve, reject, timer: this.timers.setTimeout(() => this.timedOut(pending, timeoutMs), timeoutMs) };
       this.collecting = pending;
       // A new START_TXN supersedes a transaction that never got its SHOW_RESULT: the reader restarts too.
       this.activeTxnId = txnId;
@@ -141,7 +143,7 @@ export class ReaderTransactions {
   }
 
   private settle(pending: PendingCollect): void {
-    clearTimeout(pending.timer);
+    this.timers.clearTimeout(pending.timer);
     this.collecting = undefined;
   }
 

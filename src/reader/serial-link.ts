@@ -1,4 +1,5 @@
 import { EdgepayError } from '../errors.js';
+import { type Timers, systemTimers } from '../platform/timers.js';
 import type { ReaderProfile } from './profile.js';
 import { type DataMessage, Link, type LinkDownReason, type LinkStats, isProtocolError } from './protocol/index.js';
 import type { SerialChannel } from './serial-channel.js';
@@ -9,6 +10,7 @@ export interface SerialLinkHandlers {
   /** Lets the simulated reader damage an outgoing frame on purpose; the real path never sets it. */
   transformOutgoing?(frame: Uint8Array): Uint8Array;
 }
+
 
 /**
  * The protocol's link layer on an open serial port. It does not own the port: the node closes the
@@ -24,6 +26,7 @@ export class SerialLink {
     private readonly port: SerialChannel,
     profile: ReaderProfile,
     private readonly handlers: SerialLinkHandlers,
+    timers: Timers = systemTimers,
   ) {
     this.link = new Link({
       write: (bytes) => this.write(bytes),
@@ -31,6 +34,7 @@ export class SerialLink {
       onLinkDown: (reason) => handlers.onLinkDown(reason),
       ackTimeoutMs: profile.timeouts.ackMs,
       retransmissions: profile.timeouts.retransmissions,
+      timers,
     });
     this.onData = (chunk) => this.link.receive(chunk);
     port.on('data', this.onData);

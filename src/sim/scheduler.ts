@@ -1,10 +1,15 @@
 import { ManualClock } from '../platform/clock.js';
+import type { Timers } from '../platform/timers.js';
 
 interface Scheduled {
   readonly atMs: number;
   readonly order: number;
   readonly run: () => void | Promise<void>;
+  cancelled: boolean;
 }
+
+/** A scheduled event, to cancel it. */
+export type SimTimer = Readonly<Pick<Scheduled, 'atMs'>>;
 
 /** Real event-loop turns after each event: enough for a group commit and the continuations it wakes. */
 const SETTLE_TURNS = 4;
@@ -34,8 +39,8 @@ export class SimScheduler {
     return this.nowMs;
   }
 
-  after(delayMs: number, run: () => void | Promise<void>): void {
-    const entry = { atMs: this.nowMs + Math.max(0, delayMs), order: this.order++, run };
+  after(delayMs: number, run: () => void | Promise<void>): SimTimer {
+    const entry: Scheduled = { atMs: this.nowMs + Math.max(0, delayMs), order: this.order++, run, cancelled: false };
     // Binary search for the insertion point keeps the queue sorted by (time, order).
     let lo = 0;
     let hi = this.queue.length;
@@ -46,7 +51,19 @@ export class SimScheduler {
       else hi = mid;
     }
     this.queue.splice(lo, 0, entry);
+    return entry;
   }
+
+  /** A cancelled event is dropped unrun and uncounted, as a cleared timer never fires. */
+  cancel(timer: SimTimer | undefined): void {
+    if (timer !== undefined) (timer as Scheduled).cancelled = true;
+  }
+
+  /** The code's timers (Timers), on simulated time. */
+  readonly timers: Timers = {
+    setTimeout: (callback, delayMs) => this.after(delayMs, callback),
+    clearTimeout: (timer) => this.cancel(timer as SimTimer | undefined),
+  };
 
   /** Runs `run` every `periodMs` until `untilMs`. */
   every(periodMs: number, untilMs: number, run: () => void | Promise<void>): void {
@@ -75,6 +92,7 @@ export class SimScheduler {
       const next = this.queue[0];
       if (next === undefined || next.atMs > untilMs) break;
       this.queue.shift();
+      if (next.cancelled) continue;
       this.advanceTo(next.atMs);
       this.events++;
       await next.run();

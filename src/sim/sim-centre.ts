@@ -24,7 +24,9 @@ export function simCentreLink(node: string, scheduler: SimScheduler, random: Ran
   return {
     send: (batch: ForwardBatch) =>
       new Promise<BatchAnswer>((resolve, reject) => {
-        const giveUp = (): void => scheduler.after(fates.timeoutMs, () => reject(new Error(`${node}: no answer from the centre`)));
+        const giveUp = (): void => {
+          scheduler.after(fates.timeoutMs, () => reject(new Error(`${node}: no answer from the centre`)));
+        };
         if (cut.has(node) || chance(fates.lostRequest)) return giveUp();
         scheduler.after(between(random, 0, fates.maxDelayMs), async () => {
           let answer: BatchAnswer;

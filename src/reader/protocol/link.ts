@@ -12,6 +12,7 @@
  *   both SEQ counters afresh as the spec requires after an open.
  */
 import { BadInputError, type FieldProblem } from '../../errors.js';
+import { type Timers, systemTimers } from '../../platform/timers.js';
 import { ProtocolError, isProtocolError } from './errors.js';
 import type { DecoderEvent } from './frame-decoder.js';
 import { FrameDecoder } from './frame-decoder.js';
@@ -19,10 +20,7 @@ import { encodeFrame } from './frame-encoder.js';
 import { MessageType, NakReason, type DataMessage, type NakReasonCode } from './message-types.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 
-export interface LinkTimers {
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(timer: unknown): void;
-}
+export type LinkTimers = Timers;
 
 export type LinkDownReason = 'retransmissions_exhausted' | 'write_failed';
 
@@ -69,11 +67,6 @@ interface InFlight {
   retransmissionsUsed: number;
   timer: unknown;
 }
-
-const systemTimers: LinkTimers = {
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-};
 
 export class Link {
   private readonly decoder = new FrameDecoder();

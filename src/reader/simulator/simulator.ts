@@ -13,6 +13,7 @@ import {
   emvForCard,
   encodeTlv,
 } from '../protocol/index.js';
+import { type Timers, systemTimers } from '../../platform/timers.js';
 import type { SerialChannel } from '../serial-channel.js';
 import { SerialLink } from '../serial-link.js';
 import { CardFactory, SLOW_CARD_DELAY_MS, type SimCard, type SimCardKind } from './cards.js';
@@ -27,6 +28,10 @@ export interface SimulatorOptions {
   readonly unplug: () => void;
   readonly firmwareVersion?: string;
   readonly now?: () => Date;
+  /** The machine's timers by default; a deterministic simulation passes its scheduler's. */
+  readonly timers?: Timers;
+  /** EMV's unpredictable number per card read; random by default, seeded in a simulation. */
+  readonly unpredictable?: () => number;
 }
 
 interface Txn {
@@ -34,7 +39,7 @@ interface Txn {
   readonly amountMinor: bigint;
   readonly currencyNumeric: number;
   state: ReaderStateCode;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
 }
 
 const CAPABILITY_BITS = { contact: Capability.CONTACT, contactless: Capability.CONTACTLESS, display: Capability.DISPLAY } as const;
@@ -50,12 +55,14 @@ export class ReaderSimulator {
   private readonly factory: CardFactory;
   private corruptNextCardData = false;
   private stopped = false;
+  private readonly timers: Timers;
 
   constructor(
     private readonly port: SerialChannel,
     private readonly options: SimulatorOptions,
   ) {
     this.factory = new CardFactory(options.seed, options.now);
+    this.timers = options.timers ?? systemTimers;
   }
 
   start(): void {
@@ -71,9 +78,9 @@ export class ReaderSimulator {
   }
 
   private newLink(): SerialLink {
-    const link: SerialLink = new SerialLink(this.port, this.options.profile, {
-      onMessage: (msg) => this.onMessage(msg),
-      onLinkDown: (reason) => {
+    const handlers = {
+      onMessage: (msg: DataMessage) => this.onMessage(msg),
+      onLinkDown: (reason: string) => {
         if (this.link !== link || this.stopped) return;
         // Firmware keeps listening when nobody answers: a fresh link, SEQ from 0, for whoever comes next.
         this.options.status(`link down (${reason}): nobody acknowledged; listening again`);
@@ -81,8 +88,9 @@ export class ReaderSimulator {
         link.detach();
         this.link = this.newLink();
       },
-      transformOutgoing: (frame) => this.maybeCorrupt(frame),
-    });
+      transformOutgoing: (frame: Uint8Array) => this.maybeCorrupt(frame),
+    };
+    const link: SerialLink = new SerialLink(this.port, this.options.profile, handlers, this.timers);
     return link;
   }
 
@@ -136,10 +144,10 @@ export class ReaderSimulator {
         return;
       case 'no-card':
         // Real firmware gives up on its own when the node's timeout passes without a card.
-        txn.timer = setTimeout(() => this.endTxn(TxnEndReason.NO_CARD, 'no card before the timeout'), msg.timeoutS * 1000);
+        txn.timer = this.timers.setTimeout(() => this.endTxn(TxnEndReason.NO_CARD, 'no card before the timeout'), msg.timeoutS * 1000);
         return;
       case 'slow':
-        txn.timer = setTimeout(() => this.present(txn, kind), SLOW_CARD_DELAY_MS);
+        txn.timer = this.timers.setTimeout(() => this.present(txn, kind), SLOW_CARD_DELAY_MS);
         return;
       default:
         this.present(txn, kind);
@@ -160,7 +168,7 @@ export class ReaderSimulator {
           currencyNumeric: txn.currencyNumeric,
           transactionDateYymmdd: now.toISOString().slice(2, 10).replaceAll('-', ''),
           atc: this.presented & 0xffff,
-          unpredictableNumber: Math.floor(Math.random() * 0xffff_ffff),
+          unpredictableNumber: this.options.unpredictable?.() ?? Math.floor(Math.random() * 0xffff_ffff),
         }),
       );
     } catch (error) {
@@ -205,7 +213,7 @@ export class ReaderSimulator {
   private endTxn(reason?: TxnEndReasonCode, why?: string): void {
     const txn = this.txn;
     if (txn === undefined) return;
-    clearTimeout(txn.timer);
+    this.timers.clearTimeout(txn.timer);
     this.txn = undefined;
     if (reason !== undefined) this.send({ kind: 'TXN_ENDED', txnId: txn.txnId, reason }, `txn ${txn.txnId}: ended (${why ?? reason})`);
     else if (why !== undefined) this.options.status(`txn ${txn.txnId}: ${why}`);
