@@ -10,6 +10,12 @@ import { SimNetwork } from '../src/sim/network.js';
 import { SimScheduler } from '../src/sim/scheduler.js';
 import { SimNode } from '../src/sim/sim-node.js';
 import { SECTOR_BYTES, tearWrite } from '../src/sim/torn-write.js';
+import { captureCard } from '../src/card/capture.js';
+import type { CardKeys } from '../src/card/keys.js';
+import { sodiumReady } from '../src/card/seal.js';
+import { loadReaderProfile } from '../src/reader/profile.js';
+import { ReaderSimulator } from '../src/reader/simulator/simulator.js';
+import { SimSerialLine } from '../src/sim/sim-serial-line.js';
 import { cardFacts } from './support/cards.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -46,8 +52,9 @@ describe('a torn write (sectors of an unsynced write persisted in any combinatio
   });
 });
 
+const rules = parseRules({ ...defaultRulesConfig(), perCard: { ...defaultRulesConfig().perCard, maxCount: 1_000 } });
+
 describe('a simulated box killed and torn', () => {
-  const rules = parseRules({ ...defaultRulesConfig(), perCard: { ...defaultRulesConfig().perCard, maxCount: 1_000 } });
 
   function box(): { node: SimNode; scheduler: SimScheduler } {
     const scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9));
@@ -117,6 +124,64 @@ describe('a simulated box killed and torn', () => {
     expect(node.headSeq()).toBe(13);
     node.stop();
     expect(existsSync(`${node.journalPath}.lock`)).toBe(false);
+  });
+});
+
+describe('a simulated lane whose reader is unplugged', () => {
+  it('ends the payment waiting for its card without a decision, records nothing, and takes the next one once the reader is back', async () => {
+    await sodiumReady();
+    const scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9));
+    const network = new SimNetwork(scheduler, new SeededRandom(1), { loss: 0, duplicate: 0, maxDelayMs: 0 });
+    const pair = generateKeyPairSync('ed25519');
+    const profile = loadReaderProfile('edgepay-sim');
+    const pans = new Set<string>();
+    const keys: CardKeys = { tokenKey: Buffer.alloc(32, 1), centrePublicKey: new Uint8Array(32).fill(9) };
+    // The first card is slow to come: the cable is pulled while the reader waits for it.
+    const line: SimSerialLine = new SimSerialLine(scheduler, '/dev/sim-reader', profile.serial.baudRate, (end) => {
+      const firmware = new ReaderSimulator(end, { profile, cards: ['slow', 'good'], seed: 5, status: () => undefined, unplug: () => line.unplug(), timers: scheduler.timers, now: () => new Date(scheduler.clock.wallMs()), unpredictable: () => 7 });
+      firmware.start();
+      return firmware;
+    });
+    const node = new SimNode({
+      id: 'lane-1',
+      dir: tempDir(),
+      fleet: 'sim',
+      store: 'store-1',
+      rules,
+      signingKey: pair.privateKey,
+      keys: new Map([['lane-1', pair.publicKey]]),
+      scheduler,
+      network,
+      centre: { send: () => Promise.reject(new Error('this box has no centre')) },
+      lane: { line, profileName: 'edgepay-sim', profile, capture: (raw) => (pans.add(raw.pan), captureCard(raw, keys)) },
+    });
+    node.start();
+    // The reader's own HELLO at power-on found no one listening; the node's asking gets it ready.
+    await scheduler.runUntil(scheduler.now + 5_000);
+    const body = (key: string) => ({ idempotencyKey: key, lane: 'lane-1', amountMinor: 1_250, currency: 'EUR', reference: key });
+
+    /** Runs simulated time until the promise settles (at most a minute of it). */
+    const settled = async <T>(promise: Promise<T>): Promise<T> => {
+      let done = false;
+      void promise.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      for (let waited = 0; !done && waited < 60_000; waited += 100) await scheduler.runUntil(scheduler.now + 100);
+      return promise;
+    };
+    const first = node.payAtLane(body('sale-1'));
+    await scheduler.runUntil(scheduler.now + 500);
+    line.unplug();
+    expect(await settled(first)).toMatchObject({ status: 'failed', decision: null, journalSeq: null, error: { code: 'EDGEPAY_READER_LOST' } });
+    await expect(node.payAtLane(body('sale-2'))).rejects.toMatchObject({ code: 'EDGEPAY_READER_UNAVAILABLE' });
+    expect(node.headSeq()).toBe(0);
+
+    line.replug();
+    await scheduler.runUntil(scheduler.now + 3_000);
+    expect(await settled(node.payAtLane(body('sale-2')))).toMatchObject({ status: 'approved', journalSeq: 1 });
+    expect(pans.size).toBe(1);
+    node.stop();
   });
 });
 

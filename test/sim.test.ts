@@ -4,18 +4,22 @@ import { runCli } from './support/cli.js';
 
 /*
  * The deterministic simulation in CI: a bounded number of seeds, each a store trading for 30
- * simulated seconds under seeded faults, each required to keep every promise it checks. Longer:
- * npm run sim -- --seeds 10000.
+ * simulated seconds under seeded faults, each required to keep every promise it checks (the tests
+ * run in order: the fault coverage is read from those seeds). Longer: npm run sim -- --seeds 10000.
  */
-const SEEDS = Array.from({ length: 24 }, (_, i) => i + 1);
+const SEEDS = Array.from({ length: 16 }, (_, i) => i + 1);
+const faultsSeen = new Set<string>();
 
 describe('deterministic store simulation', () => {
   it.each(SEEDS)('seed %i keeps every promise', { timeout: 60_000 }, async (seed) => {
     const report = await runSimulation({ seed, durationMs: 30_000 });
+    for (const kind of Object.keys(report.faults)) faultsSeen.add(kind);
     expect(report.violations, `replay: npm run sim -- --seed ${seed} --seconds 30`).toEqual([]);
     expect(report.payments.unknown).toBe(0);
     expect(report.payments.approved).toBeGreaterThan(0);
-    expect(report.checks.length).toBeGreaterThanOrEqual(10);
+    expect(report.checks.length).toBeGreaterThanOrEqual(12);
+    // Cards were read at the lanes, so finding none at rest means something.
+    expect(report.readers.cardNumbersRead).toBeGreaterThan(0);
   });
 
   it('replays a seed exactly: the same events, faults, deliveries and outcomes', { timeout: 60_000 }, async () => {
@@ -26,10 +30,8 @@ describe('deterministic store simulation', () => {
     expect(other.events === first.events && JSON.stringify(other.faults) === JSON.stringify(first.faults)).toBe(false);
   });
 
-  it('meets every kind of fault across the CI seeds', { timeout: 120_000 }, async () => {
-    const seen = new Set<string>();
-    for (const seed of SEEDS.slice(0, 6)) for (const kind of Object.keys((await runSimulation({ seed, durationMs: 30_000 })).faults)) seen.add(kind);
-    expect([...seen].sort()).toEqual([...SIM_FAULTS].sort());
+  it('met every kind of fault across the CI seeds above', () => {
+    expect([...faultsSeen].sort()).toEqual([...SIM_FAULTS].sort());
   });
 
   it('runs from the command line: a line per seed, exit 0; bad options named with what is allowed, exit 2', () => {

@@ -12,8 +12,11 @@ export interface PosPayment {
   readonly node: string;
   readonly key: string;
   readonly amountMinor: number;
-  /** unknown: no answer (connection refused, reset, timeout, a server error); asked again later. */
-  outcome: 'approved' | 'declined' | 'unknown';
+  /**
+   * unknown: no answer (connection refused, reset, timeout, a server error); asked again later.
+   * failed: the lane ended it without a decision (reader unplugged, card unreadable); it may move no money.
+   */
+  outcome: 'approved' | 'declined' | 'failed' | 'unknown';
   code: string | null;
   mode: string | null;
   /** Requests sent for this key, the first included. */
@@ -165,8 +168,8 @@ export function readSqliteSales(ledgerPath: string): LedgerSale[] {
 
 /**
  * What the POS saw against what the centre holds: an approved payment is one approved entry the
- * centre posted (settled, or an exception paid from offline risk), never two; a declined one
- * moved no money; none is left unknown; and the centre posted nothing the POS never asked for.
+ * centre posted (settled, or an exception paid from offline risk), never two; a declined or failed
+ * one moved no money; none is left unknown; and the centre posted nothing the POS never asked for.
  */
 export function comparePayments(payments: readonly PosPayment[], sales: readonly LedgerSale[]): CheckResult[] {
   const byKey = new Map<string, LedgerSale[]>();
@@ -180,16 +183,16 @@ export function comparePayments(payments: readonly PosPayment[], sales: readonly
     else if (payment.outcome === 'approved') {
       const posted = held.filter((r) => r.approved && r.posted && r.amountMinor === payment.amountMinor);
       if (posted.length !== 1 || held.length !== 1) approvedWrong.push(`${payment.key}: ${held.length} entries at the centre, ${posted.length} posted`);
-    } else if (held.some((r) => r.approved || r.posted)) declinedWrong.push(`${payment.key}: declined at the POS, ${held.filter((r) => r.posted).length} posted at the centre`);
+    } else if (held.some((r) => r.approved || r.posted)) declinedWrong.push(`${payment.key}: ${payment.outcome} at the POS, ${held.filter((r) => r.posted).length} posted at the centre`);
   }
   const posKeys = new Set(payments.map((p) => `${p.node}/${p.key}`));
   const strangers = sales.filter((r) => r.posted && !posKeys.has(`${r.origin}/${r.key}`)).map((r) => `${r.origin}/${r.key}`);
   const approved = payments.filter((p) => p.outcome === 'approved').length;
-  const declined = payments.filter((p) => p.outcome === 'declined').length;
+  const declined = payments.filter((p) => p.outcome === 'declined' || p.outcome === 'failed').length;
   const show = (list: string[]): string => `${list.length}: ${list.slice(0, SHOWN).join('; ')}`;
   return [
     { check: 'every payment the POS saw approved is posted at the centre exactly once', ok: approvedWrong.length === 0, detail: approvedWrong.length === 0 ? `${approved} approved payments` : show(approvedWrong) },
-    { check: 'no payment the POS saw declined moved money', ok: declinedWrong.length === 0, detail: declinedWrong.length === 0 ? `${declined} declined payments` : show(declinedWrong) },
+    { check: 'no payment the POS saw declined or failed moved money', ok: declinedWrong.length === 0, detail: declinedWrong.length === 0 ? `${declined} declined or failed payments` : show(declinedWrong) },
     { check: 'the POS knows the outcome of every payment once the store is healed', ok: unknown.length === 0, detail: unknown.length === 0 ? `${payments.length} payments` : show(unknown) },
     { check: 'the centre posted no payment the POS never made', ok: strangers.length === 0, detail: strangers.length === 0 ? `${sales.filter((r) => r.posted).length} posted sales` : show(strangers) },
   ];

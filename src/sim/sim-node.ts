@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { sqliteFiles } from '../journal/files.js';
 import type { RandomSource } from '../platform/random.js';
 import { type CrashImage, installCrashImage, takeCrashImage } from './crash-image.js';
+import type { Payment, PaymentRequestBody } from '../lanes/payment.js';
+import type { Timers } from '../platform/timers.js';
+import { type RunningLane, type SimLaneOptions, startSimLane } from './sim-lane.js';
 import { type TornFile, tearWrite } from './torn-write.js';
 import type { Rules } from '../authorize/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
@@ -42,6 +45,8 @@ export interface SimNodeOptions {
   readonly scheduler: SimScheduler;
   readonly network: SimNetwork;
   readonly centre: CentreLink;
+  /** The box's lane with its card reader; without one, the POS hands the node captured cards. */
+  readonly lane?: SimLaneOptions;
 }
 
 /** The parts of a running node; all of it is dropped when the node crashes. */
@@ -56,6 +61,10 @@ interface Running {
   readonly subscriber: Subscriber;
   readonly status: StatusReporter;
   readonly uplink: Uplink;
+  readonly lane: RunningLane | undefined;
+  /** Fails whatever waits on this process when it dies: the POS's connection drops. */
+  readonly died: () => void;
+  readonly dead: Promise<never>;
 }
 
 /** The outbox is woken by each commit and by the node's tick: its own poll timer is kept out of simulated time. */
@@ -71,6 +80,8 @@ const REPAIR = { maxRangeEntries: 256, retryAfterMs: 1_000, lagGraceMs: 500 } as
 export class SimNode {
   private running: Running | undefined;
   private draining = false;
+  /** Bumped at every start: timers of a process that died never fire into the next one. */
+  private incarnation = 0;
   /** An operator is rebuilding this box: it stays down until they are done. */
   private inRepair = false;
   readonly counters = new Counters();
@@ -124,7 +135,18 @@ export class SimNode {
       centre: this.options.centre,
       batchSize: 50,
     });
-    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink };
+    const incarnation = ++this.incarnation;
+    const timers: Timers = {
+      setTimeout: (callback, delayMs) => scheduler.timers.setTimeout(() => this.incarnation === incarnation && this.running !== undefined && callback(), delayMs),
+      clearTimeout: (timer) => scheduler.timers.clearTimeout(timer),
+    };
+    const lane = this.options.lane === undefined ? undefined : startSimLane(id, this.options.lane, { authorizer, journal: reader, clock, timers, decided: () => publisher.notify() });
+    let died: () => void = () => undefined;
+    const dead = new Promise<never>((_, reject) => {
+      died = () => reject(new Error(`${id} died`));
+    });
+    dead.catch(() => undefined);
+    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lane, died, dead };
     publisher.start();
     status.announce();
   }
@@ -162,6 +184,9 @@ export class SimNode {
     this.running = undefined;
     this.options.network.detach(this.id);
     running.publisher.stop();
+    running.died();
+    // The kernel closes its files, the reader's port among them.
+    if (running.lane !== undefined) void running.lane.reader.connection.stop();
     closeAll([running.reader, running.watermark, running.replicas, running.journal]);
     installCrashImage(image);
   }
@@ -221,6 +246,18 @@ export class SimNode {
   repaired(): void {
     this.inRepair = false;
     this.start();
+  }
+
+  /**
+   * A payment at the lane's reader, as the POS asks for it: the card read, the durable decision,
+   * the result shown. Undefined when the node is down; rejects if it dies before answering, or
+   * with the lane's error (no reader, lane busy).
+   */
+  async payAtLane(body: PaymentRequestBody): Promise<Payment | undefined> {
+    const running = this.running;
+    if (running?.lane === undefined) return undefined;
+    const { payment } = await Promise.race([running.lane.service.pay(body), running.dead]);
+    return payment;
   }
 
   /** A payment at this node's lane; undefined when the node is down. */

@@ -14,6 +14,14 @@ import { simCentreLink } from './sim-centre.js';
 import { SimNode } from './sim-node.js';
 import { forge } from './forgeries.js';
 import { SimOperator } from './operator.js';
+import { checkNoCardNumbersAtRest } from '../audit/card-data-check.js';
+import { type RawCard, captureCard } from '../card/capture.js';
+import type { CardKeys } from '../card/keys.js';
+import { sodiumReady } from '../card/seal.js';
+import { loadReaderProfile } from '../reader/profile.js';
+import type { SimCardKind } from '../reader/simulator/cards.js';
+import { ReaderSimulator } from '../reader/simulator/simulator.js';
+import { SimSerialLine } from './sim-serial-line.js';
 import { StoreTopics } from '../replication/topics.js';
 
 export interface SimOptions {
@@ -24,7 +32,7 @@ export interface SimOptions {
   readonly keep?: boolean;
 }
 
-export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'crash-mid-turn', 'torn-write', 'disk-replaced', 'link-cut', 'partition', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
+export const SIM_FAULTS = ['crash', 'crash-mid-payment', 'crash-mid-turn', 'torn-write', 'disk-replaced', 'reader-unplugged', 'link-cut', 'partition', 'broker-restart', 'uplink-cut', 'clock-jump', 'disk-full', 'forgery'] as const;
 export type SimFault = (typeof SIM_FAULTS)[number];
 
 export interface SimReport {
@@ -35,15 +43,24 @@ export interface SimReport {
   readonly network: NetworkTally;
   /** Torn writes by what reached the disk: part of the commit (SQLite must drop it) or all of it. */
   readonly tornWrites: { readonly part: number; readonly whole: number };
+  /** Payments at the lanes' readers: those that ended without a decision (reader unplugged, card unreadable), by error, were tapped again. */
+  readonly readers: { readonly payments: number; readonly endedWithoutDecision: Readonly<Record<string, number>>; readonly cardNumbersRead: number };
   /** Dead disks the operator replaced: from the last backup and the peers, or from the peers alone before any backup. */
   readonly restores: RestoreTally;
-  readonly payments: { readonly total: number; readonly approved: number; readonly declined: number; readonly unknown: number };
+  /** By what the POS saw; failed: ended at the lane without a decision, and sold again as a new payment. */
+  readonly payments: { readonly total: number } & Readonly<Record<PosPayment['outcome'], number>>;
   readonly checks: readonly CheckResult[];
   readonly violations: readonly string[];
   readonly ok: boolean;
 }
 
-type SimPayment = PosPayment & { card: CardFacts; lane: string };
+/** A POS payment: at the lane's reader (the card read there), or with a card the POS hands over already captured. */
+type SimPayment = PosPayment & { lane: string } & ({ readonly viaReader: true } | { readonly viaReader: false; readonly card: CardFacts });
+
+/** The simulated readers' script: new customers, regulars who come back to every lane, expired, hot-listed, unreadable and slow cards. */
+const READER_SCRIPT: readonly SimCardKind[] = ['good', 'regular', 'good', 'expired', 'good', 'regular', 'hot', 'slow', 'good', 'bad-luhn', 'bad-crc', 'regular'];
+const READER_PROFILE = 'edgepay-sim';
+const OUTCOMES: readonly PosPayment['outcome'][] = ['approved', 'declined', 'failed', 'unknown'];
 
 interface RestoreTally {
   /** Backups the backup timer took. */
@@ -97,10 +114,36 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       hotCards: { version: 0, tokens: [] },
     });
     const linkFates = { lostRequest: random.int(100) / 1_000, lostAnswer: random.int(100) / 1_000, maxDelayMs: 50, timeoutMs: 2_000 };
+    // Capture as the reader actor runs it, with keys of this store; the card numbers read are kept here only, to look for them at rest.
+    await sodiumReady();
+    const cardKeys: CardKeys = { tokenKey: Buffer.from(random.bytes(32)), centrePublicKey: random.bytes(32) };
+    const pansRead = new Set<string>();
+    const profile = loadReaderProfile(READER_PROFILE);
+    const lines = new Map<string, SimSerialLine>();
     const nodes = NODES.map((id, i) => {
       const nodeDir = join(dir, id);
       mkdirSync(nodeDir, { recursive: true });
-      return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules, signingKey: keyPairs[i]!.privateKey, keys, scheduler, network, centre: simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates) });
+      const line = new SimSerialLine(scheduler, `/dev/sim-reader-${id}`, profile.serial.baudRate, (end) => {
+        const firmware = new ReaderSimulator(end, {
+          profile,
+          cards: READER_SCRIPT,
+          seed: random.int(0x7fff_ffff),
+          status: () => undefined,
+          unplug: () => line.unplug(),
+          timers: scheduler.timers,
+          now: () => new Date(scheduler.clock.wallMs()),
+          unpredictable: () => random.int(0xffff_ffff),
+        });
+        firmware.start();
+        return firmware;
+      });
+      lines.set(id, line);
+      const capture = (raw: RawCard): Promise<CardFacts> => {
+        pansRead.add(raw.pan);
+        return captureCard(raw, cardKeys);
+      };
+      const lane = { line, profileName: READER_PROFILE, profile, capture };
+      return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules, signingKey: keyPairs[i]!.privateKey, keys, scheduler, network, centre: simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates), lane });
     });
     for (const node of nodes) node.start();
     const operator = new SimOperator({ scheduler, network, topics, keys, peerIds: (id) => NODES.filter((n) => n !== id), backupsDir: join(dir, 'backups') });
@@ -113,8 +156,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
         });
       });
     }
+    const trading = (): boolean => scheduler.now - START_WALL_MS < durationMs;
     const replaceDisk = (node: SimNode, tries: number): void => {
-      if (node.underRepair) return;
+      if (node.underRepair || !trading()) return;
       // Its disk dies once the peers hold all it wrote; while they are behind, a lost disk would lose its tail.
       if (!node.up || nodes.some((peer) => peer !== node && peer.replicaHead(node.id) < node.headSeq())) {
         if (tries > 0) scheduler.after(TICK_MS, () => replaceDisk(node, tries - 1));
@@ -137,17 +181,18 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
 
     const cards = cardPool(random);
     const payments = new Map<string, SimPayment>();
-    const requestOf = (payment: SimPayment): Record<string, unknown> => ({ idempotencyKey: payment.key, amountMinor: payment.amountMinor, currency: 'EUR', card: payment.card, lane: payment.lane, reference: payment.key });
+    const requestOf = (payment: SimPayment & { card: CardFacts }): Record<string, unknown> => ({ idempotencyKey: payment.key, amountMinor: payment.amountMinor, currency: 'EUR', card: payment.card, lane: payment.lane, reference: payment.key });
     let issued = 0;
-    const newPayment = (node: SimNode, card: CardFacts): SimPayment => {
-      const key = `${node.id}-${issued++}`;
-      const payment = { node: node.id, key, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, card, lane: node.id };
-      payments.set(key, payment);
+    const base = (node: SimNode) => ({ node: node.id, key: `${node.id}-${issued++}`, amountMinor: between(random, 100, 9_000), outcome: 'unknown' as const, code: null, mode: null, attempts: 0, lane: node.id });
+    const newPayment = (node: SimNode, card: CardFacts): SimPayment & { card: CardFacts } => {
+      const payment = { ...base(node), viaReader: false as const, card };
+      payments.set(payment.key, payment);
       return payment;
     };
+    const readerTally = { payments: 0, endedWithoutDecision: {} as Record<string, number> };
     /** Requests whose answer is still on its way to the POS: the store has not settled while there are any. */
     let awaitingAnswers = 0;
-    const pay = (node: SimNode, payment: SimPayment): void => {
+    const pay = (node: SimNode, payment: SimPayment & { card: CardFacts }): void => {
       payment.attempts++;
       awaitingAnswers++;
       const sent = node.pay(requestOf(payment));
@@ -167,13 +212,73 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
           awaitingAnswers--;
         });
     };
+    /**
+     * A sale at the lane's reader, as a till runs it: one at a time, and a sale that ended without a
+     * decision (reader gone, card unreadable, box down) is tapped again, same key, until it has one.
+     */
+    const newReaderPayment = (node: SimNode, amountMinor?: number): SimPayment => {
+      const payment = { ...base(node), ...(amountMinor === undefined ? {} : { amountMinor }), viaReader: true as const };
+      payments.set(payment.key, payment);
+      readerTally.payments++;
+      return payment;
+    };
+    const endedWithoutDecision = (why: string): void => {
+      readerTally.endedWithoutDecision[why] = (readerTally.endedWithoutDecision[why] ?? 0) + 1;
+    };
+    /**
+     * A sale at the lane's reader, as a till runs it, one at a time. No answer (the box down or dying):
+     * asked again with the same key until it has one. Ended without a decision (reader gone, card
+     * unreadable): that payment is over, and the sale is tried again as a new payment.
+     */
+    const payAtLane = (node: SimNode, payment: SimPayment, done: () => void): void => {
+      payment.attempts++;
+      awaitingAnswers++;
+      const later = (run: () => void): void => {
+        // Still owed an answer: the store has not settled while the customer waits to tap again.
+        scheduler.after(between(random, 300, 2_000), () => {
+          awaitingAnswers--;
+          run();
+        });
+      };
+      const askAgain = (why: string): void => {
+        endedWithoutDecision(why);
+        later(() => payAtLane(node, payment, done));
+      };
+      node
+        .payAtLane({ idempotencyKey: payment.key, lane: payment.lane, amountMinor: payment.amountMinor, currency: 'EUR', reference: payment.key })
+        .then((answer) => {
+          if (answer === undefined) return askAgain('box down');
+          const decision = answer.decision;
+          if (decision === null) {
+            payment.outcome = 'failed';
+            payment.code = answer.error?.code ?? answer.status;
+            endedWithoutDecision(payment.code);
+            return later(() => payAtLane(node, newReaderPayment(node, payment.amountMinor), done));
+          }
+          scheduler.after(between(random, 0, 5), () => {
+            // The request still counts as owed until the retry runs.
+            if (!node.up) return askAgain('box died before answering');
+            awaitingAnswers--;
+            payment.outcome = decision.approved ? 'approved' : 'declined';
+            payment.code = decision.code;
+            payment.mode = decision.mode;
+            done();
+          });
+        })
+        .catch((error: unknown) => askAgain((error as { code?: string }).code ?? 'box died before answering'));
+    };
     for (const node of nodes) {
+      const nextAtReader = (): void => {
+        if (!trading()) return;
+        payAtLane(node, newReaderPayment(node), () => scheduler.after(between(random, 20, 400), nextAtReader));
+      };
+      scheduler.after(between(random, 0, 100), nextAtReader);
       const next = (): void => {
-        if (scheduler.now - START_WALL_MS >= durationMs) return;
+        if (!trading()) return;
         // A third of the customers are regulars, seen at every lane; the rest come once.
         const card = random.int(3) === 0 ? pick(random, cards) : oneCard(random, issued);
         pay(node, newPayment(node, card));
-        scheduler.after(between(random, 20, 400), next);
+        scheduler.after(between(random, 100, 800), next);
       };
       scheduler.after(between(random, 0, 100), next);
       scheduler.every(TICK_MS, START_WALL_MS + durationMs + HEAL_LIMIT_MS, () => node.tick());
@@ -182,7 +287,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     const faults: Partial<Record<SimFault, number>> = {};
     const tornWrites = { part: 0, whole: 0 };
     const inject = async (): Promise<void> => {
-      if (scheduler.now - START_WALL_MS >= durationMs) return;
+      if (!trading()) return;
       const kind = pick(random, SIM_FAULTS);
       const node = pick(random, nodes);
       const holdMs = between(random, 200, 5_000);
@@ -201,7 +306,8 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
         case 'crash-mid-turn': {
           // Killed inside whatever runs next (a delivery, a commit, an answer from the centre), between two of its steps.
           const within = between(random, 0, 1_000);
-          scheduler.interrupt(within, random.int(SimScheduler.turnsPerEvent), () => node.crash());
+          // Faults end with trading: the heal must find every box it starts still running.
+          scheduler.interrupt(within, random.int(SimScheduler.turnsPerEvent), () => trading() && node.crash());
           scheduler.after(within + TICK_MS + holdMs, () => node.start());
           break;
         }
@@ -220,6 +326,12 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
         case 'disk-replaced':
           replaceDisk(node, 20);
           break;
+        case 'reader-unplugged': {
+          const line = lines.get(node.id)!;
+          line.unplug();
+          scheduler.after(holdMs, () => line.replug());
+          break;
+        }
         case 'partition': {
           const other = pick(random, nodes.filter((n) => n !== node));
           network.cutBetween(node.id, other.id);
@@ -260,6 +372,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     network.startBroker();
     network.healAllPairs();
     uplinkCut.clear();
+    for (const line of lines.values()) line.replug();
     for (const node of nodes) {
       node.freeDisk();
       network.heal(node.id);
@@ -268,8 +381,10 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     const healDeadline = scheduler.now + HEAL_LIMIT_MS;
     // A box the operator is rebuilding comes back when they are done.
     while (scheduler.now < healDeadline && restoring.size > 0) await scheduler.runUntil(scheduler.now + 1_000);
+    for (const node of nodes) if (!node.up) node.start();
     for (const payment of payments.values()) {
-      if (payment.outcome === 'unknown') pay(nodes.find((n) => n.id === payment.node)!, payment);
+      // Sales at a reader are tapped again until decided; a captured card's sale is asked again once.
+      if (payment.outcome === 'unknown' && !payment.viaReader) pay(nodes.find((n) => n.id === payment.node)!, payment);
     }
     while (scheduler.now < healDeadline && (awaitingAnswers > 0 || !(await converged(nodes, ledger)))) await scheduler.runUntil(scheduler.now + 1_000);
     const events = scheduler.events;
@@ -289,6 +404,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       ...comparePayments(all, readSqliteSales(join(dir, 'centre', 'ledger.db'))),
       checkExposure(journals, PER_CARD),
       checkForgeries(nodes, network.tally, origins),
+      checkNoCardNumbersAtRest([dir], pansRead),
       {
         check: 'every box whose disk died is back in service, from its backup and its peers',
         ok: restores.unfinished + restoring.size === 0,
@@ -303,8 +419,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       faults,
       network: network.tally,
       tornWrites,
+      readers: { ...readerTally, cardNumbersRead: pansRead.size },
       restores: { ...restores, unfinished: restores.unfinished + restoring.size },
-      payments: { total: all.length, approved: all.filter((p) => p.outcome === 'approved').length, declined: all.filter((p) => p.outcome === 'declined').length, unknown: all.filter((p) => p.outcome === 'unknown').length },
+      payments: { total: all.length, ...Object.fromEntries(OUTCOMES.map((o) => [o, all.filter((p) => p.outcome === o).length])) } as SimReport['payments'],
       checks,
       violations,
       ok: violations.length === 0,
