@@ -40,6 +40,13 @@ describe('deterministic store simulation', () => {
     expect(ok.stdout).toMatch(/^seed 3: ok — \d+ events/m);
     expect(ok.stdout).toMatch(/^seed 4: ok/m);
     expect(ok.stdout).toContain('2 of 2 seeds kept every promise');
+    // The long mode, shortened: seeds one after the other until the minutes are up.
+    const long = runCli(['sim', '--seed', '7', '--minutes', '0.1', '--seconds', '2']);
+    expect(long.status).toBe(0);
+    expect(long.stdout).toMatch(/^seed 7: ok/m);
+    expect(long.stdout).toMatch(/^seed 8: ok/m);
+    expect(long.stdout).toMatch(/(\d+) of \1 seeds kept every promise/);
+    expect(runCli(['sim', '--minutes', '0']).stderr).toContain('--minutes: "0" is not allowed; use a number of minutes from 0.1 to');
     const bad = runCli(['sim', '--seeds', '0']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--seeds: "0" is not allowed; use a whole number from 1 to');

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { runChaos } from '../chaos/chaos.js';
 import { formatChaosReport } from '../chaos/chaos-report.js';
-import { EdgepayError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { parseMinutesOption, parseWholeOption } from './number-options.js';
 
 const MINUTES_RANGE = { min: 0.1, max: 24 * 60 } as const;
 
@@ -12,8 +12,8 @@ export function registerChaosCommand(program: Command): void {
     .description(
       'a real store (Mosquitto, the centre on PostgreSQL, three node processes with simulated readers on socat ptys) under POS load while seeded faults hit it: kill -9 and SIGSTOP of nodes, broker and database crashes, network cuts, full disks; then everything healed and checked',
     )
-    .option('--minutes <n>', `how long to trade under faults (${MINUTES_RANGE.min} to ${MINUTES_RANGE.max})`, parseMinutes, 2)
-    .option('--seed <n>', 'seed of the fault schedule, the amounts and the simulated readers', parseSeed, 1)
+    .option('--minutes <n>', `how long to trade under faults (${MINUTES_RANGE.min} to ${MINUTES_RANGE.max})`, (v) => parseMinutesOption('--minutes', v, MINUTES_RANGE.min, MINUTES_RANGE.max), 2)
+    .option('--seed <n>', 'seed of the fault schedule, the amounts and the simulated readers', (v) => parseWholeOption('--seed', v, 0, 0xffff_ffff), 1)
     .option('--json', 'print the report as JSON (progress goes to standard error)')
     .option('--dir <path>', 'directory for the store\'s data; a fresh subdirectory is made in it')
     .option('--keep', 'keep the data directory')
@@ -28,20 +28,4 @@ export function registerChaosCommand(program: Command): void {
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatChaosReport(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.checkFailed;
     });
-}
-
-function parseMinutes(value: string): number {
-  const minutes = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
-  if (!(minutes >= MINUTES_RANGE.min && minutes <= MINUTES_RANGE.max)) {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `--minutes: ${JSON.stringify(value)} is not allowed; use a number of minutes from ${MINUTES_RANGE.min} to ${MINUTES_RANGE.max}`, { option: '--minutes', value });
-  }
-  return minutes;
-}
-
-function parseSeed(value: string): number {
-  const seed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(seed) || seed > 0xffff_ffff) {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `--seed: ${JSON.stringify(value)} is not allowed; use a whole number from 0 to ${0xffff_ffff}`, { option: '--seed', value });
-  }
-  return seed;
 }
