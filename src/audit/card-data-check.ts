@@ -9,19 +9,38 @@ import type { CheckResult } from './store-checks.js';
  * Sealed blobs hold it encrypted, which is the point.
  */
 export function checkNoCardNumbersAtRest(roots: readonly string[], pans: ReadonlySet<string>): CheckResult {
-  const files = roots.flatMap((root) => filesUnder(root));
-  const found: string[] = [];
-  let bytesScanned = 0;
-  for (const file of files) {
-    const content = readFileSync(file);
-    bytesScanned += content.byteLength;
-    for (const pan of new Set([...asciiDigitRuns(content, pans), ...packedBcdRuns(content, pans)])) found.push(`${file}: a card number ending ${pan.slice(-4)}`);
-  }
+  const search = findCardNumbers(roots, pans);
   return {
     check: 'no card number in clear at rest (P7)',
-    ok: found.length === 0,
-    detail: found.length === 0 ? `${pans.size} card numbers read at the lanes, none in ${files.length} files (${bytesScanned} bytes)` : found.slice(0, 5).join('; '),
+    ok: search.found.length === 0,
+    detail:
+      search.found.length === 0
+        ? `${pans.size} card numbers read at the lanes, none in ${search.files} files (${search.bytes} bytes)`
+        : search.found
+            .slice(0, 5)
+            .map((f) => `${f.file}: a card number ending ${f.pan.slice(-4)}`)
+            .join('; '),
   };
+}
+
+export interface CardNumberSearch {
+  readonly files: number;
+  readonly bytes: number;
+  /** Each card number found in each file, once. */
+  readonly found: readonly { readonly file: string; readonly pan: string }[];
+}
+
+/** Every file under the roots, searched for the card numbers as ASCII digits and as packed BCD. */
+export function findCardNumbers(roots: readonly string[], pans: ReadonlySet<string>): CardNumberSearch {
+  const files = roots.flatMap((root) => filesUnder(root));
+  const found: { file: string; pan: string }[] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const content = readFileSync(file);
+    bytes += content.byteLength;
+    for (const pan of new Set([...asciiDigitRuns(content, pans), ...packedBcdRuns(content, pans)])) found.push({ file, pan });
+  }
+  return { files: files.length, bytes, found };
 }
 
 const MIN_PAN_DIGITS = 12;

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { findCardNumbers } from '../audit/card-data-check.js';
 import { formatMinor, isCurrencyCode } from '../money/currency.js';
 import type { TradingDayOptions, TradingDayResult } from './trading-day.js';
 
@@ -70,9 +71,7 @@ function sampleReasons(result: TradingDayResult): string[] {
   return out;
 }
 
-/** Proof of promise P7 on this run's own files: search the raw bytes for every card number used. */
+/** Proof of promise P7 on this run's own files: every byte of its directory searched for every card number used. */
 function countPansOnDisk(result: TradingDayResult): number {
-  const files = [result.journalPath, `${result.journalPath}-wal`].filter((f) => existsSync(f));
-  const bytes = files.map((f) => readFileSync(f).toString('latin1'));
-  return result.pans.filter((pan) => bytes.some((b) => b.includes(pan))).length;
+  return new Set(findCardNumbers([dirname(result.journalPath)], new Set(result.pans)).found.map((f) => f.pan)).size;
 }
