@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { backupJournal } from '../journal/backup.js';
 import { restoreJournal } from '../journal/restore.js';
 import { monotonicMs } from '../platform/clock.js';
+import { type RandomSource, between } from '../platform/random.js';
 import type { KeyRing } from '../replication/keys.js';
 import { type RebuildLink, rebuildOver } from '../replication/rebuild.js';
 import type { RebuildReport } from '../replication/rebuild-report.js';
@@ -42,6 +43,8 @@ const MAX_RUNS = 30;
  */
 export class SimOperator {
   private readonly timer: RebuildTimer;
+  /** Backups the backup timer took. */
+  backupsTaken = 0;
 
   constructor(private readonly options: SimOperatorOptions) {
     mkdirSync(options.backupsDir, { recursive: true });
@@ -54,10 +57,16 @@ export class SimOperator {
   }
 
   /** The backup timer's run: an online copy of the live journal, verified before it replaces the last one. */
-  async backUp(node: SimNode): Promise<boolean> {
-    if (!node.up) return false;
+  async backUp(node: SimNode): Promise<void> {
+    if (!node.up) return;
     await backupJournal(node.journalPath, this.backupPath(node.id));
-    return true;
+    this.backupsTaken++;
+  }
+
+  /** The backup timer of every box, each at its own phase, every `everyMs` until `untilMs`. */
+  scheduleBackups(nodes: readonly SimNode[], everyMs: number, untilMs: number, random: RandomSource): void {
+    const { scheduler } = this.options;
+    for (const node of nodes) scheduler.after(between(random, 0, everyMs), () => scheduler.every(everyMs, untilMs, () => this.backUp(node)));
   }
 
   /** The box's disk dies now; resolves once the operator has it trading again. */
