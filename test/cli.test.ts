@@ -73,6 +73,7 @@ describe('edgepay command line', () => {
     const forced = runCli(['journal', 'restore', '--from', join(dir, 'b.db'), '--db', path, '--force']);
     expect(forced.status).toBe(0);
     expect(forced.stdout).toMatch(/restored .* to head 8; previous journal kept at .*replaced-/);
+    expect(forced.stdout).toContain('edgepay node rebuild --from-peers --keep-existing');
     expect(runCli(['journal', 'verify', '--db', path]).stdout).toMatch(/^ok: 8 entries/);
   });
 

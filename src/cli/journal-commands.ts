@@ -77,7 +77,10 @@ export function registerJournalCommands(program: Command): void {
     .action((opts: { from: string; db: string; force?: boolean }) => {
       const result = restoreJournal({ from: opts.from, to: opts.db, force: opts.force === true });
       process.stdout.write(
-        `restored ${opts.db} to head ${result.restoredHeadSeq}` + (result.replacedKeptAt ? `; previous journal kept at ${result.replacedKeptAt}\n` : '\n'),
+        `restored ${opts.db} to head ${result.restoredHeadSeq}` +
+          (result.replacedKeptAt ? `; previous journal kept at ${result.replacedKeptAt}\n` : '\n') +
+          // Starting on it as it is would fork the node's history wherever the peers hold more.
+          'before starting the node of a store with peers: edgepay node rebuild --from-peers --keep-existing --config FILE adds the entries written since the backup\n',
       );
     });
 }
