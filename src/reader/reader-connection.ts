@@ -1,13 +1,13 @@
 import type { ActorLog } from '../actors/worker-runtime.js';
 import { EdgepayError } from '../errors.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { type Timers, systemTimers } from '../platform/timers.js';
 import { Backoff } from './backoff.js';
 import { type DataMessage, type HelloMessage, PROTOCOL_VERSION } from './protocol/index.js';
 import type { ReaderInit, ReaderState } from './reader-actor-protocol.js';
+import type { OpenReaderPort, ReaderPort } from './serial-channel.js';
 import { SerialLink, linkFailure } from './serial-link.js';
 import { TtyPort } from './tty-port.js';
-import type { OpenReaderPort, ReaderPort } from './serial-channel.js';
-import { type Clock, systemClock } from '../platform/clock.js';
-import { type Timers, systemTimers } from '../platform/timers.js';
 
 export type ConnectionState = Exclude<ReaderState, 'in_transaction'>;
 
@@ -118,10 +118,15 @@ export class ReaderConnection {
     this.state = 'connecting';
     const session: Session = {
       port,
-      link: new SerialLink(port, this.init.profile, {
-        onMessage: (msg) => this.onMessage(session, msg),
-        onLinkDown: (reason) => this.drop(session, `link down (${reason})`),
-      }, this.io.timers),
+      link: new SerialLink(
+        port,
+        this.init.profile,
+        {
+          onMessage: (msg) => this.onMessage(session, msg),
+          onLinkDown: (reason) => this.drop(session, `link down (${reason})`),
+        },
+        this.io.timers,
+      ),
     };
     this.session = session;
     port.on('close', (reason) => this.drop(session, `serial line: ${reason}`));
