@@ -62,6 +62,23 @@ describe('RebuildCollector', () => {
     expect(collector.tally().rejected).toEqual({ bad_signature: 1 });
   });
 
+  it('grows from a base (the head of a restored journal): only entries after it, the first linking to it', () => {
+    const entries = chain('node-a', 8);
+    const base = { seq: 5, hash: entries[4]!.hash };
+    const collector = new RebuildCollector('node-a', keys, base);
+    expect([collector.headSeq, collector.headHash]).toEqual([5, base.hash]);
+    for (const entry of entries) collector.offer(sealEnvelope(entry, a.privateKey));
+    expect(collector.headSeq).toBe(8);
+    expect(collector.entries().map((e) => e.seq)).toEqual([6, 7, 8]);
+
+    // The store's entry 6 of another history: it does not link to this base, so nothing grows on it.
+    const elsewhere = new RebuildCollector('node-a', keys, { seq: 5, hash: 'e'.repeat(64) });
+    for (const entry of entries.slice(5)) elsewhere.offer(sealEnvelope(entry, a.privateKey));
+    expect(elsewhere.headSeq).toBe(5);
+    expect(elsewhere.firstFork()).toEqual({ seq: 6, hashes: [entries[5]!.hash] });
+    expect(elsewhere.entries()).toEqual([]);
+  });
+
   it('treats a signed entry that does not link to its predecessor as a fork', () => {
     const entries = chain('node-a', 2);
     const stray = chain('node-a', 1, { seq: 1, hash: 'f'.repeat(64) })[0]!;
