@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,10 @@ import { verifyChain } from '../src/journal/verify.js';
 import { systemClock } from '../src/platform/clock.js';
 import { sealEnvelope } from '../src/replication/envelope.js';
 import { generateNodeKeyPair } from '../src/replication/keys.js';
+import { rebuildOver } from '../src/replication/rebuild.js';
 import { RebuildCollector } from '../src/replication/rebuild-collector.js';
+import { DEFAULT_REBUILD_TUNING, realRebuildTimer } from '../src/replication/rebuild-session.js';
+import { StoreTopics } from '../src/replication/topics.js';
 import { authorizationDraft } from './support/drafts.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -126,5 +130,32 @@ describe('importVerifiedEntries', () => {
       expect(() => importVerifiedEntries(path, name === 'node' ? 'node-b' : 'node-a', list)).toThrow(expect.objectContaining({ code: 'EDGEPAY_JOURNAL_CHAIN_BROKEN' }));
       expect(existsSync(path) || existsSync(`${path}.importing`)).toBe(false);
     }
+  });
+});
+
+describe('rebuild --keep-existing before it reaches the broker', () => {
+  it('refuses to keep a journal of another node, naming it, and never opens a link', async () => {
+    const path = join(tempDir(), 'journal.db');
+    importVerifiedEntries(path, 'node-b', chain('node-b', 3));
+    let linked = false;
+    const refused = rebuildOver({
+      nodeId: 'node-a',
+      journalPath: path,
+      keepExisting: true,
+      topics: new StoreTopics('acme', 'store-1'),
+      keys,
+      peerIds: ['node-b'],
+      tuning: DEFAULT_REBUILD_TUNING,
+      timer: realRebuildTimer,
+      openLink: async () => {
+        linked = true;
+        throw new Error('no broker in this test');
+      },
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'EDGEPAY_REBUILD_REFUSED', message: expect.stringMatching(/cannot be kept: it belongs to node "node-b"/) });
+    expect(linked).toBe(false);
+    const untouched = new Database(path, { readonly: true });
+    expect(verifyChain(untouched, { nodeId: 'node-b' })).toMatchObject({ ok: true, headSeq: 3 });
+    untouched.close();
   });
 });

@@ -8,6 +8,7 @@ import { verifyChain } from '../src/journal/index.js';
 import { type RandomSource, SeededRandom } from '../src/platform/random.js';
 import { SimNetwork } from '../src/sim/network.js';
 import { SimScheduler } from '../src/sim/scheduler.js';
+import type { SimLaneOptions } from '../src/sim/sim-lane.js';
 import { SimNode } from '../src/sim/sim-node.js';
 import { SECTOR_BYTES, tearWrite } from '../src/sim/torn-write.js';
 import { captureCard } from '../src/card/capture.js';
@@ -54,28 +55,28 @@ describe('a torn write (sectors of an unsynced write persisted in any combinatio
 
 const rules = parseRules({ ...defaultRulesConfig(), perCard: { ...defaultRulesConfig().perCard, maxCount: 1_000 } });
 
+/** One simulated box on a quiet broker, with no centre; its lane's reader on `line` when one is given. */
+function box(scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9)), lane?: SimLaneOptions): { node: SimNode; scheduler: SimScheduler } {
+  const network = new SimNetwork(scheduler, new SeededRandom(1), { loss: 0, duplicate: 0, maxDelayMs: 0 });
+  const pair = generateKeyPairSync('ed25519');
+  const node = new SimNode({
+    id: 'lane-1',
+    dir: tempDir(),
+    fleet: 'sim',
+    store: 'store-1',
+    rules,
+    signingKey: pair.privateKey,
+    keys: new Map([['lane-1', pair.publicKey]]),
+    scheduler,
+    network,
+    centre: { send: () => Promise.reject(new Error('this box has no centre')) },
+    ...(lane === undefined ? {} : { lane }),
+  });
+  node.start();
+  return { node, scheduler };
+}
+
 describe('a simulated box killed and torn', () => {
-
-  function box(): { node: SimNode; scheduler: SimScheduler } {
-    const scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9));
-    const network = new SimNetwork(scheduler, new SeededRandom(1), { loss: 0, duplicate: 0, maxDelayMs: 0 });
-    const pair = generateKeyPairSync('ed25519');
-    const node = new SimNode({
-      id: 'lane-1',
-      dir: tempDir(),
-      fleet: 'sim',
-      store: 'store-1',
-      rules,
-      signingKey: pair.privateKey,
-      keys: new Map([['lane-1', pair.publicKey]]),
-      scheduler,
-      network,
-      centre: { send: () => Promise.reject(new Error('this box has no centre')) },
-    });
-    node.start();
-    return { node, scheduler };
-  }
-
   const request = (n: number) => ({ idempotencyKey: `pay-${n}`, amountMinor: 100 + n, currency: 'EUR', card: cardFacts(n), lane: 'lane-1', reference: `ref-${n}` });
 
   async function payMany(node: SimNode, count: number): Promise<void> {
@@ -131,8 +132,6 @@ describe('a simulated lane whose reader is unplugged', () => {
   it('ends the payment waiting for its card without a decision, records nothing, and takes the next one once the reader is back', async () => {
     await sodiumReady();
     const scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9));
-    const network = new SimNetwork(scheduler, new SeededRandom(1), { loss: 0, duplicate: 0, maxDelayMs: 0 });
-    const pair = generateKeyPairSync('ed25519');
     const profile = loadReaderProfile('edgepay-sim');
     const pans = new Set<string>();
     const keys: CardKeys = { tokenKey: Buffer.alloc(32, 1), centrePublicKey: new Uint8Array(32).fill(9) };
@@ -142,20 +141,7 @@ describe('a simulated lane whose reader is unplugged', () => {
       firmware.start();
       return firmware;
     });
-    const node = new SimNode({
-      id: 'lane-1',
-      dir: tempDir(),
-      fleet: 'sim',
-      store: 'store-1',
-      rules,
-      signingKey: pair.privateKey,
-      keys: new Map([['lane-1', pair.publicKey]]),
-      scheduler,
-      network,
-      centre: { send: () => Promise.reject(new Error('this box has no centre')) },
-      lane: { line, profileName: 'edgepay-sim', profile, capture: (raw) => (pans.add(raw.pan), captureCard(raw, keys)) },
-    });
-    node.start();
+    const { node } = box(scheduler, { line, profileName: 'edgepay-sim', profile, capture: (raw) => (pans.add(raw.pan), captureCard(raw, keys)) });
     // The reader's own HELLO at power-on found no one listening; the node's asking gets it ready.
     await scheduler.runUntil(scheduler.now + 5_000);
     const body = (key: string) => ({ idempotencyKey: key, lane: 'lane-1', amountMinor: 1_250, currency: 'EUR', reference: key });

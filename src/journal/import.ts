@@ -67,17 +67,8 @@ export function appendVerifiedEntries(path: string, nodeId: string, entries: rea
       throw new EdgepayError('EDGEPAY_RESTORE_REFUSED', `${path} belongs to node ${JSON.stringify(owner?.value)}, not ${JSON.stringify(nodeId)}`, { path });
     }
     const last = db.prepare('SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
-    let head = last === undefined ? { seq: 0, hash: GENESIS_HASH, hashBytes: Buffer.from(GENESIS_HASH, 'hex') } : { seq: last.seq, hash: last.hash.toString('hex'), hashBytes: last.hash };
-    const insert = db.prepare(INSERT_ENTRY_SQL);
-    db.transaction(() => {
-      for (const entry of entries) {
-        checkLink(entry, head, nodeId, path);
-        const hashBytes = Buffer.from(entry.hash, 'hex');
-        insert.run(entryRow(entry, head.hashBytes, hashBytes));
-        head = { seq: entry.seq, hash: entry.hash, hashBytes };
-      }
-      if (head.seq > 0) db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash').run(head.seq, head.hashBytes);
-    })();
+    const from = last === undefined ? GENESIS_HEAD : { seq: last.seq, hash: last.hash.toString('hex'), hashBytes: last.hash };
+    const head = db.transaction(() => appendChain(db, from, entries, nodeId, path))();
     return checkImported(db, path, nodeId, head.seq);
   } catch (cause) {
     throw cause instanceof EdgepayError ? cause : storageError(cause, path);
@@ -93,23 +84,39 @@ function writeChain(partial: string, path: string, nodeId: string, entries: Iter
     db.pragma('journal_mode = DELETE');
     db.pragma('synchronous = FULL');
     migrate(db, partial);
-    const insert = db.prepare(INSERT_ENTRY_SQL);
-    let head = { seq: 0, hash: GENESIS_HASH, hashBytes: Buffer.from(GENESIS_HASH, 'hex') };
-    db.transaction(() => {
+    const head = db.transaction(() => {
       // The same meta row and head row Journal.open and writeBatch would have written.
       db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(nodeId);
-      for (const entry of entries) {
-        checkLink(entry, head, nodeId, path);
-        const hashBytes = Buffer.from(entry.hash, 'hex');
-        insert.run(entryRow(entry, head.hashBytes, hashBytes));
-        head = { seq: entry.seq, hash: entry.hash, hashBytes };
-      }
-      if (head.seq > 0) db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?)').run(head.seq, head.hashBytes);
+      return appendChain(db, GENESIS_HEAD, entries, nodeId, path);
     })();
     return checkImported(db, path, nodeId, head.seq);
   } finally {
     db.close();
   }
+}
+
+interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly hashBytes: Buffer;
+}
+
+const GENESIS_HEAD: ChainHead = { seq: 0, hash: GENESIS_HASH, hashBytes: Buffer.from(GENESIS_HASH, 'hex') };
+
+/** Inserts entries after `from`, each checked to link to the one before, and moves the head row; inside the caller's transaction. */
+function appendChain(db: Database.Database, from: ChainHead, entries: Iterable<JournalEntry>, nodeId: string, path: string): ChainHead {
+  const insert = db.prepare(INSERT_ENTRY_SQL);
+  let head = from;
+  for (const entry of entries) {
+    checkLink(entry, head, nodeId, path);
+    const hashBytes = Buffer.from(entry.hash, 'hex');
+    insert.run(entryRow(entry, head.hashBytes, hashBytes));
+    head = { seq: entry.seq, hash: entry.hash, hashBytes };
+  }
+  if (head.seq > from.seq) {
+    db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash').run(head.seq, head.hashBytes);
+  }
+  return head;
 }
 
 function checkImported(db: Database.Database, path: string, nodeId: string, headSeq: number): ImportResult {
