@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withLuhnDigit } from '../src/card/index.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir();
@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 async function nodeWithApi(lanes: { id: string; port: string; profile: string }[] = []) {
-  const config = await nodeConfigIn(tempDir(), { api: { host: '127.0.0.1', port: 0 }, lanes });
+  const config = await newNodeConfigIn(tempDir(), { api: { host: '127.0.0.1', port: 0 }, lanes });
   const node = await NodeRuntime.start({ config, registry: new Registry() });
   running.push(node);
   const base = node.apiAddress;
@@ -113,7 +113,7 @@ describe('POS API contract (no reader needed)', () => {
 describe('POS API on a Unix socket', () => {
   it('serves the same API on a socket path', async () => {
     const dir = tempDir();
-    const config = await nodeConfigIn(dir, { api: { socket: 'api.sock' } });
+    const config = await newNodeConfigIn(dir, { api: { socket: 'api.sock' } });
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     running.push(node);
     expect(node.apiAddress).toBe(`${dir}/api.sock`);

@@ -14,7 +14,7 @@ import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { DrainReport } from '../src/reconcile/uplink.js';
 import { startBroker } from './support/brokers.js';
 import { CLI, runCli } from './support/cli.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -55,7 +55,7 @@ describe('the centre as its own process, reached over MQTT', () => {
     expect(runCli(['centre', 'check-config', centreConfig]).status).toBe(0);
 
     const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
-    const config = await nodeConfigIn(tempDir(), {
+    const config = await newNodeConfigIn(tempDir(), {
       nodeId: 'box-1',
       replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
       centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000 },
@@ -113,7 +113,7 @@ describe('the centre as its own process, reached over MQTT', () => {
     const centreConfig = join(dir, 'centre.json');
     writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
     const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
-    const config = await nodeConfigIn(tempDir(), {
+    const config = await newNodeConfigIn(tempDir(), {
       nodeId: 'box-1',
       replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
       centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000, online: { enabled: true, timeoutMs: 400 } },

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { CardFactory } from '../src/reader/simulator/cards.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -35,7 +35,7 @@ describe('promise P7 across a whole lane', () => {
         done();
       },
     });
-    const config = await nodeConfigIn(dir, { api: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
+    const config = await newNodeConfigIn(dir, { api: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
     const node = await NodeRuntime.start({ config, registry: new Registry(), logger: pino({ level: 'trace' }, sink) });
     cleanups.push(() => node.stop());
     const post = async (key: string) => {

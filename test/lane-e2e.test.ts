@@ -6,7 +6,7 @@ import { defaultRulesConfig } from '../src/authorize/index.js';
 import { tokenizePan } from '../src/card/index.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { SIM_HOT_PAN } from '../src/reader/simulator/cards.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { type PtyPair, type SimulatorProcess, eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -31,7 +31,7 @@ async function store(cards: string) {
   const rules = defaultRulesConfig();
   rules.hotCards = { version: 3, tokens: [tokenizePan(SIM_HOT_PAN, Buffer.from(readFileSync(base.keys.tokenKeyFile, 'utf8').trim(), 'base64'))] };
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
-  const config = await nodeConfigIn(dir, { rulesFile: 'rules.json', api: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
+  const config = await newNodeConfigIn(dir, { rulesFile: 'rules.json', api: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
   // nodeConfigIn wrote fresh keys: put the hot token under those.
   rules.hotCards.tokens = [tokenizePan(SIM_HOT_PAN, Buffer.from(readFileSync(config.keys.tokenKeyFile, 'utf8').trim(), 'base64'))];
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));

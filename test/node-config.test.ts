@@ -54,6 +54,40 @@ describe('node configuration', () => {
     expect(byPath['colour']!.message).toMatch(/unknown key/);
   });
 
+  it('refuses two lanes on one serial port, naming both lanes and the port at lanes.N.port', () => {
+    const lanes = [
+      { id: 'lane-1', port: '/dev/ttyUSB0', profile: 'edgepay-sim' },
+      { id: 'lane-2', port: '/dev/ttyUSB1', profile: 'edgepay-sim' },
+      // The same path written another way is the same device.
+      { id: 'lane-3', port: '/dev/./ttyUSB0', profile: 'edgepay-sim' },
+    ];
+    expect(problemsOf({ ...minimal, lanes })).toEqual([
+      {
+        path: 'lanes.2.port',
+        value: '/dev/./ttyUSB0',
+        message: 'lane "lane-3" is on the device of lane "lane-1" (lanes.0.port "/dev/ttyUSB0") (both are /dev/ttyUSB0): each lane needs a serial device of its own',
+      },
+    ]);
+    expect(parseNodeConfig({ ...minimal, lanes: lanes.slice(0, 2) }, '/etc/edgepay').lanes).toHaveLength(2);
+  });
+
+  it('edgepay config check and node check-config: two lanes on one port is exit 2, the problem on its own line', async () => {
+    const dir = tempDir();
+    await nodeConfigIn(dir);
+    const lanes = [
+      { id: 'lane-1', port: '/dev/edgepay/lane-1', profile: 'edgepay-sim' },
+      { id: 'lane-2', port: '/dev/edgepay/lane-1', profile: 'edgepay-sim' },
+    ];
+    writeFileSync(join(dir, 'node.json'), JSON.stringify({ ...minimal, lanes }));
+    for (const args of [['config', 'check'], ['node', 'check-config']]) {
+      const result = runCli([...args, join(dir, 'node.json')]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(
+        '\n  lanes.1.port: lane "lane-2" is on the device of lane "lane-1" (lanes.0.port "/dev/edgepay/lane-1"): each lane needs a serial device of its own (got "/dev/edgepay/lane-1")\n',
+      );
+    }
+  });
+
   it('refuses a missing file and a file that is not JSON with the file named', () => {
     const dir = tempDir();
     expect(() => loadNodeConfig(join(dir, 'none.json'))).toThrow(expect.objectContaining({ code: 'EDGEPAY_NOT_FOUND', message: expect.stringContaining('none.json') }));

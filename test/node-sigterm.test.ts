@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Journal, verifyChain } from '../src/journal/index.js';
 import { journalPathOf } from '../src/node/config.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir();
@@ -15,7 +15,7 @@ describe('edgepay node: SIGTERM under load', () => {
   it('stops taking payments, answers every one in flight, closes the journal cleanly and exits 0', async () => {
     expect(existsSync(CHILD), `${CHILD} is missing: run npm run build`).toBe(true);
     const dir = tempDir();
-    const config = await nodeConfigIn(dir);
+    const config = await newNodeConfigIn(dir);
     const configFile = join(dir, 'node.json');
     writeFileSync(
       configFile,

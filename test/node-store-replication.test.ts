@@ -8,7 +8,7 @@ import { NodeRuntime } from '../src/node/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { ReplicatorStatus } from '../src/replication/replicator.js';
 import { type BrokerKind, type TestBroker, startBroker } from './support/brokers.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -32,7 +32,7 @@ async function storeOf(kind: BrokerKind, quorum = false) {
   for (const nodeId of NODES) {
     const nodeDir = join(dir, nodeId);
     writeFileSync(join(dir, `${nodeId}.password`), users[nodeId]!);
-    const config = await nodeConfigIn(tempDir(), {
+    const config = await newNodeConfigIn(tempDir(), {
       nodeId,
       dataDir: join(nodeDir, 'data'),
       keys: shared.keys,

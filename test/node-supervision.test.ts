@@ -6,7 +6,7 @@ import { withLuhnDigit } from '../src/card/index.js';
 import { Journal, verifyChain } from '../src/journal/index.js';
 import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir();
@@ -21,7 +21,7 @@ function actorOf(node: NodeRuntime, id: string): ActorHandle<unknown, unknown> |
 
 describe('the node as a supervision tree', () => {
   it('starts journal writer then authorizer, takes payments, and stops them in reverse order', async () => {
-    const config = await nodeConfigIn(tempDir());
+    const config = await newNodeConfigIn(tempDir());
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     const payments = node.supervisor.whereis<SupervisorHandle>('payments')!;
     expect(payments.children().map((c) => [c.id, c.state])).toEqual([
@@ -36,7 +36,7 @@ describe('the node as a supervision tree', () => {
   });
 
   it('gives domain errors from inside the actors back with their own codes', async () => {
-    const config = await nodeConfigIn(tempDir());
+    const config = await newNodeConfigIn(tempDir());
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     await node.pay(payment('dup', 1));
     await expect(node.pay({ ...payment('dup', 1), amountMinor: 99_999 })).rejects.toMatchObject({ code: 'EDGEPAY_IDEMPOTENCY_CONFLICT' });
@@ -46,7 +46,7 @@ describe('the node as a supervision tree', () => {
   });
 
   it('loses no acknowledged decision while the journal writer and the authorizer are killed again and again', async () => {
-    const config = await nodeConfigIn(tempDir(), { actors: { intensity: 1_000, periodMs: 1_000 } });
+    const config = await newNodeConfigIn(tempDir(), { actors: { intensity: 1_000, periodMs: 1_000 } });
     const registry = new Registry();
     const node = await NodeRuntime.start({ config, registry });
     const acknowledged = new Map<string, number>();

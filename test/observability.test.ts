@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withLuhnDigit } from '../src/card/luhn.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -32,7 +32,7 @@ async function launchChromium(): Promise<Awaited<ReturnType<typeof chromium.laun
 }
 
 async function observedNode() {
-  const config = await nodeConfigIn(tempDir(), { nodeId: 'box-obs', observability: { host: '127.0.0.1', port: 0 } });
+  const config = await newNodeConfigIn(tempDir(), { nodeId: 'box-obs', observability: { host: '127.0.0.1', port: 0 } });
   const node = await NodeRuntime.start({ config, registry: new Registry() });
   cleanups.push(() => node.stop());
   await node.pay({ idempotencyKey: 'a', amountMinor: 1_250, currency: 'EUR', card: card(1) });
@@ -95,7 +95,7 @@ describe('metrics, health and the status page', () => {
     cleanups.push(() => pty.kill());
     const sim = startSimulator(['reader', 'simulate', '--port', pty.readerPath, '--profile', 'edgepay-sim', '--cards', 'good', '--seed', '7']);
     cleanups.push(() => sim.stop());
-    const config = await nodeConfigIn(dir, { observability: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-7', port: pty.nodePath, profile: 'edgepay-sim' }] });
+    const config = await newNodeConfigIn(dir, { observability: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-7', port: pty.nodePath, profile: 'edgepay-sim' }] });
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     cleanups.push(() => node.stop());
     const metric = async () => (await (await fetch(`${node.observabilityAddress}/metrics`)).text()).match(/edgepay_reader_state\{lane="lane-7",state="([a-z_]+)"\} 1/)?.[1];

@@ -8,7 +8,7 @@ import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import type { DrainReport } from '../src/reconcile/uplink.js';
 import type { UplinkStatus } from '../src/reconcile/uplink-protocol.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-uplink-');
@@ -23,7 +23,7 @@ const payment = (key: string, n: number) => ({
 describe('the node forwards its journal to the centre by itself', () => {
   it('the uplink actor drains every round and after a restart; journal and ledger agree', async () => {
     const dir = tempDir();
-    const config = await nodeConfigIn(dir, { centre: { store: 'store-9', ledger: { sqliteFile: 'centre.db' }, batchSize: 4, intervalMs: 60_000 } });
+    const config = await newNodeConfigIn(dir, { centre: { store: 'store-9', ledger: { sqliteFile: 'centre.db' }, batchSize: 4, intervalMs: 60_000 } });
     let node = await NodeRuntime.start({ config, registry: new Registry() });
     for (let n = 0; n < 10; n++) await node.pay(payment(`a${n}`, n));
     const first = await node.askOnce<{ type: 'drain' }, DrainReport>('uplink', { type: 'drain' }, 10_000);

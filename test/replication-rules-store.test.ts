@@ -12,7 +12,7 @@ import type { ReplicatorStatus } from '../src/replication/replicator.js';
 import { writeRulesKeyPair } from '../src/replication/rules-keys.js';
 import { distributedRulesPathOf } from '../src/replication/rules-store.js';
 import { type BrokerKind, type TestBroker, startBroker } from './support/brokers.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -59,7 +59,7 @@ async function storeOf(kind: BrokerKind) {
     writeFileSync(join(dir, `${nodeId}.password`), users[nodeId]!);
     configs.set(
       nodeId,
-      await nodeConfigIn(tempDir(), {
+      await newNodeConfigIn(tempDir(), {
         nodeId,
         dataDir: join(dir, nodeId, 'data'),
         keys: shared.keys,

@@ -19,7 +19,7 @@ import { distributedRulesPathOf, writeDistributedRules } from '../src/replicatio
 import { StoreTopics } from '../src/replication/topics.js';
 import { parseAcl } from './support/brokers.js';
 import { CLI } from './support/cli.js';
-import { nodeConfigIn } from './support/node.js';
+import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -185,7 +185,7 @@ describe('rules in force at start', () => {
 
 describe('the journal writer\'s set-rules', () => {
   it('applies a higher version and refuses a lower or equal one', async () => {
-    const config = await nodeConfigIn(tempDir());
+    const config = await newNodeConfigIn(tempDir());
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     try {
       const set = (rules: RulesConfig) => node.ask<{ type: 'set-rules'; rules: RulesConfig }, SetRulesResult>('journal-writer', { type: 'set-rules', rules });

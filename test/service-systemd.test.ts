@@ -5,7 +5,7 @@ import { createSocket } from 'unix-dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchdogTick } from '../src/node/run.js';
 import { configPath } from '../src/platform/paths.js';
-import { CLI } from './support/cli.js';
+import { CLI, runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -46,6 +46,8 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
     const config = await nodeConfigIn(dir);
     const configFile = join(dir, 'node.json');
     writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' }, log: { level: 'warn' } }));
+    // A new box: its journal made first, as the install guide does before the service's first start.
+    expect(runCli(['node', 'init', '--config', configFile])).toMatchObject({ status: 0, stdout: expect.stringContaining('initialized node') });
     const socketPath = join(dir, 'notify.sock');
     const received: string[] = [];
     const listener = createSocket('unix_dgram', (message) => received.push(message.toString('utf8')));

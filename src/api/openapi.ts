@@ -1,32 +1,67 @@
 import { z } from 'zod';
-import { createPaymentBody, errorResource, followUpResource, paymentResource, refundBody, voidBody } from './schemas.js';
+import { API_ERRORS, type ApiErrorCode } from './errors.js';
+import { createPaymentBody, errorResource, followUpResource, paymentIdParam, paymentResource, refundBody, voidBody } from './schemas.js';
 
-const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
-const error = (description: string) => ({ description, content: json(errorResource) });
-const idParam = [{ name: 'id', in: 'path', required: true, description: 'the payment id: the idempotency key the POS chose', schema: { type: 'string' } }];
+/** The limits the server enforces, stated in the document as the server has them. */
+export interface DocumentLimits {
+  readonly bodyLimitBytes: number;
+  readonly headersLimitBytes: number;
+  readonly requestTimeoutMs: number;
+}
+
+const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+const json = (schema: z.ZodType) => ({ 'application/json': { schema: schemaOf(schema) } });
+
+function codesWith(status: number): string {
+  return (Object.keys(API_ERRORS) as ApiErrorCode[])
+    .filter((code) => API_ERRORS[code].status === status)
+    .map((code) => `${code}: ${API_ERRORS[code].meaning}`)
+    .join('; ');
+}
+
+/** An error response: what it means on this operation, then every code it can carry. */
+function error(status: number, description: string) {
+  return { [status]: { description: `${description}. Codes: ${codesWith(status)}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } };
+}
+
+const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
+/** Answers any request can get, from the HTTP layer up. */
+const anyRequest = { '408': ref('RequestTimeout'), '431': ref('HeadersTooLarge'), '500': ref('Internal') };
+/** Answers a request with a body can get besides. */
+const withBody = { ...anyRequest, '413': ref('BodyTooLarge'), '415': ref('UnsupportedMediaType') };
 
 /** The published OpenAPI 3.1 description of the POS API, generated from the schemas the handlers validate with. */
-export function openApiDocument(version: string): Record<string, unknown> {
+export function openApiDocument(version: string, limits: DocumentLimits): Record<string, unknown> {
+  const bodyLimit = `${limits.bodyLimitBytes} bytes (${limits.bodyLimitBytes / 1024} KiB)`;
+  const body = (schema: z.ZodType) => ({ required: true, description: `a JSON object, Content-Type application/json, at most ${bodyLimit}`, content: json(schema) });
+  const idParam = [{ name: 'id', in: 'path', required: true, description: 'the payment id: the idempotency key the POS chose', schema: schemaOf(paymentIdParam) }];
   return {
     openapi: '3.1.0',
     info: {
       title: 'edgepay POS payment API',
       version,
-      description:
-        'Local API of one edgepay node (loopback or Unix socket). Amounts are integer minor units with an ISO 4217 currency. ' +
-        'The POS chooses each payment\'s idempotency key; repeating a request with the same key returns the original answer (200 + Idempotent-Replayed: true).',
+      description: [
+        'Local API of one edgepay node (loopback or Unix socket). Amounts are integer minor units with an ISO 4217 currency.',
+        "The POS chooses each payment's idempotency key; repeating a request with the same key returns the original answer (200 + Idempotent-Replayed: true).",
+        `Limits: a request body is JSON (Content-Type application/json) of at most ${bodyLimit}; the request line and headers at most ${limits.headersLimitBytes} bytes; a request must arrive in full within ${limits.requestTimeoutMs} ms.`,
+        'Every error, from the HTTP parser up, is {"error":{"code":"EDGEPAY_…","message":"…"}} with problems[] for bad fields (see components.schemas.Error).',
+        'After EDGEPAY_BAD_HTTP, EDGEPAY_HEADERS_TOO_LARGE, EDGEPAY_REQUEST_TIMEOUT and EDGEPAY_BODY_TOO_LARGE the server closes the connection.',
+        `Error codes: ${(Object.keys(API_ERRORS) as ApiErrorCode[]).map((code) => `${code} (${API_ERRORS[code].status}): ${API_ERRORS[code].meaning}`).join('; ')}.`,
+      ].join(' '),
     },
+    'x-edgepay-limits': { ...limits },
     paths: {
       '/v1/payments': {
         post: {
           summary: 'Take a payment on a lane: start the reader, wait for the card, authorize (durably), show the result, answer',
-          requestBody: { required: true, content: json(createPaymentBody) },
+          requestBody: body(createPaymentBody),
           responses: {
             '201': { description: 'the payment, decided (approved/declined) or ended without a decision (cancelled/failed)', content: json(paymentResource) },
             '200': { description: 'a repeated request: the original payment', content: json(paymentResource) },
-            '400': error('bad input: every bad field is named in problems'),
-            '409': error('the lane is busy with another payment, or the idempotency key was used for a different payment'),
-            '503': error('the lane has no working reader, or the node is stopping or overloaded'),
+            ...error(400, 'bad input: every bad field is named in problems; or a body that is not JSON, or not HTTP'),
+            ...error(409, 'the lane is busy with another payment, or the idempotency key was used for a different payment'),
+            ...error(503, 'the lane has no working reader, or the node is stopping or overloaded (Retry-After)'),
+            ...withBody,
           },
         },
       },
@@ -34,7 +69,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: 'A payment by id, also after a restart (from the journal)',
           parameters: idParam,
-          responses: { '200': { description: 'the payment', content: json(paymentResource) }, '404': error('no such payment') },
+          responses: { '200': { description: 'the payment', content: json(paymentResource) }, ...error(400, 'the id is not a valid idempotency key'), ...error(404, 'no such payment'), ...anyRequest },
         },
       },
       '/v1/payments/{id}/cancel': {
@@ -43,8 +78,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: idParam,
           responses: {
             '200': { description: 'the cancelled payment', content: json(paymentResource) },
-            '404': error('no such payment'),
-            '409': error('the payment is past the card stage (void an approved payment instead)'),
+            ...error(400, 'the id is not a valid idempotency key'),
+            ...error(404, 'no such payment'),
+            ...error(409, 'the payment is past the card stage (void an approved payment instead)'),
+            ...anyRequest,
           },
         },
       },
@@ -52,13 +89,15 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Void (reverse) an approved payment in full',
           parameters: idParam,
-          requestBody: { required: true, content: json(voidBody) },
+          requestBody: body(voidBody),
           responses: {
             '201': { description: 'the void and its decision', content: json(followUpResource) },
             '200': { description: 'a repeated request: the original void', content: json(followUpResource) },
-            '400': error('bad input'),
-            '404': error('no such payment'),
-            '409': error('the idempotency key was used for something else'),
+            ...error(400, 'bad input'),
+            ...error(404, 'no such payment'),
+            ...error(409, 'the idempotency key was used for something else'),
+            ...error(503, 'the node is stopping or overloaded (Retry-After)'),
+            ...withBody,
           },
         },
       },
@@ -66,20 +105,32 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Refund part or all of an approved payment',
           parameters: idParam,
-          requestBody: { required: true, content: json(refundBody) },
+          requestBody: body(refundBody),
           responses: {
             '201': { description: 'the refund and its decision', content: json(followUpResource) },
             '200': { description: 'a repeated request: the original refund', content: json(followUpResource) },
-            '400': error('bad input'),
-            '404': error('no such payment'),
-            '409': error('the idempotency key was used for something else'),
+            ...error(400, 'bad input'),
+            ...error(404, 'no such payment'),
+            ...error(409, 'the idempotency key was used for something else'),
+            ...error(503, 'the node is stopping or overloaded (Retry-After)'),
+            ...withBody,
           },
         },
       },
       '/v1/lanes': {
-        get: { summary: 'The lanes of this node and their readers', responses: { '200': { description: 'lanes with reader status' } } },
+        get: { summary: 'The lanes of this node and their readers', responses: { '200': { description: 'lanes with reader status' }, ...anyRequest } },
       },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+    components: {
+      schemas: { Error: schemaOf(errorResource) },
+      responses: {
+        RequestTimeout: error(408, `the request did not arrive in full within ${limits.requestTimeoutMs} ms`)[408],
+        HeadersTooLarge: error(431, `the request line and headers are larger than ${limits.headersLimitBytes} bytes`)[431],
+        BodyTooLarge: error(413, `the body is larger than ${bodyLimit}`)[413],
+        UnsupportedMediaType: error(415, 'a body with a Content-Type other than application/json')[415],
+        Internal: error(500, 'a fault in the node')[500],
+      },
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { LaneService } from '../lanes/lane-service.js';
 import type { Outcome } from '../standin/index.js';
-import { parseWith as validate } from '../validation.js';
 import { sendError } from './errors.js';
+import { validate } from './problems.js';
 import { createPaymentBody, paymentIdParam, refundBody, voidBody } from './schemas.js';
 
 function followUpResource(paymentId: string, kind: 'void' | 'refund', outcome: Outcome) {

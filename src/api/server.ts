@@ -1,30 +1,86 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LaneService } from '../lanes/lane-service.js';
-import { sendError } from './errors.js';
+import { clientErrorHandler } from './client-errors.js';
+import { fromFastifyError, sendError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 import { openApiDocument } from './openapi.js';
+import { cutText } from './problems.js';
 import { registerRoutes } from './routes.js';
+import { KEY_MAX_LENGTH } from './schemas.js';
 
 /** Most bytes of a request body: payment requests are a few hundred. */
-const BODY_LIMIT_BYTES = 16 * 1024;
+export const BODY_LIMIT_BYTES = 16 * 1024;
+/** Most bytes of the request line and headers together (Node's default, pinned so the document can state it). */
+export const HEADERS_LIMIT_BYTES = 16 * 1024;
+/**
+ * Longest time for a request to arrive in full (headers and body; the answer may take longer, a
+ * payment waits for its card). A few hundred bytes on loopback take microseconds.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
 
-export function buildApiServer(lanes: LaneService, options: { logger: Logger; version: string }): FastifyInstance {
+export interface ApiServerOptions {
+  readonly logger: Logger;
+  readonly version: string;
+  /** Tests shorten it to see a 408 without waiting. */
+  readonly requestTimeoutMs?: number;
+}
+
+export function buildApiServer(lanes: LaneService, options: ApiServerOptions): FastifyInstance {
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const fastifyLimits = { bodyLimitBytes: BODY_LIMIT_BYTES, idMaxLength: KEY_MAX_LENGTH };
   // The node's pino logger, typed as fastify's base logger so routes keep fastify's default types.
   const loggerInstance: FastifyBaseLogger = options.logger.child({ component: 'api' });
-  const app: FastifyInstance = Fastify({ loggerInstance, bodyLimit: BODY_LIMIT_BYTES });
-  // Malformed JSON, a wrong content type or an oversize body get the same error shape as everything else.
-  app.setErrorHandler((error: unknown, _request, reply) => {
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      const message = (error as Error).message;
-      return reply.code(status).send({ error: { code: 'EDGEPAY_BAD_INPUT', message, problems: [{ path: '', message }] } });
+  const app: FastifyInstance = Fastify({
+    loggerInstance,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: requestTimeoutMs,
+    http: {
+      maxHeaderSize: HEADERS_LIMIT_BYTES,
+      headersTimeout: requestTimeoutMs,
+      // Node checks request timeouts on this period (30 s by default), so a limit of seconds needs a shorter one.
+      connectionsCheckingInterval: Math.min(1_000, requestTimeoutMs),
+    },
+    // A payment id is at most KEY_MAX_LENGTH characters, each up to 3 when percent-encoded in the path.
+    routerOptions: { maxParamLength: 3 * KEY_MAX_LENGTH },
+    clientErrorHandler: clientErrorHandler({ headersLimitBytes: HEADERS_LIMIT_BYTES, requestTimeoutMs }),
+    // Errors of fastify's router (broken percent-encoding, an over-long path parameter) in the API's shape.
+    frameworkErrors: (error, request, reply) => sendError(reply, fromFastifyError(error, request, fastifyLimits) ?? error),
+    // Answered by the onRequest hook below instead, in the API's shape.
+    return503OnClosing: false,
+  });
+  // JSON only: a body of any other type is a 415 naming application/json. The parser says where
+  // malformed JSON fails and refuses prototype keys by name.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
     }
-    return sendError(reply, error);
+  });
+  // Errors raised before a handler runs (body size, content type, JSON, URL encoding) get the same
+  // shape and their own codes.
+  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) =>
+    sendError(reply, fromFastifyError(error, request, fastifyLimits) ?? error),
+  );
+  // The node stops the API first: a request that still arrives on an open connection is told so in
+  // the API's shape (fastify's own 503 for this has a body of its own).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    // Returning the sent reply ends the request here.
+    return sendError(reply, { code: 'EDGEPAY_NODE_STOPPING', message: 'the node is stopping: the POS API takes no new requests' });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'EDGEPAY_NOT_FOUND', message: `no route ${request.method} ${request.url}; see /openapi.json` } }),
+    sendError(reply, { code: 'EDGEPAY_NOT_FOUND', message: `no route ${request.method} ${cutText(request.url)}; see /openapi.json` }),
   );
-  const document = openApiDocument(options.version);
+  const document = openApiDocument(options.version, { bodyLimitBytes: BODY_LIMIT_BYTES, headersLimitBytes: HEADERS_LIMIT_BYTES, requestTimeoutMs });
   app.get('/openapi.json', async () => document);
   registerRoutes(app, lanes);
   return app;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
 import type { TreeContext } from '../node/tree-builders.js';
 import { buildApiServer } from './server.js';
+import { claimSocketPath } from './stale-socket.js';
 
 function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -14,6 +15,7 @@ function packageVersion(): string {
 export async function startApiService(context: TreeContext): Promise<ChildHandle> {
   const api = context.config.api;
   if (!api) throw new Error('the api service needs api in the node configuration');
+  if ('socket' in api) await claimSocketPath(api.socket);
   const app = buildApiServer(context.runtime.lanes, { logger: context.logger, version: packageVersion() });
   await ('socket' in api ? app.listen({ path: api.socket }) : app.listen({ host: api.host, port: api.port }));
   const address = app.server.address();

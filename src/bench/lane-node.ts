@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { RulesConfig } from '../authorize/rules-schema.js';
 import { generateSealKeyPair } from '../card/index.js';
 import { parseNodeConfig } from '../node/config.js';
+import { initNode } from '../node/init.js';
 import { NodeRuntime } from '../node/runtime.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
 
@@ -47,5 +48,7 @@ export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRunti
     },
     options.dir,
   );
+  // A fresh node, as an operator makes one before its first start.
+  initNode(config);
   return NodeRuntime.start({ config, registry: new Registry() });
 }

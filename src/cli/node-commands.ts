@@ -8,12 +8,15 @@ import { runNodeUntilSignal } from '../node/run.js';
 import { registerRebuildCommand } from './rebuild-command.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { NodeConfig } from '../node/config.js';
+import { initNode } from '../node/init.js';
+import { requireDistinctLaneDevices } from '../node/lane-ports.js';
 
 /** Everything a node needs from disk, checked before anything starts, each failure naming its file. */
 export function checkNodeFiles(config: NodeConfig): void {
   loadRules(config.rulesFile);
   loadCardKeys(config.keys);
   for (const lane of config.lanes) loadReaderProfile(lane.profile);
+  requireDistinctLaneDevices(config.lanes);
 }
 
 /** Validates a node configuration and the files it names; the one-line summary `check-config` prints. */
@@ -28,6 +31,17 @@ export function describeNodeConfig(file: string): string {
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('run an edgepay node');
   registerRebuildCommand(node);
+
+  node
+    .command('init')
+    .description("create a new node's data directory (0700) and its empty journal, stamped with the node id; refuses if a journal is there already. `node run` never creates a journal")
+    .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
+    .action((opts: { config: string }) => {
+      // Only nodeId and dataDir are used: key files may be systemd credentials, readable by the service alone.
+      const result = initNode(loadNodeConfig(opts.config));
+      const dir = result.createdDataDir ? `created ${result.dataDir} (0700)` : `data directory ${result.dataDir} was there`;
+      process.stdout.write(`initialized node ${result.nodeId}: ${dir}, empty journal ${result.journalPath}; start it with \`edgepay node run --config ${opts.config}\`\n`);
+    });
 
   node
     .command('run')

@@ -44,7 +44,8 @@ export function registerReconcileCommands(program: Command): void {
       let journal: Journal | undefined;
       const reader = new JournalReader(journalPathOf(config), config.nodeId);
       try {
-        journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId });
+        // A node's journal, never a new one: an empty journal would report nothing to forward.
+        journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId, mustExist: true });
         const open = journal;
         const backlog = reader.totals().unforwarded;
         const bar = opts.json === true || backlog === 0 ? undefined : new SingleBar({ format: 'forwarding [{bar}] {value}/{total} entries | {eta_formatted} left', stream: process.stderr });

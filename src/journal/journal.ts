@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
@@ -25,6 +25,12 @@ export interface JournalOptions {
   readonly maxPageCount?: number;
   /** Take over a lock left by another thread of this process (see JournalLock.acquire). */
   readonly singleInstanceInProcess?: boolean;
+  /**
+   * Open only a journal that exists and carries its node's identity, never create one. A node
+   * opens its journal this way: a new, empty journal under a mistyped path would hand out
+   * sequence numbers the real journal already used, a fork nobody is warned about.
+   */
+  readonly mustExist?: boolean;
 }
 
 export interface ChainHead {
@@ -111,22 +117,29 @@ export class Journal {
         { field: 'nodeId', value: options.nodeId },
       );
     }
+    const mustExist = options.mustExist === true;
+    if (mustExist && !existsSync(options.path)) {
+      throw journalMissing(options.path);
+    }
     let db: Database.Database;
     let lock: JournalLock;
     try {
-      mkdirSync(dirname(options.path), { recursive: true });
+      if (!mustExist) mkdirSync(dirname(options.path), { recursive: true });
       lock = JournalLock.acquire(options.path, { sameProcessIsStale: options.singleInstanceInProcess === true });
     } catch (cause) {
       throw storageError(cause, options.path);
     }
     try {
-      db = new Database(options.path);
+      // fileMustExist closes the gap between the check above and this open.
+      db = new Database(options.path, { fileMustExist: mustExist });
     } catch (cause) {
       lock.release();
-      throw storageError(cause, options.path);
+      throw mustExist && !existsSync(options.path) ? journalMissing(options.path) : storageError(cause, options.path);
     }
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 2000))}`);
+      // Before anything writes (switching to WAL writes the header): a file without an identity is not a journal to adopt.
+      if (mustExist) requireIdentity(db, options.path);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new EdgepayError('EDGEPAY_JOURNAL_IO', `${options.path}: cannot enable WAL mode (got ${String(mode)})`);
       db.pragma('synchronous = FULL');
@@ -319,6 +332,19 @@ export class Journal {
 
   private assertOpen(): void {
     if (this.closed) throw new EdgepayError('EDGEPAY_JOURNAL_CLOSED', `journal ${this.path} is closed`, { path: this.path });
+  }
+}
+
+function journalMissing(path: string): EdgepayError {
+  return new EdgepayError('EDGEPAY_JOURNAL_MISSING', `no journal at ${path}; a node's journal is made by \`edgepay node init\` (or restored, or rebuilt from the peers), never when it is opened`, { path });
+}
+
+/** Refuses a file that holds no journal of any node: an empty file, or another SQLite database. */
+function requireIdentity(db: Database.Database, path: string): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+  const row = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined) : undefined;
+  if (row === undefined) {
+    throw new EdgepayError('EDGEPAY_JOURNAL_MISSING', `${path} exists but holds no node's journal (no node identity): it is neither adopted nor written over`, { path });
   }
 }
 

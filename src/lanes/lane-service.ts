@@ -8,7 +8,10 @@ import type { Clock } from '../platform/clock.js';
 import { type CollectedCard, type ReaderRequest, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
 import type { Outcome } from '../standin/index.js';
 import { loadReaderProfile } from '../reader/profile.js';
-import { type Payment, type PaymentRequestBody, type PaymentStatus, isFinal, paymentFromEntry } from './payment.js';
+import type { JournalEntry } from '../journal/entry.js';
+import { type Payment, type PaymentRequestBody, type PaymentStatus, isFinal } from './payment.js';
+import { type Prior, assertSameRequest, endedByRestart, keyTaken, priorOfEntry } from './payment-key.js';
+import type { PaymentOutcomes } from './payment-outcomes.js';
 import { PaymentStore } from './payment-store.js';
 
 export interface LaneInfo {
@@ -20,7 +23,10 @@ export interface LaneInfo {
 }
 
 /** What a lane needs of the node: the reader actors, the journal writer's decision, lookups by key. */
-export type LaneRuntime = Pick<NodeRuntime, 'isAccepting' | 'addStopHooks' | 'lookup' | 'track' | 'askOnce' | 'decideCaptured' | 'followUp'>;
+export type LaneRuntime = Pick<NodeRuntime, 'isAccepting' | 'addStopHooks' | 'track' | 'askOnce' | 'decideCaptured' | 'followUp'> & {
+  /** The committed journal entry under a key, read synchronously: the key's checks and its claim take no turn in between. */
+  findEntry(idempotencyKey: string): JournalEntry | null;
+};
 
 /** Codes after which a payment ended without a decision; everything else is a system failure. */
 const ENDED_BY_READER = new Set<string>(['EDGEPAY_READER_LOST', 'EDGEPAY_READER_TIMEOUT', 'EDGEPAY_READER_UNAVAILABLE', 'EDGEPAY_READER_BUSY', 'EDGEPAY_READER_INCOMPATIBLE']);
@@ -28,8 +34,10 @@ const ENDED_BY_READER = new Set<string>(['EDGEPAY_READER_LOST', 'EDGEPAY_READER_
 /**
  * The lanes of this node: each payment drives its lane's reader (start, wait for the card, show
  * the result) and asks the authorizer for the durable decision in between. The POS's idempotency
- * key is the payment's id: a retried request joins the payment in progress or gets its final
- * answer, also after a restart (from the journal).
+ * key is the payment's id, and one key is one payment on the whole node: a request with a key
+ * already in use joins the payment in progress or gets its answer (also after a restart, from the
+ * journal or the lanes' own record), or, if it asks for something else, is refused before any
+ * reader is touched.
  */
 export class LaneService {
   private readonly store = new PaymentStore();
@@ -37,12 +45,15 @@ export class LaneService {
   private readonly txnIds = new Map<string, number>();
   private nextTxnId = 1;
   private readonly cardWaitMs = new Map<string, number>();
+  /** Keys of voids and refunds being decided right now, with how many requests carry each. */
+  private readonly followUpKeys = new Map<string, number>();
 
   constructor(
     private readonly runtime: LaneRuntime,
     private readonly config: Pick<NodeConfig, 'lanes'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly outcomes: PaymentOutcomes,
   ) {
     for (const lane of config.lanes) this.cardWaitMs.set(lane.id, loadReaderProfile(lane.profile).timeouts.cardWaitMs);
     runtime.addStopHooks({ onStopAccepting: () => this.cancelWaiting() });
@@ -62,20 +73,16 @@ export class LaneService {
 
   /** Starts a payment, or joins/replays the one with the same idempotency key. */
   async pay(body: PaymentRequestBody): Promise<{ payment: Payment; replayed: boolean }> {
-    if (!this.runtime.isAccepting) {
-      throw new EdgepayError('EDGEPAY_NODE_STOPPING', 'the node is shutting down and takes no new payments; retry on another lane or after restart', {});
-    }
-    const known = this.store.get(body.idempotencyKey);
-    if (known) {
-      assertSameRequest(known.payment, body);
-      return { payment: await known.done, replayed: true };
-    }
-    // Both answers are needed before a payment starts; asked together, the POS waits for the slower only.
-    const [recorded, reader] = await Promise.all([this.runtime.lookup(body.idempotencyKey), this.cardWaitMs.has(body.lane) ? this.readerStatus(body.lane) : null]);
-    if (recorded) {
-      const payment = paymentFromEntry(recorded);
-      assertSameRequest(payment, body);
-      return { payment, replayed: true };
+    this.assertAccepting();
+    // The only wait before the claim. Everything from the key's checks to the claim below runs in
+    // one synchronous step: two requests with one key can never both find it free.
+    const reader = this.cardWaitMs.has(body.lane) ? await this.readerStatus(body.lane) : null;
+    this.assertAccepting();
+    const prior = this.priorOf(body.idempotencyKey);
+    if (prior !== undefined) {
+      if (prior.kind === 'taken') throw keyTaken(body.idempotencyKey, prior.what, 'payment');
+      assertSameRequest(prior.payment, body);
+      return { payment: prior.kind === 'running' ? await prior.done : prior.payment, replayed: true };
     }
     if (!this.cardWaitMs.has(body.lane)) {
       throw new EdgepayError('EDGEPAY_LANE_UNKNOWN', `lane: ${JSON.stringify(body.lane)} is not a lane of this node (lanes: ${this.config.lanes.map((l) => l.id).join(', ') || 'none'})`, {
@@ -94,37 +101,41 @@ export class LaneService {
         state: reader?.state ?? null,
       });
     }
-    return this.runtime.track(async () => {
-      const now = new Date(this.clock.wallMs()).toISOString();
-      const payment: Payment = {
-        id: body.idempotencyKey,
-        lane: body.lane,
-        amountMinor: body.amountMinor,
-        currency: body.currency,
-        reference: body.reference,
-        status: 'waiting_for_card',
-        decision: null,
-        card: null,
-        journalSeq: null,
-        error: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      this.busy.set(body.lane, payment.id);
-      const done = this.run(payment).finally(() => {
+    const now = new Date(this.clock.wallMs()).toISOString();
+    const payment: Payment = {
+      id: body.idempotencyKey,
+      lane: body.lane,
+      amountMinor: body.amountMinor,
+      currency: body.currency,
+      reference: body.reference,
+      status: 'waiting_for_card',
+      decision: null,
+      card: null,
+      journalSeq: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // A storage failure here refuses the payment before its reader starts; the key stays free.
+    this.outcomes.claim(payment);
+    this.busy.set(body.lane, payment.id);
+    let settle!: { resolve: (payment: Payment) => void; reject: (error: unknown) => void };
+    const done = new Promise<Payment>((resolve, reject) => (settle = { resolve, reject }));
+    this.store.start(payment, done);
+    const tracked = this.runtime.track(() => done);
+    this.run(payment)
+      .finally(() => {
         if (this.busy.get(body.lane) === payment.id) this.busy.delete(body.lane);
         this.txnIds.delete(payment.id);
-      });
-      this.store.start(payment, done);
-      return { payment: await done, replayed: false };
-    });
+      })
+      .then(settle.resolve, settle.reject);
+    return { payment: await tracked, replayed: false };
   }
 
+  /** A payment by its key, exactly as a repeated request would be answered. */
   async get(id: string): Promise<Payment> {
-    const known = this.store.get(id);
-    if (known) return known.payment;
-    const recorded = await this.runtime.lookup(id);
-    if (recorded && recorded.kind === 'authorization') return paymentFromEntry(recorded);
+    const prior = this.priorOf(id);
+    if (prior !== undefined && prior.kind !== 'taken') return prior.payment;
     throw new EdgepayError('EDGEPAY_NOT_FOUND', `no payment with id ${JSON.stringify(id)} on this node`, { id });
   }
 
@@ -145,14 +156,55 @@ export class LaneService {
     return known.done;
   }
 
-  followUp(id: string, kind: 'void' | 'refund', idempotencyKey: string, amountMinor?: number): Promise<Outcome> {
-    return this.runtime.followUp({ kind, idempotencyKey, originalIdempotencyKey: id, ...(amountMinor === undefined ? {} : { amountMinor }) });
+  /**
+   * A void or refund of a payment. Its key may not be a payment's key: claimed here, in the same
+   * synchronous step as the check, so that a payment cannot take it while the journal decides.
+   */
+  async followUp(id: string, kind: 'void' | 'refund', idempotencyKey: string, amountMinor?: number): Promise<Outcome> {
+    const payment = this.store.get(idempotencyKey)?.payment ?? this.outcomes.find(idempotencyKey);
+    if (payment !== undefined) throw keyTaken(idempotencyKey, `payment ${JSON.stringify(payment.id)} at lane ${payment.lane}`, kind);
+    this.followUpKeys.set(idempotencyKey, (this.followUpKeys.get(idempotencyKey) ?? 0) + 1);
+    try {
+      return await this.runtime.followUp({ kind, idempotencyKey, originalIdempotencyKey: id, ...(amountMinor === undefined ? {} : { amountMinor }) });
+    } finally {
+      const left = this.followUpKeys.get(idempotencyKey)! - 1;
+      if (left === 0) this.followUpKeys.delete(idempotencyKey);
+      else this.followUpKeys.set(idempotencyKey, left);
+    }
+  }
+
+  /** Closes the lanes' record of payments; the node calls it once everything has stopped. */
+  close(): void {
+    this.outcomes.close();
+  }
+
+  /**
+   * What a key names, from the most recent source to the most durable: this run's payments, the
+   * voids and refunds in flight, the journal (the decisions), then the lanes' record (every other
+   * ending, and payments an earlier run left unfinished).
+   */
+  private priorOf(idempotencyKey: string): Prior | undefined {
+    const live = this.store.get(idempotencyKey);
+    if (live !== undefined) return isFinal(live.payment.status) ? { kind: 'ended', payment: live.payment } : { kind: 'running', payment: live.payment, done: live.done };
+    if (this.followUpKeys.has(idempotencyKey)) return { kind: 'taken', what: 'a void or refund being decided' };
+    const entry = this.runtime.findEntry(idempotencyKey);
+    if (entry !== null) return priorOfEntry(entry);
+    const recorded = this.outcomes.find(idempotencyKey);
+    // Not among this run's payments: whatever it says was recorded by an earlier run.
+    return recorded === undefined ? undefined : { kind: 'ended', payment: endedByRestart(recorded) };
+  }
+
+  private assertAccepting(): void {
+    if (!this.runtime.isAccepting) {
+      throw new EdgepayError('EDGEPAY_NODE_STOPPING', 'the node is shutting down and takes no new payments; retry on another lane or after restart', {});
+    }
   }
 
   private async run(initial: Payment): Promise<Payment> {
     let payment = initial;
     const set = (status: PaymentStatus, fields: Partial<Payment> = {}): Payment => {
       payment = { ...payment, ...fields, status, updatedAt: new Date(this.clock.wallMs()).toISOString() };
+      this.record(payment);
       this.store.update(payment);
       return payment;
     };
@@ -181,12 +233,17 @@ export class LaneService {
         reference: payment.reference,
       });
     } catch (error) {
-      // The decision may have been recorded even though its answer was lost: the journal says.
-      const recorded = await this.runtime.lookup(payment.id).catch(() => null);
-      if (recorded) outcome = { decision: recorded.decision as Decision, entry: recorded, replayed: true };
+      // The decision may have been recorded even though its answer was lost: the journal says, but
+      // only an entry of this very payment (this lane, amount and card) may answer it.
+      const recorded = this.findEntrySafely(payment.id);
+      if (recorded !== null && isEntryOf(recorded, payment, card)) outcome = { decision: recorded.decision as Decision, entry: recorded, replayed: true };
       else return set('failed', { error: { code: codeOf(error) || 'EDGEPAY_JOURNAL_IO', message: messageOf(error) } });
     }
     const { decision, entry } = outcome;
+    if (entry !== null && !isEntryOf(entry, payment, card)) {
+      // Another path journaled this key first: its entry is not this payment's answer.
+      return set('failed', { error: { code: 'EDGEPAY_IDEMPOTENCY_CONFLICT', message: `idempotencyKey ${JSON.stringify(payment.id)} was journaled as entry ${entry.seq} by another request; this payment was not decided` } });
+    }
     const final = set(decision.approved ? 'approved' : 'declined', {
       decision,
       card: entry ? { bin: entry.cardBin, last4: entry.cardLast4 } : null,
@@ -197,6 +254,28 @@ export class LaneService {
     // The POS has the answer; the reader's display is a courtesy and must not hold the answer up.
     void this.runtime.askOnce(readerId, show, 2_000).catch((error: unknown) => this.logger.warn({ lane: payment.lane, err: error }, 'result not shown on the reader'));
     return final;
+  }
+
+  /**
+   * Keeps the lanes' record of the payment up to date. An ending the journal does not hold is
+   * fsynced before the POS hears it; if even that fails the POS still gets its answer, and after a
+   * restart the key answers as a payment the node stopped in (see endedByRestart).
+   */
+  private record(payment: Payment): void {
+    if (payment.status === 'waiting_for_card') return;
+    try {
+      this.outcomes.finish(payment, isFinal(payment.status) && payment.journalSeq === null);
+    } catch (error) {
+      this.logger.error({ paymentId: payment.id, status: payment.status, err: error }, 'the payment\'s ending could not be recorded');
+    }
+  }
+
+  private findEntrySafely(idempotencyKey: string): JournalEntry | null {
+    try {
+      return this.runtime.findEntry(idempotencyKey);
+    } catch {
+      return null;
+    }
   }
 
   private cancelWaiting(): void {
@@ -220,18 +299,14 @@ export class LaneService {
   }
 }
 
-function assertSameRequest(payment: Payment, body: PaymentRequestBody): void {
-  const differences: string[] = [];
-  if (payment.lane && payment.lane !== body.lane) differences.push(`lane ${payment.lane} vs ${body.lane}`);
-  if (payment.amountMinor !== body.amountMinor) differences.push(`amountMinor ${payment.amountMinor} vs ${body.amountMinor}`);
-  if (payment.currency !== body.currency) differences.push(`currency ${payment.currency} vs ${body.currency}`);
-  if (differences.length > 0) {
-    throw new EdgepayError(
-      'EDGEPAY_IDEMPOTENCY_CONFLICT',
-      `idempotencyKey ${JSON.stringify(payment.id)} was already used for a different payment: ${differences.join(', ')}`,
-      { idempotencyKey: payment.id, differences },
-    );
-  }
+function isEntryOf(entry: JournalEntry, payment: Payment, card: CollectedCard): boolean {
+  return (
+    entry.kind === 'authorization' &&
+    entry.lane === payment.lane &&
+    entry.amountMinor === payment.amountMinor &&
+    entry.currency === payment.currency &&
+    entry.cardToken === card.token
+  );
 }
 
 function notCancellable(payment: Payment): EdgepayError {

@@ -4,6 +4,7 @@ import { BadInputError } from '../errors.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
+import { sharedPorts } from './lane-ports.js';
 
 /*
  * The node's configuration file (YAML or JSON). Every key is checked at start: a typo is an error naming
@@ -50,6 +51,10 @@ export const nodeConfigSchema = strict({
     )
     .max(64, { error: 'at most 64 lanes per node' })
     .refine((lanes) => new Set(lanes.map((l) => l.id)).size === lanes.length, { error: 'lane ids must be unique' })
+    // Two names for one device (a by-id link and its target) are caught where the devices exist: check-config and start.
+    .superRefine((lanes, ctx) => {
+      for (const shared of sharedPorts(lanes)) ctx.addIssue({ code: 'custom', path: [shared.index, 'port'], message: shared.message, input: shared.port });
+    })
     .default([]),
   api: z
     .union([
@@ -162,4 +167,9 @@ export function loadNodeConfig(file: string): NodeConfig {
 
 export function journalPathOf(config: Pick<NodeConfig, 'dataDir'>): string {
   return resolve(config.dataDir, 'journal.db');
+}
+
+/** The lanes' record of every payment a POS started: endings that no journal entry holds. */
+export function paymentsPathOf(config: Pick<NodeConfig, 'dataDir'>): string {
+  return resolve(config.dataDir, 'payments.db');
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type ServiceNotifier, notifierFromEnv } from '../service/sd-notify.js';
 import type { NodeConfig } from './config.js';
 import { NodeRuntime } from './runtime.js';
+import { startFailureCause } from './start-failure.js';
 
 export interface RunOptions {
   readonly config: NodeConfig;
@@ -33,7 +34,9 @@ export type RunResult = { readonly exitCode: number; readonly reason: string };
  */
 export async function runNodeUntilSignal(options: RunOptions): Promise<RunResult> {
   const notifier = options.notifier ?? notifierFromEnv();
-  const runtime = await NodeRuntime.start(options);
+  const runtime = await NodeRuntime.start(options).catch((error: unknown) => {
+    throw startFailureCause(error);
+  });
   options.onReady?.(runtime);
   const lanes = options.config.lanes.length;
   notifier.ready(`serving: ${lanes} lane${lanes === 1 ? '' : 's'}${options.config.api === undefined ? '' : ', POS API up'}`);

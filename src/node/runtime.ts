@@ -7,15 +7,17 @@ import { JournalReader } from '../journal/journal-reader.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
 import type { AuthorizerReply, AuthorizerRequest, PaymentRequest } from './actors/authorizer-protocol.js';
 import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
-import { type NodeConfig, journalPathOf } from './config.js';
+import { type NodeConfig, journalPathOf, paymentsPathOf } from './config.js';
 import { ActorRegistry } from './registry.js';
 import { unwrapRemote } from './remote-errors.js';
 import { retryWhileRestarting } from './retry.js';
 import { type ActorCall, type DecisionPathOptions, decideDurably, decisionPathOptions } from './durable-decision.js';
 import { LaneService } from '../lanes/lane-service.js';
+import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import { DecisionLog } from '../observability/decision-log.js';
 import { registerNodeMetrics } from '../observability/node-metrics.js';
 import { systemClock } from '../platform/clock.js';
+import { preflightNode } from './preflight.js';
 import { nodeTree } from './tree.js';
 import { startSupervision } from './tree-builders.js';
 
@@ -60,7 +62,7 @@ export class NodeRuntime {
   ) {
     this.decisionPath = decisionPathOptions(config);
     this.journalReader = new JournalReader(journalPathOf(config), config.nodeId);
-    this.lanes = new LaneService(this, config, systemClock, logger);
+    this.lanes = new LaneService(this, config, systemClock, logger, new PaymentOutcomes(paymentsPathOf(config)));
   }
 
   /** Where the POS API listens (an http:// URL or a socket path), once it does. */
@@ -82,6 +84,8 @@ export class NodeRuntime {
   }
 
   static async start(options: NodeRuntimeOptions): Promise<NodeRuntime> {
+    // First, before anything can create a file in the data directory: the node's own journal is there (edgepay node init).
+    preflightNode(options.config);
     const logger = options.logger ?? pino({ level: 'silent' });
     const actors = new ActorRegistry();
     const runtime = new NodeRuntime(options.config, actors, logger);
@@ -143,7 +147,7 @@ export class NodeRuntime {
   }
 
   /** The journal entry recorded under an idempotency key, if any (committed entries only). */
-  async lookup(idempotencyKey: string): Promise<JournalEntry | null> {
+  findEntry(idempotencyKey: string): JournalEntry | null {
     return this.journalReader.findByIdempotencyKey(idempotencyKey) ?? null;
   }
 
@@ -196,6 +200,7 @@ export class NodeRuntime {
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       const exit = await this.tree.stop();
       this.journalReader.close();
+      this.lanes.close();
       this.logger.info({ cause: exit.cause }, 'node stopped');
       return exit;
     })();

@@ -2,6 +2,7 @@ import pino from 'pino';
 import type { RawCard } from '../card/capture.js';
 import type { JournalReader } from '../journal/journal-reader.js';
 import { type LaneRuntime, LaneService } from '../lanes/lane-service.js';
+import type { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import type { Clock } from '../platform/clock.js';
 import type { Timers } from '../platform/timers.js';
 import type { CollectedCard, ReaderRequest } from '../reader/reader-actor-protocol.js';
@@ -37,7 +38,14 @@ const quiet = pino({ level: 'silent' });
 export function startSimLane(
   nodeId: string,
   options: SimLaneOptions,
-  parts: { readonly authorizer: Authorizer; readonly journal: JournalReader; readonly clock: Clock; readonly timers: Timers; readonly decided: () => void },
+  parts: {
+    readonly authorizer: Authorizer;
+    readonly journal: JournalReader;
+    readonly outcomes: PaymentOutcomes;
+    readonly clock: Clock;
+    readonly timers: Timers;
+    readonly decided: () => void;
+  },
 ): RunningLane {
   const { line, profile } = options;
   const reader = startLaneReader({ lane: nodeId, port: line.path, profile, keys: { tokenKeyFile: 'unused', centrePublicKeyFile: 'unused' } }, quiet, options.capture, {
@@ -48,7 +56,7 @@ export function startSimLane(
   const runtime: LaneRuntime = {
     isAccepting: true,
     addStopHooks: () => undefined,
-    lookup: async (key) => parts.journal.findByIdempotencyKey(key) ?? null,
+    findEntry: (key) => parts.journal.findByIdempotencyKey(key) ?? null,
     track: (work) => work(),
     // The reader actor's one request at a time, in process: every request this lane asks is a ReaderRequest.
     askOnce: async <Req, Res>(_actorId: string, request: Req) => (await handleReaderRequest(reader, request as ReaderRequest)) as Res,
@@ -59,6 +67,6 @@ export function startSimLane(
     },
     followUp: () => Promise.reject(new Error('the simulated POS sends no voids or refunds')),
   };
-  const service = new LaneService(runtime, { lanes: [{ id: nodeId, port: line.path, profile: options.profileName }] }, parts.clock, quiet);
+  const service = new LaneService(runtime, { lanes: [{ id: nodeId, port: line.path, profile: options.profileName }] }, parts.clock, quiet, parts.outcomes);
   return { reader, service };
 }

@@ -7,6 +7,7 @@ import type { JournalEntry } from '../journal/entry.js';
 import { sqliteFiles } from '../journal/files.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { Journal } from '../journal/journal.js';
+import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import type { Payment, PaymentRequestBody } from '../lanes/payment.js';
 import type { RandomSource } from '../platform/random.js';
 import type { Timers } from '../platform/timers.js';
@@ -62,6 +63,7 @@ interface Running {
   readonly status: StatusReporter;
   readonly uplink: Uplink;
   readonly lane: RunningLane | undefined;
+  readonly outcomes: PaymentOutcomes;
   /** Fails whatever waits on this process when it dies: the POS's connection drops. */
   readonly died: () => void;
   readonly dead: Promise<never>;
@@ -104,6 +106,11 @@ export class SimNode {
     return join(this.options.dir, 'replicas.db');
   }
 
+  /** The lanes' record of payments that ended without a journal entry. */
+  get paymentsPath(): string {
+    return join(this.options.dir, 'payments.db');
+  }
+
   /** Opens everything from disk, as a process start does: exposure rebuilt from the journal and the replicas. */
   start(): void {
     if (this.running !== undefined || this.inRepair) return;
@@ -140,13 +147,14 @@ export class SimNode {
       setTimeout: (callback, delayMs) => scheduler.timers.setTimeout(() => this.incarnation === incarnation && this.running !== undefined && callback(), delayMs),
       clearTimeout: (timer) => scheduler.timers.clearTimeout(timer),
     };
-    const lane = this.options.lane === undefined ? undefined : startSimLane(id, this.options.lane, { authorizer, journal: reader, clock, timers, decided: () => publisher.notify() });
+    const outcomes = new PaymentOutcomes(this.paymentsPath);
+    const lane = this.options.lane === undefined ? undefined : startSimLane(id, this.options.lane, { authorizer, journal: reader, outcomes, clock, timers, decided: () => publisher.notify() });
     let died: () => void = () => undefined;
     const dead = new Promise<never>((_, reject) => {
       died = () => reject(new Error(`${id} died`));
     });
     dead.catch(() => undefined);
-    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lane, died, dead };
+    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lane, outcomes, died, dead };
     publisher.start();
     status.announce();
   }
@@ -180,14 +188,14 @@ export class SimNode {
   crash(): void {
     const running = this.running;
     if (running === undefined) return;
-    const image = takeCrashImage([this.journalPath, this.replicasPath]);
+    const image = takeCrashImage([this.journalPath, this.replicasPath, this.paymentsPath]);
     this.running = undefined;
     this.options.network.detach(this.id);
     running.publisher.stop();
     running.died();
     // The kernel closes its files, the reader's port among them.
     if (running.lane !== undefined) void running.lane.reader.connection.stop();
-    closeAll([running.reader, running.watermark, running.replicas, running.journal]);
+    closeAll([running.reader, running.watermark, running.replicas, running.journal, running.outcomes]);
     installCrashImage(image);
   }
 
@@ -235,7 +243,7 @@ export class SimNode {
   loseDisk(): void {
     this.crash();
     this.inRepair = true;
-    for (const file of [...sqliteFiles(this.journalPath), ...sqliteFiles(this.replicasPath)]) rmSync(file, { force: true });
+    for (const file of [...sqliteFiles(this.journalPath), ...sqliteFiles(this.replicasPath), ...sqliteFiles(this.paymentsPath)]) rmSync(file, { force: true });
   }
 
   get underRepair(): boolean {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSealKeyPair } from '../../src/card/index.js';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from '../../src/node/config.js';
+import { initNode } from '../../src/node/init.js';
 
 /** A node configuration with real key files in `dir`; `overrides` patch the input before validation. */
 export async function nodeConfigIn(dir: string, overrides: Partial<NodeConfigInput> = {}): Promise<NodeConfig> {
@@ -19,4 +20,11 @@ export async function nodeConfigIn(dir: string, overrides: Partial<NodeConfigInp
     },
     dir,
   );
+}
+
+/** A new node's configuration as nodeConfigIn makes it, its journal made as `edgepay node init` does: ready to start. */
+export async function newNodeConfigIn(dir: string, overrides: Partial<NodeConfigInput> = {}): Promise<NodeConfig> {
+  const config = await nodeConfigIn(dir, overrides);
+  initNode(config);
+  return config;
 }

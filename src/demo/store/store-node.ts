@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LanePty, startLanePty } from '../../bench/lane-pty.js';
 import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';
+import { parseNodeConfig } from '../../node/config.js';
+import { initNode } from '../../node/init.js';
 import { compiledModuleUrl } from '../../platform/modules.js';
 import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
 
@@ -45,6 +47,8 @@ export interface StoreNodeOptions {
 const READY_TIMEOUT_MS = 20_000;
 
 export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNode> {
+  // A new box: its journal made once, as an operator does before the first start; restarts find it there.
+  initNode(parseNodeConfig(options.config, options.dir));
   const cleanups: (() => Promise<void>)[] = [];
   let readerPath: string;
   let nodePath: string;

@@ -50,6 +50,8 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
       tailCheckEntries: config.journal.tailCheckEntries,
       // The supervisor starts a new journal writer only after the old thread has exited.
       singleInstanceInProcess: true,
+      // `edgepay node init` creates a node's journal; a node never starts one by itself.
+      mustExist: true,
     });
     authorizer = Authorizer.open({
       journal,

@@ -4,6 +4,7 @@
  * terminal: card records in a 70 template, the GENERATE AC response in a 77 template, and the
  * terminal's own data (amount, currency, date, TVR, unpredictable number) flat beside them.
  */
+import { MAX_AMOUNT_MINOR } from '../../money/limits.js';
 import { isValidYymm, packNibbles } from './bcd.js';
 import { EmvTag } from './emv.js';
 import { ProtocolError } from './errors.js';
@@ -25,7 +26,8 @@ export interface EmvCardSpec {
   readonly cryptogram?: Uint8Array;
 }
 
-const MAX_AMOUNT_MINOR = 999_999_999_999n;
+/** 9F02 is n12; the bound is shared with the POS API so it refuses what a reader cannot carry. */
+const MAX_AMOUNT_N12 = BigInt(MAX_AMOUNT_MINOR);
 
 function refuse(field: string, problem: string): never {
   throw new ProtocolError('EDGEPAY_MESSAGE_INVALID', `emvForCard ${field}: ${problem}`, { field, problem });
@@ -50,7 +52,7 @@ export function emvForCard(spec: EmvCardSpec): TlvNode[] {
   if (!isValidYymm(spec.expiryYymm)) refuse('expiryYymm', 'must be YYMM');
   if (typeof spec.amountMinor === 'number' && !Number.isSafeInteger(spec.amountMinor)) refuse('amountMinor', 'must be an integer');
   const amount = BigInt(spec.amountMinor);
-  if (amount < 0n || amount > MAX_AMOUNT_MINOR) refuse('amountMinor', 'must fit 12 BCD digits');
+  if (amount < 0n || amount > MAX_AMOUNT_N12) refuse('amountMinor', 'must fit 12 BCD digits');
   if (!Number.isInteger(spec.currencyNumeric) || spec.currencyNumeric < 0 || spec.currencyNumeric > 999) refuse('currencyNumeric', 'must be 0-999');
   const panSequence = spec.panSequence ?? '01';
   if (!/^[0-9]{2}$/.test(panSequence)) refuse('panSequence', 'must be 2 digits');

@@ -1,0 +1,75 @@
+import { systemUnavailable } from '../authorize/codes.js';
+import { EdgepayError } from '../errors.js';
+import type { JournalEntry } from '../journal/entry.js';
+import { type Payment, type PaymentRequestBody, isFinal, paymentFromEntry } from './payment.js';
+
+/*
+ * One idempotency key, one payment. These are the pure rules for what a request finds under its
+ * key; the lane service applies them in one synchronous step with the claim, so that no two
+ * requests can both find the key free.
+ */
+
+/** What is already known under a key. */
+export type Prior =
+  /** A payment of this node still running: a retry joins it. */
+  | { readonly kind: 'running'; readonly payment: Payment; readonly done: Promise<Payment> }
+  /** A payment that ended (decided, cancelled, failed): a retry gets it again. */
+  | { readonly kind: 'ended'; readonly payment: Payment }
+  /** The key names something that is not a lane payment (a void, a refund, an entry taken off the lanes). */
+  | { readonly kind: 'taken'; readonly what: string };
+
+/** The journal's entry under a key, as what a payment request finds there. */
+export function priorOfEntry(entry: JournalEntry): Prior {
+  if (entry.kind === 'authorization' && entry.lane !== null) return { kind: 'ended', payment: paymentFromEntry(entry) };
+  const what = entry.kind === 'authorization' ? 'a payment taken without a lane' : `a ${entry.kind}`;
+  return { kind: 'taken', what: `${what} (journal entry ${entry.seq})` };
+}
+
+/**
+ * A payment the lanes recorded in an earlier run of the node that never reached its end there:
+ * the node stopped (or crashed) in between. Its journal entry, had there been one, would have been
+ * found first, so no money moved. Answered as what the POS may already have been told, never as a
+ * new payment: a card that was read and sent for a decision became a 91 decline; a payment still
+ * waiting for its card failed.
+ */
+export function endedByRestart(recorded: Payment): Payment {
+  if (isFinal(recorded.status)) return recorded;
+  if (recorded.status === 'authorizing') {
+    const decision = systemUnavailable('the node stopped before the decision was recorded; no money moved');
+    return { ...recorded, status: 'declined', decision, error: { code: 'EDGEPAY_PAYMENT_INTERRUPTED', message: decision.reason } };
+  }
+  return {
+    ...recorded,
+    status: 'failed',
+    error: { code: 'EDGEPAY_PAYMENT_INTERRUPTED', message: 'the node stopped before a card was read; no money moved. Take the sale again under a new idempotency key' },
+  };
+}
+
+/** The fields in which a request differs from the payment its key names; [] when it is the same request. */
+export function differences(payment: Payment, body: PaymentRequestBody): string[] {
+  const found: string[] = [];
+  if (payment.lane !== body.lane) found.push(`lane ${JSON.stringify(payment.lane)} vs ${JSON.stringify(body.lane)}`);
+  if (payment.amountMinor !== body.amountMinor) found.push(`amountMinor ${payment.amountMinor} vs ${body.amountMinor}`);
+  if (payment.currency !== body.currency) found.push(`currency ${payment.currency} vs ${body.currency}`);
+  if (payment.reference !== body.reference) found.push(`reference ${JSON.stringify(payment.reference)} vs ${JSON.stringify(body.reference)}`);
+  return found;
+}
+
+/** The request is the one its key names, or it is refused before anything starts. */
+export function assertSameRequest(payment: Payment, body: PaymentRequestBody): void {
+  const found = differences(payment, body);
+  if (found.length === 0) return;
+  throw new EdgepayError(
+    'EDGEPAY_IDEMPOTENCY_CONFLICT',
+    `idempotencyKey ${JSON.stringify(payment.id)} is already the key of another payment (${payment.status}); this request differs in ${found.join(', ')}. Use a new key for a new payment`,
+    { idempotencyKey: payment.id, differences: found },
+  );
+}
+
+export function keyTaken(idempotencyKey: string, what: string, wanted: string): EdgepayError {
+  return new EdgepayError(
+    'EDGEPAY_IDEMPOTENCY_CONFLICT',
+    `idempotencyKey ${JSON.stringify(idempotencyKey)} is already the key of ${what}; a ${wanted} needs a key of its own`,
+    { idempotencyKey, usedFor: what },
+  );
+}

@@ -1,0 +1,53 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { EdgepayError } from '../errors.js';
+import { fsyncDirectoryOf, sqliteFiles } from '../journal/files.js';
+import { Journal } from '../journal/journal.js';
+import { storageError } from '../journal/storage-errors.js';
+import { type NodeConfig, journalPathOf } from './config.js';
+import { readJournalIdentity } from './journal-presence.js';
+
+export interface NodeInitResult {
+  readonly nodeId: string;
+  readonly dataDir: string;
+  readonly journalPath: string;
+  /** False when the data directory was there already (made by systemd's StateDirectory=, a mount). */
+  readonly createdDataDir: boolean;
+}
+
+/**
+ * Makes a new node's data directory (0700: the journal holds sealed card data) and its empty
+ * journal, stamped with the node's identity. The only way a node's journal comes to exist, apart
+ * from a restore or a rebuild from the peers: `node run` never creates one, so a mistyped dataDir
+ * stops the node instead of forking its history. Refuses whenever a journal is there already,
+ * whoever it belongs to, and leaves it as it is.
+ */
+export function initNode(config: Pick<NodeConfig, 'nodeId' | 'dataDir'>): NodeInitResult {
+  const journalPath = journalPathOf(config);
+  if (sqliteFiles(journalPath).some((file) => existsSync(file))) throw journalExists(journalPath);
+  let created: boolean;
+  try {
+    created = mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }) !== undefined;
+    // mkdir's mode passes through the umask; the directory gets exactly 0700 whatever the umask.
+    if (created) chmodSync(config.dataDir, 0o700);
+  } catch (cause) {
+    throw storageError(cause, journalPath);
+  }
+  Journal.open({ path: journalPath, nodeId: config.nodeId }).close();
+  fsyncDirectoryOf(journalPath);
+  return { nodeId: config.nodeId, dataDir: config.dataDir, journalPath, createdDataDir: created };
+}
+
+function journalExists(path: string): EdgepayError {
+  let whose = '';
+  try {
+    const identity = readJournalIdentity(path);
+    whose = identity.nodeId === undefined ? ' (it holds no node identity)' : ` (the journal of node ${JSON.stringify(identity.nodeId)}, ${identity.entries} entries)`;
+  } catch {
+    // Unreadable or only its -wal/-shm left: the refusal stands, without a description.
+  }
+  return new EdgepayError(
+    'EDGEPAY_JOURNAL_EXISTS',
+    `${path} exists already${whose}; node init never replaces a journal. Start the node on it with \`edgepay node run\`, or point dataDir at a new directory for a new node`,
+    { path },
+  );
+}

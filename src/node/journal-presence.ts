@@ -1,0 +1,75 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { EdgepayError } from '../errors.js';
+import { lockOwner } from '../journal/lock.js';
+import { storageError } from '../journal/storage-errors.js';
+import { type NodeConfig, journalPathOf } from './config.js';
+
+/** Who a journal file says it belongs to, and how many entries it holds; nothing is written. */
+export interface JournalIdentity {
+  /** undefined: the file holds no node's journal (an empty file, another SQLite database). */
+  readonly nodeId: string | undefined;
+  readonly entries: number;
+}
+
+export function readJournalIdentity(path: string): JournalIdentity {
+  let db: Database.Database;
+  try {
+    // Not `readonly`: a read-only connection to a WAL journal leaves -wal and -shm files behind
+    // when it closes. query_only refuses every write all the same.
+    db = new Database(path, { fileMustExist: true });
+  } catch (cause) {
+    throw storageError(cause, path);
+  }
+  try {
+    db.pragma('query_only = ON');
+    const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+    const meta = has('meta') ? (db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined) : undefined;
+    const entries = has('entries') ? (db.prepare('SELECT count(*) FROM entries').pluck().get() as number) : 0;
+    return { nodeId: meta?.value, entries };
+  } catch (cause) {
+    throw storageError(cause, path);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Refuses to start a node whose journal is not there, is not its own, or is held by another
+ * running process. Checked on the main thread before anything of the node starts, so a mistyped
+ * dataDir leaves no file behind (the replicas, the outbox, the lanes' payments and the locks all
+ * live in the data directory too). The journal writer opens with `mustExist` as well, and
+ * re-hashes the chain's tail.
+ */
+export function requireNodeJournal(config: Pick<NodeConfig, 'nodeId' | 'dataDir'>): void {
+  const path = journalPathOf(config);
+  if (!existsSync(path)) throw journalMissing(path, config.dataDir, 'no journal at');
+  const identity = readJournalIdentity(path);
+  if (identity.nodeId === undefined) throw journalMissing(path, config.dataDir, 'no node\'s journal (the file holds no node identity) at');
+  if (identity.nodeId !== config.nodeId) {
+    throw new EdgepayError(
+      'EDGEPAY_JOURNAL_NODE_MISMATCH',
+      `${path} is the journal of node ${JSON.stringify(identity.nodeId)}, not ${JSON.stringify(config.nodeId)}; a journal is never shared between nodes: check nodeId and dataDir`,
+      { path, journalNodeId: identity.nodeId, nodeId: config.nodeId },
+    );
+  }
+  // The journal writer takes the lock itself; asking here first refuses before any actor starts.
+  // This process's own pid is left to the writer, which takes over a lock its dead thread left.
+  const owner = lockOwner(path);
+  if (owner !== undefined && owner !== process.pid) {
+    throw new EdgepayError('EDGEPAY_JOURNAL_IN_USE', `journal ${path} is in use by process ${owner}: another node runs on this data directory`, { path, pid: owner });
+  }
+}
+
+function journalMissing(path: string, dataDir: string, what: string): EdgepayError {
+  return new EdgepayError(
+    'EDGEPAY_JOURNAL_MISSING',
+    [
+      `${what} ${path}; a node never starts a new journal by itself (a new one under a mistyped dataDir would give out sequence numbers the real one already used). Either:`,
+      '  - a new node: edgepay node init --config FILE',
+      `  - a replaced box: edgepay journal restore --from BACKUP --db ${path}, then edgepay node rebuild --from-peers --keep-existing --config FILE; without a backup: edgepay node rebuild --from-peers --config FILE`,
+      `  - or fix dataDir (now ${dataDir}) if this node's journal is elsewhere`,
+    ].join('\n'),
+    { path, dataDir },
+  );
+}
