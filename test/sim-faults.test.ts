@@ -7,17 +7,14 @@ import { defaultRulesConfig, parseRules } from '../src/authorize/index.js';
 import { verifyChain } from '../src/journal/index.js';
 import { type RandomSource, SeededRandom } from '../src/platform/random.js';
 import { SimNetwork } from '../src/sim/network.js';
+import type { SimCardKind } from '../src/reader/simulator/cards.js';
 import { SimScheduler } from '../src/sim/scheduler.js';
 import type { SimLaneOptions } from '../src/sim/sim-lane.js';
 import { SimNode } from '../src/sim/sim-node.js';
 import { SECTOR_BYTES, tearWrite } from '../src/sim/torn-write.js';
-import { captureCard } from '../src/card/capture.js';
-import type { CardKeys } from '../src/card/keys.js';
 import { sodiumReady } from '../src/card/seal.js';
-import { loadReaderProfile } from '../src/reader/profile.js';
-import { ReaderSimulator } from '../src/reader/simulator/simulator.js';
-import { SimSerialLine } from '../src/sim/sim-serial-line.js';
 import { cardFacts } from './support/cards.js';
+import { resultsDisplayed, settled, testLane, transactionsStarted } from './support/sim-readers.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-sim-faults-');
@@ -55,8 +52,8 @@ describe('a torn write (sectors of an unsynced write persisted in any combinatio
 
 const rules = parseRules({ ...defaultRulesConfig(), perCard: { ...defaultRulesConfig().perCard, maxCount: 1_000 } });
 
-/** One simulated box on a quiet broker, with no centre; its lane's reader on `line` when one is given. */
-function box(scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9)), lane?: SimLaneOptions): { node: SimNode; scheduler: SimScheduler } {
+/** One simulated box on a quiet broker, with no centre; with the lanes given, each with its reader on its own line. */
+function box(scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9)), lanes: readonly SimLaneOptions[] = []): { node: SimNode; scheduler: SimScheduler } {
   const network = new SimNetwork(scheduler, new SeededRandom(1), { loss: 0, duplicate: 0, maxDelayMs: 0 });
   const pair = generateKeyPairSync('ed25519');
   const node = new SimNode({
@@ -70,7 +67,7 @@ function box(scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9)), lane?: Sim
     scheduler,
     network,
     centre: { send: () => Promise.reject(new Error('this box has no centre')) },
-    ...(lane === undefined ? {} : { lane }),
+    lanes,
   });
   node.start();
   return { node, scheduler };
@@ -132,41 +129,118 @@ describe('a simulated lane whose reader is unplugged', () => {
   it('ends the payment waiting for its card without a decision, records nothing, and takes the next one once the reader is back', async () => {
     await sodiumReady();
     const scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9));
-    const profile = loadReaderProfile('edgepay-sim');
-    const pans = new Set<string>();
-    const keys: CardKeys = { tokenKey: Buffer.alloc(32, 1), centrePublicKey: new Uint8Array(32).fill(9) };
     // The first card is slow to come: the cable is pulled while the reader waits for it.
-    const line: SimSerialLine = new SimSerialLine(scheduler, '/dev/sim-reader', profile.serial.baudRate, (end) => {
-      const firmware = new ReaderSimulator(end, { profile, cards: ['slow', 'good'], seed: 5, status: () => undefined, unplug: () => line.unplug(), timers: scheduler.timers, now: () => new Date(scheduler.clock.wallMs()), unpredictable: () => 7 });
-      firmware.start();
-      return firmware;
-    });
-    const { node } = box(scheduler, { line, profileName: 'edgepay-sim', profile, capture: (raw) => (pans.add(raw.pan), captureCard(raw, keys)) });
+    const lane = testLane(scheduler, 'lane-1', ['slow', 'good']);
+    const { node } = box(scheduler, [lane.options]);
     // The reader's own HELLO at power-on found no one listening; the node's asking gets it ready.
     await scheduler.runUntil(scheduler.now + 5_000);
     const body = (key: string) => ({ idempotencyKey: key, lane: 'lane-1', amountMinor: 1_250, currency: 'EUR', reference: key });
 
-    /** Runs simulated time until the promise settles (at most a minute of it). */
-    const settled = async <T>(promise: Promise<T>): Promise<T> => {
-      let done = false;
-      void promise.then(
-        () => (done = true),
-        () => (done = true),
-      );
-      for (let waited = 0; !done && waited < 60_000; waited += 100) await scheduler.runUntil(scheduler.now + 100);
-      return promise;
-    };
     const first = node.payAtLane(body('sale-1'));
     await scheduler.runUntil(scheduler.now + 500);
-    line.unplug();
-    expect(await settled(first)).toMatchObject({ status: 'failed', decision: null, journalSeq: null, error: { code: 'EDGEPAY_READER_LOST' } });
+    lane.line.unplug();
+    expect(await settled(scheduler, first)).toMatchObject({ status: 'failed', decision: null, journalSeq: null, error: { code: 'EDGEPAY_READER_LOST' } });
     await expect(node.payAtLane(body('sale-2'))).rejects.toMatchObject({ code: 'EDGEPAY_READER_UNAVAILABLE' });
     expect(node.headSeq()).toBe(0);
 
-    line.replug();
+    lane.line.replug();
     await scheduler.runUntil(scheduler.now + 3_000);
-    expect(await settled(node.payAtLane(body('sale-2')))).toMatchObject({ status: 'approved', journalSeq: 1 });
-    expect(pans.size).toBe(1);
+    expect(await settled(scheduler, node.payAtLane(body('sale-2')))).toMatchObject({ status: 'approved', journalSeq: 1 });
+    expect(lane.pans.size).toBe(1);
+    node.stop();
+  });
+});
+
+describe('a simulated box whose lanes answer a key after a crash as they answered it before', () => {
+  const CONFLICT = 'EDGEPAY_IDEMPOTENCY_CONFLICT';
+  const sale = (key: string, lane = 'lane-1.1') => ({ idempotencyKey: key, lane, amountMinor: 1_250, currency: 'EUR', reference: key });
+  const captured = (n: number) => ({ idempotencyKey: `card-on-file-${n}`, amountMinor: 500, currency: 'EUR', card: cardFacts(n), lane: 'lane-1.1', reference: `ref-${n}` });
+
+  /** A box with its lanes' readers connected: the reader's HELLO at power-on found no one listening, the node's asking gets it ready. */
+  async function laneBox(scripts: readonly (readonly SimCardKind[])[]): Promise<{ node: SimNode; scheduler: SimScheduler; lanes: ReturnType<typeof testLane>[] }> {
+    await sodiumReady();
+    const scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9));
+    const lanes = scripts.map((cards, n) => testLane(scheduler, `lane-1.${n + 1}`, cards));
+    const { node } = box(
+      scheduler,
+      lanes.map((lane) => lane.options),
+    );
+    await scheduler.runUntil(scheduler.now + 5_000);
+    return { node, scheduler, lanes };
+  }
+
+  it('replays a 91 the full journal could not record after a restart, without a reader transaction, and refuses the key with another amount', async () => {
+    const { node, scheduler, lanes } = await laneBox([['good', 'good']]);
+    const lane = lanes[0]!;
+    node.fillDisk();
+    // Card-on-file payments use up what room the journal's last pages had: then nothing fits.
+    let filled = false;
+    for (let n = 1; n <= 500 && !filled; n++) filled = (await node.pay(captured(n)))?.entry === null;
+    expect(filled).toBe(true);
+    const head = node.headSeq();
+
+    const declined = await settled(scheduler, node.payAtLane(sale('sale-91')));
+    expect(declined).toMatchObject({ status: 'declined', decision: { approved: false, code: '91' }, journalSeq: null, error: { code: 'EDGEPAY_JOURNAL_FULL' } });
+    expect(transactionsStarted(lane)).toBe(1);
+    // The reader showed the decline the POS was given.
+    expect(node.resultsShown).toEqual([{ lane: 'lane-1.1', key: 'sale-91', approved: false, code: '91' }]);
+
+    node.crash();
+    node.start();
+    node.freeDisk();
+    await scheduler.runUntil(scheduler.now + 3_000);
+    const replayed = await settled(scheduler, node.payAtLane(sale('sale-91')));
+    expect(replayed).toEqual(declined);
+    await expect(node.payAtLane({ ...sale('sale-91'), amountMinor: 1_251 })).rejects.toMatchObject({ code: CONFLICT });
+    expect(transactionsStarted(lane)).toBe(1);
+    expect(node.resultsShown).toHaveLength(1);
+    expect(node.headSeq()).toBe(head);
+    // The disk has room again: a new key is a new payment, read and recorded.
+    expect(await settled(scheduler, node.payAtLane(sale('sale-next')))).toMatchObject({ status: 'approved', journalSeq: head + 1 });
+    node.stop();
+  });
+
+  it('answers a payment that was waiting for its card when the box crashed as failed, interrupted, after the restart', async () => {
+    const { node, scheduler, lanes } = await laneBox([['slow', 'good']]);
+    const lane = lanes[0]!;
+    const waiting = node.payAtLane(sale('sale-waiting'));
+    await scheduler.runUntil(scheduler.now + 500);
+    expect(transactionsStarted(lane)).toBe(1);
+    node.crash();
+    await expect(waiting).rejects.toThrow(/died/);
+
+    node.start();
+    await scheduler.runUntil(scheduler.now + 3_000);
+    const after = await settled(scheduler, node.payAtLane(sale('sale-waiting')));
+    expect(after).toMatchObject({ status: 'failed', decision: null, journalSeq: null, error: { code: 'EDGEPAY_PAYMENT_INTERRUPTED' } });
+    expect(await settled(scheduler, node.payAtLane(sale('sale-waiting')))).toEqual(after);
+    // The key is the interrupted payment's: checked before the lane is, so even a lane this box lacks is a different body.
+    await expect(node.payAtLane(sale('sale-waiting', 'lane-1.2'))).rejects.toMatchObject({ code: CONFLICT });
+    expect(transactionsStarted(lane)).toBe(1);
+    expect(node.headSeq()).toBe(0);
+    expect(node.resultsShown).toEqual([]);
+    node.stop();
+  });
+
+  it('runs both lanes from one key space: the same request joins, at the other lane or with another amount it is refused', async () => {
+    const { node, scheduler, lanes } = await laneBox([['slow'], ['good']]);
+    const [first, second] = [lanes[0]!, lanes[1]!];
+    const original = node.payAtLane(sale('sale-twice'));
+    await scheduler.runUntil(scheduler.now + 20);
+    const joined = node.payAtLane(sale('sale-twice'));
+    await expect(node.payAtLane(sale('sale-twice', 'lane-1.2'))).rejects.toMatchObject({ code: CONFLICT });
+    await expect(node.payAtLane({ ...sale('sale-twice'), amountMinor: 99 })).rejects.toMatchObject({ code: CONFLICT });
+    const answer = await settled(scheduler, original);
+    expect(answer).toMatchObject({ status: 'approved', lane: 'lane-1.1', journalSeq: 1 });
+    expect(await joined).toEqual(answer);
+    // One transaction, one result, at the first lane's reader only; the second never heard of the key.
+    await scheduler.runUntil(scheduler.now + 1_000);
+    expect([transactionsStarted(first), resultsDisplayed(first)]).toEqual([1, 1]);
+    expect([transactionsStarted(second), resultsDisplayed(second)]).toEqual([0, 0]);
+    // Y3: approved offline, the box has no centre.
+    expect(node.resultsShown).toEqual([{ lane: 'lane-1.1', key: 'sale-twice', approved: true, code: 'Y3' }]);
+    // The second lane takes its own sales meanwhile.
+    expect(await settled(scheduler, node.payAtLane(sale('sale-other', 'lane-1.2')))).toMatchObject({ status: 'approved', lane: 'lane-1.2', journalSeq: 2 });
     node.stop();
   });
 });

@@ -9,15 +9,21 @@ import { runCli } from './support/cli.js';
  */
 const SEEDS = Array.from({ length: 16 }, (_, i) => i + 1);
 const faultsSeen = new Set<string>();
+const doubledSeen = { joined: 0, refused: 0 };
 
 describe('deterministic store simulation', () => {
   it.each(SEEDS)('seed %i keeps every promise', { timeout: 60_000 }, async (seed) => {
     const report = await runSimulation({ seed, durationMs: 30_000 });
     for (const kind of Object.keys(report.faults)) faultsSeen.add(kind);
+    doubledSeen.joined += report.doubled.joined;
+    doubledSeen.refused += report.doubled.refused;
     expect(report.violations, `replay: npm run sim -- --seed ${seed} --seconds 30`).toEqual([]);
     expect(report.payments.unknown).toBe(0);
     expect(report.payments.approved).toBeGreaterThan(0);
-    expect(report.checks.length).toBeGreaterThanOrEqual(12);
+    expect(report.checks.length).toBeGreaterThanOrEqual(15);
+    // Two lanes per box, each with its own reader.
+    expect(report.readers.lanes).toBe(6);
+    expect(report.readers.resultsDisplayed).toBeLessThanOrEqual(report.readers.resultsShown);
     // Cards were read at the lanes, so finding none at rest means something.
     expect(report.readers.cardNumbersRead).toBeGreaterThan(0);
   });
@@ -32,6 +38,11 @@ describe('deterministic store simulation', () => {
 
   it('met every kind of fault across the CI seeds above', () => {
     expect([...faultsSeen].sort()).toEqual([...SIM_FAULTS].sort());
+  });
+
+  it('sent sales again under their keys from the other till across the CI seeds: some joined, some refused', () => {
+    expect(doubledSeen.joined).toBeGreaterThan(0);
+    expect(doubledSeen.refused).toBeGreaterThan(0);
   });
 
   it('runs from the command line: a line per seed, exit 0; bad options named with what is allowed, exit 2', () => {

@@ -36,7 +36,7 @@ export function registerSimCommand(program: Command): void {
 
 function formatSimLine(report: SimReport, seconds: number): string {
   const faults = Object.entries(report.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-  const head = `seed ${report.seed}: ${report.ok ? 'ok' : 'FAIL'} — ${report.events} events, ${report.payments.total} payments (${report.payments.approved} approved, ${report.readers.payments} at the readers), faults ${faults}; network lost ${report.network.lost}, doubled ${report.network.duplicated}`;
+  const head = `seed ${report.seed}: ${report.ok ? 'ok' : 'FAIL'} — ${report.events} events, ${report.payments.total} payments (${report.payments.approved} approved, ${report.readers.payments} at the readers), faults ${faults}; network lost ${report.network.lost}, doubled ${report.network.duplicated}; one key sent twice at once ${report.doubled.sent} (${report.doubled.joined} joined, ${report.doubled.refused} refused)`;
   if (report.ok) return `${head}\n`;
   return `${head}\n${report.violations.map((v) => `  - ${v}`).join('\n')}\n  replay: npm run sim -- --seed ${report.seed} --seconds ${seconds}\n`;
 }

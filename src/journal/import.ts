@@ -6,6 +6,7 @@ import { entryHash } from './canonical.js';
 import { entryRow } from './entry-builder.js';
 import { GENESIS_HASH, type JournalEntry } from './entry.js';
 import { fsyncDirectoryOf, fsyncFile, sqliteFiles } from './files.js';
+import { openExistingDatabase } from './open-existing.js';
 import { INSERT_ENTRY_SQL } from './row.js';
 import { migrate } from './schema.js';
 import { storageError } from './storage-errors.js';
@@ -53,12 +54,7 @@ export function importVerifiedEntries(path: string, nodeId: string, entries: Ite
  */
 export function appendVerifiedEntries(path: string, nodeId: string, entries: readonly JournalEntry[]): ImportResult {
   if (!existsSync(path)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `no journal at ${path} to append to`, { path });
-  let db: Database.Database;
-  try {
-    db = new Database(path, { fileMustExist: true });
-  } catch (cause) {
-    throw storageError(cause, path);
-  }
+  const db = openExistingDatabase(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

@@ -74,16 +74,15 @@ export class LaneService {
   /** Starts a payment, or joins/replays the one with the same idempotency key. */
   async pay(body: PaymentRequestBody): Promise<{ payment: Payment; replayed: boolean }> {
     this.assertAccepting();
+    // A key in use is answered at once, without asking the reader anything.
+    const known = this.priorOf(body.idempotencyKey);
+    if (known !== undefined) return this.answerFrom(known, body);
     // The only wait before the claim. Everything from the key's checks to the claim below runs in
     // one synchronous step: two requests with one key can never both find it free.
     const reader = this.cardWaitMs.has(body.lane) ? await this.readerStatus(body.lane) : null;
     this.assertAccepting();
     const prior = this.priorOf(body.idempotencyKey);
-    if (prior !== undefined) {
-      if (prior.kind === 'taken') throw keyTaken(body.idempotencyKey, prior.what, 'payment');
-      assertSameRequest(prior.payment, body);
-      return { payment: prior.kind === 'running' ? await prior.done : prior.payment, replayed: true };
-    }
+    if (prior !== undefined) return this.answerFrom(prior, body);
     if (!this.cardWaitMs.has(body.lane)) {
       throw new EdgepayError('EDGEPAY_LANE_UNKNOWN', `lane: ${JSON.stringify(body.lane)} is not a lane of this node (lanes: ${this.config.lanes.map((l) => l.id).join(', ') || 'none'})`, {
         field: 'lane',
@@ -130,6 +129,13 @@ export class LaneService {
       })
       .then(settle.resolve, settle.reject);
     return { payment: await tracked, replayed: false };
+  }
+
+  /** A request whose key is in use: it joins or gets the payment the key names, or is refused. */
+  private async answerFrom(prior: Prior, body: PaymentRequestBody): Promise<{ payment: Payment; replayed: boolean }> {
+    if (prior.kind === 'taken') throw keyTaken(body.idempotencyKey, prior.what, 'payment');
+    assertSameRequest(prior.payment, body);
+    return { payment: prior.kind === 'running' ? await prior.done : prior.payment, replayed: true };
   }
 
   /** A payment by its key, exactly as a repeated request would be answered. */

@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
 import { lockOwner } from '../journal/lock.js';
+import { openExistingDatabase } from '../journal/open-existing.js';
 import { storageError } from '../journal/storage-errors.js';
 import { type NodeConfig, journalPathOf } from './config.js';
 
@@ -13,14 +13,7 @@ export interface JournalIdentity {
 }
 
 export function readJournalIdentity(path: string): JournalIdentity {
-  let db: Database.Database;
-  try {
-    // Not `readonly`: a read-only connection to a WAL journal leaves -wal and -shm files behind
-    // when it closes. query_only refuses every write all the same.
-    db = new Database(path, { fileMustExist: true });
-  } catch (cause) {
-    throw storageError(cause, path);
-  }
+  const db = openExistingDatabase(path);
   try {
     db.pragma('query_only = ON');
     const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;

@@ -46,7 +46,8 @@ export interface FaultTargets {
   readonly random: RandomSource;
   readonly nodes: readonly SimNode[];
   readonly network: SimNetwork;
-  readonly lines: ReadonlyMap<string, SimSerialLine>;
+  /** Each node's readers' lines, one per lane. */
+  readonly lines: ReadonlyMap<string, readonly SimSerialLine[]>;
   /** Nodes whose uplink to the centre is cut. */
   readonly uplinkCut: Set<string>;
   readonly operator: SimOperator;
@@ -124,7 +125,8 @@ export class FaultInjector {
         this.replaceDisk(node, DISK_DEATH_TRIES);
         break;
       case 'reader-unplugged': {
-        const line = this.targets.lines.get(node.id)!;
+        // One lane's reader: the box's other lane keeps taking payments.
+        const line = pick(random, this.targets.lines.get(node.id)!);
         line.unplug();
         scheduler.after(holdMs, () => line.replug());
         break;

@@ -7,7 +7,6 @@ import type { JournalEntry } from '../journal/entry.js';
 import { sqliteFiles } from '../journal/files.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { Journal } from '../journal/journal.js';
-import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import type { Payment, PaymentRequestBody } from '../lanes/payment.js';
 import type { RandomSource } from '../platform/random.js';
 import type { Timers } from '../platform/timers.js';
@@ -31,7 +30,8 @@ import type { Outcome } from '../standin/outcome.js';
 import { type CrashImage, installCrashImage, takeCrashImage } from './crash-image.js';
 import type { SimNetwork } from './network.js';
 import type { SimScheduler } from './scheduler.js';
-import { type RunningLane, type SimLaneOptions, startSimLane } from './sim-lane.js';
+import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
+import { type RunningLanes, type ShownResult, type SimLaneOptions, startSimLanes } from './sim-lane.js';
 import { type TornFile, tearWrite } from './torn-write.js';
 
 export interface SimNodeOptions {
@@ -46,8 +46,8 @@ export interface SimNodeOptions {
   readonly scheduler: SimScheduler;
   readonly network: SimNetwork;
   readonly centre: CentreLink;
-  /** The box's lane with its card reader; without one, the POS hands the node captured cards. */
-  readonly lane?: SimLaneOptions;
+  /** The box's lanes, each with its card reader on its own line; without any, the POS hands the node captured cards. */
+  readonly lanes?: readonly SimLaneOptions[];
 }
 
 /** The parts of a running node; all of it is dropped when the node crashes. */
@@ -62,7 +62,7 @@ interface Running {
   readonly subscriber: Subscriber;
   readonly status: StatusReporter;
   readonly uplink: Uplink;
-  readonly lane: RunningLane | undefined;
+  readonly lanes: RunningLanes | undefined;
   readonly outcomes: PaymentOutcomes;
   /** Fails whatever waits on this process when it dies: the POS's connection drops. */
   readonly died: () => void;
@@ -87,6 +87,8 @@ export class SimNode {
   /** An operator is rebuilding this box: it stays down until they are done. */
   private inRepair = false;
   readonly counters = new Counters();
+  /** Every SHOW_RESULT this box's lanes asked their readers for, over all its processes: the simulation's view, not the node's memory. */
+  readonly resultsShown: ShownResult[] = [];
 
   constructor(readonly options: SimNodeOptions) {}
 
@@ -96,6 +98,11 @@ export class SimNode {
 
   get up(): boolean {
     return this.running !== undefined;
+  }
+
+  /** The ids of the box's lanes, in the order configured. */
+  get laneIds(): readonly string[] {
+    return (this.options.lanes ?? []).map((lane) => lane.id);
   }
 
   get journalPath(): string {
@@ -148,13 +155,17 @@ export class SimNode {
       clearTimeout: (timer) => scheduler.timers.clearTimeout(timer),
     };
     const outcomes = new PaymentOutcomes(this.paymentsPath);
-    const lane = this.options.lane === undefined ? undefined : startSimLane(id, this.options.lane, { authorizer, journal: reader, outcomes, clock, timers, decided: () => publisher.notify() });
+    const laneOptions = this.options.lanes ?? [];
+    const lanes =
+      laneOptions.length === 0
+        ? undefined
+        : startSimLanes(laneOptions, { authorizer, journal: reader, outcomes, clock, timers, decided: () => publisher.notify(), shown: (result) => this.resultsShown.push(result) });
     let died: () => void = () => undefined;
     const dead = new Promise<never>((_, reject) => {
       died = () => reject(new Error(`${id} died`));
     });
     dead.catch(() => undefined);
-    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lane, outcomes, died, dead };
+    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lanes, outcomes, died, dead };
     publisher.start();
     status.announce();
   }
@@ -193,8 +204,8 @@ export class SimNode {
     this.options.network.detach(this.id);
     running.publisher.stop();
     running.died();
-    // The kernel closes its files, the reader's port among them.
-    if (running.lane !== undefined) void running.lane.reader.connection.stop();
+    // The kernel closes its files, the readers' ports among them.
+    for (const reader of running.lanes?.readers.values() ?? []) void reader.connection.stop();
     closeAll([running.reader, running.watermark, running.replicas, running.journal, running.outcomes]);
     installCrashImage(image);
   }
@@ -257,14 +268,15 @@ export class SimNode {
   }
 
   /**
-   * A payment at the lane's reader, as the POS asks for it: the card read, the durable decision,
-   * the result shown. Undefined when the node is down; rejects if it dies before answering, or
-   * with the lane's error (no reader, lane busy).
+   * A payment at one of the box's lanes, as the POS asks for it: the card read at that lane's
+   * reader, the durable decision, the result shown. Undefined when the node is down; rejects if it
+   * dies before answering, or with the lanes' error (key in use for another payment, no reader,
+   * lane busy).
    */
   async payAtLane(body: PaymentRequestBody): Promise<Payment | undefined> {
     const running = this.running;
-    if (running?.lane === undefined) return undefined;
-    const { payment } = await Promise.race([running.lane.service.pay(body), running.dead]);
+    if (running?.lanes === undefined) return undefined;
+    const { payment } = await Promise.race([running.lanes.service.pay(body), running.dead]);
     return payment;
   }
 

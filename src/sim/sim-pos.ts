@@ -1,12 +1,15 @@
 import type { PosPayment } from '../audit/store-checks.js';
 import type { CardFacts } from '../card/card-facts.js';
 import { type RandomSource, between, pick } from '../platform/random.js';
+import { DoubledRequests } from './doubled-requests.js';
+import { LaneRequestLog } from './lane-requests.js';
 import type { SimScheduler } from './scheduler.js';
 import type { SimNode } from './sim-node.js';
 
 /** A POS payment: at the lane's reader (the card read there), or with a card the POS hands over already captured. */
 export type SimPayment = PosPayment & { readonly lane: string } & ({ readonly viaReader: true } | { readonly viaReader: false; readonly card: CardFacts });
 export type CapturedPayment = Extract<SimPayment, { viaReader: false }>;
+type ReaderPayment = Extract<SimPayment, { viaReader: true }>;
 
 export const OUTCOMES: readonly PosPayment['outcome'][] = ['approved', 'declined', 'failed', 'unknown'];
 
@@ -20,9 +23,10 @@ export interface ReaderTally {
 const REGULARS = 40;
 
 /**
- * The store's tills, one per box: sales at the lane's reader one after the other, and card-on-file
- * payments with cards captured elsewhere. It remembers what the POS saw of every payment, and
- * counts the answers still owed to it: the store has not settled while any is.
+ * The store's tills: one per lane of each box, selling at the lane's reader one sale after the
+ * other, and one per box taking card-on-file payments with cards captured elsewhere. It remembers
+ * what the POS saw of every payment and every request at a lane, and counts the answers still
+ * owed to it: the store has not settled while any is.
  */
 export class SimPos {
   private readonly payments = new Map<string, SimPayment>();
@@ -30,31 +34,41 @@ export class SimPos {
   private issued = 0;
   private owed = 0;
   readonly readers: ReaderTally = { payments: 0, endedWithoutDecision: {} };
+  /** Every request the lanes' tills sent and what it got, doubled ones included. */
+  readonly requests = new LaneRequestLog();
+  private readonly doubles: DoubledRequests;
 
   constructor(
     private readonly scheduler: SimScheduler,
     private readonly random: RandomSource,
   ) {
     this.regulars = Array.from({ length: REGULARS }, (_, n) => oneCard(random, n));
+    this.doubles = new DoubledRequests(scheduler, random, this.requests);
   }
 
-  /** Answers on their way to the POS, and sales waiting to be tried again. */
+  /** Answers on their way to the POS (doubled requests' included), and sales waiting to be tried again. */
   get answersOwed(): number {
-    return this.owed;
+    return this.owed + this.requests.doubledInFlight;
   }
 
   all(): SimPayment[] {
     return [...this.payments.values()];
   }
 
-  /** Both tills of a box, from now while `trading` says so. */
+  /**
+   * The box's tills, from now while `trading` says so: one per lane, selling at that lane's reader
+   * one sale after the other (now and then a sale doubled from the other till, see
+   * DoubledRequests), and the card-on-file till.
+   */
   openTills(node: SimNode, trading: () => boolean): void {
     const { scheduler, random } = this;
-    const nextAtReader = (): void => {
-      if (!trading()) return;
-      this.payAtLane(node, this.newAtReader(node), () => scheduler.after(between(random, 20, 400), nextAtReader));
-    };
-    scheduler.after(between(random, 0, 100), nextAtReader);
+    for (const lane of node.laneIds) {
+      const nextAtReader = (): void => {
+        if (!trading()) return;
+        this.payAtLane(node, this.newAtReader(node, lane), () => scheduler.after(between(random, 20, 400), nextAtReader));
+      };
+      scheduler.after(between(random, 0, 100), nextAtReader);
+    }
     const nextCaptured = (): void => {
       if (!trading()) return;
       this.payCaptured(node, this.newCaptured(node));
@@ -108,11 +122,13 @@ export class SimPos {
   }
 
   /**
-   * A sale at the lane's reader, as a till runs it, one at a time. No answer (the box down or
-   * dying): asked again with the same key until it has one. Ended without a decision (reader
-   * gone, card unreadable): that payment is over, and the sale is tried again as a new payment.
+   * A sale at a lane's reader, as its till runs it, one at a time. No answer (the box down or
+   * dying) or refused for a passing reason (no reader, the lane busy): asked again with the same
+   * key until it has one. Ended without a decision (reader gone, card unreadable): that payment is
+   * over, and the sale is tried again as a new payment. Refused as an idempotency conflict: the
+   * key is not this sale's to retry under, so the sale is tried again under a new one too.
    */
-  private payAtLane(node: SimNode, payment: SimPayment, done: () => void): void {
+  private payAtLane(node: SimNode, payment: ReaderPayment, done: () => void): void {
     const { scheduler, random } = this;
     payment.attempts++;
     this.owed++;
@@ -127,31 +143,34 @@ export class SimPos {
       this.endedWithoutDecision(why);
       later(() => this.payAtLane(node, payment, done));
     };
-    node
-      .payAtLane({ idempotencyKey: payment.key, lane: payment.lane, amountMinor: payment.amountMinor, currency: 'EUR', reference: payment.key })
-      .then((answer) => {
-        if (answer === undefined) return askAgain('box down');
-        const decision = answer.decision;
-        if (decision === null) {
-          payment.outcome = 'failed';
-          payment.code = answer.error?.code ?? answer.status;
-          this.endedWithoutDecision(payment.code);
-          return later(() => this.payAtLane(node, this.newAtReader(node, payment.amountMinor), done));
-        }
-        scheduler.after(between(random, 0, 5), () => {
-          if (!node.up) return askAgain('box died before answering');
-          this.owed--;
-          payment.outcome = decision.approved ? 'approved' : 'declined';
-          payment.code = decision.code;
-          payment.mode = decision.mode;
-          done();
-        });
-      })
-      .catch((error: unknown) => askAgain((error as { code?: string }).code ?? 'box died before answering'));
+    const sellAgain = (code: string): void => {
+      payment.outcome = 'failed';
+      payment.code = code;
+      this.endedWithoutDecision(code);
+      later(() => this.payAtLane(node, this.newAtReader(node, payment.lane, payment.amountMinor), done));
+    };
+    const body = { idempotencyKey: payment.key, lane: payment.lane, amountMinor: payment.amountMinor, currency: 'EUR', reference: payment.key };
+    const sent = this.requests.ask(node, 'sale', body);
+    if (payment.attempts === 1) this.doubles.maybeDouble(node, body, sent);
+    void sent.then((answer) => {
+      if (answer.kind === 'none') return askAgain(answer.why);
+      if (answer.kind === 'refused') return answer.code === 'EDGEPAY_IDEMPOTENCY_CONFLICT' ? sellAgain(answer.code) : askAgain(answer.code);
+      if (answer.approved === null) return sellAgain(answer.errorCode ?? answer.status);
+      const approved = answer.approved;
+      const code = answer.code;
+      scheduler.after(between(random, 0, 5), () => {
+        if (!node.up) return askAgain('box died before answering');
+        this.owed--;
+        payment.outcome = approved ? 'approved' : 'declined';
+        payment.code = code;
+        payment.mode = answer.mode;
+        done();
+      });
+    });
   }
 
-  private newAtReader(node: SimNode, amountMinor?: number): SimPayment {
-    const payment: SimPayment = { ...this.fresh(node), ...(amountMinor === undefined ? {} : { amountMinor }), viaReader: true };
+  private newAtReader(node: SimNode, lane: string, amountMinor?: number): ReaderPayment {
+    const payment: ReaderPayment = { ...this.fresh(node), lane, ...(amountMinor === undefined ? {} : { amountMinor }), viaReader: true };
     this.payments.set(payment.key, payment);
     this.readers.payments++;
     return payment;

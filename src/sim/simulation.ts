@@ -21,7 +21,8 @@ import { type NetworkTally, SimNetwork } from './network.js';
 import { SimOperator } from './operator.js';
 import { SimScheduler } from './scheduler.js';
 import { simCentreLink } from './sim-centre.js';
-import { checkForgeries, checkRestores, converged } from './sim-checks.js';
+import type { DoubledTally } from './lane-requests.js';
+import { checkDoubledRequests, checkForgeries, checkOneKeyOnePayment, checkRestores, checkResultsShown, converged } from './sim-checks.js';
 import { SimNode } from './sim-node.js';
 import { OUTCOMES, type ReaderTally, SimPos } from './sim-pos.js';
 import { SimSerialLine } from './sim-serial-line.js';
@@ -44,8 +45,14 @@ export interface SimReport {
   readonly network: NetworkTally;
   /** Torn writes by what reached the disk: part of the commit (SQLite must drop it) or all of it. */
   readonly tornWrites: { readonly part: number; readonly whole: number };
-  /** Payments at the lanes' readers: those that ended without a decision (reader unplugged, card unreadable), by error, were tapped again. */
-  readonly readers: Readonly<ReaderTally> & { readonly cardNumbersRead: number };
+  /**
+   * Payments at the lanes' readers: those that ended without a decision (reader unplugged, card
+   * unreadable), by error, were tapped again. resultsShown: SHOW_RESULTs the lanes asked for;
+   * resultsDisplayed: those the readers' firmware put on its display.
+   */
+  readonly readers: Readonly<ReaderTally> & { readonly cardNumbersRead: number; readonly lanes: number; readonly resultsShown: number; readonly resultsDisplayed: number };
+  /** Sales sent again under their key from the box's other till: joined (same body), refused (another lane or amount). */
+  readonly doubled: Readonly<DoubledTally>;
   /** Dead disks the operator replaced: from the last backup and the peers, or from the peers alone before any backup. */
   readonly restores: RestoreTally;
   /** By what the POS saw; failed: ended at the lane without a decision, and sold again as a new payment. */
@@ -58,8 +65,12 @@ export interface SimReport {
 /** The simulated readers' script: new customers, regulars who come back to every lane, expired, hot-listed, unreadable and slow cards. */
 const READER_SCRIPT: readonly SimCardKind[] = ['good', 'regular', 'good', 'expired', 'good', 'regular', 'hot', 'slow', 'good', 'bad-luhn', 'bad-crc', 'regular'];
 const READER_PROFILE = 'edgepay-sim';
+/** The firmware's event line for a result it displays (ReaderSimulator, on SHOW_RESULT of its running transaction). */
+const SHOWING = /^txn \d+: showing (APPROVED|DECLINED) /;
 
 const NODES = ['lane-1', 'lane-2', 'lane-3'] as const;
+/** Lanes per box, each with its own reader on its own serial line, all run by the box's one lane service. */
+const LANES_PER_BOX = 2;
 const FLEET = 'sim';
 const STORE = 'store-1';
 const START_WALL_MS = Date.UTC(2026, 10, 28, 9, 0, 0);
@@ -78,10 +89,10 @@ const RULES = parseRules({
 
 /**
  * A whole store in one process on simulated time, from one seed: three nodes built from the
- * node's own parts (see SimNode), each with a lane whose card reader sits on a simulated serial
- * line, on a simulated broker; the centre on its real ledger; the store's tills (SimPos); the
- * operator's backups and restores (SimOperator); and the seed's faults (FaultInjector). Then
- * everything healed, and the promises checked from the files.
+ * node's own parts (see SimNode), each with two lanes whose card readers sit on simulated serial
+ * lines of their own, on a simulated broker; the centre on its real ledger; the store's tills
+ * (SimPos); the operator's backups and restores (SimOperator); and the seed's faults
+ * (FaultInjector). Then everything healed, and the promises checked from the files.
  */
 export async function runSimulation(options: SimOptions): Promise<SimReport> {
   const durationMs = options.durationMs ?? 60_000;
@@ -107,13 +118,16 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       return captureCard(raw, cardKeys);
     };
     const profile = loadReaderProfile(READER_PROFILE);
-    const lines = new Map(NODES.map((id) => [id, readerLine(id, profile, scheduler, random)]));
+    // Results on each reader's display, counted by its firmware.
+    const displayed = new Map<string, number>();
+    const laneIds = new Map(NODES.map((id) => [id, Array.from({ length: LANES_PER_BOX }, (_, n) => `${id}.${n + 1}`)]));
+    const lines = new Map(NODES.map((id) => [id, laneIds.get(id)!.map((lane) => readerLine(lane, profile, scheduler, random, () => displayed.set(lane, (displayed.get(lane) ?? 0) + 1)))]));
     const nodes = NODES.map((id) => {
       const nodeDir = join(dir, id);
       mkdirSync(nodeDir, { recursive: true });
       const centreLink = simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates);
-      const lane = { line: lines.get(id)!, profileName: READER_PROFILE, profile, capture };
-      return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules: RULES, signingKey: keyPairs.get(id)!.privateKey, keys, scheduler, network, centre: centreLink, lane });
+      const lanes = laneIds.get(id)!.map((lane, n) => ({ id: lane, line: lines.get(id)![n]!, profileName: READER_PROFILE, profile, capture }));
+      return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules: RULES, signingKey: keyPairs.get(id)!.privateKey, keys, scheduler, network, centre: centreLink, lanes });
     });
     for (const node of nodes) node.start();
 
@@ -134,7 +148,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     network.startBroker();
     network.healAllPairs();
     uplinkCut.clear();
-    for (const line of lines.values()) line.replug();
+    for (const line of [...lines.values()].flat()) line.replug();
     for (const node of nodes) {
       node.freeDisk();
       network.heal(node.id);
@@ -167,6 +181,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       checkForgeries(nodes, network.tally, origins),
       checkNoCardNumbersAtRest([dir], pansRead),
       checkRestores(restores),
+      checkOneKeyOnePayment(pos.requests.all(), journals),
+      checkDoubledRequests(pos.requests.all()),
+      checkResultsShown(nodes, journals, displayed),
     ];
     const violations = checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
     return {
@@ -176,7 +193,14 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       faults: faults.faults,
       network: network.tally,
       tornWrites: faults.tornWrites,
-      readers: { ...pos.readers, cardNumbersRead: pansRead.size },
+      readers: {
+        ...pos.readers,
+        cardNumbersRead: pansRead.size,
+        lanes: nodes.reduce((sum, n) => sum + n.laneIds.length, 0),
+        resultsShown: nodes.reduce((sum, n) => sum + n.resultsShown.length, 0),
+        resultsDisplayed: [...displayed.values()].reduce((sum, n) => sum + n, 0),
+      },
+      doubled: { ...pos.requests.doubled },
       restores,
       payments: { total: payments.length, ...Object.fromEntries(OUTCOMES.map((o) => [o, payments.filter((p) => p.outcome === o).length])) } as SimReport['payments'],
       checks,
@@ -189,14 +213,20 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
   }
 }
 
-/** A reader's serial line, with the simulated firmware booted on its end at the start and after each replug. */
-function readerLine(nodeId: string, profile: ReaderProfile, scheduler: SimScheduler, random: RandomSource): SimSerialLine {
-  const line: SimSerialLine = new SimSerialLine(scheduler, `/dev/sim-reader-${nodeId}`, profile.serial.baudRate, (end) => {
+/**
+ * A lane's reader on its own serial line, with the simulated firmware booted on its end at the
+ * start and after each replug; `displayed` hears each result the firmware puts on its display.
+ */
+function readerLine(laneId: string, profile: ReaderProfile, scheduler: SimScheduler, random: RandomSource, displayed: () => void): SimSerialLine {
+  const line: SimSerialLine = new SimSerialLine(scheduler, `/dev/sim-reader-${laneId}`, profile.serial.baudRate, (end) => {
     const firmware = new ReaderSimulator(end, {
       profile,
       cards: READER_SCRIPT,
       seed: random.int(0x7fff_ffff),
-      status: () => undefined,
+      // The firmware's own event line is the one place that says a SHOW_RESULT matched its running transaction and was displayed.
+      status: (event) => {
+        if (SHOWING.test(event)) displayed();
+      },
       unplug: () => line.unplug(),
       timers: scheduler.timers,
       now: () => new Date(scheduler.clock.wallMs()),

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { isRunning, watchChild } from './child-output.js';
 import { CLI } from './cli.js';
 import { nodeConfigIn } from './node.js';
 
@@ -18,16 +19,13 @@ export interface NodeProcess {
 export function startNodeProcess(configFile: string): NodeProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
   const child = spawn(process.execPath, [CLI, 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => (log += text));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const { stderr, exited } = watchChild(child);
   return {
     child,
-    stderr: () => log,
+    stderr,
     exited,
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (isRunning(child)) child.kill('SIGKILL');
       await exited;
     },
   };

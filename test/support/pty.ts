@@ -6,6 +6,7 @@ import { type ActorHandle, startActor } from '../../src/actors/actor.js';
 import { moduleUrl } from '../../src/actors/modules.js';
 import { type ReaderProfile, loadReaderProfile } from '../../src/reader/profile.js';
 import { testCardKeys } from './card-keys.js';
+import { isRunning, watchChild } from './child-output.js';
 import { READER_MODULE, type ReaderInit, type ReaderReply, type ReaderRequest, type ReaderStatus } from '../../src/reader/reader-actor-protocol.js';
 
 /*
@@ -135,16 +136,13 @@ export function startSimulator(args: readonly string[]): SimulatorProcess {
     // commander is resolved from the package, like the installed CLI would.
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
   });
-  let log = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => (log += text));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const { stderr, exited } = watchChild(child);
   return {
     child,
-    stderr: () => log,
+    stderr,
     exited,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (isRunning(child)) child.kill('SIGTERM');
       return exited;
     },
   };
