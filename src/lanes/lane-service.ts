@@ -263,14 +263,16 @@ export class LaneService {
   }
 
   /**
-   * Keeps the lanes' record of the payment up to date. An ending the journal does not hold is
-   * fsynced before the POS hears it; if even that fails the POS still gets its answer, and after a
-   * restart the key answers as a payment the node stopped in (see endedByRestart).
+   * Records an ending the journal does not hold (cancelled, failed, a decline it could not record),
+   * fsynced before the POS hears it. A decision with its journal entry needs nothing here: the
+   * journal is asked first, so the payment path pays for one claim row and nothing more. If even
+   * this record fails the POS still gets its answer, and after a restart the key answers as a
+   * payment the node stopped in (see endedByRestart).
    */
   private record(payment: Payment): void {
-    if (payment.status === 'waiting_for_card') return;
+    if (!isFinal(payment.status) || payment.journalSeq !== null) return;
     try {
-      this.outcomes.finish(payment, isFinal(payment.status) && payment.journalSeq === null);
+      this.outcomes.finish(payment);
     } catch (error) {
       this.logger.error({ paymentId: payment.id, status: payment.status, err: error }, 'the payment\'s ending could not be recorded');
     }

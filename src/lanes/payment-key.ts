@@ -1,4 +1,3 @@
-import { systemUnavailable } from '../authorize/codes.js';
 import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Payment, type PaymentRequestBody, isFinal, paymentFromEntry } from './payment.js';
@@ -26,22 +25,17 @@ export function priorOfEntry(entry: JournalEntry): Prior {
 }
 
 /**
- * A payment the lanes recorded in an earlier run of the node that never reached its end there:
+ * A payment the lanes claimed in an earlier run of the node whose ending was not recorded there:
  * the node stopped (or crashed) in between. Its journal entry, had there been one, would have been
- * found first, so no money moved. Answered as what the POS may already have been told, never as a
- * new payment: a card that was read and sent for a decision became a 91 decline; a payment still
- * waiting for its card failed.
+ * found first, so no money moved, and the POS heard no decision. It failed; it never becomes a
+ * new payment under the same key.
  */
 export function endedByRestart(recorded: Payment): Payment {
   if (isFinal(recorded.status)) return recorded;
-  if (recorded.status === 'authorizing') {
-    const decision = systemUnavailable('the node stopped before the decision was recorded; no money moved');
-    return { ...recorded, status: 'declined', decision, error: { code: 'EDGEPAY_PAYMENT_INTERRUPTED', message: decision.reason } };
-  }
   return {
     ...recorded,
     status: 'failed',
-    error: { code: 'EDGEPAY_PAYMENT_INTERRUPTED', message: 'the node stopped before a card was read; no money moved. Take the sale again under a new idempotency key' },
+    error: { code: 'EDGEPAY_PAYMENT_INTERRUPTED', message: 'the node stopped before this payment was decided; no money moved. Take the sale again under a new idempotency key' },
   };
 }
 

@@ -13,9 +13,8 @@ import type { Payment, PaymentStatus } from './payment.js';
  * must replay after a restart too, so each is fsynced here before the POS hears it.
  *
  * A claim (the row written when a payment starts) is not fsynced: a claim lost in a crash belongs
- * to a payment whose POS was told nothing, and the key is simply free again. Decisions are
- * recorded here without an fsync as well, because the journal already holds them durably and is
- * asked first.
+ * to a payment whose POS was told nothing, and the key is simply free again. Decisions with a
+ * journal entry are not recorded here at all: the journal holds them durably and is asked first.
  */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS payments (
@@ -77,14 +76,11 @@ export class PaymentOutcomes {
     });
   }
 
-  /**
-   * Records how a payment ended. `durable`: fsynced before returning, for outcomes that exist
-   * nowhere else (cancelled, failed, a decline the journal could not record).
-   */
-  finish(payment: Payment, durable: boolean): void {
+  /** Records how a payment ended that no journal entry records, fsynced before returning. */
+  finish(payment: Payment): void {
     this.guard(() => {
       const statements = this.open();
-      this.setSync(durable ? 'FULL' : 'NORMAL');
+      this.setSync('FULL');
       statements.finish.run(rowOf(payment));
     });
   }
