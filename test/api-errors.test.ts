@@ -45,9 +45,13 @@ interface RawAnswer {
   readonly closed: boolean;
 }
 
-/** Sends `bytes` as they are and reads one HTTP/1.1 response (Content-Length framed). */
-function raw(bytes: string | Buffer, options: { at?: { host: string; port: number }; endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
+/**
+ * Sends `bytes` as they are and reads one HTTP/1.1 response (Content-Length framed). `Host: pos`
+ * in a text request stands for the server's own address, the only Host it answers to.
+ */
+function raw(message: string | Buffer, options: { at?: { host: string; port: number }; endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
   const at = options.at ?? { host, port };
+  const bytes = typeof message === 'string' ? message.replace(/^Host: pos\r$/m, `Host: ${at.host}:${at.port}\r`) : message;
   return new Promise((resolve, reject) => {
     const socket = connect(at.port, at.host);
     let received = Buffer.alloc(0);

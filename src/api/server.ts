@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LaneService } from '../lanes/lane-service.js';
+import { isServedHost, servedHosts } from '../platform/served-hosts.js';
 import { clientErrorHandler } from './client-errors.js';
 import { fromFastifyError, sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -76,6 +77,19 @@ export function buildApiServer(lanes: LaneService, options: ApiServerOptions): F
     void reply.header('connection', 'close');
     // Returning the sent reply ends the request here.
     return sendError(reply, { code: 'EDGEPAY_NODE_STOPPING', message: 'the node is stopping: the POS API takes no new requests' });
+  });
+  // On TCP, only requests addressed to this API (see servedHosts); a Unix socket is out of a browser's reach.
+  let served: ReadonlySet<string> | null | undefined;
+  app.addHook('onRequest', async (request, reply) => {
+    if (served === undefined) {
+      const address = app.server.address();
+      served = typeof address === 'object' && address !== null ? servedHosts(address) : null;
+    }
+    if (served === null || isServedHost(request.headers.host, served)) return;
+    return sendError(reply, {
+      code: 'EDGEPAY_HOST_NOT_ALLOWED',
+      message: `Host ${JSON.stringify(cutText(request.headers.host ?? ''))} does not name this API; it answers to ${[...served].join(', ')}`,
+    });
   });
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, { code: 'EDGEPAY_NOT_FOUND', message: `no route ${request.method} ${cutText(request.url)}; see /openapi.json` }),

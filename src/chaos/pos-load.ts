@@ -6,6 +6,8 @@ export interface PosTally {
   readonly payments: number;
   readonly approved: number;
   readonly declined: number;
+  /** Ended without a decision (no money moved): sold again under a new key. */
+  readonly failed: number;
   readonly unknown: number;
   /** Payments that needed more than one request before the POS knew their outcome. */
   readonly retried: number;
@@ -62,6 +64,7 @@ export class PosLoad {
       payments: all.length,
       approved: all.filter((p) => p.outcome === 'approved').length,
       declined: all.filter((p) => p.outcome === 'declined').length,
+      failed: all.filter((p) => p.outcome === 'failed').length,
       unknown: all.filter((p) => p.outcome === 'unknown').length,
       retried: all.filter((p) => p.attempts > 1).length,
     };
@@ -85,9 +88,17 @@ export class PosLoad {
         body: JSON.stringify({ lane: 'lane-1', amountMinor: payment.amountMinor, currency: CURRENCY, reference: payment.key, idempotencyKey: payment.key }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      const body = (await response.json()) as { decision?: { approved: boolean; code: string; mode: string } | null };
+      const body = (await response.json()) as { status?: string; decision?: { approved: boolean; code: string; mode: string } | null; error?: { code?: string } | null };
       const decision = body.decision;
-      if (decision === null || decision === undefined) return;
+      if (decision === null || decision === undefined) {
+        // Ended without a decision (reader gone, the box stopped mid-payment): no money moved, and
+        // the key is over, also after a restart; the lane sells again under a new key.
+        if (body.status === 'failed' || body.status === 'cancelled') {
+          payment.outcome = 'failed';
+          payment.code = body.error?.code ?? body.status;
+        }
+        return;
+      }
       payment.outcome = decision.approved ? 'approved' : 'declined';
       payment.code = decision.code;
       payment.mode = decision.mode;

@@ -4,7 +4,8 @@ import { isFinal } from './payment.js';
 /**
  * Payments this node has seen since it started, by idempotency key: those in progress (with the
  * promise of their outcome, so a retried request joins it) and a bounded window of finished ones.
- * Older finished payments are answered from the journal, which keeps every decision for ever.
+ * Older finished payments are answered from the journal, which keeps every decision for ever, or
+ * from the lanes' record (PaymentOutcomes), which keeps every other ending.
  */
 export class PaymentStore {
   private readonly payments = new Map<string, { payment: Payment; done: Promise<Payment> }>();

@@ -1,8 +1,10 @@
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
 import type { TreeContext } from '../node/tree-builders.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
+import { isServedHost, servedHosts } from '../platform/served-hosts.js';
 import { STATUS_PAGE } from './status-page.js';
 import { isHealthy, nodeStatus } from './status.js';
 
@@ -21,6 +23,15 @@ export async function startObservabilityService(context: TreeContext): Promise<C
   const loggerInstance: FastifyBaseLogger = context.logger.child({ component: 'observability' }, { level: 'warn' });
   const app = Fastify({ loggerInstance });
   const { runtime, promRegistry } = context;
+  // Only requests addressed to this server: a page in the box's browser cannot read the status through DNS rebinding.
+  let served: ReadonlySet<string> | undefined;
+  app.addHook('onRequest', async (request, reply) => {
+    served ??= servedHosts(app.server.address() as AddressInfo);
+    if (isServedHost(request.headers.host, served)) return;
+    return reply.code(403).send({
+      error: { code: 'EDGEPAY_HOST_NOT_ALLOWED', message: `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 64))} does not name this server; it answers to ${[...served].join(', ')}` },
+    });
+  });
   app.get('/metrics', async (_request, reply) => reply.type(promRegistry.contentType).send(await promRegistry.metrics()));
   app.get('/health', async (_request, reply) => {
     const healthy = isHealthy(runtime);
