@@ -60,7 +60,7 @@ export function registerNodeCommands(program: Command): void {
 
   node
     .command('check-config')
-    .description('validate a node configuration file and the files it names (rules, keys)')
+    .description('validate a node configuration file and the files it names (rules, keys, reader profiles) and that each lane has a serial device of its own (links followed)')
     .argument('<file>', 'node configuration file (.yaml or .json)')
     .action((file: string) => {
       process.stdout.write(`${describeNodeConfig(file)}\n`);

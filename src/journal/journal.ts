@@ -7,6 +7,7 @@ import { entryHashBytes } from './canonical.js';
 import { entryRow, sealEntry, withHash } from './entry-builder.js';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from './entry.js';
 import { ENTRY_COLUMNS, type EntryRow, INSERT_ENTRY_SQL, rowToEntry } from './row.js';
+import { storedNodeId } from './identity.js';
 import { JournalLock } from './lock.js';
 import { migrate } from './schema.js';
 import { storageError } from './storage-errors.js';
@@ -341,24 +342,22 @@ function journalMissing(path: string): EdgepayError {
 
 /** Refuses a file that holds no journal of any node: an empty file, or another SQLite database. */
 function requireIdentity(db: Database.Database, path: string): void {
-  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
-  const row = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined) : undefined;
-  if (row === undefined) {
+  if (storedNodeId(db) === undefined) {
     throw new EdgepayError('EDGEPAY_JOURNAL_MISSING', `${path} exists but holds no node's journal (no node identity): it is neither adopted nor written over`, { path });
   }
 }
 
 function claimNodeId(db: Database.Database, path: string, nodeId: string): void {
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined;
-  if (!row) {
+  const stored = storedNodeId(db);
+  if (stored === undefined) {
     db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(nodeId);
     return;
   }
-  if (row.value !== nodeId) {
+  if (stored !== nodeId) {
     throw new EdgepayError(
       'EDGEPAY_JOURNAL_NODE_MISMATCH',
-      `${path} is the journal of node ${JSON.stringify(row.value)}, not ${JSON.stringify(nodeId)}; a journal is never shared between nodes`,
-      { path, journalNodeId: row.value, nodeId },
+      `${path} is the journal of node ${JSON.stringify(stored)}, not ${JSON.stringify(nodeId)}; a journal is never shared between nodes`,
+      { path, journalNodeId: stored, nodeId },
     );
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
+import { storedNodeId } from '../journal/identity.js';
 import { lockOwner } from '../journal/lock.js';
 import { openExistingDatabase } from '../journal/open-existing.js';
 import { storageError } from '../journal/storage-errors.js';
@@ -16,10 +17,10 @@ export function readJournalIdentity(path: string): JournalIdentity {
   const db = openExistingDatabase(path);
   try {
     db.pragma('query_only = ON');
-    const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
-    const meta = has('meta') ? (db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined) : undefined;
-    const entries = has('entries') ? (db.prepare('SELECT count(*) FROM entries').pluck().get() as number) : 0;
-    return { nodeId: meta?.value, entries };
+    const nodeId = storedNodeId(db);
+    // A journal stamped with an identity has its entries table (both are made by its first migration).
+    const entries = nodeId === undefined ? 0 : (db.prepare('SELECT count(*) FROM entries').pluck().get() as number);
+    return { nodeId, entries };
   } catch (cause) {
     throw storageError(cause, path);
   } finally {
