@@ -1,8 +1,9 @@
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { withLuhnDigit } from '../src/card/index.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import { newNodeConfigIn } from './support/node.js';
+import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir();
@@ -12,14 +13,15 @@ afterEach(async () => {
 });
 
 async function nodeWithApi(lanes: { id: string; port: string; profile: string }[] = []) {
-  const config = await newNodeConfigIn(tempDir(), { api: { host: '127.0.0.1', port: 0 }, lanes });
+  const config = await newNodeConfigIn(tempDir(), { api: LOOPBACK_API, lanes });
   const node = await NodeRuntime.start({ config, registry: new Registry() });
   running.push(node);
   const base = node.apiAddress;
+  const auth = apiAuthHeaders(config.api);
   const call = async (method: string, path: string, body?: unknown, raw?: string) => {
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {},
+      headers: { ...auth, ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> };

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { findJsonSyntaxFault } from '../src/api/json-body.js';
 import { buildApiServer } from '../src/api/server.js';
 import { NodeRuntime } from '../src/node/runtime.js';
@@ -22,10 +23,14 @@ let dir: string;
 let node: NodeRuntime;
 let host: string;
 let port: number;
+/** The node's bearer token header, which every request but the parser-level ones needs to get past the token check. */
+let auth: Record<string, string>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgepay-api-errors-'));
-  node = await NodeRuntime.start({ config: await newNodeConfigIn(dir, { api: { host: '127.0.0.1', port: 0 } }), registry: new Registry() });
+  const config = await newNodeConfigIn(dir, { api: { host: '127.0.0.1', port: 0, tokenFile: 'api.token' } });
+  auth = apiAuthHeaders(config.api);
+  node = await NodeRuntime.start({ config, registry: new Registry() });
   const url = new URL(node.apiAddress);
   host = url.hostname;
   port = Number(url.port);
@@ -47,11 +52,12 @@ interface RawAnswer {
 
 /**
  * Sends `bytes` as they are and reads one HTTP/1.1 response (Content-Length framed). `Host: pos`
- * in a text request stands for the server's own address, the only Host it answers to.
+ * in a text request stands for the server's own address, the only Host it answers to, and the
+ * node's bearer token.
  */
 function raw(message: string | Buffer, options: { at?: { host: string; port: number }; endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
   const at = options.at ?? { host, port };
-  const bytes = typeof message === 'string' ? message.replace(/^Host: pos\r$/m, `Host: ${at.host}:${at.port}\r`) : message;
+  const bytes = typeof message === 'string' ? message.replace(/^Host: pos\r$/m, `Host: ${at.host}:${at.port}\r\nAuthorization: ${auth['authorization']}\r`) : message;
   return new Promise((resolve, reject) => {
     const socket = connect(at.port, at.host);
     let received = Buffer.alloc(0);
@@ -102,7 +108,7 @@ function expectErrorShape(answer: RawAnswer, status: number, code: string): stri
 const validPayment = { lane: 'lane-1', amountMinor: 1250, currency: 'EUR', reference: 'r-1', idempotencyKey: 'pos-1' };
 
 async function postJson(path: string, body: string, contentType = 'application/json') {
-  const response = await fetch(`${node.apiAddress}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const response = await fetch(`${node.apiAddress}${path}`, { method: 'POST', headers: { ...auth, 'content-type': contentType }, body });
   const text = await response.text();
   return { status: response.status, headers: Object.fromEntries(response.headers), text, json: JSON.parse(text) as any, closed: false };
 }
@@ -251,7 +257,7 @@ describe('body errors answer in the documented shape with their own codes', () =
   });
 
   it('an unknown route: 404 EDGEPAY_NOT_FOUND in the same shape', async () => {
-    const response = await fetch(`${node.apiAddress}/v2/everything`, { method: 'DELETE' });
+    const response = await fetch(`${node.apiAddress}/v2/everything`, { method: 'DELETE', headers: auth });
     const json = (await response.json()) as any;
     expect(response.status).toBe(404);
     expect(json).toEqual({ error: { code: 'EDGEPAY_NOT_FOUND', message: 'no route DELETE /v2/everything; see /openapi.json' } });
@@ -335,11 +341,11 @@ describe('bounds the reader can carry', () => {
 
   it('a payment id of up to 128 characters reaches the handler, also percent-encoded', async () => {
     const id = `${'a'.repeat(120)}/?#%${'b'.repeat(4)}`;
-    const response = await fetch(`${node.apiAddress}/v1/payments/${encodeURIComponent(id)}`);
+    const response = await fetch(`${node.apiAddress}/v1/payments/${encodeURIComponent(id)}`, { headers: auth });
     const json = (await response.json()) as any;
     expect(response.status).toBe(404);
     expect(json.error.message).toBe(`no payment with id ${JSON.stringify(id)} on this node`);
-    const tooLong = await fetch(`${node.apiAddress}/v1/payments/${'a'.repeat(129)}`);
+    const tooLong = await fetch(`${node.apiAddress}/v1/payments/${'a'.repeat(129)}`, { headers: auth });
     expect(tooLong.status).toBe(400);
   });
 });

@@ -11,7 +11,7 @@ import { createPaymentBody, refundBody, voidBody } from '../src/api/schemas.js';
 import { knownCurrencies } from '../src/money/currency.js';
 import { MAX_AMOUNT_MINOR } from '../src/money/limits.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import { newNodeConfigIn } from './support/node.js';
+import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 
 /*
  * The OpenAPI document the node serves: valid OpenAPI 3.1 by an independent validator, stating the
@@ -25,7 +25,7 @@ let doc: any;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgepay-api-openapi-'));
-  node = await NodeRuntime.start({ config: await newNodeConfigIn(dir, { api: { host: '127.0.0.1', port: 0 } }), registry: new Registry() });
+  node = await NodeRuntime.start({ config: await newNodeConfigIn(dir, { api: LOOPBACK_API }), registry: new Registry() });
   const response = await fetch(`${node.apiAddress}/openapi.json`);
   expect(response.status).toBe(200);
   doc = await response.json();
@@ -104,6 +104,28 @@ describe('the served OpenAPI document', () => {
     }
     const problem = error.properties.error.properties.problems.items;
     expect(Object.keys(problem.properties).sort()).toEqual(['message', 'path', 'received', 'value']);
+  });
+
+  it('states the bearer token on TCP: the scheme, a 401 on every /v1 operation, the document itself public', () => {
+    expect(doc.components.securitySchemes).toEqual({ bearerToken: { type: 'http', scheme: 'bearer', description: expect.stringContaining('api.tokenFile') } });
+    expect(doc.security).toEqual([{ bearerToken: [] }]);
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (path === '/openapi.json') {
+          expect(operation.security, `${method} ${path}`).toEqual([]);
+          expect(operation.responses['401']).toBeUndefined();
+        } else {
+          expect(operation.security, `${method} ${path}`).toBeUndefined();
+          expect(operation.responses['401'], `${method} ${path}`).toEqual({ $ref: '#/components/responses/Unauthorized' });
+        }
+      }
+    }
+    const unauthorized = doc.components.responses.Unauthorized;
+    expect(unauthorized.description).toMatch(/Codes: EDGEPAY_API_UNAUTHORIZED: /);
+    expect(unauthorized.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(unauthorized.headers['WWW-Authenticate'].description).toMatch(/^Bearer realm=/);
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('EDGEPAY_API_UNAUTHORIZED');
+    expect(doc.info.description).toContain('Authorization: Bearer <token>');
   });
 
   it('describes responses truthfully: integers and enums', () => {

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Centre } from '../src/central/centre.js';
 import { CentreService } from '../src/central/centre-service.js';
+import { generateCentreKeyPair } from '../src/central/centre-keys.js';
 import type { LedgerBackend } from '../src/central/ledger-backend.js';
 import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
@@ -14,6 +15,7 @@ import { type BrokerKind, startBroker } from './support/brokers.js';
 import { authorizationDraft } from './support/drafts.js';
 import { usePostgresServer } from './support/postgres.js';
 import { useTempDir } from './support/tmp.js';
+import { nodeKeys, registerKeys, signedReadsOf } from './support/signed-forwarding.js';
 
 /*
  * The centre as its own service on the fleet's MQTT: nodes forward over request/response topics,
@@ -31,6 +33,9 @@ afterEach(async () => {
 const NODES = ['box-1', 'box-2', 'box-3'];
 const USERS = { ...Object.fromEntries(NODES.map((n) => [n, `pw-${n}`])), 'edgepay-centre': 'pw-centre' };
 const silent = pino({ level: 'silent' });
+/** The centre's answer key: the centres sign with it, the nodes' links pin its public half. */
+const CENTRE_KEY = generateCentreKeyPair();
+const KEYS = nodeKeys(NODES);
 let schemas = 0;
 
 /** The ledger a test's centres share: an SQLite file, or one schema of the PostgreSQL server. */
@@ -58,6 +63,7 @@ async function nodeJournal(dir: string, node: string, entries: number): Promise<
 
 async function startCentre(url: string, openLedger: () => Promise<LedgerBackend>, shareGroup: string | undefined, id: string): Promise<CentreService> {
   const ledger = await openLedger();
+  await registerKeys(ledger, 's', KEYS);
   const service = await CentreService.start({
     centre: new Centre({ backend: ledger, forwardDeadlineHours: 72 }),
     fleet: 'f',
@@ -67,6 +73,7 @@ async function startCentre(url: string, openLedger: () => Promise<LedgerBackend>
     ...(shareGroup === undefined ? {} : { shareGroup }),
     clientId: id,
     logger: silent,
+    signingKey: CENTRE_KEY.privateKey,
   });
   cleanups.push(async () => {
     await service.stop().catch(() => undefined);
@@ -76,12 +83,12 @@ async function startCentre(url: string, openLedger: () => Promise<LedgerBackend>
 }
 
 async function forwardAll(url: string, dir: string, node: string, journal: Journal, reader: JournalReader): Promise<void> {
-  const link = await MqttCentreLink.open({ brokerUrl: url, username: node, password: `pw-${node}`, fleet: 'f', store: 's', node, answerTimeoutMs: 1_500 });
+  const link = await MqttCentreLink.open({ brokerUrl: url, username: node, password: `pw-${node}`, fleet: 'f', store: 's', node, answerTimeoutMs: 1_500, centreKey: CENTRE_KEY.publicKey });
   cleanups.push(() => link.close());
   const uplink = new Uplink({
     origin: node,
     store: 's',
-    journal: { headSeq: () => journal.chainHead().seq, read: (f, l) => reader.read(f, l), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => journal.recordForwarded(o) },
+    journal: { headSeq: () => journal.chainHead().seq, read: signedReadsOf(reader, KEYS.get(node)!), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => journal.recordForwarded(o) },
     centre: link,
     batchSize: 25,
   });
@@ -135,10 +142,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     const centre = await startCentre(broker.url, openLedger, undefined, 'centre-a');
     const { journal, reader } = await nodeJournal(dir, 'box-2', 3);
     // box-1 sends box-2's entries as if box-2 sent them, on its own topic.
-    const link = await MqttCentreLink.open({ brokerUrl: broker.url, username: 'box-1', password: 'pw-box-1', fleet: 'f', store: 's', node: 'box-1', answerTimeoutMs: 3_000 });
+    const link = await MqttCentreLink.open({ brokerUrl: broker.url, username: 'box-1', password: 'pw-box-1', fleet: 'f', store: 's', node: 'box-1', answerTimeoutMs: 3_000, centreKey: CENTRE_KEY.publicKey });
     cleanups.push(() => link.close());
     const entries = reader.read(1, 3);
-    const answer = await link.send({ batchId: 'forged', store: 's', origin: 'box-2', sender: 'box-2', entries, totals: { count: 3, sumsMinor: { EUR: entries.reduce((a, e) => a + e.amountMinor, 0) } } });
+    const answer = await link.send({ batchId: 'forged', store: 's', origin: 'box-2', sender: 'box-2', entries, totals: { count: 3, sumsMinor: { EUR: entries.reduce((a, e) => a + e.amountMinor, 0) } }, signature: signedReadsOf(reader, KEYS.get('box-2')!)(1, 3)!.signature });
     expect(answer).toMatchObject({ ok: false, error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' } });
     expect(centre.stats.refused).toBe(1);
     const check = await openLedger();

@@ -8,7 +8,11 @@ import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { Journal } from '../src/journal/journal.js';
 import { ManualClock } from '../src/platform/clock.js';
+import type { ForwardBatch } from '../src/central/batch.js';
+import type { JournalEntry } from '../src/journal/entry.js';
+import { signEntry } from '../src/replication/envelope.js';
 import { authorizationDraft } from './support/drafts.js';
+import { nodeKeys, registerKeys } from './support/signed-forwarding.js';
 import { usePostgresServer } from './support/postgres.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -17,6 +21,7 @@ const tempDir = useTempDir('edgepay-online-');
 let schemas = 0;
 
 const NOW = Date.UTC(2026, 10, 28, 12);
+const KEYS = nodeKeys(['box-1']);
 const request = (key: string, overrides: Partial<OnlineRequest> = {}): OnlineRequest => ({
   origin: 'box-1',
   store: 's1',
@@ -26,6 +31,7 @@ const request = (key: string, overrides: Partial<OnlineRequest> = {}): OnlineReq
   cardToken: 'tok-card',
   expiryYear: 2029,
   expiryMonth: 12,
+  checkDigitValid: true,
   ...overrides,
 });
 
@@ -41,7 +47,14 @@ describe('the centre\'s online decision', () => {
 describe.each([
   ['sqlite', (dir: string): Promise<LedgerBackend> => Promise.resolve(SqliteLedger.open(join(dir, 'ledger.db')))],
   ['postgres', (): Promise<LedgerBackend> => PostgresLedger.open({ url: postgres().url, schema: `online_${schemas++}` })],
-] as const)('online authorizations in the %s ledger', (_kind, open) => {
+] as const)('online authorizations in the %s ledger', (_kind, openLedger) => {
+  const open = async (dir: string): Promise<LedgerBackend> => {
+    const backend = await openLedger(dir);
+    await registerKeys(backend, 's1', KEYS);
+    return backend;
+  };
+  const batch = (batchId: string, entries: JournalEntry[]): ForwardBatch => ({ batchId, store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries), signature: signEntry(entries.at(-1)!, KEYS.get('box-1')!.privateKey) });
+
   it('answers a repeated request as the first time, even after the card\'s standing changed', async () => {
     const backend = await open(tempDir());
     const centre = new Centre({ backend, forwardDeadlineHours: 72, clock: new ManualClock(NOW) });
@@ -77,13 +90,46 @@ describe.each([
     const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1', clock });
     const entries = [
       journal.append(authorizationDraft({ idempotencyKey: 'lost-reversal', cardToken: 'tok-x' })),
-      journal.append(authorizationDraft({ idempotencyKey: 'online-sale', cardToken: 'tok-y', decision: { approved: true, code: '00', reason: 'approved by the centre', rule: 'centre', mode: 'online' } })),
+      journal.append(authorizationDraft({ idempotencyKey: 'online-sale', cardToken: 'tok-y', amountMinor: 1_000, decision: { approved: true, code: '00', reason: 'approved by the centre', rule: 'centre', mode: 'online' } })),
     ];
     journal.close();
-    const answer = await centre.ingest({ batchId: 'b1', store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries) });
+    const answer = await centre.ingest(batch('b1', entries));
     expect(answer.ok && answer.outcomes.map((o) => o.result)).toEqual(['settled', 'settled']);
     expect(await backend.onlineStatus('box-1', 'lost-reversal')).toBe('reversed');
     expect(await backend.onlineStatus('box-1', 'online-sale')).toBe('approved');
+    await backend.close();
+  });
+
+  it('an entry labelled online settles only against the centre\'s own approval of that payment: none, another amount or card, or a reversed one is an exception that pays nothing', async () => {
+    const dir = tempDir();
+    const backend = await open(dir);
+    const clock = new ManualClock(NOW);
+    const centre = new Centre({ backend, forwardDeadlineHours: 72, clock });
+    await centre.authorizeOnline(request('genuine', { amountMinor: 800 }));
+    await centre.authorizeOnline(request('other-amount', { amountMinor: 800 }));
+    await centre.authorizeOnline(request('other-card', { amountMinor: 800 }));
+    await centre.authorizeOnline(request('reversed', { amountMinor: 800 }));
+    await centre.reverseOnline('box-1', 'reversed');
+    const online = { approved: true, code: '00', reason: 'approved by the centre', rule: 'centre', mode: 'online' } as const;
+    const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1', clock });
+    const entries = [
+      journal.append(authorizationDraft({ idempotencyKey: 'genuine', cardToken: 'tok-card', amountMinor: 800, decision: online })),
+      journal.append(authorizationDraft({ idempotencyKey: 'never-asked', cardToken: 'tok-card', amountMinor: 5_000_000, decision: online })),
+      journal.append(authorizationDraft({ idempotencyKey: 'other-amount', cardToken: 'tok-card', amountMinor: 80_000, decision: online })),
+      journal.append(authorizationDraft({ idempotencyKey: 'other-card', cardToken: 'tok-other', amountMinor: 800, decision: online })),
+      journal.append(authorizationDraft({ idempotencyKey: 'reversed', cardToken: 'tok-card', amountMinor: 800, decision: online })),
+    ];
+    journal.close();
+    const answer = await centre.ingest(batch('online', entries));
+    expect(answer.ok && answer.outcomes.map((o) => [o.result, o.reason, o.merchantMinor])).toEqual([
+      ['settled', null, 800],
+      ['exception', 'online_unrecorded', 0],
+      ['exception', 'online_unrecorded', 0],
+      ['exception', 'online_unrecorded', 0],
+      ['exception', 'online_unrecorded', 0],
+    ]);
+    expect((await backend.exceptions()).map((e) => e.idempotencyKey)).toEqual(['never-asked', 'other-amount', 'other-card', 'reversed']);
+    expect((await backend.checkInvariants()).balances).toEqual({ 'card-clearing:EUR': 800, 'merchant:s1:EUR': -800 });
     await backend.close();
   });
 
@@ -100,7 +146,7 @@ describe.each([
     journal.close();
     // Forwarded 25 hours after the first was taken (its standing decides first) and 23 after the second: within the deadline.
     clock.advance(23 * 3_600_000);
-    const answer = await centre.ingest({ batchId: 'late', store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries) });
+    const answer = await centre.ingest(batch('late', entries));
     expect(answer.ok && answer.outcomes.map((o) => [o.result, o.reason])).toEqual([
       ['exception', 'insufficient_funds'],
       ['settled', null],
@@ -119,7 +165,7 @@ describe.each([
     const entries = [journal.append(authorizationDraft({ idempotencyKey: 'old', amountMinor: 500 }))];
     journal.close();
     clock.advance(24 * 3_600_000 + 1);
-    const answer = await centre.ingest({ batchId: 'b', store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries) });
+    const answer = await centre.ingest(batch('b', entries));
     expect(answer.ok && answer.outcomes[0]).toMatchObject({ result: 'exception', reason: 'past_forward_deadline', merchantMinor: 500 });
     expect((await backend.exceptions()).map((e) => e.reason)).toEqual(['past_forward_deadline']);
     await backend.close();

@@ -51,14 +51,18 @@ describe('the centre as its own process, reached over MQTT', () => {
     writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
     writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
     const centreConfig = join(dir, 'centre.json');
-    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', shareGroup: 'centre', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
+    // The centre's answer key, made as an operator makes it; the node pins its public half.
+    expect(runCli(['centre', 'keys', 'create', '--out', join(dir, 'centre-keys')]).status).toBe(0);
+    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', signingKeyFile: 'centre-keys/centre-signing.key', shareGroup: 'centre', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
     expect(runCli(['centre', 'check-config', centreConfig]).status).toBe(0);
 
     const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
+    // The centre posts only batches signed by a registered node.
+    expect(runCli(['centre', 'nodes', 'add', '--config', centreConfig, '--node', 'box-1', '--store', 'store-3', '--public-key', keys[0]!.publicKeyFile]).status).toBe(0);
     const config = await newNodeConfigIn(tempDir(), {
       nodeId: 'box-1',
       replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
-      centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000 },
+      centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000, signingPublicKeyFile: join(dir, 'centre-keys', 'centre-signing.pub') },
     });
     // The centre learns the card is stolen before the node's offline approval reaches it.
     const hotToken = tokenizePan(card(6).pan, loadCardKeys(config.keys).tokenKey);
@@ -111,12 +115,15 @@ describe('the centre as its own process, reached over MQTT', () => {
     writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
     writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
     const centreConfig = join(dir, 'centre.json');
-    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
+    expect(runCli(['centre', 'keys', 'create', '--out', join(dir, 'centre-keys')]).status).toBe(0);
+    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', signingKeyFile: 'centre-keys/centre-signing.key', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
     const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
+    // The centre posts only batches signed by a registered node.
+    expect(runCli(['centre', 'nodes', 'add', '--config', centreConfig, '--node', 'box-1', '--store', 'store-3', '--public-key', keys[0]!.publicKeyFile]).status).toBe(0);
     const config = await newNodeConfigIn(tempDir(), {
       nodeId: 'box-1',
       replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
-      centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000, online: { enabled: true, timeoutMs: 400 } },
+      centre: { store: 'store-3', intervalMs: 60_000, answerTimeoutMs: 3_000, online: { enabled: true, timeoutMs: 400 }, signingPublicKeyFile: join(dir, 'centre-keys', 'centre-signing.pub') },
     });
     const stolen = card(9);
     const stolenToken = tokenizePan(stolen.pan, loadCardKeys(config.keys).tokenKey);

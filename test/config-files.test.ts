@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCentreConfig } from '../src/central/centre-config.js';
@@ -18,9 +18,9 @@ describe('configuration files', () => {
     process.env['CREDENTIALS_DIRECTORY'] = env.CREDENTIALS_DIRECTORY;
     try {
       const node = parseNodeConfig(readConfigFile(join(EXAMPLES, 'node.yaml'), 'node configuration'), EXAMPLES);
-      expect(node).toMatchObject({ nodeId: 'store-001-box-1', keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' }, lanes: [{ id: 'lane-1' }] });
+      expect(node).toMatchObject({ nodeId: 'store-001-box-1', keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' }, lanes: [{ id: 'lane-1' }], centre: { signingPublicKeyFile: join(EXAMPLES, 'centre-signing.pub') } });
       const centre = parseCentreConfig(readConfigFile(join(EXAMPLES, 'centre.yaml'), 'centre configuration'), EXAMPLES);
-      expect(centre).toMatchObject({ fleet: 'fleet-1', shareGroup: 'centre', ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' } });
+      expect(centre).toMatchObject({ fleet: 'fleet-1', shareGroup: 'centre', signingKeyFile: '/run/credentials/edgepay/centre-signing.key', ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' } });
     } finally {
       if (previous === undefined) delete process.env['CREDENTIALS_DIRECTORY'];
       else process.env['CREDENTIALS_DIRECTORY'] = previous;
@@ -49,11 +49,31 @@ describe('configuration files', () => {
     expect(duplicate.stderr).toMatch(/not valid YAML at line 2/);
   });
 
-  it('a centre file is recognised as one and its ledger opened; anything else is refused with why', () => {
+  it('a centre file is recognised as one, its answer key loaded and its ledger opened; anything else is refused with why', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'centre'));
-    writeFileSync(join(dir, 'centre.yaml'), 'fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nledger:\n  sqliteFile: centre/ledger.db\n');
+    const created = runCli(['centre', 'keys', 'create', '--out', join(dir, 'keys')]);
+    expect(created).toMatchObject({ status: 0, stderr: '' });
+    expect(statSync(join(dir, 'keys', 'centre-signing.key')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'keys', 'centre-signing.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    // A second run would strand every node pinning the first key: refused, the files untouched.
+    const key = readFileSync(join(dir, 'keys', 'centre-signing.key'), 'utf8');
+    const again = runCli(['centre', 'keys', 'create', '--out', join(dir, 'keys')]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/EDGEPAY_BAD_INPUT.*centre-signing\.key.*already exist/);
+    expect(readFileSync(join(dir, 'keys', 'centre-signing.key'), 'utf8')).toBe(key);
+
+    const centreYaml = (keyFile: string) => `fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nsigningKeyFile: ${keyFile}\nledger:\n  sqliteFile: centre/ledger.db\n`;
+    writeFileSync(join(dir, 'centre.yaml'), centreYaml('keys/centre-signing.key'));
     expect(runCli(['config', 'check', join(dir, 'centre.yaml')]).stdout).toMatch(/^ok: centre of fleet f1/);
+    writeFileSync(join(dir, 'public.yaml'), centreYaml('keys/centre-signing.pub'));
+    const publicHalf = runCli(['config', 'check', join(dir, 'public.yaml')]);
+    expect(publicHalf.status).toBe(2);
+    expect(publicHalf.stderr).toMatch(/EDGEPAY_KEY_INVALID.*centre-signing\.pub/);
+    writeFileSync(join(dir, 'keyless.yaml'), 'fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nledger:\n  sqliteFile: centre/ledger.db\n');
+    const keyless = runCli(['config', 'check', join(dir, 'keyless.yaml')]);
+    expect(keyless.status).toBe(2);
+    expect(keyless.stderr).toContain('signingKeyFile');
     writeFileSync(join(dir, 'other.yaml'), 'hello: world\n');
     const other = runCli(['config', 'check', join(dir, 'other.yaml')]);
     expect(other.status).toBe(2);

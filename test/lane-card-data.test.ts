@@ -3,10 +3,11 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { CardFactory } from '../src/reader/simulator/cards.js';
-import { newNodeConfigIn } from './support/node.js';
+import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 import { eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -35,19 +36,20 @@ describe('promise P7 across a whole lane', () => {
         done();
       },
     });
-    const config = await newNodeConfigIn(dir, { api: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
+    const config = await newNodeConfigIn(dir, { api: LOOPBACK_API, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
+    const auth = apiAuthHeaders(config.api);
     const node = await NodeRuntime.start({ config, registry: new Registry(), logger: pino({ level: 'trace' }, sink) });
     cleanups.push(() => node.stop());
     const post = async (key: string) => {
       const response = await fetch(`${node.apiAddress}/v1/payments`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify({ lane: 'lane-1', amountMinor: 999, currency: 'EUR', reference: `r-${key}`, idempotencyKey: key }),
       });
       return (await response.json()) as { status: string; card: { last4: string } };
     };
     await eventually(async () => {
-      const lanes = (await (await fetch(`${node.apiAddress}/v1/lanes`)).json()) as { lanes: { reader: { state: string } | null }[] };
+      const lanes = (await (await fetch(`${node.apiAddress}/v1/lanes`, { headers: auth })).json()) as { lanes: { reader: { state: string } | null }[] };
       return lanes.lanes[0]?.reader?.state === 'ready' ? true : undefined;
     }, 8_000, 'the reader');
     const results = [await post('c1'), await post('c2'), await post('c3')];

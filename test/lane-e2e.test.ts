@@ -2,11 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { defaultRulesConfig } from '../src/authorize/index.js';
 import { tokenizePan } from '../src/card/index.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { SIM_HOT_PAN } from '../src/reader/simulator/cards.js';
-import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
+import { LOOPBACK_API, newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { type PtyPair, type SimulatorProcess, eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -31,16 +32,17 @@ async function store(cards: string) {
   const rules = defaultRulesConfig();
   rules.hotCards = { version: 3, tokens: [tokenizePan(SIM_HOT_PAN, Buffer.from(readFileSync(base.keys.tokenKeyFile, 'utf8').trim(), 'base64'))] };
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
-  const config = await newNodeConfigIn(dir, { rulesFile: 'rules.json', api: { host: '127.0.0.1', port: 0 }, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
+  const config = await newNodeConfigIn(dir, { rulesFile: 'rules.json', api: LOOPBACK_API, lanes: [{ id: 'lane-1', port: pty.nodePath, profile: 'edgepay-sim' }] });
   // nodeConfigIn wrote fresh keys: put the hot token under those.
   rules.hotCards.tokens = [tokenizePan(SIM_HOT_PAN, Buffer.from(readFileSync(config.keys.tokenKeyFile, 'utf8').trim(), 'base64'))];
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
   const node = await NodeRuntime.start({ config, registry: new Registry() });
   cleanups.push(() => node.stop());
+  const auth = apiAuthHeaders(config.api);
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${node.apiAddress}${path}`, {
       method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      ...(body === undefined ? { headers: auth } : { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> };
   };

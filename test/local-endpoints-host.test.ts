@@ -2,9 +2,10 @@ import { request } from 'node:http';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { isServedHost, servedHosts } from '../src/platform/served-hosts.js';
-import { newNodeConfigIn } from './support/node.js';
+import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -24,9 +25,9 @@ interface Answer {
 }
 
 /** A GET with the Host header set as a browser would set it for `host`. */
-function get(target: { socketPath: string } | { port: number }, path: string, host: string): Promise<Answer> {
+function get(target: { socketPath: string } | { port: number }, path: string, host: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ ...('port' in target ? { host: '127.0.0.1', port: target.port } : target), path, method: 'GET', headers: { host } }, (res) => {
+    const req = request({ ...('port' in target ? { host: '127.0.0.1', port: target.port } : target), path, method: 'GET', headers: { ...headers, host } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -38,26 +39,27 @@ function get(target: { socketPath: string } | { port: number }, path: string, ho
 }
 
 async function nodeOnTcp() {
-  const config = await newNodeConfigIn(tempDir(), { api: { host: '127.0.0.1', port: 0 }, observability: { host: '127.0.0.1', port: 0 } });
+  const config = await newNodeConfigIn(tempDir(), { api: LOOPBACK_API, observability: { host: '127.0.0.1', port: 0 } });
   const node = await NodeRuntime.start({ config, registry: new Registry() });
   running.push(node);
-  return { api: Number(new URL(node.apiAddress).port), observability: Number(new URL(node.observabilityAddress).port) };
+  return { api: Number(new URL(node.apiAddress).port), auth: apiAuthHeaders(config.api), observability: Number(new URL(node.observabilityAddress).port) };
 }
 
 describe('the local servers answer only requests addressed to them', () => {
   it('the POS API refuses a foreign Host with 403 EDGEPAY_HOST_NOT_ALLOWED and serves its own addresses', async () => {
-    const { api } = await nodeOnTcp();
+    const { api, auth } = await nodeOnTcp();
+    // Refused whatever the token: a page cannot have it, and the Host check comes first.
     for (const host of ['attacker.example', `attacker.example:${api}`, `127.0.0.1:${api + 1}`, `localhost.attacker.example:${api}`]) {
-      const refused = await get({ port: api }, '/v1/lanes', host);
+      const refused = await get({ port: api }, '/v1/lanes', host, auth);
       expect(refused.status, host).toBe(403);
       const body = JSON.parse(refused.body);
       expect(body.error.code).toBe('EDGEPAY_HOST_NOT_ALLOWED');
       expect(body.error.message).toContain(`127.0.0.1:${api}`);
     }
     // Refused before any route: a payment through a rebound name never reaches the lanes.
-    expect((await get({ port: api }, '/v1/payments/p-1', `evil.example:${api}`)).status).toBe(403);
+    expect((await get({ port: api }, '/v1/payments/p-1', `evil.example:${api}`, auth)).status).toBe(403);
     for (const host of [`127.0.0.1:${api}`, `localhost:${api}`, `LOCALHOST:${api}`]) {
-      const served = await get({ port: api }, '/v1/lanes', host);
+      const served = await get({ port: api }, '/v1/lanes', host, auth);
       expect(served.status, host).toBe(200);
       expect(JSON.parse(served.body)).toEqual({ lanes: [] });
     }

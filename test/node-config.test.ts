@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateCentreKeyPair } from '../src/central/centre-keys.js';
 import { loadNodeConfig, parseNodeConfig } from '../src/node/config.js';
 import { runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
@@ -32,9 +33,18 @@ describe('node configuration', () => {
   it('the centre section: a ledger resolved against the file, defaults filled, and MQTT only with a replication broker', () => {
     const embedded = parseNodeConfig({ ...minimal, centre: { store: 's1', ledger: { sqliteFile: 'centre/ledger.db' } } }, '/etc/edgepay');
     expect(embedded.centre).toEqual({ store: 's1', ledger: { sqliteFile: '/etc/edgepay/centre/ledger.db' }, answerTimeoutMs: 10_000, online: { enabled: false, timeoutMs: 300 }, batchSize: 500, intervalMs: 5_000, forwardDeadlineHours: 72 });
-    expect(problemsOf({ ...minimal, centre: { store: 's1' } })).toEqual([expect.objectContaining({ path: 'centre.ledger' })]);
+    expect(problemsOf({ ...minimal, centre: { store: 's1', signingPublicKeyFile: 'centre-signing.pub' } })).toEqual([expect.objectContaining({ path: 'centre.ledger' })]);
     expect(problemsOf({ ...minimal, centre: { store: 's1', ledger: { mysql: 'x' } } })[0]).toMatchObject({ path: 'centre.ledger' });
     expect(problemsOf({ ...minimal, centre: { store: 'a/b', ledger: { sqliteFile: 'l.db' }, batchSize: 0 } }).map((p) => p.path).sort()).toEqual(['centre.batchSize', 'centre.store']);
+  });
+
+  it('the centre over MQTT needs its answer key pinned (the embedded ledger does not), resolved against the file', () => {
+    const replication = { fleet: 'f', store: 's1', brokerUrl: 'mqtt://127.0.0.1:1883', signingKeyFile: 'signing.key' };
+    const over = parseNodeConfig({ ...minimal, replication, centre: { store: 's1', signingPublicKeyFile: 'keys/centre-signing.pub' } }, '/etc/edgepay');
+    expect(over.centre?.signingPublicKeyFile).toBe('/etc/edgepay/keys/centre-signing.pub');
+    const missing = problemsOf({ ...minimal, replication, centre: { store: 's1' } });
+    expect(missing).toEqual([expect.objectContaining({ path: 'centre.signingPublicKeyFile', message: expect.stringContaining('needed without centre.ledger') })]);
+    expect(parseNodeConfig({ ...minimal, replication, centre: { store: 's1', ledger: { sqliteFile: 'l.db' } } }).centre?.signingPublicKeyFile).toBeUndefined();
   });
 
   it('names every bad key with its path, value and what is allowed, unknown keys included', () => {
@@ -104,6 +114,17 @@ describe('node configuration', () => {
     const badProfile = runCli(['node', 'check-config', join(dir, 'lanes.json')]);
     expect(badProfile.status).toBe(2);
     expect(badProfile.stderr).toMatch(/no-such-reader.*edgepay-sim/);
+    // The centre's answer key pinned where its public half belongs: a private key there is refused, named.
+    const centreKeys = generateCentreKeyPair();
+    writeFileSync(join(dir, 'centre-signing.key'), centreKeys.privateKeyPem);
+    writeFileSync(join(dir, 'centre-signing.pub'), centreKeys.publicKeyPem);
+    const overMqtt = (file: string) => ({ ...minimal, replication: { fleet: 'f', store: 's', brokerUrl: 'mqtt://127.0.0.1:1883', signingKeyFile: 'signing.key' }, centre: { store: 's', signingPublicKeyFile: file } });
+    writeFileSync(join(dir, 'mqtt.json'), JSON.stringify(overMqtt('centre-signing.pub')));
+    expect(runCli(['node', 'check-config', join(dir, 'mqtt.json')])).toMatchObject({ status: 0 });
+    writeFileSync(join(dir, 'mqtt.json'), JSON.stringify(overMqtt('centre-signing.key')));
+    const leaked = runCli(['node', 'check-config', join(dir, 'mqtt.json')]);
+    expect(leaked.status).toBe(2);
+    expect(leaked.stderr).toMatch(/EDGEPAY_KEY_INVALID.*centre-signing\.key.*private key/);
     writeFileSync(join(dir, 'token.key'), 'c2hvcnQ=');
     const bad = runCli(['node', 'check-config', join(dir, 'node.json')]);
     expect(bad.status).toBe(2);

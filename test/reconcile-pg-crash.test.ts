@@ -8,6 +8,7 @@ import { Uplink } from '../src/reconcile/uplink.js';
 import { authorizationDraft } from './support/drafts.js';
 import { usePostgresServer } from './support/postgres.js';
 import { useTempDir } from './support/tmp.js';
+import { nodeKeys, registerKeys, signedReadsOf } from './support/signed-forwarding.js';
 
 /* The database under the centre dies (SIGKILL) in the middle of a drain, comes back, and the drain resumes. */
 
@@ -24,13 +25,15 @@ describe('PostgreSQL killed under the centre mid-drain', () => {
       journal.append(authorizationDraft({ idempotencyKey: `k${i}`, amountMinor }));
     }
     const reader = new JournalReader(journal.path, 'box-1');
+    const keys = nodeKeys(['box-1']);
     const uplinkJournal = {
       headSeq: () => journal.chainHead().seq,
-      read: (f: number, l: number) => reader.read(f, l),
+      read: signedReadsOf(reader, keys.get('box-1')!),
       firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
       record: async (o: Parameters<Journal['recordForwarded']>[0]) => journal.recordForwarded(o),
     };
     let ledger = await PostgresLedger.open({ url: postgres().url, schema: 'crash' });
+    await registerKeys(ledger, 's1', keys);
     let centre = new Centre({ backend: ledger, forwardDeadlineHours: 72 });
     let sent = 0;
     let killed: Promise<void> | undefined;

@@ -14,6 +14,8 @@ import { startAedes } from './support/brokers.js';
 import { authorizationDraft } from './support/drafts.js';
 import { eventually } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
+import { registerNodes } from '../src/central/register-nodes.js';
+import { signedReadsOf } from './support/signed-forwarding.js';
 
 const tempDir = useTempDir();
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -57,7 +59,7 @@ async function liveStore(dir: string) {
       replicators.set(nodeId, replicator);
     }
     await eventually(() => (replicators.get('lane-1')!.status().connected && replicators.get('lane-2')!.status().connected ? true : undefined), 5_000, 'connections');
-  return { replicators, journals, dir };
+  return { replicators, journals, dir, keys };
 }
 
 async function custodianOfLane3(replicators: Map<string, Replicator>): Promise<string> {
@@ -81,7 +83,7 @@ describe('custody handover on a live broker', () => {
   });
 
   it('the custodian forwards the dead node\'s replicated journal to the centre; the node, back, forwards the same and nothing posts twice', async () => {
-    const { replicators, journals, dir } = await liveStore(tempDir());
+    const { replicators, journals, dir, keys: provisioned } = await liveStore(tempDir());
     const lane3 = journals.get('lane-3')!;
     const amounts = [1200, 450, 9900, 75, 3300];
     const sales = amounts.map((amountMinor) => lane3.append(authorizationDraft({ amountMinor })));
@@ -95,6 +97,7 @@ describe('custody handover on a live broker', () => {
 
     const ledger = SqliteLedger.open(join(dir, 'centre.db'));
     cleanups.push(() => ledger.close());
+    await registerNodes(ledger, 's', provisioned);
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 72 });
     const link = { send: centre.ingest.bind(centre) };
     const forwarder = new CustodyForwarder({
@@ -117,7 +120,7 @@ describe('custody handover on a live broker', () => {
     const own = await new Uplink({
       origin: 'lane-3',
       store: 's',
-      journal: { headSeq: () => lane3.chainHead().seq, read: (f, l) => reader.read(f, l), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => lane3.recordForwarded(o) },
+      journal: { headSeq: () => lane3.chainHead().seq, read: signedReadsOf(reader, provisioned.find((k) => k.nodeId === 'lane-3')!.signingKeyFile), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => lane3.recordForwarded(o) },
       centre: link,
       batchSize: 10,
     }).drain();

@@ -13,6 +13,7 @@ export const API_ERRORS = {
   EDGEPAY_BAD_INPUT: { status: 400, meaning: 'a field is missing, unknown or out of bounds; problems names every bad field' },
   EDGEPAY_LANE_UNKNOWN: { status: 400, meaning: 'no such lane on this node' },
   EDGEPAY_CURRENCY_UNKNOWN: { status: 400, meaning: 'the currency is not one this node takes' },
+  EDGEPAY_API_UNAUTHORIZED: { status: 401, meaning: 'on TCP, the request has no Authorization: Bearer header, or its token is not the node\'s (api.tokenFile); WWW-Authenticate says which. Nothing was done' },
   EDGEPAY_HOST_NOT_ALLOWED: { status: 403, meaning: 'the Host header does not name this API (an address it listens on, or localhost, with its port); the message lists those it answers to' },
   EDGEPAY_NOT_FOUND: { status: 404, meaning: 'no such payment, or no such route' },
   EDGEPAY_REQUEST_TIMEOUT: { status: 408, meaning: 'the request did not arrive in full in time; the connection is closed' },

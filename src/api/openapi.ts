@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BEARER_REALM } from './bearer-auth.js';
 import { API_ERRORS, type ApiErrorCode } from './errors.js';
 import { createPaymentBody, errorResource, followUpResource, paymentIdParam, paymentResource, refundBody, voidBody } from './schemas.js';
 
@@ -25,13 +26,21 @@ function error(status: number, description: string) {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
-/** Answers any request can get, from the HTTP layer up. */
-const anyRequest = { '408': ref('RequestTimeout'), '431': ref('HeadersTooLarge'), '500': ref('Internal') };
-/** Answers a request with a body can get besides. */
-const withBody = { ...anyRequest, '413': ref('BodyTooLarge'), '415': ref('UnsupportedMediaType') };
+
+/** How callers are told apart: a bearer token on TCP; on a Unix socket, the socket's owner and mode. */
+export interface DocumentAccess {
+  readonly bearer: boolean;
+}
+
+/** The name of the security scheme in the document. */
+export const BEARER_SCHEME = 'bearerToken';
 
 /** The published OpenAPI 3.1 description of the POS API, generated from the schemas the handlers validate with. */
-export function openApiDocument(version: string, limits: DocumentLimits): Record<string, unknown> {
+export function openApiDocument(version: string, limits: DocumentLimits, access: DocumentAccess): Record<string, unknown> {
+  /** Answers any request can get, from the HTTP layer up (and the token check, where there is one). */
+  const anyRequest = { ...(access.bearer ? { '401': ref('Unauthorized') } : {}), '408': ref('RequestTimeout'), '431': ref('HeadersTooLarge'), '500': ref('Internal') };
+  /** Answers a request with a body can get besides. */
+  const withBody = { ...anyRequest, '413': ref('BodyTooLarge'), '415': ref('UnsupportedMediaType') };
   const bodyLimit = `${limits.bodyLimitBytes} bytes (${limits.bodyLimitBytes / 1024} KiB)`;
   const body = (schema: z.ZodType) => ({ required: true, description: `a JSON object, Content-Type application/json, at most ${bodyLimit}`, content: json(schema) });
   const idParam = [{ name: 'id', in: 'path', required: true, description: 'the payment id: the idempotency key the POS chose', schema: schemaOf(paymentIdParam) }];
@@ -42,6 +51,9 @@ export function openApiDocument(version: string, limits: DocumentLimits): Record
       version,
       description: [
         'Local API of one edgepay node (loopback or Unix socket). Amounts are integer minor units with an ISO 4217 currency.',
+        access.bearer
+          ? 'On TCP every request except GET /openapi.json carries Authorization: Bearer <token>, the token in the node\'s api.tokenFile; without it, or with another, the answer is 401 EDGEPAY_API_UNAUTHORIZED with WWW-Authenticate: Bearer, and nothing is done.'
+          : 'On a Unix socket no token is asked for: the socket (mode 0660) admits the node\'s user and group only.',
         "The POS chooses each payment's idempotency key; repeating a request with the same key returns the original answer (200 + Idempotent-Replayed: true).",
         `Limits: a request body is JSON (Content-Type application/json) of at most ${bodyLimit}; the request line and headers at most ${limits.headersLimitBytes} bytes; a request must arrive in full within ${limits.requestTimeoutMs} ms.`,
         'Every error, from the HTTP parser up, is {"error":{"code":"EDGEPAY_…","message":"…"}} with problems[] for bad fields (see components.schemas.Error).',
@@ -50,6 +62,7 @@ export function openApiDocument(version: string, limits: DocumentLimits): Record
       ].join(' '),
     },
     'x-edgepay-limits': { ...limits },
+    ...(access.bearer ? { security: [{ [BEARER_SCHEME]: [] }] } : {}),
     paths: {
       '/v1/payments': {
         post: {
@@ -120,11 +133,30 @@ export function openApiDocument(version: string, limits: DocumentLimits): Record
       '/v1/lanes': {
         get: { summary: 'The lanes of this node and their readers', responses: { '200': { description: 'lanes with reader status' }, ...anyRequest } },
       },
-      '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/openapi.json': { get: { summary: 'This document', ...(access.bearer ? { security: [] } : {}), responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },
     components: {
       schemas: { Error: schemaOf(errorResource) },
+      ...(access.bearer
+        ? {
+            securitySchemes: {
+              [BEARER_SCHEME]: {
+                type: 'http',
+                scheme: 'bearer',
+                description: "the token in the node's api.tokenFile (at least 32 characters; `edgepay node init` writes 32 random bytes as base64url), sent as Authorization: Bearer <token>",
+              },
+            },
+          }
+        : {}),
       responses: {
+        ...(access.bearer
+          ? {
+              Unauthorized: {
+                ...error(401, 'no bearer token, or not the node\'s: nothing was done')[401],
+                headers: { 'WWW-Authenticate': { description: `Bearer realm="${BEARER_REALM}", with error="invalid_token" when a token was sent`, schema: { type: 'string' } } },
+              },
+            }
+          : {}),
         RequestTimeout: error(408, `the request did not arrive in full within ${limits.requestTimeoutMs} ms`)[408],
         HeadersTooLarge: error(431, `the request line and headers are larger than ${limits.headersLimitBytes} bytes`)[431],
         BodyTooLarge: error(413, `the body is larger than ${bodyLimit}`)[413],

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LaneService } from '../lanes/lane-service.js';
 import { isServedHost, servedHosts } from '../platform/served-hosts.js';
+import { type RefusalReason, bearerChecker, challengeFor } from './bearer-auth.js';
 import { clientErrorHandler } from './client-errors.js';
 import { fromFastifyError, sendError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -23,8 +24,17 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export interface ApiServerOptions {
   readonly logger: Logger;
   readonly version: string;
+  /** On TCP: the token every request but the public ones must carry as Authorization: Bearer. */
+  readonly bearerToken?: string;
+  /** Told of each request refused for want of the token (the node counts them). */
+  readonly onUnauthorized?: (reason: RefusalReason) => void;
   /** Tests shorten it to see a 408 without waiting. */
   readonly requestTimeoutMs?: number;
+}
+
+/** Route configuration: a public route is served without the bearer token. */
+interface PublicRouteConfig {
+  readonly public?: boolean;
 }
 
 export function buildApiServer(lanes: LaneService, options: ApiServerOptions): FastifyInstance {
@@ -91,11 +101,28 @@ export function buildApiServer(lanes: LaneService, options: ApiServerOptions): F
       message: `Host ${JSON.stringify(cutText(request.headers.host ?? ''))} does not name this API; it answers to ${[...served].join(', ')}`,
     });
   });
+  // Then the caller: on TCP any process on the box can connect, so only a holder of the node's
+  // token may go further. Refused before any route runs: nothing is started, journaled or read.
+  if (options.bearerToken !== undefined) {
+    const check = bearerChecker(options.bearerToken);
+    app.addHook('onRequest', async (request, reply) => {
+      if ((request.routeOptions.config as PublicRouteConfig | undefined)?.public === true) return;
+      const verdict = check(request.headers.authorization);
+      if (verdict.ok) return;
+      options.onUnauthorized?.(verdict.reason);
+      request.log.warn({ reason: verdict.reason }, 'POS API request refused: no valid bearer token');
+      void reply.header('www-authenticate', challengeFor(verdict.reason));
+      return sendError(reply, { code: 'EDGEPAY_API_UNAUTHORIZED', message: verdict.message });
+    });
+  }
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, { code: 'EDGEPAY_NOT_FOUND', message: `no route ${request.method} ${cutText(request.url)}; see /openapi.json` }),
   );
-  const document = openApiDocument(options.version, { bodyLimitBytes: BODY_LIMIT_BYTES, headersLimitBytes: HEADERS_LIMIT_BYTES, requestTimeoutMs });
-  app.get('/openapi.json', async () => document);
+  const limits = { bodyLimitBytes: BODY_LIMIT_BYTES, headersLimitBytes: HEADERS_LIMIT_BYTES, requestTimeoutMs };
+  const document = openApiDocument(options.version, limits, { bearer: options.bearerToken !== undefined });
+  // Public: it describes the API (and how to authenticate) and moves nothing; a POS reads it before it has a token.
+  const publicRoute: PublicRouteConfig = { public: true };
+  app.get('/openapi.json', { config: publicRoute }, async () => document);
   registerRoutes(app, lanes);
   return app;
 }

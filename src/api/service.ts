@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
 import type { TreeContext } from '../node/tree-builders.js';
+import { unauthorizedCounter } from './api-metrics.js';
+import { readApiToken } from './api-token.js';
 import { buildApiServer } from './server.js';
+import { listenWithSocketMode } from './socket-access.js';
 import { claimSocketPath } from './stale-socket.js';
 
 function packageVersion(): string {
@@ -16,8 +19,20 @@ export async function startApiService(context: TreeContext): Promise<ChildHandle
   const api = context.config.api;
   if (!api) throw new Error('the api service needs api in the node configuration');
   if ('socket' in api) await claimSocketPath(api.socket);
-  const app = buildApiServer(context.runtime.lanes, { logger: context.logger, version: packageVersion() });
-  await ('socket' in api ? app.listen({ path: api.socket }) : app.listen({ host: api.host, port: api.port }));
+  // Read whenever the API starts: a new token written to the file takes effect at the next start.
+  const access = 'socket' in api ? {} : { bearerToken: readApiToken(api.tokenFile), onUnauthorized: unauthorizedCounter(context.promRegistry) };
+  const app = buildApiServer(context.runtime.lanes, { logger: context.logger, version: packageVersion(), ...access });
+  try {
+    if ('socket' in api) {
+      await app.ready();
+      await listenWithSocketMode(api.socket, () => app.listen({ path: api.socket }));
+    } else {
+      await app.listen({ host: api.host, port: api.port });
+    }
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   const address = app.server.address();
   context.logger.info({ address }, 'POS API listening');
   context.runtime.setApiAddress(typeof address === 'string' ? address : address ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : '');

@@ -1,9 +1,9 @@
 import type { CardFacts } from '../card/card-facts.js';
 import { EdgepayError } from '../errors.js';
-import { formatMinor, isAmountMinor, isCurrencyCode } from '../money/index.js';
+import { formatMinor, isAmountMinor } from '../money/index.js';
+import { checkCard } from './card-checks.js';
 import { offlineDecision, type Decision } from './codes.js';
 import type { ExposureView } from './exposure-view.js';
-import { expiryEndMs, formatExpiry } from './expiry.js';
 import { formatDurationMs } from './format.js';
 import type { Rules } from './rules.js';
 
@@ -15,7 +15,6 @@ export interface AuthorizationInput {
 
 const MS_PER_MINUTE = 60_000;
 const MS_PER_HOUR = 3_600_000;
-const MAX_DATE_MS = 8.64e15;
 
 /**
  * Stand-in decision for one authorization. Pure: the same request, exposure, rules and time always
@@ -34,30 +33,12 @@ export function decideAuthorization(req: AuthorizationInput, exposure: ExposureV
       amountMinor,
     });
   }
-  // Beyond ±8.64e15 ms a Date is invalid, and the expiry reason could not print the time.
-  if (!Number.isSafeInteger(nowWallMs) || Math.abs(nowWallMs) > MAX_DATE_MS) {
-    throw new RangeError(`nowWallMs must be whole milliseconds since the epoch, got ${nowWallMs}`);
-  }
+  // Currency, check digit, expiry and hot list first: they hold for online decisions too (card-checks.ts).
+  const check = checkCard(req, rules, nowWallMs);
+  if (!check.passed) return check.decision;
+  const fmt = (minor: number) => formatMinor(minor, check.currency);
 
-  const currencyRules = rules.currencies[currency];
-  if (currencyRules === undefined || !isCurrencyCode(currency)) {
-    const accepted = Object.keys(rules.currencies).join(', ');
-    return offlineDecision(false, '57', 'currency', `currency ${JSON.stringify(currency)} is not accepted offline (accepted: ${accepted})`);
-  }
-  const fmt = (minor: number) => formatMinor(minor, currency);
-  if (!card.checkDigitValid) return offlineDecision(false, '14', 'check_digit', 'card number fails its Luhn check digit');
-
-  const expiry = formatExpiry(card.expiryYear, card.expiryMonth);
-  const validUntilMs = expiryEndMs(card.expiryYear, card.expiryMonth);
-  if (validUntilMs === null) return offlineDecision(false, '54', 'expiry', `card expiry ${expiry} is not a valid year and month`);
-  if (nowWallMs >= validUntilMs) {
-    return offlineDecision(false, '54', 'expiry', `card expired at the end of ${expiry} (UTC); now is ${new Date(nowWallMs).toISOString()}`);
-  }
-  if (rules.hotCards.tokens.has(card.token)) {
-    return offlineDecision(false, '05', 'hot_card', `card is on the hot-card list (version ${rules.hotCards.version})`);
-  }
-
-  const floorLimitMinor = currencyRules.floorLimitMinor;
+  const floorLimitMinor = check.currencyRules.floorLimitMinor;
   if (amountMinor > floorLimitMinor) {
     const reason = `${fmt(amountMinor)} is above the offline floor limit of ${fmt(floorLimitMinor)}; it must be authorized online`;
     return offlineDecision(false, 'Z3', 'floor_limit', reason);

@@ -4,5 +4,6 @@ export { defaultRules, defaultRulesConfig } from './rules-default.js';
 export { type ExposureTotals, type ExposureView } from './exposure-view.js';
 export { type ApprovalRecord, type ExposureUndo, ExposureState } from './exposure.js';
 export { type AuthorizationInput, decideAuthorization } from './decide.js';
+export { type CardCheck, type CardCheckInput, cardDecline, checkCard } from './card-checks.js';
 export { type FollowUpKind, type FollowUpOriginal, type FollowUpPrior, decideFollowUp } from './follow-up.js';
 export { type PeerApproval, PeerExposure, storeExposure } from './peer-exposure.js';

@@ -78,7 +78,7 @@ async function measureOn(pos: Pool, rig: LaneRig, options: LaneMeasureOptions): 
       const response = await pos.request({
         method: 'POST',
         path: '/v1/payments',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...rig.apiHeaders, 'content-type': 'application/json' },
         body,
         headersTimeout: PAYMENT_TIMEOUT_MS,
         bodyTimeout: PAYMENT_TIMEOUT_MS,

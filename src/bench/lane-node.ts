@@ -42,13 +42,13 @@ export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRunti
       dataDir: 'data',
       rulesFile: 'rules.json',
       keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' },
-      api: { host: '127.0.0.1', port: 0 },
+      api: { host: '127.0.0.1', port: 0, tokenFile: 'api.token' },
       lanes: [{ id: options.laneId, port: options.port, profile: options.profile }],
       log: { level: 'silent' },
     },
     options.dir,
   );
-  // A fresh node, as an operator makes one before its first start.
+  // A fresh node, as an operator makes one before its first start (its journal and API token).
   initNode(config);
   return NodeRuntime.start({ config, registry: new Registry() });
 }

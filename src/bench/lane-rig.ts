@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { apiAuthHeaders } from '../api/client-auth.js';
 import { startLaneNode } from './lane-node.js';
 import { startLanePty } from './lane-pty.js';
 import { type LaneSim, startLaneSim } from './lane-sim.js';
@@ -17,6 +18,8 @@ export interface LaneRig {
   readonly laneId: string;
   /** http://127.0.0.1:<port> of the node's POS API. */
   readonly apiAddress: string;
+  /** What every request to it carries: the node's bearer token. */
+  readonly apiHeaders: Readonly<Record<string, string>>;
   readonly sim: LaneSim;
   /** Stops the node, the simulator and socat, in that order, whatever state they are in. */
   close(): Promise<void>;
@@ -39,7 +42,7 @@ export async function startLaneRig(options: LaneRigOptions): Promise<LaneRig> {
     cleanups.push(() => sim.stop());
     const node = await startLaneNode({ dir: join(options.dir, 'node'), laneId: LANE_ID, port: pty.nodePath, profile: options.profile });
     cleanups.push(() => node.stop());
-    const rig: LaneRig = { laneId: LANE_ID, apiAddress: node.apiAddress, sim, close };
+    const rig: LaneRig = { laneId: LANE_ID, apiAddress: node.apiAddress, apiHeaders: apiAuthHeaders(node.config.api), sim, close };
     await waitForReaderState(rig, 'ready', READY_TIMEOUT_MS);
     return rig;
   } catch (error) {
@@ -50,7 +53,7 @@ export async function startLaneRig(options: LaneRigOptions): Promise<LaneRig> {
 
 /** The lane's reader as the node sees it, through the POS API. */
 export async function readerState(rig: LaneRig): Promise<string> {
-  const response = await fetch(`${rig.apiAddress}/v1/lanes`);
+  const response = await fetch(`${rig.apiAddress}/v1/lanes`, { headers: rig.apiHeaders });
   const body = (await response.json()) as { lanes?: { id: string; reader?: { state?: string } | null }[] };
   return body.lanes?.find((lane) => lane.id === rig.laneId)?.reader?.state ?? 'none';
 }

@@ -7,7 +7,9 @@ import { PostgresLedger } from '../central/postgres-ledger.js';
 import { SqliteLedger } from '../central/sqlite-ledger.js';
 import { Journal } from '../journal/journal.js';
 import { JournalReader } from '../journal/journal-reader.js';
+import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
+import { generateNodeKeyPair } from '../replication/keys.js';
 import { type PostgresServer, startPostgres } from '../testing/postgres-server.js';
 import { makeBenchDir } from './bench-dir.js';
 import { ratePerSecond, roundTo } from './latency.js';
@@ -15,6 +17,7 @@ import { type MachineInfo, machineInfo } from './machine.js';
 import { fillBacklog } from './reconcile-fill.js';
 import { DEFAULT_BACKLOG, DEFAULT_RECONCILE_BATCH, type LedgerKind } from './reconcile-options.js';
 import { type RawInsertResult, rawPostgresInserts, rawSqliteInserts } from './reconcile-raw.js';
+import { type VerificationCost, measureVerification } from './verification-cost.js';
 
 export interface ReconcileBenchOptions {
   readonly backend: LedgerKind;
@@ -46,6 +49,8 @@ export interface ReconcileBenchReport {
     readonly exceptions: number;
     readonly recorded: number;
   };
+  /** What the centre's checks of each batch (chain and origin signature) cost, measured apart in the same run. */
+  readonly verification: VerificationCost;
   readonly ledgerChecks: { readonly unbalancedTransfers: number; readonly balanceMismatches: number; readonly totalsMatch: boolean; readonly unforwarded: number };
   readonly ratio: number;
   readonly targets: { readonly ratioMin: 0.3; readonly drainSecondsMax: 60 | null; readonly meetsTarget: boolean };
@@ -94,13 +99,15 @@ export async function runReconcileBench(options: ReconcileBenchOptions): Promise
     progress(`  ${raw.entriesPerSec} entries/s`);
 
     backend = url === undefined ? SqliteLedger.open(join(dir.path, 'centre', 'ledger.db')) : await PostgresLedger.open({ url, schema: `ledger_${Date.now()}` });
+    const keys = generateNodeKeyPair();
+    const { node: registered } = await backend.registerNode({ nodeId: 'bench-node', store: 'store-1', publicKeyPem: keys.publicKeyPem }, Date.now());
     const centre = new Centre({ backend, forwardDeadlineHours: 24 * 30 });
     const uplink = new Uplink({
       origin: 'bench-node',
       store: 'store-1',
       journal: {
         headSeq: () => journal.chainHead().seq,
-        read: (from, limit) => reader.read(from, limit),
+        read: ownSignedReads((from, limit) => reader.read(from, limit), keys.privateKey),
         firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
         record: async (outcomes) => journal.recordForwarded(outcomes),
       },
@@ -116,6 +123,8 @@ export async function runReconcileBench(options: ReconcileBenchOptions): Promise
     const drainMs = performance.now() - drainStarted;
     progress(`  ${roundTo(drainMs / 1000, 1)} s`);
 
+    const verification = measureVerification(reader.read(1, batch), registered, keys.privateKey);
+    progress(`  verification: ${verification.usPerEntry} µs per entry (signature ${verification.signatureUsPerBatch} µs per batch of ${verification.batchEntries})`);
     const invariants = await backend.checkInvariants();
     const [report] = await backend.originReports();
     const totals = reader.totals();
@@ -141,6 +150,7 @@ export async function runReconcileBench(options: ReconcileBenchOptions): Promise
         exceptions: drained.exceptions,
         recorded: drained.recorded,
       },
+      verification,
       ledgerChecks: { unbalancedTransfers: invariants.unbalancedTransfers, balanceMismatches: invariants.balanceMismatches, totalsMatch, unforwarded: totals.unforwarded },
       ratio,
       targets: { ratioMin: 0.3, drainSecondsMax, meetsTarget },

@@ -12,6 +12,8 @@ export interface BatchNeeds {
   /** Idempotency keys of the batch's approved authorizations. */
   readonly approvalKeys: string[];
   readonly cardTokens: string[];
+  /** Idempotency keys of the batch's approvals taken online: the centre's record of each is read. */
+  readonly onlineKeys: string[];
 }
 
 export function batchNeeds(batch: ForwardBatch, headSeq: number): BatchNeeds {
@@ -20,15 +22,17 @@ export function batchNeeds(batch: ForwardBatch, headSeq: number): BatchNeeds {
   const refSeqs = new Set<number>();
   const approvalKeys: string[] = [];
   const cardTokens = new Set<string>();
+  const onlineKeys: string[] = [];
   for (const entry of batch.entries) {
     // Originals the plan will not see as new entries: before the batch, or in it but held already.
     if (entry.refSeq !== null && (entry.refSeq < first || entry.refSeq <= headSeq)) refSeqs.add(entry.refSeq);
     if (entry.kind === 'authorization' && entry.decision.approved) {
       approvalKeys.push(entry.idempotencyKey);
       cardTokens.add(entry.cardToken);
+      if (entry.decision.mode === 'online') onlineKeys.push(entry.idempotencyKey);
     }
   }
-  return { heldFrom: first, heldTo: Math.min(last, headSeq), refSeqs: [...refSeqs], approvalKeys, cardTokens: [...cardTokens] };
+  return { heldFrom: first, heldTo: Math.min(last, headSeq), refSeqs: [...refSeqs], approvalKeys, cardTokens: [...cardTokens], onlineKeys };
 }
 
 /** Rows as backends read them back, turned into the planner's view. */

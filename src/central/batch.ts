@@ -17,6 +17,11 @@ export interface ForwardBatch {
   readonly sender: string;
   readonly entries: readonly JournalEntry[];
   readonly totals: BatchTotals;
+  /**
+   * The origin's Ed25519 signature of the last entry (the journal's entry signature over origin,
+   * seq and hash). A custodian forwards the one its replica holds, so it needs no key of its own.
+   */
+  readonly signature: Buffer;
 }
 
 export interface BatchTotals {

@@ -17,6 +17,8 @@ export const centreConfigSchema = strict({
   brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
   username: z.string().min(1).max(64).default('edgepay-centre'),
   passwordFile: path.optional(),
+  /** The centre's Ed25519 answer key (PKCS8 PEM, `edgepay centre keys create`): every answer to a node is signed with it. */
+  signingKeyFile: path,
   /** Centre processes with the same group split the fleet's batches (MQTT shared subscription). */
   shareGroup: id.optional(),
   ledger: z.union([strict({ sqliteFile: path }), strict({ postgresUrlFile: path })], {
@@ -36,6 +38,7 @@ export function parseCentreConfig(input: unknown, baseDir = process.cwd()): Cent
   return {
     ...config,
     ...(config.passwordFile === undefined ? {} : { passwordFile: at(config.passwordFile) }),
+    signingKeyFile: at(config.signingKeyFile),
     ledger: 'sqliteFile' in config.ledger ? { sqliteFile: at(config.ledger.sqliteFile) } : { postgresUrlFile: at(config.ledger.postgresUrlFile) },
   };
 }

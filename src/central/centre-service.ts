@@ -1,9 +1,12 @@
+import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { connectCentreClient } from './centre-mqtt-client.js';
 import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { ANSWER_VALIDITY_MS, type CentreAnswer, signAnswer } from './answer-signature.js';
 import type { Centre } from './centre.js';
 import { answerTopic, centreFilters, parseCentreTopic } from './centre-topics.js';
-import { decodeOnlineRequest, decodeRequest, encodeAnswer, encodeOnlineAnswer } from './centre-wire.js';
+import { decodeOnlineRequest, decodeRequest, encodeCentreAnswer } from './centre-wire.js';
 
 export interface CentreServiceOptions {
   readonly centre: Centre;
@@ -15,7 +18,14 @@ export interface CentreServiceOptions {
   readonly shareGroup?: string;
   readonly clientId: string;
   readonly logger: Logger;
+  /** The centre's answer key (centre-signing.key): nodes believe only answers it signed. */
+  readonly signingKey: KeyObject;
+  /** Wall time, for the answers' expiry. */
+  readonly clock?: Clock;
 }
+
+/** An answer before it is sealed: whom it is for and until when are added when it is signed. */
+type AnswerDraft = CentreAnswer extends infer A ? (A extends CentreAnswer ? Omit<A, 'node' | 'expiresMs'> : never) : never;
 
 export interface CentreServiceStats {
   received: number;
@@ -102,7 +112,7 @@ export class CentreService {
       }
     }
     if (!answer.ok) this.stats.refused++;
-    this.answer(at, encodeAnswer(request.correlationId, answer), batch.batchId);
+    this.answer(at, { kind: 'batch', correlationId: request.correlationId, answer }, batch.batchId);
   }
 
   /** Online authorizations and reversals: the request's origin is the topic's node, always. */
@@ -117,10 +127,12 @@ export class CentreService {
     try {
       if (request.kind === 'authorize') {
         const online = await centre.authorizeOnline({ ...request.request, store: at.store });
-        this.answer(at, encodeOnlineAnswer({ correlationId: request.correlationId, online }), request.request.idempotencyKey);
+        // The answer names what it decides, so it cannot be taken for another payment's.
+        const { idempotencyKey, amountMinor, currency, cardToken } = request.request;
+        this.answer(at, { kind: 'online', correlationId: request.correlationId, asked: { idempotencyKey, amountMinor, currency, cardToken }, online }, idempotencyKey);
       } else {
         await centre.reverseOnline(at.node, request.idempotencyKey);
-        this.answer(at, encodeOnlineAnswer({ correlationId: request.correlationId, reversed: true }), request.idempotencyKey);
+        this.answer(at, { kind: 'reversal', correlationId: request.correlationId, idempotencyKey: request.idempotencyKey }, request.idempotencyKey);
       }
     } catch (error) {
       // No answer: the node decides offline when it times out (and reverses), which is safe.
@@ -128,9 +140,12 @@ export class CentreService {
     }
   }
 
-  private answer(at: { store: string; node: string }, payload: Buffer, what: string): void {
-    const { logger, fleet } = this.options;
-    this.client.publish(answerTopic(fleet, at.store, at.node), payload, { qos: 1 }, (error) => {
+  /** Signs the answer for the topic's node (the requester), good for ANSWER_VALIDITY_MS from now, and publishes it. */
+  private answer(at: { store: string; node: string }, draft: AnswerDraft, what: string): void {
+    const { logger, fleet, signingKey } = this.options;
+    const expiresMs = (this.options.clock ?? systemClock).wallMs() + ANSWER_VALIDITY_MS;
+    const signed = signAnswer({ fleet, store: at.store }, { ...draft, node: at.node, expiresMs } as CentreAnswer, signingKey);
+    this.client.publish(answerTopic(fleet, at.store, at.node), encodeCentreAnswer(signed), { qos: 1 }, (error) => {
       if (error) logger.warn({ err: error, what }, 'answer not delivered; the node will ask again');
       else this.stats.answered++;
     });

@@ -1,13 +1,16 @@
 import { z } from 'zod';
+import { canonicalBase64 } from '../platform/canonical-base64.js';
 import { entryJsonSchema, fromEntryJson, toEntryJson } from '../replication/entry-wire.js';
 import type { ForwardBatch } from './batch.js';
 import type { BatchAnswer } from './centre.js';
-import type { OnlineDecision, OnlineRequest } from './online.js';
+import type { OnlineRequest } from './online.js';
+import type { SignedCentreAnswer } from './answer-signature.js';
 
 /*
  * Batches and answers on the fleet's MQTT. The request carries its own correlation id and the
  * topic to answer on, so it works over MQTT 3.1.1 (the embedded broker speaks nothing newer) as
- * well as 5. Entries travel in the replication wire format; the centre re-checks everything.
+ * well as 5. Entries travel in the replication wire format; the centre re-checks everything. Its
+ * answers are signed with the centre's key and bound to the request (answer-signature.ts).
  */
 
 export const WIRE_VERSION = 1;
@@ -26,6 +29,8 @@ const requestSchema = z.strictObject({
   sender: ID,
   totals: z.strictObject({ count: z.int().min(0).max(10_000), sumsMinor: z.record(z.string().regex(/^[A-Z]{3}$/), minor) }),
   entries: z.array(entryJsonSchema).min(1).max(10_000),
+  // The origin's Ed25519 signature of the last entry: 64 bytes, 88 base64 characters.
+  sig: canonicalBase64().length(88),
 });
 
 const outcomeSchema = z.strictObject({
@@ -35,27 +40,54 @@ const outcomeSchema = z.strictObject({
   merchantMinor: z.int(),
 });
 
-const answerSchema = z.strictObject({
-  v: z.literal(WIRE_VERSION),
+/**
+ * Answers are signed by the centre (answer-signature.ts) and carry whom they are for, what they
+ * answer and until when: version 2, so an unsigned answer of version 1 is refused as malformed.
+ */
+export const ANSWER_WIRE_VERSION = 2;
+
+const batchAnswerSchema = z.union([
+  z.strictObject({
+    ok: z.literal(true),
+    batchId: z.string(),
+    origin: ID,
+    headSeq: z.int().min(0),
+    outcomes: z.array(outcomeSchema).max(10_000),
+    totals: z.strictObject({ count: z.int().min(0), sumsMinor: z.record(z.string(), minor) }),
+  }),
+  z.strictObject({
+    ok: z.literal(false),
+    batchId: z.string(),
+    origin: ID,
+    headSeq: z.int().min(0),
+    error: z.strictObject({ code: z.string().regex(/^EDGEPAY_[A-Z_]+$/), message: z.string().max(4_096) }),
+  }),
+]);
+
+const sealed = {
+  v: z.literal(ANSWER_WIRE_VERSION),
   correlationId: z.string().min(1).max(128),
-  answer: z.union([
-    z.strictObject({
-      ok: z.literal(true),
-      batchId: z.string(),
-      origin: ID,
-      headSeq: z.int().min(0),
-      outcomes: z.array(outcomeSchema).max(10_000),
-      totals: z.strictObject({ count: z.int().min(0), sumsMinor: z.record(z.string(), minor) }),
+  /** The node the answer is for: the requester. */
+  node: ID,
+  expiresMs: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+  // An Ed25519 signature is 64 bytes: 88 base64 characters.
+  sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/),
+};
+
+const answerSchema = z.union([
+  z.strictObject({ ...sealed, answer: batchAnswerSchema }),
+  z.strictObject({
+    ...sealed,
+    asked: z.strictObject({
+      idempotencyKey: z.string().min(1).max(128),
+      amountMinor: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+      currency: z.string().regex(/^[A-Z]{3}$/),
+      cardToken: z.string().min(1).max(128),
     }),
-    z.strictObject({
-      ok: z.literal(false),
-      batchId: z.string(),
-      origin: ID,
-      headSeq: z.int().min(0),
-      error: z.strictObject({ code: z.string().regex(/^EDGEPAY_[A-Z_]+$/), message: z.string().max(4_096) }),
-    }),
-  ]),
-});
+    online: z.strictObject({ approved: z.boolean(), code: z.string().max(8), reason: z.string().max(1_024) }),
+  }),
+  z.strictObject({ ...sealed, reversed: z.literal(true), idempotencyKey: z.string().min(1).max(128) }),
+]);
 
 const onlineRequestSchema = z.union([
   z.strictObject({
@@ -71,6 +103,8 @@ const onlineRequestSchema = z.union([
       cardToken: z.string().min(1).max(128),
       expiryYear: z.int().min(2000).max(2099),
       expiryMonth: z.int().min(1).max(12),
+      // Required: a node that does not say whether the PAN passed its check digit gets no online decision.
+      checkDigitValid: z.boolean(),
     }),
   }),
   z.strictObject({ v: z.literal(WIRE_VERSION), correlationId: z.string().min(1).max(128), kind: z.literal('reverse'), origin: ID, idempotencyKey: z.string().min(1).max(128) }),
@@ -96,35 +130,6 @@ export function decodeOnlineRequest(payload: Buffer): OnlineWireRequest | undefi
   }
 }
 
-const onlineAnswerSchema = z.union([
-  z.strictObject({
-    v: z.literal(WIRE_VERSION),
-    correlationId: z.string().min(1).max(128),
-    online: z.strictObject({ approved: z.boolean(), code: z.string().max(8), reason: z.string().max(1_024) }),
-  }),
-  z.strictObject({ v: z.literal(WIRE_VERSION), correlationId: z.string().min(1).max(128), reversed: z.literal(true) }),
-]);
-
-export type OnlineWireAnswer = { readonly correlationId: string; readonly online: OnlineDecision } | { readonly correlationId: string; readonly reversed: true };
-
-export function encodeOnlineAnswer(answer: OnlineWireAnswer): Buffer {
-  return Buffer.from(JSON.stringify({ v: WIRE_VERSION, ...answer }), 'utf8');
-}
-
-/** A batch answer or an online answer, whichever the payload is. */
-export function decodeAnyAnswer(payload: Buffer): { readonly correlationId: string; readonly answer: BatchAnswer } | OnlineWireAnswer | undefined {
-  const batch = decodeAnswer(payload);
-  if (batch !== undefined) return batch;
-  try {
-    const parsed = onlineAnswerSchema.safeParse(JSON.parse(payload.toString('utf8')));
-    if (!parsed.success) return undefined;
-    const { v: _v, ...answer } = parsed.data;
-    return answer;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface WireRequest {
   readonly correlationId: string;
   readonly batch: ForwardBatch;
@@ -141,6 +146,7 @@ export function encodeRequest(correlationId: string, batch: ForwardBatch): Buffe
       sender: batch.sender,
       totals: batch.totals,
       entries: batch.entries.map(toEntryJson),
+      sig: batch.signature.toString('base64'),
     }),
     'utf8',
   );
@@ -161,21 +167,29 @@ export function decodeRequest(payload: Buffer): WireRequest | { readonly problem
     const correlationId = (json as { correlationId?: unknown })?.correlationId;
     return { problem: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, ...(typeof correlationId === 'string' ? { correlationId } : {}) };
   }
-  const { correlationId, entries, ...rest } = parsed.data;
-  return { correlationId, batch: { ...rest, entries: entries.map(fromEntryJson) } };
+  const { correlationId, entries, sig, ...rest } = parsed.data;
+  return { correlationId, batch: { ...rest, entries: entries.map(fromEntryJson), signature: Buffer.from(sig, 'base64') } };
 }
 
-export function encodeAnswer(correlationId: string, answer: BatchAnswer): Buffer {
-  return Buffer.from(JSON.stringify({ v: WIRE_VERSION, correlationId, answer }), 'utf8');
+/** A signed answer of any kind, as the centre publishes it on the node's `centre` topic. */
+export function encodeCentreAnswer(answer: SignedCentreAnswer): Buffer {
+  const { kind, ...fields } = answer;
+  return Buffer.from(JSON.stringify({ v: ANSWER_WIRE_VERSION, ...fields, ...(kind === 'reversal' ? { reversed: true } : {}) }), 'utf8');
 }
 
-export function decodeAnswer(payload: Buffer): { readonly correlationId: string; readonly answer: BatchAnswer } | undefined {
+/** A signed answer of any kind, unverified: the receiver checks the signature and what it answers. */
+export function decodeCentreAnswer(payload: Buffer): SignedCentreAnswer | undefined {
   if (payload.byteLength > MAX_WIRE_BYTES) return undefined;
+  let parsed;
   try {
-    const parsed = answerSchema.safeParse(JSON.parse(payload.toString('utf8')));
-    return parsed.success ? (parsed.data as { correlationId: string; answer: BatchAnswer }) : undefined;
+    parsed = answerSchema.safeParse(JSON.parse(payload.toString('utf8')));
   } catch {
     return undefined;
   }
+  if (!parsed.success) return undefined;
+  const { v: _v, ...fields } = parsed.data;
+  if ('answer' in fields) return { kind: 'batch', ...fields, answer: fields.answer as BatchAnswer };
+  if ('online' in fields) return { kind: 'online', ...fields };
+  const { reversed: _reversed, ...reversal } = fields;
+  return { kind: 'reversal', ...reversal };
 }
-

@@ -2,6 +2,7 @@ import type { ErrorCode } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type BatchTotals, type ForwardBatch, checkBatch, totalsOf } from './batch.js';
 import type { LedgerBackend } from './ledger-backend.js';
+import { type NodeDirectory, authenticateBatch } from './node-registry.js';
 import type { EntryOutcome } from './outcomes.js';
 import { type OnlineDecision, type OnlineRequest, decideOnline } from './online.js';
 import { planBatch } from './plan.js';
@@ -10,6 +11,8 @@ export interface CentreOptions {
   readonly backend: LedgerBackend;
   /** An offline approval forwarded later than this after it was taken becomes an exception. */
   readonly forwardDeadlineHours: number;
+  /** Whose keys sign the batches: the backend's registry unless given (an embedded ledger passes the node's own). */
+  readonly nodes?: NodeDirectory;
   readonly clock?: Clock;
 }
 
@@ -45,21 +48,35 @@ const SALES_ONCE_RETRIES = 3;
  */
 export class Centre {
   private readonly clock: Clock;
+  private readonly nodes: NodeDirectory;
+  /** Batches refused, by code: forged, revoked or broken ones are counted, not just dropped. */
+  readonly refusals = new Map<ErrorCode, number>();
   /** Batches of one origin are applied in the order they arrived here; the checks before overlap. */
   private readonly originQueues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: CentreOptions) {
     this.clock = options.clock ?? systemClock;
+    this.nodes = options.nodes ?? { lookup: (nodeId) => options.backend.registeredNode(nodeId) };
   }
 
   get backend(): LedgerBackend {
     return this.options.backend;
   }
 
+  /**
+   * Nothing of a batch is posted unless all of it is its origin's: the chain is checked first
+   * (cheap, no database), then the registry and the one signature that covers the chain.
+   */
   async ingest(batch: ForwardBatch): Promise<BatchAnswer> {
-    const problem = checkBatch(batch);
+    const problem = checkBatch(batch) ?? (await this.authenticate(batch));
     if (problem !== undefined) return this.refuse(batch, problem.code, problem.message, await this.options.backend.headOf(batch.origin));
     return this.inOrder(batch.origin, () => this.apply(batch));
+  }
+
+  private async authenticate(batch: ForwardBatch): Promise<ReturnType<typeof authenticateBatch>> {
+    const origin = await this.nodes.lookup(batch.origin);
+    const sender = batch.sender === batch.origin ? origin : await this.nodes.lookup(batch.sender);
+    return authenticateBatch(batch, origin, sender);
   }
 
   private async apply(batch: ForwardBatch): Promise<BatchAnswer> {
@@ -97,6 +114,7 @@ export class Centre {
   }
 
   private refuse(batch: ForwardBatch, code: ErrorCode, message: string, headSeq: number): BatchAnswer {
+    this.refusals.set(code, (this.refusals.get(code) ?? 0) + 1);
     return { ok: false, batchId: batch.batchId, origin: batch.origin, headSeq, error: { code, message } };
   }
 }

@@ -1,4 +1,5 @@
 import type { ForwardBatch } from './batch.js';
+import type { NodeRegistration, RegisteredNode } from './node-registry.js';
 import type { OnlineDecision, OnlineRequest, OnlineStatus } from './online.js';
 import type { CardStanding, LedgerView, Plan } from './plan.js';
 
@@ -79,5 +80,11 @@ export interface LedgerBackend {
   /** Who brought an origin's entries, with counts: the origin itself, or custodians on its behalf. */
   sendersOf(origin: string): Promise<Record<string, number>>;
   checkInvariants(): Promise<InvariantReport>;
+  /** Registers a node's key for its store (see registrationChange); throws EDGEPAY_CENTRE_NODE_EXISTS on a conflict. */
+  registerNode(registration: NodeRegistration, nowMs: number): Promise<{ readonly node: RegisteredNode; readonly changed: boolean }>;
+  /** From now on nothing signed by the node's key is posted; throws EDGEPAY_NOT_FOUND for an unknown node. */
+  revokeNode(nodeId: string, nowMs: number): Promise<RegisteredNode>;
+  registeredNode(nodeId: string): Promise<RegisteredNode | undefined>;
+  registeredNodes(): Promise<RegisteredNode[]>;
   close(): Promise<void>;
 }

@@ -1,12 +1,13 @@
 /** Why the centre refused an offline approval after the fact; the operator sees each one as an exception. */
-export const EXCEPTION_REASONS = ['hot_listed', 'insufficient_funds', 'past_forward_deadline', 'duplicate'] as const;
+export const EXCEPTION_REASONS = ['hot_listed', 'insufficient_funds', 'past_forward_deadline', 'duplicate', 'online_unrecorded'] as const;
 export type ExceptionReason = (typeof EXCEPTION_REASONS)[number];
 
 /**
  * What became of one forwarded entry:
  * - settled: posted to the merchant against card clearing;
  * - exception: an offline approval the centre refused after the fact (posted to offline risk,
- *   except a duplicate, which is not posted at all) and listed for the operator;
+ *   except a duplicate or an online approval the centre has no record of, neither of which is
+ *   posted at all) and listed for the operator;
  * - recorded: held with no money moved (a decline, a capture, a follow-up with nothing to reverse).
  */
 export type EntryResult = 'settled' | 'exception' | 'recorded';

@@ -19,6 +19,14 @@ export interface HeldOriginal {
   readonly voided: boolean;
 }
 
+/** The centre's own record of an online authorization under the origin's idempotency key. */
+export interface OnlineRecord {
+  readonly status: 'approved' | 'declined' | 'reversed';
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly cardToken: string;
+}
+
 /** What the planner needs from the ledger, read inside the transaction that applies the plan. */
 export interface LedgerView {
   readonly head: { readonly seq: number; readonly hash: string };
@@ -28,6 +36,8 @@ export interface LedgerView {
   /** Idempotency keys of the batch's approvals already posted for the store from another origin. */
   readonly keysPostedElsewhere: ReadonlySet<string>;
   readonly standings: ReadonlyMap<string, CardStanding>;
+  /** The centre's records of the batch's online approvals, by idempotency key (this origin's only). */
+  readonly onlineRecords: ReadonlyMap<string, OnlineRecord>;
   readonly nowMs: number;
   /** An offline approval forwarded later than this after it was taken is past its deadline. */
   readonly forwardDeadlineMs: number;
@@ -170,6 +180,11 @@ function decideEntry(batch: ForwardBatch, entry: JournalEntry, view: LedgerView,
       // The same POS payment approved twice (e.g. retried on another lane): it is paid once.
       return { result: 'exception', reason: 'duplicate', merchantMinor: 0, postedAccount: null };
     }
+    if (entry.decision.mode === 'online' && !onlineApprovalHeld(entry, view)) {
+      // "Approved online" is a claim about the centre's own decision: without that decision on
+      // record for this very payment, nothing is paid; the operator sees why.
+      return { result: 'exception', reason: 'online_unrecorded', merchantMinor: 0, postedAccount: null };
+    }
     // An online approval was the centre's own decision: only offline approvals are judged after the fact.
     const standing = entry.decision.mode === 'offline' ? view.standings.get(entry.cardToken) : undefined;
     if (standing !== undefined) return sale(offlineRiskAccount(entry.currency), 'exception', standing);
@@ -190,6 +205,11 @@ function decideEntry(batch: ForwardBatch, entry: JournalEntry, view: LedgerView,
   if (back <= 0) return recorded(`${entry.kind} of entry ${original.seq} with nothing left to give back`);
   originals.set(original.seq, { ...original, reversedMinor: original.reversedMinor + back, voided: entry.kind === 'void' });
   return { result: 'settled', reason: null, merchantMinor: -back, postedAccount: original.postedAccount, transfer: transfer(batch.origin, entry.seq, entry.currency, merchant, original.postedAccount, back) };
+}
+
+function onlineApprovalHeld(entry: JournalEntry, view: LedgerView): boolean {
+  const record = view.onlineRecords.get(entry.idempotencyKey);
+  return record !== undefined && record.status === 'approved' && record.amountMinor === entry.amountMinor && record.currency === entry.currency && record.cardToken === entry.cardToken;
 }
 
 function transfer(origin: string, seq: number, currency: string, debit: string, credit: string, amountMinor: number): PlannedTransfer {

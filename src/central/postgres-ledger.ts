@@ -5,10 +5,12 @@ import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
 import type { ExceptionRow, HeldEntry, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
 import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
-import type { CardStanding, LedgerView, Plan } from './plan.js';
+import type { CardStanding, LedgerView, OnlineRecord, Plan } from './plan.js';
+import { type NodeRegistration, type RegisteredNode, registrationChange } from './node-registry.js';
+import { nodeExists, nodeNotRegistered } from './registry-errors.js';
 import { readOriginReports } from './reports.js';
 
-const SCHEMA = `
+const BASE_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger_heads (
     origin TEXT PRIMARY KEY,
     seq    BIGINT NOT NULL,
@@ -73,6 +75,25 @@ const SCHEMA = `
   );
 `;
 
+const NODE_REGISTRY = `
+  CREATE TABLE centre_nodes (
+    node_id        TEXT PRIMARY KEY,
+    store          TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL,
+    added_ms       BIGINT NOT NULL,
+    revoked_ms     BIGINT
+  );
+`;
+
+/** Schema versions, applied in order and recorded in ledger_schema; the first is idempotent (ledgers older than versioning hold it). */
+const MIGRATIONS = [BASE_SCHEMA, NODE_REGISTRY] as const;
+
+type NodeRow = { node_id: string; store: string; public_key_pem: string; added_ms: string; revoked_ms: string | null };
+
+function nodeOf(row: NodeRow): RegisteredNode {
+  return { nodeId: row.node_id, store: row.store, publicKeyPem: row.public_key_pem, addedMs: Number(row.added_ms), revokedMs: row.revoked_ms === null ? null : Number(row.revoked_ms) };
+}
+
 export interface PostgresLedgerOptions {
   /** postgres://user@host:port/database */
   readonly url: string;
@@ -108,7 +129,7 @@ export class PostgresLedger implements LedgerBackend {
     pool.on('error', () => undefined);
     try {
       if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await pool.query(SCHEMA);
+      await migrate(pool);
     } catch (error) {
       await pool.end();
       throw error;
@@ -148,6 +169,36 @@ export class PostgresLedger implements LedgerBackend {
       client.off('error', onError);
       client.release(failure);
     }
+  }
+
+  async registerNode(registration: NodeRegistration, nowMs: number): Promise<{ node: RegisteredNode; changed: boolean }> {
+    return this.transaction(async (client) => {
+      const held = (await client.query<NodeRow>('SELECT * FROM centre_nodes WHERE node_id = $1 FOR UPDATE', [registration.nodeId])).rows[0];
+      const change = registrationChange(held === undefined ? undefined : nodeOf(held), registration);
+      if (typeof change === 'object') throw nodeExists(registration.nodeId, change.conflict);
+      if (change === 'unchanged') return { node: nodeOf(held!), changed: false };
+      await client.query(
+        `INSERT INTO centre_nodes (node_id, store, public_key_pem, added_ms, revoked_ms) VALUES ($1, $2, $3, $4, NULL)
+         ON CONFLICT (node_id) DO UPDATE SET store = excluded.store, public_key_pem = excluded.public_key_pem, added_ms = excluded.added_ms, revoked_ms = NULL`,
+        [registration.nodeId, registration.store, registration.publicKeyPem, nowMs],
+      );
+      return { node: { ...registration, addedMs: nowMs, revokedMs: null }, changed: true };
+    });
+  }
+
+  async revokeNode(nodeId: string, nowMs: number): Promise<RegisteredNode> {
+    const { rows } = await this.pool.query<NodeRow>('UPDATE centre_nodes SET revoked_ms = coalesce(revoked_ms, $2) WHERE node_id = $1 RETURNING *', [nodeId, nowMs]);
+    if (rows[0] === undefined) throw nodeNotRegistered(nodeId);
+    return nodeOf(rows[0]);
+  }
+
+  async registeredNode(nodeId: string): Promise<RegisteredNode | undefined> {
+    const row = (await this.pool.query<NodeRow>('SELECT * FROM centre_nodes WHERE node_id = $1', [nodeId])).rows[0];
+    return row === undefined ? undefined : nodeOf(row);
+  }
+
+  async registeredNodes(): Promise<RegisteredNode[]> {
+    return (await this.pool.query<NodeRow>('SELECT * FROM centre_nodes ORDER BY store, node_id')).rows.map(nodeOf);
   }
 
   async setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void> {
@@ -318,12 +369,23 @@ export class PostgresLedger implements LedgerBackend {
               [needs.cardTokens],
             )
           ).rows;
+    const online =
+      needs.onlineKeys.length === 0
+        ? []
+        : (
+            await client.query<{ key: string; status: OnlineRecord['status']; amount_minor: string; currency: string; card_token: string }>(
+              `SELECT o.idempotency_key AS key, o.status, o.amount_minor, o.currency, o.card_token FROM unnest($2::text[]) AS k(key)
+               CROSS JOIN LATERAL (SELECT * FROM online_authorizations x WHERE x.origin = $1 AND x.idempotency_key = k.key LIMIT 1) o`,
+              [batch.origin, needs.onlineKeys],
+            )
+          ).rows;
     return {
       head,
       held: heldMap(held),
       originals: originalsMap(originals, reversals),
       keysPostedElsewhere: new Set(keys.map((k) => k.key)),
       standings: new Map(standings.map((s) => [s.card_token, s.standing])),
+      onlineRecords: new Map(online.map((o) => [o.key, { status: o.status, amountMinor: Number(o.amount_minor), currency: o.currency, cardToken: o.card_token }])),
       nowMs: context.nowMs,
       forwardDeadlineMs: context.forwardDeadlineMs,
     };
@@ -389,5 +451,29 @@ export class PostgresLedger implements LedgerBackend {
       );
     }
     if (plan.rows.length > 0) await client.query('UPDATE ledger_heads SET seq = $2, hash = $3 WHERE origin = $1', [plan.rows[0]!.origin, plan.head.seq, plan.head.hash]);
+  }
+}
+
+/**
+ * Brings the schema (the pool's search_path) to the latest version. Centre processes starting
+ * together serialize on an advisory lock held to the end of the migrating transaction.
+ */
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('edgepay-ledger-schema'))");
+    await client.query('CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)');
+    const version = (await client.query<{ version: number }>('SELECT version FROM ledger_schema')).rows[0]?.version ?? 0;
+    if (version > MIGRATIONS.length) throw new Error(`the ledger's schema is version ${version}; this edgepay knows up to ${MIGRATIONS.length}: upgrade edgepay`);
+    for (const step of MIGRATIONS.slice(version)) await client.query(step);
+    await client.query('DELETE FROM ledger_schema');
+    await client.query('INSERT INTO ledger_schema (version) VALUES ($1)', [MIGRATIONS.length]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
   }
 }

@@ -7,10 +7,12 @@ import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
 import type { ExceptionRow, HeldEntry, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
 import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
-import type { CardStanding, LedgerView, Plan } from './plan.js';
+import type { CardStanding, LedgerView, OnlineRecord, Plan } from './plan.js';
+import { type NodeRegistration, type RegisteredNode, registrationChange } from './node-registry.js';
+import { nodeExists, nodeNotRegistered } from './registry-errors.js';
 import { readOriginReports } from './reports.js';
 
-const SCHEMA = `
+const BASE_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger_heads (
     origin TEXT PRIMARY KEY,
     seq    INTEGER NOT NULL,
@@ -76,6 +78,24 @@ const SCHEMA = `
   ) STRICT;
 `;
 
+const NODE_REGISTRY = `
+  CREATE TABLE centre_nodes (
+    node_id        TEXT PRIMARY KEY,
+    store          TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL,
+    added_ms       INTEGER NOT NULL,
+    revoked_ms     INTEGER
+  ) STRICT;
+`;
+
+/**
+ * Schema versions, applied in order and recorded in user_version. The first is written to be
+ * idempotent because ledgers made before versioning already hold its tables at version 0.
+ */
+const MIGRATIONS = [BASE_SCHEMA, NODE_REGISTRY] as const;
+
+const NODE_COLUMNS = 'node_id AS nodeId, store, public_key_pem AS publicKeyPem, added_ms AS addedMs, revoked_ms AS revokedMs';
+
 /**
  * Connection settings of the embedded ledger. The page cache is far above SQLite's 2 MiB default:
  * every batch probes the idempotency-key index at random, and a ledger of millions of entries
@@ -100,8 +120,39 @@ export class SqliteLedger implements LedgerBackend {
     mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     for (const pragma of SQLITE_LEDGER_PRAGMAS) db.pragma(pragma);
-    db.exec(SCHEMA);
+    migrate(db);
     return new SqliteLedger(db);
+  }
+
+  async registerNode(registration: NodeRegistration, nowMs: number): Promise<{ node: RegisteredNode; changed: boolean }> {
+    return this.db.transaction(() => {
+      const held = this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(registration.nodeId) as RegisteredNode | undefined;
+      const change = registrationChange(held, registration);
+      if (typeof change === 'object') throw nodeExists(registration.nodeId, change.conflict);
+      if (change === 'unchanged') return { node: held!, changed: false };
+      const node: RegisteredNode = { ...registration, addedMs: nowMs, revokedMs: null };
+      this.db
+        .prepare('INSERT OR REPLACE INTO centre_nodes (node_id, store, public_key_pem, added_ms, revoked_ms) VALUES (?, ?, ?, ?, NULL)')
+        .run(node.nodeId, node.store, node.publicKeyPem, node.addedMs);
+      return { node, changed: true };
+    }).immediate();
+  }
+
+  async revokeNode(nodeId: string, nowMs: number): Promise<RegisteredNode> {
+    return this.db.transaction(() => {
+      this.db.prepare('UPDATE centre_nodes SET revoked_ms = coalesce(revoked_ms, ?) WHERE node_id = ?').run(nowMs, nodeId);
+      const node = this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(nodeId) as RegisteredNode | undefined;
+      if (node === undefined) throw nodeNotRegistered(nodeId);
+      return node;
+    }).immediate();
+  }
+
+  async registeredNode(nodeId: string): Promise<RegisteredNode | undefined> {
+    return this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(nodeId) as RegisteredNode | undefined;
+  }
+
+  async registeredNodes(): Promise<RegisteredNode[]> {
+    return this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes ORDER BY store, node_id`).all() as RegisteredNode[];
   }
 
   async ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan> {
@@ -225,12 +276,18 @@ export class SqliteLedger implements LedgerBackend {
       needs.approvalKeys,
     );
     const standings = this.inList<{ token: string; standing: string }>('SELECT card_token AS token, standing FROM card_standings WHERE card_token IN', [], needs.cardTokens);
+    const online = this.inList<OnlineRecord & { key: string }>(
+      'SELECT idempotency_key AS key, status, amount_minor AS amountMinor, currency, card_token AS cardToken FROM online_authorizations WHERE origin = ? AND idempotency_key IN',
+      [batch.origin],
+      needs.onlineKeys,
+    );
     return {
       head,
       held: heldMap(held),
       originals: originalsMap(originals, reversals),
       keysPostedElsewhere: new Set(keys.map((k) => k.key)),
       standings: new Map(standings.map((s) => [s.token, s.standing as CardStanding])),
+      onlineRecords: new Map(online.map(({ key, ...record }) => [key, record])),
       nowMs: context.nowMs,
       forwardDeadlineMs: context.forwardDeadlineMs,
     };
@@ -278,4 +335,13 @@ export class SqliteLedger implements LedgerBackend {
         .run(origin, plan.head.seq, plan.head.hash);
     }
   }
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) throw new Error(`the ledger's schema is version ${version}; this edgepay knows up to ${MIGRATIONS.length}: upgrade edgepay`);
+    for (const step of MIGRATIONS.slice(version)) db.exec(step);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
 }

@@ -6,7 +6,9 @@ import { requireSocat } from '../bench/lane-pty.js';
 import { tokenizePan } from '../card/capture.js';
 import { generateSealKeyPair } from '../card/seal.js';
 import { Centre } from '../central/centre.js';
+import { registerNodes } from '../central/register-nodes.js';
 import { CentreService } from '../central/centre-service.js';
+import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../central/centre-keys.js';
 import { PostgresLedger } from '../central/postgres-ledger.js';
 import { type StoreNode, startStoreNode } from '../demo/store/store-node.js';
 import { freePort } from '../platform/free-port.js';
@@ -55,6 +57,9 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
     writeFileSync(join(dir, 'token.key'), tokenKey.toString('base64'), { mode: 0o600 });
     const seal = await generateSealKeyPair();
     writeFileSync(join(dir, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
+    // The centre's answer key: the nodes pin its public half and believe only answers signed with it.
+    const answerKey = generateCentreKeyPair();
+    writeFileSync(join(dir, CENTRE_SIGNING_PUBLIC_KEY_FILE), answerKey.publicKeyPem);
     const hotToken = tokenizePan(SIM_HOT_PAN, tokenKey);
     writeFileSync(
       join(dir, 'rules.json'),
@@ -84,8 +89,9 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
     const ledger = await PostgresLedger.open({ url: database.url });
     closers.push(() => ledger.close());
     await ledger.setCardStanding(hotToken, 'hot_listed');
+    await registerNodes(ledger, STORE, keys);
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
-    const service = await CentreService.start({ centre, fleet: FLEET, brokerUrl: broker.url, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-chaos', logger: pino({ level: 'silent' }) });
+    const service = await CentreService.start({ centre, fleet: FLEET, brokerUrl: broker.url, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-chaos', logger: pino({ level: 'silent' }), signingKey: answerKey.privateKey });
     closers.push(() => service.stop());
 
     let diskUnavailable: string | null = null;
@@ -130,7 +136,7 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
             peers: peersOf(id, keys),
             custodyAfterSeconds: 5,
           },
-          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: true, timeoutMs: 300 } },
+          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: true, timeoutMs: 300 }, signingPublicKeyFile: join(dir, CENTRE_SIGNING_PUBLIC_KEY_FILE) },
           log: { level: 'error' },
         },
       });

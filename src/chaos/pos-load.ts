@@ -84,7 +84,7 @@ export class PosLoad {
     try {
       const response = await fetch(`${node.apiUrl}/v1/payments`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...node.apiHeaders, 'content-type': 'application/json' },
         body: JSON.stringify({ lane: 'lane-1', amountMinor: payment.amountMinor, currency: CURRENCY, reference: payment.key, idempotencyKey: payment.key }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

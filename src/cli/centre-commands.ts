@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Centre } from '../central/centre.js';
 import { type CentreConfig, loadCentreConfig } from '../central/centre-config.js';
+import { loadCentreSigningKey, writeCentreKeyPair } from '../central/centre-keys.js';
 import { CentreService } from '../central/centre-service.js';
 import type { LedgerBackend } from '../central/ledger-backend.js';
 import type { CardStanding } from '../central/plan.js';
@@ -10,6 +11,7 @@ import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
 import { readPassword } from '../replication/mqtt-link.js';
 import { notifierFromEnv } from '../service/sd-notify.js';
+import { registerCentreNodesCommands } from './centre-nodes-commands.js';
 import { EXIT } from './exit-codes.js';
 import { RULES_BROKER_USER, publishRulesConfig, readRulesFile } from './rules-publish.js';
 import { parsePositiveInt } from './journal-commands.js';
@@ -24,6 +26,8 @@ export function registerCentreCommands(program: Command): void {
     .action(async (opts: { config: string }) => {
       const config = loadCentreConfig(opts.config);
       const logger = pino({ level: config.log.level });
+      // Before the ledger: a centre that cannot sign its answers must not take batches it cannot answer.
+      const signingKey = loadCentreSigningKey(config.signingKeyFile);
       const backend = await openLedgerBackend(config.ledger);
       const service = await CentreService.start({
         centre: new Centre({ backend, forwardDeadlineHours: config.forwardDeadlineHours }),
@@ -35,6 +39,7 @@ export function registerCentreCommands(program: Command): void {
         // Unique per process: in a share group each process is its own member.
         clientId: `edgepay-centre-${hostname()}-${process.pid}`,
         logger,
+        signingKey,
       });
       // Under systemd: READY once subscribed, the watchdog fed while the broker connection is up.
       const notifier = notifierFromEnv();
@@ -56,6 +61,18 @@ export function registerCentreCommands(program: Command): void {
     });
 
   registerCentrePushRules(centre);
+  registerCentreNodesCommands(centre);
+
+  centre
+    .command('keys')
+    .description("the centre's answer key: nodes believe an online decision or a batch outcome only if it is signed with it")
+    .command('create')
+    .description('generate the Ed25519 answer key: centre-signing.key stays with the centre (signingKeyFile), centre-signing.pub goes to every node (centre.signingPublicKeyFile); never over existing files')
+    .requiredOption('--out <dir>', 'directory for centre-signing.key (mode 0600) and centre-signing.pub')
+    .action((opts: { out: string }) => {
+      const files = writeCentreKeyPair(opts.out);
+      process.stdout.write(`wrote ${files.keyFile} (keep it on the centre: signingKeyFile) and ${files.publicKeyFile} (copy to every node: centre.signingPublicKeyFile)\n`);
+    });
 
   centre
     .command('check-config')
@@ -131,6 +148,7 @@ export function registerCentrePushRules(centre: Command): void {
 export async function describeCentreConfig(file: string): Promise<string> {
   const config = loadCentreConfig(file);
   if (config.passwordFile !== undefined) readPassword(config.passwordFile);
+  loadCentreSigningKey(config.signingKeyFile);
   await withLedger(config, async () => undefined);
   return `ok: centre of fleet ${config.fleet}, broker ${config.brokerUrl}, ledger ${'sqliteFile' in config.ledger ? config.ledger.sqliteFile : 'postgres'}`;
 }

@@ -1,4 +1,5 @@
-import { EdgepayError, type ErrorCode } from '../errors.js';
+import { CodedError, type ErrorCode } from '../errors.js';
+import type { ReplicationErrorCode } from '../replication/errors.js';
 
 /** Exit codes of every edgepay command; documented in the README and in --help. */
 export const EXIT = {
@@ -20,22 +21,35 @@ const CHECK_FAILED: readonly ErrorCode[] = [
   'EDGEPAY_CENTRE_CONFLICT',
   'EDGEPAY_CENTRE_CHAIN_BROKEN',
   'EDGEPAY_CENTRE_BATCH_TOTALS',
+  // The centre does not take this node's batches: not registered, revoked, another store, a bad signature.
+  'EDGEPAY_CENTRE_NODE_UNKNOWN',
+  'EDGEPAY_CENTRE_NODE_REVOKED',
+  'EDGEPAY_CENTRE_NODE_STORE',
+  'EDGEPAY_CENTRE_CUSTODY_REFUSED',
+  'EDGEPAY_CENTRE_SIGNATURE',
+  // The node is registered already with another key or store.
+  'EDGEPAY_CENTRE_NODE_EXISTS',
 ];
-const USAGE: readonly ErrorCode[] = [
+const USAGE: readonly (ErrorCode | ReplicationErrorCode)[] = [
   'EDGEPAY_BAD_INPUT',
   'EDGEPAY_NOT_FOUND',
   'EDGEPAY_RULES_INVALID',
   'EDGEPAY_KEY_INVALID',
+  'EDGEPAY_REPLICATION_KEY_INVALID',
+  'EDGEPAY_REPLICATION_BAD_ID',
   // The configuration names the wrong place (a mistyped dataDir, another node's directory, a file where the socket goes).
   'EDGEPAY_JOURNAL_NODE_MISMATCH',
   'EDGEPAY_JOURNAL_MISSING',
   'EDGEPAY_API_SOCKET_NOT_A_SOCKET',
+  // A missing, short or readable-by-others POS API token file: the operator fixes the file.
+  'EDGEPAY_API_TOKEN_INVALID',
 ];
 
 export function exitCodeFor(error: unknown): number {
-  if (!(error instanceof EdgepayError)) return EXIT.system;
-  if (CHECK_FAILED.includes(error.code)) return EXIT.checkFailed;
-  if (USAGE.includes(error.code)) return EXIT.usage;
+  if (!(error instanceof CodedError)) return EXIT.system;
+  const code = error.code as ErrorCode & ReplicationErrorCode;
+  if (CHECK_FAILED.includes(code)) return EXIT.checkFailed;
+  if (USAGE.includes(code)) return EXIT.usage;
   return EXIT.system;
 }
 
@@ -44,7 +58,9 @@ Exit codes:
   0  success
   1  a check failed (broken chain, restore refused, journal in use, journal exists
      already, API socket served by another process, journal and central ledger
-     differ, the centre refused a batch as a conflict)
+     differ, the centre refused a batch as a conflict or as not this node's,
+     a node registered already with another key or store)
   2  bad usage or input (unknown option, invalid value, missing file, no journal
-     or another node's journal in dataDir, two lanes on one serial device)
+     or another node's journal in dataDir, two lanes on one serial device, a POS
+     API token file that is short or readable by others)
   3  storage or system failure (disk full, read-only, locked, I/O error)`;

@@ -3,7 +3,9 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadNodeConfig } from '../node/config.js';
 import { loadRules } from '../node/rules-source.js';
+import { readApiToken } from '../api/api-token.js';
 import { loadCardKeys } from '../card/keys.js';
+import { loadCentrePublicKey } from '../central/centre-keys.js';
 import { runNodeUntilSignal } from '../node/run.js';
 import { registerRebuildCommand } from './rebuild-command.js';
 import { loadReaderProfile } from '../reader/profile.js';
@@ -15,8 +17,10 @@ import { requireDistinctLaneDevices } from '../node/lane-ports.js';
 export function checkNodeFiles(config: NodeConfig): void {
   loadRules(config.rulesFile);
   loadCardKeys(config.keys);
+  if (config.centre?.signingPublicKeyFile !== undefined) loadCentrePublicKey(config.centre.signingPublicKeyFile);
   for (const lane of config.lanes) loadReaderProfile(lane.profile);
   requireDistinctLaneDevices(config.lanes);
+  if (config.api !== undefined && 'tokenFile' in config.api) readApiToken(config.api.tokenFile);
 }
 
 /** Validates a node configuration and the files it names; the one-line summary `check-config` prints. */
@@ -24,7 +28,7 @@ export function describeNodeConfig(file: string): string {
   const config = loadNodeConfig(file);
   checkNodeFiles(config);
   const lanes = config.lanes.map((l) => `${l.id} (${l.profile} on ${l.port})`).join(', ') || 'none';
-  const api = config.api === undefined ? 'off' : 'socket' in config.api ? config.api.socket : `${config.api.host}:${config.api.port}`;
+  const api = config.api === undefined ? 'off' : 'socket' in config.api ? config.api.socket : `${config.api.host}:${config.api.port}, bearer token in ${config.api.tokenFile}`;
   return `ok: node ${config.nodeId}, data in ${config.dataDir}; lanes: ${lanes}; POS API: ${api}`;
 }
 
@@ -34,13 +38,15 @@ export function registerNodeCommands(program: Command): void {
 
   node
     .command('init')
-    .description("create a new node's data directory (0700) and its empty journal, stamped with the node id; refuses if a journal is there already. `node run` never creates a journal")
+    .description("create a new node's data directory (0700) and its empty journal, stamped with the node id, and with the POS API on TCP its token file (0600) if there is none; refuses if a journal is there already. `node run` never creates a journal")
     .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
     .action((opts: { config: string }) => {
-      // Only nodeId and dataDir are used: key files may be systemd credentials, readable by the service alone.
+      // Only nodeId, dataDir and the API's token file are used: key files may be systemd credentials, readable by the service alone.
       const result = initNode(loadNodeConfig(opts.config));
       const dir = result.createdDataDir ? `created ${result.dataDir} (0700)` : `data directory ${result.dataDir} was there`;
-      process.stdout.write(`initialized node ${result.nodeId}: ${dir}, empty journal ${result.journalPath}; start it with \`edgepay node run --config ${opts.config}\`\n`);
+      const token =
+        result.apiToken === undefined ? '' : result.apiToken.created ? `, POS API token ${result.apiToken.file} (0600: give the POS a copy)` : `, POS API token ${result.apiToken.file} kept as it is`;
+      process.stdout.write(`initialized node ${result.nodeId}: ${dir}, empty journal ${result.journalPath}${token}; start it with \`edgepay node run --config ${opts.config}\`\n`);
     });
 
   node
@@ -60,7 +66,7 @@ export function registerNodeCommands(program: Command): void {
 
   node
     .command('check-config')
-    .description('validate a node configuration file and the files it names (rules, keys, reader profiles) and that each lane has a serial device of its own (links followed)')
+    .description("validate a node configuration file and the files it names (rules, keys, reader profiles, the POS API's token) and that each lane has a serial device of its own (links followed)")
     .argument('<file>', 'node configuration file (.yaml or .json)')
     .action((file: string) => {
       process.stdout.write(`${describeNodeConfig(file)}\n`);

@@ -6,6 +6,7 @@ import { JournalReader } from '../journal/journal-reader.js';
 import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.js';
 import { type CentreConnection, connectToCentre } from '../reconcile/centre-connection.js';
 import { type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
+import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { entryDifferences } from '../reconcile/entry-differences.js';
 
@@ -56,7 +57,7 @@ export function registerReconcileCommands(program: Command): void {
           store: config.centre.store,
           journal: {
             headSeq: () => open.chainHead().seq,
-            read: (from, limit) => reader.read(from, limit),
+            read: ownSignedReads((from, limit) => reader.read(from, limit), centre.signingKey),
             firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
             record: async (outcomes) => {
               open.recordForwarded(outcomes);

@@ -15,6 +15,9 @@ import { sharedPorts } from './lane-ports.js';
 
 const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
 
+/** The POS API: on loopback TCP with the bearer token callers must send, or on a Unix socket. */
+export type ApiConfig = { readonly host: '127.0.0.1' | '::1' | 'localhost'; readonly port: number; readonly tokenFile: string } | { readonly socket: string };
+
 export const nodeConfigSchema = strict({
   nodeId: z
     .string()
@@ -58,9 +61,26 @@ export const nodeConfigSchema = strict({
     .default([]),
   api: z
     .union([
-      strict({ host: z.enum(['127.0.0.1', '::1', 'localhost'], { error: 'must be 127.0.0.1, ::1 or localhost: the POS API is local only' }), port: int(0, 65_535, 'TCP port; 0 picks a free one') }),
+      strict({
+        host: z.enum(['127.0.0.1', '::1', 'localhost'], { error: 'must be 127.0.0.1, ::1 or localhost: the POS API is local only' }),
+        port: int(0, 65_535, 'TCP port; 0 picks a free one'),
+        // Optional here only so that its absence is reported under its own name below, not as a union mismatch.
+        tokenFile: path.optional(),
+      }),
       strict({ socket: path }),
-    ], { error: 'must be { host, port } on loopback or { socket } (a Unix socket path)' })
+    ], { error: 'must be { host, port, tokenFile } on loopback or { socket } (a Unix socket path)' })
+    // Any process on the box can reach a loopback port, so on TCP callers prove themselves with a
+    // token; on a Unix socket the socket's owner and mode decide who may connect.
+    .transform((api, ctx): ApiConfig => {
+      if ('socket' in api) return api;
+      if (api.tokenFile !== undefined) return { ...api, tokenFile: api.tokenFile };
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tokenFile'],
+        message: 'is needed when the POS API listens on TCP: the file holding the bearer token every caller must send (`edgepay node init` makes one), or credential:<name>',
+      });
+      return z.NEVER;
+    })
     .optional(),
   replication: strict({
     fleet: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
@@ -80,6 +100,11 @@ export const nodeConfigSchema = strict({
     }).prefault({}),
     /** A peer silent this long is taken into custody by one live peer, which forwards its journal to the centre. */
     custodyAfterSeconds: int(1, 86_400, 'seconds of silence before a peer\'s journal is taken into custody').default(600),
+    /**
+     * How far ahead of this box's clock a peer's offline approval may be dated and still count in a
+     * card's shared exposure; later ones are ignored and alerted. 900 (15 min) when absent.
+     */
+    peerClockToleranceSeconds: int(0, 86_400, 'seconds a peer\'s approval may be dated ahead of this box\'s clock').optional(),
     /** The operator's rules public key: signed rules on the store's rules topic are applied only with it. */
     rulesPublicKeyFile: path.optional(),
   }).optional(),
@@ -112,7 +137,15 @@ export const nodeConfigSchema = strict({
     intervalMs: int(100, 3_600_000, 'milliseconds between forwarding rounds').default(5_000),
     /** The centre's own rule, applied here because the ledger is embedded: later offline approvals become exceptions. */
     forwardDeadlineHours: int(1, 8_760, 'hours').default(72),
-  }).optional(),
+    /** The centre's answer key (SPKI PEM): over MQTT, only answers signed with it are believed. */
+    signingPublicKeyFile: path.optional(),
+  })
+    // Over MQTT anyone with a broker password for the answer topic could answer; the pinned key is the proof.
+    .refine((centre) => centre.ledger !== undefined || centre.signingPublicKeyFile !== undefined, {
+      path: ['signingPublicKeyFile'],
+      error: "is needed without centre.ledger: the centre's public key (centre-signing.pub) that its answers over MQTT must be signed with",
+    })
+    .optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -133,7 +166,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
   const at = (p: string) => configPath(p, baseDir);
   return {
     ...config,
-    ...(config.api !== undefined && 'socket' in config.api ? { api: { socket: at(config.api.socket) } } : {}),
+    ...(config.api === undefined ? {} : { api: 'socket' in config.api ? { socket: at(config.api.socket) } : { ...config.api, tokenFile: at(config.api.tokenFile) } }),
     ...(config.replication === undefined
       ? {}
       : {
@@ -150,6 +183,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
       : {
           centre: {
             ...config.centre,
+            ...(config.centre.signingPublicKeyFile === undefined ? {} : { signingPublicKeyFile: at(config.centre.signingPublicKeyFile) }),
             ...(config.centre.ledger === undefined
               ? {}
               : { ledger: 'sqliteFile' in config.centre.ledger ? { sqliteFile: at(config.centre.ledger.sqliteFile) } : { postgresUrlFile: at(config.centre.ledger.postgresUrlFile) } }),

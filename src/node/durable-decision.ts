@@ -1,7 +1,7 @@
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import type { AuthorizationRequest, Outcome } from '../standin/index.js';
 import { ONLINE_CODES } from '../standin/requests.js';
-import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
+import type { CardCheckReply, JournalWriterRequest } from './actors/journal-writer-protocol.js';
 import { retryWhileRestarting } from './retry.js';
 
 /** One request to a named actor of this node, with a timeout for this attempt. */
@@ -24,9 +24,11 @@ export interface DecisionPathOptions {
  */
 export async function decideDurably(call: ActorCall, request: JournalWriterRequest, options: DecisionPathOptions): Promise<Outcome> {
   if (request.type === 'authorize' && options.online !== undefined && request.request.online === undefined) {
-    request = { type: 'authorize', request: await withOnlineDecision(call, request.request, options.online) };
+    request = { type: 'authorize', request: await withOnlineDecision(call, request.request, options.online, options.requestTimeoutMs) };
   }
-  const outcome = await retryWhileRestarting((remainingMs) => call<Outcome>('journal-writer', request, remainingMs), { deadlineMs: options.requestTimeoutMs });
+  const asked = request;
+  const outcome = await retryWhileRestarting((remainingMs) => call<Outcome>('journal-writer', asked, remainingMs), { deadlineMs: options.requestTimeoutMs });
+  if (asked.type === 'authorize') reverseIfOverridden(call, asked.request, outcome, options.online);
   return withQuorum(outcome, call, options.quorumTimeoutMs);
 }
 
@@ -47,16 +49,28 @@ async function withQuorum(outcome: Outcome, call: ActorCall, quorumTimeoutMs: nu
 }
 
 /**
- * Online authorization while the link is up: the centre decides first. No answer in time (link
- * down, centre slow) means the offline rules decide, and the centre is told to withdraw whatever
- * it may have approved meanwhile. That reversal is best effort; the entry forwarded later says the
- * same thing durably (an offline decision supersedes an online approval under the same key).
+ * Online authorization while the link is up: the centre decides first, but only about a card
+ * that passes the node's own card checks (currency, check digit, expiry, hot list). A card that
+ * fails one is never sent: the journal writer declines it offline with that check's code. No
+ * answer in time (link down, centre slow) means the offline rules decide, and the centre is told
+ * to withdraw whatever it may have approved meanwhile. That reversal is best effort; the entry
+ * forwarded later says the same thing durably (an offline decision supersedes an online approval
+ * under the same key).
  */
 async function withOnlineDecision(
   call: ActorCall,
   request: AuthorizationRequest,
   online: NonNullable<DecisionPathOptions['online']>,
+  requestTimeoutMs: number,
 ): Promise<AuthorizationRequest> {
+  // Asked of the journal writer because it holds the rules in force (a new hot list lands there).
+  // An error here is the decision path failing, as it would for the decision itself: the centre is
+  // not asked about a card nobody checked.
+  const check = await retryWhileRestarting(
+    (remainingMs) => call<CardCheckReply>('journal-writer', { type: 'check-card', request } satisfies JournalWriterRequest, remainingMs),
+    { deadlineMs: requestTimeoutMs },
+  );
+  if (check.declined !== null) return request;
   const ask: OnlineRequest = {
     origin: online.origin,
     store: online.store,
@@ -66,6 +80,7 @@ async function withOnlineDecision(
     cardToken: request.card.token,
     expiryYear: request.card.expiryYear,
     expiryMonth: request.card.expiryMonth,
+    checkDigitValid: request.card.checkDigitValid,
   };
   try {
     const decision = await call<OnlineDecision>('uplink', { type: 'authorize', request: ask, timeoutMs: online.timeoutMs }, online.timeoutMs + 200);
@@ -73,8 +88,23 @@ async function withOnlineDecision(
   } catch {
     // Timed out or unreachable: decided offline below.
   }
-  void call('uplink', { type: 'reverse', origin: online.origin, idempotencyKey: request.idempotencyKey }, 10_000).catch(() => undefined);
+  reverseOnline(call, online.origin, request.idempotencyKey);
   return request;
+}
+
+/**
+ * The centre approved, but the journal writer recorded the node's own decline in its place (a
+ * card check failed by the time it decided, e.g. a hot list that arrived meanwhile) or already
+ * held an offline decision under the key: the approval is withdrawn at once rather than at the
+ * next forward.
+ */
+function reverseIfOverridden(call: ActorCall, request: AuthorizationRequest, outcome: Outcome, online: DecisionPathOptions['online']): void {
+  if (online === undefined || request.online?.approved !== true || outcome.entry === null || outcome.decision.mode === 'online') return;
+  reverseOnline(call, online.origin, request.idempotencyKey);
+}
+
+function reverseOnline(call: ActorCall, origin: string, idempotencyKey: string): void {
+  void call('uplink', { type: 'reverse', origin, idempotencyKey }, 10_000).catch(() => undefined);
 }
 
 function isOnlineCode(code: string): code is (typeof ONLINE_CODES)[number] {

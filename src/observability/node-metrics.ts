@@ -3,12 +3,14 @@ import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
+import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
 
 /** What the journal writer reports about exposure bookkeeping. */
 interface ExposureSummary {
   readonly ownApprovalsTracked: number;
   readonly storedUnforwarded: number;
   readonly peerApprovals: number;
+  readonly peerApprovalsIgnored?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -17,7 +19,7 @@ interface ExposureSummary {
  * are read at scrape time from the parts that know them; a part that does not answer leaves its
  * gauge at the last value rather than failing the scrape.
  */
-const NAMES = ['edgepay_decisions_total', 'edgepay_offline_exposure', 'edgepay_unforwarded_entries', 'edgepay_oldest_unforwarded_age_seconds', 'edgepay_replication_lag_entries', 'edgepay_reader_state'];
+const NAMES = ['edgepay_decisions_total', 'edgepay_offline_exposure', 'edgepay_unforwarded_entries', 'edgepay_oldest_unforwarded_age_seconds', 'edgepay_replication_lag_entries', 'edgepay_reader_state', 'edgepay_peer_approvals_ignored_total', 'edgepay_centre_answers_rejected_total'];
 
 export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
   // A node restarted in the same process (tests, an embedding) replaces its predecessor's gauges.
@@ -45,6 +47,45 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
       this.set({ kind: 'peer_approvals' }, summary.peerApprovals);
     },
   });
+
+  // The journal writer counts from its own start, so the counter adds what grew since the last
+  // scrape; a count lower than the last one is a restarted journal writer's, all of it new.
+  const ignoredSeen = new Map<string, number>();
+  new Counter({
+    name: 'edgepay_peer_approvals_ignored_total',
+    help: "Peers' offline approvals left out of shared card exposure as implausible (an alert): dated beyond the clock tolerance (future) or over the per-card limits for one origin (over_limit)",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    async collect() {
+      const summary = await runtime.askOnce<{ type: 'exposure' }, ExposureSummary>('journal-writer', { type: 'exposure' }, 1_000).catch(() => undefined);
+      for (const [reason, count] of Object.entries(summary?.peerApprovalsIgnored ?? {})) {
+        const seen = ignoredSeen.get(reason) ?? 0;
+        const added = count >= seen ? count - seen : count;
+        ignoredSeen.set(reason, count);
+        // Every reason is shown from the start, at 0, so an alert rule has a series to watch.
+        this.inc({ reason }, added);
+      }
+    },
+  });
+
+  if (runtime.config.centre !== undefined && runtime.config.centre.ledger === undefined) {
+    // Counted by the uplink's link from its own start: added as they grow, like the counter above.
+    const rejectedSeen = new Map<string, number>();
+    new Counter({
+      name: 'edgepay_centre_answers_rejected_total',
+      help: "Answers on this node's centre topic not believed and treated as no answer (an alert): bad_signature (forged), mismatch (another node's, payment's or batch's), expired, malformed, unsolicited (late or replayed)",
+      labelNames: ['reason'] as const,
+      registers: [registry],
+      async collect() {
+        const status = await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
+        for (const [reason, count] of Object.entries(status?.rejectedAnswers ?? {})) {
+          const seen = rejectedSeen.get(reason) ?? 0;
+          rejectedSeen.set(reason, count);
+          this.inc({ reason }, count >= seen ? count - seen : count);
+        }
+      },
+    });
+  }
 
   const reader = new JournalReader(journalPathOf(runtime.config), runtime.config.nodeId);
   void runtime.exited.then(() => reader.close(), () => reader.close());

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ForwardedOutcome } from '../journal/journal.js';
 import { BULK_ENTRY_COLUMNS, bulkRowToEntry } from '../journal/row.js';
+import { REPLICA_READ_SLACK, cutAtSignature } from './signed-reads.js';
 import { type CentreLink, type DrainReport, Uplink, type UplinkJournal } from './uplink.js';
 
 export interface CustodyForwarderOptions {
@@ -57,13 +58,17 @@ export class CustodyForwarder {
 
   private replicaJournal(origin: string): UplinkJournal {
     const head = this.replicas.prepare('SELECT seq FROM replica_heads WHERE node_id = ?').pluck();
-    const read = this.replicas.prepare(`SELECT ${BULK_ENTRY_COLUMNS} FROM replica_entries WHERE node_id = ? AND seq >= ? ORDER BY seq LIMIT ?`).raw(true);
+    const read = this.replicas.prepare(`SELECT ${BULK_ENTRY_COLUMNS}, signature FROM replica_entries WHERE node_id = ? AND seq >= ? ORDER BY seq LIMIT ?`).raw(true);
     const lastMarked = this.marks.prepare('SELECT max(seq) FROM custody_forwarded WHERE origin = ?').pluck();
     const mark = this.marks.prepare('INSERT OR IGNORE INTO custody_forwarded (origin, seq, result, reason) VALUES (?, ?, ?, ?)');
     const headSeq = (): number => (head.get(origin) as number | undefined) ?? 0;
     return {
       headSeq,
-      read: (fromSeq, limit) => (read.all(origin, fromSeq, limit) as unknown[][]).map(bulkRowToEntry),
+      read: (fromSeq, limit) => {
+        const rows = read.all(origin, fromSeq, limit + REPLICA_READ_SLACK) as unknown[][];
+        // The origin's signatures travel with its entries: the centre checks them against the origin's registered key.
+        return cutAtSignature(rows.map((row) => ({ ...bulkRowToEntry(row), signature: row[row.length - 1] as Buffer | null })), limit);
+      },
       // Marks are written in order behind the centre's contiguous head, so the first unmarked follows the last marked.
       firstUnforwardedSeq: () => {
         const next = ((lastMarked.get(origin) as number | null) ?? 0) + 1;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Centre } from '../central/centre.js';
 import type { LedgerBackend } from '../central/ledger-backend.js';
+import { type RegisteredNode, directoryOf } from '../central/node-registry.js';
 import { PostgresLedger } from '../central/postgres-ledger.js';
 import { SqliteLedger } from '../central/sqlite-ledger.js';
 import { EdgepayError } from '../errors.js';
@@ -16,9 +17,9 @@ export interface EmbeddedCentre {
 type LedgerConfig = NonNullable<NonNullable<NodeConfig['centre']>['ledger']>;
 
 /** The ledger a node's configuration names, opened in this process: the node forwards straight into it. */
-export async function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']> & { readonly ledger: LedgerConfig }): Promise<EmbeddedCentre> {
+export async function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']> & { readonly ledger: LedgerConfig }, nodes: readonly RegisteredNode[]): Promise<EmbeddedCentre> {
   const backend = await openLedgerBackend(centreConfig.ledger);
-  const centre = new Centre({ backend, forwardDeadlineHours: centreConfig.forwardDeadlineHours });
+  const centre = new Centre({ backend, forwardDeadlineHours: centreConfig.forwardDeadlineHours, nodes: directoryOf(nodes) });
   return {
     centre,
     link: {

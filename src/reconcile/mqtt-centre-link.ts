@@ -1,12 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import type { SignedCentreAnswer } from '../central/answer-signature.js';
 import { connectCentreClient } from '../central/centre-mqtt-client.js';
 import type { ForwardBatch } from '../central/batch.js';
 import type { BatchAnswer } from '../central/centre.js';
 import { answerTopic, authorizeTopic, uplinkTopic } from '../central/centre-topics.js';
-import { decodeAnyAnswer, encodeOnlineRequest, encodeRequest } from '../central/centre-wire.js';
+import { decodeCentreAnswer, encodeOnlineRequest, encodeRequest } from '../central/centre-wire.js';
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import { EdgepayError } from '../errors.js';
+import { type Clock, systemClock } from '../platform/clock.js';
+import { ANSWER_REJECT_REASONS, type AnswerRejectReason, type Asked, checkAnswer } from './answer-check.js';
 import type { CentreLink } from './uplink.js';
 
 export interface MqttCentreLinkOptions {
@@ -19,12 +22,15 @@ export interface MqttCentreLinkOptions {
   readonly node: string;
   /** No answer within this is a lost batch or a lost answer: the uplink sends it again later. */
   readonly answerTimeoutMs: number;
+  /** The centre's answer key (centre-signing.pub): only answers it signed are believed. */
+  readonly centreKey: KeyObject;
+  /** Wall time, for the answers' expiry. */
+  readonly clock?: Clock;
 }
 
-type Decoded = NonNullable<ReturnType<typeof decodeAnyAnswer>>;
-
 interface Waiting {
-  readonly resolve: (answer: Decoded) => void;
+  readonly asked: Asked;
+  readonly resolve: (answer: SignedCentreAnswer) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -32,10 +38,14 @@ interface Waiting {
 /**
  * The node's link to the centre over the fleet's MQTT: request/response with a correlation id in
  * the message itself (MQTT 3.1.1 has no response properties). Its own client, apart from the
- * replicator's, so a long batch never queues behind replication traffic.
+ * replicator's, so a long batch never queues behind replication traffic. It keeps what it asked
+ * under each correlation id and believes only the answer the centre signed for exactly that
+ * (answer-check.ts); correlation ids are random per request, so an old answer matches nothing.
  */
 export class MqttCentreLink implements CentreLink {
   private readonly waiting = new Map<string, Waiting>();
+  /** Answers not believed, by why: each one was treated as no answer. */
+  readonly rejectedAnswers = Object.fromEntries(ANSWER_REJECT_REASONS.map((reason) => [reason, 0])) as Record<AnswerRejectReason, number>;
 
   private client!: MqttClient;
 
@@ -62,44 +72,51 @@ export class MqttCentreLink implements CentreLink {
   }
 
   private receive(payload: Buffer): void {
-    const decoded = decodeAnyAnswer(payload);
-    if (decoded === undefined) return;
-    const waiting = this.waiting.get(decoded.correlationId);
-    if (waiting === undefined) return; // an answer to a request already given up on: it is sent again anyway
-    this.waiting.delete(decoded.correlationId);
+    const answer = decodeCentreAnswer(payload);
+    if (answer === undefined) return void this.rejectedAnswers.malformed++;
+    const waiting = this.waiting.get(answer.correlationId);
+    // Late (the request was given up on and is sent again anyway), or a replay of an old answer.
+    if (waiting === undefined) return void this.rejectedAnswers.unsolicited++;
+    const { fleet, store, node, centreKey } = this.options;
+    const verdict = checkAnswer(answer, waiting.asked, { fleet, store, node }, centreKey, (this.options.clock ?? systemClock).wallMs());
+    // Not believed: as if nothing had come. The request stays waiting for the centre's own answer until its timeout.
+    if (!verdict.ok) return void this.rejectedAnswers[verdict.reason]++;
+    this.waiting.delete(answer.correlationId);
     clearTimeout(waiting.timer);
-    waiting.resolve(decoded);
+    waiting.resolve(answer);
   }
 
   async send(batch: ForwardBatch): Promise<BatchAnswer> {
     const { fleet, store, node, answerTimeoutMs } = this.options;
-    const correlationId = `${batch.batchId}#${randomUUID()}`;
-    const decoded = await this.request(uplinkTopic(fleet, store, node), encodeRequest(correlationId, batch), correlationId, answerTimeoutMs, `batch ${batch.batchId}`);
-    if (!('answer' in decoded)) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `the centre answered batch ${batch.batchId} with something else`, { batchId: batch.batchId });
-    return decoded.answer;
+    // Unique and short: an idempotency key or batch id inside could pass the wire's 128 characters.
+    const correlationId = `batch#${randomUUID()}`;
+    const answer = await this.request(uplinkTopic(fleet, store, node), encodeRequest(correlationId, batch), correlationId, { kind: 'batch', batch }, answerTimeoutMs, `batch ${batch.batchId}`);
+    if (answer.kind !== 'batch') throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `the centre answered batch ${batch.batchId} with something else`, { batchId: batch.batchId });
+    return answer.answer;
   }
 
   async authorize(request: OnlineRequest, timeoutMs: number): Promise<OnlineDecision> {
     const { fleet, store, node } = this.options;
-    const correlationId = `auth:${request.idempotencyKey}#${randomUUID()}`;
-    const decoded = await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'authorize', request }), correlationId, timeoutMs, `authorization ${request.idempotencyKey}`);
-    if (!('online' in decoded)) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre answered an authorization with something else', { idempotencyKey: request.idempotencyKey });
-    return decoded.online;
+    const correlationId = `auth#${randomUUID()}`;
+    const answer = await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'authorize', request }), correlationId, { kind: 'online', request }, timeoutMs, `authorization ${request.idempotencyKey}`);
+    if (answer.kind !== 'online') throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre answered an authorization with something else', { idempotencyKey: request.idempotencyKey });
+    return answer.online;
   }
 
   async reverse(origin: string, idempotencyKey: string, timeoutMs: number): Promise<void> {
     const { fleet, store, node } = this.options;
-    const correlationId = `rev:${idempotencyKey}#${randomUUID()}`;
-    await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'reverse', origin, idempotencyKey }), correlationId, timeoutMs, `reversal ${idempotencyKey}`);
+    const correlationId = `rev#${randomUUID()}`;
+    await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'reverse', origin, idempotencyKey }), correlationId, { kind: 'reversal', idempotencyKey }, timeoutMs, `reversal ${idempotencyKey}`);
   }
 
-  private request(topic: string, payload: Buffer, correlationId: string, timeoutMs: number, what: string): Promise<Decoded> {
-    return new Promise<Decoded>((resolve, reject) => {
+  /** Publishes a request and waits for the one answer the centre signed for exactly it. */
+  private request(topic: string, payload: Buffer, correlationId: string, asked: Asked, timeoutMs: number, what: string): Promise<SignedCentreAnswer> {
+    return new Promise<SignedCentreAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
         reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `no answer from the centre to ${what} within ${timeoutMs} ms`, { what, timeoutMs }));
       }, timeoutMs);
-      this.waiting.set(correlationId, { resolve, reject, timer });
+      this.waiting.set(correlationId, { asked, resolve, reject, timer });
       this.client.publish(topic, payload, { qos: 1 }, (error) => {
         if (error === undefined || error === null) return;
         const waiting = this.waiting.get(correlationId);

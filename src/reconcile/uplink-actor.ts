@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { replicasPathOf } from '../replication/config.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
 import { CustodyForwarder } from './custody-forwarder.js';
+import { ownSignedReads } from './signed-reads.js';
 import { type CentreConnection, connectToCentre } from './centre-connection.js';
 import type { UplinkInit, UplinkReply, UplinkRequest, UplinkStatus } from './uplink-protocol.js';
 import { type DrainReport, Uplink } from './uplink.js';
@@ -42,7 +43,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
       store: centreConfig.store,
       journal: {
         headSeq: () => journalReader.headSeq(),
-        read: (from, limit) => journalReader.read(from, limit),
+        read: ownSignedReads((from, limit) => journalReader.read(from, limit), centre.signingKey),
         firstUnforwardedSeq: () => journalReader.firstUnforwardedSeq(),
         record: async (outcomes) => {
           await ctx.call('journal-writer', { type: 'settled', outcomes }, { timeoutMs: config.actors.requestTimeoutMs });
@@ -85,7 +86,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
   async handle(request, ctx) {
     switch (request.type) {
       case 'status':
-        return { ...status };
+        return { ...status, ...(centre?.rejectedAnswers === undefined ? {} : { rejectedAnswers: { ...centre.rejectedAnswers } }) };
       case 'drain':
         return drain();
       case 'authorize': {

@@ -17,6 +17,8 @@ export interface UplinkStatus {
   /** Why the last round stopped short (centre unreachable, a refused batch), or null. */
   readonly lastError: { readonly code: string; readonly message: string } | null;
   readonly rounds: number;
+  /** Over MQTT: answers from "the centre" not believed (forged, mismatched, expired, malformed, unsolicited), by why. */
+  readonly rejectedAnswers?: Readonly<Record<string, number>>;
 }
 
 export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | { readonly reversed: boolean };

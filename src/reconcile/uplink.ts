@@ -15,10 +15,21 @@ export interface CentreLink {
   reverse?(origin: string, idempotencyKey: string, timeoutMs: number): Promise<void>;
 }
 
+/** Consecutive entries of one origin and the origin's signature of the last: what the centre verifies. */
+export interface SignedEntries {
+  readonly entries: JournalEntry[];
+  readonly signature: Buffer;
+}
+
 /** The node's journal as the uplink needs it. */
 export interface UplinkJournal {
   headSeq(): number;
-  read(fromSeq: number, limit: number): JournalEntry[];
+  /**
+   * About `limit` entries from `fromSeq` with the origin's signature of the last one; none when
+   * nothing is there. The own journal signs its last entry; a replica cuts at an entry it holds
+   * the origin's signature of, which may be a little before or after `limit`.
+   */
+  read(fromSeq: number, limit: number): SignedEntries | undefined;
   firstUnforwardedSeq(): number | undefined;
   /** Persists the centre's outcomes (idempotent: an entry keeps its first outcome). */
   record(outcomes: readonly ForwardedOutcome[]): Promise<void>;
@@ -61,7 +72,7 @@ const DEFAULT_WINDOW = 2;
 type Flight = { readonly batch: ForwardBatch; readonly answer: Promise<{ answer: BatchAnswer } | { error: unknown }> };
 
 /** The centre refused a batch for a reason a resend cannot fix: an operator has to look. */
-const FATAL = new Set(['EDGEPAY_CENTRE_CONFLICT', 'EDGEPAY_CENTRE_CHAIN_BROKEN', 'EDGEPAY_CENTRE_BATCH_SHAPE', 'EDGEPAY_CENTRE_BATCH_TOTALS', 'EDGEPAY_CENTRE_BATCH_EMPTY']);
+const FATAL = new Set(['EDGEPAY_CENTRE_NODE_UNKNOWN', 'EDGEPAY_CENTRE_NODE_REVOKED', 'EDGEPAY_CENTRE_NODE_STORE', 'EDGEPAY_CENTRE_CUSTODY_REFUSED', 'EDGEPAY_CENTRE_SIGNATURE', 'EDGEPAY_CENTRE_CONFLICT', 'EDGEPAY_CENTRE_CHAIN_BROKEN', 'EDGEPAY_CENTRE_BATCH_SHAPE', 'EDGEPAY_CENTRE_BATCH_TOTALS', 'EDGEPAY_CENTRE_BATCH_EMPTY']);
 
 /**
  * Forwards the node's journal to the centre in bounded, contiguous batches with their count and
@@ -95,9 +106,10 @@ export class Uplink {
     let gapAt: number | undefined;
     const launch = (): void => {
       while (flights.length < window && readSeq <= report.headSeq) {
-        const entries = journal.read(readSeq, Math.min(batchSize, report.headSeq - readSeq + 1));
-        if (entries.length === 0) return;
-        const batch = this.batchOf(entries);
+        const signed = journal.read(readSeq, Math.min(batchSize, report.headSeq - readSeq + 1));
+        if (signed === undefined || signed.entries.length === 0) return;
+        const { entries } = signed;
+        const batch = this.batchOf(signed);
         flights.push({ batch, answer: centre.send(batch).then((answer) => ({ answer }), (error: unknown) => ({ error })) });
         readSeq = entries[entries.length - 1]!.seq + 1;
       }
@@ -154,7 +166,7 @@ export class Uplink {
     return report;
   }
 
-  private batchOf(entries: JournalEntry[]): ForwardBatch {
+  private batchOf({ entries, signature }: SignedEntries): ForwardBatch {
     const first = entries[0]!.seq;
     const last = entries[entries.length - 1]!.seq;
     return {
@@ -164,6 +176,7 @@ export class Uplink {
       sender: this.options.sender ?? this.options.origin,
       entries,
       totals: totalsOf(entries),
+      signature,
     };
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENTRY_KINDS, type JournalEntry } from '../journal/entry.js';
+import { canonicalBase64 } from '../platform/canonical-base64.js';
 
 /*
  * A journal entry as JSON on the wire: every field of JournalEntry, the sealed card as base64.
@@ -28,7 +29,7 @@ export const entryJsonSchema = z.strictObject({
   cardToken: text(128),
   cardBin: text(16),
   cardLast4: text(8),
-  sealedCard: z.base64().max(MAX_SEALED_BASE64).nullable(),
+  sealedCard: canonicalBase64().max(MAX_SEALED_BASE64).nullable(),
   decision: z.strictObject({
     approved: z.boolean(),
     code: text(16),

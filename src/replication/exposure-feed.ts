@@ -13,6 +13,7 @@ const RETRY_MS = 200;
  * Hands peers' offline approvals and voids to the journal writer, which counts them in card
  * windows (P5). Delivery is retried while the journal writer restarts; a restarted journal writer
  * also reads everything in the window from the replicas, so a feed lost in between is recovered.
+ * Nothing is judged here: the journal writer holds the rules and the clock that plausibility needs.
  */
 export class ExposureFeed {
   private waiting: PeerEntriesMessage = { approvals: [], releases: [] };

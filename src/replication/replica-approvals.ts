@@ -1,7 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { PeerApproval } from '../authorize/peer-exposure.js';
 
-/** An offline approval taken by another node of the store, as its replica shows it. */
+/**
+ * An offline approval taken by another node of the store, as its replica shows it: signed by its
+ * origin, which proves who claims it, not that it is plausible. Rows come back unjudged, dates
+ * ahead of now included; PeerExposure decides what counts (peer-plausibility.ts).
+ */
 export type ReplicaApproval = PeerApproval;
 
 /** An approved void of the origin's authorization `seq`: the card gets that room back. */

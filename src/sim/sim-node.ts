@@ -11,6 +11,7 @@ import type { Payment, PaymentRequestBody } from '../lanes/payment.js';
 import type { RandomSource } from '../platform/random.js';
 import type { Timers } from '../platform/timers.js';
 import type { CentreLink } from '../reconcile/uplink.js';
+import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { Counters } from '../replication/counters.js';
 import { peerEntriesMessage } from '../replication/exposure-feed.js';
@@ -142,7 +143,7 @@ export class SimNode {
       store: this.options.store,
       journal: {
         headSeq: () => reader.headSeq(),
-        read: (from, limit) => reader.read(from, limit),
+        read: ownSignedReads((from, limit) => reader.read(from, limit), this.options.signingKey),
         firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
         record: async (outcomes) => authorizer.recordForwarded(outcomes),
       },

@@ -102,11 +102,15 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
   const scheduler = new SimScheduler(START_WALL_MS);
   const ledger = SqliteLedger.open(join(dir, 'centre', 'ledger.db'));
   try {
+    const keyPairs = new Map(NODES.map((id) => [id, generateKeyPairSync('ed25519')]));
+    // Provisioned as an operator would: every node of the store registered at the centre with its key.
+    for (const [nodeId, pair] of keyPairs) {
+      await ledger.registerNode({ nodeId, store: STORE, publicKeyPem: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString() }, START_WALL_MS);
+    }
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6, clock: scheduler.clock });
     const network = new SimNetwork(scheduler, random, { loss: random.int(50) / 1_000, duplicate: random.int(50) / 1_000, maxDelayMs: between(random, 1, 40) });
     const uplinkCut = new Set<string>();
     const topics = new StoreTopics(FLEET, STORE);
-    const keyPairs = new Map(NODES.map((id) => [id, generateKeyPairSync('ed25519')]));
     const keys = new Map(NODES.map((id) => [id, keyPairs.get(id)!.publicKey]));
     const linkFates = { lostRequest: random.int(100) / 1_000, lostAnswer: random.int(100) / 1_000, maxDelayMs: 50, timeoutMs: 2_000 };
     // Capture as the reader actor runs it, with keys of this store; the card numbers read are kept here only, to look for them at rest.

@@ -1,8 +1,10 @@
+import { cardDecline } from '../authorize/card-checks.js';
 import { type Decision, systemUnavailable } from '../authorize/codes.js';
 import { decideAuthorization } from '../authorize/decide.js';
 import { ExposureState } from '../authorize/exposure.js';
 import type { ExposureView } from '../authorize/exposure-view.js';
 import { type PeerApproval, PeerExposure, storeExposure } from '../authorize/peer-exposure.js';
+import type { PeerIgnoredCounts } from '../authorize/peer-plausibility.js';
 import { decideFollowUp } from '../authorize/follow-up.js';
 import type { Rules } from '../authorize/rules.js';
 import { EdgepayError } from '../errors.js';
@@ -11,6 +13,7 @@ import { GroupCommit, type GroupCommitOptions, type Settled } from '../journal/g
 import type { BatchWriter, ForwardedOutcome, Journal } from '../journal/journal.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Fingerprint, conflictWith } from './idempotency.js';
+import { decideWithOnline } from './online-decision.js';
 import { type Outcome, decisionOf } from './outcome.js';
 import { rebuildExposure } from './rebuild.js';
 import {
@@ -30,6 +33,8 @@ export interface AuthorizerOptions {
    * own scheduler so that what sits in the WAL at a crash follows from the seed alone.
    */
   readonly defer?: (run: () => void, delayMs: number) => void;
+  /** How far ahead of this node's clock a peer's approval may be dated and still count (peer-plausibility.ts). */
+  readonly peerClockToleranceMs?: number;
 }
 
 function deferOnTimer(run: () => void, delayMs: number): void {
@@ -59,7 +64,7 @@ export class Authorizer {
   private readonly clock: Clock;
   private readonly exposure: ExposureState;
   /** Peers' offline approvals, counted in the card windows (P5). */
-  private readonly peers = new PeerExposure();
+  private readonly peers: PeerExposure;
   private readonly decisionView: ExposureView;
   private readonly batches: GroupCommit<Operation, Outcome>;
   private rules: Rules;
@@ -73,6 +78,8 @@ export class Authorizer {
     this.rules = options.rules;
     this.defer = options.defer ?? deferOnTimer;
     this.exposure = exposure;
+    // The limits are read at each use: peers are judged against the rules in force, not those at start.
+    this.peers = new PeerExposure({ clock: this.clock, futureToleranceMs: options.peerClockToleranceMs, perCard: () => this.rules.perCard });
     this.decisionView = storeExposure(exposure, this.peers);
     this.lastPruneWallMs = this.clock.wallMs();
     this.batches = new GroupCommit((ops) => this.flush(ops), { ...options.groupCommit, onIdle: () => this.scheduleCheckpoint() });
@@ -98,6 +105,16 @@ export class Authorizer {
       return Promise.reject(error);
     }
     return this.batches.submit({ type: 'authorize', request });
+  }
+
+  /**
+   * The card checks alone (currency, check digit, expiry, hot list) under the rules in force now:
+   * the decline the offline rules would give for the card whatever the limits, or null. Asked
+   * before the centre is, so a card the node declines is never sent for an online decision.
+   * Rejects a malformed request as authorize does; records nothing.
+   */
+  checkCard(input: unknown): Decision | null {
+    return cardDecline(parseAuthorizationRequest(input), this.rules, this.clock.wallMs());
   }
 
   /** Void, refund or capture of an earlier entry of this node, found by its idempotency key. */
@@ -145,8 +162,12 @@ export class Authorizer {
   }
 
   recordPeerEntries(approvals: readonly PeerApproval[], releases: readonly { origin: string; seq: number }[] = []): void {
-    for (const approval of approvals) this.peers.recordApproval(approval);
-    for (const release of releases) this.peers.recordRelease(release.origin, release.seq);
+    this.peers.recordEntries(approvals, releases);
+  }
+
+  /** Peers' approvals left out of the card windows as implausible, by reason (an alert). */
+  peerApprovalsIgnored(): PeerIgnoredCounts {
+    return this.peers.ignored();
   }
 
   /** Resolves when every accepted request has its answer. */
@@ -210,7 +231,7 @@ export class Authorizer {
     const decision: Decision =
       request.online === undefined
         ? decideAuthorization(request, this.decisionView, this.rules, nowWallMs)
-        : { approved: request.online.approved, code: request.online.code, reason: request.online.reason, rule: 'centre', mode: 'online' };
+        : decideWithOnline(request, request.online, this.rules, nowWallMs);
     const { entry, existing } = writer.appendOrFind({
       kind: 'authorization',
       idempotencyKey: request.idempotencyKey,

@@ -31,7 +31,7 @@ const cardFacts = z.strictObject({
 });
 
 /** Response codes the centre may answer online with; anything else is not a decision the node takes. */
-export const ONLINE_CODES = ['00', '43', '51', '54', '68'] as const;
+export const ONLINE_CODES = ['00', '14', '43', '51', '54', '57', '68'] as const;
 const onlineDecision = z.strictObject({ approved: z.boolean(), code: z.enum(ONLINE_CODES), reason: z.string().min(1).max(1_024) });
 
 const authorizationRequest = z.strictObject({

@@ -1,12 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { apiAuthHeaders } from '../../src/api/client-auth.js';
 import { defaultRulesConfig } from '../../src/authorize/index.js';
 import { JournalReader } from '../../src/journal/journal-reader.js';
 import type { JournalEntry } from '../../src/journal/entry.js';
 import { type NodeConfig, journalPathOf } from '../../src/node/config.js';
 import { NodeRuntime } from '../../src/node/runtime.js';
-import { newNodeConfigIn } from './node.js';
+import { LOOPBACK_API, newNodeConfigIn } from './node.js';
 import { type PtyPair, type SimulatorProcess, eventually, startPtyPair, startSimulator } from './pty.js';
 
 /** One lane of the store under test: its reader firmware on a real pty pair, in a process of its own. */
@@ -75,14 +76,15 @@ export async function startLaneStore(dir: string, laneCount: number, cards: stri
   writeFileSync(join(dir, 'rules.json'), JSON.stringify(rules));
   const config = await newNodeConfigIn(dir, {
     rulesFile: 'rules.json',
-    api: { host: '127.0.0.1', port: 0 },
+    api: LOOPBACK_API,
     lanes: lanes.map((lane) => ({ id: lane.id, port: lane.pty.nodePath, profile: 'edgepay-sim' })),
   });
   let node = await NodeRuntime.start({ config, registry: new Registry() });
+  const auth = apiAuthHeaders(config.api);
   const call = async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
     const response = await fetch(`${node.apiAddress}${path}`, {
       method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      ...(body === undefined ? { headers: auth } : { headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> };
   };

@@ -5,6 +5,9 @@ import { generateSealKeyPair } from '../../src/card/index.js';
 import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from '../../src/node/config.js';
 import { initNode } from '../../src/node/init.js';
 
+/** The POS API on a free loopback port, its bearer token in `api.token` beside the configuration (written by init). */
+export const LOOPBACK_API = { host: '127.0.0.1', port: 0, tokenFile: 'api.token' } as const;
+
 /** A node configuration with real key files in `dir`; `overrides` patch the input before validation. */
 export async function nodeConfigIn(dir: string, overrides: Partial<NodeConfigInput> = {}): Promise<NodeConfig> {
   const centre = await generateSealKeyPair();

@@ -9,6 +9,7 @@ import { JournalReader } from '../../src/journal/journal-reader.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { type CentreLink, Uplink, type UplinkJournal } from '../../src/reconcile/uplink.js';
 import { authorizationDraft } from './drafts.js';
+import { nodeKeys, registerKeys, signedReadsOf } from './signed-forwarding.js';
 
 /*
  * Model-based reconciliation: random journals on two nodes of one store (sales, declines, voids,
@@ -74,6 +75,8 @@ export async function runReconcileModel(dir: string, commands: readonly Command[
   const sales: Sale[][] = ORIGINS.map(() => []);
   let backend = await openBackend();
   await backend.setCardStanding(HOT_TOKEN, 'hot_listed');
+  const keys = nodeKeys(ORIGINS);
+  await registerKeys(backend, STORE, keys);
   let centre = new Centre({ backend, forwardDeadlineHours: 24 * 7, clock });
   const sent: ForwardBatch[][] = ORIGINS.map(() => []);
   const expectedMerchant: Record<string, number> = {};
@@ -82,7 +85,7 @@ export async function runReconcileModel(dir: string, commands: readonly Command[
 
   const uplinkJournal = (i: number): UplinkJournal => ({
     headSeq: () => journals[i]!.chainHead().seq,
-    read: (from, limit) => readers[i]!.read(from, limit),
+    read: signedReadsOf(readers[i]!, keys.get(ORIGINS[i]!)!),
     firstUnforwardedSeq: () => readers[i]!.firstUnforwardedSeq(),
     record: async (outcomes) => journals[i]!.recordForwarded(outcomes),
   });

@@ -10,7 +10,9 @@ import { createStoreAedes } from '../../bench/replication-aedes.js';
 import { tokenizePan } from '../../card/capture.js';
 import { generateSealKeyPair } from '../../card/seal.js';
 import { Centre } from '../../central/centre.js';
+import { registerNodes } from '../../central/register-nodes.js';
 import { CentreService } from '../../central/centre-service.js';
+import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../../central/centre-keys.js';
 import { SqliteLedger } from '../../central/sqlite-ledger.js';
 import { JournalReader } from '../../journal/journal-reader.js';
 import { packagePath } from '../../platform/modules.js';
@@ -72,6 +74,9 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     writeFileSync(join(dir.path, 'token.key'), tokenKey.toString('base64'), { mode: 0o600 });
     const seal = await generateSealKeyPair();
     writeFileSync(join(dir.path, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
+    // The centre's answer key: the nodes pin its public half and believe only answers signed with it.
+    const answerKey = generateCentreKeyPair();
+    writeFileSync(join(dir.path, CENTRE_SIGNING_PUBLIC_KEY_FILE), answerKey.publicKeyPem);
     const hotToken = tokenizePan(SIM_HOT_PAN, tokenKey);
     writeFileSync(
       join(dir.path, 'rules.json'),
@@ -104,10 +109,11 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     const ledger = SqliteLedger.open(join(dir.path, 'centre', 'ledger.db'));
     stops.push(() => ledger.close());
     await ledger.setCardStanding(hotToken, 'hot_listed');
+    await registerNodes(ledger, STORE, keys);
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
     let centreService: CentreService | undefined;
     const startCentre = async (): Promise<void> => {
-      centreService = await CentreService.start({ centre, fleet: FLEET, brokerUrl, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-demo', logger: pino({ level: 'silent' }) });
+      centreService = await CentreService.start({ centre, fleet: FLEET, brokerUrl, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-demo', logger: pino({ level: 'silent' }), signingKey: answerKey.privateKey });
     };
     await startCentre();
     stops.push(async () => centreService?.stop());
@@ -141,7 +147,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
             peers: peersOf(id, keys),
             custodyAfterSeconds: 2,
           },
-          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: true, timeoutMs: 300 } },
+          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: true, timeoutMs: 300 }, signingPublicKeyFile: join(dir.path, CENTRE_SIGNING_PUBLIC_KEY_FILE) },
           log: { level: 'warn' },
         },
       });
@@ -155,7 +161,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
       const key = `${node.id}-p${paymentNo++}`;
       const response = await fetch(`${node.apiUrl}/v1/payments`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...node.apiHeaders, 'content-type': 'application/json' },
         body: JSON.stringify({ lane: 'lane-1', amountMinor, currency: 'EUR', reference: key, idempotencyKey: key }),
       });
       const payment = (await response.json()) as { status?: string; decision?: { code: string; mode: string; approved: boolean } | null };
@@ -274,7 +280,7 @@ function sameSums(a: Readonly<Record<string, number>>, b: Readonly<Record<string
 async function untilReaderReady(node: StoreNode): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const state = await readerState(node.apiUrl);
+    const state = await readerState(node.apiUrl, node.apiHeaders);
     if (state === 'ready') return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

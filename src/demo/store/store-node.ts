@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { apiAuthHeaders } from '../../api/client-auth.js';
 import { type LanePty, startLanePty } from '../../bench/lane-pty.js';
 import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';
 import { parseNodeConfig } from '../../node/config.js';
@@ -14,6 +15,8 @@ export interface StoreNode {
   readonly id: string;
   readonly dir: string;
   readonly apiUrl: string;
+  /** What every request to apiUrl carries: the node's bearer token. */
+  readonly apiHeaders: Readonly<Record<string, string>>;
   readonly statusUrl: string;
   readonly journalPath: string;
   /** The process runs (it may be paused). */
@@ -46,9 +49,15 @@ export interface StoreNodeOptions {
 
 const READY_TIMEOUT_MS = 20_000;
 
+/** The API's token file in a box's directory, written by `node init`. */
+const API_TOKEN_FILE = 'api.token';
+
 export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNode> {
-  // A new box: its journal made once, as an operator does before the first start; restarts find it there.
-  initNode(parseNodeConfig(options.config, options.dir));
+  const api = { host: '127.0.0.1', port: options.apiPort, tokenFile: API_TOKEN_FILE };
+  // A new box: its journal and API token made once, as an operator does before the first start; restarts find them there.
+  const parsed = parseNodeConfig({ ...options.config, api }, options.dir);
+  initNode(parsed);
+  const apiHeaders = apiAuthHeaders(parsed.api);
   const cleanups: (() => Promise<void>)[] = [];
   let readerPath: string;
   let nodePath: string;
@@ -69,7 +78,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     JSON.stringify({
       ...options.config,
       lanes: [{ id: 'lane-1', port: nodePath, profile: 'edgepay-sim' }],
-      api: { host: '127.0.0.1', port: options.apiPort },
+      api,
       observability: { host: '127.0.0.1', port: options.statusPort },
     }),
   );
@@ -90,7 +99,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     const deadline = Date.now() + (options.readyTimeoutMs ?? READY_TIMEOUT_MS);
     for (;;) {
       if (!alive()) throw new Error(`${options.id} exited at start:\n${log}`);
-      const state = await readerState(apiUrl);
+      const state = await readerState(apiUrl, apiHeaders);
       if (state === 'ready') return;
       if (Date.now() > deadline) throw new Error(`${options.id}'s reader did not become ready (last state ${String(state)}):\n${log}\n${sim.describe()}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -103,6 +112,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     id: options.id,
     dir: options.dir,
     apiUrl,
+    apiHeaders,
     statusUrl: `http://127.0.0.1:${options.statusPort}`,
     journalPath: join(options.dir, 'data', 'journal.db'),
     get running() {
@@ -141,8 +151,8 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
 }
 
 /** The state of a box's lane reader from its payment API (`ready` when it takes a card); undefined when the box does not answer. */
-export async function readerState(apiUrl: string): Promise<string | undefined> {
-  return fetch(`${apiUrl}/v1/lanes`, { signal: AbortSignal.timeout(2_000) })
+export async function readerState(apiUrl: string, headers: Readonly<Record<string, string>>): Promise<string | undefined> {
+  return fetch(`${apiUrl}/v1/lanes`, { headers, signal: AbortSignal.timeout(2_000) })
     .then(async (r) => ((await r.json()) as { lanes?: { reader?: { state?: string } | null }[] }).lanes?.[0]?.reader?.state)
     .catch(() => undefined);
 }

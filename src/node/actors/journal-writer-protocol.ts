@@ -1,4 +1,6 @@
+import type { Decision } from '../../authorize/codes.js';
 import type { PeerApproval } from '../../authorize/peer-exposure.js';
+import type { PeerIgnoredCounts } from '../../authorize/peer-plausibility.js';
 import type { RulesConfig } from '../../authorize/rules.js';
 import type { JournalEntry } from '../../journal/entry.js';
 import type { ChainHead, ForwardedOutcome } from '../../journal/journal.js';
@@ -8,6 +10,8 @@ import type { NodeConfig } from '../config.js';
 /** The journal writer is the only actor that writes the journal; these are the only things it does. */
 export type JournalWriterRequest =
   | { readonly type: 'authorize'; readonly request: AuthorizationRequest }
+  /** The card checks alone under the rules in force, asked before the centre is (online authorization). */
+  | { readonly type: 'check-card'; readonly request: AuthorizationRequest }
   | { readonly type: 'follow-up'; readonly request: FollowUpRequest }
   | { readonly type: 'forwarded'; readonly seqs: readonly number[] }
   /** The centre holds these entries now, with what it made of each (reconciliation). */
@@ -28,14 +32,22 @@ export interface SetRulesResult {
   readonly rulesVersion: number;
 }
 
+/** The offline decline for the card whatever the limits, or null when it passes every card check. */
+export interface CardCheckReply {
+  readonly declined: Decision | null;
+}
+
 export interface ExposureSummary {
   readonly ownApprovalsTracked: number;
   readonly storedUnforwarded: number;
   readonly peerApprovals: number;
+  /** Peers' approvals left out of shared exposure as implausible since this journal writer started, by reason. */
+  readonly peerApprovalsIgnored: PeerIgnoredCounts;
 }
 
 export type JournalWriterReply =
   | Outcome
+  | CardCheckReply
   | ChainHead
   | { readonly forwarded: number }
   | { readonly recorded: number }

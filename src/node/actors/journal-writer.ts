@@ -57,6 +57,7 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
       journal,
       rules,
       groupCommit: { maxBatch: config.journal.maxBatch, maxWaitMs: config.journal.maxWaitMs, maxQueued: config.journal.maxQueued },
+      ...(config.replication?.peerClockToleranceSeconds === undefined ? {} : { peerClockToleranceMs: config.replication.peerClockToleranceSeconds * 1_000 }),
     });
     // Peers' approvals survive a journal-writer restart in the replicas, not in this thread's memory.
     const shared = loadPeerApprovals(config, Date.now() - rules.perCard.windowMinutes * 60_000);
@@ -82,6 +83,8 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
         return outcome;
       }
+      case 'check-card':
+        return { declined: open().checkCard(message.request) };
       case 'follow-up': {
         const outcome = await open().followUp(message.request);
         if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
@@ -100,7 +103,12 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         return { recorded: message.approvals.length };
       case 'exposure': {
         const stats = open().exposureView().stats();
-        return { ownApprovalsTracked: stats.trackedApprovals, storedUnforwarded: stats.storedApprovals, peerApprovals: open().peerApprovalCount() };
+        return {
+          ownApprovalsTracked: stats.trackedApprovals,
+          storedUnforwarded: stats.storedApprovals,
+          peerApprovals: open().peerApprovalCount(),
+          peerApprovalsIgnored: open().peerApprovalsIgnored(),
+        };
       }
       case 'set-rules':
         return setRules(message.rules);
