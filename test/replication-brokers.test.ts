@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, createPublicKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type MqttClient, connect } from 'mqtt';
@@ -14,7 +14,7 @@ import { systemClock } from '../src/platform/clock.js';
 import type { ReplicatorTuning } from '../src/replication/config.js';
 import { sealEnvelope } from '../src/replication/envelope.js';
 import { generateNodeKeyPair, loadSigningKey } from '../src/replication/keys.js';
-import { parseRepairRequest } from '../src/replication/messages.js';
+import { openRepairRequest } from '../src/replication/messages.js';
 import { type ProvisionedNode, peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { SharedApprovals } from '../src/replication/replica-approvals.js';
 import { Replicator, type ReplicatorStatus } from '../src/replication/replicator.js';
@@ -271,10 +271,14 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kin
     const key = f.key(GHOST);
     // The injector is the ghost origin: its journal topic, and answers to repair requests.
     const injector = await raw(GHOST, 'ghost-injector');
-    await injector.subscribeAsync(topics.repair(GHOST), { qos: 1 });
-    injector.on('message', (_topic, payload) => {
-      const request = parseRepairRequest(payload);
-      if (request === undefined) return;
+    // Each node asks on its own repair topic, signed; the injector answers what it asks of the ghost.
+    await injector.subscribeAsync(topics.everyNode('repair'), { qos: 1 });
+    const lanePublicKeys = new Map(LANES.map((id) => [id, createPublicKey(f.key(id))]));
+    injector.on('message', (topic, payload) => {
+      const node = topics.parse(topic)?.node ?? '';
+      const opened = openRepairRequest(payload, node, lanePublicKeys);
+      if (!opened.ok || opened.message.origin !== GHOST) return;
+      const request = opened.message;
       for (const entry of entries.slice(request.fromSeq - 1, request.toSeq)) void injector.publishAsync(topics.inbox(request.requester), sealEnvelope(entry, key), { qos: 1 });
     });
     await waitFor(() => LANES.every((id) => f.status(id).connected), 'nodes to connect');

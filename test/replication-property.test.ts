@@ -8,7 +8,7 @@ import { Counters } from '../src/replication/counters.js';
 import { encodeEnvelope, signEntry } from '../src/replication/envelope.js';
 import { generateNodeKeyPair } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
-import { parseRepairRequest } from '../src/replication/messages.js';
+import { openRepairRequest, sealStatus } from '../src/replication/messages.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import type { MqttPort } from '../src/replication/port.js';
 import { RepairAnswerer } from '../src/replication/repair-answerer.js';
@@ -32,6 +32,7 @@ const REPLICA = 'replica';
 const MAX_ENTRIES = 60;
 const topics = new StoreTopics('fleet', 'store');
 const origin = generateNodeKeyPair();
+const replica = generateNodeKeyPair();
 
 /** One chain, built and signed once; each run replicates a prefix of it. */
 const chain: (JournalEntry & { signature: Buffer })[] = (() => {
@@ -80,17 +81,18 @@ function replicaNode(pendingPerOrigin: number, maxRangeEntries: number, clock: M
   const db = openReplicaDatabase(':memory:', REPLICA);
   const store = new ReplicaStore(db, { pending: { perOrigin: pendingPerOrigin, total: pendingPerOrigin }, onConflict: () => counters.increment('conflict') });
   const common = { nodeId: REPLICA, topics, store, port, counters, log: silentLog };
-  const answerer = new RepairAnswerer({ ...common, journal: new JournalReader('/nonexistent/journal.db', REPLICA), signingKey: generateNodeKeyPair().privateKey, maxAnswerEntries: 64, maxAnswersInFlight: 1_024 });
+  const answerer = new RepairAnswerer({ ...common, journal: new JournalReader('/nonexistent/journal.db', REPLICA), signingKey: replica.privateKey, clock, maxAnswerEntries: 64, maxAnswersInFlight: 1_024 });
   const planner = new RepairPlanner({ maxRangeEntries, retryAfterMs: 100, lagGraceMs: 50 });
-  const subscriber = new Subscriber({ ...common, keys: new Map([[ORIGIN, origin.publicKey]]), answerer, planner, clock });
+  const subscriber = new Subscriber({ ...common, keys: new Map([[ORIGIN, origin.publicKey]]), answerer, planner, clock, signingKey: replica.privateKey });
   return { sent, counters, store, subscriber, close: () => db.close() };
 }
 
 /** The origin's side of repair: the requested range, from its chain, into the requester's inbox. */
 function answersTo(requests: readonly Message[], length: number): Message[] {
   return requests.flatMap((message) => {
-    const request = parseRepairRequest(message.payload);
-    if (request === undefined || message.topic !== topics.repair(ORIGIN)) return [];
+    const opened = openRepairRequest(message.payload, REPLICA, new Map([[REPLICA, replica.publicKey]]));
+    if (!opened.ok || message.topic !== topics.repair(REPLICA) || opened.message.origin !== ORIGIN) return [];
+    const request = opened.message;
     const to = Math.min(request.toSeq, length);
     return chain.slice(request.fromSeq - 1, to).map((entry) => ({ topic: topics.inbox(request.requester), payload: encodeEnvelope(entry) }));
   });
@@ -109,7 +111,7 @@ describe('replica store and repair under random delivery schedules', () => {
         (length, fates, order, faultyRounds, pendingPerOrigin, maxRangeEntries) => {
           const clock = new ManualClock(Date.UTC(2026, 0, 2));
           const node = replicaNode(pendingPerOrigin, maxRangeEntries, clock);
-          const status = { topic: topics.status(ORIGIN), payload: Buffer.from(JSON.stringify({ v: 1, nodeId: ORIGIN, online: true, headSeq: length, wallMs: 0 })) };
+          const status = { topic: topics.status(ORIGIN), payload: sealStatus({ nodeId: ORIGIN, online: true, headSeq: length, wallMs: 0, session: 0, n: 0 }, origin.privateKey) };
           const publishes = chain.slice(0, length).map((entry) => ({ topic: topics.journal(ORIGIN), payload: encodeEnvelope(entry) }));
           let inFlight = network(publishes, fates, order, 0);
           try {

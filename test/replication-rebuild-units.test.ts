@@ -144,6 +144,7 @@ describe('rebuild --keep-existing before it reaches the broker', () => {
       keepExisting: true,
       topics: new StoreTopics('acme', 'store-1'),
       keys,
+      signingKey: generateNodeKeyPair().privateKey,
       peerIds: ['node-b'],
       tuning: DEFAULT_REBUILD_TUNING,
       timer: realRebuildTimer,

@@ -17,7 +17,7 @@ import { systemClock } from '../src/platform/clock.js';
 import type { ReplicatorTuning } from '../src/replication/config.js';
 import { encodeEnvelope, sealEnvelope } from '../src/replication/envelope.js';
 import { loadSigningKey } from '../src/replication/keys.js';
-import { encodeStatus } from '../src/replication/messages.js';
+import { sealStatus } from '../src/replication/messages.js';
 import { type ProvisionedNode, peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import { type RebuildOptions, rebuildFromPeers } from '../src/replication/rebuild.js';
 import { isRebuildError } from '../src/replication/rebuild-errors.js';
@@ -355,7 +355,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
     await s.loseBox('lane-1');
     const asLane1 = await raw('lane-1', 'lane-1-tool');
     const announce = (headSeq: number, online: boolean) =>
-      asLane1.publishAsync(topics.status('lane-1'), encodeStatus({ v: 1, nodeId: 'lane-1', online, headSeq, wallMs: Date.now() }), { qos: 1, retain: true });
+      asLane1.publishAsync(topics.status('lane-1'), sealStatus({ nodeId: 'lane-1', online, headSeq, wallMs: Date.now(), session: Date.now(), n: 0 }, s.key('lane-1')), { qos: 1, retain: true });
     const path = s.node('lane-1').journalPath;
 
     await announce(10, true);

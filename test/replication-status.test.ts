@@ -4,7 +4,7 @@ import { ManualClock } from '../src/platform/clock.js';
 import { Counters } from '../src/replication/counters.js';
 import { generateNodeKeyPair } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
-import { encodeStatus } from '../src/replication/messages.js';
+import { type NodeStatus, sealStatus } from '../src/replication/messages.js';
 import type { MqttPort } from '../src/replication/port.js';
 import { RepairAnswerer } from '../src/replication/repair-answerer.js';
 import { RepairPlanner } from '../src/replication/repair-planner.js';
@@ -44,28 +44,37 @@ describe('a peer coming online is answered with a fresh status', () => {
     const store = new ReplicaStore(db);
     const counters = new Counters();
     const common = { nodeId: 'lane-1', topics, store, port, counters, log: silentLog };
-    const answerer = new RepairAnswerer({ ...common, journal: new JournalReader('/nonexistent/journal.db', 'lane-1'), signingKey: generateNodeKeyPair().privateKey, maxAnswerEntries: 64, maxAnswersInFlight: 64 });
+    const self = generateNodeKeyPair();
+    const answerer = new RepairAnswerer({ ...common, journal: new JournalReader('/nonexistent/journal.db', 'lane-1'), signingKey: self.privateKey, clock, maxAnswerEntries: 64, maxAnswersInFlight: 64 });
     const online: string[] = [];
+    const lane2 = generateNodeKeyPair();
     const subscriber = new Subscriber({
       ...common,
-      keys: new Map([['lane-2', generateNodeKeyPair().publicKey]]),
+      keys: new Map([['lane-2', lane2.publicKey]]),
       answerer,
       planner: new RepairPlanner({ maxRangeEntries: 64, retryAfterMs: 100, lagGraceMs: 50 }),
       clock,
+      signingKey: self.privateKey,
       onPeerOnline: (peer) => online.push(peer),
     });
-    const status = (isOnline: boolean, headSeq: number) => encodeStatus({ v: 1, nodeId: 'lane-2', online: isOnline, headSeq, wallMs: clock.wallMs() });
+    const session = clock.wallMs();
+    let n = 0;
+    const status = (isOnline: boolean, headSeq: number, s = session) => sealStatus({ nodeId: 'lane-2', online: isOnline, headSeq, wallMs: clock.wallMs(), session: s, n: n++ }, lane2.privateKey);
 
     subscriber.handle(topics.status('lane-2'), status(true, 0));
     subscriber.handle(topics.status('lane-2'), status(true, 4));
     expect(online).toEqual(['lane-2']);
     subscriber.handle(topics.status('lane-2'), status(false, 4));
-    subscriber.handle(topics.status('lane-2'), status(true, 4));
+    // Back online: a new connection, a new session.
+    subscriber.handle(topics.status('lane-2'), status(true, 4, session + 1));
     expect(online).toEqual(['lane-2', 'lane-2']);
     // A status of an unknown node, or this node's own, is no peer coming online.
-    subscriber.handle(topics.status('mallory'), encodeStatus({ v: 1, nodeId: 'mallory', online: true, headSeq: 1, wallMs: 0 }));
-    subscriber.handle(topics.status('lane-1'), encodeStatus({ v: 1, nodeId: 'lane-1', online: true, headSeq: 1, wallMs: 0 }));
+    const mallory = generateNodeKeyPair();
+    const signed = (nodeId: string, key: typeof mallory.privateKey): Buffer => sealStatus({ nodeId, online: true, headSeq: 1, wallMs: clock.wallMs(), session, n: 0 } satisfies NodeStatus, key);
+    subscriber.handle(topics.status('mallory'), signed('mallory', mallory.privateKey));
+    subscriber.handle(topics.status('lane-1'), signed('lane-1', self.privateKey));
     expect(online).toEqual(['lane-2', 'lane-2']);
+    expect(counters.get('status_unknown_node')).toBe(1);
     db.close();
   });
 
@@ -73,7 +82,7 @@ describe('a peer coming online is answered with a fresh status', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const port = recordingPort();
     let head = 3;
-    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 60_000, heartbeatMs: 600_000, headSeq: () => head });
+    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 60_000, heartbeatMs: 600_000, headSeq: () => head, signingKey: generateNodeKeyPair().privateKey });
     reporter.tick();
     expect(port.sent).toHaveLength(1);
     port.settle.shift()?.();
@@ -95,7 +104,7 @@ describe('a peer coming online is answered with a fresh status', () => {
   it('keeps its heartbeat when the wall clock is stepped back: intervals run on monotonic time', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const port = recordingPort();
-    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => 7 });
+    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => 7, signingKey: generateNodeKeyPair().privateKey });
     reporter.tick();
     port.settle.shift()?.();
     await Promise.resolve();

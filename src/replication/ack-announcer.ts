@@ -1,7 +1,20 @@
+import type { KeyObject } from 'node:crypto';
 import type { JournalEntry } from '../journal/entry.js';
+import type { Clock } from '../platform/clock.js';
 import type { ReplicationLog } from './log.js';
+import { sealAck } from './messages.js';
 import type { MqttPort } from './port.js';
-import { Subscriber } from './subscriber.js';
+
+export interface AckAnnouncerOptions {
+  readonly nodeId: string;
+  /** This node's own ack topic (StoreTopics.ack(nodeId)). */
+  readonly topic: string;
+  readonly port: MqttPort;
+  /** Acks are signed: an origin counts one toward its quorum only for the node whose key signed it. */
+  readonly signingKey: KeyObject;
+  readonly clock: Clock;
+  readonly log: ReplicationLog;
+}
 
 /**
  * Tells each origin how far this node holds its journal, for the origin's quorum wait. Stored runs
@@ -12,11 +25,7 @@ export class AckAnnouncer {
   private readonly due = new Map<string, number>();
   private scheduled = false;
 
-  constructor(
-    private readonly port: MqttPort,
-    private readonly topic: string,
-    private readonly log: ReplicationLog,
-  ) {}
+  constructor(private readonly options: AckAnnouncerOptions) {}
 
   holding(entries: readonly JournalEntry[]): void {
     const last = entries[entries.length - 1];
@@ -29,13 +38,15 @@ export class AckAnnouncer {
 
   private flush(): void {
     this.scheduled = false;
-    if (!this.port.connected) {
+    const { port, topic, nodeId, signingKey, clock, log } = this.options;
+    if (!port.connected) {
       this.due.clear();
       return;
     }
+    const wallMs = Math.max(0, Math.floor(clock.wallMs()));
     for (const [origin, seq] of this.due) {
-      this.port.publish(this.topic, Subscriber.ackPayload(origin, seq), { qos: 1 }).catch((error: unknown) => {
-        this.log.debug({ err: error, origin, seq }, 'ack not acknowledged by the broker');
+      port.publish(topic, sealAck({ node: nodeId, origin, seq, wallMs }, signingKey), { qos: 1 }).catch((error: unknown) => {
+        log.debug({ err: error, origin, seq }, 'ack not acknowledged by the broker');
       });
     }
     this.due.clear();

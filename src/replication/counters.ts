@@ -31,15 +31,53 @@ export const ACCEPT_OUTCOMES = [
 ] as const;
 export type AcceptOutcome = (typeof ACCEPT_OUTCOMES)[number];
 
-/** Work done for the repair protocol. */
-export const REPAIR_EVENTS = ['repair_requested', 'repair_answered', 'repair_refused'] as const;
+/**
+ * Work done for the repair protocol. `repair_refused`: answers already in flight are at their bound
+ * (or the link is down), the requester asks again. `repair_throttled`: the requester spent its byte
+ * budget (repair-budget.ts), so the answer was cut short or not sent.
+ */
+export const REPAIR_EVENTS = ['repair_requested', 'repair_answered', 'repair_refused', 'repair_throttled'] as const;
 export type RepairEvent = (typeof REPAIR_EVENTS)[number];
+
+/**
+ * The signed control messages beside the entries: a node's status, its quorum acks, its repair
+ * requests. None of them carries money, but each moves something (custody, quorum, answer bytes),
+ * so each is refused unless its own node signed it, and every refusal is counted by kind and reason.
+ */
+export const CONTROL_KINDS = ['status', 'ack', 'repair'] as const;
+export type ControlKind = (typeof CONTROL_KINDS)[number];
+
+/** Why a control message was refused, in the order they are checked. */
+export const CONTROL_REFUSALS = [
+  /** Not JSON, wrong shape, too large, a non-canonical signature encoding. */
+  'malformed',
+  /** No signature at all: the v1 wire format, or a forgery that did not try. */
+  'unsigned',
+  /** Claims to be from a node outside the key ring (or, for a repair request, not a peer). */
+  'unknown_node',
+  /** Claims to be from a node other than the one whose topic it came on. */
+  'wrong_topic',
+  /** The signature does not verify with the claimed node's pinned key. */
+  'bad_signature',
+  /** Dated beyond the clock tolerance in the future (statuses and acks): could freeze custody. */
+  'future',
+  /** Older than the status last accepted from that node: a replay or a reordered copy, ignored. */
+  'stale',
+] as const;
+export type ControlRefusal = (typeof CONTROL_REFUSALS)[number];
+export type ControlCounter = `${ControlKind}_${ControlRefusal}`;
+
+export function controlCounter(kind: ControlKind, reason: ControlRefusal): ControlCounter {
+  return `${kind}_${reason}`;
+}
+
+const CONTROL_COUNTERS: readonly ControlCounter[] = CONTROL_KINDS.flatMap((kind) => CONTROL_REFUSALS.map((reason) => controlCounter(kind, reason)));
 
 /** Quorum acknowledgement of this node's own decisions (when enabled). */
 export const QUORUM_EVENTS = ['quorum_reached', 'quorum_local_only'] as const;
 export type QuorumEvent = (typeof QUORUM_EVENTS)[number];
 
-export type CounterName = RejectReason | AcceptOutcome | RepairEvent | QuorumEvent;
+export type CounterName = RejectReason | AcceptOutcome | RepairEvent | QuorumEvent | ControlCounter;
 
 export type CounterSnapshot = Readonly<Record<CounterName, number>>;
 
@@ -56,7 +94,7 @@ export class Counters {
 
   snapshot(): CounterSnapshot {
     const all = {} as Record<CounterName, number>;
-    for (const name of [...REJECT_REASONS, ...ACCEPT_OUTCOMES, ...REPAIR_EVENTS, ...QUORUM_EVENTS]) all[name] = this.get(name);
+    for (const name of [...REJECT_REASONS, ...ACCEPT_OUTCOMES, ...REPAIR_EVENTS, ...QUORUM_EVENTS, ...CONTROL_COUNTERS]) all[name] = this.get(name);
     return all;
   }
 }

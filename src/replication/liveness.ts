@@ -1,8 +1,9 @@
 import { custodyOf } from './custody.js';
 
 /**
- * When each peer was last heard from (any status, entry or ack it sent), and from that which silent
- * peers this node holds in custody. An "offline" last will alone is not silence past the deadline:
+ * When each peer was last heard from (a new entry, or a status or ack signed by it and dated no
+ * later than this node's now: see Subscriber), and from that which silent peers this node holds in
+ * custody. An "offline" last will alone is not silence past the deadline:
  * the node may be back in a minute and is the best one to forward its own journal.
  */
 export class Liveness {

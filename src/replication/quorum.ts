@@ -23,10 +23,12 @@ interface Waiter {
 const MAX_WAITERS = 8_192;
 
 /**
- * Quorum acknowledgement of this node's own entries: peers announce, under their own ack topic,
- * the highest contiguous sequence of this node they hold (the broker ACL makes the topic the
- * sender's identity). A wait ends as soon as more than half of the reachable peers hold the entry,
- * or at its timeout, when the decision goes out local-only and the caller counts an alert.
+ * Quorum acknowledgement of this node's own entries: peers announce, under their own ack topic and
+ * signed with their own key, the highest contiguous sequence of this node they hold. Only acks
+ * verified against the pinned key of the node they are recorded for reach recordAck (see
+ * Subscriber.receiveAck), so one box cannot vote for another; the ACL on the topic is defence in
+ * depth. A wait ends as soon as more than half of the reachable peers hold the entry, or at its
+ * timeout, when the decision goes out local-only and the caller counts an alert.
  */
 export class QuorumTracker {
   private readonly held = new Map<string, number>();
@@ -34,7 +36,7 @@ export class QuorumTracker {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** A peer holds this node's entries up to `seq` (acks only move forward). */
+  /** `peer` signed that it holds this node's entries up to `seq` (acks only move forward). */
   recordAck(peer: string, seq: number): void {
     if (!Number.isSafeInteger(seq) || seq <= (this.held.get(peer) ?? 0)) return;
     this.held.set(peer, seq);

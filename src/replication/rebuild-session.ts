@@ -1,6 +1,8 @@
+import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import type { KeyRing } from './keys.js';
 import type { ReplicationLog } from './log.js';
-import { type NodeStatus, encodeRepairRequest, parseStatus } from './messages.js';
+import { type NodeStatus, openStatus, sealRepairRequest } from './messages.js';
 import type { RebuildCollector } from './rebuild-collector.js';
 import type { StoreTopics } from './topics.js';
 
@@ -70,6 +72,10 @@ export interface SessionOptions {
   readonly collector: RebuildCollector;
   /** Statuses are taken only from these nodes (the node itself and its configured peers). */
   readonly known: ReadonlySet<string>;
+  /** Statuses count only if signed by their node with the key pinned here. */
+  readonly keys: KeyRing;
+  /** The node's signing key: peers answer only repair requests signed by their requester. */
+  readonly signingKey: KeyObject;
   readonly tuning: RebuildTuning;
   readonly deadlineMs: number;
   readonly log: ReplicationLog;
@@ -98,8 +104,8 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
     const parsed = topics.parse(topic);
     if (parsed?.leaf === 'inbox' && parsed.node === nodeId) collector.offer(payload);
     else if (parsed?.leaf === 'status' && options.known.has(parsed.node) && payload.byteLength > 0) {
-      const status = parseStatus(payload);
-      if (status !== undefined && status.nodeId === parsed.node) statuses.set(parsed.node, status);
+      const status = openStatus(payload, parsed.node, options.keys);
+      if (status.ok) statuses.set(parsed.node, status.message);
     }
   };
   const detach = [transport.onMessage(onMessage), transport.onClose(onClose)];
@@ -134,7 +140,7 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
         sent = { toSeq: range.toSeq, atMs: now };
         requests++;
         log.debug({ origin: nodeId, ...range }, 'asking the peers for entries');
-        transport.publish(topics.repair(nodeId), encodeRepairRequest({ v: 1, origin: nodeId, ...range, requester: nodeId })).catch((error: unknown) => {
+        transport.publish(topics.repair(nodeId), sealRepairRequest({ requester: nodeId, origin: nodeId, ...range }, options.signingKey)).catch((error: unknown) => {
           log.debug({ err: error }, 'repair request not acknowledged; it is repeated');
         });
       }

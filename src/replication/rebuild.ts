@@ -48,6 +48,11 @@ export interface RebuildOverOptions extends Pick<RebuildOptions, 'nodeId' | 'jou
   readonly topics: StoreTopics;
   /** The fleet's keys, the origin's own among them. */
   readonly keys: KeyRing;
+  /**
+   * The box's signing key, for its repair requests: peers answer them only if they verify with the
+   * key they pinned for the node, so a box with a new key needs its peers to know it first.
+   */
+  readonly signingKey: KeyObject;
   readonly peerIds: readonly string[];
   readonly tuning: RebuildTuning;
   readonly timer: RebuildTimer;
@@ -72,6 +77,7 @@ export async function rebuildFromPeers(options: RebuildOptions): Promise<Rebuild
     ...options,
     topics: new StoreTopics(replication.fleet, replication.store),
     keys: keyRing(options),
+    signingKey: loadSigningKey(replication.signingKeyFile),
     peerIds: replication.peers.map((p) => p.nodeId),
     tuning,
     timer: realRebuildTimer,
@@ -102,6 +108,8 @@ export async function rebuildOver(options: RebuildOverOptions): Promise<RebuildR
       timer,
       collector,
       known: new Set(options.keys.keys()),
+      keys: options.keys,
+      signingKey: options.signingKey,
       tuning: options.tuning,
       deadlineMs: started + (options.timeoutMs ?? DEFAULT_REBUILD_TIMEOUT_MS),
       log,

@@ -14,6 +14,7 @@ import { OutboxWatermark } from './outbox-watermark.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { Publisher } from './publisher.js';
 import { RepairAnswerer } from './repair-answerer.js';
+import type { RepairBudget } from './repair-budget.js';
 import { RepairPlanner } from './repair-planner.js';
 import type { SharedApprovals } from './replica-approvals.js';
 import { openReplicaDatabase, openWatermarkConnection } from './replica-db.js';
@@ -25,6 +26,7 @@ import { loadRulesPublicKey } from './rules-keys.js';
 import { type RulesCounterSnapshot, RulesReceiver, type RulesStatus, rulesCounterSnapshot } from './rules-receiver.js';
 import { distributedRulesPathOf } from './rules-store.js';
 import { StatusReporter } from './status.js';
+import { StoredSessionFloor } from './status-session.js';
 import { Subscriber } from './subscriber.js';
 import { StoreTopics } from './topics.js';
 
@@ -40,6 +42,8 @@ export interface ReplicatorOptions {
   readonly configuredRulesVersion?: number;
   /** Distributed rules just verified and persisted (needs `rulesPublicKeyFile` in the settings). */
   readonly onRules?: (rules: RulesConfig) => void;
+  /** Repair answer bytes per requester; DEFAULT_REPAIR_BUDGET (repair-budget.ts) unless given. */
+  readonly repairBudget?: RepairBudget;
 }
 
 export interface OriginStatus {
@@ -176,6 +180,9 @@ export class Replicator {
         minIntervalMs: this.tuning.statusMinIntervalMs,
         heartbeatMs: this.tuning.statusHeartbeatMs,
         headSeq: () => this.publisher.stats().ackedSeq,
+        signingKey,
+        // On the watermark's connection: written outside the replica batches, at each connect.
+        sessionFloor: new StoredSessionFloor(this.watermarkDb),
       });
       const answerer = new RepairAnswerer({
         nodeId: settings.nodeId,
@@ -186,6 +193,8 @@ export class Replicator {
         signingKey,
         counters: this.counters,
         log: this.log,
+        clock,
+        ...(options.repairBudget === undefined ? {} : { budget: options.repairBudget }),
         maxAnswerEntries: this.tuning.maxRepairEntries,
         maxAnswersInFlight: this.tuning.maxAnswersInFlight,
       });
@@ -200,12 +209,14 @@ export class Replicator {
         counters: this.counters,
         clock,
         log: this.log,
+        signingKey,
         onAck: (peer, seq) => this.quorum.recordAck(peer, seq),
         onHeard: (peer, atMs) => this.liveness.heard(peer, atMs),
         onPeerOnline: () => this.statusReporter.refresh(),
+        onOwnStatus: (status) => this.statusReporter.observeOwn(status),
         ...(this.rules === undefined ? {} : { rules: this.rules }),
       });
-      this.acks = new AckAnnouncer(port, topics.ack(settings.nodeId), this.log);
+      this.acks = new AckAnnouncer({ nodeId: settings.nodeId, topic: topics.ack(settings.nodeId), port, signingKey, clock, log: this.log });
     } catch (error) {
       this.journal.close();
       this.watermarkDb.close();

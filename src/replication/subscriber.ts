@@ -1,14 +1,19 @@
+import type { KeyObject } from 'node:crypto';
 import { type Clock, monotonicMs } from '../platform/clock.js';
-import type { Counters, RejectReason } from './counters.js';
+import { type ControlKind, type ControlRefusal, type Counters, type RejectReason, controlCounter } from './counters.js';
 import { openMessage } from './envelope.js';
 import type { KeyRing } from './keys.js';
 import type { ReplicationLog } from './log.js';
-import { type NodeStatus, encodeRepairRequest, parseRepairRequest, parseStatus } from './messages.js';
+import { type NodeStatus, openAck, openRepairRequest, openStatus, sealRepairRequest } from './messages.js';
 import type { MqttPort } from './port.js';
 import type { RepairAnswerer } from './repair-answerer.js';
 import type { RepairPlanner } from './repair-planner.js';
 import type { ReplicaStore } from './replica-store.js';
+import { StatusFreshness, isFutureDated, isUsableOwnStatus } from './status-order.js';
 import type { StoreTopics } from './topics.js';
+
+/** A refusal is logged at warn the first time and every this many after; the counter has them all. */
+const WARN_EVERY = 1_000;
 
 export interface SubscriberOptions {
   readonly nodeId: string;
@@ -21,10 +26,17 @@ export interface SubscriberOptions {
   readonly counters: Counters;
   readonly clock: Clock;
   readonly log: ReplicationLog;
-  /** A peer says it holds this node's entries up to `seq` (quorum acknowledgement). */
+  /** This node's own key: its repair requests are signed, as peers answer only verified ones. */
+  readonly signingKey: KeyObject;
+  /** A peer says, signed with its own key, that it holds this node's entries up to `seq` (quorum acknowledgement). */
   readonly onAck?: (peer: string, seq: number) => void;
-  /** A peer showed it is alive at `atMs` (its own entry, ack or online status): liveness for custody. */
+  /**
+   * A peer showed it is alive at `atMs` (a new entry of its own, or a signed ack or online status,
+   * never dated after this node's now): liveness for custody.
+   */
   readonly onHeard?: (peer: string, atMs: number) => void;
+  /** This node's own retained status, verified: where its previous process left its status order. */
+  readonly onOwnStatus?: (status: NodeStatus) => void;
   /**
    * A peer's status turned online (first heard, or back from offline). It may have read this node's
    * retained status just before a newer one replaced it, so this node says its head again.
@@ -36,13 +48,22 @@ export interface SubscriberOptions {
 
 /**
  * Receives the store's traffic: peers' entries (verified, then appended to their replicas), their
- * statuses (their acknowledged heads), repair requests (answered from what this node holds),
- * repair answers in its own inbox, and the store's signed rules. `handle` is synchronous and runs
- * before the client acknowledges the message, so a PUBACK always follows the replica's commit (or
- * the accepted rules' write).
+ * statuses (their acknowledged heads), their acks, repair requests (answered from what this node
+ * holds), repair answers in its own inbox, and the store's signed rules. Statuses, acks and repair
+ * requests count only if signed by the node whose topic they came on (control-codec.ts); anything
+ * else is refused and counted. `handle` is synchronous and runs before the client acknowledges the
+ * message, so a PUBACK always follows the replica's commit (or the accepted rules' write).
  */
 export class Subscriber {
+  /** The last status accepted from each peer. */
   private readonly statuses = new Map<string, NodeStatus>();
+  private readonly freshness = new StatusFreshness();
+  /**
+   * The head each peer announced: set by its accepted statuses, and only raised by those ignored as
+   * older (a head is signed by its node, so a replay can never lower or invent one). A node whose
+   * clock was stepped back across a restart keeps being repaired while its statuses look old.
+   */
+  private readonly announcedHeads = new Map<string, number>();
 
   constructor(private readonly options: SubscriberOptions) {}
 
@@ -82,18 +103,23 @@ export class Subscriber {
     }
   }
 
+  /** An ack counts for the node that signed it, on its own topic, and for nobody else. */
   private receiveAck(payload: Buffer, node: string): void {
-    if (node === this.options.nodeId || !this.options.keys.has(node)) return;
-    const ack = parseAck(payload);
-    if (ack === undefined) return this.reject('malformed', 'ack message', { topicNode: node });
-    this.options.onHeard?.(node, this.options.clock.wallMs());
+    const { nodeId, keys, clock } = this.options;
+    if (node === nodeId) return;
+    const opened = openAck(payload, node, keys);
+    if (!opened.ok) return this.refuse('ack', opened.reason, opened.detail, { topicNode: node });
+    const ack = opened.message;
+    const now = clock.wallMs();
+    if (isFutureDated(ack.wallMs, now)) return this.refuse('ack', 'future', `dated ${ack.wallMs - now} ms ahead`, { topicNode: node });
+    this.options.onHeard?.(ack.node, Math.min(ack.wallMs, now));
     // Acks about other origins are for them; only this node's own entries concern it here.
-    if (ack.origin === this.options.nodeId) this.options.onAck?.(node, ack.seq);
+    if (ack.origin === nodeId) this.options.onAck?.(ack.node, ack.seq);
   }
 
   /** Periodic: asks for whatever is still missing (lost answers, lag behind an advertised head). */
   tick(): void {
-    const origins = new Set([...this.statuses.keys(), ...this.options.store.origins()]);
+    const origins = new Set([...this.announcedHeads.keys(), ...this.options.store.origins()]);
     for (const origin of origins) this.repairIfBehind(origin);
   }
 
@@ -110,10 +136,11 @@ export class Subscriber {
       return this.reject('wrong_topic', `entry of ${origin} on ${topicNode}'s journal topic`, { origin, seq: firstSeq, topicNode });
     }
     if (origin === this.options.nodeId) return;
-    if (topicNode === origin) this.options.onHeard?.(origin, this.options.clock.wallMs());
     const { store, counters } = this.options;
     const before = store.head(origin).seq;
     const results = store.appendAll(entries);
+    // Only news is a sign of life: anyone holding the node's broker password could replay its old entries.
+    if (topicNode === origin && results.some((r) => r !== 'duplicate' && r !== 'conflict')) this.options.onHeard?.(origin, this.options.clock.wallMs());
     results.forEach((result, i) => {
       // Conflicts are counted and logged by the store's onConflict hook, drained ones included.
       if (result !== 'stored' && result !== 'conflict') counters.increment(result);
@@ -124,29 +151,47 @@ export class Subscriber {
     this.repairIfBehind(origin);
   }
 
-  /** The highest contiguous entry of `origin` held here, announced for the origin's quorum. */
-  static ackPayload(origin: string, seq: number): Buffer {
-    return Buffer.from(JSON.stringify({ v: 1, origin, seq }));
-  }
-
   private receiveStatus(payload: Buffer, node: string): void {
+    const { nodeId, keys, clock, counters, log } = this.options;
     // An empty retained message clears a status; nothing to learn from it.
-    if (payload.byteLength === 0 || node === this.options.nodeId || !this.options.keys.has(node)) return;
-    const status = parseStatus(payload);
-    if (status === undefined || status.nodeId !== node) return this.reject('malformed', 'status message', { topicNode: node });
+    if (payload.byteLength === 0) return;
+    const own = node === nodeId;
+    if (own && !keys.has(node)) return;
+    const opened = openStatus(payload, node, keys);
+    if (!opened.ok) return this.refuse('status', opened.reason, opened.detail, { topicNode: node });
+    const status = opened.message;
+    const now = clock.wallMs();
+    if (own) {
+      if (isUsableOwnStatus(status, now)) this.options.onOwnStatus?.(status);
+      return;
+    }
+    const verdict = this.freshness.admit(status, now);
+    if (verdict === 'future') return this.refuse('status', 'future', `dated ${status.wallMs - now} ms ahead (session ${status.session})`, { topicNode: node });
+    if (verdict === 'stale') {
+      // Overtaken copies are ordinary in transit, so this is counted but not worth a warning.
+      counters.increment(controlCounter('status', 'stale'));
+      log.debug({ topicNode: node, session: status.session, n: status.n }, 'ignored a status older than the last accepted');
+      this.announcedHeads.set(node, Math.max(this.announcedHeads.get(node) ?? 0, status.headSeq));
+      return this.repairIfBehind(node);
+    }
     const before = this.statuses.get(node);
     this.statuses.set(node, status);
+    this.announcedHeads.set(node, status.headSeq);
     if (status.online && before?.online !== true) this.options.onPeerOnline?.(node);
     // The sender's own stamp, not the arrival: a retained "online" from a box that died without its
-    // will firing must not look alive each time this node reconnects.
-    if (status.online) this.options.onHeard?.(node, status.wallMs);
+    // will firing must not look alive each time this node reconnects. Never later than now, though:
+    // a stamp inside the clock tolerance must not buy its node time it has not lived.
+    if (status.online) this.options.onHeard?.(node, Math.min(status.wallMs, now));
     this.repairIfBehind(node);
   }
 
+  /** Answered only when signed by the requester on its own repair topic: answers go to its inbox alone. */
   private receiveRepairRequest(payload: Buffer, node: string): void {
-    const request = parseRepairRequest(payload);
-    if (request === undefined || request.origin !== node) return this.reject('malformed', 'repair request', { topicNode: node });
-    this.options.answerer.answer(request);
+    // This node's own requests come back to it; nothing to answer.
+    if (node === this.options.nodeId) return;
+    const opened = openRepairRequest(payload, node, this.options.keys);
+    if (!opened.ok) return this.refuse('repair', opened.reason, opened.detail, { topicNode: node });
+    this.options.answerer.answer(opened.message);
   }
 
   private repairIfBehind(origin: string): void {
@@ -154,13 +199,14 @@ export class Subscriber {
     if (origin === nodeId || !port.connected) return;
     const head = store.head(origin).seq;
     const gap = store.gap(origin);
-    const target = gap?.toSeq ?? this.statuses.get(origin)?.headSeq ?? head;
+    const target = gap?.toSeq ?? this.announcedHeads.get(origin) ?? head;
     const range = planner.plan(origin, head, target, monotonicMs(clock), gap !== undefined);
     if (range === undefined) return;
-    const request = encodeRepairRequest({ v: 1, origin, fromSeq: range.fromSeq, toSeq: range.toSeq, requester: nodeId });
+    const request = sealRepairRequest({ requester: nodeId, origin, fromSeq: range.fromSeq, toSeq: range.toSeq }, this.options.signingKey);
     this.options.counters.increment('repair_requested');
     this.options.log.debug({ origin, ...range }, 'asking for missing entries');
-    port.publish(topics.repair(origin), request, { qos: 1 }).catch((error: unknown) => {
+    // On this node's own repair topic, the only one it may write: the topic names the requester.
+    port.publish(topics.repair(nodeId), request, { qos: 1 }).catch((error: unknown) => {
       this.options.log.debug({ err: error, origin }, 'repair request not acknowledged; will retry');
     });
   }
@@ -169,15 +215,13 @@ export class Subscriber {
     this.options.counters.increment(reason);
     this.options.log.warn({ reason, ...fields }, `rejected: ${detail}`);
   }
-}
 
-function parseAck(payload: Buffer): { origin: string; seq: number } | undefined {
-  if (payload.byteLength > 512) return undefined;
-  try {
-    const value = JSON.parse(payload.toString('utf8')) as { v?: unknown; origin?: unknown; seq?: unknown };
-    if (value.v !== 1 || typeof value.origin !== 'string' || typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 0) return undefined;
-    return { origin: value.origin, seq: value.seq };
-  } catch {
-    return undefined;
+  /** A flood of forgeries is counted in full but logged sparingly. */
+  private refuse(kind: ControlKind, reason: ControlRefusal, detail: string, fields: Record<string, unknown>): void {
+    const name = controlCounter(kind, reason);
+    this.options.counters.increment(name);
+    const count = this.options.counters.get(name);
+    const level = count === 1 || count % WARN_EVERY === 0 ? 'warn' : 'debug';
+    this.options.log[level]({ reason: name, count, ...fields }, `refused ${kind} message: ${detail}`);
   }
 }

@@ -3,7 +3,8 @@ import { ReplicationError } from './errors.js';
 /**
  * The topic tree is versioned (`edgepay/v1/…`) so a fleet can run two wire formats side by side
  * during an upgrade. Every id is one topic level; the broker ACL grants a node writes under
- * `edgepay/v1/+/+/<its username>/#`, so the tree's shape is also its security boundary.
+ * `edgepay/v1/+/+/<its username>/#`, so the tree's shape is a second line of defence behind the
+ * signatures every message carries.
  */
 export const TOPIC_ROOT = 'edgepay/v1';
 
@@ -65,19 +66,24 @@ export class StoreTopics {
     return this.nodeTopic(node, 'status');
   }
 
-  /** Range requests for `node`'s entries, answered by whoever holds them. */
+  /**
+   * Range requests made by `node` (for any origin's entries, named in the signed request),
+   * answered by whoever holds them into `node`'s inbox. Published by `node` only (broker ACL), so
+   * the topic names the requester, which must also have signed the request.
+   */
   repair(node: string): string {
     return this.nodeTopic(node, 'repair');
   }
 
-  /** Repair answers addressed to `node`. */
+  /** Repair answers addressed to `node`: written by any holder, carrying only origin-signed entries. */
   inbox(node: string): string {
     return this.nodeTopic(node, 'inbox');
   }
 
   /**
-   * What `node` holds of other nodes' journals: `{ origin, seq }`, for the origins' quorum
-   * acknowledgement. Published by `node` only (broker ACL), so the topic names the sender.
+   * What `node` holds of other nodes' journals: `{ node, origin, seq, wallMs }` signed by `node`,
+   * for the origins' quorum acknowledgement. Published by `node` only (broker ACL), and counted
+   * only when the topic's node signed it.
    */
   ack(node: string): string {
     return this.nodeTopic(node, 'ack');

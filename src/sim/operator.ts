@@ -93,6 +93,7 @@ export class SimOperator {
       journalPath: node.journalPath,
       topics,
       keys: this.options.keys,
+      signingKey: node.options.signingKey,
       peerIds: this.options.peerIds(node.id),
       keepExisting: true,
       // The dead box never said goodbye and the simulated broker sends no last will: the operator knows it is gone.

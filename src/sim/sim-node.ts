@@ -24,6 +24,7 @@ import { RepairPlanner } from '../replication/repair-planner.js';
 import { openReplicaDatabase, openWatermarkConnection } from '../replication/replica-db.js';
 import { ReplicaStore } from '../replication/replica-store.js';
 import { StatusReporter } from '../replication/status.js';
+import { StoredSessionFloor } from '../replication/status-session.js';
 import { Subscriber } from '../replication/subscriber.js';
 import { StoreTopics } from '../replication/topics.js';
 import { Authorizer } from '../standin/authorizer.js';
@@ -135,9 +136,14 @@ export class SimNode {
     });
     const log = silentLog;
     const publisher = new Publisher({ nodeId: id, topic: topics.journal(id), journal: reader, watermark: new OutboxWatermark(watermark), port, signingKey: this.options.signingKey, inflightWindow: 256, pollIdleMs: NEVER_MS, inflightTimeoutMs: 5_000, clock, log });
-    const status = new StatusReporter({ nodeId: id, topic: topics.status(id), port, clock, log, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => publisher.stats().ackedSeq });
-    const answerer = new RepairAnswerer({ nodeId: id, topics, journal: reader, store, port, signingKey: this.options.signingKey, counters: this.counters, log, maxAnswerEntries: REPAIR.maxRangeEntries, maxAnswersInFlight: 2_048 });
-    subscriber = new Subscriber({ nodeId: id, topics, keys: this.options.keys, store, answerer, planner: new RepairPlanner(REPAIR), port, counters: this.counters, clock, log, onPeerOnline: () => status.refresh() });
+    const { signingKey } = this.options;
+    const status = new StatusReporter({ nodeId: id, topic: topics.status(id), port, clock, log, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => publisher.stats().ackedSeq, signingKey, sessionFloor: new StoredSessionFloor(watermark) });
+    const answerer = new RepairAnswerer({ nodeId: id, topics, journal: reader, store, port, signingKey, counters: this.counters, log, clock, maxAnswerEntries: REPAIR.maxRangeEntries, maxAnswersInFlight: 2_048 });
+    subscriber = new Subscriber({
+      ...{ nodeId: id, topics, keys: this.options.keys, store, answerer, planner: new RepairPlanner(REPAIR), port, counters: this.counters, clock, log, signingKey },
+      onPeerOnline: () => status.refresh(),
+      onOwnStatus: (own) => status.observeOwn(own),
+    });
     const uplink = new Uplink({
       origin: id,
       store: this.options.store,
