@@ -183,9 +183,9 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     const nextAmount = (): number => amounts[amountNo++ % amounts.length]!;
 
     // ---- the day ------------------------------------------------------------------------------------
-    progress('morning: trading online, the centre deciding every payment');
+    progress('morning: trading online: the centre decides every payment that passes the box\'s own card checks');
     for (let round = 0; round < 3; round++) for (const node of nodes.values()) await pay(node, nextAmount());
-    progress(`  ${tally.online} decided online`);
+    progress(`  ${tally.online} decided online, ${tally.offline} declined on the box`);
 
     progress('noon: the uplink is cut; the boxes decide offline by their rules');
     await centreService?.stop();
