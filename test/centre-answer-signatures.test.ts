@@ -238,7 +238,7 @@ describe('the centre\'s answer signature', () => {
 // ---- over Mosquitto ---------------------------------------------------------------------------------
 
 async function mosquitto(): Promise<string> {
-  const broker = await startBroker('mosquitto', tempDir(), USERS);
+  const broker = await startBroker('mosquitto', tempDir(), USERS, SCOPE);
   cleanups.push(() => broker.stop());
   return broker.url;
 }
@@ -285,7 +285,9 @@ describe('signed centre answers over Mosquitto', () => {
     const started = Date.now();
     await expect(link.authorize(onlineRequest('forged-1'), 800)).rejects.toMatchObject({ code: 'EDGEPAY_CENTRE_UNAVAILABLE' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(790);
-    expect(link.rejectedAnswers).toEqual({ malformed: 2, unsolicited: 0, bad_signature: 2, mismatch: 0, expired: 0 });
+    // The node's own password can neither read its requests nor write its answers (brokers/acl.template):
+    // only the forgeries made with the centre's password reach the node, and its signature check.
+    expect(link.rejectedAnswers).toEqual({ malformed: 1, unsolicited: 0, bad_signature: 1, mismatch: 0, expired: 0 });
   }, 30_000);
 
   it('a node whose only answer is a forged approval decides offline, and its metrics count the forgery', async () => {
@@ -299,7 +301,7 @@ describe('signed centre answers over Mosquitto', () => {
       replication: { fleet: 'f', store: 's', brokerUrl: url, username: NODE, passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf(NODE, keys) },
       centre: { store: 's', intervalMs: 60_000, answerTimeoutMs: 1_000, online: { enabled: true, timeoutMs: 400 }, signingPublicKeyFile: join(dir, CENTRE_SIGNING_PUBLIC_KEY_FILE) },
     });
-    const forger = await client(url, 'box-1', authorizeTopic('f', 's', NODE), (payload) => {
+    const forger = await client(url, 'edgepay-centre', authorizeTopic('f', 's', NODE), (payload) => {
       const asked = JSON.parse(payload.toString()) as { correlationId: string; kind: string; request?: OnlineRequest };
       if (asked.request === undefined) return;
       void forger.publishAsync(CENTRE_TOPIC, encodeCentreAnswer(signAnswer(SCOPE, onlineAnswer(asked.correlationId, asked.request), IMPOSTOR.privateKey)), { qos: 1 });
@@ -366,7 +368,7 @@ describe('signed centre answers over Mosquitto', () => {
 
     // The same payment asked again (a retry): the attacker answers it with the centre's earlier answer.
     const genuine = heard[0]!;
-    const replayer = await client(url, 'box-1', authorizeTopic('f', 's', NODE), (payload) => {
+    const replayer = await client(url, 'edgepay-centre', authorizeTopic('f', 's', NODE), (payload) => {
       const { correlationId } = JSON.parse(payload.toString()) as { correlationId: string };
       void replayer.publishAsync(CENTRE_TOPIC, genuine, { qos: 1 });
       void replayer.publishAsync(CENTRE_TOPIC, Buffer.from(JSON.stringify({ ...JSON.parse(genuine.toString()), correlationId })), { qos: 1 });
@@ -381,7 +383,9 @@ describe('signed centre answers over Mosquitto', () => {
     const link = await nodeLink(url, 5_000);
     // Holding the node's password, the attacker asks the centre about a smaller amount under the node's correlation id.
     const captured: Buffer[] = [];
-    const attacker = await client(url, 'box-1', authorizeTopic('f', 's', NODE), (payload) => captured.push(payload));
+    // (The node's password cannot read its own requests: the capture here uses the centre's.)
+    await client(url, 'edgepay-centre', authorizeTopic('f', 's', NODE), (payload) => captured.push(payload));
+    const attacker = await client(url, 'box-1', CENTRE_TOPIC, () => undefined);
     const pending = link.authorize(onlineRequest('swapped', 9_900), 3_000);
     await expect.poll(() => captured.length).toBe(1);
     await startCentre(url, dir);

@@ -90,7 +90,7 @@ describe.each([
 ] as const)('forged batches at the centre on Mosquitto (%s ledger)', (_kind, openLedger) => {
   it('invented node, real peer, other store, foreign custodian, revoked node: each refused with its code, counted, nothing posted; the honest node still settles', async () => {
     const dir = tempDir();
-    const broker = await startBroker('mosquitto', dir, USERS);
+    const broker = await startBroker('mosquitto', dir, USERS, { fleet: 'f', store: 's' });
     cleanups.push(() => broker.stop());
     const keys = nodeKeys(NODES);
     const ledger = await openLedger(dir);
@@ -133,10 +133,12 @@ describe.each([
         const refund = forgedNext(boxTwoHead, 'box-2', { kind: 'refund', refSeq: 1, amountMinor: 1_000, sealedCard: null });
         return ['real peer', mallory.send(batchOf([refund], { store: 's', origin: 'box-2', sender: 'box-1', signature: signEntry(refund, keys.get('box-1')!.privateKey) })), 'EDGEPAY_CENTRE_SIGNATURE'] as [string, Promise<Answer>, string];
       })(),
-      // Its own genuine entry, published under another store's topic to credit that store's merchant.
+      // Its own genuine entry, claimed for another store to credit that store's merchant. The broker
+      // lets it publish only in its own store (brokers/acl.template), so the claim is in the batch
+      // alone, and the centre refuses a batch that disagrees with its topic before looking further.
       (() => {
         const own = forgedNext(undefined, 'box-1', {});
-        return ['other store', mallory.send(batchOf([own], { store: 's2', origin: 'box-1', sender: 'box-1', signature: signEntry(own, keys.get('box-1')!.privateKey) })), 'EDGEPAY_CENTRE_NODE_STORE'] as [string, Promise<Answer>, string];
+        return ['other store', mallory.send(batchOf([own], { store: 's2', origin: 'box-1', sender: 'box-1', signature: signEntry(own, keys.get('box-1')!.privateKey) }), 's'), 'EDGEPAY_CENTRE_BATCH_SHAPE'] as [string, Promise<Answer>, string];
       })(),
     ];
     // A node of another store forwarding this store's entries with their genuine signatures (heard on
@@ -155,7 +157,6 @@ describe.each([
       [
         ['EDGEPAY_CENTRE_CUSTODY_REFUSED', 1],
         ['EDGEPAY_CENTRE_NODE_REVOKED', 1],
-        ['EDGEPAY_CENTRE_NODE_STORE', 1],
         ['EDGEPAY_CENTRE_NODE_UNKNOWN', 1],
         ['EDGEPAY_CENTRE_SIGNATURE', 1],
       ],

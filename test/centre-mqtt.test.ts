@@ -106,7 +106,7 @@ async function forwardAll(url: string, dir: string, node: string, journal: Journ
 describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (kind) => {
   it('three nodes forward concurrently; the ledger holds every entry once and each node agrees to the minor unit', async () => {
     const dir = tempDir();
-    const broker = await startBroker(kind, dir, USERS);
+    const broker = await startBroker(kind, dir, USERS, { fleet: 'f', store: 's' });
     cleanups.push(() => broker.stop());
     const openLedger = ledgerFor(kind, dir);
     const centres = [await startCentre(broker.url, openLedger, kind === 'mosquitto' ? 'centre' : undefined, 'centre-a')];
@@ -136,7 +136,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
 
   it('a batch claiming another sender than its topic is refused, and nothing of it is posted', async () => {
     const dir = tempDir();
-    const broker = await startBroker(kind, dir, USERS);
+    const broker = await startBroker(kind, dir, USERS, { fleet: 'f', store: 's' });
     cleanups.push(() => broker.stop());
     const openLedger = ledgerFor(kind, dir);
     const centre = await startCentre(broker.url, openLedger, undefined, 'centre-a');

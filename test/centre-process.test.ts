@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -13,7 +12,8 @@ import { NodeRuntime } from '../src/node/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { DrainReport } from '../src/reconcile/uplink.js';
 import { startBroker } from './support/brokers.js';
-import { CLI, runCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { startCentreProcess } from './support/centre-process.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -30,23 +30,11 @@ afterEach(async () => {
 
 const card = (n: number) => ({ pan: withLuhnDigit(`4000${String(n).padStart(11, '0')}`), expiryYymm: '2912' });
 
-function startCentreProcess(configFile: string): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [CLI, 'centre', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, exited, output: () => output };
-}
-
 describe('the centre as its own process, reached over MQTT', () => {
   it('a node forwards over Mosquitto; a hot-listed card\'s offline approval comes back an exception; SIGTERM stops the centre cleanly', async () => {
     const dir = tempDir();
     const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre', 'edgepay-rules': 'pw-rules' };
-    const broker = await startBroker('mosquitto', dir, users);
+    const broker = await startBroker('mosquitto', dir, users, { fleet: 'fleet-1', store: 'store-3' });
     cleanups.push(() => broker.stop());
     writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
     writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
@@ -67,7 +55,7 @@ describe('the centre as its own process, reached over MQTT', () => {
     // The centre learns the card is stolen before the node's offline approval reaches it.
     const hotToken = tokenizePan(card(6).pan, loadCardKeys(config.keys).tokenKey);
     expect(runCli(['centre', 'card-standing', '--config', centreConfig, '--token', hotToken, '--standing', 'hot_listed']).status).toBe(0);
-    const centre = startCentreProcess(centreConfig);
+    const centre = startCentreProcess(centreConfig, cleanups);
     await expect.poll(() => centre.output(), { timeout: 10_000 }).toContain('centre taking batches');
 
     const node = await NodeRuntime.start({ config, registry: new Registry() });
@@ -110,7 +98,7 @@ describe('the centre as its own process, reached over MQTT', () => {
   it('online authorization: the centre decides while it answers; stopped (SIGSTOP), the node decides offline and the centre\'s late approval is reversed', async () => {
     const dir = tempDir();
     const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre' };
-    const broker = await startBroker('mosquitto', dir, users);
+    const broker = await startBroker('mosquitto', dir, users, { fleet: 'fleet-1', store: 'store-3' });
     cleanups.push(() => broker.stop());
     writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
     writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
@@ -128,7 +116,7 @@ describe('the centre as its own process, reached over MQTT', () => {
     const stolen = card(9);
     const stolenToken = tokenizePan(stolen.pan, loadCardKeys(config.keys).tokenKey);
     expect(runCli(['centre', 'card-standing', '--config', centreConfig, '--token', stolenToken, '--standing', 'hot_listed']).status).toBe(0);
-    const centre = startCentreProcess(centreConfig);
+    const centre = startCentreProcess(centreConfig, cleanups);
     await expect.poll(() => centre.output(), { timeout: 10_000 }).toContain('centre taking batches');
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     cleanups.push(() => node.stop());

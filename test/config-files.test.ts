@@ -18,9 +18,9 @@ describe('configuration files', () => {
     process.env['CREDENTIALS_DIRECTORY'] = env.CREDENTIALS_DIRECTORY;
     try {
       const node = parseNodeConfig(readConfigFile(join(EXAMPLES, 'node.yaml'), 'node configuration'), EXAMPLES);
-      expect(node).toMatchObject({ nodeId: 'store-001-box-1', keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' }, lanes: [{ id: 'lane-1' }], centre: { signingPublicKeyFile: join(EXAMPLES, 'centre-signing.pub') } });
+      expect(node).toMatchObject({ nodeId: 'store-001-box-1', keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' }, lanes: [{ id: 'lane-1' }], centre: { signingPublicKeyFile: join(EXAMPLES, 'centre-signing.pub') }, replication: { brokerUrl: 'mqtts://store-broker.local:8883', caFile: join(EXAMPLES, 'store-ca.crt'), keyFile: '/run/credentials/edgepay/broker.key' } });
       const centre = parseCentreConfig(readConfigFile(join(EXAMPLES, 'centre.yaml'), 'centre configuration'), EXAMPLES);
-      expect(centre).toMatchObject({ fleet: 'fleet-1', shareGroup: 'centre', signingKeyFile: '/run/credentials/edgepay/centre-signing.key', ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' } });
+      expect(centre).toMatchObject({ fleet: 'fleet-1', shareGroup: 'centre', signingKeyFile: '/run/credentials/edgepay/centre-signing.key', ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' }, caFile: join(EXAMPLES, 'fleet-ca.crt'), keyFile: '/run/credentials/edgepay/broker.key' });
     } finally {
       if (previous === undefined) delete process.env['CREDENTIALS_DIRECTORY'];
       else process.env['CREDENTIALS_DIRECTORY'] = previous;
@@ -31,13 +31,14 @@ describe('configuration files', () => {
     const dir = tempDir();
     await nodeConfigIn(dir);
     const good = join(dir, 'node.yaml');
-    writeFileSync(good, '# a box\nnodeId: box-9  # comment\ndataDir: data\nkeys:\n  tokenKeyFile: token.key\n  centrePublicKeyFile: centre.pub\n');
+    writeFileSync(good, '# a box\nnodeId: box-9  # comment\ndataDir: data\nkeys:\n  tokenKeyFile: token.key\n  centrePublicKeyFile: centre.pub\n  plainTokenKeyFileForDevelopment: true\n');
     const ok = runCli(['config', 'check', good]);
-    expect(ok.stderr).toBe('');
+    // The plain token key file is for development only, and said so.
+    expect(ok.stderr).toMatch(/^WARNING: keys\.plainTokenKeyFileForDevelopment is set/);
     expect(ok.stdout).toMatch(/^ok: node box-9/);
 
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'nodeId: box-9\ndataDir: data\nkeys:\n  tokenKeyFile: token.key\n  centrePublicKeyFile: centre.pub\njournal:\n  maxBatch: 0\nlanes: nope\ncolour: blue\n');
+    writeFileSync(bad, 'nodeId: box-9\ndataDir: data\nkeys:\n  tokenKeyFile: token.key\n  centrePublicKeyFile: centre.pub\n  plainTokenKeyFileForDevelopment: true\njournal:\n  maxBatch: 0\nlanes: nope\ncolour: blue\n');
     const refused = runCli(['config', 'check', bad]);
     expect(refused.status).toBe(2);
     for (const path of ['journal.maxBatch', 'lanes', 'colour']) expect(refused.stderr).toContain(path);

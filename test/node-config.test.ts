@@ -8,7 +8,7 @@ import { nodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir();
-const minimal = { nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' } };
+const minimal = { nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true } };
 
 function problemsOf(input: unknown): { path: string; message: string; value?: unknown }[] {
   try {
@@ -129,5 +129,25 @@ describe('node configuration', () => {
     const bad = runCli(['node', 'check-config', join(dir, 'node.json')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/EDGEPAY_KEY_INVALID.*token\.key/);
+  });
+
+  it('takes the token key only as a systemd credential, a plain file only under the development flag, which check-config warns about', async () => {
+    const plain = { ...minimal, keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' } };
+    const [problem] = problemsOf(plain);
+    expect(problem).toMatchObject({ path: 'keys.tokenKeyFile', message: expect.stringMatching(/must be credential:<name>.*seal-token-key.*plainTokenKeyFileForDevelopment: true/) });
+    const sealed = parseNodeConfig({ ...minimal, keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: 'centre.pub' } }, '/etc/edgepay', { CREDENTIALS_DIRECTORY: '/run/credentials/edgepay-node.service' });
+    expect(sealed.keys).toEqual({ tokenKeyFile: '/run/credentials/edgepay-node.service/token.key', centrePublicKeyFile: '/etc/edgepay/centre.pub', plainTokenKeyFileForDevelopment: false });
+    expect(problemsOf({ ...minimal, keys: { ...minimal.keys, plainTokenKeyFileForDevelopment: 'yes' } })).toEqual([expect.objectContaining({ path: 'keys.plainTokenKeyFileForDevelopment', message: 'must be true or false' })]);
+
+    const dir = tempDir();
+    await nodeConfigIn(dir);
+    writeFileSync(join(dir, 'plain.json'), JSON.stringify(plain));
+    const refused = runCli(['node', 'check-config', join(dir, 'plain.json')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('keys.tokenKeyFile');
+    writeFileSync(join(dir, 'dev.json'), JSON.stringify(minimal));
+    const dev = runCli(['node', 'check-config', join(dir, 'dev.json')]);
+    expect(dev.status).toBe(0);
+    expect(dev.stderr).toMatch(/^WARNING: keys\.plainTokenKeyFileForDevelopment is set: the card token key is read from the plain file .*token\.key\..*For development only/m);
   });
 });

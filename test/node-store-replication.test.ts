@@ -23,7 +23,7 @@ const NODES = ['box-a', 'box-b', 'box-c'];
 async function storeOf(kind: BrokerKind, quorum = false) {
   const dir = tempDir();
   const users = Object.fromEntries(NODES.map((n) => [n, `pw-${n}`]));
-  const broker: TestBroker = await startBroker(kind, dir, users);
+  const broker: TestBroker = await startBroker(kind, dir, users, { fleet: 'fleet-1', store: 'store-7' });
   cleanups.push(() => broker.stop());
   const keys = provisionNodeKeys(join(dir, 'keys'), NODES);
   const nodes = new Map<string, NodeRuntime>();

@@ -50,7 +50,7 @@ function forgeApprovals(config: NodeConfig, approvals: readonly { pan: string; a
           amountMinor: a.amountMinor,
           currency: 'EUR',
           cardToken: tokenizePan(a.pan, tokenKey),
-          cardBin: a.pan.slice(0, 6),
+          cardBin: '',
           cardLast4: a.pan.slice(-4),
           sealedCard: null,
           decision: { approved: true, code: 'Y3', reason: 'approved offline', rule: 'approved', mode: 'offline' },
@@ -66,7 +66,7 @@ describe('peer approvals are plausible or ignored (a real Mosquitto, a compromis
   it('an honest box still approves a small payment for a card the compromised box claims to have spent, and raises the alert', async () => {
     const dir = tempDir();
     const users = Object.fromEntries(NODES.map((n) => [n, `pw-${n}`]));
-    const broker = await startBroker('mosquitto', dir, users);
+    const broker = await startBroker('mosquitto', dir, users, { fleet: 'fleet-1', store: 'store-7' });
     cleanups.push(() => broker.stop());
     const keys = provisionNodeKeys(join(dir, 'keys'), NODES);
     // One token key for the whole store: a card has one token on every box, the attacker's too.

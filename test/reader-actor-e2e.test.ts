@@ -65,15 +65,15 @@ describe('simulated reader ↔ reader actor over a pty', () => {
     expect(status.lastSeenMs).toBeGreaterThan(Date.now() - 10_000);
   });
 
-  it('collects a good card already captured (token, BIN, last 4, PAN and expiry sealed), shows the result, and the reader ends the transaction', async () => {
+  it('collects a good card already captured (token, last 4, PAN and expiry sealed; no BIN), shows the result, and the reader ends the transaction', async () => {
     const { sim, actor } = await rig('good');
     const { txnId, card } = collect(actor);
     const captured = await card;
     // The PAN never leaves the reader actor's thread in clear: only the facts of capture cross.
-    expect(Object.keys(captured).sort()).toEqual(['bin', 'checkDigitValid', 'expiryMonth', 'expiryYear', 'last4', 'sealed', 'token']);
+    expect(Object.keys(captured).sort()).toEqual(['checkDigitValid', 'expiryMonth', 'expiryYear', 'last4', 'sealed', 'token']);
     const read = (await testCardKeys()).reveal(captured);
     expect(luhnValid(read.pan)).toBe(true);
-    expect(captured).toMatchObject({ token: tokenizePan(read.pan, TEST_TOKEN_KEY), bin: read.pan.slice(0, 6), last4: read.pan.slice(-4), checkDigitValid: true });
+    expect(captured).toMatchObject({ token: tokenizePan(read.pan, TEST_TOKEN_KEY), last4: read.pan.slice(-4), checkDigitValid: true });
     expect(read.expiryYymm > thisYymm()).toBe(true);
     expect(`${String(captured.expiryYear % 100).padStart(2, '0')}${String(captured.expiryMonth).padStart(2, '0')}`).toBe(read.expiryYymm);
     expect((await readerStatus(actor)).state).toBe('in_transaction');

@@ -17,7 +17,7 @@ async function nodeWithBacklog(): Promise<{ configFile: string; ledgerFile: stri
   const centre = { store: 'store-7', ledger: { sqliteFile: 'centre/ledger.db' }, batchSize: 3 };
   const config = await nodeConfigIn(dir, { centre });
   const configFile = join(dir, 'node.json');
-  writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' }, centre }));
+  writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, centre }));
   const journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId });
   const amounts = [1250, 990, 4000, 75, 310, 2200, 15];
   const entries = amounts.map((amountMinor) => journal.append(authorizationDraft({ amountMinor })));
@@ -75,7 +75,7 @@ describe('edgepay reconcile', () => {
   it('a configuration without a centre section is a usage error naming the key', async () => {
     const dir = tempDir();
     await nodeConfigIn(dir);
-    writeFileSync(join(dir, 'node.json'), JSON.stringify({ nodeId: 'n1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' } }));
+    writeFileSync(join(dir, 'node.json'), JSON.stringify({ nodeId: 'n1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true } }));
     const result = runCli(['reconcile', 'status', '--config', join(dir, 'node.json')]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('centre: the configuration has no centre section');

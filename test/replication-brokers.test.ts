@@ -210,7 +210,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kin
 
   beforeEach(async () => {
     const root = tempDir();
-    broker = await startBroker(kind, root, USERS);
+    broker = await startBroker(kind, root, USERS, { fleet: FLEET, store: STORE });
   });
 
   afterEach(async () => {

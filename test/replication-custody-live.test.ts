@@ -27,7 +27,7 @@ const NODES = ['lane-1', 'lane-2', 'lane-3'];
 
 async function liveStore(dir: string) {
     const users = Object.fromEntries(NODES.map((n) => [n, `pw-${n}`]));
-    const broker = await startAedes(users);
+    const broker = await startAedes(users, { fleet: 'f', store: 's' });
     cleanups.push(() => broker.stop());
     const keys = provisionNodeKeys(join(dir, 'keys'), NODES);
     const replicators = new Map<string, Replicator>();

@@ -66,7 +66,7 @@ class Store {
 
   static async open(options: { repairBudget?: RepairBudget } = {}): Promise<Store> {
     const dir = tempDir();
-    const broker = await startBroker('mosquitto', dir, USERS);
+    const broker = await startBroker('mosquitto', dir, USERS, topics);
     cleanups.push(() => broker.stop());
     return new Store(dir, broker, options.repairBudget);
   }
@@ -132,12 +132,16 @@ class Store {
 /** Payload bytes seen on each node's inbox from now on. */
 async function inboxBytes(store: Store): Promise<Map<string, number>> {
   const bytes = new Map<string, number>();
-  const watcher = await store.as('lane-3', 'inbox-watcher');
-  watcher.on('message', (topic, payload) => {
-    const node = topics.parse(topic)?.node ?? topic;
-    bytes.set(node, (bytes.get(node) ?? 0) + payload.byteLength);
-  });
-  await watcher.subscribeAsync([topics.everyNode('inbox'), topics.inbox('nobody')], { qos: 1 });
+  // Each node may read only its own inbox (brokers/acl.template), so each watches its own. No node
+  // may even write an inbox outside the store's nodes, such as `nobody`'s: that stays at 0.
+  for (const node of NODES) {
+    const watcher = await store.as(node, `inbox-watcher-${node}`);
+    watcher.on('message', (topic, payload) => {
+      const owner = topics.parse(topic)?.node ?? topic;
+      bytes.set(owner, (bytes.get(owner) ?? 0) + payload.byteLength);
+    });
+    await watcher.subscribeAsync(topics.inbox(node), { qos: 1 });
+  }
   return bytes;
 }
 

@@ -219,7 +219,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
   const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
   beforeEach(async () => {
-    broker = await startBroker(kind, tempDir(), USERS);
+    broker = await startBroker(kind, tempDir(), USERS, { fleet: FLEET, store: STORE });
   });
 
   afterEach(async () => {
@@ -375,7 +375,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
     const configFile = join(s.node('lane-1').dir, 'node.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ nodeId: 'lane-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' }, replication: s.replication('lane-1', broker.url) }),
+      JSON.stringify({ nodeId: 'lane-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, replication: s.replication('lane-1', broker.url) }),
     );
     const cli = async (extra: { acceptIncomplete?: boolean } = {}) => {
       let out = '';

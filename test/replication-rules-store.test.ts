@@ -45,7 +45,7 @@ function rulesWith(version: number, hotTokens: string[]): RulesConfig {
 async function storeOf(kind: BrokerKind) {
   const dir = tempDir();
   const users: Record<string, string> = { ...Object.fromEntries(NODES.map((n) => [n, `pw-${n}`])), [RULES_USER]: 'pw-rules' };
-  const broker: TestBroker = await startBroker(kind, dir, users);
+  const broker: TestBroker = await startBroker(kind, dir, users, { fleet: FLEET, store: STORE });
   cleanups.push(() => broker.stop());
   const nodeKeys = provisionNodeKeys(join(dir, 'keys'), [...NODES]);
   const rulesKey = writeRulesKeyPair(join(dir, 'operator'));
@@ -161,7 +161,7 @@ describe.each(['aedes', 'mosquitto'] as const)('signed rule updates on a store o
       expect(existsSync(distributedRulesPathOf(store.configs.get(nodeId)!.dataDir))).toBe(true);
     }
 
-    // A node's broker credentials cannot replace the rules (brokers/acl): aedes drops the link,
+    // A node's broker credentials cannot replace the rules (brokers/acl.template): aedes drops the link,
     // Mosquitto acknowledges and discards, and the command sees that its message never came back.
     const asNode = await store.publish(rulesWith(5, []), { as: 'box-a' });
     expect(asNode.code).toBe(3);

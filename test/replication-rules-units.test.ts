@@ -17,7 +17,7 @@ import { RulesPusher } from '../src/replication/rules-pusher.js';
 import { RulesReceiver } from '../src/replication/rules-receiver.js';
 import { distributedRulesPathOf, writeDistributedRules } from '../src/replication/rules-store.js';
 import { StoreTopics } from '../src/replication/topics.js';
-import { parseAcl } from './support/brokers.js';
+import { parseAcl, storeAclForUsers } from './support/brokers.js';
 import { CLI } from './support/cli.js';
 import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
@@ -216,7 +216,7 @@ describe('RulesPusher', () => {
 });
 
 describe('broker ACL for the rules topic', () => {
-  const acl = parseAcl(readFileSync(new URL('../brokers/acl', import.meta.url), 'utf8'));
+  const acl = parseAcl(storeAclForUsers({ 'lane-1': 'pw', 'lane-2': 'pw' }, { fleet: 'fleet-1', store: 'store-7' }));
   const topics = new StoreTopics('fleet-1', 'store-7');
 
   it('lets only the rules publisher (and the bridge) write it, and every node read it', () => {
@@ -283,7 +283,7 @@ describe('node configuration', () => {
       {
         nodeId: 'n1',
         dataDir: 'data',
-        keys: { tokenKeyFile: 't', centrePublicKeyFile: 'c' },
+        keys: { tokenKeyFile: 't', centrePublicKeyFile: 'c', plainTokenKeyFileForDevelopment: true },
         replication: { ...scope, brokerUrl: 'mqtt://b:1883', signingKeyFile: 'n1.key', rulesPublicKeyFile: 'keys/rules.pub' },
       },
       '/etc/edgepay',

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from '../src/journal/entry.js';
 import { Journal } from '../src/journal/journal.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { type VerifiedEntry, encodeEnvelope, encodeRun, openEnvelope, openMessage, sealEnvelope, sealRun, signEntry } from '../src/replication/envelope.js';
+import { MAX_ENVELOPE_BYTES, MAX_RUN_BYTES, RUN_MAX, type VerifiedEntry, encodeEnvelope, encodeRun, openEnvelope, openMessage, sealEnvelope, sealRun, signEntry } from '../src/replication/envelope.js';
 import { generateNodeKeyPair, loadKeyRing, loadSigningKey } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
 import { OutboxWatermark } from '../src/replication/outbox-watermark.js';
@@ -127,6 +127,31 @@ describe('envelope', () => {
   it('passes a holder-forwarded envelope (stored signature) exactly as the origin sent it', () => {
     const signed = { ...entry, signature: signEntry(entry, alice.privateKey) };
     expect(encodeEnvelope(signed).equals(sealEnvelope(entry, alice.privateKey))).toBe(true);
+  });
+});
+
+describe('the largest entries the schema allows', () => {
+  // Every text field at its limit in characters the JSON encoder writes as six-byte escapes.
+  const widest = (length: number) => '\u0001'.repeat(length);
+  const worst = (): EntryDraft =>
+    authorizationDraft({
+      idempotencyKey: widest(128),
+      lane: widest(64),
+      reference: widest(128),
+      cardToken: widest(128),
+      cardBin: widest(16),
+      cardLast4: widest(8),
+      sealedCard: new Uint8Array(4_096).fill(0xff),
+      decision: { approved: false, code: widest(16), reason: widest(1_024), rule: widest(64), mode: 'offline' },
+    });
+
+  it('fit one envelope each, and a full run of them fits a run message that peers open', () => {
+    const entries = chainOf('alice', Array.from({ length: RUN_MAX }, worst));
+    expect(sealEnvelope(entries[0]!, alice.privateKey).byteLength).toBeLessThanOrEqual(MAX_ENVELOPE_BYTES);
+    const payload = sealRun(entries, alice.privateKey);
+    expect(payload.byteLength).toBeLessThanOrEqual(MAX_RUN_BYTES);
+    const opened = openMessage(payload, keys);
+    expect(opened.ok && opened.entries.length).toBe(RUN_MAX);
   });
 });
 

@@ -45,7 +45,7 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
     const dir = tempDir();
     const config = await nodeConfigIn(dir);
     const configFile = join(dir, 'node.json');
-    writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' }, log: { level: 'warn' } }));
+    writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'warn' } }));
     // A new box: its journal made first, as the install guide does before the service's first start.
     expect(runCli(['node', 'init', '--config', configFile])).toMatchObject({ status: 0, stdout: expect.stringContaining('initialized node') });
     const socketPath = join(dir, 'notify.sock');

@@ -24,7 +24,7 @@ function entry(seq: number, key: string, lane: string, amountMinor: number, appr
     amountMinor,
     currency: 'EUR',
     cardToken: 't',
-    cardBin: '400000',
+    cardBin: '',
     cardLast4: '0001',
     sealedCard: null,
     decision: { approved, code, reason: '', rule: '', mode: 'offline' },

@@ -84,11 +84,11 @@ describe('stand-in authorization through the journal', () => {
 
   it('names every bad field of a malformed request', async () => {
     const node = openStandIn(tempDir(), defaultRules());
-    const bad = { idempotencyKey: '', amountMinor: 12.5, currency: 'EURO', card: { ...cardFacts(1), bin: '12' }, extra: true };
+    const bad = { idempotencyKey: '', amountMinor: 12.5, currency: 'EURO', card: { ...cardFacts(1), last4: '12' }, extra: true };
     const error = await node.authorizer.authorize(bad).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EDGEPAY_BAD_INPUT' });
     const paths = (error as { problems: { path: string }[] }).problems.map((p) => p.path).sort();
-    expect(paths).toEqual(['', 'amountMinor', 'card.bin', 'currency', 'idempotencyKey']);
+    expect(paths).toEqual(['', 'amountMinor', 'card.last4', 'currency', 'idempotencyKey']);
     expect(node.journal.chainHead().seq).toBe(0);
     node.close();
   });

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type Stats, closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { type Stats, closeSync, fsyncSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EdgepayError } from '../errors.js';
 import { fsyncDirectoryOf } from '../journal/files.js';
+import { openPrivateFile } from '../platform/private-files.js';
 
 /*
  * The bearer token of the POS API on TCP. Any process on the box can reach a loopback port, and a
@@ -94,8 +95,8 @@ export function isSystemdCredential(file: string, env: NodeJS.ProcessEnv = proce
 export function createApiTokenFile(file: string): boolean {
   let fd: number;
   try {
-    // 'wx' never replaces a token the POS already has; the mode can only be narrowed by the umask.
-    fd = openSync(file, 'wx', 0o600);
+    // 'wx' never replaces a token the POS already has; exactly 0600 whatever the umask.
+    fd = openPrivateFile(file, 'wx');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw tokenError(file, `cannot be created: ${(cause as Error).message}`, {}, cause);

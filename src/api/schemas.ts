@@ -100,7 +100,10 @@ export const paymentResource = z.object({
   reference: z.string(),
   status: z.enum(Object.keys(PAYMENT_STATUSES) as [PaymentStatus, ...PaymentStatus[]]),
   decision: decision.nullable(),
-  card: z.object({ bin: z.string(), last4: z.string().regex(/^[0-9]{4}$/) }).nullable(),
+  card: z
+    .object({ last4: z.string().regex(/^[0-9]{4}$/) })
+    .nullable()
+    .describe('the last 4 digits, for the receipt; no other card digit leaves or stays on the box'),
   journalSeq,
   error: z.object({ code: z.string(), message: z.string() }).nullable().describe('why a payment ended failed or cancelled'),
   createdAt: timestamp,

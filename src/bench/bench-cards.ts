@@ -21,7 +21,6 @@ export function makeCardPool(count: number): CardFacts[] {
     randomFillSync(sealed);
     cards.push({
       token: tokenizePan(pan, tokenKey),
-      bin: pan.slice(0, 6),
       last4: pan.slice(-4),
       expiryYear,
       expiryMonth: 12,

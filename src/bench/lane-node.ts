@@ -7,6 +7,7 @@ import { generateSealKeyPair } from '../card/index.js';
 import { parseNodeConfig } from '../node/config.js';
 import { initNode } from '../node/init.js';
 import { NodeRuntime } from '../node/runtime.js';
+import { createMemoryCredentials } from '../platform/memory-credentials.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
 
 export interface LaneNodeOptions {
@@ -29,11 +30,13 @@ const LANE_BENCH_RULES: RulesConfig = {
   hotCards: { version: 0, tokens: [] },
 };
 
-/** A node as a store runs one: real keys on disk, a rules file, the fsynced journal, the POS API on loopback. */
+/** A node as a store runs one: its token key a credential, a rules file, the fsynced journal, the POS API on loopback. */
 export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRuntime> {
   mkdirSync(options.dir, { recursive: true });
   const centre = await generateSealKeyPair();
-  writeFileSync(join(options.dir, 'token.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
+  // The key as production reads it, a credential, here in a memory directory gone with the process.
+  const credentials = createMemoryCredentials({ 'token.key': randomBytes(32).toString('base64') });
+  process.once('exit', () => credentials.remove());
   writeFileSync(join(options.dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
   writeFileSync(join(options.dir, 'rules.json'), JSON.stringify(LANE_BENCH_RULES));
   const config = parseNodeConfig(
@@ -41,14 +44,24 @@ export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRunti
       nodeId: 'bench-lane',
       dataDir: 'data',
       rulesFile: 'rules.json',
-      keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' },
+      keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: 'centre.pub' },
       api: { host: '127.0.0.1', port: 0, tokenFile: 'api.token' },
       lanes: [{ id: options.laneId, port: options.port, profile: options.profile }],
       log: { level: 'silent' },
     },
     options.dir,
+    { ...process.env, ...credentials.env },
   );
   // A fresh node, as an operator makes one before its first start (its journal and API token).
   initNode(config);
-  return NodeRuntime.start({ config, registry: new Registry() });
+  let runtime: NodeRuntime;
+  try {
+    runtime = await NodeRuntime.start({ config, registry: new Registry() });
+  } catch (error) {
+    credentials.remove();
+    throw error;
+  }
+  // Gone with the node: the key lives no longer than the run it was made for.
+  void runtime.exited.then(() => credentials.remove(), () => credentials.remove());
+  return runtime;
 }

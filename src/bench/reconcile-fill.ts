@@ -32,7 +32,7 @@ export function fillBacklog(journal: Journal, entries: number, onProgress?: (wri
           amountMinor: followUp === 'refund' ? 100 : 500 + (n % 9_500),
           currency,
           cardToken: `tok-${n % 20_011}`,
-          cardBin: '400000',
+          cardBin: '',
           cardLast4: String(n % 10_000).padStart(4, '0'),
           sealedCard: followUp === undefined ? sealed : null,
           decision: declined

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { Aedes } from 'aedes';
 import { parseAcl } from './replication-acl.js';
@@ -15,11 +14,11 @@ export interface StoreAedes {
 
 /**
  * An embedded aedes broker that behaves like the shipped Mosquitto store broker: per-node
- * credentials and the ACL of `aclFile`, so both brokers allow and refuse the same topics. The
- * server is created, not listening: the caller chooses the port.
+ * credentials and the store's ACL (`aclText`, written by renderShippedStoreAcl), so both brokers
+ * allow and refuse the same topics. The server is created, not listening: the caller chooses the port.
  */
-export async function createStoreAedes(users: BrokerUsers, aclFile: string | URL): Promise<StoreAedes> {
-  const acl = parseAcl(readFileSync(aclFile, 'utf8'));
+export async function createStoreAedes(users: BrokerUsers, aclText: string): Promise<StoreAedes> {
+  const acl = parseAcl(aclText);
   const broker = await Aedes.createBroker({ drainTimeout: 5_000 });
   const names = new WeakMap<object, string>();
   broker.authenticate = (client, username, password, done) => {
@@ -31,9 +30,14 @@ export async function createStoreAedes(users: BrokerUsers, aclFile: string | URL
     const user = client ? names.get(client) : undefined;
     done(user === undefined || acl.allows(user, 'write', packet.topic) ? null : new Error(`${user} may not write ${packet.topic}`));
   };
+  // Mosquitto 2.0's acl_file grants every subscription and checks read access per message it
+  // delivers (retained ones included): the same here, so a `$share/...` or wide filter behaves alike.
   broker.authorizeSubscribe = (client, sub, done) => {
+    done(null, names.get(client) !== undefined ? sub : null);
+  };
+  broker.authorizeForward = (client, packet) => {
     const user = names.get(client);
-    done(null, user !== undefined && acl.allows(user, 'read', sub.topic) ? sub : null);
+    return user !== undefined && acl.allows(user, 'read', packet.topic) ? packet : null;
   };
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {

@@ -78,7 +78,10 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     const machine = machineInfo(dir.path);
     const passwords = Object.fromEntries([...NODES, RAW_USER].map((user) => [user, randomBytes(18).toString('base64url')]));
     progress(`starting ${kind} with the shipped ACL and per-node credentials`);
-    broker = await startBenchBroker(kind, join(dir.path, 'broker'), passwords);
+    // The raw measurement's `bench` leaf is in no store's ACL: granted here only, to its publishers and readers.
+    const prefix = new StoreTopics(FLEET, STORE).prefix;
+    const rawGrants = [...NODES, RAW_USER].flatMap((user) => [`user ${user}`, `topic write ${prefix}/${user}/bench`, `topic read ${prefix}/+/bench`]);
+    broker = await startBenchBroker(kind, join(dir.path, 'broker'), passwords, { fleet: FLEET, store: STORE, extraLines: rawGrants });
     fleet = await BenchFleet.start({ dir: dir.path, brokerUrl: broker.url, fleet: FLEET, store: STORE, nodeIds: NODES, passwords, cards: makeCardPool(CARD_POOL) });
     const first = fleet.nodes[0];
     if (first === undefined) throw new Error('no nodes');
@@ -138,7 +141,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
       durationSeconds: roundTo((performance.now() - began) / 1000, 1),
       machine,
       parameters: {
-        broker: { kind, version: broker.version, config: kind === 'mosquitto' ? 'brokers/mosquitto.conf + brokers/acl (port and paths replaced)' : 'embedded, enforcing brokers/acl' },
+        broker: { kind, version: broker.version, config: kind === 'mosquitto' ? 'brokers/mosquitto.conf + the store ACL from brokers/acl.template (port and paths replaced)' : 'embedded, enforcing the store ACL from brokers/acl.template' },
         nodes: [...NODES],
         secondsPerPhase: seconds,
         rawWarmupSeconds,

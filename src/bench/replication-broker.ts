@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { EdgepayError } from '../errors.js';
 import { SHIPPED_ACL_FILE, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../testing/mosquitto-server.js';
+import { type BrokerAclScope, storeAclForUsers } from '../testing/store-acl.js';
 import { createStoreAedes } from './replication-aedes.js';
 import type { BrokerKind } from './replication-options.js';
 
 /*
  * The bench's brokers: the embedded aedes and a real Mosquitto started from the shipped
- * brokers/mosquitto.conf and brokers/acl (only paths and port replaced), both with per-node
- * credentials and the shipped ACL, so the figures are for what a store runs.
+ * brokers/mosquitto.conf (only paths and port replaced), both with per-node credentials and the
+ * store ACL written from brokers/acl.template, so the figures are for what a store runs.
  */
 const ACL_FILE = SHIPPED_ACL_FILE;
 
@@ -26,17 +27,17 @@ export interface BenchBroker {
 /** username → password */
 export type Users = Readonly<Record<string, string>>;
 
-export function startBenchBroker(kind: BrokerKind, dir: string, users: Users): Promise<BenchBroker> {
+export function startBenchBroker(kind: BrokerKind, dir: string, users: Users, scope: BrokerAclScope): Promise<BenchBroker> {
   for (const file of [ACL_FILE, ...(kind === 'mosquitto' ? [SHIPPED_MOSQUITTO_CONF] : [])]) {
     if (!existsSync(file)) {
       throw new EdgepayError('EDGEPAY_NOT_FOUND', `bench replication needs the shipped broker file ${file}; run it from an edgepay checkout`, { file });
     }
   }
-  return kind === 'aedes' ? startAedes(users) : startMosquitto(dir, users);
+  return kind === 'aedes' ? startAedes(users, scope) : startMosquitto(dir, users, scope);
 }
 
-async function startAedes(users: Users): Promise<BenchBroker> {
-  const { broker, server, sockets } = await createStoreAedes(users, ACL_FILE);
+async function startAedes(users: Users, scope: BrokerAclScope): Promise<BenchBroker> {
+  const { broker, server, sockets } = await createStoreAedes(users, storeAclForUsers(users, scope));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -55,8 +56,8 @@ async function startAedes(users: Users): Promise<BenchBroker> {
   return { kind: 'aedes', version: aedesVersion(), url: `mqtt://127.0.0.1:${port}`, stop, killNow };
 }
 
-async function startMosquitto(dir: string, users: Users): Promise<BenchBroker> {
-  const server = await startMosquittoServer({ dir, users, option: '--broker mosquitto' });
+async function startMosquitto(dir: string, users: Users, scope: BrokerAclScope): Promise<BenchBroker> {
+  const server = await startMosquittoServer({ dir, users, acl: scope, option: '--broker mosquitto' });
   return { kind: 'mosquitto', version: server.version, url: server.url, stop: server.stop, killNow: server.killNow };
 }
 

@@ -26,7 +26,7 @@ export function sampleRow(seq: number, keyPrefix: string): EntryRow {
     amount_minor: 100 + (seq % 9_900),
     currency: 'EUR',
     card_token: TOKEN,
-    card_bin: '400000',
+    card_bin: '',
     card_last4: '1234',
     sealed_card: SEALED,
     approved: 1,

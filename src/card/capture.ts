@@ -37,7 +37,6 @@ export async function captureCard(raw: RawCard, keys: CardKeys): Promise<CardFac
   const sealedPayload = Buffer.from(JSON.stringify({ pan: raw.pan, expiry: raw.expiryYymm }), 'utf8');
   return {
     token: tokenizePan(raw.pan, keys.tokenKey),
-    bin: raw.pan.slice(0, 6),
     last4: raw.pan.slice(-4),
     expiryYear: 2000 + Number(expiry[1]),
     expiryMonth: month,

@@ -6,9 +6,11 @@
 export interface CardFacts {
   /** Keyed HMAC-SHA256 of the PAN, base64url: matches the same card across lanes and peers. */
   readonly token: string;
-  /** First six digits, for display and routing. */
-  readonly bin: string;
-  /** Last four digits, for display on receipts. */
+  /**
+   * Last four digits, for receipts. No other digit is kept beside the token: with the BIN as well,
+   * anyone holding the token key could rebuild the PAN from six unknown digits (README, "Card data
+   * on the box"); the centre reads BIN and brand from the sealed blob.
+   */
   readonly last4: string;
   /** Expiry year, four digits (e.g. 2027). */
   readonly expiryYear: number;

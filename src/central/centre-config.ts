@@ -1,5 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { BadInputError } from '../errors.js';
+import { brokerTlsProblems } from '../platform/broker-tls.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
@@ -17,6 +19,10 @@ export const centreConfigSchema = strict({
   brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
   username: z.string().min(1).max(64).default('edgepay-centre'),
   passwordFile: path.optional(),
+  /** TLS (mqtts://): the CA the broker's certificate must chain to (the system store without it), and the centre's client certificate and key. */
+  caFile: path.optional(),
+  certFile: path.optional(),
+  keyFile: path.optional(),
   /** The centre's Ed25519 answer key (PKCS8 PEM, `edgepay centre keys create`): every answer to a node is signed with it. */
   signingKeyFile: path,
   /** Centre processes with the same group split the fleet's batches (MQTT shared subscription). */
@@ -34,10 +40,15 @@ export type CentreConfig = z.output<typeof centreConfigSchema>;
 
 export function parseCentreConfig(input: unknown, baseDir = process.cwd()): CentreConfig {
   const config = parseWith(centreConfigSchema, input, 'centre configuration');
+  const problems = brokerTlsProblems(config.brokerUrl, config);
+  if (problems.length > 0) throw new BadInputError('centre configuration', problems);
   const at = (p: string) => configPath(p, baseDir);
   return {
     ...config,
     ...(config.passwordFile === undefined ? {} : { passwordFile: at(config.passwordFile) }),
+    ...(config.caFile === undefined ? {} : { caFile: at(config.caFile) }),
+    ...(config.certFile === undefined ? {} : { certFile: at(config.certFile) }),
+    ...(config.keyFile === undefined ? {} : { keyFile: at(config.keyFile) }),
     signingKeyFile: at(config.signingKeyFile),
     ledger: 'sqliteFile' in config.ledger ? { sqliteFile: at(config.ledger.sqliteFile) } : { postgresUrlFile: at(config.ledger.postgresUrlFile) },
   };

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgepayError } from '../errors.js';
+import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
 import { type NodeKeyPair, generateNodeKeyPair, parsePublicKey, parseSigningKey } from '../replication/keys.js';
 
 /**
@@ -32,9 +33,9 @@ export function writeCentreKeyPair(dir: string): CentreKeyFiles {
   }
   const pair = generateCentreKeyPair();
   try {
-    mkdirSync(dir, { recursive: true });
-    // 'wx': a file made meanwhile by someone else is not overwritten either.
-    writeFileSync(files.keyFile, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+    makePrivateDirectory(dir);
+    // Exclusive: a file made meanwhile by someone else is not overwritten either.
+    writePrivateFile(files.keyFile, pair.privateKeyPem, { exclusive: true });
     writeFileSync(files.publicKeyFile, pair.publicKeyPem, { flag: 'wx' });
   } catch (cause) {
     throw new EdgepayError('EDGEPAY_BAD_INPUT', `cannot write the centre's signing key into ${dir}: ${(cause as Error).message}`, { dir }, { cause });

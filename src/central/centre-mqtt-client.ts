@@ -1,10 +1,13 @@
 import { type MqttClient, connect } from 'mqtt';
+import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 
 export interface CentreClientOptions {
   readonly brokerUrl: string;
   readonly clientId: string;
   readonly username: string;
   readonly password?: string;
+  /** On mqtts://: the CA to verify the broker with and the client certificate (loadBrokerTls). */
+  readonly tls?: BrokerTlsOptions;
   /** Subscribed (QoS 1) on connect and again after every reconnect. */
   readonly filters: string | string[];
   /** Errors after the first connect; the client reconnects by itself. */
@@ -22,6 +25,7 @@ export async function connectCentreClient(options: CentreClientOptions, onMessag
     clientId: options.clientId,
     username: options.username,
     ...(options.password === undefined ? {} : { password: options.password }),
+    ...options.tls,
     protocolVersion: 4,
     clean: true,
     reconnectPeriod: 500,

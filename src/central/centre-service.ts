@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { connectCentreClient } from './centre-mqtt-client.js';
+import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { ANSWER_VALIDITY_MS, type CentreAnswer, signAnswer } from './answer-signature.js';
@@ -14,6 +15,8 @@ export interface CentreServiceOptions {
   readonly brokerUrl: string;
   readonly username: string;
   readonly password?: string;
+  /** On mqtts://: the CA to verify the broker with and the centre's client certificate. */
+  readonly tls?: BrokerTlsOptions;
   /** Several centre processes with the same group split the fleet's batches between them. */
   readonly shareGroup?: string;
   readonly clientId: string;
@@ -56,6 +59,7 @@ export class CentreService {
         clientId: options.clientId,
         username: options.username,
         ...(options.password === undefined ? {} : { password: options.password }),
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
         filters: centreFilters(options.fleet, options.shareGroup),
         onError: (error) => options.logger.warn({ err: error }, 'centre broker connection error'),
       },

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../platform/private-files.js';
 import { GENESIS_HASH } from '../journal/entry.js';
 import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
@@ -117,7 +116,8 @@ export class SqliteLedger implements LedgerBackend {
   }
 
   static open(path: string): SqliteLedger {
-    mkdirSync(dirname(path), { recursive: true });
+    // The centre's ledger holds every store's entries and sealed card data: 0600 with its -wal and -shm.
+    preparePrivateDatabase(path);
     const db = new Database(path);
     for (const pragma of SQLITE_LEDGER_PRAGMAS) db.pragma(pragma);
     migrate(db);

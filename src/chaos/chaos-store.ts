@@ -12,6 +12,7 @@ import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../centra
 import { PostgresLedger } from '../central/postgres-ledger.js';
 import { type StoreNode, startStoreNode } from '../demo/store/store-node.js';
 import { freePort } from '../platform/free-port.js';
+import { createMemoryCredentials } from '../platform/memory-credentials.js';
 import { SIM_HOT_PAN } from '../reader/simulator/cards.js';
 import { peersOf, provisionNodeKeys } from '../replication/provision.js';
 import { type MosquittoServer, startMosquittoServer } from '../testing/mosquitto-server.js';
@@ -54,7 +55,9 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
   };
   try {
     const tokenKey = randomBytes(32);
-    writeFileSync(join(dir, 'token.key'), tokenKey.toString('base64'), { mode: 0o600 });
+    // As in production, the key reaches the nodes as a credential in memory, never as a file on disk.
+    const credentials = createMemoryCredentials({ 'token.key': tokenKey.toString('base64') });
+    closers.push(() => credentials.remove());
     const seal = await generateSealKeyPair();
     writeFileSync(join(dir, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
     // The centre's answer key: the nodes pin its public half and believe only answers signed with it.
@@ -80,7 +83,7 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
     }
 
     progress('starting Mosquitto (shipped configuration and ACL) and PostgreSQL');
-    const broker = await startMosquittoServer({ dir: join(dir, 'broker'), users, option: 'chaos' });
+    const broker = await startMosquittoServer({ dir: join(dir, 'broker'), users, acl: { fleet: FLEET, store: STORE }, option: 'chaos' });
     closers.push(() => broker.stop());
     // PostgreSQL may run as its own user, who must be able to pass through this directory to its own.
     chmodSync(dir, (statSync(dir).mode & 0o7777) | 0o001);
@@ -121,11 +124,12 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
         apiPort: await freePort(),
         statusPort: await freePort(),
         readyTimeoutMs: 30_000,
+        env: credentials.env,
         config: {
           nodeId: id,
           dataDir: 'data',
           rulesFile: join(dir, 'rules.json'),
-          keys: { tokenKeyFile: join(dir, 'token.key'), centrePublicKeyFile: join(dir, 'centre.pub') },
+          keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: join(dir, 'centre.pub') },
           replication: {
             fleet: FLEET,
             store: STORE,

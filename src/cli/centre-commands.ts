@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
@@ -10,10 +11,11 @@ import type { CardStanding } from '../central/plan.js';
 import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
 import { readPassword } from '../replication/mqtt-link.js';
+import { type BrokerTlsOptions, isTlsUrl, loadBrokerTls } from '../platform/broker-tls.js';
 import { notifierFromEnv } from '../service/sd-notify.js';
 import { registerCentreNodesCommands } from './centre-nodes-commands.js';
 import { EXIT } from './exit-codes.js';
-import { RULES_BROKER_USER, publishRulesConfig, readRulesFile } from './rules-publish.js';
+import { RULES_BROKER_USER, addBrokerTlsOptions, publishRulesConfig, readRulesFile } from './rules-publish.js';
 import { parsePositiveInt } from './journal-commands.js';
 
 export function registerCentreCommands(program: Command): void {
@@ -35,6 +37,7 @@ export function registerCentreCommands(program: Command): void {
         brokerUrl: config.brokerUrl,
         username: config.username,
         ...(config.passwordFile === undefined ? {} : { password: readPassword(config.passwordFile) }),
+        tls: loadBrokerTls(config.brokerUrl, config),
         ...(config.shareGroup === undefined ? {} : { shareGroup: config.shareGroup }),
         // Unique per process: in a share group each process is its own member.
         clientId: `edgepay-centre-${hostname()}-${process.pid}`,
@@ -109,7 +112,7 @@ export function registerCentreCommands(program: Command): void {
 }
 
 export function registerCentrePushRules(centre: Command): void {
-  centre
+  const pushRules = centre
     .command('push-rules')
     .description("merge the centre's hot-listed cards into a rules file's hot-card list, sign it with the rules key and publish it retained to a store (nodes apply a higher version than theirs)")
     .argument('<file>', 'rules file (JSON), as for `rules check`; its versions are used as written')
@@ -117,9 +120,12 @@ export function registerCentrePushRules(centre: Command): void {
     .requiredOption('--key <file>', 'the rules key (rules.key, PKCS8 PEM)')
     .requiredOption('--store <id>', 'the store to publish to')
     .option('--username <user>', 'broker user allowed to write the rules topic', RULES_BROKER_USER)
-    .option('--password-file <file>', 'file holding that user\'s broker password (first line)')
+    .option('--password-file <file>', 'file holding that user\'s broker password (first line)');
+  // The centre's own certificate is not the rules publisher's: on the TLS listener its name would be
+  // the broker user, and the centre's may not write rules. The CA is the broker's, as configured.
+  addBrokerTlsOptions(pushRules, '; the configuration\'s caFile by default')
     .option('--timeout-ms <ms>', 'longest wait for the broker at each step', parsePositiveInt, 10_000)
-    .action(async (file: string, opts: { config: string; key: string; store: string; username: string; passwordFile?: string; timeoutMs: number }) => {
+    .action(async (file: string, opts: { config: string; key: string; store: string; username: string; passwordFile?: string; ca?: string; cert?: string; certKey?: string; timeoutMs: number }) => {
       const config = loadCentreConfig(opts.config);
       const rules = readRulesFile(file);
       let hot: string[] = [];
@@ -136,6 +142,9 @@ export function registerCentrePushRules(centre: Command): void {
           store: opts.store,
           username: opts.username,
           ...(opts.passwordFile === undefined ? {} : { passwordFile: opts.passwordFile }),
+          ...((opts.ca ?? config.caFile) === undefined ? {} : { ca: opts.ca ?? config.caFile }),
+          ...(opts.cert === undefined ? {} : { cert: opts.cert }),
+          ...(opts.certKey === undefined ? {} : { certKey: opts.certKey }),
           timeoutMs: opts.timeoutMs,
         },
         process.stdout,
@@ -148,9 +157,16 @@ export function registerCentrePushRules(centre: Command): void {
 export async function describeCentreConfig(file: string): Promise<string> {
   const config = loadCentreConfig(file);
   if (config.passwordFile !== undefined) readPassword(config.passwordFile);
+  const tls = loadBrokerTls(config.brokerUrl, config);
   loadCentreSigningKey(config.signingKeyFile);
   await withLedger(config, async () => undefined);
-  return `ok: centre of fleet ${config.fleet}, broker ${config.brokerUrl}, ledger ${'sqliteFile' in config.ledger ? config.ledger.sqliteFile : 'postgres'}`;
+  const identity = tls.cert === undefined ? '' : ` as ${new X509Certificate(tls.cert).subject.replace(/\n/g, ', ')}`;
+  return `ok: centre of fleet ${config.fleet}, broker ${config.brokerUrl}${tlsSummary(config.brokerUrl, tls)}${identity}, ledger ${'sqliteFile' in config.ledger ? config.ledger.sqliteFile : 'postgres'}`;
+}
+
+function tlsSummary(brokerUrl: string, tls: BrokerTlsOptions): string {
+  if (!isTlsUrl(brokerUrl)) return ' (plain text)';
+  return tls.ca === undefined ? ' (TLS, broker verified against the system CAs)' : ' (TLS, broker verified against caFile)';
 }
 
 async function withLedger(config: CentreConfig, work: (backend: LedgerBackend) => Promise<void>): Promise<void> {

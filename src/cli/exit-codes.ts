@@ -29,6 +29,8 @@ const CHECK_FAILED: readonly ErrorCode[] = [
   'EDGEPAY_CENTRE_SIGNATURE',
   // The node is registered already with another key or store.
   'EDGEPAY_CENTRE_NODE_EXISTS',
+  // seal-token-key never replaces a sealed token key.
+  'EDGEPAY_CREDENTIAL_EXISTS',
 ];
 const USAGE: readonly (ErrorCode | ReplicationErrorCode)[] = [
   'EDGEPAY_BAD_INPUT',
@@ -43,6 +45,8 @@ const USAGE: readonly (ErrorCode | ReplicationErrorCode)[] = [
   'EDGEPAY_API_SOCKET_NOT_A_SOCKET',
   // A missing, short or readable-by-others POS API token file: the operator fixes the file.
   'EDGEPAY_API_TOKEN_INVALID',
+  // seal-token-key needs systemd-creds (systemd 250 or later).
+  'EDGEPAY_SYSTEMD_CREDS_MISSING',
 ];
 
 export function exitCodeFor(error: unknown): number {

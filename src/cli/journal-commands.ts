@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { EdgepayError } from '../errors.js';
+import { openPrivateFile } from '../platform/private-files.js';
 import { backupJournal, entryToJson, exportEntries, restoreJournal, verifyChain } from '../journal/index.js';
 import { backupWithRetention } from '../journal/backup-retention.js';
 import { EXIT } from './exit-codes.js';
@@ -42,7 +43,8 @@ export function registerJournalCommands(program: Command): void {
     .option('--out <file>', 'write to a file instead of standard output')
     .action(async (opts: { db: string; fromSeq: number; out?: string }) => {
       if (!existsSync(opts.db)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--db: no journal at ${opts.db}`, { path: opts.db });
-      const out = opts.out ? createWriteStream(opts.out) : process.stdout;
+      // Entries carry tokens, last 4s (BINs in older entries) and sealed card data: the export is as private as the journal.
+      const out = opts.out ? createWriteStream(opts.out, { fd: openPrivateFile(opts.out, 'w') }) : process.stdout;
       for (const entry of exportEntries(opts.db, opts.fromSeq)) {
         if (!out.write(`${JSON.stringify(entryToJson(entry))}\n`)) await once(out, 'drain');
       }

@@ -12,8 +12,10 @@ import { registerNodeCommands } from './node-commands.js';
 import { registerReaderCommands } from './reader-commands.js';
 import { registerReconcileCommands } from './reconcile-commands.js';
 import { registerCentreCommands } from './centre-commands.js';
+import { registerCertsCommands } from './certs-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
+import { registerStoreCommands } from './store-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -26,8 +28,10 @@ export function buildProgram(): Command {
   registerNodeCommands(program);
   registerJournalCommands(program);
   registerRulesCommands(program);
+  registerStoreCommands(program);
   registerReconcileCommands(program);
   registerCentreCommands(program);
+  registerCertsCommands(program);
   registerConfigCommands(program);
   registerReaderCommands(program);
   registerBenchCommands(program);

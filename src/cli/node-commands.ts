@@ -8,10 +8,13 @@ import { loadCardKeys } from '../card/keys.js';
 import { loadCentrePublicKey } from '../central/centre-keys.js';
 import { runNodeUntilSignal } from '../node/run.js';
 import { registerRebuildCommand } from './rebuild-command.js';
+import { registerTokenKeyCommand } from './token-key-command.js';
+import { registerUnitDevicesCommand } from './unit-devices-command.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { NodeConfig } from '../node/config.js';
 import { initNode } from '../node/init.js';
 import { requireDistinctLaneDevices } from '../node/lane-ports.js';
+import { loadBrokerTls } from '../platform/broker-tls.js';
 
 /** Everything a node needs from disk, checked before anything starts, each failure naming its file. */
 export function checkNodeFiles(config: NodeConfig): void {
@@ -21,12 +24,25 @@ export function checkNodeFiles(config: NodeConfig): void {
   for (const lane of config.lanes) loadReaderProfile(lane.profile);
   requireDistinctLaneDevices(config.lanes);
   if (config.api !== undefined && 'tokenFile' in config.api) readApiToken(config.api.tokenFile);
+  if (config.replication !== undefined) loadBrokerTls(config.replication.brokerUrl, config.replication, 'replication.');
+}
+
+/** Said loudly wherever a node is checked or started with its token key in a plain file. */
+export function plainTokenKeyWarning(config: Pick<NodeConfig, 'keys'>): string | undefined {
+  if (!config.keys.plainTokenKeyFileForDevelopment) return undefined;
+  return (
+    `WARNING: keys.plainTokenKeyFileForDevelopment is set: the card token key is read from the plain file ${config.keys.tokenKeyFile}. ` +
+    'Whoever reads that file can test card numbers against every token in the journals and replicas. For development only; ' +
+    'in production seal the key with `edgepay node seal-token-key` and name it "credential:token.key"'
+  );
 }
 
 /** Validates a node configuration and the files it names; the one-line summary `check-config` prints. */
 export function describeNodeConfig(file: string): string {
   const config = loadNodeConfig(file);
   checkNodeFiles(config);
+  const warning = plainTokenKeyWarning(config);
+  if (warning !== undefined) process.stderr.write(`${warning}\n`);
   const lanes = config.lanes.map((l) => `${l.id} (${l.profile} on ${l.port})`).join(', ') || 'none';
   const api = config.api === undefined ? 'off' : 'socket' in config.api ? config.api.socket : `${config.api.host}:${config.api.port}, bearer token in ${config.api.tokenFile}`;
   return `ok: node ${config.nodeId}, data in ${config.dataDir}; lanes: ${lanes}; POS API: ${api}`;
@@ -35,6 +51,8 @@ export function describeNodeConfig(file: string): string {
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('run an edgepay node');
   registerRebuildCommand(node);
+  registerTokenKeyCommand(node);
+  registerUnitDevicesCommand(node);
 
   node
     .command('init')
@@ -58,6 +76,8 @@ export function registerNodeCommands(program: Command): void {
       // Fail here, with the file named, rather than inside an actor's start.
       checkNodeFiles(config);
       const logger = pino({ level: config.log.level, base: { nodeId: config.nodeId } });
+      const warning = plainTokenKeyWarning(config);
+      if (warning !== undefined) logger.warn({ tokenKeyFile: config.keys.tokenKeyFile }, warning);
       const result = await runNodeUntilSignal({ config, registry: new Registry(), logger });
       logger.info({ exitCode: result.exitCode }, result.reason);
       logger.flush();

@@ -24,7 +24,8 @@ export function registerReconcileCommands(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));
-      const centre = await connectToCentre(config);
+      // Over MQTT the report comes from the journal alone: no connection that could take the running node's session.
+      const centre = await connectToCentre(config, 'none');
       try {
         const report = await reportFor(config, centre);
         print(report, opts.json === true);
@@ -41,12 +42,19 @@ export function registerReconcileCommands(program: Command): void {
     .option('--json', 'print the report as JSON (no progress bar)')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));
-      const centre = await connectToCentre(config);
-      let journal: Journal | undefined;
+      // A node's journal, never a new one: an empty journal would report nothing to forward. Opened
+      // before the broker is reached: its lock refuses a running node, whose session at the broker a
+      // connection with the same certificate would otherwise take (the TLS listener).
+      const journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId, mustExist: true });
+      let centre: CentreConnection;
+      try {
+        centre = await connectToCentre(config);
+      } catch (error) {
+        journal.close();
+        throw error;
+      }
       const reader = new JournalReader(journalPathOf(config), config.nodeId);
       try {
-        // A node's journal, never a new one: an empty journal would report nothing to forward.
-        journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId, mustExist: true });
         const open = journal;
         const backlog = reader.totals().unforwarded;
         const bar = opts.json === true || backlog === 0 ? undefined : new SingleBar({ format: 'forwarding [{bar}] {value}/{total} entries | {eta_formatted} left', stream: process.stderr });
@@ -78,7 +86,7 @@ export function registerReconcileCommands(program: Command): void {
         process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
       } finally {
         reader.close();
-        journal?.close();
+        journal.close();
         await centre.close();
       }
     });

@@ -3,6 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type RulesConfig, parseRules } from '../authorize/rules.js';
 import { BadInputError, EdgepayError } from '../errors.js';
+import { type BrokerTlsOptions, loadBrokerTls } from '../platform/broker-tls.js';
 import { ReplicationError } from '../replication/errors.js';
 import { RulesPublishError } from '../replication/rules-errors.js';
 import { loadRulesSigningKey, writeRulesKeyPair } from '../replication/rules-keys.js';
@@ -12,7 +13,7 @@ import { assertTopicId } from '../replication/topics.js';
 import { EXIT } from './exit-codes.js';
 import { parsePositiveInt } from './journal-commands.js';
 
-/** The broker user brokers/acl lets write the rules topics; no node has it. */
+/** The broker user the store ACL (brokers/acl.template) lets write the rules topic; no node has it. */
 export const RULES_BROKER_USER = 'edgepay-rules';
 
 export interface RulesPublishOptions {
@@ -22,8 +23,21 @@ export interface RulesPublishOptions {
   readonly store: string;
   readonly username?: string;
   readonly passwordFile?: string;
+  /** mqtts://: the CA the broker's certificate must chain to (the system CAs without it). */
+  readonly ca?: string;
+  /** mqtts://: the publisher's client certificate and its key; on the store's TLS listener its name is the broker user. */
+  readonly cert?: string;
+  readonly certKey?: string;
   readonly timeoutMs?: number;
   readonly allowOlder?: boolean;
+}
+
+/** The TLS options of both publishing commands; `--key` is the rules signing key, hence `--cert-key`. */
+export function addBrokerTlsOptions(command: Command, caDefault = ''): Command {
+  return command
+    .option('--ca <file>', `mqtts:// only: the CA certificate the broker's certificate must chain to (ca.crt)${caDefault}`)
+    .option('--cert <file>', 'mqtts:// only: the client certificate to present (`edgepay certs issue --name edgepay-rules`): its name is the broker user on the TLS listener')
+    .option('--cert-key <file>', 'mqtts:// only: the private key of --cert');
 }
 
 interface Output {
@@ -41,7 +55,7 @@ export function registerRulesPublish(rulesCommand: Command): void {
       process.exitCode = runRulesKeygen(opts, process.stdout, process.stderr);
     });
 
-  rulesCommand
+  const publish = rulesCommand
     .command('publish')
     .description("validate a rules file, sign it with the rules key and publish it retained (QoS 1) on a store's rules topic; nodes apply it if its version is above theirs")
     .argument('<file>', 'rules file (JSON), as for `rules check`')
@@ -50,7 +64,8 @@ export function registerRulesPublish(rulesCommand: Command): void {
     .requiredOption('--fleet <id>', 'fleet id, as in the nodes\' replication section')
     .requiredOption('--store <id>', 'store id, as in the nodes\' replication section')
     .option('--username <user>', 'broker user allowed to write the rules topic', RULES_BROKER_USER)
-    .option('--password-file <file>', 'file holding the broker password (first line)')
+    .option('--password-file <file>', 'file holding the broker password (first line)');
+  addBrokerTlsOptions(publish)
     .option('--timeout-ms <ms>', 'longest wait for the broker at each step', parsePositiveInt, 10_000)
     .option('--allow-older', 'publish even if the broker retains newer rules (nodes ignore it; nodes starting later would get it)')
     .action(async (file: string, opts: RulesPublishOptions) => {
@@ -93,11 +108,13 @@ export async function publishRulesConfig(load: () => RulesConfig, opts: RulesPub
     }
     const key = loadRulesSigningKey(opts.key);
     const password = opts.passwordFile === undefined ? undefined : readPassword(opts.passwordFile);
+    const tls = brokerTlsOf(opts);
     const result = await publishRules({
       brokerUrl: opts.broker,
       ...scope,
       username: opts.username ?? RULES_BROKER_USER,
       ...(password === undefined ? {} : { password }),
+      tls,
       payload: encodeRulesMessage(config, scope, key),
       version: rules.version,
       rulesPublicKey: createPublicKey(key),
@@ -141,6 +158,19 @@ export function readRulesFile(file: string): RulesConfig {
     return JSON.parse(text) as RulesConfig;
   } catch (cause) {
     throw new BadInputError(`rules file ${file}`, [{ path: '', message: `is not valid JSON: ${(cause as Error).message}` }]);
+  }
+}
+
+const TLS_OPTION_NAMES: Readonly<Record<string, string>> = { caFile: '--ca', certFile: '--cert', keyFile: '--cert-key', brokerUrl: '--broker' };
+
+/** The files checked and read as the node and the centre read theirs; problems named by their options. */
+function brokerTlsOf(opts: RulesPublishOptions): BrokerTlsOptions {
+  const files = { ...(opts.ca === undefined ? {} : { caFile: opts.ca }), ...(opts.cert === undefined ? {} : { certFile: opts.cert }), ...(opts.certKey === undefined ? {} : { keyFile: opts.certKey }) };
+  try {
+    return loadBrokerTls(opts.broker, files);
+  } catch (error) {
+    if (!(error instanceof BadInputError)) throw error;
+    throw new BadInputError('broker TLS options', error.problems.map((p) => ({ ...p, path: TLS_OPTION_NAMES[p.path] ?? p.path })));
   }
 }
 

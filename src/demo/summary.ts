@@ -45,7 +45,7 @@ export function summarize(options: TradingDayOptions, result: TradingDayResult):
     `  ${result.journalPath}`,
     `  ${result.verify.headSeq} entries, head ${result.verify.headHash.slice(0, 16)}…`,
     `  chain ${result.verify.ok ? 'verified' : `BROKEN at ${result.verify.problem?.seq}`} in ${result.verifyMs.toFixed(1)} ms; ${result.forwardedCount} entries were forwarded before the link failed`,
-    `  full card numbers found on disk: ${countPansOnDisk(result)} (cards are kept as token + BIN + last 4, sealed for the centre)`,
+    `  full card numbers found on disk: ${countPansOnDisk(result)} (cards are kept as token + last 4, sealed for the centre)`,
     `  try: edgepay journal verify --db ${result.journalPath}`,
     '',
     `Ran in ${(result.elapsedMs / 1000).toFixed(1)} s.`,

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
+import { makePrivateDirectory, preparePrivateDatabase } from '../platform/private-files.js';
 import { fsyncDirectoryOf, fsyncFile } from './files.js';
 import { storageError } from './storage-errors.js';
 import { type VerifyReport, verifyChain } from './verify.js';
@@ -24,12 +25,15 @@ export async function backupJournal(from: string, to: string, options: { clock?:
   const now = options.clock ?? (() => performance.now());
   const started = now();
   if (!existsSync(from)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--db: no journal at ${from}`, { path: from });
-  mkdirSync(dirname(to), { recursive: true });
+  makePrivateDirectory(dirname(to));
   const partial = `${to}.partial`;
   rmSync(partial, { force: true });
   let source: Database.Database | undefined;
   let totalPages = 0;
   try {
+    // A copy of the journal is as private as the journal: made 0600 before SQLite writes into it
+    // (SQLite would make it 0644 less the umask, and the timer's unit is not the only caller).
+    preparePrivateDatabase(partial);
     source = new Database(from, { readonly: true, fileMustExist: true });
     const progress = await source.backup(partial);
     totalPages = progress.totalPages;

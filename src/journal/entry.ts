@@ -24,6 +24,11 @@ export interface EntryDraft {
   readonly amountMinor: number;
   readonly currency: string;
   readonly cardToken: string;
+  /**
+   * NO_CARD_BIN ('') in every entry written now; the first six PAN digits in entries written before
+   * the BIN was dropped. The field stays, in its place in the canonical encoding, so those signed,
+   * hash-chained entries keep verifying byte for byte.
+   */
   readonly cardBin: string;
   readonly cardLast4: string;
   /** Card data sealed to the centre's public key; null for follow-ups, which refer to the original. */
@@ -44,3 +49,12 @@ export interface JournalEntry extends EntryDraft {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * The card BIN of a new entry: none. An empty string rather than NULL keeps the format of every
+ * file and message as it was: the journal's and the replicas' NOT NULL columns need no table
+ * rebuild, the canonical encoding stays 'ep1', and a peer or centre not yet upgraded accepts the
+ * entry (its wire schema allows any short string). With token and last 4, a BIN would narrow a PAN
+ * to six unknown digits for anyone holding the token key.
+ */
+export const NO_CARD_BIN = '';

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
+import { makePrivateDirectory, preparePrivateDatabase } from '../platform/private-files.js';
 import { entryHash } from './canonical.js';
 import { entryRow } from './entry-builder.js';
 import { GENESIS_HASH, type JournalEntry } from './entry.js';
@@ -31,7 +32,7 @@ export function importVerifiedEntries(path: string, nodeId: string, entries: Ite
   if (sqliteFiles(path).some((file) => existsSync(file))) {
     throw new EdgepayError('EDGEPAY_RESTORE_REFUSED', `${path} already exists; move it aside before importing into its place`, { path });
   }
-  mkdirSync(dirname(path), { recursive: true });
+  makePrivateDirectory(dirname(path));
   const partial = `${path}.importing`;
   removeDatabase(partial);
   let result: ImportResult;
@@ -74,6 +75,8 @@ export function appendVerifiedEntries(path: string, nodeId: string, entries: rea
 }
 
 function writeChain(partial: string, path: string, nodeId: string, entries: Iterable<JournalEntry>): ImportResult {
+  // 0600 before SQLite makes it (its rollback journal takes the same mode): it becomes the journal.
+  preparePrivateDatabase(partial);
   const db = new Database(partial);
   try {
     // A rollback journal, not WAL: after close the whole database is in the one file that is renamed.

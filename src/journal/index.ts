@@ -1,4 +1,4 @@
-export { type EntryKind, ENTRY_KINDS, type EntryDraft, type EntryDecision, type JournalEntry, type DecisionMode, GENESIS_HASH } from './entry.js';
+export { type EntryKind, ENTRY_KINDS, type EntryDraft, type EntryDecision, type JournalEntry, type DecisionMode, GENESIS_HASH, NO_CARD_BIN } from './entry.js';
 export { canonicalEncoding, entryHash, CANONICAL_FORMAT } from './canonical.js';
 export { Journal, type JournalOptions, type BatchWriter, type ChainHead, type ForwardedOutcome } from './journal.js';
 export { GroupCommit, type GroupCommitOptions, type Settled, DEFAULT_GROUP_COMMIT } from './group-commit.js';

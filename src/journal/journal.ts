@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
+import { makePrivateDirectory, narrowOwnDatabase, preparePrivateDatabase } from '../platform/private-files.js';
 import { entryHashBytes } from './canonical.js';
 import { entryRow, sealEntry, withHash } from './entry-builder.js';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from './entry.js';
@@ -125,9 +126,17 @@ export class Journal {
     let db: Database.Database;
     let lock: JournalLock;
     try {
-      if (!mustExist) mkdirSync(dirname(options.path), { recursive: true });
+      if (!mustExist) makePrivateDirectory(dirname(options.path));
       lock = JournalLock.acquire(options.path, { sameProcessIsStale: options.singleInstanceInProcess === true });
     } catch (cause) {
+      throw storageError(cause, options.path);
+    }
+    try {
+      // Under the lock: a journal file is made (0600, so its -wal and -shm are too) only by its writer.
+      if (mustExist) narrowOwnDatabase(options.path);
+      else preparePrivateDatabase(options.path);
+    } catch (cause) {
+      lock.release();
       throw storageError(cause, options.path);
     }
     try {

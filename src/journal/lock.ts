@@ -24,7 +24,7 @@ export class JournalLock {
     const lockPath = JournalLock.lockPathOf(journalPath);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(lockPath, 'wx');
+        const fd = openSync(lockPath, 'wx', 0o600);
         writeSync(fd, `${process.pid}\n`);
         closeSync(fd);
         return new JournalLock(lockPath);

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
+import { copyIntoPrivateFile, makePrivateDirectory } from '../platform/private-files.js';
 import { inspectBackup } from './backup.js';
 import { fsyncDirectoryOf, fsyncFile, sqliteFiles } from './files.js';
 import { lockOwner } from './lock.js';
@@ -46,9 +47,11 @@ export function restoreJournal(options: RestoreOptions): RestoreResult {
   }
   if (existsSync(to) && !options.force) refuseIfRestoreLoses(to, from, backup.headSeq, backup.headHash, backup.nodeId);
 
-  mkdirSync(dirname(to), { recursive: true });
+  makePrivateDirectory(dirname(to));
   const partial = `${to}.restoring`;
-  copyFileSync(from, partial);
+  rmSync(partial, { force: true });
+  // Not copyFile: it gives the copy the backup's mode, and a backup made by hand may be 0644.
+  copyIntoPrivateFile(from, partial);
   fsyncFile(partial);
   let keptAt: string | null = null;
   if (existsSync(to)) {

@@ -252,7 +252,7 @@ export class LaneService {
     }
     const final = set(decision.approved ? 'approved' : 'declined', {
       decision,
-      card: entry ? { bin: entry.cardBin, last4: entry.cardLast4 } : null,
+      card: entry ? { last4: entry.cardLast4 } : null,
       journalSeq: entry?.seq ?? null,
       error: outcome.failure ? { code: outcome.failure.code, message: outcome.failure.message } : null,
     });

@@ -1,9 +1,8 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Decision } from '../authorize/codes.js';
 import { fsyncDirectoryOf } from '../journal/files.js';
 import { storageError } from '../journal/storage-errors.js';
+import { preparePrivateDatabase } from '../platform/private-files.js';
 import type { Payment, PaymentStatus } from './payment.js';
 
 /*
@@ -25,7 +24,7 @@ const SCHEMA = `
     reference TEXT NOT NULL,
     status TEXT NOT NULL,
     decision TEXT,
-    card_bin TEXT,
+    card_bin TEXT, -- always NULL now: the BIN is no longer kept (CardFacts); the column stays for files made before
     card_last4 TEXT,
     journal_seq INTEGER,
     error_code TEXT,
@@ -94,12 +93,9 @@ export class PaymentOutcomes {
 
   private open(): NonNullable<PaymentOutcomes['statements']> {
     if (this.statements !== undefined) return this.statements;
-    const created = !existsSync(this.path);
-    if (created) {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      // SQLite gives the WAL and its index the main file's mode: card BINs and last 4s stay the node's own.
-      closeSync(openSync(this.path, 'a', 0o600));
-    }
+    // 0600 before SQLite opens it, which gives the WAL and its index the main file's mode: card last 4s
+    // stay the node's own.
+    const created = preparePrivateDatabase(this.path);
     const db = new Database(this.path);
     try {
       db.pragma('journal_mode = WAL');
@@ -145,7 +141,7 @@ function rowOf(payment: Payment): PaymentRow {
     reference: payment.reference,
     status: payment.status,
     decision: payment.decision === null ? null : JSON.stringify(payment.decision),
-    card_bin: payment.card?.bin ?? null,
+    card_bin: null,
     card_last4: payment.card?.last4 ?? null,
     journal_seq: payment.journalSeq,
     error_code: payment.error?.code ?? null,
@@ -164,7 +160,7 @@ function paymentOf(row: PaymentRow): Payment {
     reference: row.reference,
     status: row.status as PaymentStatus,
     decision: row.decision === null ? null : (JSON.parse(row.decision) as Decision),
-    card: row.card_bin !== null && row.card_last4 !== null ? { bin: row.card_bin, last4: row.card_last4 } : null,
+    card: row.card_last4 !== null ? { last4: row.card_last4 } : null,
     journalSeq: row.journal_seq,
     error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
     createdAt: row.created_at,

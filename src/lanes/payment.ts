@@ -29,7 +29,8 @@ export interface Payment {
   readonly reference: string;
   readonly status: PaymentStatus;
   readonly decision: Decision | null;
-  readonly card: { readonly bin: string; readonly last4: string } | null;
+  /** The last 4 digits only: see CardFacts for why no other digit is kept. */
+  readonly card: { readonly last4: string } | null;
   readonly journalSeq: number | null;
   readonly error: { readonly code: ErrorCode | string; readonly message: string } | null;
   readonly createdAt: string;
@@ -51,7 +52,7 @@ export function paymentFromEntry(entry: JournalEntry): Payment {
     reference: entry.reference ?? '',
     status: entry.decision.approved ? 'approved' : 'declined',
     decision: entry.decision as Decision,
-    card: { bin: entry.cardBin, last4: entry.cardLast4 },
+    card: { last4: entry.cardLast4 },
     journalSeq: entry.seq,
     error: null,
     createdAt: at,

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { readConfigFile } from '../platform/config-file.js';
+import { brokerTlsProblems } from '../platform/broker-tls.js';
 import { configPath } from '../platform/paths.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 import { sharedPorts } from './lane-ports.js';
@@ -24,7 +25,20 @@ export const nodeConfigSchema = strict({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit" }),
   dataDir: path,
   rulesFile: path.optional(),
-  keys: strict({ tokenKeyFile: path, centrePublicKeyFile: path }),
+  keys: strict({
+    tokenKeyFile: path,
+    centrePublicKeyFile: path,
+    /** Development only: take tokenKeyFile as a plain file; `check-config` and `node run` warn while it is set. */
+    plainTokenKeyFileForDevelopment: z.boolean({ error: 'must be true or false' }).default(false),
+  })
+    // Whoever reads the token key can test candidate card numbers against every token on the box
+    // (README, "Card data on the box"): in production it comes only from a sealed systemd credential.
+    .refine((keys) => keys.tokenKeyFile.startsWith('credential:') || keys.plainTokenKeyFileForDevelopment, {
+      path: ['tokenKeyFile'],
+      error:
+        'must be credential:<name>, a systemd credential sealed to this machine (`edgepay node seal-token-key`, LoadCredentialEncrypted=): ' +
+        'a plain key file lets anyone with the disk recompute card tokens. For development only, set keys.plainTokenKeyFileForDevelopment: true',
+    }),
   journal: strict({
     busyTimeoutMs: int(0, 60_000, 'milliseconds').default(2_000),
     tailCheckEntries: int(0, 10_000_000, 'entries re-hashed at start').default(1_024),
@@ -88,6 +102,10 @@ export const nodeConfigSchema = strict({
     brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
     username: z.string().min(1).max(64).optional(),
     passwordFile: path.optional(),
+    /** TLS to the broker (mqtts://): the CA to verify it with and this node's client certificate and key (`edgepay certs issue`). */
+    caFile: path.optional(),
+    certFile: path.optional(),
+    keyFile: path.optional(),
     signingKeyFile: path,
     peers: z
       .array(strict({ nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be a node id' }), publicKeyFile: path }))
@@ -156,14 +174,18 @@ export const nodeConfigSchema = strict({
 export type NodeConfig = z.output<typeof nodeConfigSchema>;
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
-export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeConfig {
+export function parseNodeConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const config = parseWith(nodeConfigSchema, input, 'node configuration');
   if (config.centre !== undefined && config.centre.ledger === undefined && config.replication === undefined) {
     throw new BadInputError('node configuration', [
       { path: 'centre.ledger', message: 'is needed without a replication section: the node reaches the centre over MQTT through the replication broker, or forwards into a ledger it names here' },
     ]);
   }
-  const at = (p: string) => configPath(p, baseDir);
+  if (config.replication !== undefined) {
+    const problems = brokerTlsProblems(config.replication.brokerUrl, config.replication, 'replication.');
+    if (problems.length > 0) throw new BadInputError('node configuration', problems);
+  }
+  const at = (p: string) => configPath(p, baseDir, env);
   return {
     ...config,
     ...(config.api === undefined ? {} : { api: 'socket' in config.api ? { socket: at(config.api.socket) } : { ...config.api, tokenFile: at(config.api.tokenFile) } }),
@@ -175,6 +197,9 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
             signingKeyFile: at(config.replication.signingKeyFile),
             ...(config.replication.passwordFile === undefined ? {} : { passwordFile: at(config.replication.passwordFile) }),
             ...(config.replication.rulesPublicKeyFile === undefined ? {} : { rulesPublicKeyFile: at(config.replication.rulesPublicKeyFile) }),
+            ...(config.replication.caFile === undefined ? {} : { caFile: at(config.replication.caFile) }),
+            ...(config.replication.certFile === undefined ? {} : { certFile: at(config.replication.certFile) }),
+            ...(config.replication.keyFile === undefined ? {} : { keyFile: at(config.replication.keyFile) }),
             peers: config.replication.peers.map((peer) => ({ ...peer, publicKeyFile: at(peer.publicKeyFile) })),
           },
         }),
@@ -191,7 +216,7 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd()): NodeCo
         }),
     dataDir: at(config.dataDir),
     ...(config.rulesFile === undefined ? {} : { rulesFile: at(config.rulesFile) }),
-    keys: { tokenKeyFile: at(config.keys.tokenKeyFile), centrePublicKeyFile: at(config.keys.centrePublicKeyFile) },
+    keys: { ...config.keys, tokenKeyFile: at(config.keys.tokenKeyFile), centrePublicKeyFile: at(config.keys.centrePublicKeyFile) },
   };
 }
 

@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createApiTokenFile, isSystemdCredential } from '../api/api-token.js';
 import { EdgepayError } from '../errors.js';
 import { fsyncDirectoryOf, sqliteFiles } from '../journal/files.js';
 import { Journal } from '../journal/journal.js';
 import { storageError } from '../journal/storage-errors.js';
+import { makePrivateDirectory } from '../platform/private-files.js';
 import { type NodeConfig, journalPathOf } from './config.js';
 import { readJournalIdentity } from './journal-presence.js';
 
@@ -32,9 +33,8 @@ export function initNode(config: Pick<NodeConfig, 'nodeId' | 'dataDir' | 'api'>)
   const apiToken = config.api !== undefined && 'tokenFile' in config.api ? initApiToken(config.api.tokenFile) : undefined;
   let created: boolean;
   try {
-    created = mkdirSync(config.dataDir, { recursive: true, mode: 0o700 }) !== undefined;
-    // mkdir's mode passes through the umask; the directory gets exactly 0700 whatever the umask.
-    if (created) chmodSync(config.dataDir, 0o700);
+    created = !existsSync(config.dataDir);
+    makePrivateDirectory(config.dataDir);
   } catch (cause) {
     throw storageError(cause, journalPath);
   }

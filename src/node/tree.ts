@@ -18,7 +18,8 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  *   │   └── authorizer       card capture on the pool, then asks the journal writer
  *   ├── replicator           the journal to the store's peers over MQTT, theirs into the replicas,
  *   │                        and peers' approvals to the journal writer (shared exposure)
- *   ├── uplink               forwards the journal to the central ledger, when configured
+ *   ├── uplink               forwards the journal to the central ledger, when configured; over MQTT
+ *   │                        through the replicator's connection, the node's one broker session
  *   ├── lanes (one_for_one)
  *   │   └── reader:<lane>    one per lane: owns the serial port, speaks the reader protocol
  *   ├── observability        metrics, health and the status page (main thread), when configured

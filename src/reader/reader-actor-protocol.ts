@@ -3,7 +3,7 @@ import type { ReaderProfile } from './profile.js';
 
 /** What the lane asks of its reader actor (one actor per lane owns the serial port). */
 export type ReaderRequest =
-  /** Start a transaction on the reader and wait for the card: resolves with the card as captured (token, BIN, last 4, sealed). */
+  /** Start a transaction on the reader and wait for the card: resolves with the card as captured (token, last 4, sealed). */
   | { readonly type: 'collect'; readonly txnId: number; readonly amountMinor: number; readonly currencyNumeric: number; readonly timeoutMs: number }
   /** Show the decision on the reader's display (best effort: the POS has the answer either way). */
   | { readonly type: 'show'; readonly txnId: number; readonly approved: boolean; readonly code: string; readonly text: string }

@@ -5,9 +5,13 @@ import type { AnswerRejectReason } from './answer-check.js';
 import { EdgepayError } from '../errors.js';
 import type { NodeConfig } from '../node/config.js';
 import { readPassword } from '../replication/mqtt-link.js';
+import { loadBrokerTls } from '../platform/broker-tls.js';
 import { openEmbeddedCentre } from './embedded-centre.js';
 import { forwardingIdentity } from './forwarding-identity.js';
+import { answerTopic } from '../central/centre-topics.js';
+import type { CentreTransport } from './centre-transport.js';
 import { MqttCentreLink } from './mqtt-centre-link.js';
+import { openOwnClientTransport } from './own-client-transport.js';
 import type { CentreLink } from './uplink.js';
 
 export interface CentreConnection {
@@ -25,8 +29,17 @@ export interface CentreConnection {
   close(): Promise<void>;
 }
 
+/**
+ * Over MQTT, how the link reaches the broker. 'own-client' (the default): a connection of its own,
+ * for a process other than the running node (`reconcile run` with the node stopped). A transport:
+ * the running node's, over its replicator's connection (replicator-transport.ts). 'none': a
+ * command that only reads the journal (`reconcile status`), which must not take the running
+ * node's session from it on the TLS listener; a request over it fails at once.
+ */
+export type CentreTransportChoice = 'own-client' | 'none' | CentreTransport;
+
 /** The centre as a node's configuration names it: an embedded ledger, or the centre process over the fleet's MQTT. */
-export async function connectToCentre(config: NodeConfig): Promise<CentreConnection> {
+export async function connectToCentre(config: NodeConfig, transport: CentreTransportChoice = 'own-client'): Promise<CentreConnection> {
   const centre = config.centre;
   if (centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
   const identity = forwardingIdentity(config, centre.store);
@@ -46,15 +59,25 @@ export async function connectToCentre(config: NodeConfig): Promise<CentreConnect
   // Over the broker, the centre's answers are believed only with its pinned key (the configuration requires one).
   if (centre.signingPublicKeyFile === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', "centre.signingPublicKeyFile: needed without centre.ledger (the centre's answer key)", { field: 'centre.signingPublicKeyFile' });
   const centreKey = loadCentrePublicKey(centre.signingPublicKeyFile);
-  const link = await MqttCentreLink.open({
-    brokerUrl: replication.brokerUrl,
-    username: replication.username ?? config.nodeId,
-    ...(replication.passwordFile === undefined ? {} : { password: readPassword(replication.passwordFile) }),
-    fleet: replication.fleet,
-    store: centre.store,
-    node: config.nodeId,
-    answerTimeoutMs: centre.answerTimeoutMs,
-    centreKey,
-  });
+  const carrier =
+    transport === 'own-client'
+      ? await openOwnClientTransport({
+          brokerUrl: replication.brokerUrl,
+          username: replication.username ?? config.nodeId,
+          ...(replication.passwordFile === undefined ? {} : { password: readPassword(replication.passwordFile) }),
+          tls: loadBrokerTls(replication.brokerUrl, replication, 'replication.'),
+          answerTopic: answerTopic(replication.fleet, centre.store, config.nodeId),
+          clientId: `${config.nodeId}-uplink`,
+        })
+      : transport === 'none'
+        ? noTransport
+        : transport;
+  const link = new MqttCentreLink(carrier, { fleet: replication.fleet, store: centre.store, node: config.nodeId, answerTimeoutMs: centre.answerTimeoutMs, centreKey });
   return { link, via: replication.brokerUrl, signingKey: identity.signingKey, rejectedAnswers: link.rejectedAnswers, close: () => link.close() };
 }
+
+const noTransport: CentreTransport = {
+  publish: () => Promise.reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'this command reads the journal only and sends nothing to the centre', {})),
+  onAnswer: () => undefined,
+  close: () => Promise.resolve(),
+};

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ForwardedOutcome } from '../journal/journal.js';
+import { preparePrivateDatabase } from '../platform/private-files.js';
 import { BULK_ENTRY_COLUMNS, bulkRowToEntry } from '../journal/row.js';
 import { REPLICA_READ_SLACK, cutAtSignature } from './signed-reads.js';
 import { type CentreLink, type DrainReport, Uplink, type UplinkJournal } from './uplink.js';
@@ -33,7 +32,7 @@ export class CustodyForwarder {
   constructor(private readonly options: CustodyForwarderOptions) {
     this.replicas = new Database(options.replicasPath, { readonly: true, fileMustExist: true });
     this.replicas.pragma('busy_timeout = 1000');
-    mkdirSync(dirname(options.marksPath), { recursive: true });
+    preparePrivateDatabase(options.marksPath);
     this.marks = new Database(options.marksPath);
     this.marks.pragma('journal_mode = WAL');
     this.marks.pragma('synchronous = FULL');

@@ -1,21 +1,20 @@
 import { type KeyObject, randomUUID } from 'node:crypto';
-import type { MqttClient } from 'mqtt';
 import type { SignedCentreAnswer } from '../central/answer-signature.js';
-import { connectCentreClient } from '../central/centre-mqtt-client.js';
 import type { ForwardBatch } from '../central/batch.js';
 import type { BatchAnswer } from '../central/centre.js';
 import { answerTopic, authorizeTopic, uplinkTopic } from '../central/centre-topics.js';
-import { decodeCentreAnswer, encodeOnlineRequest, encodeRequest } from '../central/centre-wire.js';
+import { MAX_WIRE_BYTES, decodeCentreAnswer, encodeOnlineRequest, encodeRequest } from '../central/centre-wire.js';
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import { EdgepayError } from '../errors.js';
+import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { ANSWER_REJECT_REASONS, type AnswerRejectReason, type Asked, checkAnswer } from './answer-check.js';
+import type { CentreTransport } from './centre-transport.js';
+import { openOwnClientTransport } from './own-client-transport.js';
 import type { CentreLink } from './uplink.js';
 
-export interface MqttCentreLinkOptions {
-  readonly brokerUrl: string;
-  readonly username: string;
-  readonly password?: string;
+/** Who the link speaks for and whom it believes; the same whichever transport carries it. */
+export interface CentreLinkOptions {
   readonly fleet: string;
   readonly store: string;
   /** This node: batches go out on its `uplink` topic, answers come back on its `centre` topic. */
@@ -28,6 +27,15 @@ export interface MqttCentreLinkOptions {
   readonly clock?: Clock;
 }
 
+/** A link with a client of its own (see own-client-transport.ts for when that is allowed). */
+export interface MqttCentreLinkOptions extends CentreLinkOptions {
+  readonly brokerUrl: string;
+  readonly username: string;
+  readonly password?: string;
+  /** On mqtts://: the CA and the node's client certificate, as the replicator uses them. */
+  readonly tls?: BrokerTlsOptions;
+}
+
 interface Waiting {
   readonly asked: Asked;
   readonly resolve: (answer: SignedCentreAnswer) => void;
@@ -37,38 +45,34 @@ interface Waiting {
 
 /**
  * The node's link to the centre over the fleet's MQTT: request/response with a correlation id in
- * the message itself (MQTT 3.1.1 has no response properties). Its own client, apart from the
- * replicator's, so a long batch never queues behind replication traffic. It keeps what it asked
- * under each correlation id and believes only the answer the centre signed for exactly that
- * (answer-check.ts); correlation ids are random per request, so an old answer matches nothing.
+ * the message itself (MQTT 3.1.1 has no response properties), over a CentreTransport. It keeps
+ * what it asked under each correlation id and believes only the answer the centre signed for
+ * exactly that (answer-check.ts); correlation ids are random per request, so an old answer
+ * matches nothing.
  */
 export class MqttCentreLink implements CentreLink {
   private readonly waiting = new Map<string, Waiting>();
   /** Answers not believed, by why: each one was treated as no answer. */
   readonly rejectedAnswers = Object.fromEntries(ANSWER_REJECT_REASONS.map((reason) => [reason, 0])) as Record<AnswerRejectReason, number>;
 
-  private client!: MqttClient;
+  constructor(
+    private readonly transport: CentreTransport,
+    private readonly options: CentreLinkOptions,
+  ) {
+    transport.onAnswer((payload) => this.receive(payload));
+  }
 
-  private constructor(private readonly options: MqttCentreLinkOptions) {}
-
+  /** With a client of its own: for processes other than the running node (CLI tools, tests). */
   static async open(options: MqttCentreLinkOptions): Promise<MqttCentreLink> {
-    const link = new MqttCentreLink(options);
-    try {
-      link.client = await connectCentreClient(
-        {
-          brokerUrl: options.brokerUrl,
-          clientId: `${options.node}-uplink`,
-          username: options.username,
-          ...(options.password === undefined ? {} : { password: options.password }),
-          filters: answerTopic(options.fleet, options.store, options.node),
-          onError: () => undefined,
-        },
-        (_topic, payload) => link.receive(payload),
-      );
-    } catch (error) {
-      throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `cannot reach the broker at ${options.brokerUrl}: ${(error as Error).message}`, { brokerUrl: options.brokerUrl }, { cause: error });
-    }
-    return link;
+    const transport = await openOwnClientTransport({
+      brokerUrl: options.brokerUrl,
+      username: options.username,
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      answerTopic: answerTopic(options.fleet, options.store, options.node),
+      clientId: `${options.node}-uplink`,
+    });
+    return new MqttCentreLink(transport, options);
   }
 
   private receive(payload: Buffer): void {
@@ -111,19 +115,24 @@ export class MqttCentreLink implements CentreLink {
 
   /** Publishes a request and waits for the one answer the centre signed for exactly it. */
   private request(topic: string, payload: Buffer, correlationId: string, asked: Asked, timeoutMs: number, what: string): Promise<SignedCentreAnswer> {
+    // The broker would drop it (message_size_limit) and the wait would only end at the timeout.
+    if (payload.byteLength > MAX_WIRE_BYTES) {
+      return Promise.reject(
+        new EdgepayError('EDGEPAY_BAD_INPUT', `${what} is ${payload.byteLength} bytes, over the ${MAX_WIRE_BYTES}-byte message limit of the broker and the centre: lower centre.batchSize`, { what, bytes: payload.byteLength, limit: MAX_WIRE_BYTES }),
+      );
+    }
     return new Promise<SignedCentreAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(correlationId);
         reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `no answer from the centre to ${what} within ${timeoutMs} ms`, { what, timeoutMs }));
       }, timeoutMs);
       this.waiting.set(correlationId, { asked, resolve, reject, timer });
-      this.client.publish(topic, payload, { qos: 1 }, (error) => {
-        if (error === undefined || error === null) return;
+      this.transport.publish(topic, payload, timeoutMs).catch((error: unknown) => {
         const waiting = this.waiting.get(correlationId);
         if (waiting === undefined) return;
         this.waiting.delete(correlationId);
         clearTimeout(waiting.timer);
-        reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `${what} not published: ${error.message}`, { what }, { cause: error }));
+        reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `${what} not published: ${(error as Error).message}`, { what }, { cause: error }));
       });
     });
   }
@@ -134,6 +143,6 @@ export class MqttCentreLink implements CentreLink {
       waiting.reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the link to the centre closed', { correlationId: id }));
     }
     this.waiting.clear();
-    await this.client.endAsync();
+    await this.transport.close();
   }
 }

@@ -10,6 +10,7 @@ import type { ReplicatorStatus } from '../replication/replicator.js';
 import { CustodyForwarder } from './custody-forwarder.js';
 import { ownSignedReads } from './signed-reads.js';
 import { type CentreConnection, connectToCentre } from './centre-connection.js';
+import { replicatorTransport } from './replicator-transport.js';
 import type { UplinkInit, UplinkReply, UplinkRequest, UplinkStatus } from './uplink-protocol.js';
 import { type DrainReport, Uplink } from './uplink.js';
 
@@ -35,7 +36,9 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
   async init({ config }, ctx) {
     if (config.centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
     const centreConfig = config.centre;
-    centre = await connectToCentre(config);
+    // Over MQTT on the replicator's connection: one session per node at the broker (centre-relay.ts).
+    // A centre over MQTT implies a replication section (the configuration refuses one without).
+    centre = await connectToCentre(config, config.centre.ledger === undefined ? replicatorTransport(ctx.call, ctx.log) : 'own-client');
     const journalReader = new JournalReader(journalPathOf(config), config.nodeId);
     reader = journalReader;
     uplink = new Uplink({

@@ -15,6 +15,11 @@ export interface ReplicationConfig {
   readonly username?: string;
   /** A file holding the broker password (first line). */
   readonly passwordFile?: string;
+  /** TLS (mqtts://): the CA the broker's certificate must chain to (the system store without it). */
+  readonly caFile?: string;
+  /** TLS: this node's client certificate (its common name is the node id) and its key. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
   /** This node's Ed25519 private key, PKCS8 PEM. */
   readonly signingKeyFile: string;
   /** The other nodes of the store and their Ed25519 public keys (SPKI PEM). */

@@ -27,6 +27,7 @@ export const entryJsonSchema = z.strictObject({
   amountMinor: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
   currency: z.string().regex(/^[A-Z]{3}$/),
   cardToken: text(128),
+  // '' (NO_CARD_BIN) from nodes that no longer keep it; six digits in entries signed before.
   cardBin: text(16),
   cardLast4: text(8),
   sealedCard: canonicalBase64().max(MAX_SEALED_BASE64).nullable(),

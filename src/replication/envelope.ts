@@ -119,8 +119,15 @@ function reject(reason: RejectReason, detail: string, at: { origin?: string; seq
  */
 export const RUN_VERSION = 3;
 export const RUN_MAX = 64;
-/** A run of RUN_MAX entries of about 1.2 KiB each, with room to spare. */
-export const MAX_RUN_BYTES = 256 * 1024;
+/**
+ * A run of RUN_MAX entries as large as the entry schema lets them be (each within
+ * MAX_ENVELOPE_BYTES: every text field at its limit, written with six-byte JSON escapes, and the
+ * largest sealed card), with room for the run's own fields. Entries are about 1.2 KiB, so a real
+ * run is some 77 KiB; a bound below the worst case would let an origin write a run that no peer
+ * could ever take, and its replicas would stop there for good. Well inside the broker's
+ * message_size_limit (4 MiB).
+ */
+export const MAX_RUN_BYTES = RUN_MAX * MAX_ENVELOPE_BYTES + 1_024;
 
 const runSchema = z.strictObject({
   v: z.literal(RUN_VERSION),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
+import { loadBrokerTls } from '../platform/broker-tls.js';
 import type { ReplicatorSettings, ReplicatorTuning } from './config.js';
 import { ReplicationError } from './errors.js';
 import type { MqttPort, PublishOptions } from './port.js';
@@ -31,6 +32,7 @@ export function createClient(settings: ReplicatorSettings, tuning: ReplicatorTun
     resubscribe: false,
   };
   if (settings.passwordFile !== undefined) options.password = readPassword(settings.passwordFile);
+  Object.assign(options, loadBrokerTls(settings.brokerUrl, settings, 'replication.'));
   const client = connect(settings.brokerUrl, options);
   // A replicator both sends and receives small packets on one connection: with Nagle's algorithm
   // and delayed ACKs each entry waits tens of milliseconds, so small writes go out at once.

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
 import { generateNodeKeyPair } from './keys.js';
 import { assertTopicId } from './topics.js';
 
@@ -16,13 +17,13 @@ export interface ProvisionedNode {
  * or a test needs before the nodes' replication sections can be written.
  */
 export function provisionNodeKeys(dir: string, nodeIds: readonly string[]): ProvisionedNode[] {
-  mkdirSync(dir, { recursive: true });
+  makePrivateDirectory(dir);
   return nodeIds.map((nodeId) => {
     assertTopicId('node', nodeId);
     const pair = generateNodeKeyPair();
     const signingKeyFile = join(dir, `${nodeId}.key`);
     const publicKeyFile = join(dir, `${nodeId}.pub`);
-    writeFileSync(signingKeyFile, pair.privateKeyPem, { mode: 0o600 });
+    writePrivateFile(signingKeyFile, pair.privateKeyPem);
     writeFileSync(publicKeyFile, pair.publicKeyPem);
     return { nodeId, signingKeyFile, publicKeyFile };
   });

@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { JournalEntry } from '../journal/entry.js';
 import { fsyncDirectoryOf, sqliteFiles } from '../journal/files.js';
 import { type ImportResult, importVerifiedEntries } from '../journal/import.js';
 import { Journal } from '../journal/journal.js';
 import { JournalLock } from '../journal/lock.js';
+import { makePrivateDirectory } from '../platform/private-files.js';
 import { RebuildError } from './rebuild-errors.js';
 
 /** What sits at the journal path before the rebuild. */
@@ -21,7 +22,7 @@ export type ExistingJournal =
  * An unreadable file is refused too, because what it holds cannot be known.
  */
 export function claimJournalPath(path: string, force: boolean): { readonly lock: JournalLock; readonly existing: ExistingJournal } {
-  mkdirSync(dirname(path), { recursive: true });
+  makePrivateDirectory(dirname(path));
   const lock = JournalLock.acquire(path);
   try {
     const existing = inspectExisting(path);

@@ -1,11 +1,12 @@
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
+import { loadBrokerTls } from '../platform/broker-tls.js';
 import type { ReplicationConfig } from './config.js';
 import { readPassword } from './mqtt-link.js';
 import { RebuildError } from './rebuild-errors.js';
 
 export interface RebuildLinkOptions {
   readonly nodeId: string;
-  readonly replication: Pick<ReplicationConfig, 'brokerUrl' | 'username' | 'passwordFile'>;
+  readonly replication: Pick<ReplicationConfig, 'brokerUrl' | 'username' | 'passwordFile' | 'caFile' | 'certFile' | 'keyFile'>;
   readonly connectTimeoutMs: number;
 }
 
@@ -27,6 +28,7 @@ export async function openRebuildLink(options: RebuildLinkOptions): Promise<Mqtt
     resubscribe: false,
   };
   if (replication.passwordFile !== undefined) clientOptions.password = readPassword(replication.passwordFile);
+  Object.assign(clientOptions, loadBrokerTls(replication.brokerUrl, replication, 'replication.'));
   const client = connect(replication.brokerUrl, clientOptions);
   // mqtt.js throws an 'error' nobody listens to; a lost link shows as 'close', which the caller watches.
   client.on('error', () => undefined);

@@ -17,7 +17,7 @@ import { StoreTopics, assertTopicId } from './topics.js';
 export interface RebuildOptions {
   readonly nodeId: string;
   readonly journalPath: string;
-  readonly replication: Pick<ReplicationConfig, 'fleet' | 'store' | 'brokerUrl' | 'username' | 'passwordFile' | 'signingKeyFile' | 'peers'>;
+  readonly replication: Pick<ReplicationConfig, 'fleet' | 'store' | 'brokerUrl' | 'username' | 'passwordFile' | 'caFile' | 'certFile' | 'keyFile' | 'signingKeyFile' | 'peers'>;
   /** The public key the dead node signed with (SPKI PEM); by default the public half of the configured signing key. */
   readonly originPublicKeyFile?: string;
   /** Move an existing journal with entries aside instead of refusing. */

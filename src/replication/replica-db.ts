@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { preparePrivateDatabase } from '../platform/private-files.js';
 import { ReplicationError } from './errors.js';
 
 /**
@@ -125,7 +124,8 @@ const SCHEMA_VERSION = REPLICA_MIGRATIONS.length;
 export function openReplicaDatabase(path: string, nodeId: string): Database.Database {
   let db: Database.Database;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    // 0600 before SQLite makes it, so its -wal and -shm are 0600 too: replicas hold the peers' entries.
+    if (path !== ':memory:') preparePrivateDatabase(path);
     db = new Database(path);
   } catch (cause) {
     throw storeError(path, `cannot be opened: ${(cause as Error).message}`, cause);

@@ -4,6 +4,9 @@ import type { SetRulesResult } from '../node/actors/journal-writer-protocol.js';
 import { journalPathOf } from '../node/config.js';
 import { loadRules } from '../node/rules-source.js';
 import { EdgepayError } from '../errors.js';
+import { answerTopic, authorizeTopic, uplinkTopic } from '../central/centre-topics.js';
+import { MAX_WIRE_BYTES } from '../central/centre-wire.js';
+import type { CentreRelayTopics } from './centre-relay.js';
 import type { ReplicatorSettings } from './config.js';
 import { ReplicationError } from './errors.js';
 import { ExposureFeed } from './exposure-feed.js';
@@ -28,6 +31,17 @@ function settingsOf(config: ReplicatorNodeConfig): ReplicatorSettings {
   return { ...replication, nodeId: config.nodeId, dataDir: config.dataDir, journalPath: journalPathOf(config) };
 }
 
+/**
+ * With a centre reached over MQTT, its requests and answers use this connection: the node's one
+ * session at the broker (centre-relay.ts). Its topics name the centre section's store.
+ */
+function centreTopicsOf(config: ReplicatorNodeConfig): CentreRelayTopics | undefined {
+  const { centre, replication } = config;
+  if (centre === undefined || centre.ledger !== undefined || replication === undefined) return undefined;
+  const at = [replication.fleet, centre.store, config.nodeId] as const;
+  return { answerTopic: answerTopic(...at), requestTopics: [uplinkTopic(...at), authorizeTopic(...at)], maxPayloadBytes: MAX_WIRE_BYTES };
+}
+
 function running(): Replicator {
   if (replicator === undefined) throw new ReplicationError('EDGEPAY_REPLICATION_STOPPED', 'replicator used before init');
   return replicator;
@@ -45,8 +59,10 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
     const log = ctx.log.child({ actor: 'replicator' });
     const pusher = new RulesPusher((rules) => ctx.call<SetRulesResult>('journal-writer', { type: 'set-rules', rules }, { timeoutMs: 5_000 }), log);
     rulesPusher = pusher;
+    const centre = centreTopicsOf(config);
     replicator = Replicator.start({
       settings: settingsOf(config),
+      ...(centre === undefined ? {} : { centre }),
       log,
       onPeerEntries: (entries) => exposure.add(entries),
       // The journal writer decides with the newer of these and the distributed rules; so does the receiver.
@@ -71,6 +87,10 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
         return { notified: true };
       case 'await-quorum':
         return running().awaitQuorum(request.seq, request.timeoutMs);
+      case 'centre-publish':
+        return running().centre.publish(request.topic, request.payload).then(() => ({ published: true as const }));
+      case 'centre-answers':
+        return running().centre.take(request.waitMs);
     }
   },
   async terminate() {

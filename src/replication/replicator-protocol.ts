@@ -1,4 +1,5 @@
 import type { NodeConfig } from '../node/config.js';
+import type { CentreAnswers } from './centre-relay.js';
 import type { ReplicationConfig, ReplicatorTuning } from './config.js';
 import type { SharedApprovals } from './replica-approvals.js';
 import type { QuorumResult } from './quorum.js';
@@ -23,8 +24,15 @@ export type ReplicatorRequest =
   /** The journal committed new rows: publish them now rather than at the next poll. */
   | { readonly type: 'notify' }
   /** Wait until a majority of the reachable peers hold this node's entry `seq`, or the timeout. */
-  | { readonly type: 'await-quorum'; readonly seq: number; readonly timeoutMs: number };
+  | { readonly type: 'await-quorum'; readonly seq: number; readonly timeoutMs: number }
+  /**
+   * A centre request (a batch, an online authorization or reversal) on this node's connection;
+   * `topic` must be this node's own `uplink` or `authorize` topic. Answered at the broker's PUBACK.
+   */
+  | { readonly type: 'centre-publish'; readonly topic: string; readonly payload: Uint8Array }
+  /** The centre's answers held since the last take, or the first within `waitMs` (at most MAX_TAKE_WAIT_MS). */
+  | { readonly type: 'centre-answers'; readonly waitMs: number };
 
-export type ReplicatorReply = ReplicatorStatus | SharedApprovals | QuorumResult | { readonly notified: true };
+export type ReplicatorReply = ReplicatorStatus | SharedApprovals | QuorumResult | { readonly notified: true } | { readonly published: true } | CentreAnswers;
 
 export const REPLICATOR_MODULE = 'replication/replicator-actor';

@@ -5,6 +5,7 @@ import type { RulesConfig } from '../authorize/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
+import { CentreRelay, type CentreRelayTopics } from './centre-relay.js';
 import { type CounterSnapshot, Counters } from './counters.js';
 import { ReplicationError } from './errors.js';
 import { loadKeyRing, loadSigningKey } from './keys.js';
@@ -44,6 +45,8 @@ export interface ReplicatorOptions {
   readonly onRules?: (rules: RulesConfig) => void;
   /** Repair answer bytes per requester; DEFAULT_REPAIR_BUDGET (repair-budget.ts) unless given. */
   readonly repairBudget?: RepairBudget;
+  /** The centre link's traffic over this connection (centre-relay.ts); only with a centre reached over MQTT. */
+  readonly centre?: CentreRelayTopics;
 }
 
 export interface OriginStatus {
@@ -109,13 +112,14 @@ export class Replicator {
   private readonly timer: NodeJS.Timeout;
   private readonly quorum = new QuorumTracker();
   /** Journal traffic received and not yet committed (see wireClient). */
-  private readonly inbox: { topic: string; payload: Buffer }[] = [];
+  private readonly inbox: { topic: string; payload: Buffer; retained: boolean }[] = [];
   private drainScheduled = false;
   private rulesTopic = '';
   private readonly liveness: Liveness;
   private readonly clock: Clock;
   private readonly acks: AckAnnouncer;
   private readonly rules: RulesReceiver | undefined;
+  private readonly centreRelay: CentreRelay | undefined;
   private readonly settings: ReplicatorSettings;
   private stopped = false;
   private linkTrouble = false;
@@ -138,6 +142,7 @@ export class Replicator {
     // Created unconnected (manualConnect): it holds no socket until connect() below.
     this.client = createClient(settings, this.tuning);
     const port = new MqttLink(this.client);
+    this.centreRelay = options.centre === undefined ? undefined : new CentreRelay({ ...options.centre, port, log: this.log });
     this.db = openReplicaDatabase(replicasPathOf(settings), settings.nodeId);
     try {
       this.watermarkDb = openWatermarkConnection(replicasPathOf(settings));
@@ -259,6 +264,13 @@ export class Replicator {
     return result;
   }
 
+  /** The centre link's requests and answers on this connection; throws without a centre over MQTT. */
+  get centre(): CentreRelay {
+    this.assertRunning();
+    if (this.centreRelay === undefined) throw new ReplicationError('EDGEPAY_REPLICATION_NOT_CONFIGURED', 'this node reaches no centre over MQTT', { nodeId: this.settings.nodeId });
+    return this.centreRelay;
+  }
+
   /** The peers' replicas, for reading (verify, range, heads). */
   get replicas(): ReplicaStore {
     this.assertRunning();
@@ -307,6 +319,7 @@ export class Replicator {
     // What was acknowledged to the broker is committed before the replicas close.
     this.drainInbox();
     this.stopped = true;
+    this.centreRelay?.close();
     clearInterval(this.timer);
     this.publisher.stop();
     this.quorum.close();
@@ -340,6 +353,11 @@ export class Replicator {
     client.handleMessage = (packet: IPublishPacket, done) => {
       if (this.stopped) return done(new Error('replicator stopped'));
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      // The centre's answers are the uplink's, not replication traffic: handed on, never stored here.
+      if (this.centreRelay !== undefined && packet.topic === this.centreRelay.answerTopic) {
+        this.centreRelay.receive(payload);
+        return done();
+      }
       if (packet.topic === this.rulesTopic) {
         try {
           this.subscriber.handle(packet.topic, payload);
@@ -350,7 +368,7 @@ export class Replicator {
         }
         return;
       }
-      this.inbox.push({ topic: packet.topic, payload });
+      this.inbox.push({ topic: packet.topic, payload, retained: packet.retain });
       if (this.inbox.length >= MAX_BATCH_MESSAGES) this.drainInbox();
       else if (!this.drainScheduled) {
         this.drainScheduled = true;
@@ -361,7 +379,8 @@ export class Replicator {
     client.on('connect', (connack) => {
       this.linkTrouble = false;
       this.log.info({ sessionPresent: connack.sessionPresent }, 'connected to the broker');
-      client.subscribe(this.subscriber.filters(), { qos: 1 }, (error, granted) => {
+      const filters = [...this.subscriber.filters(), ...(this.centreRelay === undefined ? [] : [this.centreRelay.answerTopic])];
+      client.subscribe(filters, { qos: 1 }, (error, granted) => {
         // Online only once subscribed: peers answer a newcomer's status with theirs, which it must hear.
         this.statusReporter.announce();
         if (error) return this.log.warn({ err: error }, 'subscribe failed; retrying on the next connect');
@@ -392,7 +411,7 @@ export class Replicator {
       this.db.transaction(() => {
         for (const message of batch) {
           try {
-            this.subscriber.handle(message.topic, message.payload);
+            this.subscriber.handle(message.topic, message.payload, message.retained);
           } catch (error) {
             // One bad message rolls back to its own savepoint; the rest of the batch still commits.
             this.log.error({ err: error, topic: message.topic }, 'cannot process a message; repair will bring its entries again');

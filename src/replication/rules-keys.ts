@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
 import { ReplicationError } from './errors.js';
 import { generateNodeKeyPair, parsePublicKey, parseSigningKey } from './keys.js';
 
@@ -27,8 +28,9 @@ export function writeRulesKeyPair(dir: string, overwrite = false): RulesKeyFiles
   }
   const pair = generateNodeKeyPair();
   try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(files.keyFile, pair.privateKeyPem, { mode: 0o600 });
+    makePrivateDirectory(dir);
+    // writeFileSync's mode applies only to a new file: a replaced key file would keep its old mode.
+    writePrivateFile(files.keyFile, pair.privateKeyPem);
     writeFileSync(files.publicKeyFile, pair.publicKeyPem);
   } catch (cause) {
     throw new ReplicationError('EDGEPAY_REPLICATION_STORE_IO', `cannot write the rules key into ${dir}: ${(cause as Error).message}`, { dir }, { cause });

@@ -22,8 +22,8 @@ export const RULES_MESSAGE_VERSION = 1;
 const RULES_SIGNATURE_CONTEXT = 'edgepay/rules-signature/v1';
 
 /**
- * Room for a hot-card list of about 90,000 tokens (46 bytes each). The shipped Mosquitto
- * configuration caps packets at 64 KiB, about 1,300 tokens: raise max_packet_size with the list.
+ * Room for a hot-card list of about 90,000 tokens (46 bytes each), and the shipped Mosquitto's
+ * message_size_limit (brokers/mosquitto.conf): the two change together.
  */
 export const MAX_RULES_MESSAGE_BYTES = 4 * 1024 * 1024;
 

@@ -1,5 +1,6 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
+import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import { RulesPublishError } from './rules-errors.js';
 import { openRulesMessage } from './rules-message.js';
 import { StoreTopics } from './topics.js';
@@ -8,9 +9,11 @@ export interface PublishRulesOptions {
   readonly brokerUrl: string;
   readonly fleet: string;
   readonly store: string;
-  /** The broker user allowed to write the rules topic (brokers/acl: `edgepay-rules`). */
+  /** The broker user allowed to write the rules topic (brokers/acl.template: `edgepay-rules`). */
   readonly username: string;
   readonly password?: string;
+  /** On mqtts://: the CA and the publisher's client certificate (loadBrokerTls); on the TLS listener its name is the user. */
+  readonly tls?: BrokerTlsOptions;
   /** A signed rules message (encodeRulesMessage). */
   readonly payload: Buffer;
   readonly version: number;
@@ -101,6 +104,7 @@ function connectTo(options: PublishRulesOptions, timeoutMs: number): Promise<Mqt
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,
     ...(options.password === undefined ? {} : { password: options.password }),
+    ...options.tls,
   };
   return new Promise((resolve, reject) => {
     const client = connect(options.brokerUrl, clientOptions);

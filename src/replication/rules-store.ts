@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { openPrivateFile } from '../platform/private-files.js';
 import { ReplicationError } from './errors.js';
 import { type OpenedRules, type RulesScope, openRulesMessage } from './rules-message.js';
 
@@ -22,7 +23,8 @@ export function distributedRulesPathOf(dataDir: string): string {
 export function writeDistributedRules(file: string, payload: Buffer): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    const fd = openSync(temp, 'w', 0o644);
+    // The hot-card list's tokens are card facts: the node's user's alone, like the journal.
+    const fd = openPrivateFile(temp, 'w');
     try {
       let written = 0;
       while (written < payload.byteLength) written += writeSync(fd, payload, written);

@@ -79,11 +79,19 @@ export class Subscriber {
     return this.statuses;
   }
 
-  handle(topic: string, payload: Buffer): void {
+  /**
+   * `retained`: the broker kept the message and hands it over because of a (re)subscription. Only
+   * statuses and the rules are retained on purpose; the broker cannot refuse the retain flag per
+   * topic (Mosquitto 2.0's ACL has no such right), so anything else retained is ignored here.
+   */
+  handle(topic: string, payload: Buffer, retained = false): void {
     if (topic === this.options.topics.rules()) return this.options.rules?.receive(payload);
     const parsed = this.options.topics.parse(topic);
     if (parsed === undefined) return;
     const { node, leaf } = parsed;
+    // An empty message only clears a retained copy (see dropRetained): nothing to verify or count.
+    if (payload.byteLength === 0) return;
+    if (retained && leaf !== 'status') return this.dropRetained(topic, node, payload.byteLength);
     switch (leaf) {
       case 'journal':
         if (node !== this.options.nodeId) this.receiveEntry(payload, node);
@@ -101,6 +109,21 @@ export class Subscriber {
         this.receiveAck(payload, node);
         return;
     }
+  }
+
+  /**
+   * A retained journal run, ack, repair request or inbox answer would be replayed to every node at
+   * every subscription, and kept by the broker: ignored, and cleared when the topic is this node's
+   * own (only its credentials can write there, the inbox aside, which it may clear too). A peer's
+   * topic is left to that peer, which clears it when it subscribes.
+   */
+  private dropRetained(topic: string, node: string, bytes: number): void {
+    const own = node === this.options.nodeId;
+    this.options.log.warn({ topic, bytes, clearing: own }, 'ignored a retained message on a topic that is never retained');
+    if (!own) return;
+    this.options.port.publish(topic, Buffer.alloc(0), { qos: 1, retain: true }).catch((error: unknown) => {
+      this.options.log.warn({ err: error, topic }, 'could not clear a retained message; it is cleared at the next subscription');
+    });
   }
 
   /** An ack counts for the node that signed it, on its own topic, and for nobody else. */

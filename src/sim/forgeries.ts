@@ -37,7 +37,7 @@ export function forge(random: RandomSource, topics: StoreTopics, clock: Clock, o
     amountMinor: 1 + random.int(9_000),
     currency: 'EUR',
     cardToken: 'forged-token',
-    cardBin: '400000',
+    cardBin: '',
     cardLast4: '0000',
     sealedCard: null,
     decision: { approved: true, code: 'Y3', reason: 'approved offline', rule: 'approved', mode: 'offline' as const },

@@ -185,11 +185,10 @@ export class SimPos {
   }
 }
 
-/** A card as capture hands it over: a keyed token, BIN, last 4 and a sealed blob, never the PAN. */
+/** A card as capture hands it over: a keyed token, last 4 and a sealed blob, never the PAN. */
 function oneCard(random: RandomSource, n: number): CardFacts {
   return {
     token: Buffer.from(random.bytes(32)).toString('base64url'),
-    bin: '400000',
     last4: String(1000 + (n % 9000)),
     expiryYear: 2029,
     expiryMonth: 12,

@@ -8,7 +8,7 @@ import type { PeerIgnoredCounts } from '../authorize/peer-plausibility.js';
 import { decideFollowUp } from '../authorize/follow-up.js';
 import type { Rules } from '../authorize/rules.js';
 import { EdgepayError } from '../errors.js';
-import type { EntryDraft, JournalEntry } from '../journal/entry.js';
+import { type EntryDraft, type JournalEntry, NO_CARD_BIN } from '../journal/entry.js';
 import { GroupCommit, type GroupCommitOptions, type Settled } from '../journal/group-commit.js';
 import type { BatchWriter, ForwardedOutcome, Journal } from '../journal/journal.js';
 import { type Clock, systemClock } from '../platform/clock.js';
@@ -241,7 +241,7 @@ export class Authorizer {
       amountMinor: request.amountMinor,
       currency: request.currency,
       cardToken: request.card.token,
-      cardBin: request.card.bin,
+      cardBin: NO_CARD_BIN,
       cardLast4: request.card.last4,
       sealedCard: request.card.sealed,
       decision,
@@ -291,7 +291,8 @@ export class Authorizer {
       amountMinor,
       currency: original.currency,
       cardToken: original.cardToken,
-      cardBin: original.cardBin,
+      // Never the original's: an entry written before the BIN was dropped must not pass it on.
+      cardBin: NO_CARD_BIN,
       cardLast4: original.cardLast4,
       sealedCard: null,
       decision,

@@ -8,7 +8,6 @@ import type { CardFacts } from '../card/card-facts.js';
  * only ever see well-formed values, and a bad request names every bad field at once.
  */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
-const SIX_DIGITS = /^\d{6}$/;
 const FOUR_DIGITS = /^\d{4}$/;
 
 const idempotencyKey = z
@@ -22,7 +21,6 @@ const label = (max: number) => z.string().min(1).max(max);
 
 const cardFacts = z.strictObject({
   token: z.string().min(16).max(128),
-  bin: z.string().regex(SIX_DIGITS, 'must be the first 6 digits of the PAN'),
   last4: z.string().regex(FOUR_DIGITS, 'must be the last 4 digits of the PAN'),
   expiryYear: z.number().int().min(2000).max(2099),
   expiryMonth: z.number().int().min(1).max(12),
@@ -99,7 +97,7 @@ export function parseFollowUpRequest(input: unknown): FollowUpRequest {
 }
 
 const AUTHORIZATION_KEYS = new Set(['idempotencyKey', 'amountMinor', 'currency', 'card', 'lane', 'reference', 'online']);
-const CARD_KEYS = new Set(['token', 'bin', 'last4', 'expiryYear', 'expiryMonth', 'checkDigitValid', 'sealed']);
+const CARD_KEYS = new Set(['token', 'last4', 'expiryYear', 'expiryMonth', 'checkDigitValid', 'sealed']);
 
 function hasOnly(value: object, allowed: ReadonlySet<string>): boolean {
   for (const key in value) if (!allowed.has(key)) return false;
@@ -135,7 +133,6 @@ function isWellFormedAuthorization(input: unknown): input is AuthorizationReques
   const c = card as Record<string, unknown>;
   if (!hasOnly(c, CARD_KEYS)) return false;
   if (typeof c.token !== 'string' || c.token.length < 16 || c.token.length > 128) return false;
-  if (typeof c.bin !== 'string' || !SIX_DIGITS.test(c.bin)) return false;
   if (typeof c.last4 !== 'string' || !FOUR_DIGITS.test(c.last4)) return false;
   if (!isIntIn(c.expiryYear, 2000, 2099) || !isIntIn(c.expiryMonth, 1, 12)) return false;
   if (typeof c.checkDigitValid !== 'boolean') return false;

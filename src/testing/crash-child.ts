@@ -103,7 +103,6 @@ function cardPool(random: RandomSource): { cards: CardFacts[]; hotToken: string 
     const badCheckDigit = i % 23 === 5;
     cards.push({
       token: tokenizePan(pan, TOKEN_KEY),
-      bin: pan.slice(0, 6),
       last4: pan.slice(-4),
       expiryYear: expired ? 2020 : 2030 + (i % 5),
       expiryMonth: 1 + (i % 12),

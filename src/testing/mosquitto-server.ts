@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgepayError } from '../errors.js';
 import { freePort } from '../platform/free-port.js';
+import { type BrokerTlsMaterial, brokerTlsMaterial, withListeners } from './mosquitto-tls.js';
+import { ACL_TEMPLATE_FILE } from '../replication/broker-acl.js';
+import { type BrokerAclScope, storeAclForUsers } from './store-acl.js';
 
 /*
- * A real Mosquitto started from the shipped brokers/mosquitto.conf and brokers/acl, with only the
- * port and paths replaced and per-node credentials, so tests, benches and chaos runs talk to the
+ * A real Mosquitto started from the shipped brokers/mosquitto.conf and the store ACL written from
+ * brokers/acl.template for the given fleet and store, with only the port and paths replaced and per-node credentials, so tests, benches and chaos runs talk to the
  * broker a store runs. It can be killed and started again on the same port and persistence.
  */
 
@@ -18,7 +21,8 @@ export const MOSQUITTO = process.env['EDGEPAY_MOSQUITTO'] ?? '/usr/sbin/mosquitt
 export const MOSQUITTO_PASSWD = process.env['EDGEPAY_MOSQUITTO_PASSWD'] ?? '/usr/bin/mosquitto_passwd';
 // src/testing and dist/testing both sit two levels below the package root.
 const BROKERS_DIR = new URL('../../brokers/', import.meta.url);
-export const SHIPPED_ACL_FILE = fileURLToPath(new URL('acl', BROKERS_DIR));
+/** The ACL template; a broker gets it filled in for its store (storeAclForUsers). */
+export const SHIPPED_ACL_FILE = ACL_TEMPLATE_FILE;
 export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(new URL('mosquitto.conf', BROKERS_DIR));
 /** A clean stop lets Mosquitto write its persistence file; past this it is killed. */
 const STOP_GRACE_MS = 2_000;
@@ -31,6 +35,8 @@ export interface MosquittoServer {
   readonly port: number;
   readonly url: string;
   readonly version: string;
+  /** With `tls: true`: the shipped TLS listener (mutual TLS) and the CA its certificates come from. */
+  readonly tls?: MosquittoTls;
   readonly running: boolean;
   /** Dies at once (SIGKILL): nothing persisted since the last autosave survives, as in a power cut. */
   kill(): Promise<void>;
@@ -45,9 +51,22 @@ export interface MosquittoServer {
 export interface MosquittoOptions {
   readonly dir: string;
   readonly users: BrokerUsers;
+  /** The store this broker serves: its ACL is the shipped template filled in for it and the users. */
+  readonly acl: BrokerAclScope;
   readonly port?: number;
+  /** Also run the shipped TLS listener (on a free port), with a CA and broker certificate made in `dir`. */
+  readonly tls?: boolean;
+  /** Appended to the shipped configuration: a bridge section (brokers/bridge.conf.example). */
+  readonly extraConf?: string;
   /** Names the option a missing binary is reported against (e.g. `--broker`). */
   readonly option?: string;
+}
+
+export interface MosquittoTls {
+  readonly port: number;
+  /** mqtts://127.0.0.1:<port>: the broker certificate names 127.0.0.1 and localhost. */
+  readonly url: string;
+  readonly material: BrokerTlsMaterial;
 }
 
 export function requireMosquitto(option = 'mosquitto'): void {
@@ -73,8 +92,11 @@ export async function startMosquittoServer(options: MosquittoOptions): Promise<M
   Object.entries(options.users).forEach(([user, password], i) => {
     execFileSync(MOSQUITTO_PASSWD, ['-b', ...(i === 0 ? ['-c'] : []), passwd, user, password], { stdio: 'pipe' });
   });
+  const acl = join(options.dir, 'acl');
+  writeFileSync(acl, storeAclForUsers(options.users, options.acl));
+  const tls: MosquittoTls | undefined = options.tls ? await tlsListenerOf(options.dir) : undefined;
   const conf = join(options.dir, 'mosquitto.conf');
-  writeFileSync(conf, mosquittoConf(port, passwd, join(options.dir, 'persist/')));
+  writeFileSync(conf, `${mosquittoConf(port, passwd, acl, join(options.dir, 'persist/'), tls)}\n${options.extraConf ?? ''}\n`);
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let stderr = '';
@@ -91,7 +113,7 @@ export async function startMosquittoServer(options: MosquittoOptions): Promise<M
     });
     exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
     try {
-      await Promise.race([waitForPort(port, START_TIMEOUT_MS), exited.then(() => Promise.reject(new Error(`mosquitto exited at start:\n${stderr}`)))]);
+      await Promise.race([Promise.all([waitForPort(port, START_TIMEOUT_MS), ...(tls === undefined ? [] : [waitForPort(tls.port, START_TIMEOUT_MS)])]), exited.then(() => Promise.reject(new Error(`mosquitto exited at start:\n${stderr}`)))]);
     } catch (error) {
       killNow();
       throw error;
@@ -114,6 +136,7 @@ export async function startMosquittoServer(options: MosquittoOptions): Promise<M
     port,
     url: `mqtt://127.0.0.1:${port}`,
     version: mosquittoVersion(),
+    ...(tls === undefined ? {} : { tls }),
     get running() {
       return alive();
     },
@@ -125,15 +148,13 @@ export async function startMosquittoServer(options: MosquittoOptions): Promise<M
 }
 
 /** The shipped configuration with this run's port and paths; every other setting as shipped. */
-function mosquittoConf(port: number, passwd: string, persistDir: string): string {
+function mosquittoConf(port: number, passwd: string, aclFile: string, persistDir: string, tls?: MosquittoTls): string {
   const replaced: Record<string, string> = {
-    listener: `${port} 127.0.0.1`,
     password_file: passwd,
-    acl_file: SHIPPED_ACL_FILE,
+    acl_file: aclFile,
     persistence_location: persistDir,
   };
-  const lines = readFileSync(SHIPPED_MOSQUITTO_CONF, 'utf8')
-    .split('\n')
+  const lines = withListeners(readFileSync(SHIPPED_MOSQUITTO_CONF, 'utf8').split('\n'), port, tls)
     .map((line) => {
       const key = /^(\w+)\s/.exec(line)?.[1];
       return key !== undefined && replaced[key] !== undefined ? `${key} ${replaced[key]}` : line;
@@ -141,6 +162,11 @@ function mosquittoConf(port: number, passwd: string, persistDir: string): string
   // Run as root, Mosquitto drops to user `mosquitto`, which cannot read a private temp dir.
   if (userInfo().uid === 0) lines.push('user root');
   return lines.join('\n');
+}
+
+async function tlsListenerOf(dir: string): Promise<MosquittoTls> {
+  const port = await freePort();
+  return { port, url: `mqtts://127.0.0.1:${port}`, material: await brokerTlsMaterial(dir) };
 }
 
 function mosquittoVersion(): string {

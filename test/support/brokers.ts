@@ -3,18 +3,18 @@ import { parseAcl } from '../../src/bench/replication-acl.js';
 import { type StoreAedes, createStoreAedes } from '../../src/bench/replication-aedes.js';
 import { freePort } from '../../src/platform/free-port.js';
 import { MOSQUITTO, MOSQUITTO_PASSWD, startMosquittoServer } from '../../src/testing/mosquitto-server.js';
+import { type BrokerAclScope, storeAclForUsers } from '../../src/testing/store-acl.js';
 import { TcpGate } from '../../src/testing/tcp-gate.js';
 export { freePort, MOSQUITTO, MOSQUITTO_PASSWD };
+export type { BrokerAclScope };
 
 /**
  * MQTT brokers for the replication tests: the embedded aedes, and a real Mosquitto started from
- * the shipped brokers/mosquitto.conf and brokers/acl (only paths and port replaced). Both get the
- * same per-node credentials and the same ACL file, so one suite runs against either.
+ * the shipped brokers/mosquitto.conf (only paths and port replaced). Both get the same per-node
+ * credentials and the same ACL, the shipped brokers/acl.template filled in for the test's fleet
+ * and store, so one suite runs against either.
  */
 export type BrokerKind = 'aedes' | 'mosquitto';
-
-const BROKERS_DIR = new URL('../../brokers/', import.meta.url);
-const ACL_FILE = new URL('acl', BROKERS_DIR);
 
 export interface TestBroker {
   readonly kind: BrokerKind;
@@ -30,17 +30,18 @@ export interface TestBroker {
 /** username → password */
 export type Users = Readonly<Record<string, string>>;
 
-export function startBroker(kind: BrokerKind, dir: string, users: Users): Promise<TestBroker> {
-  return kind === 'aedes' ? startAedes(users) : startMosquitto(dir, users);
+export function startBroker(kind: BrokerKind, dir: string, users: Users, scope: BrokerAclScope): Promise<TestBroker> {
+  return kind === 'aedes' ? startAedes(users, scope) : startMosquitto(dir, users, scope);
 }
 
 // ---- aedes -------------------------------------------------------------------------------------
 
-export async function startAedes(users: Users, port?: number): Promise<TestBroker> {
+export async function startAedes(users: Users, scope: BrokerAclScope, port?: number): Promise<TestBroker> {
   const chosen = port ?? (await freePort());
+  const acl = storeAclForUsers(users, scope);
   let running: StoreAedes | undefined;
   const start = async () => {
-    const { broker, server, sockets } = await createStoreAedes(users, ACL_FILE);
+    const { broker, server, sockets } = await createStoreAedes(users, acl);
     await listen(server, chosen);
     running = { broker, server, sockets };
   };
@@ -57,8 +58,8 @@ export async function startAedes(users: Users, port?: number): Promise<TestBroke
 
 // ---- Mosquitto ---------------------------------------------------------------------------------
 
-export async function startMosquitto(dir: string, users: Users, port?: number): Promise<TestBroker> {
-  const server = await startMosquittoServer({ dir, users, ...(port === undefined ? {} : { port }), option: 'the Mosquitto suite (it does not skip)' });
+export async function startMosquitto(dir: string, users: Users, scope: BrokerAclScope, port?: number): Promise<TestBroker> {
+  const server = await startMosquittoServer({ dir, users, acl: scope, ...(port === undefined ? {} : { port }), option: 'the Mosquitto suite (it does not skip)' });
   return { kind: 'mosquitto', port: server.port, url: server.url, kill: server.kill, start: server.start, stop: server.kill };
 }
 
@@ -69,8 +70,8 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
-// ---- the ACL file, for aedes: the same parser the replication bench's aedes uses --------------
-export { parseAcl };
+// ---- the ACL, for aedes: the same parser the replication bench's aedes uses --------------------
+export { parseAcl, storeAclForUsers };
 
 // ---- a link that can be cut --------------------------------------------------------------------
 export { TcpGate };

@@ -13,7 +13,6 @@ export function cardFacts(n: number, overrides: Partial<CardFacts> = {}): CardFa
   const pan = withLuhnDigit(`4000${String(n).padStart(11, '0')}`);
   return {
     token: tokenizePan(pan, TEST_TOKEN_KEY),
-    bin: pan.slice(0, 6),
     last4: pan.slice(-4),
     expiryYear: 2030,
     expiryMonth: 12,

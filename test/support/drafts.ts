@@ -14,7 +14,7 @@ export function authorizationDraft(overrides: Partial<EntryDraft> = {}): EntryDr
     amountMinor: 1250,
     currency: 'EUR',
     cardToken: 'tok-abc',
-    cardBin: '400000',
+    cardBin: '',
     cardLast4: '0002',
     sealedCard: new Uint8Array([1, 2, 3, 4]),
     decision: { approved: true, code: 'Y3', reason: 'approved offline', rule: 'approved', mode: 'offline' },

@@ -8,7 +8,10 @@ import { initNode } from '../../src/node/init.js';
 /** The POS API on a free loopback port, its bearer token in `api.token` beside the configuration (written by init). */
 export const LOOPBACK_API = { host: '127.0.0.1', port: 0, tokenFile: 'api.token' } as const;
 
-/** A node configuration with real key files in `dir`; `overrides` patch the input before validation. */
+/**
+ * A node configuration with real key files in `dir`; `overrides` patch the input before validation.
+ * The token key is a plain file under the development flag: these nodes hold test cards only.
+ */
 export async function nodeConfigIn(dir: string, overrides: Partial<NodeConfigInput> = {}): Promise<NodeConfig> {
   const centre = await generateSealKeyPair();
   writeFileSync(join(dir, 'token.key'), randomBytes(32).toString('base64'));
@@ -17,7 +20,7 @@ export async function nodeConfigIn(dir: string, overrides: Partial<NodeConfigInp
     {
       nodeId: 'node-under-test',
       dataDir: join(dir, 'data'),
-      keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub' },
+      keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true },
       log: { level: 'silent' },
       ...overrides,
     },

@@ -15,11 +15,12 @@ import { CentreService } from '../../central/centre-service.js';
 import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../../central/centre-keys.js';
 import { SqliteLedger } from '../../central/sqlite-ledger.js';
 import { JournalReader } from '../../journal/journal-reader.js';
-import { packagePath } from '../../platform/modules.js';
 import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
 import { peersOf, provisionNodeKeys } from '../../replication/provision.js';
+import { storeAclForUsers } from '../../testing/store-acl.js';
 import { type StoreNode, peerHead, readerState, startStoreNode } from './store-node.js';
 import { freePort } from '../../platform/free-port.js';
+import { createMemoryCredentials } from '../../platform/memory-credentials.js';
 
 export interface StoreDemoOptions {
   readonly seed?: number;
@@ -28,6 +29,12 @@ export interface StoreDemoOptions {
   readonly dir?: string;
   readonly keep?: boolean;
   readonly progress?: (line: string) => void;
+  /**
+   * The store's token key; a new random one per run when absent. Given only by a test that plays
+   * an attacker holding the key. Either way it reaches the nodes through an in-memory credentials
+   * directory, never a file on disk.
+   */
+  readonly tokenKey?: Buffer;
 }
 
 export interface NodeLine {
@@ -70,8 +77,9 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
   const stops: (() => Promise<unknown>)[] = [];
   try {
     // ---- keys, rules, broker users -------------------------------------------------------------
-    const tokenKey = randomBytes(32);
-    writeFileSync(join(dir.path, 'token.key'), tokenKey.toString('base64'), { mode: 0o600 });
+    const tokenKey = options.tokenKey ?? randomBytes(32);
+    const credentials = createMemoryCredentials({ 'token.key': tokenKey.toString('base64') });
+    stops.push(async () => credentials.remove());
     const seal = await generateSealKeyPair();
     writeFileSync(join(dir.path, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
     // The centre's answer key: the nodes pin its public half and believe only answers signed with it.
@@ -96,8 +104,8 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     }
 
     // ---- broker and centre -----------------------------------------------------------------------
-    progress('starting the store broker (embedded aedes, with the shipped ACL) and the centre (SQLite ledger)');
-    const broker = await createStoreAedes(users, packagePath('brokers/acl'));
+    progress('starting the store broker (embedded aedes, with the store ACL from brokers/acl.template) and the centre (SQLite ledger)');
+    const broker = await createStoreAedes(users, storeAclForUsers(users, { fleet: FLEET, store: STORE }));
     await new Promise<void>((resolve) => broker.server.listen(0, '127.0.0.1', resolve));
     const brokerUrl = `mqtt://127.0.0.1:${(broker.server.address() as AddressInfo).port}`;
     stops.push(async () => {
@@ -132,11 +140,12 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
         transport,
         apiPort: await freePort(),
         statusPort: await freePort(),
+        env: credentials.env,
         config: {
           nodeId: id,
           dataDir: 'data',
           rulesFile: join(dir.path, 'rules.json'),
-          keys: { tokenKeyFile: join(dir.path, 'token.key'), centrePublicKeyFile: join(dir.path, 'centre.pub') },
+          keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: join(dir.path, 'centre.pub') },
           replication: {
             fleet: FLEET,
             store: STORE,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiAuthHeaders } from '../../api/client-auth.js';
@@ -45,6 +45,8 @@ export interface StoreNodeOptions {
   readonly transport: 'pty' | 'unix';
   /** How long a (re)start may take until the reader is ready. */
   readonly readyTimeoutMs?: number;
+  /** Added to the node process's environment: CREDENTIALS_DIRECTORY for its credential:<name> keys. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -55,7 +57,8 @@ const API_TOKEN_FILE = 'api.token';
 export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNode> {
   const api = { host: '127.0.0.1', port: options.apiPort, tokenFile: API_TOKEN_FILE };
   // A new box: its journal and API token made once, as an operator does before the first start; restarts find them there.
-  const parsed = parseNodeConfig({ ...options.config, api }, options.dir);
+  const env = { ...process.env, ...options.env };
+  const parsed = parseNodeConfig({ ...options.config, api }, options.dir, env);
   initNode(parsed);
   const apiHeaders = apiAuthHeaders(parsed.api);
   const cleanups: (() => Promise<void>)[] = [];
@@ -88,10 +91,16 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   let log = '';
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const spawnNode = (): void => {
-    const started = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const started = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env });
     child = started;
+    // The node's log stays on the box as journald would keep it: node.log beside its data.
+    const logFile = createWriteStream(join(options.dir, 'node.log'), { flags: 'a', mode: 0o600 });
     started.stderr?.setEncoding('utf8');
-    started.stderr?.on('data', (text: string) => (log = (log + text).slice(-4_000)));
+    started.stderr?.on('data', (text: string) => {
+      log = (log + text).slice(-4_000);
+      logFile.write(text);
+    });
+    started.once('exit', () => logFile.end());
     exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
   };
   // Ready when its lane's reader is: the tree is up and the reader shook hands over the pty.

@@ -1,0 +1,33 @@
+import { DEFAULT_BRIDGE_USER, DEFAULT_CENTRE_USER, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker-acl.js';
+
+/**
+ * Which store a test, bench or demo broker serves: its ACL is the shipped template filled in for
+ * this fleet and store, as `edgepay store broker-acl` writes it for a real store.
+ */
+export interface BrokerAclScope {
+  readonly fleet: string;
+  readonly store: string;
+  readonly bridgeUser?: string;
+  readonly rulesUser?: string;
+  readonly centreUser?: string;
+  /**
+   * Lines appended after the store ACL, for a rig that needs topics no store has (the bench's raw
+   * MQTT measurement); a store's broker never gets any.
+   */
+  readonly extraLines?: readonly string[];
+}
+
+/**
+ * The store ACL for a broker's users: every user but the bridge, rules and centre users is a node
+ * of the store; the centre user is granted only if it is one of the users (a centre connected to
+ * the store broker itself).
+ */
+export function storeAclForUsers(users: Readonly<Record<string, string>>, scope: BrokerAclScope): string {
+  const bridgeUser = scope.bridgeUser ?? DEFAULT_BRIDGE_USER;
+  const rulesUser = scope.rulesUser ?? DEFAULT_RULES_USER;
+  const centreUser = scope.centreUser ?? DEFAULT_CENTRE_USER;
+  const special = new Set([bridgeUser, rulesUser, centreUser]);
+  const nodes = Object.keys(users).filter((user) => !special.has(user));
+  const acl = renderShippedStoreAcl({ fleet: scope.fleet, store: scope.store, nodes, bridgeUser, rulesUser, ...(users[centreUser] === undefined ? {} : { centreUser }) });
+  return scope.extraLines === undefined ? acl : `${acl}\n${scope.extraLines.join('\n')}\n`;
+}
