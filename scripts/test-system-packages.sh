@@ -2,10 +2,11 @@
 # Makes sure the programs the test suite drives for real are on this machine, installing Debian's
 # packages for whatever is missing: socat (serial lines over pseudo-terminals), Mosquitto (the
 # store broker), PostgreSQL's server binaries (the centre's production ledger), systemd-analyze
-# (the shipped units), Debian's Chromium (the staff status page) and the C toolchain (the reader
-# firmware and native addons). A machine that has them all is left untouched and nothing is
-# printed. Without root it uses sudo when it may run without a password, and otherwise stops
-# with the one command to run.
+# (the shipped units), Debian's Chromium (the staff status page), promtool (the shipped alert
+# rules, from the prometheus package), the C toolchain (the reader firmware and native
+# addons) and dpkg-dev (the store package: dpkg-deb, dpkg-shlibdeps). A machine that has them
+# all is left untouched and nothing is printed. Without root it uses sudo when it may run
+# without a password, and otherwise stops with the one command to run.
 set -euo pipefail
 
 # The first directory holding both initdb and postgres, searched the way
@@ -29,6 +30,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 declare -A package_of=(
   [python3]=python3 [make]=make [g++]=g++ [cc]=gcc [socat]=socat
   [mosquitto]=mosquitto [mosquitto_passwd]=mosquitto [systemd-analyze]=systemd
+  [promtool]=prometheus
+  [dpkg-deb]=dpkg [dpkg-shlibdeps]=dpkg-dev
 )
 missing=()
 for tool in "${!package_of[@]}"; do
@@ -62,6 +65,7 @@ echo "test setup: installing ${packages[*]} (Debian packages the tests run for r
 if command -v systemctl >/dev/null 2>&1; then
   "${as_root[@]}" systemctl disable --now mosquitto >/dev/null 2>&1 || true
   "${as_root[@]}" systemctl disable --now postgresql >/dev/null 2>&1 || true
+  "${as_root[@]}" systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 
 still_missing=()

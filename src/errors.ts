@@ -64,7 +64,8 @@ export type ErrorCode =
   | 'EDGEPAY_LANE_BUSY'
   | 'EDGEPAY_PAYMENT_NOT_CANCELLABLE'
   | 'EDGEPAY_PAYMENT_INTERRUPTED'
-  | 'EDGEPAY_HOST_NOT_ALLOWED';
+  | 'EDGEPAY_HOST_NOT_ALLOWED'
+  | 'EDGEPAY_OBSERVABILITY_LISTEN';
 
 /**
  * The shape of every edgepay error: a stable code and structured details. Each part of the system

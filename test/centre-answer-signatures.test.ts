@@ -142,6 +142,27 @@ const answers: fc.Arbitrary<CentreAnswer> = fc.oneof(
     ),
     expiresMs: whole,
   }),
+  fc.record({
+    kind: fc.constant('report' as const),
+    correlationId: text,
+    node: text,
+    origin: text,
+    report: fc.option(
+      fc.record({
+        origin: text,
+        store: text,
+        headSeq: whole,
+        entries: whole,
+        settled: whole,
+        exceptions: whole,
+        recorded: whole,
+        sumsMinor: fc.dictionary(fc.constantFrom('EUR', 'USD', 'JPY'), whole, { maxKeys: 3 }),
+        merchantMinor: fc.dictionary(fc.constantFrom('EUR', 'USD', 'JPY'), fc.integer({ min: -(2 ** 50), max: 2 ** 50 }), { maxKeys: 3 }),
+      }),
+      { nil: null },
+    ),
+    expiresMs: whole,
+  }),
 );
 
 describe('the centre\'s answer signature', () => {
@@ -268,6 +289,50 @@ async function startCentre(url: string, dir: string): Promise<CentreService & { 
 }
 
 const CENTRE_TOPIC = answerTopic('f', 's', NODE);
+
+describe('the centre\'s signed report of a node (reconcile status over MQTT)', () => {
+  it('the centre answers a report request with its counts and sums of the asking node; a forged or another node\'s report is no answer, and counted', async () => {
+    const url = await mosquitto();
+    const dir = tempDir();
+    const centre = await startCentre(url, dir);
+    const link = await nodeLink(url, 3_000);
+    // Nothing held yet: a signed "nothing", not a silence.
+    expect((await link.askReport(3_000)).report).toBeNull();
+    const { journal, reader } = journalOf(dir, 4);
+    const uplink = new Uplink({ origin: NODE, store: 's', journal: { headSeq: () => journal.chainHead().seq, read: signedReadsOf(reader, NODE_KEYS.get(NODE)!), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => journal.recordForwarded(o) }, centre: link, batchSize: 10 });
+    await uplink.drain();
+    const answer = await link.askReport(3_000);
+    expect(answer).toMatchObject({ kind: 'report', node: NODE, origin: NODE, report: { origin: NODE, store: 's', entries: 4, settled: 4, sumsMinor: { EUR: 100 + 101 + 102 + 103 } } });
+    expect(await centre.ledger.originReport(NODE)).toEqual(answer.report);
+
+    // The centre stops; with the centre's broker password, a forger answers every report request.
+    await centre.stop();
+    const genuineOther = signAnswer(SCOPE, { ...answer, origin: 'box-2', report: { ...answer.report!, origin: 'box-2' }, correlationId: 'x' }, CENTRE.privateKey);
+    const forger = await client(url, 'edgepay-centre', authorizeTopic('f', 's', NODE), (payload) => {
+      const { correlationId } = JSON.parse(payload.toString()) as { correlationId: string };
+      const inflated = { ...answer, correlationId, expiresMs: Date.now() + ANSWER_VALIDITY_MS, report: { ...answer.report!, entries: 999 } };
+      void forger.publishAsync(CENTRE_TOPIC, encodeCentreAnswer(signAnswer(SCOPE, inflated, IMPOSTOR.privateKey)), { qos: 1 });
+      // Signed by the centre, but another node's totals, moved under this request's id (re-signed: the forger cannot).
+      void forger.publishAsync(CENTRE_TOPIC, encodeCentreAnswer({ ...genuineOther, correlationId }), { qos: 1 });
+    });
+    await expect(link.askReport(800)).rejects.toMatchObject({ code: 'EDGEPAY_CENTRE_UNAVAILABLE' });
+    expect(link.rejectedAnswers).toMatchObject({ bad_signature: 2 });
+    // A correlation id not of the report form, or one reused while its request waits, is refused before anything is sent.
+    await expect(link.askReport(800, 'batch#x')).rejects.toMatchObject({ code: 'EDGEPAY_BAD_INPUT' });
+  }, 30_000);
+
+  it('a genuine report of another origin under the asked id is a mismatch, not a match', () => {
+    const report = { origin: 'box-2', store: 's', headSeq: 3, entries: 3, settled: 3, exceptions: 0, recorded: 0, sumsMinor: { EUR: 30 }, merchantMinor: { EUR: 30 } };
+    const now = Date.now();
+    const other = signAnswer(SCOPE, { kind: 'report', correlationId: 'c', node: NODE, origin: 'box-2', report, expiresMs: now + 1_000 }, CENTRE.privateKey);
+    expect(checkAnswer(other, { kind: 'report', origin: NODE }, { ...SCOPE, node: NODE }, CENTRE.publicKey, now)).toMatchObject({ ok: false, reason: 'mismatch' });
+    const mine = signAnswer(SCOPE, { kind: 'report', correlationId: 'c', node: NODE, origin: NODE, report: { ...report, origin: NODE }, expiresMs: now + 1_000 }, CENTRE.privateKey);
+    expect(checkAnswer(mine, { kind: 'report', origin: NODE }, { ...SCOPE, node: NODE }, CENTRE.publicKey, now)).toEqual({ ok: true });
+    expect(checkAnswer(mine, { kind: 'report', origin: NODE }, { ...SCOPE, node: NODE }, CENTRE.publicKey, now + 1_000)).toMatchObject({ ok: false, reason: 'expired' });
+    expect(checkAnswer(mine, { kind: 'batch', batch: { batchId: 'b', origin: NODE } as never }, { ...SCOPE, node: NODE }, CENTRE.publicKey, now)).toMatchObject({ ok: false, reason: 'mismatch' });
+    expect(decodeCentreAnswer(encodeCentreAnswer(mine))).toEqual(mine);
+  });
+});
 
 describe('signed centre answers over Mosquitto', () => {
   it('a forged online approval on the node\'s centre topic, with the node\'s or the centre\'s broker password, is no answer: the authorization times out and each is counted', async () => {

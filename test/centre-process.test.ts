@@ -9,10 +9,10 @@ import { withLuhnDigit } from '../src/card/luhn.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
+import { peersOf } from '../src/replication/provision.js';
 import type { DrainReport } from '../src/reconcile/uplink.js';
-import { startBroker } from './support/brokers.js';
 import { runCli } from './support/cli.js';
+import { centreStoreOnMosquitto } from './support/centre-store.js';
 import { startCentreProcess } from './support/centre-process.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
@@ -33,20 +33,9 @@ const card = (n: number) => ({ pan: withLuhnDigit(`4000${String(n).padStart(11, 
 describe('the centre as its own process, reached over MQTT', () => {
   it('a node forwards over Mosquitto; a hot-listed card\'s offline approval comes back an exception; SIGTERM stops the centre cleanly', async () => {
     const dir = tempDir();
-    const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre', 'edgepay-rules': 'pw-rules' };
-    const broker = await startBroker('mosquitto', dir, users, { fleet: 'fleet-1', store: 'store-3' });
-    cleanups.push(() => broker.stop());
-    writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
-    writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
-    const centreConfig = join(dir, 'centre.json');
-    // The centre's answer key, made as an operator makes it; the node pins its public half.
-    expect(runCli(['centre', 'keys', 'create', '--out', join(dir, 'centre-keys')]).status).toBe(0);
-    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', signingKeyFile: 'centre-keys/centre-signing.key', shareGroup: 'centre', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
-    expect(runCli(['centre', 'check-config', centreConfig]).status).toBe(0);
-
-    const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
-    // The centre posts only batches signed by a registered node.
-    expect(runCli(['centre', 'nodes', 'add', '--config', centreConfig, '--node', 'box-1', '--store', 'store-3', '--public-key', keys[0]!.publicKeyFile]).status).toBe(0);
+    // The centre's answer key made as an operator makes it (the node pins its public half), and
+    // box-1 registered: the centre posts only batches signed by a registered node.
+    const { broker, centreConfig, keys } = await centreStoreOnMosquitto(dir, cleanups, { shareGroup: 'centre' }, { 'edgepay-rules': 'pw-rules' });
     const config = await newNodeConfigIn(tempDir(), {
       nodeId: 'box-1',
       replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },
@@ -97,17 +86,8 @@ describe('the centre as its own process, reached over MQTT', () => {
 
   it('online authorization: the centre decides while it answers; stopped (SIGSTOP), the node decides offline and the centre\'s late approval is reversed', async () => {
     const dir = tempDir();
-    const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre' };
-    const broker = await startBroker('mosquitto', dir, users, { fleet: 'fleet-1', store: 'store-3' });
-    cleanups.push(() => broker.stop());
-    writeFileSync(join(dir, 'centre.pw'), 'pw-centre\n');
-    writeFileSync(join(dir, 'box-1.pw'), 'pw-box-1\n');
-    const centreConfig = join(dir, 'centre.json');
-    expect(runCli(['centre', 'keys', 'create', '--out', join(dir, 'centre-keys')]).status).toBe(0);
-    writeFileSync(centreConfig, JSON.stringify({ fleet: 'fleet-1', brokerUrl: broker.url, passwordFile: 'centre.pw', signingKeyFile: 'centre-keys/centre-signing.key', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' } }));
-    const keys = provisionNodeKeys(join(dir, 'keys'), ['box-1']);
-    // The centre posts only batches signed by a registered node.
-    expect(runCli(['centre', 'nodes', 'add', '--config', centreConfig, '--node', 'box-1', '--store', 'store-3', '--public-key', keys[0]!.publicKeyFile]).status).toBe(0);
+    // The centre posts only batches signed by a registered node: box-1 is.
+    const { broker, centreConfig, keys } = await centreStoreOnMosquitto(dir, cleanups);
     const config = await newNodeConfigIn(tempDir(), {
       nodeId: 'box-1',
       replication: { fleet: 'fleet-1', store: 'store-3', brokerUrl: broker.url, username: 'box-1', passwordFile: join(dir, 'box-1.pw'), signingKeyFile: keys[0]!.signingKeyFile, peers: peersOf('box-1', keys) },

@@ -50,7 +50,7 @@ describe('configuration files', () => {
     expect(duplicate.stderr).toMatch(/not valid YAML at line 2/);
   });
 
-  it('a centre file is recognised as one, its answer key loaded and its ledger opened; anything else is refused with why', () => {
+  it('a centre file is recognised as one, its answer key loaded and its ledger looked at (never opened); anything else is refused with why', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'centre'));
     const created = runCli(['centre', 'keys', 'create', '--out', join(dir, 'keys')]);
@@ -70,7 +70,7 @@ describe('configuration files', () => {
     writeFileSync(join(dir, 'public.yaml'), centreYaml('keys/centre-signing.pub'));
     const publicHalf = runCli(['config', 'check', join(dir, 'public.yaml')]);
     expect(publicHalf.status).toBe(2);
-    expect(publicHalf.stderr).toMatch(/EDGEPAY_KEY_INVALID.*centre-signing\.pub/);
+    expect(publicHalf.stderr).toMatch(/EDGEPAY_BAD_INPUT.*\n  signingKeyFile: .*centre-signing\.pub holds a public key; it must hold the centre's Ed25519 private key/);
     writeFileSync(join(dir, 'keyless.yaml'), 'fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nledger:\n  sqliteFile: centre/ledger.db\n');
     const keyless = runCli(['config', 'check', join(dir, 'keyless.yaml')]);
     expect(keyless.status).toBe(2);

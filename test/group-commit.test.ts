@@ -103,6 +103,25 @@ describe('group commit', () => {
     expect(seen).toEqual(['flush 2', 'flush 1', 'idle with 0 queued', 'flush 1', 'idle with 0 queued']);
   });
 
+  it('reports each committed flush to onCommitted after its callers have their results, and not a flush that failed', async () => {
+    const reported: { requests: number; durationMs: number }[] = [];
+    let fail = false;
+    const commit = new GroupCommit<number, number>(
+      (requests) => {
+        if (fail) throw new Error('disk gone');
+        return requests.map((r) => ({ ok: true, value: r }));
+      },
+      { onCommitted: (requests, durationMs) => reported.push({ requests, durationMs }) },
+    );
+    await Promise.all([1, 2, 3].map((n) => commit.submit(n)));
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.requests).toBe(3);
+    expect(reported[0]!.durationMs).toBeGreaterThanOrEqual(0);
+    fail = true;
+    await expect(commit.submit(4)).rejects.toThrow('disk gone');
+    expect(reported).toHaveLength(1);
+  });
+
   it('rejects nonsensical options with the option named', () => {
     const flush = (r: readonly number[]) => r.map((v) => ({ ok: true as const, value: v }));
     expect(() => new GroupCommit(flush, { maxBatch: 0 })).toThrow(/maxBatch/);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { currencyFromNumeric, formatMinor, isAmountMinor, knownCurrencies, numericCode, parseCurrency } from '../src/money/index.js';
+import { currencyFromNumeric, displayAmount, formatMinor, isAmountMinor, knownCurrencies, numericCode, parseCurrency } from '../src/money/index.js';
 
 describe('money', () => {
   it('formats minor units by the currency exponent without floats', () => {
@@ -39,5 +39,23 @@ describe('money', () => {
   it('accepts only positive safe integers as amounts', () => {
     expect(isAmountMinor(1)).toBe(true);
     for (const bad of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN, '100']) expect(isAmountMinor(bad)).toBe(false);
+  });
+
+  it('displays an amount for people with its currency\'s ISO 4217 exponent and grouped thousands', () => {
+    expect(displayAmount(1_500, 'JPY')).toBe('JPY 1,500');
+    expect(displayAmount(1_500, 'EUR')).toBe('EUR 15.00');
+    expect(displayAmount(1_500, 'BHD')).toBe('BHD 1.500');
+    expect(displayAmount(1_234_567_890, 'KWD')).toBe('KWD 1,234,567.890');
+    expect(displayAmount(5, 'EUR')).toBe('EUR 0.05');
+    expect(displayAmount(-120_000, 'USD')).toBe('USD -1,200.00');
+    // A code outside the table is shown in minor units, never guessed.
+    expect(displayAmount(700, 'XAU')).toBe('XAU 700 (minor units)');
+    fc.assert(
+      fc.property(fc.constantFrom(...knownCurrencies()), fc.integer({ min: 0, max: 999_999_999_999 }), (currency, amountMinor) => {
+        const shown = displayAmount(amountMinor, currency);
+        const digits = shown.slice(currency.length + 1).replace(/[,.]/g, '');
+        expect(BigInt(digits)).toBe(BigInt(amountMinor));
+      }),
+    );
   });
 });

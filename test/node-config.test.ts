@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateCentreKeyPair } from '../src/central/centre-keys.js';
 import { loadNodeConfig, parseNodeConfig } from '../src/node/config.js';
+import { generateNodeKeyPair } from '../src/replication/keys.js';
 import { runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
@@ -117,6 +118,7 @@ describe('node configuration', () => {
     // The centre's answer key pinned where its public half belongs: a private key there is refused, named.
     const centreKeys = generateCentreKeyPair();
     writeFileSync(join(dir, 'centre-signing.key'), centreKeys.privateKeyPem);
+    writeFileSync(join(dir, 'signing.key'), generateNodeKeyPair().privateKeyPem, { mode: 0o600 });
     writeFileSync(join(dir, 'centre-signing.pub'), centreKeys.publicKeyPem);
     const overMqtt = (file: string) => ({ ...minimal, replication: { fleet: 'f', store: 's', brokerUrl: 'mqtt://127.0.0.1:1883', signingKeyFile: 'signing.key' }, centre: { store: 's', signingPublicKeyFile: file } });
     writeFileSync(join(dir, 'mqtt.json'), JSON.stringify(overMqtt('centre-signing.pub')));
@@ -124,11 +126,11 @@ describe('node configuration', () => {
     writeFileSync(join(dir, 'mqtt.json'), JSON.stringify(overMqtt('centre-signing.key')));
     const leaked = runCli(['node', 'check-config', join(dir, 'mqtt.json')]);
     expect(leaked.status).toBe(2);
-    expect(leaked.stderr).toMatch(/EDGEPAY_KEY_INVALID.*centre-signing\.key.*private key/);
+    expect(leaked.stderr).toMatch(/EDGEPAY_BAD_INPUT.*\n  centre\.signingPublicKeyFile: .*centre-signing\.key holds a private key/);
     writeFileSync(join(dir, 'token.key'), 'c2hvcnQ=');
     const bad = runCli(['node', 'check-config', join(dir, 'node.json')]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/EDGEPAY_KEY_INVALID.*token\.key/);
+    expect(bad.stderr).toMatch(/\n  keys\.tokenKeyFile: .*token\.key does not hold the 32-byte card token key as base64 \(one line\): expected 32 bytes/);
   });
 
   it('takes the token key only as a systemd credential, a plain file only under the development flag, which check-config warns about', async () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'unix-dgram';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { watchdogTick } from '../src/node/run.js';
 import { configPath } from '../src/platform/paths.js';
 import { CLI, runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
+import { treeUnitsRoot, verifiedName, verifyInRoot } from './support/systemd-root.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-systemd-');
@@ -24,19 +25,24 @@ describe('the shipped systemd units', () => {
   });
 
   it.each(units)('%s passes systemd-analyze verify', (unit) => {
-    // A template is verified as an instance, the way it is enabled (the backup timer's instance is its calendar).
-    let file = join(UNITS_DIR.pathname, unit);
-    if (unit.includes('@.')) {
-      const dir = tempDir();
-      for (const sibling of readdirSync(UNITS_DIR).filter((f) => f.startsWith(unit.split('@')[0]!))) {
-        writeFileSync(join(dir, sibling.replace('@.', '@hourly.')), readFileSync(join(UNITS_DIR.pathname, sibling)));
-      }
-      file = join(dir, unit.replace('@.', '@hourly.'));
-    }
-    const result = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
-    if (result.error !== undefined) throw new Error(`systemd-analyze is missing (apt-get install systemd): ${result.error.message}`);
+    // Inside a root holding /usr/bin/edgepay (the package's command, here running this tree's build), so
+    // verify's check that ExecStart= names an executable holds; a template as an instance, the way it is enabled.
+    const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, CLI);
+    const result = verifyInRoot(root, verifiedName(unit));
     expect(result.stderr.trim()).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  it('the edgepay units run /usr/bin/edgepay, the store package\'s command', () => {
+    for (const unit of units.filter((u) => u.endsWith('.service') && u !== 'edgepay-mosquitto.service')) {
+      expect(readFileSync(join(UNITS_DIR.pathname, unit), 'utf8'), unit).toMatch(/^ExecStart=\/usr\/bin\/edgepay (node run|centre run|journal backup) /m);
+    }
+  });
+
+  it('verify fails when the program a unit runs is missing: the check the root exists for', () => {
+    const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, CLI);
+    rmSync(join(root, 'usr/bin/edgepay'));
+    expect(verifyInRoot(root, 'edgepay-node.service').stderr).toMatch(/Command \/usr\/bin\/edgepay is not executable/);
   });
 });
 

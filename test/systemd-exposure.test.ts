@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
+import { UNIT_DIR_IN_ROOT, treeUnitsRoot } from './support/systemd-root.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -132,12 +133,17 @@ describe('edgepay node unit-devices', () => {
     expect(lines.filter((line) => !line.startsWith('#') && line !== '')).toEqual(['[Service]', 'DeviceAllow=/dev/null rw', 'DeviceAllow=/dev/edgepay/lane-2 rw']);
     expect(lines).toContain('# lane 2: not plugged in now');
 
-    const verify = analyze(['verify', '--man=no', unit]);
+    // Verified where the package installs it, in a root holding /usr/bin/edgepay (support/systemd-root.ts).
+    const root = treeUnitsRoot(tempDir(), UNITS_DIR, CLI);
+    const installedDropIn = join(root, UNIT_DIR_IN_ROOT, 'edgepay-node.service.d/devices.conf');
+    mkdirSync(dirname(installedDropIn));
+    copyFileSync(dropIn, installedDropIn);
+    const verify = analyze(['verify', '--man=no', `--root=${root}`, 'edgepay-node.service']);
     expect(verify.stderr.trim()).toBe('');
     expect(verify.status).toBe(0);
     // verify really reads the drop-in: a line it cannot take is reported from that file.
-    appendFileSync(dropIn, 'DeviceAllow=/dev/../etc rw\n');
-    expect(analyze(['verify', '--man=no', unit]).stderr).toMatch(/devices\.conf:\d+: DeviceAllow= path is not normalized/);
+    appendFileSync(installedDropIn, 'DeviceAllow=/dev/../etc rw\n');
+    expect(analyze(['verify', '--man=no', `--root=${root}`, 'edgepay-node.service']).stderr).toMatch(/devices\.conf:\d+: DeviceAllow= path is not normalized/);
   });
 
   it('refuses a lane whose port is not under /dev/, which DeviceAllow= cannot take', async () => {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRICS } from '../observability/metric-names.js';
 import { type ExitCause, isCleanExit } from './child.js';
 
 type DepthSource = () => number;
@@ -27,15 +28,15 @@ export class ActorMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.restarts = new Counter({ name: 'edgepay_actor_restarts_total', help: 'Actor restarts by its supervisor.', labelNames: ['actor'], registers });
+    this.restarts = new Counter({ name: METRICS.actorRestarts.name, help: 'Actor restarts by its supervisor.', labelNames: ['actor'], registers });
     this.overloads = new Counter({
-      name: 'edgepay_actor_overloads_total',
+      name: METRICS.actorOverloads.name,
       help: 'Requests rejected at once because the actor mailbox was full.',
       labelNames: ['actor'],
       registers,
     });
     this.crashes = new Counter({
-      name: 'edgepay_actor_crashes_total',
+      name: METRICS.actorCrashes.name,
       help: 'Abnormal actor exits, by cause (crash, exit, resource_limits, hung, killed).',
       labelNames: ['actor', 'cause'],
       registers,
@@ -43,7 +44,7 @@ export class ActorMetrics {
     const sources = this.depthSources;
     // Read at scrape time, so the request path pays nothing for the gauge.
     new Gauge({
-      name: 'edgepay_actor_mailbox_depth',
+      name: METRICS.actorMailboxDepth.name,
       help: 'Requests sent to the actor and not yet answered.',
       labelNames: ['actor'],
       registers,

@@ -1,7 +1,8 @@
 import { Counter, type Registry } from 'prom-client';
+import { METRICS } from '../observability/metric-names.js';
 import type { RefusalReason } from './bearer-auth.js';
 
-const UNAUTHORIZED = 'edgepay_api_unauthorized_total';
+const UNAUTHORIZED = METRICS.apiUnauthorized.name;
 
 /**
  * Requests the POS API refused for want of the node's token, by reason. A steady rise of `wrong`

@@ -1,5 +1,6 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import type { BatchAnswer } from './centre.js';
+import type { OriginReport } from './ledger-backend.js';
 import type { OnlineDecision } from './online.js';
 
 /*
@@ -14,6 +15,9 @@ import type { OnlineDecision } from './online.js';
  *     [[seq,result,reason,merchantMinor],…],[count,[[currency,sumMinor],…by currency]],expiresMs]
  *   ["edgepay/centre-answer/v1","batch",fleet,store,node,correlationId,origin,batchId,headSeq,false,
  *     errorCode,errorMessage,expiresMs]
+ *   ["edgepay/centre-answer/v1","report",fleet,store,node,correlationId,origin,true,reportOrigin,reportStore,headSeq,
+ *     entries,settled,exceptions,recorded,[[currency,sumMinor],…],[[currency,merchantMinor],…],expiresMs]
+ *   ["edgepay/centre-answer/v1","report",fleet,store,node,correlationId,origin,false,expiresMs]
  *
  * `node` is the node the answer is for (the requester: the topic's node). Binding it with what was
  * asked (the key, amount, currency and card token; the batch and every outcome) means a genuine
@@ -54,7 +58,12 @@ export interface OnlineAsked {
 export type CentreAnswer =
   | { readonly kind: 'online'; readonly correlationId: string; readonly node: string; readonly asked: OnlineAsked; readonly online: OnlineDecision; readonly expiresMs: number }
   | { readonly kind: 'reversal'; readonly correlationId: string; readonly node: string; readonly idempotencyKey: string; readonly expiresMs: number }
-  | { readonly kind: 'batch'; readonly correlationId: string; readonly node: string; readonly answer: BatchAnswer; readonly expiresMs: number };
+  | { readonly kind: 'batch'; readonly correlationId: string; readonly node: string; readonly answer: BatchAnswer; readonly expiresMs: number }
+  /** What the ledger holds of `origin` (null: nothing), for the node's reconciliation report. */
+  | { readonly kind: 'report'; readonly correlationId: string; readonly node: string; readonly origin: string; readonly report: OriginReport | null; readonly expiresMs: number };
+
+/** Per currency, sorted by currency: an object's key order is not something both sides can be held to. */
+const byCurrency = (sums: Readonly<Record<string, number>>): unknown[] => Object.keys(sums).sort().map((currency) => [currency, sums[currency]]);
 
 /** An answer with the centre's signature: base64, 88 characters (64 bytes). */
 export type SignedCentreAnswer = CentreAnswer & { readonly sig: string };
@@ -79,10 +88,17 @@ export function answerSignedBytes(scope: AnswerScope, answer: CentreAnswer): Buf
         ? [
             ...common,
             a.outcomes.map((o) => [o.seq, o.result, o.reason, o.merchantMinor]),
-            // Sorted by currency: an object's key order is not something both sides can be held to.
-            [a.totals.count, Object.keys(a.totals.sumsMinor).sort().map((currency) => [currency, a.totals.sumsMinor[currency]])],
+            [a.totals.count, byCurrency(a.totals.sumsMinor)],
           ]
         : [...common, a.error.code, a.error.message];
+      break;
+    }
+    case 'report': {
+      const r = answer.report;
+      body =
+        r === null
+          ? [answer.origin, false]
+          : [answer.origin, true, r.origin, r.store, r.headSeq, r.entries, r.settled, r.exceptions, r.recorded, byCurrency(r.sumsMinor), byCurrency(r.merchantMinor)];
       break;
     }
   }

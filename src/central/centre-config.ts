@@ -1,10 +1,10 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { BadInputError } from '../errors.js';
+import { BadInputError, type FieldProblem } from '../errors.js';
 import { brokerTlsProblems } from '../platform/broker-tls.js';
 import { readConfigFile } from '../platform/config-file.js';
-import { configPath } from '../platform/paths.js';
-import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
+import { configPathsInto, optionalPaths } from '../platform/paths.js';
+import { checkWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 
 /*
  * The centre's configuration file (YAML or JSON), checked like a node's: unknown keys and bad values are
@@ -31,6 +31,11 @@ export const centreConfigSchema = strict({
     error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',
   }),
   forwardDeadlineHours: int(1, 8_760, 'hours').default(72),
+  /** The centre's metrics (/metrics) and health (/health) port, for Prometheus and a load balancer. */
+  observability: strict({
+    host: z.string().regex(/^[0-9a-fA-F.:]+$|^localhost$/, { error: 'must be an IP address to listen on (127.0.0.1 for this host only) or localhost' }),
+    port: int(0, 65_535, 'TCP port; 0 picks a free one'),
+  }).optional(),
   log: strict({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   }).prefault({}),
@@ -38,22 +43,28 @@ export const centreConfigSchema = strict({
 
 export type CentreConfig = z.output<typeof centreConfigSchema>;
 
-export function parseCentreConfig(input: unknown, baseDir = process.cwd()): CentreConfig {
-  const config = parseWith(centreConfigSchema, input, 'centre configuration');
-  const problems = brokerTlsProblems(config.brokerUrl, config);
-  if (problems.length > 0) throw new BadInputError('centre configuration', problems);
-  const at = (p: string) => configPath(p, baseDir);
-  return {
-    ...config,
-    ...(config.passwordFile === undefined ? {} : { passwordFile: at(config.passwordFile) }),
-    ...(config.caFile === undefined ? {} : { caFile: at(config.caFile) }),
-    ...(config.certFile === undefined ? {} : { certFile: at(config.certFile) }),
-    ...(config.keyFile === undefined ? {} : { keyFile: at(config.keyFile) }),
-    signingKeyFile: at(config.signingKeyFile),
-    ledger: 'sqliteFile' in config.ledger ? { sqliteFile: at(config.ledger.sqliteFile) } : { postgresUrlFile: at(config.ledger.postgresUrlFile) },
-  };
+export function parseCentreConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): CentreConfig {
+  const checked = checkCentreConfig(input, baseDir, env);
+  if (!checked.ok) throw new BadInputError('centre configuration', checked.problems);
+  return checked.config;
 }
 
-export function loadCentreConfig(file: string): CentreConfig {
-  return parseCentreConfig(readConfigFile(file, 'centre configuration'), dirname(resolve(file)));
+/** The configuration with its paths resolved, or every problem of its keys and paths; no file is read (src/config-check does). */
+export function checkCentreConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): { readonly ok: true; readonly config: CentreConfig } | { readonly ok: false; readonly problems: FieldProblem[] } {
+  const parsed = checkWith(centreConfigSchema, input);
+  if (!parsed.ok) return parsed;
+  const config = parsed.data;
+  const problems: FieldProblem[] = [...brokerTlsProblems(config.brokerUrl, config)];
+  const at = configPathsInto(problems, baseDir, env);
+  const resolved: CentreConfig = {
+    ...config,
+    ...optionalPaths(config, ['passwordFile', 'caFile', 'certFile', 'keyFile'], at),
+    signingKeyFile: at(config.signingKeyFile, 'signingKeyFile'),
+    ledger: 'sqliteFile' in config.ledger ? { sqliteFile: at(config.ledger.sqliteFile, 'ledger.sqliteFile') } : { postgresUrlFile: at(config.ledger.postgresUrlFile, 'ledger.postgresUrlFile') },
+  };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: resolved };
+}
+
+export function loadCentreConfig(file: string, env: NodeJS.ProcessEnv = process.env): CentreConfig {
+  return parseCentreConfig(readConfigFile(file, 'centre configuration'), dirname(resolve(file)), env);
 }

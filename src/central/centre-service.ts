@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { connectCentreClient } from './centre-mqtt-client.js';
 import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { ANSWER_VALIDITY_MS, type CentreAnswer, signAnswer } from './answer-signature.js';
 import type { Centre } from './centre.js';
@@ -32,6 +33,8 @@ type AnswerDraft = CentreAnswer extends infer A ? (A extends CentreAnswer ? Omit
 
 export interface CentreServiceStats {
   received: number;
+  /** Batches among the messages received (the rest are online requests). */
+  batches: number;
   answered: number;
   refused: number;
   malformed: number;
@@ -44,7 +47,11 @@ export interface CentreServiceStats {
  * message nor a centre process that dies mid-batch can lose or double a payment.
  */
 export class CentreService {
-  readonly stats: CentreServiceStats = { received: 0, answered: 0, refused: 0, malformed: 0 };
+  readonly stats: CentreServiceStats = { received: 0, batches: 0, answered: 0, refused: 0, malformed: 0 };
+  /** Batches this service refused before the ledger saw them (the centre counts its own refusals), by code. */
+  readonly refusals = new Map<ErrorCode, number>();
+  /** Online decisions answered, by response code. */
+  readonly onlineDecisions = new Map<string, { readonly approved: boolean; count: number }>();
   private readonly inFlight = new Set<Promise<void>>();
 
   private client!: MqttClient;
@@ -95,6 +102,7 @@ export class CentreService {
     if (at === undefined) return;
     this.stats.received++;
     if (at.leaf === 'authorize') return this.handleOnline(at, payload);
+    this.stats.batches++;
     const request = decodeRequest(payload);
     if ('problem' in request) {
       this.stats.malformed++;
@@ -106,6 +114,7 @@ export class CentreService {
     if (batch.sender !== at.node || batch.store !== at.store) {
       // The broker authenticated the topic's node: a batch claiming another sender or store is refused.
       answer = { ok: false as const, batchId: batch.batchId, origin: batch.origin, headSeq: 0, error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' as const, message: `batch from ${batch.sender} of ${batch.store} sent on ${at.node}'s topic in ${at.store}` } };
+      this.refusals.set(answer.error.code, (this.refusals.get(answer.error.code) ?? 0) + 1);
     } else {
       try {
         answer = await centre.ingest(batch);
@@ -119,7 +128,7 @@ export class CentreService {
     this.answer(at, { kind: 'batch', correlationId: request.correlationId, answer }, batch.batchId);
   }
 
-  /** Online authorizations and reversals: the request's origin is the topic's node, always. */
+  /** Online authorizations, reversals and report requests: the request's origin is the topic's node, always. */
   private async handleOnline(at: { store: string; node: string }, payload: Buffer): Promise<void> {
     const { logger, centre } = this.options;
     const request = decodeOnlineRequest(payload);
@@ -131,9 +140,16 @@ export class CentreService {
     try {
       if (request.kind === 'authorize') {
         const online = await centre.authorizeOnline({ ...request.request, store: at.store });
+        const counted = this.onlineDecisions.get(online.code) ?? { approved: online.approved, count: 0 };
+        counted.count++;
+        this.onlineDecisions.set(online.code, counted);
         // The answer names what it decides, so it cannot be taken for another payment's.
         const { idempotencyKey, amountMinor, currency, cardToken } = request.request;
         this.answer(at, { kind: 'online', correlationId: request.correlationId, asked: { idempotencyKey, amountMinor, currency, cardToken }, online }, idempotencyKey);
+      } else if (request.kind === 'report') {
+        // Only the asking node's own report: the topic authenticated the node, and a store's peers need not read each other's totals.
+        const report = (await centre.backend.originReport(at.node)) ?? null;
+        this.answer(at, { kind: 'report', correlationId: request.correlationId, origin: at.node, report }, `report of ${at.node}`);
       } else {
         await centre.reverseOnline(at.node, request.idempotencyKey);
         this.answer(at, { kind: 'reversal', correlationId: request.correlationId, idempotencyKey: request.idempotencyKey }, request.idempotencyKey);

@@ -91,6 +91,24 @@ const answerSchema = z.union([
     online: z.strictObject({ approved: z.boolean(), code: z.string().max(8), reason: z.string().max(1_024) }),
   }),
   z.strictObject({ ...sealed, reversed: z.literal(true), idempotencyKey: z.string().min(1).max(128) }),
+  z.strictObject({
+    ...sealed,
+    origin: ID,
+    report: z
+      .strictObject({
+        origin: ID,
+        store: ID,
+        headSeq: z.int().min(0),
+        entries: z.int().min(0),
+        settled: z.int().min(0),
+        exceptions: z.int().min(0),
+        recorded: z.int().min(0),
+        sumsMinor: z.record(z.string().regex(/^[A-Z]{3}$/), minor),
+        // Net credits: a refund outweighing its sales can leave it below zero.
+        merchantMinor: z.record(z.string().regex(/^[A-Z]{3}$/), z.int()),
+      })
+      .nullable(),
+  }),
 ]);
 
 const onlineRequestSchema = z.union([
@@ -112,11 +130,14 @@ const onlineRequestSchema = z.union([
     }),
   }),
   z.strictObject({ v: z.literal(WIRE_VERSION), correlationId: z.string().min(1).max(128), kind: z.literal('reverse'), origin: ID, idempotencyKey: z.string().min(1).max(128) }),
+  // What the ledger holds of the asking node: small and read-only, so it rides the authorize topic's small-message path.
+  z.strictObject({ v: z.literal(WIRE_VERSION), correlationId: z.string().min(1).max(128), kind: z.literal('report'), origin: ID }),
 ]);
 
 export type OnlineWireRequest =
   | { readonly correlationId: string; readonly kind: 'authorize'; readonly request: OnlineRequest }
-  | { readonly correlationId: string; readonly kind: 'reverse'; readonly origin: string; readonly idempotencyKey: string };
+  | { readonly correlationId: string; readonly kind: 'reverse'; readonly origin: string; readonly idempotencyKey: string }
+  | { readonly correlationId: string; readonly kind: 'report'; readonly origin: string };
 
 export function encodeOnlineRequest(request: OnlineWireRequest): Buffer {
   return Buffer.from(JSON.stringify({ v: WIRE_VERSION, ...request }), 'utf8');
@@ -194,6 +215,7 @@ export function decodeCentreAnswer(payload: Buffer): SignedCentreAnswer | undefi
   const { v: _v, ...fields } = parsed.data;
   if ('answer' in fields) return { kind: 'batch', ...fields, answer: fields.answer as BatchAnswer };
   if ('online' in fields) return { kind: 'online', ...fields };
+  if ('report' in fields) return { kind: 'report', ...fields };
   const { reversed: _reversed, ...reversal } = fields;
   return { kind: 'reversal', ...reversal };
 }

@@ -3,7 +3,7 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { type BatchTotals, type ForwardBatch, checkBatch, totalsOf } from './batch.js';
 import type { LedgerBackend } from './ledger-backend.js';
 import { type NodeDirectory, authenticateBatch } from './node-registry.js';
-import type { EntryOutcome } from './outcomes.js';
+import type { EntryOutcome, EntryResult } from './outcomes.js';
 import { type OnlineDecision, type OnlineRequest, decideOnline } from './online.js';
 import { planBatch } from './plan.js';
 
@@ -51,6 +51,10 @@ export class Centre {
   private readonly nodes: NodeDirectory;
   /** Batches refused, by code: forged, revoked or broken ones are counted, not just dropped. */
   readonly refusals = new Map<ErrorCode, number>();
+  /** Entries newly held by this process, by what became of them (a redelivered entry is not counted again): for the metrics. */
+  readonly posted = new Map<EntryResult, number>();
+  /** Offline approvals this process made exceptions, by reason: a rise is worth an operator's look. */
+  readonly exceptions = new Map<string, number>();
   /** Batches of one origin are applied in the order they arrived here; the checks before overlap. */
   private readonly originQueues = new Map<string, Promise<unknown>>();
 
@@ -85,6 +89,7 @@ export class Centre {
       try {
         const plan = await this.options.backend.ingest(batch, (view) => planBatch(batch, view), context);
         if (!plan.ok) return this.refuse(batch, plan.code, plan.message, plan.headSeq);
+        this.count(plan.rows);
         return { ok: true, batchId: batch.batchId, origin: batch.origin, headSeq: plan.head.seq, outcomes: plan.outcomes, totals: totalsOf(batch.entries) };
       } catch (error) {
         if (attempt < SALES_ONCE_RETRIES && isUniqueViolation(error)) continue;
@@ -111,6 +116,13 @@ export class Centre {
       if (this.originQueues.get(origin) === tail) this.originQueues.delete(origin);
     });
     return next;
+  }
+
+  private count(rows: readonly { readonly result: EntryResult; readonly reason: string | null }[]): void {
+    for (const row of rows) {
+      this.posted.set(row.result, (this.posted.get(row.result) ?? 0) + 1);
+      if (row.result === 'exception') this.exceptions.set(row.reason ?? 'unknown', (this.exceptions.get(row.reason ?? 'unknown') ?? 0) + 1);
+    }
   }
 
   private refuse(batch: ForwardBatch, code: ErrorCode, message: string, headSeq: number): BatchAnswer {

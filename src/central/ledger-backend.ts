@@ -74,6 +74,8 @@ export interface LedgerBackend {
   hotListedTokens(): Promise<string[]>;
   headOf(origin: string): Promise<number>;
   originReports(): Promise<OriginReport[]>;
+  /** One origin's report, read for that origin alone; undefined when the centre holds nothing of it. */
+  originReport(origin: string): Promise<OriginReport | undefined>;
   exceptions(limit?: number): Promise<ExceptionRow[]>;
   /** What the centre holds of an origin from `fromSeq` on, in order: for per-entry reconciliation. */
   heldEntries(origin: string, fromSeq: number, limit: number): Promise<HeldEntry[]>;

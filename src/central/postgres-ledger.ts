@@ -260,6 +260,11 @@ export class PostgresLedger implements LedgerBackend {
     return readOriginReports(async (sql) => (await this.pool.query(sql)).rows as Record<string, unknown>[]);
   }
 
+  async originReport(origin: string): Promise<OriginReport | undefined> {
+    const [report] = await readOriginReports(async (sql) => (await this.pool.query(sql, [origin])).rows as Record<string, unknown>[], '$1');
+    return report;
+  }
+
   async exceptions(limit = 1_000): Promise<ExceptionRow[]> {
     const { rows } = await this.pool.query<Record<string, string>>(
       `SELECT origin, seq, store, idempotency_key, amount_minor, currency, reason, wall_ms FROM ledger_entries

@@ -210,6 +210,11 @@ export class SqliteLedger implements LedgerBackend {
     return readOriginReports((sql) => this.db.prepare(sql).all() as Record<string, unknown>[]);
   }
 
+  async originReport(origin: string): Promise<OriginReport | undefined> {
+    const [report] = await readOriginReports((sql) => this.db.prepare(sql).all(origin) as Record<string, unknown>[], '?');
+    return report;
+  }
+
   async exceptions(limit = 1_000): Promise<ExceptionRow[]> {
     return this.db
       .prepare(

@@ -1,7 +1,9 @@
-import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { processLogger } from '../platform/process-logger.js';
+import { Registry } from 'prom-client';
 import { Centre } from '../central/centre.js';
 import { type CentreConfig, loadCentreConfig } from '../central/centre-config.js';
 import { loadCentreSigningKey, writeCentreKeyPair } from '../central/centre-keys.js';
@@ -11,8 +13,14 @@ import type { CardStanding } from '../central/plan.js';
 import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
 import { readPassword } from '../replication/mqtt-link.js';
-import { type BrokerTlsOptions, isTlsUrl, loadBrokerTls } from '../platform/broker-tls.js';
+import { loadBrokerTls } from '../platform/broker-tls.js';
+import { readConfigFile } from '../platform/config-file.js';
+import { checkCentreConfigFile, withCredentialsDir } from '../config-check/index.js';
+import { addCredentialsDirOption } from './config-commands.js';
+import { configToStart, describeCentreConfig } from './config-summary.js';
 import { notifierFromEnv } from '../service/sd-notify.js';
+import { registerCentreMetrics } from '../observability/centre-metrics.js';
+import { type CentreObservabilityServer, LedgerProbe, startCentreObservability } from '../observability/centre-server.js';
 import { registerCentreNodesCommands } from './centre-nodes-commands.js';
 import { EXIT } from './exit-codes.js';
 import { RULES_BROKER_USER, addBrokerTlsOptions, publishRulesConfig, readRulesFile } from './rules-publish.js';
@@ -26,13 +34,17 @@ export function registerCentreCommands(program: Command): void {
     .description('take batches from every node of the fleet over MQTT and apply them to the ledger until SIGTERM/SIGINT')
     .requiredOption('--config <file>', 'centre configuration file (.yaml or .json)')
     .action(async (opts: { config: string }) => {
-      const config = loadCentreConfig(opts.config);
-      const logger = pino({ level: config.log.level });
-      // Before the ledger: a centre that cannot sign its answers must not take batches it cannot answer.
+      // Every key and file checked before the ledger is opened, all problems at once (exit 2): a
+      // centre that cannot sign its answers or reach its broker must not take batches it cannot answer.
+      const check = checkCentreConfigFile(opts.config);
+      const config = configToStart(check, `centre configuration ${opts.config}`);
+      const logger = processLogger(config.log.level);
+      for (const warning of check.findings.warnings) logger.warn({ key: warning.path, value: warning.value }, `${warning.path} ${warning.message}`);
       const signingKey = loadCentreSigningKey(config.signingKeyFile);
       const backend = await openLedgerBackend(config.ledger);
+      const centreLedger = new Centre({ backend, forwardDeadlineHours: config.forwardDeadlineHours });
       const service = await CentreService.start({
-        centre: new Centre({ backend, forwardDeadlineHours: config.forwardDeadlineHours }),
+        centre: centreLedger,
         fleet: config.fleet,
         brokerUrl: config.brokerUrl,
         username: config.username,
@@ -44,6 +56,7 @@ export function registerCentreCommands(program: Command): void {
         logger,
         signingKey,
       });
+      const observability = config.observability === undefined ? undefined : await startCentreMonitoring(config.observability, service, centreLedger, logger);
       // Under systemd: READY once subscribed, the watchdog fed while the broker connection is up.
       const notifier = notifierFromEnv();
       notifier.ready(`taking batches for fleet ${config.fleet}`);
@@ -58,6 +71,7 @@ export function registerCentreCommands(program: Command): void {
       logger.info({ signal, ...service.stats }, 'stopping: answering the batches being applied');
       notifier.stopping(`stopping on ${signal}`);
       if (watchdog !== undefined) clearInterval(watchdog);
+      await observability?.close();
       await service.stop();
       await backend.close();
       notifier.close();
@@ -77,13 +91,16 @@ export function registerCentreCommands(program: Command): void {
       process.stdout.write(`wrote ${files.keyFile} (keep it on the centre: signingKeyFile) and ${files.publicKeyFile} (copy to every node: centre.signingPublicKeyFile)\n`);
     });
 
-  centre
+  const checkConfig = centre
     .command('check-config')
-    .description('validate a centre configuration file and open its ledger')
-    .argument('<file>', 'centre configuration file (.yaml or .json)')
-    .action(async (file: string) => {
-      process.stdout.write(`${await describeCentreConfig(file)}\n`);
-    });
+    .description(
+      'validate a centre configuration file and open every file it names (keys, TLS files, the ledger URL file); the ledger is looked at, never opened, created or connected to; every problem at once, exit 2',
+    )
+    .argument('<file>', 'centre configuration file (.yaml or .json)');
+  addCredentialsDirOption(checkConfig).action((file: string, opts: { credentialsDir?: string }) => {
+    const env = withCredentialsDir(opts.credentialsDir);
+    process.stdout.write(`${describeCentreConfig(file, readConfigFile(file, 'centre configuration'), dirname(resolve(file)), env)}\n`);
+  });
 
   centre
     .command('exceptions')
@@ -109,6 +126,22 @@ export function registerCentreCommands(program: Command): void {
       await withLedger(loadCentreConfig(opts.config), (backend) => backend.setCardStanding(opts.token, standing));
       process.exitCode = EXIT.ok;
     });
+}
+
+/** Metrics and health on the configured port: healthy while the broker connection is up and the ledger answers. */
+async function startCentreMonitoring(at: { host: string; port: number }, service: CentreService, centre: Centre, logger: Logger): Promise<CentreObservabilityServer> {
+  const registry = new Registry();
+  const ledger = new LedgerProbe(centre.backend);
+  registerCentreMetrics(registry, { service, centre, ledgerUp: () => ledger.up() });
+  return startCentreObservability({
+    ...at,
+    registry,
+    logger,
+    health: async () => {
+      const [broker, ledgerUp] = [service.connected, await ledger.up()];
+      return { healthy: broker && ledgerUp, broker, ledger: ledgerUp };
+    },
+  });
 }
 
 export function registerCentrePushRules(centre: Command): void {
@@ -151,22 +184,6 @@ export function registerCentrePushRules(centre: Command): void {
         process.stderr,
       );
     });
-}
-
-/** Validates a centre configuration and opens its ledger; the one-line summary `check-config` prints. */
-export async function describeCentreConfig(file: string): Promise<string> {
-  const config = loadCentreConfig(file);
-  if (config.passwordFile !== undefined) readPassword(config.passwordFile);
-  const tls = loadBrokerTls(config.brokerUrl, config);
-  loadCentreSigningKey(config.signingKeyFile);
-  await withLedger(config, async () => undefined);
-  const identity = tls.cert === undefined ? '' : ` as ${new X509Certificate(tls.cert).subject.replace(/\n/g, ', ')}`;
-  return `ok: centre of fleet ${config.fleet}, broker ${config.brokerUrl}${tlsSummary(config.brokerUrl, tls)}${identity}, ledger ${'sqliteFile' in config.ledger ? config.ledger.sqliteFile : 'postgres'}`;
-}
-
-function tlsSummary(brokerUrl: string, tls: BrokerTlsOptions): string {
-  if (!isTlsUrl(brokerUrl)) return ' (plain text)';
-  return tls.ca === undefined ? ' (TLS, broker verified against the system CAs)' : ' (TLS, broker verified against caFile)';
 }
 
 async function withLedger(config: CentreConfig, work: (backend: LedgerBackend) => Promise<void>): Promise<void> {

@@ -4,7 +4,9 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { EdgepayError } from '../errors.js';
 import { openPrivateFile } from '../platform/private-files.js';
-import { backupJournal, entryToJson, exportEntries, restoreJournal, verifyChain } from '../journal/index.js';
+import { backupJournal, entriesFrom, entryToJson, exportEntries, restoreJournal, verifyChain } from '../journal/index.js';
+import type { BackupProgress } from '../journal/backup.js';
+import { PROGRESS_MIN_UNITS, type Progress, startProgress } from './progress.js';
 import { backupWithRetention } from '../journal/backup-retention.js';
 import { EXIT } from './exit-codes.js';
 
@@ -19,9 +21,11 @@ export function registerJournalCommands(program: Command): void {
     .action((opts: { db: string; json?: boolean }) => {
       const db = openReadOnly(opts.db);
       const report = (() => {
+        const progress = startProgress({ label: `verifying ${opts.db}`, total: entriesFrom(db), unit: 'entries' });
         try {
-          return verifyChain(db);
+          return verifyChain(db, { onProgress: (checked) => progress.update(checked) });
         } finally {
+          progress.stop();
           db.close();
         }
       })();
@@ -45,9 +49,22 @@ export function registerJournalCommands(program: Command): void {
       if (!existsSync(opts.db)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--db: no journal at ${opts.db}`, { path: opts.db });
       // Entries carry tokens, last 4s (BINs in older entries) and sealed card data: the export is as private as the journal.
       const out = opts.out ? createWriteStream(opts.out, { fd: openPrivateFile(opts.out, 'w') }) : process.stdout;
+      const counter = openReadOnly(opts.db);
+      const total = (() => {
+        try {
+          return entriesFrom(counter, opts.fromSeq);
+        } finally {
+          counter.close();
+        }
+      })();
+      const progress = startProgress({ label: `exporting ${opts.db}`, total, unit: 'entries' });
+      let exported = 0;
       for (const entry of exportEntries(opts.db, opts.fromSeq)) {
         if (!out.write(`${JSON.stringify(entryToJson(entry))}\n`)) await once(out, 'drain');
+        if (++exported % 1_000 === 0) progress.update(exported);
       }
+      progress.update(exported);
+      progress.stop();
       if (opts.out) {
         out.end();
         await once(out, 'finish');
@@ -65,7 +82,9 @@ export function registerJournalCommands(program: Command): void {
       if ((opts.to === undefined) === (opts.dir === undefined)) {
         throw new EdgepayError('EDGEPAY_BAD_INPUT', 'give either --to FILE (one rolling copy) or --dir DIR [--keep N] (dated copies with retention)', { options: ['--to', '--dir'] });
       }
-      const result = opts.dir === undefined ? { ...(await backupJournal(opts.db, opts.to!)), removed: [] as readonly string[] } : await backupWithRetention(opts.db, opts.dir, opts.keep);
+      const onProgress = backupProgress(opts.db);
+      const result = opts.dir === undefined ? { ...(await backupJournal(opts.db, opts.to!, { onProgress })), removed: [] as readonly string[] } : await backupWithRetention(opts.db, opts.dir, opts.keep, new Date(), onProgress);
+      onProgress.stop();
       process.stdout.write(`backed up ${result.entries} entries (head ${result.headSeq}) to ${result.to} in ${result.durationMs.toFixed(0)} ms\n`);
       if (result.removed.length > 0) process.stdout.write(`removed ${result.removed.length} older cop${result.removed.length === 1 ? 'y' : 'ies'}: ${result.removed.join(', ')}\n`);
     });
@@ -85,6 +104,31 @@ export function registerJournalCommands(program: Command): void {
           'before starting the node of a store with peers: edgepay node rebuild --from-peers --keep-existing --config FILE adds the entries written since the backup\n',
       );
     });
+}
+
+/** One bar per phase of a backup: SQLite's pages copied, then the copy's entries verified. */
+function backupProgress(db: string): BackupProgress & { stop(): void } {
+  let phase: 'copy' | 'verify' | undefined;
+  let current: Progress | undefined;
+  let copyEntries = 0;
+  if (existsSync(db)) {
+    const counter = openReadOnly(db);
+    try {
+      copyEntries = entriesFrom(counter);
+    } finally {
+      counter.close();
+    }
+  }
+  const report: BackupProgress = (next, done, total) => {
+    if (next !== phase) {
+      current?.stop();
+      phase = next;
+      // Pages say nothing to a reader and a small journal has few: the entries decide whether to show either phase.
+      current = startProgress({ label: next === 'copy' ? `copying ${db}` : 'verifying the copy', total: copyEntries < PROGRESS_MIN_UNITS ? 0 : total, unit: next === 'copy' ? 'pages' : 'entries' });
+    }
+    current!.update(done);
+  };
+  return Object.assign(report, { stop: () => current?.stop() });
 }
 
 function openReadOnly(path: string): Database.Database {

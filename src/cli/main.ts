@@ -2,10 +2,6 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { BadInputError, isEdgepayError } from '../errors.js';
-import { registerBenchCommands } from './bench-commands.js';
-import { registerChaosCommand } from './chaos-command.js';
-import { registerSimCommand } from './sim-command.js';
-import { registerDemoCommand } from './demo-command.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { registerJournalCommands } from './journal-commands.js';
 import { registerNodeCommands } from './node-commands.js';
@@ -14,10 +10,14 @@ import { registerReconcileCommands } from './reconcile-commands.js';
 import { registerCentreCommands } from './centre-commands.js';
 import { registerCertsCommands } from './certs-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerDocsCommands } from './docs-commands.js';
 import { registerRulesCommands } from './rules-commands.js';
 import { registerStoreCommands } from './store-commands.js';
+import { registerKeygenCommand } from './keygen-command.js';
+import { type Registrar, loadRigRegistrars } from './rig-commands.js';
 
-export function buildProgram(): Command {
+/** `rigs`: the benchmark, demo, chaos and simulation commands, or their stand-ins where left out (rig-commands.ts). */
+export function buildProgram(rigs: readonly Registrar[]): Command {
   const program = new Command()
     .name('edgepay')
     .description('edge payment node: offline authorization against a durable, hash-chained journal')
@@ -32,19 +32,18 @@ export function buildProgram(): Command {
   registerReconcileCommands(program);
   registerCentreCommands(program);
   registerCertsCommands(program);
+  registerKeygenCommand(program);
   registerConfigCommands(program);
   registerReaderCommands(program);
-  registerBenchCommands(program);
-  registerDemoCommand(program);
-  registerChaosCommand(program);
-  registerSimCommand(program);
+  registerDocsCommands(program);
+  for (const register of rigs) register(program);
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
   return program;
 }
 
 async function main(argv: readonly string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await buildProgram(await loadRigRegistrars()).parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander but successes to the user.

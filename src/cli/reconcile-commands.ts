@@ -5,7 +5,8 @@ import { Journal } from '../journal/journal.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.js';
 import { type CentreConnection, connectToCentre } from '../reconcile/centre-connection.js';
-import { type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
+import { type CentreSide, type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
+import { centreSideOverMqtt } from './reconcile-status.js';
 import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { entryDifferences } from '../reconcile/entry-differences.js';
@@ -19,20 +20,26 @@ export function registerReconcileCommands(program: Command): void {
 
   reconcile
     .command('status')
-    .description('counts and totals per currency on both sides, the backlog and its age, and every difference (read-only; safe while the node runs)')
+    .description("counts and totals per currency on both sides, the backlog and its age, and every difference (read-only; safe while the node runs: over MQTT a running node is asked through its observability port, never by a second connection with its identity)")
     .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON (amounts in minor units)')
     .action(async (opts: { config: string; json?: boolean }) => {
       const config = withCentre(loadNodeConfig(opts.config));
-      // Over MQTT the report comes from the journal alone: no connection that could take the running node's session.
-      const centre = await connectToCentre(config, 'none');
-      try {
-        const report = await reportFor(config, centre);
-        print(report, opts.json === true);
-        process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
-      } finally {
-        await centre.close();
+      let report: ReconciliationReport;
+      if (config.centre.ledger === undefined) {
+        // Over MQTT: the centre's signed report of this node (reconcile-status.ts says how it is asked).
+        const side = await centreSideOverMqtt(config);
+        report = journalReport(config, side);
+      } else {
+        const centre = await connectToCentre(config, 'none');
+        try {
+          report = await reportFor(config, centre);
+        } finally {
+          await centre.close();
+        }
       }
+      print(report, opts.json === true);
+      process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
     });
 
   reconcile
@@ -92,7 +99,7 @@ export function registerReconcileCommands(program: Command): void {
     });
 }
 
-type WithCentre = NodeConfig & { readonly centre: NonNullable<NodeConfig['centre']> };
+export type WithCentre = NodeConfig & { readonly centre: NonNullable<NodeConfig['centre']> };
 
 function withCentre(config: NodeConfig): WithCentre {
   if (config.centre === undefined) {
@@ -102,16 +109,35 @@ function withCentre(config: NodeConfig): WithCentre {
 }
 
 async function reportFor(config: WithCentre, centre: CentreConnection): Promise<ReconciliationReport> {
+  if (centre.originReport === undefined) {
+    // Over MQTT: the centre's signed counts and sums of this node; entry by entry, what it answered as the journal recorded it.
+    let side: CentreSide;
+    try {
+      const answer = await centre.askReport!(config.centre.answerTimeoutMs);
+      side = { reached: true, via: `over MQTT (${centre.via})`, report: answer.report ?? undefined, entriesCompared: false };
+    } catch (error) {
+      side = { reached: false, via: `over MQTT (${centre.via})`, why: (error as Error).message };
+    }
+    return journalReport(config, side);
+  }
   const reader = new JournalReader(journalPathOf(config), config.nodeId);
   try {
-    // Over MQTT the centre's side is what it answered for each entry, as the journal recorded it.
-    const held = centre.originReport === undefined ? undefined : await centre.originReport(config.nodeId);
-    const heldEntries = centre.heldEntries;
-    const differingEntries =
-      heldEntries === undefined
-        ? { count: reader.totals().unforwarded, listed: reader.unforwardedEntries(LISTED).map((e) => ({ ...e, why: 'not confirmed by the centre yet' })) }
-        : await entryDifferences(reader, (from, limit) => heldEntries(config.nodeId, from, limit), LISTED).then((d) => ({ count: d.count, listed: d.differences }));
-    return reconciliationReport(config.nodeId, reader.totals(), held, Date.now(), centre.originReport !== undefined, { differingEntries, exceptions: reader.exceptionEntries(LISTED) });
+    const held = await centre.originReport(config.nodeId);
+    const heldEntries = centre.heldEntries!;
+    const d = await entryDifferences(reader, (from, limit) => heldEntries(config.nodeId, from, limit), LISTED);
+    const side: CentreSide = { reached: true, via: centre.via, report: held, entriesCompared: true };
+    return reconciliationReport(config.nodeId, reader.totals(), side, Date.now(), { differingEntries: { count: d.count, listed: d.differences }, exceptions: reader.exceptionEntries(LISTED) });
+  } finally {
+    reader.close();
+  }
+}
+
+/** The journal's side, beside the centre's counts and sums; entry by entry only what the journal knows (its backlog). */
+function journalReport(config: WithCentre, side: CentreSide): ReconciliationReport {
+  const reader = new JournalReader(journalPathOf(config), config.nodeId);
+  try {
+    const differingEntries = { count: reader.totals().unforwarded, listed: reader.unforwardedEntries(LISTED).map((e) => ({ ...e, why: 'not confirmed by the centre yet' })) };
+    return reconciliationReport(config.nodeId, reader.totals(), side, Date.now(), { differingEntries, exceptions: reader.exceptionEntries(LISTED) });
   } finally {
     reader.close();
   }

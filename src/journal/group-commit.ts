@@ -13,6 +13,8 @@ export interface GroupCommitOptions {
   readonly maxQueued: number;
   /** Called each time the last waiting request has been flushed: a moment to do housekeeping that must not hold a request up. */
   readonly onIdle?: () => void;
+  /** Called after each flush that committed, with its request count and how long the transaction and its fsync took (metrics). */
+  readonly onCommitted?: (requests: number, durationMs: number) => void;
 }
 
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 512, maxWaitMs: 0, maxQueued: 16_384 };
@@ -109,12 +111,14 @@ export class GroupCommit<Req, Res> {
 
   private runBatch(batch: Waiting<Req, Res>[]): void {
     let results: readonly Settled<Res>[];
+    const startedMs = performance.now();
     try {
       results = this.flushBatch(batch.map((w) => w.request));
     } catch (error) {
       for (const waiting of batch) waiting.reject(error);
       return;
     }
+    const committedMs = performance.now() - startedMs;
     if (results.length !== batch.length) {
       const error = new Error(`group commit flush returned ${results.length} results for ${batch.length} requests`);
       for (const waiting of batch) waiting.reject(error);
@@ -125,5 +129,7 @@ export class GroupCommit<Req, Res> {
       if (result.ok) waiting.resolve(result.value);
       else waiting.reject(result.error);
     });
+    // After every caller has its result: the hook is bookkeeping and must never hold up or fail a commit.
+    this.options.onCommitted?.(batch.length, committedMs);
   }
 }

@@ -2,7 +2,7 @@ export { type EntryKind, ENTRY_KINDS, type EntryDraft, type EntryDecision, type 
 export { canonicalEncoding, entryHash, CANONICAL_FORMAT } from './canonical.js';
 export { Journal, type JournalOptions, type BatchWriter, type ChainHead, type ForwardedOutcome } from './journal.js';
 export { GroupCommit, type GroupCommitOptions, type Settled, DEFAULT_GROUP_COMMIT } from './group-commit.js';
-export { verifyChain, type VerifyReport, type ChainProblem, type ChainProblemKind } from './verify.js';
+export { verifyChain, entriesFrom, type VerifyReport, type ChainProblem, type ChainProblemKind } from './verify.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { backupJournal, inspectBackup, type BackupResult } from './backup.js';
 export { restoreJournal, type RestoreOptions, type RestoreResult } from './restore.js';

@@ -21,6 +21,15 @@ export interface VerifyReport {
   readonly problem?: ChainProblem;
 }
 
+/** How often a long walk reports how far it got: often enough for a bar, rare enough to cost nothing. */
+const PROGRESS_EVERY_ENTRIES = 1_000;
+
+/** Entries from `fromSeq` to the last one stored: what a walk from there will check when all is well. */
+export function entriesFrom(db: Database.Database, fromSeq = 1): number {
+  const last = (db.prepare('SELECT max(seq) AS seq FROM entries').get() as { seq: number | null }).seq ?? 0;
+  return Math.max(0, last - Math.max(1, fromSeq) + 1);
+}
+
 interface HeadRow {
   seq: number;
   hash: Buffer;
@@ -32,7 +41,7 @@ interface HeadRow {
  * to its stored hash (an edit), another node's entry, or a head that disagrees with the last entry
  * (a truncated or extended tail). Streams rows, so memory stays flat on large journals.
  */
-export function verifyChain(db: Database.Database, options: { nodeId?: string; fromSeq?: number } = {}): VerifyReport {
+export function verifyChain(db: Database.Database, options: { nodeId?: string; fromSeq?: number; onProgress?: (checked: number) => void } = {}): VerifyReport {
   const fromSeq = Math.max(1, options.fromSeq ?? 1);
   let expectedPrev = GENESIS_HASH;
   if (fromSeq > 1) {
@@ -77,6 +86,7 @@ export function verifyChain(db: Database.Database, options: { nodeId?: string; f
         });
       }
       checked++;
+      if (checked % PROGRESS_EVERY_ENTRIES === 0) options.onProgress?.(checked);
       expectedSeq++;
       expectedPrev = entry.hash;
       lastHash = entry.hash;

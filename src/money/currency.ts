@@ -60,6 +60,21 @@ export function formatMinor(amountMinor: number, currency: CurrencyCode): string
   return `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)} ${currency}`;
 }
 
+/**
+ * Formats an amount for people, as "JPY 1,500", "EUR 1,234.50" or "KWD 1.500": the currency's own
+ * ISO 4217 exponent from the table above (the one amounts are validated against, so display and
+ * validation cannot disagree) and thousands grouped, without going through a float. A code outside
+ * the table (an entry from a newer peer) is shown in minor units, never guessed.
+ */
+export function displayAmount(amountMinor: number, currency: string): string {
+  if (!isCurrencyCode(currency) || !Number.isSafeInteger(amountMinor)) return `${currency} ${amountMinor} (minor units)`;
+  const exponent = minorUnits(currency);
+  const sign = amountMinor < 0 ? '-' : '';
+  const digits = Math.abs(amountMinor).toString().padStart(exponent + 1, '0');
+  const whole = digits.slice(0, digits.length - exponent).replace(/\B(?=(\d{3})+$)/g, ',');
+  return `${currency} ${sign}${whole}${exponent === 0 ? '' : `.${digits.slice(-exponent)}`}`;
+}
+
 /** A positive amount in minor units that stays exact in a JavaScript number and in SQLite. */
 export function isAmountMinor(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;

@@ -5,6 +5,7 @@ export {
   parseCurrency,
   minorUnits,
   formatMinor,
+  displayAmount,
   isAmountMinor,
   numericCode,
   currencyFromNumeric,

@@ -1,11 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { BadInputError } from '../errors.js';
+import { BadInputError, type FieldProblem } from '../errors.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { brokerTlsProblems } from '../platform/broker-tls.js';
-import { configPath } from '../platform/paths.js';
-import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
-import { sharedPorts } from './lane-ports.js';
+import { configPathsInto, optionalPaths } from '../platform/paths.js';
+import { checkWith, strictObject as strict, wholeNumber as int } from '../validation.js';
+import { lanePortIn, sharedPorts } from './lane-ports.js';
 
 /*
  * The node's configuration file (YAML or JSON). Every key is checked at start: a typo is an error naming
@@ -175,32 +175,37 @@ export type NodeConfig = z.output<typeof nodeConfigSchema>;
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 
 export function parseNodeConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  const config = parseWith(nodeConfigSchema, input, 'node configuration');
+  const checked = checkNodeConfig(input, baseDir, env);
+  if (!checked.ok) throw new BadInputError('node configuration', checked.problems);
+  return checked.config;
+}
+
+/**
+ * The configuration with its paths resolved, or every problem found: the schema's, the keys that
+ * only make sense together, and paths that cannot be resolved (a credential without a credentials
+ * directory). No file is read here; `config check` and start read them (src/config-check).
+ */
+export function checkNodeConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): { readonly ok: true; readonly config: NodeConfig } | { readonly ok: false; readonly problems: FieldProblem[] } {
+  const parsed = checkWith(nodeConfigSchema, input);
+  if (!parsed.ok) return parsed;
+  const config = parsed.data;
+  const problems: FieldProblem[] = [];
   if (config.centre !== undefined && config.centre.ledger === undefined && config.replication === undefined) {
-    throw new BadInputError('node configuration', [
-      { path: 'centre.ledger', message: 'is needed without a replication section: the node reaches the centre over MQTT through the replication broker, or forwards into a ledger it names here' },
-    ]);
+    problems.push({ path: 'centre.ledger', message: 'is needed without a replication section: the node reaches the centre over MQTT through the replication broker, or forwards into a ledger it names here' });
   }
-  if (config.replication !== undefined) {
-    const problems = brokerTlsProblems(config.replication.brokerUrl, config.replication, 'replication.');
-    if (problems.length > 0) throw new BadInputError('node configuration', problems);
-  }
-  const at = (p: string) => configPath(p, baseDir, env);
-  return {
+  if (config.replication !== undefined) problems.push(...brokerTlsProblems(config.replication.brokerUrl, config.replication, 'replication.'));
+  const at = configPathsInto(problems, baseDir, env);
+  const resolved: NodeConfig = {
     ...config,
-    ...(config.api === undefined ? {} : { api: 'socket' in config.api ? { socket: at(config.api.socket) } : { ...config.api, tokenFile: at(config.api.tokenFile) } }),
+    ...(config.api === undefined ? {} : { api: 'socket' in config.api ? { socket: at(config.api.socket, 'api.socket') } : { ...config.api, tokenFile: at(config.api.tokenFile, 'api.tokenFile') } }),
     ...(config.replication === undefined
       ? {}
       : {
           replication: {
             ...config.replication,
-            signingKeyFile: at(config.replication.signingKeyFile),
-            ...(config.replication.passwordFile === undefined ? {} : { passwordFile: at(config.replication.passwordFile) }),
-            ...(config.replication.rulesPublicKeyFile === undefined ? {} : { rulesPublicKeyFile: at(config.replication.rulesPublicKeyFile) }),
-            ...(config.replication.caFile === undefined ? {} : { caFile: at(config.replication.caFile) }),
-            ...(config.replication.certFile === undefined ? {} : { certFile: at(config.replication.certFile) }),
-            ...(config.replication.keyFile === undefined ? {} : { keyFile: at(config.replication.keyFile) }),
-            peers: config.replication.peers.map((peer) => ({ ...peer, publicKeyFile: at(peer.publicKeyFile) })),
+            signingKeyFile: at(config.replication.signingKeyFile, 'replication.signingKeyFile'),
+            ...optionalPaths(config.replication, ['passwordFile', 'rulesPublicKeyFile', 'caFile', 'certFile', 'keyFile'], at, 'replication.'),
+            peers: config.replication.peers.map((peer, index) => ({ ...peer, publicKeyFile: at(peer.publicKeyFile, `replication.peers.${index}.publicKeyFile`) })),
           },
         }),
     ...(config.centre === undefined
@@ -208,20 +213,28 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd(), env: No
       : {
           centre: {
             ...config.centre,
-            ...(config.centre.signingPublicKeyFile === undefined ? {} : { signingPublicKeyFile: at(config.centre.signingPublicKeyFile) }),
+            ...optionalPaths(config.centre, ['signingPublicKeyFile'], at, 'centre.'),
             ...(config.centre.ledger === undefined
               ? {}
-              : { ledger: 'sqliteFile' in config.centre.ledger ? { sqliteFile: at(config.centre.ledger.sqliteFile) } : { postgresUrlFile: at(config.centre.ledger.postgresUrlFile) } }),
+              : {
+                  ledger:
+                    'sqliteFile' in config.centre.ledger
+                      ? { sqliteFile: at(config.centre.ledger.sqliteFile, 'centre.ledger.sqliteFile') }
+                      : { postgresUrlFile: at(config.centre.ledger.postgresUrlFile, 'centre.ledger.postgresUrlFile') },
+                }),
           },
         }),
-    dataDir: at(config.dataDir),
-    ...(config.rulesFile === undefined ? {} : { rulesFile: at(config.rulesFile) }),
-    keys: { ...config.keys, tokenKeyFile: at(config.keys.tokenKeyFile), centrePublicKeyFile: at(config.keys.centrePublicKeyFile) },
+    dataDir: at(config.dataDir, 'dataDir'),
+    ...(config.rulesFile === undefined ? {} : { rulesFile: at(config.rulesFile, 'rulesFile') }),
+    keys: { ...config.keys, tokenKeyFile: at(config.keys.tokenKeyFile, 'keys.tokenKeyFile'), centrePublicKeyFile: at(config.keys.centrePublicKeyFile, 'keys.centrePublicKeyFile') },
+    // A reader's port is a path like any other: relative to the file (a `unix:` socket keeps its prefix).
+    lanes: config.lanes.map((lane, index) => ({ ...lane, port: lanePortIn(lane.port, (path) => at(path, `lanes.${index}.port`)) })),
   };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: resolved };
 }
 
-export function loadNodeConfig(file: string): NodeConfig {
-  return parseNodeConfig(readConfigFile(file, 'node configuration'), dirname(resolve(file)));
+export function loadNodeConfig(file: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return parseNodeConfig(readConfigFile(file, 'node configuration'), dirname(resolve(file)), env);
 }
 
 export function journalPathOf(config: Pick<NodeConfig, 'dataDir'>): string {

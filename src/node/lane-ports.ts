@@ -19,6 +19,11 @@ export function lanePortPath(port: string): string {
   return resolve(port.startsWith(UNIX_SOCKET_PREFIX) ? port.slice(UNIX_SOCKET_PREFIX.length) : port);
 }
 
+/** A lane's port as configured, its path resolved by `at` (relative to the configuration file); a `unix:` socket keeps its prefix. */
+export function lanePortIn(port: string, at: (path: string) => string): string {
+  return port.startsWith(UNIX_SOCKET_PREFIX) ? `${UNIX_SOCKET_PREFIX}${at(port.slice(UNIX_SOCKET_PREFIX.length))}` : at(port);
+}
+
 /** A lane whose port names the device of a lane before it. */
 export interface SharedPort {
   /** The lane's index in `lanes` (its key path is lanes.<index>.port). */

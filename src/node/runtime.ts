@@ -122,7 +122,8 @@ export class NodeRuntime {
 
   /** Takes a payment whose card was read: resolves with the durable decision (or a 91 decline when nothing could be recorded). */
   pay(payment: PaymentRequest): Promise<Outcome> {
-    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment })).then((outcome) => this.noted(outcome));
+    const startedMs = performance.now();
+    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment })).then((outcome) => this.noted(outcome, startedMs, payment.idempotencyKey));
   }
 
   /**
@@ -130,19 +131,43 @@ export class NodeRuntime {
    * goes straight to the journal writer. Not counted in flight here: the lane tracks the whole payment.
    */
   async decideCaptured(request: AuthorizationRequest): Promise<Outcome> {
+    const startedMs = performance.now();
     try {
-      return this.noted(await decideDurably(this.call, { type: 'authorize', request }, this.decisionPath));
+      return this.noted(await decideDurably(this.call, { type: 'authorize', request }, this.decisionPath), startedMs, request.idempotencyKey);
     } catch (error) {
       throw unwrapRemote(error);
     }
   }
 
   followUp(request: FollowUpRequest): Promise<Outcome> {
-    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request })).then((outcome) => this.noted(outcome));
+    const startedMs = performance.now();
+    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request })).then((outcome) => this.noted(outcome, startedMs, request.idempotencyKey));
   }
 
-  private noted(outcome: Outcome): Outcome {
-    this.decisions.record(outcome, systemClock.wallMs());
+  /** `startedMs` is performance.now() when the request reached the node: the decision latency metric. */
+  private noted(outcome: Outcome, startedMs: number, idempotencyKey: string): Outcome {
+    const latencyMs = performance.now() - startedMs;
+    this.decisions.record(outcome, systemClock.wallMs(), latencyMs);
+    const { entry, decision } = outcome;
+    // One line per decision, for whoever reads the journal of the box (journald); never card data:
+    // no token, no last four digits (the journal holds them sealed, the status page the last four).
+    this.logger.info(
+      {
+        idempotencyKey,
+        seq: entry?.seq ?? null,
+        lane: entry?.lane ?? null,
+        kind: entry?.kind ?? null,
+        amountMinor: entry?.amountMinor ?? null,
+        currency: entry?.currency ?? null,
+        approved: decision.approved,
+        code: decision.code,
+        mode: decision.mode,
+        rule: decision.rule,
+        replayed: outcome.replayed,
+        latencyMs: Math.round(latencyMs * 10) / 10,
+      },
+      'decision',
+    );
     return outcome;
   }
 

@@ -9,10 +9,14 @@ export interface RecentDecision {
   readonly currency: string;
   readonly approved: boolean;
   readonly code: string;
+  /** Why, written for a person (the rule and the numbers that led to the decision); never card data. */
+  readonly reason: string;
   readonly mode: string;
   readonly rule: string;
   readonly cardLast4: string | null;
   readonly replayed: boolean;
+  /** From the request reaching the node to its durable decision (null when not measured). */
+  readonly latencyMs: number | null;
 }
 
 const KEPT = 50;
@@ -26,7 +30,7 @@ export class DecisionLog {
     this.listeners.push(listener);
   }
 
-  record(outcome: Outcome, nowMs: number): void {
+  record(outcome: Outcome, nowMs: number, latencyMs: number | null = null): void {
     const entry = outcome.entry;
     const decision: RecentDecision = {
       atMs: nowMs,
@@ -36,10 +40,12 @@ export class DecisionLog {
       currency: entry?.currency ?? '',
       approved: outcome.decision.approved,
       code: outcome.decision.code,
+      reason: outcome.decision.reason,
       mode: outcome.decision.mode,
       rule: outcome.decision.rule,
       cardLast4: entry?.cardLast4 ?? null,
       replayed: outcome.replayed,
+      latencyMs,
     };
     this.recent.unshift(decision);
     if (this.recent.length > KEPT) this.recent.length = KEPT;

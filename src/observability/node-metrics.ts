@@ -1,9 +1,14 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
 import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
+import type { LatencySnapshot } from './latency-buckets.js';
+import { MergedHistogram } from './merged-histogram.js';
+import { LATENCY_BUCKETS_SECONDS, METRICS } from './metric-names.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import { centreIsUp, isHealthy } from './status.js';
 
 /** What the journal writer reports about exposure bookkeeping. */
 interface ExposureSummary {
@@ -19,23 +24,45 @@ interface ExposureSummary {
  * are read at scrape time from the parts that know them; a part that does not answer leaves its
  * gauge at the last value rather than failing the scrape.
  */
-const NAMES = ['edgepay_decisions_total', 'edgepay_offline_exposure', 'edgepay_unforwarded_entries', 'edgepay_oldest_unforwarded_age_seconds', 'edgepay_replication_lag_entries', 'edgepay_reader_state', 'edgepay_peer_approvals_ignored_total', 'edgepay_centre_answers_rejected_total'];
+/** Registered here, per node: the actor runtime's, the API's and the process metrics live as long as their registry. */
+const PER_NODE = [
+  METRICS.decisions, METRICS.decisionLatency, METRICS.journalCommitLatency, METRICS.offlineExposure, METRICS.unforwardedEntries,
+  METRICS.oldestUnforwardedAge, METRICS.replicationLag, METRICS.peerUp, METRICS.readerState, METRICS.peerApprovalsIgnored,
+  METRICS.centreAnswersRejected, METRICS.centreUp, METRICS.brokerUp, METRICS.healthy,
+].map((spec) => spec.name);
 
 export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
   // A node restarted in the same process (tests, an embedding) replaces its predecessor's gauges.
-  for (const name of NAMES) registry.removeSingleMetric(name);
+  for (const name of PER_NODE) registry.removeSingleMetric(name);
+  registerProcessMetrics(registry);
+  registerLinkMetrics(registry, runtime);
   const decisions = new Counter({
-    name: 'edgepay_decisions_total',
+    name: METRICS.decisions.name,
     help: 'Payment decisions taken by this node, by response code, mode (offline/online) and outcome',
     labelNames: ['code', 'mode', 'approved'] as const,
     registers: [registry],
   });
-  runtime.decisions.onDecision((d) => {
-    if (!d.replayed) decisions.inc({ code: d.code, mode: d.mode, approved: String(d.approved) });
+  const decisionLatency = new Histogram({
+    name: METRICS.decisionLatency.name,
+    help: 'Seconds from a payment request reaching the node (POS API, lane or follow-up) to its durable decision, by mode (offline/online)',
+    labelNames: ['mode'] as const,
+    buckets: [...LATENCY_BUCKETS_SECONDS],
+    registers: [registry],
   });
+  runtime.decisions.onDecision((d) => {
+    if (d.replayed) return;
+    decisions.inc({ code: d.code, mode: d.mode, approved: String(d.approved) });
+    if (d.latencyMs !== null) decisionLatency.observe({ mode: d.mode }, d.latencyMs / 1_000);
+  });
+  new MergedHistogram(
+    registry,
+    METRICS.journalCommitLatency.name,
+    'Seconds each journal group commit took (one transaction and its fsync, however many decisions it carried)',
+    () => runtime.askOnce<{ type: 'commit-latency' }, LatencySnapshot>('journal-writer', { type: 'commit-latency' }, 1_000),
+  );
 
   new Gauge({
-    name: 'edgepay_offline_exposure',
+    name: METRICS.offlineExposure.name,
     help: 'Offline exposure bookkeeping: own approvals in card windows, approvals stored and not forwarded, peers\' approvals counted',
     labelNames: ['kind'] as const,
     registers: [registry],
@@ -52,7 +79,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
   // scrape; a count lower than the last one is a restarted journal writer's, all of it new.
   const ignoredSeen = new Map<string, number>();
   new Counter({
-    name: 'edgepay_peer_approvals_ignored_total',
+    name: METRICS.peerApprovalsIgnored.name,
     help: "Peers' offline approvals left out of shared card exposure as implausible (an alert): dated beyond the clock tolerance (future) or over the per-card limits for one origin (over_limit)",
     labelNames: ['reason'] as const,
     registers: [registry],
@@ -72,7 +99,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
     // Counted by the uplink's link from its own start: added as they grow, like the counter above.
     const rejectedSeen = new Map<string, number>();
     new Counter({
-      name: 'edgepay_centre_answers_rejected_total',
+      name: METRICS.centreAnswersRejected.name,
       help: "Answers on this node's centre topic not believed and treated as no answer (an alert): bad_signature (forged), mismatch (another node's, payment's or batch's), expired, malformed, unsolicited (late or replayed)",
       labelNames: ['reason'] as const,
       registers: [registry],
@@ -91,7 +118,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
   void runtime.exited.then(() => reader.close(), () => reader.close());
   const backlog = (): ReturnType<JournalReader['backlog']> => reader.backlog();
   new Gauge({
-    name: 'edgepay_unforwarded_entries',
+    name: METRICS.unforwardedEntries.name,
     help: 'Journal entries the centre has not confirmed yet',
     registers: [registry],
     collect() {
@@ -99,7 +126,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
     },
   });
   new Gauge({
-    name: 'edgepay_oldest_unforwarded_age_seconds',
+    name: METRICS.oldestUnforwardedAge.name,
     help: 'Age of the oldest journal entry the centre has not confirmed (0 when none)',
     registers: [registry],
     collect() {
@@ -110,7 +137,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
 
   if (runtime.config.replication !== undefined) {
     new Gauge({
-      name: 'edgepay_replication_lag_entries',
+      name: METRICS.replicationLag.name,
       help: 'Entries a peer announced that this node does not hold yet, per peer',
       labelNames: ['peer'] as const,
       registers: [registry],
@@ -123,13 +150,62 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
 
   if (runtime.config.lanes.length > 0) {
     new Gauge({
-      name: 'edgepay_reader_state',
+      name: METRICS.readerState.name,
       help: "Each lane's reader: 1 for its current state (ready, in_transaction, connecting, disconnected, incompatible, not_running)",
       labelNames: ['lane', 'state'] as const,
       registers: [registry],
       async collect() {
         this.reset();
         for (const lane of await runtime.lanes.lanes()) this.set({ lane: lane.id, state: lane.reader?.state ?? 'not_running' }, 1);
+      },
+    });
+  }
+}
+
+/**
+ * 1 or 0 for what the node depends on, read at scrape time as /status.json reads it: the tree
+ * (the /health and watchdog condition), the store broker (the replicator's connection), the
+ * centre (the uplink's last round answered) and each peer (heard within the silence limit). A
+ * part that does not answer counts as down: it is restarting, or hung.
+ */
+function registerLinkMetrics(registry: Registry, runtime: NodeRuntime): void {
+  const { config } = runtime;
+  new Gauge({
+    name: METRICS.healthy.name,
+    help: '1 while every child of the supervision tree runs (the /health and systemd watchdog condition), 0 otherwise',
+    registers: [registry],
+    collect() {
+      this.set(isHealthy(runtime) ? 1 : 0);
+    },
+  });
+  if (config.replication !== undefined) {
+    const replicator = () => runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
+    new Gauge({
+      name: METRICS.brokerUp.name,
+      help: "1 while the replicator's connection to the store broker is up, 0 otherwise",
+      registers: [registry],
+      async collect() {
+        this.set((await replicator())?.connected === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: METRICS.peerUp.name,
+      help: 'Per peer: 1 while it is heard from, 0 while it is silent (offline or unreachable)',
+      labelNames: ['peer'] as const,
+      registers: [registry],
+      async collect() {
+        for (const origin of (await replicator())?.origins ?? []) if (origin.online !== null) this.set({ peer: origin.origin }, origin.online ? 1 : 0);
+      },
+    });
+  }
+  if (config.centre !== undefined) {
+    new Gauge({
+      name: METRICS.centreUp.name,
+      help: "1 while the centre answered the uplink's last forwarding round, 0 while it does not (payments are decided offline)",
+      registers: [registry],
+      async collect() {
+        const uplink = await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
+        this.set(centreIsUp(uplink) ? 1 : 0);
       },
     });
   }

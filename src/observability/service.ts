@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
 import type { TreeContext } from '../node/tree-builders.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
-import { isServedHost, servedHosts } from '../platform/served-hosts.js';
+import { allowOnlyServedHosts, listeningUrl } from './host-check.js';
+import { CENTRE_REPORT_PATH, centreReportEndpoint } from '../reconcile/report-endpoint.js';
 import { STATUS_PAGE } from './status-page.js';
 import { isHealthy, nodeStatus } from './status.js';
 
@@ -14,6 +14,8 @@ import { isHealthy, nodeStatus } from './status.js';
  *   GET /metrics      Prometheus text format (prom-client)
  *   GET /health       200 while every child of the supervision tree runs, 503 otherwise
  *   GET /status.json  what the status page shows
+ *   GET /centre-report.json?correlationId=report#<uuid>  the centre's signed report of this node,
+ *                     asked over the node's own session (for `edgepay reconcile status`)
  *   GET /             the status page
  */
 export async function startObservabilityService(context: TreeContext): Promise<ChildHandle> {
@@ -23,15 +25,7 @@ export async function startObservabilityService(context: TreeContext): Promise<C
   const loggerInstance: FastifyBaseLogger = context.logger.child({ component: 'observability' }, { level: 'warn' });
   const app = Fastify({ loggerInstance });
   const { runtime, promRegistry } = context;
-  // Only requests addressed to this server: a page in the box's browser cannot read the status through DNS rebinding.
-  let served: ReadonlySet<string> | undefined;
-  app.addHook('onRequest', async (request, reply) => {
-    served ??= servedHosts(app.server.address() as AddressInfo);
-    if (isServedHost(request.headers.host, served)) return;
-    return reply.code(403).send({
-      error: { code: 'EDGEPAY_HOST_NOT_ALLOWED', message: `Host ${JSON.stringify((request.headers.host ?? '').slice(0, 64))} does not name this server; it answers to ${[...served].join(', ')}` },
-    });
-  });
+  allowOnlyServedHosts(app);
   app.get('/metrics', async (_request, reply) => reply.type(promRegistry.contentType).send(await promRegistry.metrics()));
   app.get('/health', async (_request, reply) => {
     const healthy = isHealthy(runtime);
@@ -39,10 +33,18 @@ export async function startObservabilityService(context: TreeContext): Promise<C
   });
   const reader = new JournalReader(journalPathOf(context.config), context.config.nodeId);
   app.get('/status.json', async () => nodeStatus(runtime, reader));
+  const centre = context.config.centre;
+  const centreReport = centreReportEndpoint({
+    ask: centre === undefined || centre.ledger !== undefined ? undefined : (correlationId, timeoutMs) => runtime.askOnce('uplink', { type: 'report', correlationId }, timeoutMs),
+    answerTimeoutMs: centre?.answerTimeoutMs ?? 0,
+  });
+  app.get(CENTRE_REPORT_PATH, async (request, reply) => {
+    const { status, body } = await centreReport(request.query);
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'").send(STATUS_PAGE));
   await app.listen({ host: settings.host, port: settings.port });
-  const address = app.server.address();
-  const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+  const url = listeningUrl(app);
   runtime.setObservabilityAddress(url);
   context.logger.info({ url }, 'metrics, health and status page listening');
   let resolveExit!: (exit: ChildExit) => void;

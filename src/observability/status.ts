@@ -3,11 +3,23 @@ import type { LaneInfo } from '../lanes/lane-service.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
+import { displayAmount } from '../money/index.js';
+import { codeMeaning } from './code-meanings.js';
 import type { RecentDecision } from './decision-log.js';
+import { edgepayVersion } from './version.js';
+
+/** A decision as the page shows it: the amount with its currency's exponent, the code's meaning beside the decision's reason. */
+export interface ShownDecision extends RecentDecision {
+  readonly amountText: string;
+  readonly codeMeaning: string | null;
+}
 
 /** What the store's staff see on the status page, as JSON. */
 export interface NodeStatusReport {
   readonly nodeId: string;
+  /** The edgepay release this node runs. */
+  readonly version: string;
+  /** When the node put this report together (its wall clock). */
   readonly atMs: number;
   readonly healthy: boolean;
   readonly tree: readonly { readonly id: string; readonly state: string; readonly restarts: number }[];
@@ -16,12 +28,17 @@ export interface NodeStatusReport {
   readonly centre: { readonly online: boolean | null; readonly lastRoundAtMs: number | null; readonly lastError: string | null };
   readonly backlog: { readonly unforwarded: number; readonly oldestAgeSeconds: number | null };
   readonly peers: readonly { readonly nodeId: string; readonly online: boolean | null; readonly lag: number; readonly headSeq: number }[];
-  readonly recentDecisions: readonly RecentDecision[];
-  readonly exceptions: readonly { readonly seq: number; readonly amountMinor: number; readonly currency: string; readonly reason: string | null }[];
+  readonly recentDecisions: readonly ShownDecision[];
+  readonly exceptions: readonly { readonly seq: number; readonly amountMinor: number; readonly currency: string; readonly amountText: string; readonly reason: string | null }[];
 }
 
 export function isHealthy(runtime: NodeRuntime): boolean {
   return runtime.supervisor.children().every((child) => child.state === 'running');
+}
+
+/** The centre counts as up once a forwarding round got its answer and the last one did; an uplink that does not answer is down. */
+export function centreIsUp(uplink: UplinkStatus | undefined): boolean {
+  return uplink !== undefined && uplink.rounds > 0 && uplink.lastError === null;
 }
 
 /** `reader` is the caller's read-only connection to this node's journal, kept open between requests. */
@@ -33,18 +50,19 @@ export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): P
   const replicator = config.replication === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
   return {
     nodeId: config.nodeId,
+    version: edgepayVersion(),
     atMs: nowMs,
     healthy: isHealthy(runtime),
     tree: runtime.supervisor.children().map((c) => ({ id: c.id, state: c.state, restarts: c.restarts })),
     lanes: await runtime.lanes.lanes(),
     centre: {
-      online: config.centre === undefined ? null : uplink !== undefined && uplink.rounds > 0 && uplink.lastError === null,
+      online: config.centre === undefined ? null : centreIsUp(uplink),
       lastRoundAtMs: uplink?.lastRoundAtMs ?? null,
       lastError: uplink?.lastError?.message ?? null,
     },
     backlog: { unforwarded: backlog.unforwarded, oldestAgeSeconds: backlog.oldestUnforwardedWallMs === null ? null : Math.round((nowMs - backlog.oldestUnforwardedWallMs) / 1000) },
     peers: (replicator?.origins ?? []).map((o) => ({ nodeId: o.origin, online: o.online, lag: o.lag, headSeq: o.headSeq })),
-    recentDecisions: runtime.decisions.latest(20),
-    exceptions: reader.exceptionEntries(20).map((e) => ({ seq: e.seq, amountMinor: e.amountMinor, currency: e.currency, reason: e.reason })),
+    recentDecisions: runtime.decisions.latest(20).map((d) => ({ ...d, amountText: displayAmount(d.amountMinor, d.currency), codeMeaning: codeMeaning(d.code) })),
+    exceptions: reader.exceptionEntries(20).map((e) => ({ seq: e.seq, amountMinor: e.amountMinor, currency: e.currency, amountText: displayAmount(e.amountMinor, e.currency), reason: e.reason })),
   };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
-import { BadInputError, EdgepayError } from '../errors.js';
+import { type YAMLError, parseDocument } from 'yaml';
+import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
 
 /**
  * Reads a configuration file as plain data. YAML (`.yaml`, `.yml`) is the commented format the
@@ -25,12 +25,30 @@ export function readConfigFile(file: string, what: string): unknown {
   }
   if (extension === '.yaml' || extension === '.yml') {
     const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-    const problems = [...document.errors, ...document.warnings].map((error) => ({
-      path: '',
-      message: `is not valid YAML at line ${error.linePos?.[0]?.line ?? '?'}, column ${error.linePos?.[0]?.col ?? '?'}: ${error.message.split('\n')[0]}`,
-    }));
+    const problems = yamlProblems([...document.errors, ...document.warnings]);
     if (problems.length > 0) throw new BadInputError(`${what} ${file}`, problems);
     return document.toJS();
   }
   throw new BadInputError(`${what} ${file}`, [{ path: '', message: `has the extension ${JSON.stringify(extension)}; use .yaml, .yml (commented) or .json` }]);
+}
+
+/** Most YAML problems listed: past a few, the rest follow from the first ones. */
+const MAX_YAML_PROBLEMS = 20;
+
+/**
+ * One problem per place in the file. The parser reports one mistake several times (at one place
+ * under two names, "Nested mappings…" and "Implicit keys…"), and its messages end with the place
+ * again; each place is said once, its distinct messages joined.
+ */
+function yamlProblems(errors: readonly YAMLError[]): FieldProblem[] {
+  const byPlace = new Map<string, string[]>();
+  for (const error of errors) {
+    const at = error.linePos?.[0];
+    const place = at === undefined ? 'an unknown place' : `line ${at.line}, column ${at.col}`;
+    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?\s*$/, '');
+    const messages = byPlace.get(place) ?? [];
+    if (!messages.includes(message)) messages.push(message);
+    byPlace.set(place, messages);
+  }
+  return [...byPlace].slice(0, MAX_YAML_PROBLEMS).map(([place, messages]) => ({ path: '', message: `is not valid YAML at ${place}: ${messages.join('; ')}` }));
 }

@@ -30,7 +30,8 @@ export type AnswerRejectReason = (typeof ANSWER_REJECT_REASONS)[number];
 export type Asked =
   | { readonly kind: 'online'; readonly request: OnlineRequest }
   | { readonly kind: 'reversal'; readonly idempotencyKey: string }
-  | { readonly kind: 'batch'; readonly batch: ForwardBatch };
+  | { readonly kind: 'batch'; readonly batch: ForwardBatch }
+  | { readonly kind: 'report'; readonly origin: string };
 
 /** The node's own place in the fleet: the answer must be for it. */
 export interface AnswerAddressee extends AnswerScope {
@@ -75,5 +76,10 @@ function mismatchOf(answer: SignedCentreAnswer, asked: Asked, node: string): str
       }
       return undefined;
     }
+    case 'report':
+      if (answer.kind !== 'report') return `a ${answer.kind} answer to a report request`;
+      // Another origin's totals would make this node's journal look matched (or not) against the wrong ledger rows.
+      if (answer.origin !== asked.origin || (answer.report !== null && answer.report.origin !== asked.origin)) return `reports on ${answer.report?.origin ?? answer.origin}, not ${asked.origin}`;
+      return undefined;
   }
 }

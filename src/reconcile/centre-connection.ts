@@ -10,7 +10,7 @@ import { openEmbeddedCentre } from './embedded-centre.js';
 import { forwardingIdentity } from './forwarding-identity.js';
 import { answerTopic } from '../central/centre-topics.js';
 import type { CentreTransport } from './centre-transport.js';
-import { MqttCentreLink } from './mqtt-centre-link.js';
+import { MqttCentreLink, type ReportAnswer } from './mqtt-centre-link.js';
 import { openOwnClientTransport } from './own-client-transport.js';
 import type { CentreLink } from './uplink.js';
 
@@ -24,6 +24,8 @@ export interface CentreConnection {
   readonly rejectedAnswers?: Readonly<Record<AnswerRejectReason, number>>;
   /** What the centre holds of a node; only an embedded ledger can be asked directly. */
   readonly originReport?: (origin: string) => Promise<OriginReport | undefined>;
+  /** Over MQTT: the centre's signed report of this node, believed only as the link checks every answer. */
+  readonly askReport?: (timeoutMs: number, correlationId?: string) => Promise<ReportAnswer>;
   /** What the centre holds of a node, entry by entry; only an embedded ledger can be asked directly. */
   readonly heldEntries?: (origin: string, fromSeq: number, limit: number) => Promise<HeldEntry[]>;
   close(): Promise<void>;
@@ -49,7 +51,7 @@ export async function connectToCentre(config: NodeConfig, transport: CentreTrans
       link: embedded.link,
       via: 'embedded ledger',
       signingKey: identity.signingKey,
-      originReport: async (origin) => (await embedded.centre.backend.originReports()).find((r) => r.origin === origin),
+      originReport: (origin) => embedded.centre.backend.originReport(origin),
       heldEntries: (origin, fromSeq, limit) => embedded.centre.backend.heldEntries(origin, fromSeq, limit),
       close: () => embedded.close(),
     };
@@ -73,7 +75,14 @@ export async function connectToCentre(config: NodeConfig, transport: CentreTrans
         ? noTransport
         : transport;
   const link = new MqttCentreLink(carrier, { fleet: replication.fleet, store: centre.store, node: config.nodeId, answerTimeoutMs: centre.answerTimeoutMs, centreKey });
-  return { link, via: replication.brokerUrl, signingKey: identity.signingKey, rejectedAnswers: link.rejectedAnswers, close: () => link.close() };
+  return {
+    link,
+    via: replication.brokerUrl,
+    signingKey: identity.signingKey,
+    rejectedAnswers: link.rejectedAnswers,
+    askReport: (timeoutMs, correlationId) => link.askReport(timeoutMs, correlationId),
+    close: () => link.close(),
+  };
 }
 
 const noTransport: CentreTransport = {

@@ -36,6 +36,12 @@ export interface MqttCentreLinkOptions extends CentreLinkOptions {
   readonly tls?: BrokerTlsOptions;
 }
 
+/** The centre's signed report of one origin, as the node checked it. */
+export type ReportAnswer = Extract<SignedCentreAnswer, { kind: 'report' }>;
+
+/** A report request's correlation id: random, so no answer to an earlier request can match it. */
+export const REPORT_CORRELATION = /^report#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 interface Waiting {
   readonly asked: Asked;
   readonly resolve: (answer: SignedCentreAnswer) => void;
@@ -111,6 +117,21 @@ export class MqttCentreLink implements CentreLink {
     const { fleet, store, node } = this.options;
     const correlationId = `rev#${randomUUID()}`;
     await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'reverse', origin, idempotencyKey }), correlationId, { kind: 'reversal', idempotencyKey }, timeoutMs, `reversal ${idempotencyKey}`);
+  }
+
+  /**
+   * What the ledger holds of this node, as the centre signed it. `correlationId` may be given by a
+   * process that asks through the running node and checks the signed answer itself
+   * (reconcile-status.ts): it must be a fresh `report#<uuid>`.
+   */
+  async askReport(timeoutMs: number, correlationId: string = `report#${randomUUID()}`): Promise<ReportAnswer> {
+    const { fleet, store, node } = this.options;
+    if (!REPORT_CORRELATION.test(correlationId) || this.waiting.has(correlationId)) {
+      throw new EdgepayError('EDGEPAY_BAD_INPUT', `correlation id ${JSON.stringify(correlationId.slice(0, 64))} is not a fresh report#<uuid>`, { correlationId: correlationId.slice(0, 64) });
+    }
+    const answer = await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'report', origin: node }), correlationId, { kind: 'report', origin: node }, timeoutMs, 'report request');
+    if (answer.kind !== 'report') throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre answered a report request with something else', {});
+    return answer;
   }
 
   /** Publishes a request and waits for the one answer the centre signed for exactly it. */

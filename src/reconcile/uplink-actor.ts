@@ -29,6 +29,7 @@ let running: Promise<DrainReport> | undefined;
 let custody: (() => Promise<void>) | undefined;
 let forwarder: CustodyForwarder | undefined;
 let stopping = false;
+let answerTimeoutMs = 10_000;
 const status: { -readonly [K in keyof UplinkStatus]: UplinkStatus[K] } = { lastRoundAtMs: null, lastReport: null, lastError: null, rounds: 0 };
 
 runActor<UplinkRequest, UplinkReply, UplinkInit>({
@@ -36,6 +37,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
   async init({ config }, ctx) {
     if (config.centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
     const centreConfig = config.centre;
+    answerTimeoutMs = centreConfig.answerTimeoutMs;
     // Over MQTT on the replicator's connection: one session per node at the broker (centre-relay.ts).
     // A centre over MQTT implies a replication section (the configuration refuses one without).
     centre = await connectToCentre(config, config.centre.ledger === undefined ? replicatorTransport(ctx.call, ctx.log) : 'own-client');
@@ -98,6 +100,10 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
       }
       case 'reverse':
         return { reversed: await reverseWithRetries(request.origin, request.idempotencyKey, ctx.log) };
+      case 'report': {
+        if (centre?.askReport === undefined) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre is an embedded ledger here: read it directly', {});
+        return centre.askReport(answerTimeoutMs, request.correlationId);
+      }
     }
   },
   async terminate() {

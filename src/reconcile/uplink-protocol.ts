@@ -1,5 +1,6 @@
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import type { NodeConfig } from '../node/config.js';
+import type { ReportAnswer } from './mqtt-centre-link.js';
 import type { DrainReport } from './uplink.js';
 
 export type UplinkRequest =
@@ -9,7 +10,13 @@ export type UplinkRequest =
   /** Ask the centre to decide this payment online; rejects when it does not answer within timeoutMs. */
   | { readonly type: 'authorize'; readonly request: OnlineRequest; readonly timeoutMs: number }
   /** The node decided offline after all: withdraw any online approval (retried in the background). */
-  | { readonly type: 'reverse'; readonly origin: string; readonly idempotencyKey: string };
+  | { readonly type: 'reverse'; readonly origin: string; readonly idempotencyKey: string }
+  /**
+   * Over MQTT: ask the centre, on this node's one session, for its signed report of this node.
+   * The caller (`reconcile status` in another process) gives the correlation id and checks the
+   * signed answer again itself.
+   */
+  | { readonly type: 'report'; readonly correlationId: string };
 
 export interface UplinkStatus {
   readonly lastRoundAtMs: number | null;
@@ -21,7 +28,7 @@ export interface UplinkStatus {
   readonly rejectedAnswers?: Readonly<Record<string, number>>;
 }
 
-export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | { readonly reversed: boolean };
+export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | { readonly reversed: boolean } | ReportAnswer;
 
 export interface UplinkInit {
   readonly config: NodeConfig;

@@ -47,6 +47,8 @@ export interface StoreNodeOptions {
   readonly readyTimeoutMs?: number;
   /** Added to the node process's environment: CREDENTIALS_DIRECTORY for its credential:<name> keys. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Keep the process's stdout (its pino log) in node.stdout beside its data; dropped otherwise. */
+  readonly keepStdout?: boolean;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -91,8 +93,10 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   let log = '';
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const spawnNode = (): void => {
-    const started = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const started = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', options.keepStdout === true ? 'pipe' : 'ignore', 'pipe'], env });
     child = started;
+    // Its JSON log lines, as journald would get them, for the tests that read them line by line.
+    if (options.keepStdout === true) started.stdout?.pipe(createWriteStream(join(options.dir, 'node.stdout'), { flags: 'a', mode: 0o600 }));
     // The node's log stays on the box as journald would keep it: node.log beside its data.
     const logFile = createWriteStream(join(options.dir, 'node.log'), { flags: 'a', mode: 0o600 });
     started.stderr?.setEncoding('utf8');

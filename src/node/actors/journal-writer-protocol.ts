@@ -5,6 +5,7 @@ import type { RulesConfig } from '../../authorize/rules.js';
 import type { JournalEntry } from '../../journal/entry.js';
 import type { ChainHead, ForwardedOutcome } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
+import type { LatencySnapshot } from '../../observability/latency-buckets.js';
 import type { NodeConfig } from '../config.js';
 
 /** The journal writer is the only actor that writes the journal; these are the only things it does. */
@@ -21,6 +22,8 @@ export type JournalWriterRequest =
   | { readonly type: 'peer-entries'; readonly approvals: readonly PeerApproval[]; readonly releases: readonly { origin: string; seq: number }[] }
   /** Sizes of the exposure bookkeeping, for metrics and status. */
   | { readonly type: 'exposure' }
+  /** Group commit latency counts since this journal writer started, for the metrics. */
+  | { readonly type: 'commit-latency' }
   /**
    * New rules (distributed, already verified and persisted by the replicator). Applied only above
    * the version in force: the answer says whether they were and which version decides now.
@@ -53,6 +56,7 @@ export type JournalWriterReply =
   | { readonly recorded: number }
   | ExposureSummary
   | SetRulesResult
+  | LatencySnapshot
   | JournalEntry
   | null;
 

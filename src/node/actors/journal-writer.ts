@@ -2,6 +2,7 @@
 import { runActor } from '../../actors/worker-runtime.js';
 import { parseRules } from '../../authorize/rules.js';
 import { Journal } from '../../journal/journal.js';
+import { LatencyBuckets } from '../../observability/latency-buckets.js';
 import { Authorizer } from '../../standin/index.js';
 import { journalPathOf } from '../config.js';
 import { loadRulesInForce } from '../rules-source.js';
@@ -17,6 +18,8 @@ let journal: Journal | undefined;
 let authorizer: Authorizer | undefined;
 /** Set when the node replicates: tells the replicator new rows are committed, at most once per turn. */
 let notifyReplicator: (() => void) | undefined;
+/** How long each group commit (one transaction, one fsync) took; read by the metrics at scrape time. */
+const commitLatency = new LatencyBuckets();
 
 function open(): Authorizer {
   if (!authorizer) throw new Error('journal writer used before init');
@@ -56,7 +59,12 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
     authorizer = Authorizer.open({
       journal,
       rules,
-      groupCommit: { maxBatch: config.journal.maxBatch, maxWaitMs: config.journal.maxWaitMs, maxQueued: config.journal.maxQueued },
+      groupCommit: {
+        maxBatch: config.journal.maxBatch,
+        maxWaitMs: config.journal.maxWaitMs,
+        maxQueued: config.journal.maxQueued,
+        onCommitted: (_requests, durationMs) => commitLatency.observeMs(durationMs),
+      },
       ...(config.replication?.peerClockToleranceSeconds === undefined ? {} : { peerClockToleranceMs: config.replication.peerClockToleranceSeconds * 1_000 }),
     });
     // Peers' approvals survive a journal-writer restart in the replicas, not in this thread's memory.
@@ -110,6 +118,8 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
           peerApprovalsIgnored: open().peerApprovalsIgnored(),
         };
       }
+      case 'commit-latency':
+        return commitLatency.snapshot();
       case 'set-rules':
         return setRules(message.rules);
     }

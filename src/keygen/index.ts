@@ -1,0 +1,1 @@
+export { KEY_KINDS, PAIR_KINDS, type KeyKind, type KeygenOptions, type KeygenResult, generateKey, isKeyKind } from './keygen.js';
