@@ -168,5 +168,9 @@ describe.each([
     journal.append(authorizationDraft({ idempotencyKey: 'honest-3', amountMinor: 2_000 }));
     expect(await uplink.drain()).toMatchObject({ entriesSent: 1, settled: 1 });
     expect((await ledger.originReports()).find((r) => r.origin === 'box-2')).toMatchObject({ entries: 4, settled: 4, merchantMinor: { EUR: 1_000 + 1_001 + 1_002 + 2_000 } });
+    // What `reconcile status` is answered with: one origin's report, the same as in the whole list;
+    // nothing for the forgers, whose batches left no row.
+    expect(await ledger.originReport('box-2')).toEqual((await ledger.originReports()).find((r) => r.origin === 'box-2'));
+    for (const forger of ['ghost', 'box-1', 'box-3', 'box-9']) expect(await ledger.originReport(forger)).toBeUndefined();
   }, 60_000);
 });
