@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs README.md's install guide ("Running as a service", its sh block) in a scratch root, so that a
 # guide line that no longer works fails. Every absolute path the guide names under /etc, /var,
-# /usr/lib, /usr/share/edgepay and /usr/bin/edgepay is moved into the root; the guide's inputs from
-# elsewhere (the store's certificates, node.json, the centre's configuration and card key, the
-# box's public key at the centre) are made first, with edgepay's own commands.
+# /usr/lib, /usr/share/edgepay, /usr/share/doc/edgepay and /usr/bin/edgepay is moved into the root;
+# the guide's inputs from elsewhere (the store's certificates, the centre's configuration and card
+# key, the box's public key at the centre) are made first, with edgepay's own commands. The box's
+# /etc/edgepay/node.yaml is the shipped example the guide installs, then the operator's edits: the
+# edited file replaces it as soon as a guide line has installed the example, and a guide that never
+# does fails.
 #   apt-get install ./edgepay_*.deb   extracts --deb FILE into the root, or without --deb lays out this
 #                                     checkout's build the same way; then the postinst's
 #                                     systemd-sysusers / systemd-tmpfiles, with --root
@@ -48,7 +51,7 @@ mapfile -t lines < <(awk '
 [ "${#lines[@]}" -gt 10 ] || { echo "check-install-guide: no install guide found in $readme" >&2; exit 1; }
 
 in_root() {
-  sed -E "s#(^|[ =:])/(etc|var|usr/lib|usr/share/edgepay|usr/bin/edgepay)([/ ]|$)#\\1$root/\\2\\3#g" <<<"$1"
+  sed -E "s#(^|[ =:])/(etc|var|usr/lib|usr/share/edgepay|usr/share/doc/edgepay|usr/bin/edgepay)([/ ]|$)#\\1$root/\\2\\3#g" <<<"$1"
 }
 
 install_package() {
@@ -57,12 +60,14 @@ install_package() {
   else
     # This checkout's build where the package puts it (scripts/package-deb.sh has the full layout).
     [ -f "$repo/dist/cli/main.js" ] || { echo "check-install-guide: run npm run build first" >&2; exit 1; }
-    install -d "$root/usr/bin" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/share/edgepay/brokers"
+    install -d "$root/usr/bin" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/share/edgepay/brokers" \
+      "$root/usr/share/doc/edgepay/examples"
     printf '#!/bin/sh\nexec node %s "$@"\n' "$repo/dist/cli/main.js" >"$root/usr/bin/edgepay"
     chmod 0755 "$root/usr/bin/edgepay"
     install -m 0644 "$repo/systemd/edgepay.sysusers.conf" "$root/usr/lib/sysusers.d/edgepay.conf"
     install -m 0644 "$repo/systemd/edgepay.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/edgepay.conf"
     install -m 0644 "$repo/brokers/acl.template" "$repo/brokers/mosquitto.conf" "$root/usr/share/edgepay/brokers/"
+    install -m 0644 "$repo"/examples/* "$root/usr/share/doc/edgepay/examples/"
   fi
   # What the postinst does, in the root.
   install -d "$root/etc"
@@ -81,28 +86,46 @@ prepare_inputs() {
     cp centre-keys/card-seal.pub .
     edgepay keygen centre-signing --out "$root/etc/edgepay/centre-keys" >/dev/null
   )
-  cat >"$root/etc/edgepay/node.json" <<EOF
-{
-  "nodeId": "store-001-box-1",
-  "dataDir": "$root/var/lib/edgepay",
-  "keys": { "tokenKeyFile": "credential:token.key", "centrePublicKeyFile": "centre.pub" },
-  "api": { "host": "127.0.0.1", "port": 8080, "tokenFile": "credential:api.token" },
-  "replication": {
-    "fleet": "fleet-1", "store": "store-001", "brokerUrl": "mqtts://store-broker.local:8883",
-    "caFile": "store-ca.crt", "certFile": "store-001-box-1.crt", "keyFile": "credential:broker.key",
-    "signingKeyFile": "credential:signing.key", "peers": []
-  },
-  "centre": { "store": "store-001", "signingPublicKeyFile": "centre-keys/centre-signing.pub" }
-}
+  # The operator's edits to the shipped example (the guide installs it as /etc/edgepay/node.yaml): this
+  # box, no lanes, no peers yet, the store broker over mutual TLS, the centre over MQTT.
+  cat >"$work/node.yaml" <<EOF
+nodeId: store-001-box-1
+dataDir: $root/var/lib/edgepay
+keys:
+  tokenKeyFile: credential:token.key
+  centrePublicKeyFile: centre.pub
+api:
+  host: 127.0.0.1
+  port: 8080
+  tokenFile: credential:api.token
+replication:
+  fleet: fleet-1
+  store: store-001
+  brokerUrl: mqtts://store-broker.local:8883
+  caFile: store-ca.crt
+  certFile: store-001-box-1.crt
+  keyFile: credential:broker.key
+  signingKeyFile: credential:signing.key
+  peers: []
+centre:
+  store: store-001
+  signingPublicKeyFile: centre-keys/centre-signing.pub
 EOF
-  cat >"$root/etc/edgepay/centre.json" <<EOF
-{
-  "fleet": "fleet-1",
-  "brokerUrl": "mqtt://127.0.0.1:1883",
-  "signingKeyFile": "centre-keys/centre-signing.key",
-  "ledger": { "sqliteFile": "$root/var/lib/edgepay-centre/ledger.db" }
-}
+  cat >"$root/etc/edgepay/centre.yaml" <<EOF
+fleet: fleet-1
+brokerUrl: mqtt://127.0.0.1:1883
+signingKeyFile: centre-keys/centre-signing.key
+ledger:
+  sqliteFile: $root/var/lib/edgepay-centre/ledger.db
 EOF
+}
+
+# Once a guide line has installed the shipped example as the box's configuration, the operator edits it.
+edit_node_config() {
+  local config="$root/etc/edgepay/node.yaml" example="$root/usr/share/doc/edgepay/examples/node.yaml"
+  [ "$edited" = 0 ] && [ -f "$config" ] && [ -f "$example" ] && cmp -s "$config" "$example" || return 0
+  install -m 0644 "$work/node.yaml" "$config"
+  edited=1
 }
 
 run_under_credentials() {
@@ -128,6 +151,7 @@ run_under_credentials() {
 }
 
 ran=0
+edited=0
 skipped=()
 for line in "${lines[@]}"; do
   trimmed=$(sed -E 's/^[[:space:]]+//; s/[[:space:]]+#.*$//' <<<"$line")
@@ -148,8 +172,10 @@ for line in "${lines[@]}"; do
   esac || { echo "check-install-guide: this guide line failed: $trimmed" >&2; exit 1; }
   # The box's public key goes to the centre after the guide makes it.
   [ -f "$root/etc/edgepay/secrets/signing.pub" ] && [ ! -f "$here/signing.pub" ] && cp "$root/etc/edgepay/secrets/signing.pub" "$here/"
+  edit_node_config
   ran=$((ran + 1))
 done
+[ "$edited" = 1 ] || { echo "check-install-guide: no guide line installs /usr/share/doc/edgepay/examples/node.yaml as /etc/edgepay/node.yaml" >&2; exit 1; }
 
 echo "check-install-guide: ran $ran guide lines in $root"
 for line in "${skipped[@]}"; do echo "check-install-guide: skipped: $line"; done

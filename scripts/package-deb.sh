@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the store package, edgepay_<version>_<arch>.deb, for this machine's architecture:
 #   /usr/lib/edgepay/          the compiled program (no source maps, no benchmarks, demos, simulation
-#                              or fault injection) and its production dependencies from the lockfile,
+#                              or fault injection) and its production dependencies from the lockfile (npm-shrinkwrap.json),
 #                              native addons compiled here, so the store box needs no compiler
 #   /usr/bin/edgepay           the command line (a link to dist/cli/main.js)
 #   /usr/lib/systemd/system/   the units; /usr/lib/sysusers.d, /usr/lib/tmpfiles.d: the edgepay user
@@ -90,10 +90,10 @@ if (missing.length > 0) {
 }
 EOF
 
-echo "package-deb: production dependencies from package-lock.json ..." >&2
+echo "package-deb: production dependencies from npm-shrinkwrap.json ..." >&2
 deps="$work/deps"
 mkdir -p "$deps"
-cp "$repo/package.json" "$repo/package-lock.json" "$deps/"
+cp "$repo/package.json" "$repo/npm-shrinkwrap.json" "$deps/"
 # --ignore-scripts: no prepare (it compiles, with typescript absent) and no addon downloads;
 # the addons are compiled below, against this machine's Node headers.
 (cd "$deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline --loglevel=error >&2)
@@ -145,7 +145,7 @@ mv "$modules" "$app/node_modules"
 
 # No dev dependency may have come along (a lockfile that marks one as needed in production).
 for dev in $(node -p "Object.keys(require('$repo/package.json').devDependencies).join(' ')"); do
-  [ ! -e "$app/node_modules/$dev" ] || fail "dev dependency $dev is in the production install: check package-lock.json"
+  [ ! -e "$app/node_modules/$dev" ] || fail "dev dependency $dev is in the production install: check npm-shrinkwrap.json"
 done
 
 # The package.json the program reads (its version, "type": "module"), without the build's parts.
@@ -218,17 +218,26 @@ cat >"$root/DEBIAN/postinst" <<'EOF'
 #!/bin/sh
 # edgepay's own user, directories and reader rule; no service is enabled or started here (the box
 # is configured first: /usr/share/doc/edgepay/README.md, "Running as a service").
+# DPKG_ROOT (dpkg --root with --force-script-chrootless, an image being built): the users and
+# directories are made in that root, and the running system's udev and systemd are left alone.
 set -e
+in_root() {
+  tool=$1
+  shift
+  if [ -n "${DPKG_ROOT:-}" ]; then "$tool" --root="$DPKG_ROOT" "$@"; else "$tool" "$@"; fi
+}
 if [ "$1" = configure ]; then
   # Named by file: only edgepay's entries, the highest-priority copy (an /etc override wins).
-  if command -v systemd-sysusers >/dev/null 2>&1; then systemd-sysusers edgepay.conf; fi
-  if command -v systemd-tmpfiles >/dev/null 2>&1; then systemd-tmpfiles --create edgepay.conf; fi
-  # Readers already plugged in get their /dev/edgepay links and group now, not at the next plug.
-  if [ -d /run/udev ] && command -v udevadm >/dev/null 2>&1; then
-    udevadm control --reload || true
-    udevadm trigger --subsystem-match=tty --action=change || true
+  if command -v systemd-sysusers >/dev/null 2>&1; then in_root systemd-sysusers edgepay.conf; fi
+  if command -v systemd-tmpfiles >/dev/null 2>&1; then in_root systemd-tmpfiles --create edgepay.conf; fi
+  if [ -z "${DPKG_ROOT:-}" ]; then
+    # Readers already plugged in get their /dev/edgepay links and group now, not at the next plug.
+    if [ -d /run/udev ] && command -v udevadm >/dev/null 2>&1; then
+      udevadm control --reload || true
+      udevadm trigger --subsystem-match=tty --action=change || true
+    fi
+    if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
   fi
-  if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 fi
 exit 0
 EOF
@@ -238,7 +247,7 @@ cat >"$root/DEBIAN/postrm" <<'EOF'
 # The units and the reader rule are gone: systemd and udev forget them. The edgepay user and
 # /var/lib/edgepay (the journal) stay, even on purge: a journal is never deleted by a package.
 set -e
-if [ "$1" = remove ] || [ "$1" = purge ]; then
+if { [ "$1" = remove ] || [ "$1" = purge ]; } && [ -z "${DPKG_ROOT:-}" ]; then
   if [ -d /run/udev ] && command -v udevadm >/dev/null 2>&1; then udevadm control --reload || true; fi
   if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
 fi

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fillBacklog } from '../src/bench/reconcile-fill.js';
-import { PROGRESS_MIN_UNITS, startProgress } from '../src/cli/progress.js';
+import { PROGRESS_MIN_UNITS, startCount, startProgress } from '../src/cli/progress.js';
+import { rebuildProgress } from '../src/cli/rebuild-command.js';
 import { Journal } from '../src/journal/journal.js';
 import { CLI, type CliResult, runCli } from './support/cli.js';
 import { useTempDir } from './support/tmp.js';
@@ -105,5 +106,80 @@ describe('progress of long journal commands on stderr', () => {
     expect(written).toHaveLength(2);
     slow.stop();
     expect(written[2]).toBe('slow: 100000/1000000 entries (10%), 5.0 s\n');
+  });
+
+  it('without a known total, the count alone every few seconds; silent if the work ends sooner', () => {
+    const written: string[] = [];
+    const stream = { isTTY: true, write: (text: string) => written.push(text) };
+    let nowMs = 0;
+    const short = startCount({ label: 'short', unit: 'entries', stream, now: () => nowMs });
+    nowMs = 4_000;
+    short.update(50_000);
+    short.stop();
+    expect(written).toEqual([]);
+    const long = startCount({ label: 'long', unit: 'entries', stream, now: () => nowMs });
+    nowMs = 9_000;
+    long.update(70_000);
+    nowMs = 10_000;
+    long.update(80_000);
+    nowMs = 14_000;
+    long.update(120_000);
+    nowMs = 15_000;
+    long.update(125_000);
+    long.stop();
+    expect(written).toEqual(['long: 70000 entries, 5.0 s\n', 'long: 120000 entries, 10.0 s\n', 'long: 125000 entries, 11.0 s\n']);
+  });
+});
+
+describe('progress of node rebuild --from-peers', () => {
+  const capture = () => {
+    const written: string[] = [];
+    return { written, stream: { isTTY: false, write: (text: string) => written.push(text) } };
+  };
+
+  it('counts up to the announced head, then on past it without a total; then writing and verifying the journal', () => {
+    const { written, stream } = capture();
+    let nowMs = 0;
+    const progress = rebuildProgress('lane-1', '/data/journal.db', 120, stream, () => nowMs);
+    progress.collecting(0, null);
+    progress.collecting(0, 20_000);
+    nowMs = 1_000;
+    progress.collecting(10_000, 20_000);
+    progress.collecting(20_000, 20_000);
+    // The announced head was a last will's, older than the chain: the count goes on alone.
+    progress.collecting(20_500, 20_000);
+    nowMs = 6_000;
+    progress.collecting(30_000, 20_000);
+    progress.installing('writing', 30_000, 30_000);
+    nowMs = 7_000;
+    progress.installing('verifying', 30_000, 30_000);
+    progress.stop();
+    expect(written).toEqual([
+      'rebuilding lane-1 from peers: 10000/20000 entries (50%), 1.0 s\n',
+      'rebuilding lane-1 from peers: 20000/20000 entries (100%), 1.0 s\n',
+      'rebuilding lane-1 from peers (past its last announced head): 30000 entries, 5.0 s\n',
+      'writing /data/journal.db: 30000/30000 entries (100%), 1.0 s\n',
+      'verifying /data/journal.db: 30000/30000 entries (100%), 0.0 s\n',
+    ]);
+  });
+
+  it('says what it waits for when nothing is heard for a few seconds, once', () => {
+    vi.useFakeTimers();
+    try {
+      const { written, stream } = capture();
+      const progress = rebuildProgress('lane-1', '/data/journal.db', 120, stream);
+      progress.collecting(0, null);
+      vi.advanceTimersByTime(10_000);
+      progress.stop();
+      expect(written).toEqual(['rebuilding lane-1 from peers: no answer yet from the broker or the peers; waiting up to 120 s\n']);
+      const heard = capture();
+      const quick = rebuildProgress('lane-1', '/data/journal.db', 120, heard.stream);
+      quick.collecting(0, 40);
+      vi.advanceTimersByTime(10_000);
+      quick.stop();
+      expect(heard.written).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '../src/journal/index.js';
-import { runCli } from './support/cli.js';
+import { CLI, runCli } from './support/cli.js';
 import { authorizationDraft } from './support/drafts.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -25,6 +26,15 @@ describe('edgepay command line', () => {
     const sub = runCli(['journal', 'restore', '--help']);
     expect(sub.status).toBe(0);
     expect(sub.stdout).toMatch(/--force/);
+  });
+
+  it('stops quietly with the broken-pipe status when its reader has gone (| head, | true)', () => {
+    for (const args of ['keygen --help', 'man-page']) {
+      // `true` has exited before node has started: the first write meets a closed pipe.
+      const piped = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" ${args} | true`], { encoding: 'utf8' });
+      expect(piped.stderr, args).toBe('');
+      expect(piped.status, args).toBe(141);
+    }
   });
 
   it('exits 2 on an unknown command or option, and on a missing journal', () => {

@@ -52,4 +52,15 @@ describe('the install guide (README.md, "Running as a service")', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('this guide line failed: edgepay keygen api-tokens --out /etc/edgepay/secrets/api.token');
   }, TIMEOUT_MS);
+
+  it("starts the box's node.yaml from the shipped example, and fails without that line", () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const line = 'install -m 0644 /usr/share/doc/edgepay/examples/node.yaml /etc/edgepay/node.yaml\n';
+    expect(guideBlock(readme)).toContain(line);
+    const broken = join(tempDir(), 'README.md');
+    writeFileSync(broken, readme.replace(line, ''));
+    const result = checkGuide(['--readme', broken]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/check-install-guide: .*\/etc\/edgepay\/node\.yaml/);
+  }, TIMEOUT_MS);
 });

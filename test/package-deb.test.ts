@@ -1,14 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dependencyNames, dpkgInRoot, seedDpkgDatabase } from './support/dpkg-root.js';
 import { HOST_PROGRAMS, UNIT_DIR_IN_ROOT, addHostPrograms, addHostTargets, verifiedName, verifyInRoot } from './support/systemd-root.js';
 
 /*
  * The store package as a box gets it: built with `npm run package`'s script, read with dpkg-deb,
- * extracted into a root of its own (never installed on this machine), and run from there, away from
- * this checkout, so that it can only use what it carries.
+ * installed with `dpkg -i` into a root of its own (its maintainer scripts run there, never on this
+ * machine), and run from there, away from this checkout, so that it can only use what it carries.
  */
 
 const REPO = new URL('..', import.meta.url).pathname;
@@ -19,6 +20,7 @@ let work = '';
 let deb = '';
 let root = '';
 let listing: { mode: string; owner: string; path: string; link?: string }[] = [];
+let installed: { status: number | null; stdout: string; stderr: string } = { status: null, stdout: '', stderr: '' };
 
 function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS, ...options });
@@ -45,14 +47,43 @@ beforeAll(() => {
       return { mode: mode!, owner: owner!, path: path!.replace(/^\.\//, '/'), ...(link === undefined ? {} : { link }) };
     });
   root = join(work, 'root');
-  expect(run('dpkg-deb', ['-x', deb, root]).status).toBe(0);
+  installed = installInNewRoot(root);
 }, BUILD_TIMEOUT_MS);
+
+/** `dpkg -i` of the package into `dir`, whose database holds this machine's records of what the package depends on. */
+function installInNewRoot(dir: string): { status: number | null; stdout: string; stderr: string } {
+  seedDpkgDatabase(dir, dependencyNames(run('dpkg-deb', ['-f', deb, 'Depends']).stdout));
+  return dpkgInRoot(dir, ['-i', deb]);
+}
+
+/** uid and gid of a user in `dir`'s own /etc/passwd. */
+function userInRoot(dir: string, name: string): { uid: number; gid: number } | undefined {
+  const line = readFileSync(join(dir, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  if (line === undefined) return undefined;
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
 
 afterAll(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true });
 });
 
 describe('the store package (scripts/package-deb.sh)', () => {
+  it('installs with dpkg -i: its dependencies met by this machine\'s packages, its user and directories made by its postinst, every file as its md5sums say', () => {
+    expect(installed.stderr).not.toMatch(/dependency problems|error/i);
+    expect(installed.status).toBe(0);
+    expect(dpkgInRoot(root, ['-s', 'edgepay']).stdout).toMatch(/^Status: install ok installed$/m);
+    expect(dpkgInRoot(root, ['--verify', 'edgepay'])).toMatchObject({ status: 0, stdout: '' });
+    const user = userInRoot(root, 'edgepay');
+    expect(user).toBeDefined();
+    const data = statSync(join(root, 'var/lib/edgepay'));
+    expect({ uid: data.uid, gid: data.gid, mode: data.mode & 0o7777 }).toEqual({ uid: user!.uid, gid: user!.gid, mode: 0o700 });
+    const secrets = statSync(join(root, 'etc/edgepay/secrets'));
+    expect({ uid: secrets.uid, mode: secrets.mode & 0o7777 }).toEqual({ uid: 0, mode: 0o700 });
+    // The readers' group: the user may open the readers the udev rule gives to it.
+    expect(readFileSync(join(root, 'etc/group'), 'utf8')).toMatch(/^dialout:x:\d+:.*\bedgepay\b/m);
+  });
+
   it('is named for its version and this machine\'s architecture, depends on Node of the addons\' ABI, and installs no service', () => {
     const arch = run('dpkg', ['--print-architecture']).stdout.trim();
     expect(deb).toMatch(new RegExp(`/edgepay_0\\.1\\.0_${arch}\\.deb$`));
@@ -124,7 +155,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
     expect(addons.filter((f) => /prebuilds\/(?!linux-)/.test(f) || f.includes('musl'))).toEqual([]);
   });
 
-  it('runs from the extracted root on its own node_modules: version, keys, a journal, the broker ACL from its template', () => {
+  it('runs from the installed root on its own node_modules: version, keys, a journal, the broker ACL from its template', () => {
     expect(edgepay(['--version'])).toMatchObject({ status: 0, stdout: '0.1.0\n' });
     const keys = join(work, 'keys');
     expect(edgepay(['keygen', 'node-signing', '--out', keys]).status).toBe(0);
@@ -149,7 +180,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
     }
   });
 
-  it('every unit it installs passes systemd-analyze verify in the extracted root, its programs resolved there', () => {
+  it('every unit it installs passes systemd-analyze verify in the installed root, its programs resolved there', () => {
     addHostTargets(root);
     // The broker's programs are Debian's (mosquitto, kill), not the package's; edgepay's own are not copied.
     addHostPrograms(root, HOST_PROGRAMS);
@@ -160,6 +191,24 @@ describe('the store package (scripts/package-deb.sh)', () => {
       expect(result.stderr.trim(), unit).toBe('');
       expect(result.status, unit).toBe(0);
     }
+  });
+});
+
+describe('removing the store package', () => {
+  it('takes its files away and keeps the journal and the edgepay user, purged too', () => {
+    const other = join(work, 'removed-root');
+    expect(installInNewRoot(other).status).toBe(0);
+    const configFile = join(work, 'removed-node.json');
+    const dataDir = join(other, 'var/lib/edgepay');
+    writeFileSync(configFile, JSON.stringify({ nodeId: 'box-9', dataDir, keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true } }));
+    expect(run(join(other, 'usr/bin/edgepay'), ['node', 'init', '--config', configFile], { cwd: work }).status).toBe(0);
+    expect(dpkgInRoot(other, ['--purge', 'edgepay']).status).toBe(0);
+    expect(dpkgInRoot(other, ['-s', 'edgepay']).status).not.toBe(0);
+    expect(existsSync(join(other, 'usr/bin/edgepay'))).toBe(false);
+    expect(existsSync(join(other, 'usr/lib/edgepay'))).toBe(false);
+    expect(existsSync(join(other, 'usr/lib/systemd/system/edgepay-node.service'))).toBe(false);
+    expect(existsSync(join(dataDir, 'journal.db'))).toBe(true);
+    expect(userInRoot(other, 'edgepay')).toBeDefined();
   });
 });
 
@@ -182,5 +231,44 @@ describe('npm pack', () => {
     }
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.tsbuildinfo'))).toEqual([]);
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('node_modules/'))).toEqual([]);
+    expect(files).toContain('npm-shrinkwrap.json');
+  });
+
+  it('installs from its tarball with the versions its shrinkwrap locks, production dependencies only (npm ci --omit=dev in the unpacked package)', () => {
+    const packDir = join(work, 'npm-pack');
+    mkdirSync(packDir);
+    // --ignore-scripts: the dist/ this run built is packed as it is; the addons are not compiled (not what is checked here).
+    const packed = run('npm', ['pack', '--ignore-scripts', '--pack-destination', packDir, '--loglevel=error'], { cwd: REPO });
+    expect(packed.status, packed.stderr).toBe(0);
+    const tarball = join(packDir, packed.stdout.trim().split('\n').pop()!);
+    expect(run('tar', ['-xzf', tarball, '-C', packDir]).status).toBe(0);
+    const app = join(packDir, 'package');
+    // `npm install -g` of a tarball resolves afresh whatever its shrinkwrap says (npm/cli#5325); `npm ci` follows it.
+    const installedHere = run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
+    expect(installedHere.status, installedHere.stderr).toBe(0);
+    const locked = (JSON.parse(readFileSync(join(REPO, 'npm-shrinkwrap.json'), 'utf8')) as { packages: Record<string, { version?: string; dev?: boolean }> }).packages;
+    const found: string[] = [];
+    const walk = (dir: string, prefixPath: string): void => {
+      if (!existsSync(dir)) return;
+      for (const name of readdirSync(dir)) {
+        if (name.startsWith('.')) continue;
+        if (name.startsWith('@')) {
+          walk(join(dir, name), `${prefixPath}${name}/`);
+          continue;
+        }
+        const at = `${prefixPath}${name}`;
+        const manifest = JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')) as { version: string };
+        found.push(at);
+        expect({ at, version: manifest.version }).toEqual({ at, version: locked[at]?.version });
+        expect(locked[at]?.dev, at).not.toBe(true);
+        walk(join(dir, name, 'node_modules'), `${at}/node_modules/`);
+      }
+    };
+    walk(join(app, 'node_modules'), 'node_modules/');
+    for (const dependency of Object.keys((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies)) {
+      expect(found, dependency).toContain(`node_modules/${dependency}`);
+    }
+    // Dev dependencies some production package also needs (@types/node) are production ones there; the tools are not.
+    for (const tool of ['typescript', 'vitest', 'fast-check']) expect(found).not.toContain(`node_modules/${tool}`);
   });
 });

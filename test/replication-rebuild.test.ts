@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { type MqttClient, connect } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROGRESS_MIN_UNITS } from '../src/cli/progress.js';
 import { registerRebuildCommand, runRebuildCommand } from '../src/cli/rebuild-command.js';
 import { entryHash } from '../src/journal/canonical.js';
 import { sealEntry, withHash } from '../src/journal/entry-builder.js';
@@ -201,6 +202,13 @@ function entryAfter(origin: string, prev: { seq: number; hash: string }, key: Ke
   return sealEnvelope(withHash(fields, entryHash(fields)), key);
 }
 
+/** Counts that never go down and end at `total`. */
+function expectCountingUp(counts: readonly number[], total: number): void {
+  expect(counts.length).toBeGreaterThan(0);
+  for (let i = 1; i < counts.length; i++) expect(counts[i]!).toBeGreaterThanOrEqual(counts[i - 1]!);
+  expect(counts.at(-1)).toBe(total);
+}
+
 async function rebuildError(promise: Promise<unknown>): Promise<{ code: string; message: string; report: RebuildReport | undefined }> {
   const error = await promise.then(
     () => {
@@ -264,13 +272,17 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
       entryAfter('lane-1', head, s.key('lane-2')), // an extra entry past the head, wrong key
       Buffer.from('{"v":1,"origin":"lane-1"'), // malformed
     ];
+    const collected: number[] = [];
     const report = await rebuildFromPeers(
       s.rebuildOptions('lane-1', {
         onSubscribed: () => {
           for (const payload of forged) void forger.publishAsync(topics.inbox('lane-1'), payload, { qos: 1 });
         },
+        onProgress: (count) => collected.push(count),
       }),
     );
+    // The count is not bounded by the announced head: a last will carries the head of the node's last connect.
+    expectCountingUp(collected, 300);
 
     expect(report).toMatchObject({ installed: true, entries: 300, headSeq: 300, headHash: head.hash, end: 'quiet', missing: null, keptAt: null });
     expect(report.announced?.online).toBe(false);
@@ -303,9 +315,21 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
     expect(refused.message).toMatch(/20 entries.*--force/);
     expect(rowsOf(path)).toEqual(before);
 
-    const report = await rebuildFromPeers(s.rebuildOptions('lane-1', { force: true }));
+    const collecting: [number, number | null][] = [];
+    const installing: [string, number, number][] = [];
+    const report = await rebuildFromPeers(
+      s.rebuildOptions('lane-1', { force: true, onProgress: (collected, total) => collecting.push([collected, total]), onInstallProgress: (step, done, total) => installing.push([step, done, total]) }),
+    );
     // A clean stop said goodbye with the acknowledged head.
     expect(report).toMatchObject({ installed: true, entries: 20, announced: { headSeq: 20, online: false }, missing: null });
+    // Collecting counts up to the announced head (the total, once the retained status is in), then the new journal is written and verified.
+    expectCountingUp(collecting.map(([collected]) => collected), 20);
+    expect(collecting.every(([, total]) => total === null || total === 20)).toBe(true);
+    expect(collecting.at(-1)).toEqual([20, 20]);
+    expect(installing).toEqual([
+      ['writing', 20, 20],
+      ['verifying', 20, 20],
+    ]);
     expect(report.keptAt).toMatch(/journal\.db\.replaced-/);
     expect(rowsOf(report.keptAt!)).toEqual(before);
     expect(rowsOf(path)).toEqual(before);
@@ -415,4 +439,74 @@ describe('edgepay node rebuild (command line)', () => {
     await expect(program().parseAsync(['node', 'rebuild', '--from-peers'], { from: 'user' })).rejects.toBeInstanceOf(CommanderError);
     await expect(program().parseAsync(['node', 'rebuild', '--from-peers', '--config', 'x.json', '--timeout-s', '0'], { from: 'user' })).rejects.toMatchObject({ code: 'EDGEPAY_BAD_INPUT' });
   });
+});
+
+describe('edgepay node rebuild progress (command line, aedes)', () => {
+  /** Progress lines of one label as "done/total" pairs, in the plain form used without a terminal. */
+  const progressLines = (stderr: string, label: string) =>
+    stderr
+      .split('\n')
+      .filter((line) => line.startsWith(`${label}: `))
+      .map((line) => {
+        const match = /: (\d+)\/(\d+) entries \((\d+)%\), \d+\.\d s$/.exec(line);
+        expect(match, line).not.toBeNull();
+        return { done: Number(match![1]), total: Number(match![2]) };
+      });
+
+  const expectSteady = (lines: { done: number; total: number }[], total: number) => {
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    expect(lines.length).toBeLessThanOrEqual(25);
+    expect(lines.every((l) => l.total === total)).toBe(true);
+    expectCountingUp(
+      lines.map((l) => l.done),
+      total,
+    );
+  };
+
+  it('reports entries collected, written and verified on stderr once there are enough; stdout with --json is the report alone', async () => {
+    const entries = PROGRESS_MIN_UNITS + 500;
+    const broker = await startBroker('aedes', tempDir(), USERS, { fleet: FLEET, store: STORE });
+    const s = new Store(tempDir(), broker.url);
+    try {
+      s.start();
+      for (let written = 0; written < entries; written += 1_050) s.write('lane-1', 1_050);
+      await s.waitReplicated('lane-1');
+      // A clean stop: the retained status announces the acknowledged head, the rebuild's total.
+      await s.loseBox('lane-1');
+      const configFile = join(s.node('lane-1').dir, 'node.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({ nodeId: 'lane-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, replication: s.replication('lane-1', broker.url) }),
+      );
+      let out = '';
+      let err = '';
+      const code = await runRebuildCommand(
+        { fromPeers: true, config: configFile, timeoutS: 60, json: true },
+        { write: (t: string) => (out += t) },
+        { write: (t: string) => (err += t) },
+        { tuning: REBUILD_FAST },
+      );
+      expect(code, err).toBe(0);
+
+      // stdout: one line, the report as JSON, as before.
+      expect(out.split('\n')).toHaveLength(2);
+      const report = JSON.parse(out) as RebuildReport;
+      expect(out).toBe(`${JSON.stringify(report)}\n`);
+      expect(Object.keys(report)).toEqual(['nodeId', 'journalPath', 'installed', 'entries', 'headSeq', 'headHash', 'announced', 'missing', 'end', 'requests', 'tally', 'peers', 'existing', 'keptAt', 'durationMs']);
+      expect(report).toMatchObject({ installed: true, entries, headSeq: entries, announced: { headSeq: entries, online: false }, missing: null, end: 'quiet' });
+
+      // stderr: the progress lines only, one label per phase, never a bar's carriage return.
+      const path = s.node('lane-1').journalPath;
+      const labels = ['rebuilding lane-1 from peers', `writing ${path}`, `verifying ${path}`];
+      expect(err).not.toContain('\r');
+      expect(err.split('\n').filter((line) => line !== '' && !labels.some((label) => line.startsWith(`${label}: `)))).toEqual([]);
+      for (const label of labels) expectSteady(progressLines(err, label), entries);
+      expect(err.indexOf(labels[0]!)).toBeLessThan(err.indexOf(labels[1]!));
+      expect(err.indexOf(labels[1]!)).toBeLessThan(err.indexOf(labels[2]!));
+      expect(openAndVerify(path, 'lane-1')).toMatchObject({ ok: true, checked: entries, headSeq: entries });
+    } finally {
+      await s.close();
+      await broker.stop();
+    }
+  }, 60_000);
 });

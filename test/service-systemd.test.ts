@@ -39,6 +39,14 @@ describe('the shipped systemd units', () => {
     }
   });
 
+  it('the node and centre units read the YAML configuration the install guide names', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const [unit, file] of [['edgepay-node.service', '/etc/edgepay/node.yaml'], ['edgepay-centre.service', '/etc/edgepay/centre.yaml']] as const) {
+      expect(readFileSync(join(UNITS_DIR.pathname, unit), 'utf8'), unit).toContain(`\nExecStart=/usr/bin/edgepay ${unit === 'edgepay-node.service' ? 'node' : 'centre'} run --config ${file}\n`);
+      expect(readme, file).toContain(`--config ${file} `);
+    }
+  });
+
   it('verify fails when the program a unit runs is missing: the check the root exists for', () => {
     const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, CLI);
     rmSync(join(root, 'usr/bin/edgepay'));

@@ -70,4 +70,15 @@ function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
+/*
+ * A reader that stops early (`edgepay keygen --help | head -1`) closes the pipe: stop at once and
+ * quietly, as a Unix tool killed by SIGPIPE would, with its status (128 + 13), which is not 0, so a
+ * service whose output is gone is still seen to have failed. Node ignores SIGPIPE itself.
+ */
+const EXIT_BROKEN_PIPE = 141;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT_BROKEN_PIPE);
+  throw error;
+});
+
 await main(process.argv);

@@ -20,13 +20,19 @@ export interface Progress {
   stop(): void;
 }
 
+/** Where progress goes: stderr, or a command's error output; a bar only on a terminal (isTTY). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
 export interface ProgressOptions {
   /** What is being done, e.g. "verifying journal.db". */
   readonly label: string;
   readonly total: number;
   /** Plural noun of the unit: "entries", "pages". */
   readonly unit: string;
-  readonly stream?: NodeJS.WriteStream;
+  readonly stream?: ProgressStream;
   readonly now?: () => number;
 }
 
@@ -36,7 +42,8 @@ export function startProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
   if (options.total < PROGRESS_MIN_UNITS) return silent;
   if (stream.isTTY === true) {
-    const bar = new SingleBar({ format: `${options.label} [{bar}] {percentage}% {value}/{total} ${options.unit} | {eta_formatted} left`, stream, hideCursor: true });
+    // Only a terminal's stream says isTTY: a tty.WriteStream, which the bar draws on.
+    const bar = new SingleBar({ format: `${options.label} [{bar}] {percentage}% {value}/{total} ${options.unit} | {eta_formatted} left`, stream: stream as NodeJS.WriteStream, hideCursor: true });
     bar.start(options.total, 0);
     return { update: (done) => bar.update(Math.min(done, options.total)), stop: () => bar.stop() };
   }
@@ -60,5 +67,33 @@ export function startProgress(options: ProgressOptions): Progress {
       }
     },
     stop: () => line(last),
+  };
+}
+
+/**
+ * Progress of work whose total is not known: no bar and no percentage (on a terminal neither), a
+ * line with the count so far every PROGRESS_LINE_EVERY_MS while it goes on, and the final count at
+ * the end if any was printed. Work that ends sooner stays silent.
+ */
+export function startCount(options: Omit<ProgressOptions, 'total'>): Progress {
+  const stream = options.stream ?? process.stderr;
+  const now = options.now ?? Date.now;
+  const started = now();
+  let lastLineMs = started;
+  let printed: number | undefined;
+  let last = 0;
+  const line = (): void => {
+    stream.write(`${options.label}: ${last} ${options.unit}, ${((now() - started) / 1000).toFixed(1)} s\n`);
+    lastLineMs = now();
+    printed = last;
+  };
+  return {
+    update: (done) => {
+      last = done;
+      if (now() - lastLineMs >= PROGRESS_LINE_EVERY_MS) line();
+    },
+    stop: () => {
+      if (printed !== undefined && printed !== last) line();
+    },
   };
 }

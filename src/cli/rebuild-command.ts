@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { journalPathOf, loadNodeConfig } from '../node/config.js';
 import { ReplicationError } from '../replication/errors.js';
-import { type RebuildOptions, rebuildFromPeers } from '../replication/rebuild.js';
+import { type InstallProgress, type RebuildOptions, rebuildFromPeers } from '../replication/rebuild.js';
 import { RebuildError } from '../replication/rebuild-errors.js';
 import { type RebuildReport, describeMissing } from '../replication/rebuild-report.js';
 import { EXIT } from './exit-codes.js';
 import { parsePositiveInt } from './journal-commands.js';
+import { PROGRESS_LINE_EVERY_MS, type Progress, type ProgressStream, startCount, startProgress } from './progress.js';
 
 export interface RebuildCommandOptions {
   readonly fromPeers: boolean;
@@ -19,9 +20,7 @@ export interface RebuildCommandOptions {
   readonly json?: boolean;
 }
 
-interface Output {
-  write(text: string): unknown;
-}
+type Output = ProgressStream;
 
 /** Adds `edgepay node rebuild` under the `node` command. */
 export function registerRebuildCommand(nodeCommand: Command): void {
@@ -29,7 +28,7 @@ export function registerRebuildCommand(nodeCommand: Command): void {
     .command('rebuild')
     .description("rebuild this node's journal from its peers' replicas, on a replacement box before its node starts (or complete one restored from a backup); installs only a whole, verified chain")
     .requiredOption('--from-peers', "fetch the node's own entries from the store peers over MQTT (the only source so far)")
-    .requiredOption('--config <file>', 'node configuration file (JSON) with a replication section')
+    .requiredOption('--config <file>', 'node configuration file (YAML or JSON) with a replication section')
     .option('--timeout-s <n>', 'give up collecting after this many seconds', parsePositiveInt, 120)
     .option('--force', 'move an existing journal with entries aside (kept beside it) and rebuild anyway')
     .option('--keep-existing', 'keep the journal at the path (just restored from a backup) and add only the entries after its head, which must link to it')
@@ -53,9 +52,11 @@ export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output
     if (config.replication === undefined) {
       throw new ReplicationError('EDGEPAY_REPLICATION_NOT_CONFIGURED', `${opts.config} has no replication section: there are no peers to rebuild from`, { file: opts.config });
     }
+    const journalPath = journalPathOf(config);
+    const progress = rebuildProgress(config.nodeId, journalPath, opts.timeoutS, err);
     const report = await rebuildFromPeers({
       nodeId: config.nodeId,
-      journalPath: journalPathOf(config),
+      journalPath,
       replication: config.replication,
       force: opts.force === true,
       keepExisting: opts.keepExisting === true,
@@ -63,8 +64,10 @@ export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output
       evenIfOnline: opts.evenIfOnline === true,
       timeoutMs: opts.timeoutS * 1_000,
       ...(opts.originKey === undefined ? {} : { originPublicKeyFile: opts.originKey }),
+      onProgress: progress.collecting,
+      onInstallProgress: progress.installing,
       ...extra,
-    });
+    }).finally(() => progress.stop());
     out.write(opts.json ? `${JSON.stringify(report)}\n` : describe(report));
     return EXIT.ok;
   } catch (error) {
@@ -80,6 +83,59 @@ export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output
     }
     throw error;
   }
+}
+
+/**
+ * The rebuild's progress on stderr: entries collected out of those up to the node's last announced
+ * head, then the new journal written and verified. Past a stale announced head (a last will carries
+ * the head of the node's last connect), or without one, the count alone. A line saying what it
+ * waits for if nothing is known after a few seconds.
+ */
+export function rebuildProgress(nodeId: string, journalPath: string, timeoutS: number, stream: ProgressStream, now: () => number = Date.now) {
+  const label = `rebuilding ${nodeId} from peers`;
+  let known: Progress | undefined;
+  let counting: Progress | undefined;
+  let installing: { step: string; progress: Progress } | undefined;
+  const waiting = setTimeout(() => stream.write(`${label}: no answer yet from the broker or the peers; waiting up to ${timeoutS} s\n`), PROGRESS_LINE_EVERY_MS);
+  waiting.unref();
+  const endCollecting = (): void => {
+    clearTimeout(waiting);
+    known?.stop();
+    counting?.stop();
+    known = counting = undefined;
+  };
+  return {
+    collecting: (collected: number, total: number | null): void => {
+      // Nothing known yet: the node's retained status (the total) comes right behind the subscription, before any answer.
+      if (collected === 0 && total === null) return;
+      clearTimeout(waiting);
+      if (counting === undefined && total !== null && collected <= total) {
+        known ??= startProgress({ label, total, unit: 'entries', stream, now });
+        known.update(collected);
+        return;
+      }
+      if (known !== undefined) {
+        known.update(collected);
+        known.stop();
+        known = undefined;
+      }
+      counting ??= startCount({ label: total === null ? label : `${label} (past its last announced head)`, unit: 'entries', stream, now });
+      counting.update(collected);
+    },
+    installing: ((step, done, total) => {
+      endCollecting();
+      if (installing?.step !== step) {
+        installing?.progress.stop();
+        installing = { step, progress: startProgress({ label: `${step} ${journalPath}`, total, unit: 'entries', stream, now }) };
+      }
+      installing.progress.update(done);
+    }) satisfies InstallProgress,
+    stop: (): void => {
+      endCollecting();
+      installing?.progress.stop();
+      installing = undefined;
+    },
+  };
 }
 
 function describe(report: RebuildReport): string {

@@ -10,7 +10,7 @@ export function registerTokenKeyCommand(node: Command): void {
     .command('seal-token-key')
     .description(
       'seal the card token key for this machine with systemd-creds (TPM2 where present, the host key otherwise) and write it only encrypted; ' +
-        'the unit loads it with LoadCredentialEncrypted=token.key:<file> and node.json names it credential:token.key. ' +
+        'the unit loads it with LoadCredentialEncrypted=token.key:<file> and node.yaml names it credential:token.key. ' +
         'A new random key unless --stdin gives the fleet\'s key',
     )
     .requiredOption('--out <file>', 'encrypted credential to create (e.g. /etc/credstore.encrypted/edgepay-token.key); never replaced')
@@ -23,7 +23,7 @@ export function registerTokenKeyCommand(node: Command): void {
       const what = result.generated ? 'a new token key' : 'the given token key';
       process.stdout.write(
         `sealed ${what} to ${result.out} (credential ${result.name}, --with-key=${result.withKey}); it opens on this machine only. ` +
-          `Unit: LoadCredentialEncrypted=${result.name}:${result.out}; node.json: keys.tokenKeyFile "credential:${result.name}"\n`,
+          `Unit: LoadCredentialEncrypted=${result.name}:${result.out}; node.yaml: keys.tokenKeyFile "credential:${result.name}"\n`,
       );
     });
 }

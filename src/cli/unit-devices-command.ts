@@ -10,7 +10,7 @@ export function registerUnitDevicesCommand(node: Command): void {
   node
     .command('unit-devices')
     .description(`write the systemd drop-in allowing edgepay-node.service exactly the card readers of the configured lanes (DeviceAllow=, one per lane) to ${NODE_DEVICES_DROP_IN}`)
-    .requiredOption('--config <file>', 'the node configuration (JSON)')
+    .requiredOption('--config <file>', 'the node configuration (.yaml or .json)')
     .option('--out <file>', 'where to write the drop-in; - for standard output', NODE_DEVICES_DROP_IN)
     .action((opts: { config: string; out: string }) => {
       const config = loadNodeConfig(opts.config);

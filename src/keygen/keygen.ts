@@ -65,7 +65,7 @@ export async function generateKey(options: KeygenOptions): Promise<KeygenResult>
         publicFile: files.publicKeyFile,
         next: [
           `${files.keyFile}: keep it on the centre only (centre.yaml signingKeyFile, e.g. credential:centre-signing.key)`,
-          `${files.publicKeyFile}: copy it to every node (node.json centre.signingPublicKeyFile): nodes believe only answers signed with its private half`,
+          `${files.publicKeyFile}: copy it to every node (node.yaml centre.signingPublicKeyFile): nodes believe only answers signed with its private half`,
         ],
       };
     }
@@ -80,7 +80,7 @@ export async function generateKey(options: KeygenOptions): Promise<KeygenResult>
         publicFile: files.publicKeyFile,
         next: [
           `${files.keyFile}: keep it with the operator or the centre, never on a store box (edgepay rules publish --key, centre push-rules --key)`,
-          `${files.publicKeyFile}: copy it to every node (node.json replication.rulesPublicKeyFile): nodes apply only rules signed with its private half`,
+          `${files.publicKeyFile}: copy it to every node (node.yaml replication.rulesPublicKeyFile): nodes apply only rules signed with its private half`,
         ],
       };
     }
@@ -95,7 +95,7 @@ export async function generateKey(options: KeygenOptions): Promise<KeygenResult>
         kind,
         privateFile: sealed.out,
         next: [
-          `${sealed.out}: sealed to this machine (--with-key=${sealed.withKey}); the unit loads it with LoadCredentialEncrypted=${sealed.name}:${sealed.out}, node.json names it credential:${sealed.name}`,
+          `${sealed.out}: sealed to this machine (--with-key=${sealed.withKey}); the unit loads it with LoadCredentialEncrypted=${sealed.name}:${sealed.out}, node.yaml names it credential:${sealed.name}`,
           'every box of a store needs the same token key: for the second box, seal the fleet\'s key instead (edgepay node seal-token-key --stdin)',
         ],
       };
@@ -114,7 +114,7 @@ function nodeSigning(dir: string): KeygenResult {
     privateFile,
     publicFile,
     next: [
-      `${privateFile}: keep it on this box only (node.json replication.signingKeyFile, e.g. credential:signing.key)`,
+      `${privateFile}: keep it on this box only (node.yaml replication.signingKeyFile, e.g. credential:signing.key)`,
       `${publicFile}: register it at the centre (edgepay centre nodes add --public-key) and copy it to the store's other boxes (replication.peers[].publicKeyFile)`,
     ],
   };
@@ -125,7 +125,7 @@ async function cardSeal(dir: string): Promise<KeygenResult> {
   const publicFile = join(dir, CARD_SEAL_PUBLIC_KEY_FILE);
   refuseExisting('card-seal', [privateFile, publicFile]);
   const pair = await generateSealKeyPair();
-  // One base64 line each: the format node.json's keys.centrePublicKeyFile is read in (card/keys.ts).
+  // One base64 line each: the format node.yaml's keys.centrePublicKeyFile is read in (card/keys.ts).
   writeExclusivePair(privateFile, `${Buffer.from(pair.secretKey).toString('base64')}\n`, publicFile, `${Buffer.from(pair.publicKey).toString('base64')}\n`);
   pair.secretKey.fill(0);
   return {
@@ -148,7 +148,7 @@ function apiToken(file: string): KeygenResult {
     kind: 'api-token',
     privateFile: file,
     next: [
-      `${file}: the POS API's bearer token (node.json api.tokenFile, e.g. credential:api.token); give the POS a copy over a channel you trust, never by e-mail`,
+      `${file}: the POS API's bearer token (node.yaml api.tokenFile, e.g. credential:api.token); give the POS a copy over a channel you trust, never by e-mail`,
     ],
   };
 }

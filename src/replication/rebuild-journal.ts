@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { fsyncDirectoryOf, sqliteFiles } from '../journal/files.js';
 import { type ImportResult, importVerifiedEntries } from '../journal/import.js';
 import { Journal } from '../journal/journal.js';
+import { entriesFrom, verifyChain } from '../journal/verify.js';
 import { JournalLock } from '../journal/lock.js';
 import { makePrivateDirectory } from '../platform/private-files.js';
 import { RebuildError } from './rebuild-errors.js';
@@ -42,7 +44,7 @@ export function claimJournalPath(path: string, force: boolean): { readonly lock:
  * the rebuilt chain into place. Stray -wal/-shm files are moved too: SQLite would otherwise replay
  * a dead database's WAL into the new file.
  */
-export function installRebuilt(path: string, nodeId: string, entries: readonly JournalEntry[], keepSuffix: string): ImportResult & { readonly keptAt: string | null } {
+export function installRebuilt(path: string, nodeId: string, entries: Iterable<JournalEntry>, keepSuffix: string): ImportResult & { readonly keptAt: string | null } {
   let keptAt: string | null = null;
   const files = sqliteFiles(path);
   if (files.some((file) => existsSync(file))) {
@@ -56,10 +58,28 @@ export function installRebuilt(path: string, nodeId: string, entries: readonly J
   return { ...importVerifiedEntries(path, nodeId, entries), keptAt };
 }
 
-/** The acceptance check: the rebuilt file opens as this node's journal, which re-hashes its tail. */
-export function openCheck(path: string, nodeId: string): void {
-  const journal = Journal.open({ path, nodeId, tailCheckEntries: Number.MAX_SAFE_INTEGER });
-  journal.close();
+/**
+ * The acceptance check: the rebuilt file opens as this node's journal, and its whole chain is
+ * re-hashed (as Journal.open would with an unlimited tail check, here with the count for a progress
+ * display; a break is refused with the same error).
+ */
+export function openCheck(path: string, nodeId: string, onProgress?: (checked: number, total: number) => void): void {
+  const journal = Journal.open({ path, nodeId });
+  try {
+    const db = journal.connection();
+    const total = entriesFrom(db);
+    const report = verifyChain(db, { nodeId, ...(onProgress === undefined ? {} : { onProgress: (checked: number) => onProgress(checked, total) }) });
+    if (!report.ok && report.problem !== undefined) {
+      throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `${path}: refusing to start on a broken journal: first bad sequence ${report.problem.seq}: ${report.problem.message}`, {
+        path,
+        firstBadSeq: report.problem.seq,
+        problem: report.problem.kind,
+      });
+    }
+    onProgress?.(report.checked, total);
+  } finally {
+    journal.close();
+  }
 }
 
 function inspectExisting(path: string): ExistingJournal {

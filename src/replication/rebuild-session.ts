@@ -64,6 +64,16 @@ export function mqttRebuildTransport(client: MqttClient): RebuildTransport {
   };
 }
 
+/**
+ * How far collecting is, for a progress display. `collected`: entries of the chain after the base
+ * (verified, linked, in order; it never goes down). `total`: the entries after the base up to the
+ * node's last announced head, once its retained status has come; null before, or if it never
+ * announced one. The announced head is a lower bound, not the end: a last will carries the head of
+ * the node's last connect, so `collected` may pass it, and collecting goes on until the peers have
+ * no more (the peers' own statuses carry their own heads, not their replicas').
+ */
+export type CollectProgress = (collected: number, total: number | null) => void;
+
 export interface SessionOptions {
   readonly nodeId: string;
   readonly topics: StoreTopics;
@@ -84,6 +94,8 @@ export interface SessionOptions {
    * the retained statuses right behind its SUBACK, in the same read as often as not.
    */
   readonly subscribe: () => Promise<void>;
+  /** Called whenever the count or the total changed, at most once a tick. */
+  readonly onProgress?: CollectProgress;
 }
 
 /**
@@ -122,6 +134,16 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
   let sent: { toSeq: number; atMs: number } | undefined;
   let seen = collector.tally().verified;
   let progressAtMs = timer.nowMs();
+  let reported: { collected: number; total: number | null } | undefined;
+  const report = (): void => {
+    if (options.onProgress === undefined) return;
+    const own = statuses.get(nodeId);
+    const collected = collector.headSeq - collector.base.seq;
+    const total = own === undefined ? null : Math.max(0, own.headSeq - collector.base.seq);
+    if (reported?.collected === collected && reported.total === total) return;
+    reported = { collected, total };
+    options.onProgress(collected, total);
+  };
   try {
     for (;;) {
       const now = timer.nowMs();
@@ -130,6 +152,7 @@ export async function collectFromPeers(options: SessionOptions): Promise<Session
         seen = verified;
         progressAtMs = now;
       }
+      report();
       if (collector.firstFork() !== undefined) return { end: 'fork', requests, statuses };
       if (linkLost) return { end: 'link_lost', requests, statuses };
       if (sent !== undefined && sent.atMs >= progressAtMs && now - progressAtMs >= tuning.quietMs) return { end: 'quiet', requests, statuses };

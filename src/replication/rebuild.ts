@@ -4,6 +4,7 @@ import { ReplicationError } from './errors.js';
 import { loadKeyRing, loadSigningKey } from './keys.js';
 import { type ReplicationLog, silentLog } from './log.js';
 import { inspectBackup } from '../journal/backup.js';
+import type { JournalEntry } from '../journal/entry.js';
 import { type ImportResult, appendVerifiedEntries } from '../journal/import.js';
 import type { KeyRing } from './keys.js';
 import { type ChainBase, GENESIS_BASE, RebuildCollector } from './rebuild-collector.js';
@@ -11,7 +12,7 @@ import { RebuildError } from './rebuild-errors.js';
 import { type ExistingJournal, claimJournalPath, installRebuilt, openCheck } from './rebuild-journal.js';
 import { closeRebuildLink, openRebuildLink, subscribeAll } from './rebuild-link.js';
 import { type RebuildReport, judge } from './rebuild-report.js';
-import { DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './rebuild-session.js';
+import { type CollectProgress, DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './rebuild-session.js';
 import { StoreTopics, assertTopicId } from './topics.js';
 
 export interface RebuildOptions {
@@ -33,7 +34,21 @@ export interface RebuildOptions {
   readonly log?: ReplicationLog;
   /** Called once the inbox subscription is in place, before the first request. */
   readonly onSubscribed?: () => void;
+  /** How far collecting is (entries collected out of those up to the node's last announced head), for a progress display. */
+  readonly onProgress?: CollectProgress;
+  /** How far installing is: the rebuilt entries written into the journal, then its whole chain verified. */
+  readonly onInstallProgress?: InstallProgress;
 }
+
+/**
+ * One step of installing the collected chain: `writing` counts the entries written into a new
+ * journal (a journal kept with --keep-existing is appended to in one go, without counts);
+ * `verifying` the entries of the installed journal re-hashed, from its entry 1.
+ */
+export type InstallProgress = (step: 'writing' | 'verifying', done: number, total: number) => void;
+
+/** How often writing reports its count. */
+const WRITE_PROGRESS_EVERY = 1_000;
 
 export const DEFAULT_REBUILD_TIMEOUT_MS = 120_000;
 
@@ -44,7 +59,7 @@ export interface RebuildLink {
   close(): Promise<void>;
 }
 
-export interface RebuildOverOptions extends Pick<RebuildOptions, 'nodeId' | 'journalPath' | 'force' | 'keepExisting' | 'acceptIncomplete' | 'evenIfOnline' | 'timeoutMs' | 'log' | 'onSubscribed'> {
+export interface RebuildOverOptions extends Pick<RebuildOptions, 'nodeId' | 'journalPath' | 'force' | 'keepExisting' | 'acceptIncomplete' | 'evenIfOnline' | 'timeoutMs' | 'log' | 'onSubscribed' | 'onProgress' | 'onInstallProgress'> {
   readonly topics: StoreTopics;
   /** The fleet's keys, the origin's own among them. */
   readonly keys: KeyRing;
@@ -117,6 +132,7 @@ export async function rebuildOver(options: RebuildOverOptions): Promise<RebuildR
         await link.subscribe([topics.inbox(nodeId), topics.everyNode('status')]);
         options.onSubscribed?.();
       },
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     }).finally(() => link.close());
     report = judge({
       nodeId,
@@ -133,13 +149,28 @@ export async function rebuildOver(options: RebuildOverOptions): Promise<RebuildR
     installed =
       base.seq > 0
         ? { ...appendVerifiedEntries(journalPath, nodeId, collector.entries()), keptAt: null }
-        : installRebuilt(journalPath, nodeId, collector.entries(), options.keepSuffix ?? new Date().toISOString().replace(/[:.]/g, '-'));
+        : installRebuilt(journalPath, nodeId, counted(collector.entries(), options.onInstallProgress), options.keepSuffix ?? new Date().toISOString().replace(/[:.]/g, '-'));
   } finally {
     lock.release();
   }
-  openCheck(journalPath, nodeId);
+  const onInstallProgress = options.onInstallProgress;
+  openCheck(journalPath, nodeId, onInstallProgress === undefined ? undefined : (checked, total) => onInstallProgress('verifying', checked, total));
   log.info({ nodeId, entries: installed.entries, headSeq: installed.headSeq }, 'journal rebuilt from peers');
   return { ...report, installed: true, keptAt: installed.keptAt, durationMs: timer.nowMs() - started };
+}
+
+/** The entries as the journal takes them, counted for a progress display. */
+function* counted(entries: readonly JournalEntry[], onProgress: InstallProgress | undefined): Generator<JournalEntry> {
+  if (onProgress === undefined) {
+    yield* entries;
+    return;
+  }
+  let written = 0;
+  for (const entry of entries) {
+    yield entry;
+    written++;
+    if (written % WRITE_PROGRESS_EVERY === 0 || written === entries.length) onProgress('writing', written, entries.length);
+  }
 }
 
 /** The head of the journal kept at the path, which must be this node's and verify whole. */

@@ -6,7 +6,7 @@ import { UNIX_SOCKET_PREFIX } from '../reader/tty-port.js';
 /*
  * edgepay-node.service has DevicePolicy=closed and no serial device of its own: it may open only
  * the card readers of this box's lanes. Their DeviceAllow= lines live in a drop-in made from
- * node.json, so the unit allows exactly the configured readers, not every ttyUSB/ttyACM (a modem, a
+ * node.yaml, so the unit allows exactly the configured readers, not every ttyUSB/ttyACM (a modem, a
  * second POS's reader, a console cable). systemd takes a device node path (or a char-/block- class)
  * and stats it when the unit starts, following symlinks: a lane named by its stable udev link
  * (/dev/edgepay/lane-1, from devices/99-edgepay-readers.rules) is allowed as whatever node the
