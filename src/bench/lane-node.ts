@@ -22,7 +22,7 @@ export interface LaneNodeOptions {
  * Limits no run can reach, so every payment takes the whole rule chain to an approval and is
  * journalled: the path a store sees most, and the one this bench times.
  */
-const LANE_BENCH_RULES: RulesConfig = {
+export const LANE_BENCH_RULES: RulesConfig = {
   version: 1,
   currencies: { [BENCH_CURRENCY]: { floorLimitMinor: 1_000_000 } },
   perCard: { windowMinutes: 24 * 60, maxCount: 1_000_000, maxAmountMinor: { [BENCH_CURRENCY]: 1_000_000_000_000 } },

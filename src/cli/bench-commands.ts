@@ -25,6 +25,7 @@ import {
 import type { ReplicationBenchReport } from '../bench/replication-report.js';
 import { runReconcileBench } from '../bench/reconcile-bench.js';
 import { runRecoveryBench } from '../bench/recovery-bench.js';
+import { runColdStartBench } from '../bench/cold-start-bench.js';
 import {
   DEFAULT_BACKLOG,
   DEFAULT_RECONCILE_BATCH,
@@ -140,6 +141,18 @@ export function registerBenchCommands(program: Command): void {
     .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
     .action(async (opts: { json?: boolean; entries: number; dir?: string; keep?: boolean }) => {
       const report = await runRecoveryBench({ entries: opts.entries, ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, progress: progressLine });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+    });
+
+  bench
+    .command('cold-start')
+    .description('the repair time of a killed node: exec of node run (one lane, a journal of --entries) to the first decision at the POS, then the idle node\'s memory, threads and CPU')
+    .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
+    .option('--entries <n>', 'journal entries, 1000 to 10000000', parseBacklogOption, 1_000_000)
+    .option('--dir <path>', 'directory on the filesystem to measure; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
+    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .action(async (opts: { json?: boolean; entries: number; dir?: string; keep?: boolean }) => {
+      const report = await runColdStartBench({ entries: opts.entries, ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, progress: progressLine });
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
     });
 
