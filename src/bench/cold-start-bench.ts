@@ -10,6 +10,7 @@ import { generateSealKeyPair } from '../card/index.js';
 import { Journal } from '../journal/journal.js';
 import { parseNodeConfig, journalPathOf } from '../node/config.js';
 import { initNode } from '../node/init.js';
+import type { Clock } from '../platform/clock.js';
 import { compiledModuleUrl } from '../platform/modules.js';
 import { makeBenchDir } from './bench-dir.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
@@ -23,7 +24,8 @@ import { fillBacklog } from './reconcile-fill.js';
 /*
  * The repair time of the commonest fault: a node process killed and started again by systemd. The
  * clock starts at `exec` of `edgepay node run` (one lane on a pty pair with a simulated reader, the
- * POS API, a journal of `entries`) and stops when the POS holds the first decision; a POS that
+ * POS API, a journal of `entries`: a week old, forwarded but for its last UNFORWARDED) and stops
+ * when the POS holds the first decision; a POS that
  * retries every few milliseconds, as a till does after "connection refused". Then the footprint of
  * the idle node: RSS, peak RSS, threads (by name) and CPU. The floors, measured in the same run:
  * Node.js starting and exiting with nothing to do, and the command line loading and printing its
@@ -63,6 +65,11 @@ const FIRST_DECISION_TIMEOUT_MS = 60_000;
 const SETTLE_MS = 2_000;
 const IDLE_SAMPLE_MS = 10_000;
 const NODE_ID = 'bench-cold-start';
+/** How old the journal's history is: outside the card window (24 h), inside the forward deadline (720 h). */
+const HISTORY_AGE_MS = 7 * 24 * 3_600_000;
+/** Entries the centre has not had yet: below the node's stored-count cap of a store's rules. */
+const UNFORWARDED = 400;
+const FORWARD_BATCH = 50_000;
 const LANE_ID = 'lane-1';
 const PROFILE = 'edgepay-sim';
 
@@ -114,9 +121,17 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     const config = parseNodeConfig(raw, nodeDir, env);
     initNode(config);
     progress(`cold-start: writing ${options.entries} journal entries ...`);
-    const journal = Journal.open({ path: journalPathOf(config), nodeId: NODE_ID });
+    // A box's history as it is after months of trading: written before the rules' card window and
+    // forwarded to the centre, but for the last UNFORWARDED entries of an uplink that is down now.
+    const historyClock: Clock = { wallMs: () => Date.now() - HISTORY_AGE_MS, monotonicNs: () => process.hrtime.bigint() };
+    const journal = Journal.open({ path: journalPathOf(config), nodeId: NODE_ID, clock: historyClock });
     try {
       fillBacklog(journal, options.entries);
+      const forwardedUpTo = Math.max(0, options.entries - UNFORWARDED);
+      for (let from = 1; from <= forwardedUpTo; from += FORWARD_BATCH) {
+        const to = Math.min(forwardedUpTo, from + FORWARD_BATCH - 1);
+        journal.markForwarded(Array.from({ length: to - from + 1 }, (_, i) => from + i));
+      }
     } finally {
       journal.close();
     }
