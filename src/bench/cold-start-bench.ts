@@ -40,7 +40,7 @@ export interface ColdStartReport {
   readonly floor: {
     /** exec → exit of `node -e 0`, best of FLOOR_RUNS. */
     readonly nodeExitMs: number;
-    /** exec → exit of `edgepay --version`: Node plus the command line's modules. */
+    /** exec → exit of `edgepay --version`: Node plus the command line's entry point (it loads no command). */
     readonly cliVersionMs: number;
   };
   /** exec → first HTTP answer of the POS API (any status). */

@@ -3,21 +3,31 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { BadInputError, isEdgepayError } from '../errors.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
-import { registerJournalCommands } from './journal-commands.js';
-import { registerNodeCommands } from './node-commands.js';
-import { registerReaderCommands } from './reader-commands.js';
-import { registerReconcileCommands } from './reconcile-commands.js';
-import { registerCentreCommands } from './centre-commands.js';
-import { registerCertsCommands } from './certs-commands.js';
-import { registerConfigCommands } from './config-commands.js';
-import { registerDocsCommands } from './docs-commands.js';
-import { registerRulesCommands } from './rules-commands.js';
-import { registerStoreCommands } from './store-commands.js';
-import { registerKeygenCommand } from './keygen-command.js';
-import { type Registrar, loadRigRegistrars } from './rig-commands.js';
+import { type Registrar, RIGS, loadRigRegistrars } from './rig-commands.js';
 
-/** `rigs`: the benchmark, demo, chaos and simulation commands, or their stand-ins where left out (rig-commands.ts). */
-export function buildProgram(rigs: readonly Registrar[]): Command {
+/*
+ * Each command's module is loaded only when that command runs: `node run` is what systemd starts
+ * after a crash, and loading every other command's modules (the centre's ledgers, certificates,
+ * the reader simulator) would add to the time the box cannot take a payment. Help, the manual page,
+ * completion and anything unrecognised load them all, so commander sees the whole program.
+ */
+const COMMAND_MODULES: readonly { readonly names: readonly string[]; readonly load: () => Promise<Registrar> }[] = [
+  { names: ['node'], load: async () => (await import('./node-commands.js')).registerNodeCommands },
+  { names: ['journal'], load: async () => (await import('./journal-commands.js')).registerJournalCommands },
+  { names: ['rules'], load: async () => (await import('./rules-commands.js')).registerRulesCommands },
+  { names: ['store'], load: async () => (await import('./store-commands.js')).registerStoreCommands },
+  { names: ['reconcile'], load: async () => (await import('./reconcile-commands.js')).registerReconcileCommands },
+  { names: ['centre'], load: async () => (await import('./centre-commands.js')).registerCentreCommands },
+  { names: ['certs'], load: async () => (await import('./certs-commands.js')).registerCertsCommands },
+  { names: ['keygen'], load: async () => (await import('./keygen-command.js')).registerKeygenCommand },
+  { names: ['config'], load: async () => (await import('./config-commands.js')).registerConfigCommands },
+  { names: ['reader'], load: async () => (await import('./reader-commands.js')).registerReaderCommands },
+  // The manual page and the completion describe the whole program: never loaded alone.
+  { names: [], load: async () => (await import('./docs-commands.js')).registerDocsCommands },
+];
+
+/** `registrars`: the commands to add, in COMMAND_MODULES order, then the rigs' (rig-commands.ts). */
+export function buildProgram(registrars: readonly Registrar[]): Command {
   const program = new Command()
     .name('edgepay')
     .description('edge payment node: offline authorization against a durable, hash-chained journal')
@@ -25,25 +35,25 @@ export function buildProgram(rigs: readonly Registrar[]): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .showHelpAfterError();
-  registerNodeCommands(program);
-  registerJournalCommands(program);
-  registerRulesCommands(program);
-  registerStoreCommands(program);
-  registerReconcileCommands(program);
-  registerCentreCommands(program);
-  registerCertsCommands(program);
-  registerKeygenCommand(program);
-  registerConfigCommands(program);
-  registerReaderCommands(program);
-  registerDocsCommands(program);
-  for (const register of rigs) register(program);
+  for (const register of registrars) register(program);
   for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
   return program;
 }
 
+/** The registrars `argv` needs: its command's alone when it names one, otherwise every one. */
+async function registrarsFor(argv: readonly string[]): Promise<Registrar[]> {
+  const first = argv[2];
+  if (first === '-V' || first === '--version') return [];
+  const own = COMMAND_MODULES.find((module) => first !== undefined && module.names.includes(first));
+  if (own !== undefined) return [await own.load()];
+  const rigIndex = RIGS.findIndex((rig) => rig.commands.some((command) => command.name === first));
+  if (rigIndex >= 0) return [(await loadRigRegistrars())[rigIndex]!];
+  return [...(await Promise.all(COMMAND_MODULES.map((module) => module.load()))), ...(await loadRigRegistrars())];
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   try {
-    await buildProgram(await loadRigRegistrars()).parseAsync([...argv]);
+    await buildProgram(await registrarsFor(argv)).parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander but successes to the user.
