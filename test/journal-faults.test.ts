@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { defaultRulesConfig, parseRules, type Rules } from '../src/authorize/index.js';
-import { type JournalEntry, Journal, JournalLock, verifyChain } from '../src/journal/index.js';
+import { type JournalEntry, Journal, lockOwner, verifyChain } from '../src/journal/index.js';
 import { Authorizer, type Outcome } from '../src/standin/index.js';
 import { cardFacts } from './support/cards.js';
 import { authorizationDraft } from './support/drafts.js';
@@ -244,8 +244,8 @@ function expectOpenRefused(path: string, seq: number): void {
   }
   expect(error).toMatchObject({ code: 'EDGEPAY_JOURNAL_CHAIN_BROKEN', details: { firstBadSeq: seq } });
   expect((error as Error).message).toMatch(new RegExp(`sequence ${seq}\\b`));
-  // A refused open must not leave its lock behind, or the operator's repair tools would be locked out.
-  expect(existsSync(JournalLock.lockPathOf(path))).toBe(false);
+  // A refused open must not leave its lock held, or the operator's repair tools would be locked out.
+  expect(lockOwner(path)).toBeUndefined();
 }
 
 describe('tampering on disk', () => {
@@ -429,7 +429,8 @@ describe('one writer per journal', () => {
     const first = Journal.open({ path, nodeId: NODE });
     first.append(authorizationDraft());
     expect(() => Journal.open({ path, nodeId: NODE })).toThrow(expect.objectContaining({ code: 'EDGEPAY_JOURNAL_IN_USE' }));
-    expect(readFileSync(JournalLock.lockPathOf(path), 'utf8').trim()).toBe(String(process.pid));
+    // Asked through SQLite: reading the lock file in this process, the holder's, would release it.
+    expect(lockOwner(path)).toBe(process.pid);
 
     requireBuilt(join(DIST, 'journal/journal.js'));
     const script = `
@@ -442,7 +443,7 @@ describe('one writer per journal', () => {
     // The refused openers touched nothing: the first keeps its lock and keeps appending.
     expect(first.append(authorizationDraft()).seq).toBe(2);
     first.close();
-    expect(existsSync(JournalLock.lockPathOf(path))).toBe(false);
+    expect(lockOwner(path)).toBeUndefined();
     const again = Journal.open({ path, nodeId: NODE });
     expect(again.chainHead().seq).toBe(2);
     again.close();

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal } from '../src/journal/index.js';
+import { Journal, lockOwner } from '../src/journal/index.js';
 import { journalPathOf } from '../src/node/config.js';
 import { initNode } from '../src/node/init.js';
 import { readJournalIdentity } from '../src/node/journal-presence.js';
@@ -75,7 +75,9 @@ describe('a node never creates its journal', () => {
     // The journal writer's own open refuses it too, before anything is written.
     expect(() => Journal.open({ path: journalPathOf(config), nodeId: config.nodeId, mustExist: true })).toThrow(expect.objectContaining({ code: 'EDGEPAY_JOURNAL_MISSING' }));
     expect(statSync(journalPathOf(config)).size).toBe(0);
-    expect(readdirSync(config.dataDir)).toEqual(['journal.db']);
+    // Beside it only the journal's lock file, held by no one: it stays once made (src/journal/lock.ts).
+    expect(readdirSync(config.dataDir).sort()).toEqual(['journal.db', 'journal.db.lock']);
+    expect(lockOwner(journalPathOf(config))).toBeUndefined();
   });
 
   it('refuses another node\'s journal', async () => {

@@ -43,8 +43,8 @@ describe('one serial device per lane, at start', () => {
         },
       ],
     });
-    // Refused before the tree: nothing but the journal init made is in the data directory.
-    expect(readdirSync(config.dataDir)).toEqual(['journal.db']);
+    // Refused before the tree: nothing but the journal init made, and its lock file, is in the data directory.
+    expect(readdirSync(config.dataDir).sort()).toEqual(['journal.db', 'journal.db.lock']);
   });
 
   it('node run and check-config refuse it with exit 2, the problem on its own line', async () => {
@@ -64,6 +64,6 @@ describe('one serial device per lane, at start', () => {
       expect(result.status).toBe(2);
       expect(result.stderr).toContain(line);
     }
-    expect(readdirSync(join(dir, 'data'))).toEqual(['journal.db']);
+    expect(readdirSync(join(dir, 'data')).sort()).toEqual(['journal.db', 'journal.db.lock']);
   });
 });

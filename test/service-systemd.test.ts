@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'unix-dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/cli/exit-codes.js';
 import { watchdogTick } from '../src/node/run.js';
 import { configPath } from '../src/platform/paths.js';
 import { CLI, runCli } from './support/cli.js';
@@ -44,6 +45,20 @@ describe('the shipped systemd units', () => {
     for (const [unit, file] of [['edgepay-node.service', '/etc/edgepay/node.yaml'], ['edgepay-centre.service', '/etc/edgepay/centre.yaml']] as const) {
       expect(readFileSync(join(UNITS_DIR.pathname, unit), 'utf8'), unit).toContain(`\nExecStart=/usr/bin/edgepay ${unit === 'edgepay-node.service' ? 'node' : 'centre'} run --config ${file}\n`);
       expect(readme, file).toContain(`--config ${file} `);
+    }
+  });
+
+  it('a configuration error is not restarted: node and centre exit 2 on one, and their units prevent the restart of 2, and of 2 alone', () => {
+    for (const [unit, command] of [
+      ['edgepay-node.service', ['node', 'run', '--config', '/nonexistent/node.yaml']],
+      ['edgepay-centre.service', ['centre', 'run', '--config', '/nonexistent/centre.yaml']],
+    ] as const) {
+      const text = readFileSync(join(UNITS_DIR.pathname, unit), 'utf8');
+      expect(runCli(command).status, unit).toBe(EXIT.usage);
+      expect(text, unit).toMatch(/^Restart=on-failure$/m);
+      const prevented = [...text.matchAll(/^RestartPreventExitStatus=(.*)$/gm)].flatMap((line) => line[1]!.trim().split(/\s+/));
+      // 1 (a tree that gave up, the journal in use, Node's uncaught exception) and 3 (storage, system) are retried.
+      expect(prevented, unit).toEqual([String(EXIT.usage)]);
     }
   });
 

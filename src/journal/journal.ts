@@ -25,7 +25,7 @@ export interface JournalOptions {
   readonly busyTimeoutMs?: number;
   /** Caps the database size in pages (SQLite max_page_count): a hard disk budget, also used by tests. */
   readonly maxPageCount?: number;
-  /** Take over a lock left by another thread of this process (see JournalLock.acquire). */
+  /** The single writer of its process: wait longer for a lock a previous thread of it is still releasing (see JournalLock.acquire). */
   readonly singleInstanceInProcess?: boolean;
   /**
    * Open only a journal that exists and carries its node's identity, never create one. A node

@@ -48,7 +48,7 @@ export function requireNodeJournal(config: Pick<NodeConfig, 'nodeId' | 'dataDir'
     );
   }
   // The journal writer takes the lock itself; asking here first refuses before any actor starts.
-  // This process's own pid is left to the writer, which takes over a lock its dead thread left.
+  // This process's own pid is left to the writer, which waits for a dead thread's lock to be freed.
   const owner = lockOwner(path);
   if (owner !== undefined && owner !== process.pid) {
     throw new EdgepayError('EDGEPAY_JOURNAL_IN_USE', `journal ${path} is in use by process ${owner}: another node runs on this data directory`, { path, pid: owner });
