@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { connectCentreClient } from './centre-mqtt-client.js';
+import { type ReconnectBackoff, connectCentreClient, openCentreClient } from './centre-mqtt-client.js';
 import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors.js';
@@ -10,8 +10,12 @@ import type { Centre } from './centre.js';
 import { answerTopic, centreFilters, parseCentreTopic } from './centre-topics.js';
 import { decodeOnlineRequest, decodeRequest, encodeCentreAnswer } from './centre-wire.js';
 
-export interface CentreServiceOptions {
+export interface CentreServiceOptions extends CentreLinkOptions {
   readonly centre: Centre;
+}
+
+/** Everything but the ledger: what `centre run` connects with before its ledger is open. */
+export interface CentreLinkOptions {
   readonly fleet: string;
   readonly brokerUrl: string;
   readonly username: string;
@@ -26,7 +30,14 @@ export interface CentreServiceOptions {
   readonly signingKey: KeyObject;
   /** Wall time, for the answers' expiry. */
   readonly clock?: Clock;
+  /** Between connection attempts (connect() only); CENTRE_RECONNECT_BACKOFF by default. */
+  readonly backoff?: ReconnectBackoff;
+  /** An attempt the broker does not answer fails after this long (connect() only; mqtt.js's 30 s by default). */
+  readonly connectTimeoutMs?: number;
 }
+
+/** How long stop() waits for the broker to confirm the unsubscribe. */
+const STOP_GRACE_MS = 2_000;
 
 /** An answer before it is sealed: whom it is for and until when are added when it is signed. */
 type AnswerDraft = CentreAnswer extends infer A ? (A extends CentreAnswer ? Omit<A, 'node' | 'expiresMs'> : never) : never;
@@ -53,13 +64,28 @@ export class CentreService {
   /** Online decisions answered, by response code. */
   readonly onlineDecisions = new Map<string, { readonly approved: boolean; count: number }>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** The ledger it applies batches to; none until serve(): until then it takes nothing. */
+  private centre: Centre | undefined;
+  /** Subscribed on the current connection (connect() only; start() resolves subscribed). */
+  private subscribedNow = false;
+  /** It has taken batches at least once since it started. */
+  private servedOnce = false;
+  private lastFailure: string | undefined;
+  /** Why the subscription on the current connection was not taken (the broker's ACL), if it was not. */
+  private subscribeFailure: string | undefined;
+  private lastAttemptAtMs = 0;
 
   private client!: MqttClient;
 
-  private constructor(private readonly options: CentreServiceOptions) {}
+  private constructor(private readonly options: CentreLinkOptions) {}
 
+  /**
+   * Connected and subscribed before it resolves; rejects if the broker cannot be reached. For
+   * tests and the demo, whose broker is there already.
+   */
   static async start(options: CentreServiceOptions): Promise<CentreService> {
     const service = new CentreService(options);
+    service.centre = options.centre;
     service.client = await connectCentreClient(
       {
         brokerUrl: options.brokerUrl,
@@ -70,25 +96,103 @@ export class CentreService {
         filters: centreFilters(options.fleet, options.shareGroup),
         onError: (error) => options.logger.warn({ err: error }, 'centre broker connection error'),
       },
-      (topic, payload) => {
-        const handled = service.handle(topic, payload).finally(() => service.inFlight.delete(handled));
-        service.inFlight.add(handled);
-      },
+      (topic, payload) => service.take(topic, payload),
     );
+    service.subscribedNow = true;
+    service.servedOnce = true;
     options.logger.info({ fleet: options.fleet, shareGroup: options.shareGroup ?? null }, 'centre taking batches');
     return service;
   }
 
-  /** Whether the broker connection is up (the systemd watchdog is fed only then). */
+  /**
+   * Returns at once and keeps connecting to the broker with back-off, whether or not it is there
+   * (`centre run` after a power cut). It subscribes to nothing, so it takes no batch, until serve()
+   * gives it a ledger: a batch is answered only once the ledger holds it, and a centre with no ledger
+   * must leave the fleet's batches to the members of its share group that have one.
+   */
+  static connect(options: CentreLinkOptions): CentreService {
+    const service = new CentreService(options);
+    const { logger } = options;
+    service.client = openCentreClient(
+      {
+        brokerUrl: options.brokerUrl,
+        clientId: options.clientId,
+        username: options.username,
+        ...(options.password === undefined ? {} : { password: options.password }),
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
+        ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+        ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+        onAttemptFailed: (error, retryInMs) => {
+          service.lastFailure = error.message;
+          logger.warn({ err: error, brokerUrl: options.brokerUrl, retryInMs }, 'centre broker not reachable; trying again');
+        },
+      },
+      (topic, payload) => service.take(topic, payload),
+    );
+    // The connection's last sign of life: an attempt begun, or a connection just lost (the next attempt is armed then).
+    service.lastAttemptAtMs = Date.now();
+    service.client.on('reconnect', () => (service.lastAttemptAtMs = Date.now()));
+    service.client.on('close', () => {
+      service.subscribedNow = false;
+      service.lastAttemptAtMs = Date.now();
+    });
+    service.client.on('connect', () => {
+      service.lastFailure = undefined;
+      logger.info({ brokerUrl: options.brokerUrl }, 'centre connected to its broker');
+      service.subscribe();
+    });
+    return service;
+  }
+
+  /** From now on batches are applied to `centre`'s ledger: subscribed now if connected, and on every connect. */
+  serve(centre: Centre): void {
+    if (this.centre !== undefined) return;
+    this.centre = centre;
+    this.subscribe();
+  }
+
+  /** Whether the broker connection is up (edgepay_broker_up, /health). */
   get connected(): boolean {
     return this.client.connected;
   }
 
+  /** Subscribed with a ledger behind it: batches sent now are taken and answered. */
+  get serving(): boolean {
+    return this.centre !== undefined && this.subscribedNow && this.client.connected;
+  }
+
+  /** Whether it has taken batches since it started (it may have lost its broker since). */
+  get startedServing(): boolean {
+    return this.servedOnce;
+  }
+
+  /** Why it takes no batches from its broker now: the last connection attempt's failure, or the subscription's. */
+  get brokerProblem(): string | undefined {
+    if (!this.client.connected) return this.lastFailure ?? 'connecting';
+    if (this.centre === undefined || this.subscribedNow) return undefined;
+    return this.subscribeFailure ?? 'subscribing';
+  }
+
+  /** Connected, or still trying: the last attempt began within `withinMs` (connect() only). */
+  isTrying(withinMs: number): boolean {
+    return this.client.connected || Date.now() - this.lastAttemptAtMs < withinMs;
+  }
+
   /** Stops taking batches; answers the ones being applied first. */
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.client.unsubscribe(centreFilters(this.options.fleet, this.options.shareGroup), () => resolve()));
+    if (this.subscribedNow && this.client.connected) {
+      await new Promise<void>((resolve) => {
+        // A broker lost just now never answers the UNSUBSCRIBE: the batches in flight still finish.
+        const timer = setTimeout(resolve, STOP_GRACE_MS);
+        this.client.unsubscribe(centreFilters(this.options.fleet, this.options.shareGroup), () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await Promise.all([...this.inFlight]);
-    await this.client.endAsync();
+    // Without a broker there is nobody to say goodbye to, and unacknowledged answers would hold the end forever.
+    await this.client.endAsync(!this.client.connected);
   }
 
   /** Dies without a goodbye: in-flight batches are neither finished nor answered (fault tests). */
@@ -96,12 +200,40 @@ export class CentreService {
     this.client.end(true);
   }
 
+  private take(topic: string, payload: Buffer): void {
+    const handled = this.handle(topic, payload).finally(() => this.inFlight.delete(handled));
+    this.inFlight.add(handled);
+  }
+
+  private subscribe(): void {
+    if (this.centre === undefined || !this.client.connected) return;
+    const { logger, fleet, shareGroup } = this.options;
+    this.client.subscribe(centreFilters(fleet, shareGroup), { qos: 1 }, (error, granted) => {
+      if (error) {
+        this.subscribeFailure = `subscription failed: ${error.message}`;
+        return logger.warn({ err: error }, 'centre subscription failed; trying again on the next connect');
+      }
+      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      if (refused.length > 0) {
+        this.subscribeFailure = `the broker refused the subscriptions (${refused.join(', ')}): check its ACL`;
+        return logger.error({ refused }, 'the broker refused the centre\'s subscriptions: check its ACL');
+      }
+      this.subscribeFailure = undefined;
+      this.subscribedNow = true;
+      this.servedOnce = true;
+      logger.info({ fleet, shareGroup: shareGroup ?? null }, 'centre taking batches');
+    });
+  }
+
   private async handle(topic: string, payload: Buffer): Promise<void> {
-    const { logger, fleet, centre } = this.options;
+    const { logger, fleet } = this.options;
+    const centre = this.centre;
+    // Never subscribed without a ledger; should anything arrive regardless, it goes unanswered and its node sends it again.
+    if (centre === undefined) return;
     const at = parseCentreTopic(fleet, topic);
     if (at === undefined) return;
     this.stats.received++;
-    if (at.leaf === 'authorize') return this.handleOnline(at, payload);
+    if (at.leaf === 'authorize') return this.handleOnline(at, payload, centre);
     this.stats.batches++;
     const request = decodeRequest(payload);
     if ('problem' in request) {
@@ -129,8 +261,8 @@ export class CentreService {
   }
 
   /** Online authorizations, reversals and report requests: the request's origin is the topic's node, always. */
-  private async handleOnline(at: { store: string; node: string }, payload: Buffer): Promise<void> {
-    const { logger, centre } = this.options;
+  private async handleOnline(at: { store: string; node: string }, payload: Buffer, centre: Centre): Promise<void> {
+    const { logger } = this.options;
     const request = decodeOnlineRequest(payload);
     if (request === undefined || (request.kind === 'authorize' ? request.request.origin : request.origin) !== at.node) {
       this.stats.malformed++;

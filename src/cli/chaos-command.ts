@@ -10,7 +10,7 @@ export function registerChaosCommand(program: Command): void {
   program
     .command('chaos')
     .description(
-      'a real store (Mosquitto, the centre on PostgreSQL, three node processes with simulated readers on socat ptys) under POS load while seeded faults hit it: kill -9 and SIGSTOP of nodes, broker and database crashes, network cuts, full disks; then everything healed and checked',
+      'a real store (Mosquitto, the centre on PostgreSQL, three node processes with simulated readers on socat ptys) under POS load while seeded faults hit it: kill -9 and SIGSTOP of nodes, broker and database crashes, the broker\'s box down for seconds, network cuts, full disks, unplugged readers, the whole store\'s power cut; then everything healed and checked, with availability per lane and per kind of fault as the POS saw it',
     )
     .option('--minutes <n>', `how long to trade under faults (${MINUTES_RANGE.min} to ${MINUTES_RANGE.max})`, (v) => parseMinutesOption('--minutes', v, MINUTES_RANGE.min, MINUTES_RANGE.max), 2)
     .option('--seed <n>', 'seed of the fault schedule, the amounts and the simulated readers', (v) => parseWholeOption('--seed', v, 0, 0xffff_ffff), 1)

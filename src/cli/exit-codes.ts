@@ -62,7 +62,8 @@ Exit codes:
   0  success
   1  a check failed (broken chain, restore refused, journal in use, journal exists
      already, API socket served by another process, journal and central ledger
-     differ, the centre refused a batch as a conflict or as not this node's,
+     differ or the centre could not be reached to compare them, the centre
+     refused a batch as a conflict or as not this node's,
      a node registered already with another key or store)
   2  bad usage or input (unknown option, invalid value, missing file, no journal
      or another node's journal in dataDir, two lanes on one serial device, a POS

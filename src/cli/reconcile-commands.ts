@@ -11,35 +11,49 @@ import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { entryDifferences } from '../reconcile/entry-differences.js';
 
+import { Deadline } from '../reconcile/deadline.js';
+import { EXIT } from './exit-codes.js';
+import { parsePositiveInt } from './journal-commands.js';
+
 /** Entries a report lists by name; all are counted. */
 const LISTED = 100;
-import { EXIT } from './exit-codes.js';
+/** `reconcile status --timeout-s` by default: the centre's default answer timeout (10 s) and a connection on top. */
+const DEFAULT_STATUS_TIMEOUT_S = 20;
+/** After its report is printed, the status command ends within this even if a connection given up on lingers. */
+const LINGER_AFTER_REPORT_MS = 1_000;
 
 export function registerReconcileCommands(program: Command): void {
   const reconcile = program.command('reconcile').description("compare a node's journal with the central ledger, and forward what the centre does not hold yet");
 
   reconcile
     .command('status')
-    .description("counts and totals per currency on both sides, the backlog and its age, and every difference (read-only; safe while the node runs: over MQTT a running node is asked through its observability port, never by a second connection with its identity)")
+    .description(
+      "counts and totals per currency on both sides, the backlog and its age, and every difference (read-only; safe while the node runs: over MQTT a running node is asked through its observability port, never by a second connection with its identity). With the centre, its broker or its ledger out of reach it prints the journal's side and says what it could not reach (exit 1: the centre's side is unknown)",
+    )
     .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
     .option('--json', 'print the report as JSON (amounts in minor units)')
-    .action(async (opts: { config: string; json?: boolean }) => {
+    .option('--timeout-s <seconds>', 'longest the command waits for the centre, and for the broker, the running node or the ledger on the way', parsePositiveInt, DEFAULT_STATUS_TIMEOUT_S)
+    .action(async (opts: { config: string; json?: boolean; timeoutS: number }) => {
       const config = withCentre(loadNodeConfig(opts.config));
+      const deadline = new Deadline(opts.timeoutS * 1_000);
       let report: ReconciliationReport;
       if (config.centre.ledger === undefined) {
         // Over MQTT: the centre's signed report of this node (reconcile-status.ts says how it is asked).
-        const side = await centreSideOverMqtt(config);
+        const side = await centreSideOverMqtt(config, deadline);
         report = journalReport(config, side);
       } else {
         const centre = await connectToCentre(config, 'none');
         try {
-          report = await reportFor(config, centre);
+          report = await reportFor(config, centre, deadline);
         } finally {
           await centre.close();
         }
       }
       print(report, opts.json === true);
       process.exitCode = report.matched ? EXIT.ok : EXIT.checkFailed;
+      // Within its deadline whatever is down: a connection given up on (a database host that drops
+      // packets) may still hold the process; the report is out, so it ends shortly after.
+      setTimeout(() => process.exit(), LINGER_AFTER_REPORT_MS).unref();
     });
 
   reconcile
@@ -55,7 +69,7 @@ export function registerReconcileCommands(program: Command): void {
       const journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId, mustExist: true });
       let centre: CentreConnection;
       try {
-        centre = await connectToCentre(config);
+        centre = await connectToCentre(config, 'own-client', { tool: 'reconcile' });
       } catch (error) {
         journal.close();
         throw error;
@@ -108,7 +122,11 @@ function withCentre(config: NodeConfig): WithCentre {
   return config as WithCentre;
 }
 
-async function reportFor(config: WithCentre, centre: CentreConnection): Promise<ReconciliationReport> {
+/**
+ * With a `deadline` (status), a ledger that cannot be read in time leaves the centre's side
+ * unknown, said in the report beside the journal's side; without one (run) it is an error.
+ */
+async function reportFor(config: WithCentre, centre: CentreConnection, deadline?: Deadline): Promise<ReconciliationReport> {
   if (centre.originReport === undefined) {
     // Over MQTT: the centre's signed counts and sums of this node; entry by entry, what it answered as the journal recorded it.
     let side: CentreSide;
@@ -120,13 +138,25 @@ async function reportFor(config: WithCentre, centre: CentreConnection): Promise<
     }
     return journalReport(config, side);
   }
+  const originReport = centre.originReport;
   const reader = new JournalReader(journalPathOf(config), config.nodeId);
   try {
-    const held = await centre.originReport(config.nodeId);
-    const heldEntries = centre.heldEntries!;
-    const d = await entryDifferences(reader, (from, limit) => heldEntries(config.nodeId, from, limit), LISTED);
-    const side: CentreSide = { reached: true, via: centre.via, report: held, entriesCompared: true };
-    return reconciliationReport(config.nodeId, reader.totals(), side, Date.now(), { differingEntries: { count: d.count, listed: d.differences }, exceptions: reader.exceptionEntries(LISTED) });
+    const read = (async () => {
+      const held = await originReport(config.nodeId);
+      const heldEntries = centre.heldEntries!;
+      return { held, d: await entryDifferences(reader, (from, limit) => heldEntries(config.nodeId, from, limit), LISTED) };
+    })();
+    let found: Awaited<typeof read>;
+    try {
+      found = deadline === undefined ? await read : await deadline.race(read, `the ledger (${centre.via})`);
+    } catch (error) {
+      if (deadline === undefined) throw error;
+      // Settled later (or never) without anyone waiting: not an unhandled rejection.
+      read.catch(() => undefined);
+      return journalReport(config, { reached: false, via: centre.via, why: (error as Error).message });
+    }
+    const side: CentreSide = { reached: true, via: centre.via, report: found.held, entriesCompared: true };
+    return reconciliationReport(config.nodeId, reader.totals(), side, Date.now(), { differingEntries: { count: found.d.count, listed: found.d.differences }, exceptions: reader.exceptionEntries(LISTED) });
   } finally {
     reader.close();
   }

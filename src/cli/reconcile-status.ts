@@ -11,6 +11,7 @@ import { connectToCentre } from '../reconcile/centre-connection.js';
 import type { ReportAnswer } from '../reconcile/mqtt-centre-link.js';
 import type { CentreSide } from '../reconcile/report.js';
 import { CENTRE_REPORT_PATH } from '../reconcile/report-endpoint.js';
+import type { Deadline } from '../reconcile/deadline.js';
 import type { WithCentre } from './reconcile-commands.js';
 
 /*
@@ -18,10 +19,13 @@ import type { WithCentre } from './reconcile-commands.js';
  * node's session at the broker (on the TLS listener the node's certificate is its client id):
  *   - the node runs (a live process holds the journal's lock): ask it, on its observability port,
  *     to ask the centre over its own connection; this command checks the signed answer itself;
- *   - the node is stopped: take the journal's lock (so a node starting meanwhile waits rather than
- *     losing its session to this command) and ask the centre with a client of this command's own.
- * Anything else (no observability port to ask, the centre silent, an answer not believed) leaves
- * the centre's side unknown, said plainly, and the report is not matched.
+ *   - the node is stopped: take the journal's lock (a node starting meanwhile is refused with
+ *     "journal in use" and restarted by systemd, at most --timeout-s later, rather than losing its
+ *     session to this command) and ask the centre with a client of this command's own.
+ * Anything else (no observability port to ask, the broker or the centre down or silent, an answer
+ * not believed) leaves the centre's side unknown, said plainly, and the report is not matched.
+ * Every wait is bounded by the command's deadline (--timeout-s): whatever is down (after a power
+ * cut the boxes come up in any order), the journal's side is printed within it.
  */
 
 /** The HTTP request to the running node, on top of the centre's own answer timeout. */
@@ -29,9 +33,9 @@ const LOCAL_MARGIN_MS = 3_000;
 /** Reading a local answer: a signed report is a few hundred bytes; anything far larger is not one. */
 const MAX_LOCAL_ANSWER_BYTES = 64 * 1024;
 
-export async function centreSideOverMqtt(config: WithCentre): Promise<CentreSide> {
+export async function centreSideOverMqtt(config: WithCentre, deadline: Deadline): Promise<CentreSide> {
   const owner = lockOwner(journalPathOf(config));
-  if (owner !== undefined) return askRunningNode(config, owner);
+  if (owner !== undefined) return askRunningNode(config, owner, deadline);
   let lock: JournalLock;
   try {
     lock = JournalLock.acquire(journalPathOf(config));
@@ -40,9 +44,10 @@ export async function centreSideOverMqtt(config: WithCentre): Promise<CentreSide
     return { reached: false, via: 'over MQTT', why: `the node started while this command looked (${(error as Error).message}); run it again` };
   }
   try {
-    const centre = await connectToCentre(config, 'own-client');
+    // A client id of this command's own (toolClientId): never the node's, whose session it would take.
+    const centre = await connectToCentre(config, 'own-client', { tool: 'status', connectTimeoutMs: deadline.left() });
     try {
-      const answer = await centre.askReport!(config.centre.answerTimeoutMs);
+      const answer = await centre.askReport!(deadline.atMost(config.centre.answerTimeoutMs));
       return { reached: true, via: `over MQTT (${centre.via})`, report: answer.report ?? undefined, entriesCompared: false };
     } finally {
       await centre.close();
@@ -54,7 +59,7 @@ export async function centreSideOverMqtt(config: WithCentre): Promise<CentreSide
   }
 }
 
-async function askRunningNode(config: WithCentre, pid: number): Promise<CentreSide> {
+async function askRunningNode(config: WithCentre, pid: number, deadline: Deadline): Promise<CentreSide> {
   const via = `through the running node (pid ${pid})`;
   const observability = config.observability;
   if (observability === undefined || observability.port === 0) {
@@ -67,7 +72,7 @@ async function askRunningNode(config: WithCentre, pid: number): Promise<CentreSi
   const correlationId = `report#${randomUUID()}`;
   let answer: SignedCentreAnswer;
   try {
-    answer = await fetchAnswer(observability.host, observability.port, correlationId, config.centre.answerTimeoutMs + LOCAL_MARGIN_MS);
+    answer = await fetchAnswer(observability.host, observability.port, correlationId, deadline.atMost(config.centre.answerTimeoutMs + LOCAL_MARGIN_MS));
   } catch (error) {
     return { reached: false, via, why: (error as Error).message };
   }

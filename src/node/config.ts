@@ -150,6 +150,13 @@ export const nodeConfigSchema = strict({
     online: strict({
       enabled: z.boolean({ error: 'must be true or false' }).default(false),
       timeoutMs: int(10, 30_000, 'milliseconds to wait for the centre before deciding offline').default(300),
+      /**
+       * The circuit breaker (central/online-breaker.ts): this many unanswered in a row, and payments
+       * stop asking until a probe is answered, the first after probeAfterMs. 3 and 5000 when absent
+       * (BREAKER_DEFAULTS), so a configuration without them reads back as it was written.
+       */
+      failuresToOpen: int(1, 1_000, 'online requests unanswered in a row before payments stop asking the centre').optional(),
+      probeAfterMs: int(100, 600_000, 'milliseconds before probing a centre that stopped answering').optional(),
     }).prefault({}),
     batchSize: int(1, 10_000, 'entries per forwarded batch').default(500),
     intervalMs: int(100, 3_600_000, 'milliseconds between forwarding rounds').default(5_000),

@@ -1,4 +1,5 @@
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
+import { type OnlineNotAsked, wasNotAsked } from '../reconcile/online-guard.js';
 import type { AuthorizationRequest, Outcome } from '../standin/index.js';
 import { ONLINE_CODES } from '../standin/requests.js';
 import type { CardCheckReply, JournalWriterRequest } from './actors/journal-writer-protocol.js';
@@ -55,7 +56,8 @@ async function withQuorum(outcome: Outcome, call: ActorCall, quorumTimeoutMs: nu
  * answer in time (link down, centre slow) means the offline rules decide, and the centre is told
  * to withdraw whatever it may have approved meanwhile. That reversal is best effort; the entry
  * forwarded later says the same thing durably (an offline decision supersedes an online approval
- * under the same key).
+ * under the same key). While the centre is known to be unreachable the uplink does not ask it
+ * (its circuit breaker), and the offline rules decide at once.
  */
 async function withOnlineDecision(
   call: ActorCall,
@@ -83,7 +85,10 @@ async function withOnlineDecision(
     checkDigitValid: request.card.checkDigitValid,
   };
   try {
-    const decision = await call<OnlineDecision>('uplink', { type: 'authorize', request: ask, timeoutMs: online.timeoutMs }, online.timeoutMs + 200);
+    const decision = await call<OnlineDecision | OnlineNotAsked>('uplink', { type: 'authorize', request: ask, timeoutMs: online.timeoutMs }, online.timeoutMs + 200);
+    // The centre is known to be unreachable (the uplink's breaker is open): decided offline at once,
+    // exactly as after a timeout; nothing was sent, so there is nothing to reverse.
+    if (wasNotAsked(decision)) return request;
     if (isOnlineCode(decision.code)) return { ...request, online: { approved: decision.approved, code: decision.code, reason: decision.reason } };
   } catch {
     // Timed out or unreachable: decided offline below.

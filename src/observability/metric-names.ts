@@ -35,6 +35,8 @@ export const METRICS = {
   peerApprovalsIgnored: { name: 'edgepay_peer_approvals_ignored_total', kind: 'counter', exportedBy: node },
   centreAnswersRejected: { name: 'edgepay_centre_answers_rejected_total', kind: 'counter', exportedBy: node },
   centreUp: { name: 'edgepay_centre_up', kind: 'gauge', exportedBy: node },
+  onlineBreakerState: { name: 'edgepay_centre_online_breaker_state', kind: 'gauge', exportedBy: node },
+  onlineBreakerTransitions: { name: 'edgepay_centre_online_breaker_transitions_total', kind: 'counter', exportedBy: node },
   healthy: { name: 'edgepay_healthy', kind: 'gauge', exportedBy: node },
   apiUnauthorized: { name: 'edgepay_api_unauthorized_total', kind: 'counter', exportedBy: node },
   actorRestarts: { name: 'edgepay_actor_restarts_total', kind: 'counter', exportedBy: node },

@@ -4,6 +4,7 @@ import { journalPathOf } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
 import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
+import type { BreakerState } from '../central/online-breaker.js';
 import type { LatencySnapshot } from './latency-buckets.js';
 import { MergedHistogram } from './merged-histogram.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from './metric-names.js';
@@ -28,7 +29,7 @@ interface ExposureSummary {
 const PER_NODE = [
   METRICS.decisions, METRICS.decisionLatency, METRICS.journalCommitLatency, METRICS.offlineExposure, METRICS.unforwardedEntries,
   METRICS.oldestUnforwardedAge, METRICS.replicationLag, METRICS.peerUp, METRICS.readerState, METRICS.peerApprovalsIgnored,
-  METRICS.centreAnswersRejected, METRICS.centreUp, METRICS.brokerUp, METRICS.healthy,
+  METRICS.centreAnswersRejected, METRICS.centreUp, METRICS.brokerUp, METRICS.healthy, METRICS.onlineBreakerState, METRICS.onlineBreakerTransitions,
 ].map((spec) => spec.name);
 
 export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
@@ -113,6 +114,8 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
       },
     });
   }
+
+  if (runtime.config.centre?.online.enabled === true) registerOnlineBreakerMetrics(registry, runtime);
 
   const reader = new JournalReader(journalPathOf(runtime.config), runtime.config.nodeId);
   void runtime.exited.then(() => reader.close(), () => reader.close());
@@ -209,4 +212,41 @@ function registerLinkMetrics(registry: Registry, runtime: NodeRuntime): void {
       },
     });
   }
+}
+
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
+
+/**
+ * The uplink's circuit breaker for online authorization: its state (1 for the current one, every
+ * state shown so an alert has a series to watch) and its transitions, counted by the uplink from
+ * its own start and added here as they grow, like the counters above.
+ */
+function registerOnlineBreakerMetrics(registry: Registry, runtime: NodeRuntime): void {
+  const breaker = async () => (await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined))?.onlineBreaker;
+  new Gauge({
+    name: METRICS.onlineBreakerState.name,
+    help: 'Online authorization: 1 for the state payments are in: closed (they ask the centre), open (decided offline at once, the centre unreachable), half_open (decided offline, one probe in flight)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const status = await breaker();
+      if (status === undefined) return;
+      for (const state of BREAKER_STATES) this.set({ state }, status.state === state ? 1 : 0);
+    },
+  });
+  const seen = new Map<string, number>();
+  new Counter({
+    name: METRICS.onlineBreakerTransitions.name,
+    help: 'Online authorization: transitions of the circuit breaker, by from and to state (closed to open: the centre stopped answering)',
+    labelNames: ['from', 'to'] as const,
+    registers: [registry],
+    async collect() {
+      for (const { from, to, count } of (await breaker())?.transitions ?? []) {
+        const key = `${from}>${to}`;
+        const last = seen.get(key) ?? 0;
+        seen.set(key, count);
+        this.inc({ from, to }, count >= last ? count - last : count);
+      }
+    },
+  });
 }

@@ -6,13 +6,14 @@ import { journalPathOf } from '../node/config.js';
 import { allowOnlyServedHosts, listeningUrl } from './host-check.js';
 import { CENTRE_REPORT_PATH, centreReportEndpoint } from '../reconcile/report-endpoint.js';
 import { STATUS_PAGE } from './status-page.js';
-import { isHealthy, nodeStatus } from './status.js';
+import { brokerConnected, isHealthy, nodeStatus } from './status.js';
 
 /**
  * Metrics, health and the staff status page on their own local port, apart from the POS API:
  * a scraper or a browser on the store's back-office PC never competes with a payment for it.
  *   GET /metrics      Prometheus text format (prom-client)
- *   GET /health       200 while every child of the supervision tree runs, 503 otherwise
+ *   GET /health       200 while every child of the supervision tree runs, 503 otherwise; it also
+ *                     shows whether the store broker is connected (which it does not wait for)
  *   GET /status.json  what the status page shows
  *   GET /centre-report.json?correlationId=report#<uuid>  the centre's signed report of this node,
  *                     asked over the node's own session (for `edgepay reconcile status`)
@@ -29,7 +30,9 @@ export async function startObservabilityService(context: TreeContext): Promise<C
   app.get('/metrics', async (_request, reply) => reply.type(promRegistry.contentType).send(await promRegistry.metrics()));
   app.get('/health', async (_request, reply) => {
     const healthy = isHealthy(runtime);
-    return reply.code(healthy ? 200 : 503).send({ healthy, accepting: runtime.isAccepting, tree: runtime.supervisor.children() });
+    // The broker is shown, not counted: a node takes payments without it (it may be booting still).
+    const broker = { connected: await brokerConnected(runtime) };
+    return reply.code(healthy ? 200 : 503).send({ healthy, accepting: runtime.isAccepting, broker, tree: runtime.supervisor.children() });
   });
   const reader = new JournalReader(journalPathOf(context.config), context.config.nodeId);
   app.get('/status.json', async () => nodeStatus(runtime, reader));
@@ -37,6 +40,7 @@ export async function startObservabilityService(context: TreeContext): Promise<C
   const centreReport = centreReportEndpoint({
     ask: centre === undefined || centre.ledger !== undefined ? undefined : (correlationId, timeoutMs) => runtime.askOnce('uplink', { type: 'report', correlationId }, timeoutMs),
     answerTimeoutMs: centre?.answerTimeoutMs ?? 0,
+    brokerConnected: () => brokerConnected(runtime),
   });
   app.get(CENTRE_REPORT_PATH, async (request, reply) => {
     const { status, body } = await centreReport(request.query);

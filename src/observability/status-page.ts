@@ -5,7 +5,7 @@
  * node (the currency's own exponent), so the page holds no currency table of its own.
  *
  * Colours say how things are, not that they exist: green runs, amber works in a degraded way
- * (centre offline, a reader reconnecting, a child restarting), red is down, grey is not
+ * (store broker or centre away, a reader reconnecting, a child restarting), red is down, grey is not
  * configured or not known. When no answer came for STALE_AFTER_MS the page says so, with the
  * time of the figures it still shows.
  */
@@ -34,7 +34,7 @@ export const STATUS_PAGE = `<!doctype html>
 <div id="meta">edgepay <span id="version"></span> · updated <span id="updated">never</span></div>
 <div id="stale" role="alert">This page lost contact with the node. The figures below are from <span id="stale-at">before the page loaded</span> and may be old.</div>
 <main>
-<div><span id="health"></span> · centre: <span id="centre"></span> · not yet forwarded: <span id="backlog"></span></div>
+<div><span id="health"></span> · store broker: <span id="broker"></span> · centre: <span id="centre"></span> · not yet forwarded: <span id="backlog"></span></div>
 <h2>Lanes and readers</h2>
 <table><thead><tr><th>lane</th><th>reader</th><th>busy with</th></tr></thead><tbody id="lanes"></tbody></table>
 <h2>Store peers</h2>
@@ -72,6 +72,10 @@ function centre(online) {
   if (online === null) return ['not configured', 'neutral'];
   return online ? ['online', 'ok'] : ['offline (taking payments offline)', 'warn'];
 }
+function broker(b) {
+  if (!b || b.connected === null) return ['not configured', 'neutral'];
+  return b.connected ? ['connected', 'ok'] : ['not connected (peers get copies when it is back)', 'warn'];
+}
 function peer(online) {
   if (online === null) return ['unknown', 'neutral'];
   return online ? ['online', 'ok'] : ['offline', 'warn'];
@@ -99,6 +103,8 @@ async function refresh() {
     text($('updated'), clock(s.atMs));
     const recovering = s.tree.filter((c) => c.state !== 'running').map((c) => c.id);
     text($('health'), s.healthy ? 'running normally' : 'recovering: ' + recovering.join(', '), s.healthy ? 'ok' : 'warn');
+    const [brokerText, brokerClass] = broker(s.broker);
+    text($('broker'), brokerText, brokerClass);
     const [centreText, centreClass] = centre(s.centre.online);
     text($('centre'), centreText, centreClass);
     text($('backlog'), s.backlog.unforwarded + (s.backlog.unforwarded > 0 ? ', oldest ' + age(s.backlog.oldestAgeSeconds) : ''));

@@ -1,3 +1,4 @@
+import type { BreakerState } from '../central/online-breaker.js';
 import type { JournalReader } from '../journal/journal-reader.js';
 import type { LaneInfo } from '../lanes/lane-service.js';
 import type { NodeRuntime } from '../node/runtime.js';
@@ -24,8 +25,23 @@ export interface NodeStatusReport {
   readonly healthy: boolean;
   readonly tree: readonly { readonly id: string; readonly state: string; readonly restarts: number }[];
   readonly lanes: readonly LaneInfo[];
-  /** online: the centre answered the last forwarding round; offline: it did not; null: no centre configured. */
-  readonly centre: { readonly online: boolean | null; readonly lastRoundAtMs: number | null; readonly lastError: string | null };
+  /**
+   * The replicator's connection to the store broker: false while it is away (payments go on, the
+   * peers get their copies when it is back); null: no replication configured.
+   */
+  readonly broker: { readonly connected: boolean | null };
+  /**
+   * online: the centre answered the last forwarding round; offline: it did not; null: no centre
+   * configured. onlineBreaker, with online authorization on: closed while payments ask the centre,
+   * open or half_open while they are decided offline at once (since sinceMs; next probe at
+   * nextProbeAtMs); null otherwise, or while the uplink does not answer.
+   */
+  readonly centre: {
+    readonly online: boolean | null;
+    readonly lastRoundAtMs: number | null;
+    readonly lastError: string | null;
+    readonly onlineBreaker: { readonly state: BreakerState; readonly sinceMs: number | null; readonly nextProbeAtMs: number | null } | null;
+  };
   readonly backlog: { readonly unforwarded: number; readonly oldestAgeSeconds: number | null };
   readonly peers: readonly { readonly nodeId: string; readonly online: boolean | null; readonly lag: number; readonly headSeq: number }[];
   readonly recentDecisions: readonly ShownDecision[];
@@ -34,6 +50,12 @@ export interface NodeStatusReport {
 
 export function isHealthy(runtime: NodeRuntime): boolean {
   return runtime.supervisor.children().every((child) => child.state === 'running');
+}
+
+/** Whether the replicator is connected to the store broker now; null without replication. A replicator that does not answer counts as not connected. */
+export async function brokerConnected(runtime: NodeRuntime): Promise<boolean | null> {
+  if (runtime.config.replication === undefined) return null;
+  return (await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.connected === true;
 }
 
 /** The centre counts as up once a forwarding round got its answer and the last one did; an uplink that does not answer is down. */
@@ -55,10 +77,12 @@ export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): P
     healthy: isHealthy(runtime),
     tree: runtime.supervisor.children().map((c) => ({ id: c.id, state: c.state, restarts: c.restarts })),
     lanes: await runtime.lanes.lanes(),
+    broker: { connected: config.replication === undefined ? null : replicator?.connected === true },
     centre: {
       online: config.centre === undefined ? null : centreIsUp(uplink),
       lastRoundAtMs: uplink?.lastRoundAtMs ?? null,
       lastError: uplink?.lastError?.message ?? null,
+      onlineBreaker: uplink?.onlineBreaker === undefined ? null : { state: uplink.onlineBreaker.state, sinceMs: uplink.onlineBreaker.sinceMs, nextProbeAtMs: uplink.onlineBreaker.nextProbeAtMs },
     },
     backlog: { unforwarded: backlog.unforwarded, oldestAgeSeconds: backlog.oldestUnforwardedWallMs === null ? null : Math.round((nowMs - backlog.oldestUnforwardedWallMs) / 1000) },
     peers: (replicator?.origins ?? []).map((o) => ({ nodeId: o.origin, online: o.online, lag: o.lag, headSeq: o.headSeq })),

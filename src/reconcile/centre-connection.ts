@@ -11,7 +11,7 @@ import { forwardingIdentity } from './forwarding-identity.js';
 import { answerTopic } from '../central/centre-topics.js';
 import type { CentreTransport } from './centre-transport.js';
 import { MqttCentreLink, type ReportAnswer } from './mqtt-centre-link.js';
-import { openOwnClientTransport } from './own-client-transport.js';
+import { openOwnClientTransport, toolClientId } from './own-client-transport.js';
 import type { CentreLink } from './uplink.js';
 
 export interface CentreConnection {
@@ -40,19 +40,25 @@ export interface CentreConnection {
  */
 export type CentreTransportChoice = 'own-client' | 'none' | CentreTransport;
 
+/** With 'own-client': which tool connects (its client id, toolClientId()), and how long it may take to. */
+export interface OwnClientChoice {
+  readonly tool: string;
+  readonly connectTimeoutMs?: number;
+}
+
 /** The centre as a node's configuration names it: an embedded ledger, or the centre process over the fleet's MQTT. */
-export async function connectToCentre(config: NodeConfig, transport: CentreTransportChoice = 'own-client'): Promise<CentreConnection> {
+export async function connectToCentre(config: NodeConfig, transport: CentreTransportChoice = 'own-client', ownClient: OwnClientChoice = { tool: 'tool' }): Promise<CentreConnection> {
   const centre = config.centre;
   if (centre === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: the node configuration has no centre section', { field: 'centre' });
   const identity = forwardingIdentity(config, centre.store);
   if (centre.ledger !== undefined) {
-    const embedded = await openEmbeddedCentre({ ...centre, ledger: centre.ledger }, identity.embeddedNodes);
+    const embedded = openEmbeddedCentre({ ...centre, ledger: centre.ledger }, identity.embeddedNodes);
     return {
       link: embedded.link,
       via: 'embedded ledger',
       signingKey: identity.signingKey,
-      originReport: (origin) => embedded.centre.backend.originReport(origin),
-      heldEntries: (origin, fromSeq, limit) => embedded.centre.backend.heldEntries(origin, fromSeq, limit),
+      originReport: async (origin) => (await embedded.centre()).backend.originReport(origin),
+      heldEntries: async (origin, fromSeq, limit) => (await embedded.centre()).backend.heldEntries(origin, fromSeq, limit),
       close: () => embedded.close(),
     };
   }
@@ -69,7 +75,8 @@ export async function connectToCentre(config: NodeConfig, transport: CentreTrans
           ...(replication.passwordFile === undefined ? {} : { password: readPassword(replication.passwordFile) }),
           tls: loadBrokerTls(replication.brokerUrl, replication, 'replication.'),
           answerTopic: answerTopic(replication.fleet, centre.store, config.nodeId),
-          clientId: `${config.nodeId}-uplink`,
+          clientId: toolClientId(config.nodeId, ownClient.tool),
+          ...(ownClient.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: ownClient.connectTimeoutMs }),
         })
       : transport === 'none'
         ? noTransport

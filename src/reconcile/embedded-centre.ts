@@ -9,25 +9,53 @@ import type { NodeConfig } from '../node/config.js';
 import type { CentreLink } from './uplink.js';
 
 export interface EmbeddedCentre {
-  readonly centre: Centre;
+  /** The centre on its ledger, opened at the first call (and tried again at the next while it cannot be). */
+  centre(): Promise<Centre>;
   readonly link: CentreLink;
   close(): Promise<void>;
 }
 
 type LedgerConfig = NonNullable<NonNullable<NodeConfig['centre']>['ledger']>;
 
-/** The ledger a node's configuration names, opened in this process: the node forwards straight into it. */
-export async function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']> & { readonly ledger: LedgerConfig }, nodes: readonly RegisteredNode[]): Promise<EmbeddedCentre> {
-  const backend = await openLedgerBackend(centreConfig.ledger);
-  const centre = new Centre({ backend, forwardDeadlineHours: centreConfig.forwardDeadlineHours, nodes: directoryOf(nodes) });
+/**
+ * The ledger a node's configuration names, in this process: the node forwards straight into it.
+ * It is opened when first needed, not here: a node whose ledger database is not up yet (a boot in
+ * any order) starts all the same and takes payments offline; each forwarding round, online request
+ * or report tries to open it until it can, and fails like an unreachable centre meanwhile.
+ */
+export function openEmbeddedCentre(centreConfig: NonNullable<NodeConfig['centre']> & { readonly ledger: LedgerConfig }, nodes: readonly RegisteredNode[]): EmbeddedCentre {
+  let opened: Centre | undefined;
+  let opening: Promise<Centre> | undefined;
+  let closed = false;
+  const centre = (): Promise<Centre> => {
+    if (opened !== undefined) return Promise.resolve(opened);
+    if (closed) return Promise.reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the link to the centre closed', {}));
+    // One opening at a time; a failed one is forgotten, so the next call tries again.
+    opening ??= openLedgerBackend(centreConfig.ledger)
+      .then(async (backend) => {
+        if (closed) {
+          await backend.close();
+          throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the link to the centre closed', {});
+        }
+        opened = new Centre({ backend, forwardDeadlineHours: centreConfig.forwardDeadlineHours, nodes: directoryOf(nodes) });
+        return opened;
+      })
+      .finally(() => (opening = undefined));
+    return opening;
+  };
   return {
     centre,
     link: {
-      send: (batch) => centre.ingest(batch),
-      authorize: (request) => centre.authorizeOnline(request),
-      reverse: (origin, key) => centre.reverseOnline(origin, key),
+      send: async (batch) => (await centre()).ingest(batch),
+      authorize: async (request) => (await centre()).authorizeOnline(request),
+      reverse: async (origin, key) => (await centre()).reverseOnline(origin, key),
     },
-    close: () => backend.close(),
+    close: async () => {
+      // An opening still under way is not waited for (a database host that drops packets holds it
+      // for minutes): it closes what it opens when it finishes.
+      closed = true;
+      await opened?.backend.close();
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { ANSWER_REJECT_REASONS, type AnswerRejectReason, type Asked, checkAnswer } from './answer-check.js';
 import type { CentreTransport } from './centre-transport.js';
-import { openOwnClientTransport } from './own-client-transport.js';
+import { openOwnClientTransport, toolClientId } from './own-client-transport.js';
 import type { CentreLink } from './uplink.js';
 
 /** Who the link speaks for and whom it believes; the same whichever transport carries it. */
@@ -76,7 +76,7 @@ export class MqttCentreLink implements CentreLink {
       ...(options.password === undefined ? {} : { password: options.password }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       answerTopic: answerTopic(options.fleet, options.store, options.node),
-      clientId: `${options.node}-uplink`,
+      clientId: toolClientId(options.node, 'link'),
     });
     return new MqttCentreLink(transport, options);
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { connectCentreClient } from '../central/centre-mqtt-client.js';
 import { EdgepayError } from '../errors.js';
@@ -13,8 +14,21 @@ export interface OwnClientTransportOptions {
   readonly tls?: BrokerTlsOptions;
   /** The node's `centre` topic, subscribed QoS 1 on every connect. */
   readonly answerTopic: string;
-  /** `<node>-uplink`: apart from the replicator's session on a password listener. */
+  /** toolClientId(): apart from the running node's session, and from any other tool's, on a password listener. */
   readonly clientId: string;
+  /** The first connection and subscription may take this long at most (a tool answers within its own timeout). */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * A tool's client id: the node id, what the tool is, and a random part. Never the node id alone,
+ * which is the running node's persistent session (the broker would drop it for this one), nor the
+ * same for two tools at once, which would drop each other. On the TLS listener the broker replaces
+ * it with the certificate's name (use_username_as_clientid): there only not connecting beside a
+ * running node keeps its session (reconcile-status.ts).
+ */
+export function toolClientId(nodeId: string, tool: string): string {
+  return `${nodeId}-${tool}-${randomBytes(4).toString('hex')}`;
 }
 
 /**
@@ -36,6 +50,7 @@ export async function openOwnClientTransport(options: OwnClientTransportOptions)
         ...(options.tls === undefined ? {} : { tls: options.tls }),
         filters: options.answerTopic,
         onError: () => undefined,
+        ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
       },
       (_topic, payload) => handler(payload),
     );
@@ -51,7 +66,11 @@ export async function openOwnClientTransport(options: OwnClientTransportOptions)
       handler = next;
     },
     close: async () => {
-      await client.endAsync();
+      // A clean end waits for every PUBACK: one that never comes (the broker went away) would hold
+      // the command forever. Nothing is lost by dropping the socket: a request with no answer is
+      // sent again, and the centre is idempotent.
+      const unacknowledged = Object.keys(client.outgoing).length > 0;
+      await client.endAsync(unacknowledged || !client.connected);
     },
   };
 }

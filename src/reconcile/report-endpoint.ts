@@ -21,6 +21,11 @@ export interface CentreReportEndpointOptions {
   /** The uplink actor's `report` request; undefined when the node has no centre over MQTT. */
   readonly ask: ((correlationId: string, timeoutMs: number) => Promise<SignedCentreAnswer>) | undefined;
   readonly answerTimeoutMs: number;
+  /**
+   * Whether the node's broker session is up now (null: no broker). Without it a request would only
+   * wait out the answer timeout, so the caller is told at once why the centre cannot be asked.
+   */
+  readonly brokerConnected?: () => Promise<boolean | null>;
 }
 
 /** `body` is JSON text: on 200 the centre's answer in its own wire form, exactly as it was signed. */
@@ -42,6 +47,9 @@ export function centreReportEndpoint(options: CentreReportEndpointOptions): (que
       return problem(400, new EdgepayError('EDGEPAY_BAD_INPUT', 'correlationId: must be report#<uuid>, fresh for each request', { field: 'correlationId' }));
     }
     if (options.ask === undefined) return problem(404, new EdgepayError('EDGEPAY_NOT_FOUND', 'this node reaches no centre over MQTT: nothing to ask through it', {}));
+    if ((await options.brokerConnected?.()) === false) {
+      return problem(503, new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'this node is not connected to its store broker now (it may still be coming up): the centre cannot be asked through it', {}));
+    }
     if (busy) return problem(429, new EdgepayError('EDGEPAY_OVERLOADED', 'a report request to the centre is already waiting; ask again when it has its answer', {}));
     busy = true;
     try {

@@ -1,5 +1,6 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
 import { type ActorLog, runActor } from '../actors/worker-runtime.js';
+import { BREAKER_DEFAULTS } from '../central/online-breaker.js';
 import { EdgepayError } from '../errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
@@ -10,6 +11,7 @@ import type { ReplicatorStatus } from '../replication/replicator.js';
 import { CustodyForwarder } from './custody-forwarder.js';
 import { ownSignedReads } from './signed-reads.js';
 import { type CentreConnection, connectToCentre } from './centre-connection.js';
+import { OnlineGuard } from './online-guard.js';
 import { replicatorTransport } from './replicator-transport.js';
 import type { UplinkInit, UplinkReply, UplinkRequest, UplinkStatus } from './uplink-protocol.js';
 import { type DrainReport, Uplink } from './uplink.js';
@@ -28,6 +30,7 @@ let timer: NodeJS.Timeout | undefined;
 let running: Promise<DrainReport> | undefined;
 let custody: (() => Promise<void>) | undefined;
 let forwarder: CustodyForwarder | undefined;
+let online: OnlineGuard | undefined;
 let stopping = false;
 let answerTimeoutMs = 10_000;
 const status: { -readonly [K in keyof UplinkStatus]: UplinkStatus[K] } = { lastRoundAtMs: null, lastReport: null, lastError: null, rounds: 0 };
@@ -41,6 +44,26 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
     // Over MQTT on the replicator's connection: one session per node at the broker (centre-relay.ts).
     // A centre over MQTT implies a replication section (the configuration refuses one without).
     centre = await connectToCentre(config, config.centre.ledger === undefined ? replicatorTransport(ctx.call, ctx.log) : 'own-client');
+    const link = centre.link;
+    if (centreConfig.online.enabled && link.authorize !== undefined) {
+      // The probe: over MQTT the centre's signed report of this node (read-only at the centre, and
+      // believed only as every answer is); embedded, the same report read from the ledger.
+      const { askReport, originReport } = centre;
+      const probe = askReport !== undefined ? (timeoutMs: number) => askReport(timeoutMs) : originReport !== undefined ? () => originReport(config.nodeId) : undefined;
+      if (probe !== undefined) {
+        online = new OnlineGuard({
+          settings: {
+            failuresToOpen: centreConfig.online.failuresToOpen ?? BREAKER_DEFAULTS.failuresToOpen,
+            probeAfterMs: centreConfig.online.probeAfterMs ?? BREAKER_DEFAULTS.probeAfterMs,
+          },
+          authorize: (request, timeoutMs) => link.authorize!(request, timeoutMs),
+          probe,
+          // As long as a batch may wait for its answer: a slow answer is still the centre answering.
+          probeTimeoutMs: centreConfig.answerTimeoutMs,
+          log: ctx.log,
+        });
+      }
+    }
     const journalReader = new JournalReader(journalPathOf(config), config.nodeId);
     reader = journalReader;
     uplink = new Uplink({
@@ -91,12 +114,16 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
   async handle(request, ctx) {
     switch (request.type) {
       case 'status':
-        return { ...status, ...(centre?.rejectedAnswers === undefined ? {} : { rejectedAnswers: { ...centre.rejectedAnswers } }) };
+        return {
+          ...status,
+          ...(centre?.rejectedAnswers === undefined ? {} : { rejectedAnswers: { ...centre.rejectedAnswers } }),
+          ...(online === undefined ? {} : { onlineBreaker: online.status() }),
+        };
       case 'drain':
         return drain();
       case 'authorize': {
         if (centre?.link.authorize === undefined) throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'this link to the centre takes no online authorizations', {});
-        return centre.link.authorize(request.request, request.timeoutMs);
+        return online === undefined ? centre.link.authorize(request.request, request.timeoutMs) : online.authorize(request.request, request.timeoutMs);
       }
       case 'reverse':
         return { reversed: await reverseWithRetries(request.origin, request.idempotencyKey, ctx.log) };
@@ -108,6 +135,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
   },
   async terminate() {
     stopping = true;
+    online?.stop();
     if (timer !== undefined) clearTimeout(timer);
     await running?.catch(() => undefined);
     reader?.close();

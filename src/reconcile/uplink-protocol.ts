@@ -1,13 +1,17 @@
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import type { NodeConfig } from '../node/config.js';
 import type { ReportAnswer } from './mqtt-centre-link.js';
+import type { OnlineBreakerStatus, OnlineNotAsked } from './online-guard.js';
 import type { DrainReport } from './uplink.js';
 
 export type UplinkRequest =
   /** Forward now rather than at the next round; resolves with that round's report. */
   | { readonly type: 'drain' }
   | { readonly type: 'status' }
-  /** Ask the centre to decide this payment online; rejects when it does not answer within timeoutMs. */
+  /**
+   * Ask the centre to decide this payment online; rejects when it does not answer within timeoutMs.
+   * Answered at once with OnlineNotAsked while the centre is known to be unreachable (online-guard.ts).
+   */
   | { readonly type: 'authorize'; readonly request: OnlineRequest; readonly timeoutMs: number }
   /** The node decided offline after all: withdraw any online approval (retried in the background). */
   | { readonly type: 'reverse'; readonly origin: string; readonly idempotencyKey: string }
@@ -26,9 +30,11 @@ export interface UplinkStatus {
   readonly rounds: number;
   /** Over MQTT: answers from "the centre" not believed (forged, mismatched, expired, malformed, unsolicited), by why. */
   readonly rejectedAnswers?: Readonly<Record<string, number>>;
+  /** With online authorization on: whether payments ask the centre (closed) or not (open, half_open). */
+  readonly onlineBreaker?: OnlineBreakerStatus;
 }
 
-export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | { readonly reversed: boolean } | ReportAnswer;
+export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | OnlineNotAsked | { readonly reversed: boolean } | ReportAnswer;
 
 export interface UplinkInit {
   readonly config: NodeConfig;

@@ -14,7 +14,9 @@ export function setWill(client: MqttClient, will: WillMessage): void {
 /**
  * One mqtt.js client per node: a persistent session (clean=false) under a fixed client id, the
  * node id, so the broker keeps its subscriptions and queues QoS 1 messages while it is away, and
- * the client re-sends its unacknowledged publishes after reconnecting. MQTT 3.1.1 because the
+ * the client re-sends its unacknowledged publishes after reconnecting. Nothing waits for its first
+ * connection: a node comes up with its broker down (a boot in any order) and joins at the next
+ * attempt, every reconnectPeriodMs, exactly as after a later outage. MQTT 3.1.1 because the
  * embedded broker (aedes) speaks nothing newer; nothing here needs MQTT 5.
  */
 export function createClient(settings: ReplicatorSettings, tuning: ReplicatorTuning): MqttClient {
@@ -26,6 +28,9 @@ export function createClient(settings: ReplicatorSettings, tuning: ReplicatorTun
     protocolVersion: 4,
     username: settings.username ?? settings.nodeId,
     reconnectPeriod: tuning.reconnectPeriodMs,
+    // A broker that refuses the CONNECT (come up before its password file or ACL was written, or
+    // restarting) is tried again like one that is not there yet; mqtt.js would otherwise stop for good.
+    reconnectOnConnackError: true,
     connectTimeout: tuning.connectTimeoutMs,
     keepalive: tuning.keepaliveSeconds,
     // The replicator subscribes on every connect itself: it knows whether the session survived.
