@@ -4,7 +4,9 @@ import { JournalReader } from '../journal/journal-reader.js';
 import { type CheckResult, checkStore } from '../audit/store-checks.js';
 import { type ChaosStore, PER_CARD, startChaosStore } from './chaos-store.js';
 import { FAULT_KINDS, type FaultKind, FaultInjector, type FaultRecord } from './faults.js';
-import { PosLoad, type PosTally } from './pos-load.js';
+import { POS_LANE, PosLoad, type PosTally, REQUEST_TIMEOUT_MS } from './pos-load.js';
+import { type RequestOutcome, laneKey } from './pos-request.js';
+import { type AvailabilityReport, computeAvailability } from './availability.js';
 import { SeededRandom } from '../platform/random.js';
 
 export interface ChaosOptions {
@@ -28,6 +30,13 @@ export interface ChaosReport {
     readonly log: readonly FaultRecord[];
   };
   readonly payments: PosTally;
+  /** Every request the POS sent while trading, by what it came to. */
+  readonly requests: {
+    readonly logged: number;
+    readonly byOutcome: Partial<Record<RequestOutcome, number>>;
+  };
+  /** Availability from the POS's side: per lane, per kind of fault, overall and for the store. */
+  readonly availability: AvailabilityReport<FaultKind>;
   readonly checks: readonly CheckResult[];
   readonly violations: readonly string[];
   readonly ok: boolean;
@@ -36,11 +45,14 @@ export interface ChaosReport {
 /** After the faults stop: how long the healed store has to answer the POS and drain to the centre. */
 const SETTLE_MS = 90_000;
 const CONVERGE_MS = 120_000;
+/** The POS goes on trading this long after the last fault is healed, so the lanes' repair from it is seen too. */
+const TAIL_MS = 5_000;
 
 /**
  * Faults no one scripted on a real store: a seeded schedule of kills, pauses, broker and database
- * crashes, network cuts and full disks while the POS pays, then everything healed and the store
- * checked from its journals, replicas and the centre's database.
+ * crashes, network cuts, full disks, unplugged readers and power cuts while the POS pays, then
+ * everything healed and the store checked from its journals, replicas and the centre's database;
+ * with availability as the POS saw it, from its request log and the fault log.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const progress = options.progress ?? (() => undefined);
@@ -56,12 +68,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const pos = new PosLoad(store.boxes.map((b) => b.node), random);
     const faults = new FaultInjector({ boxes: store.boxes, broker: store.broker, database: store.database }, random, kinds);
     progress(`trading for ${options.minutes} min under faults: ${kinds.join(', ')}${unavailable['disk-full'] === undefined ? '' : ` (disk-full left out: ${unavailable['disk-full']})`}`);
+    const roundStartMs = Date.now();
     pos.start();
     faults.start();
     await new Promise((resolve) => setTimeout(resolve, options.minutes * 60_000));
     await faults.stop();
+    await new Promise((resolve) => setTimeout(resolve, TAIL_MS));
+    const roundEndMs = Date.now();
     await pos.stop();
     progress(`faults ${JSON.stringify(faults.counts())}; payments ${JSON.stringify(pos.tally())}`);
+    const availability = computeAvailability({
+      requests: pos.requests,
+      faults: faults.records,
+      lanes: store.boxes.map((b) => laneKey({ box: b.node.id, lane: POS_LANE })),
+      kinds,
+      roundStartMs,
+      roundEndMs,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
 
     progress('healing everything, asking again for every payment the POS did not hear back on');
     const violations: string[] = faults.records.filter((r) => r.healError !== null).map((r) => `healing ${r.kind} on ${r.target ?? 'the store'} failed: ${r.healError}`);
@@ -88,6 +112,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       faults: { injected: faults.records.length, byKind: faults.counts(), unavailable, log: faults.records },
       payments: pos.tally(),
+      requests: { logged: pos.requests.length, byOutcome: countBy(pos.requests.map((r) => r.outcome)) },
+      availability,
       checks,
       violations,
       ok: violations.length === 0,
@@ -114,11 +140,18 @@ async function healAll(store: ChaosStore): Promise<string[]> {
   });
   for (const box of store.boxes) {
     await attempt(`${box.node.id}'s disk`, () => box.disk?.free());
+    await attempt(`${box.node.id}'s reader`, () => box.node.replugReader());
     box.gate.unblock();
     box.node.resume();
     await attempt(`${box.node.id}`, () => box.node.restart());
   }
   return problems;
+}
+
+function countBy<T extends string>(values: readonly T[]): Partial<Record<T, number>> {
+  const counts: Partial<Record<T, number>> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 async function databaseUp(store: ChaosStore): Promise<boolean> {

@@ -4,9 +4,13 @@ import type { MosquittoServer } from '../testing/mosquitto-server.js';
 import type { TcpGate } from '../testing/tcp-gate.js';
 import type { DiskFiller } from './disk-filler.js';
 import { type RandomSource, between, pick, shuffle } from '../platform/random.js';
+import { cutPower, restorePower } from './power-cut.js';
 
-export const FAULT_KINDS = ['node-kill', 'node-pause', 'broker-kill', 'db-kill', 'network-cut', 'disk-full'] as const;
+export const FAULT_KINDS = ['node-kill', 'node-pause', 'broker-kill', 'db-kill', 'network-cut', 'disk-full', 'store-power-cut', 'broker-box-death', 'reader-unplug'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Kinds that hit the store as a whole rather than one box. */
+const STORE_WIDE: readonly FaultKind[] = ['broker-kill', 'db-kill', 'store-power-cut', 'broker-box-death'];
 
 /** One box of the store as the injector sees it: its process, its link to the broker, its disk. */
 export interface ChaosBox {
@@ -24,22 +28,39 @@ export interface ChaosTargets {
 
 export interface FaultRecord {
   readonly kind: FaultKind;
-  /** The box it hit; null for the broker and the database. */
+  /** The box it hit; null for the broker, the database and the whole store. */
   readonly target: string | null;
+  /** Wall-clock milliseconds (Date.now()) when it was injected. */
   readonly atMs: number;
+  /** How long it was held before healing began: from atMs, cut short when the run stops. */
   readonly heldMs: number;
+  /** When the heal finished (or failed): restarts take time of their own, which counts as repair. */
+  readonly healedAtMs: number;
   /** Set when healing failed: the run reports it as a violation. */
   readonly healError: string | null;
+  /** What healing did where there is more to say than "healed": a power cut's restoration order and retries. */
+  readonly detail: string | null;
 }
 
 /** How long a fault is held before it is healed, and the pause before the next one. */
 const HOLD_MS = { min: 800, max: 4_000 } as const;
 const GAP_MS = { min: 300, max: 2_000 } as const;
+/**
+ * Kinds held differently. The broker's box dies for longer than the broker process alone (its
+ * machine must boot); a power cut is held short because restoring five processes one after the
+ * other takes seconds of its own, and the short CI round must still meet every kind.
+ */
+const HOLD_BY_KIND: Partial<Record<FaultKind, { readonly min: number; readonly max: number }>> = {
+  'broker-box-death': { min: 3_000, max: 6_000 },
+  'store-power-cut': { min: 800, max: 2_000 },
+};
 
 /**
  * Injects one fault at a time, in rounds of every kind in a seeded order, holds it, heals it, and
  * goes on until stopped: boxes killed (SIGKILL) and restarted, paused (SIGSTOP/SIGCONT), cut off
- * the broker, their disk filled; the broker and the database killed and restarted.
+ * the broker, their disk filled, their reader unplugged and plugged in again; the broker and the
+ * database killed and restarted, the broker's box dead for longer; the whole store's power cut and
+ * every process started again in a seeded order.
  */
 export class FaultInjector {
   readonly records: FaultRecord[] = [];
@@ -79,22 +100,25 @@ export class FaultInjector {
       if (round.length === 0) round = shuffle(this.random, this.kinds);
       const kind = round.shift()!;
       const box = pick(this.random, this.targets.boxes);
-      const heldMs = between(this.random, HOLD_MS.min, HOLD_MS.max);
+      const hold = HOLD_BY_KIND[kind] ?? HOLD_MS;
+      const holdMs = between(this.random, hold.min, hold.max);
       const atMs = Date.now();
       const heal = await this.inject(kind, box);
-      await this.sleep(heldMs);
+      await this.sleep(holdMs);
+      const heldMs = Date.now() - atMs;
       let healError: string | null = null;
+      let detail: string | null = null;
       try {
-        await heal();
+        detail = (await heal()) ?? null;
       } catch (error) {
         healError = error instanceof Error ? error.message : String(error);
       }
-      this.records.push({ kind, target: kind === 'broker-kill' || kind === 'db-kill' ? null : box.node.id, atMs, heldMs, healError });
+      this.records.push({ kind, target: STORE_WIDE.includes(kind) ? null : box.node.id, atMs, heldMs, healedAtMs: Date.now(), healError, detail });
     }
   }
 
   /** Applies the fault; resolves with what heals it. */
-  private async inject(kind: FaultKind, box: ChaosBox): Promise<() => Promise<void>> {
+  private async inject(kind: FaultKind, box: ChaosBox): Promise<() => Promise<string | void>> {
     const { broker, database } = this.targets;
     switch (kind) {
       case 'node-kill':
@@ -118,6 +142,19 @@ export class FaultInjector {
         disk.fill();
         return async () => disk.free();
       }
+      case 'store-power-cut': {
+        const store = { nodes: this.targets.boxes.map((b) => b.node), broker, database };
+        const plan = await cutPower(store, this.random);
+        return () => restorePower(store, plan);
+      }
+      case 'broker-box-death':
+        // The store has one broker, so its box dying cuts every node off its peers and the centre
+        // for the whole hold; the payments go on offline. A second broker would be failed over to.
+        await broker.kill();
+        return () => broker.start();
+      case 'reader-unplug':
+        await box.node.unplugReader();
+        return () => box.node.replugReader();
     }
   }
 

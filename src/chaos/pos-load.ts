@@ -1,6 +1,7 @@
 import type { StoreNode } from '../demo/store/store-node.js';
 import type { PosPayment } from '../audit/store-checks.js';
 import { type RandomSource, between } from '../platform/random.js';
+import type { PosRequest, RequestOutcome } from './pos-request.js';
 
 export interface PosTally {
   readonly payments: number;
@@ -15,7 +16,9 @@ export interface PosTally {
 
 export const CURRENCY = 'EUR';
 /** A POS gives up on one request after this long and asks again later with the same key. */
-const REQUEST_TIMEOUT_MS = 4_000;
+export const REQUEST_TIMEOUT_MS = 4_000;
+/** The lane every box's POS pays at: each box of the chaos store has one. */
+export const POS_LANE = 'lane-1';
 /** After a failed request the lane waits a little, as a cashier would, instead of hammering a dead box. */
 const AFTER_FAILURE_MS = 300;
 const AMOUNT_RANGE = { min: 100, max: 9_000 } as const;
@@ -24,9 +27,13 @@ const AMOUNT_RANGE = { min: 100, max: 9_000 } as const;
  * One POS per box, paying one customer after the other at its lane, recording what it saw.
  * A request without an answer leaves the payment unknown, as at a real till; `settle` asks again
  * for each with the same idempotency key once the store is healed, as a POS does on recovery.
+ * Every request sent while trading is logged (`requests`) for the availability report; a round of
+ * minutes is at most tens of thousands of them, a few MB. Settling's requests, made on a store
+ * healed on purpose after the round, are not: they would measure the healing, not the faults.
  */
 export class PosLoad {
   readonly payments = new Map<string, PosPayment>();
+  readonly requests: PosRequest[] = [];
   private stopped = false;
   private readonly lanes: Promise<void>[] = [];
   private issued = 0;
@@ -52,7 +59,7 @@ export class PosLoad {
       if (unknown.length === 0 || Date.now() > deadlineMs) return;
       for (const payment of unknown) {
         const node = this.nodes.find((n) => n.id === payment.node);
-        if (node !== undefined) await this.request(node, payment);
+        if (node !== undefined) await this.request(node, payment, false);
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -74,36 +81,59 @@ export class PosLoad {
     while (!this.stopped) {
       const payment: PosPayment = { node: node.id, key: `${node.id}-pay-${this.issued++}`, amountMinor: between(this.random, AMOUNT_RANGE.min, AMOUNT_RANGE.max), outcome: 'unknown', code: null, mode: null, attempts: 0 };
       this.payments.set(payment.key, payment);
-      await this.request(node, payment);
+      await this.request(node, payment, true);
       if (payment.outcome === 'unknown') await new Promise((resolve) => setTimeout(resolve, AFTER_FAILURE_MS));
     }
   }
 
-  private async request(node: StoreNode, payment: PosPayment): Promise<void> {
+  private async request(node: StoreNode, payment: PosPayment, logged: boolean): Promise<void> {
     payment.attempts++;
+    const sentMs = Date.now();
+    const seen = await this.ask(node, payment);
+    const endMs = Date.now();
+    if (logged) this.requests.push({ box: node.id, lane: POS_LANE, sentMs, endMs, latencyMs: endMs - sentMs, ...seen });
+  }
+
+  /** One request; the payment is updated with what it settled, the result says what the POS saw. */
+  private async ask(node: StoreNode, payment: PosPayment): Promise<{ outcome: RequestOutcome; detail: string | null }> {
+    let response: Response;
+    let body: { status?: string; decision?: { approved: boolean; code: string; mode: string } | null; error?: { code?: string } | null };
     try {
-      const response = await fetch(`${node.apiUrl}/v1/payments`, {
+      response = await fetch(`${node.apiUrl}/v1/payments`, {
         method: 'POST',
         headers: { ...node.apiHeaders, 'content-type': 'application/json' },
-        body: JSON.stringify({ lane: 'lane-1', amountMinor: payment.amountMinor, currency: CURRENCY, reference: payment.key, idempotencyKey: payment.key }),
+        body: JSON.stringify({ lane: POS_LANE, amountMinor: payment.amountMinor, currency: CURRENCY, reference: payment.key, idempotencyKey: payment.key }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      const body = (await response.json()) as { status?: string; decision?: { approved: boolean; code: string; mode: string } | null; error?: { code?: string } | null };
-      const decision = body.decision;
-      if (decision === null || decision === undefined) {
-        // Ended without a decision (reader gone, the box stopped mid-payment): no money moved, and
-        // the key is over, also after a restart; the lane sells again under a new key.
-        if (body.status === 'failed' || body.status === 'cancelled') {
-          payment.outcome = 'failed';
-          payment.code = body.error?.code ?? body.status;
-        }
-        return;
-      }
-      payment.outcome = decision.approved ? 'approved' : 'declined';
-      payment.code = decision.code;
-      payment.mode = decision.mode;
-    } catch {
+      body = (await response.json()) as typeof body;
+    } catch (error) {
       // No answer: the payment stays unknown and is asked for again.
+      if (error instanceof Error && error.name === 'TimeoutError') return { outcome: 'timeout', detail: null };
+      if (error instanceof SyntaxError) return { outcome: 'http-error', detail: 'an answer that is not JSON' };
+      return { outcome: 'unreachable', detail: networkCause(error) };
     }
+    const decision = body.decision;
+    if (decision === null || decision === undefined) {
+      // Ended without a decision (reader gone, the box stopped mid-payment): no money moved, and
+      // the key is over, also after a restart; the lane sells again under a new key.
+      if (body.status === 'failed' || body.status === 'cancelled') {
+        payment.outcome = 'failed';
+        payment.code = body.error?.code ?? body.status;
+        return { outcome: body.status, detail: payment.code };
+      }
+      return { outcome: 'http-error', detail: `${response.status}${body.error?.code === undefined ? '' : ` ${body.error.code}`}` };
+    }
+    payment.outcome = decision.approved ? 'approved' : 'declined';
+    payment.code = decision.code;
+    payment.mode = decision.mode;
+    return { outcome: payment.outcome, detail: null };
   }
+}
+
+/** What fetch's "fetch failed" hides: ECONNREFUSED, ECONNRESET, a body cut short. */
+function networkCause(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return error instanceof Error ? error.message : String(error);
 }

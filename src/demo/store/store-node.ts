@@ -29,6 +29,16 @@ export interface StoreNode {
   pause(): void;
   /** SIGCONT. */
   resume(): void;
+  /**
+   * The reader's cable pulled: the pty pair (socat) and the simulated reader behind it are gone, so
+   * the node's device vanishes as a USB serial adapter's does. Safe to call twice.
+   */
+  unplugReader(): Promise<void>;
+  /**
+   * The cable back in: a pty pair on the same paths and the simulated reader started on it again;
+   * resolves once the node has found its reader by itself and it is ready. Safe when plugged in.
+   */
+  replugReader(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,17 +76,22 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   const cleanups: (() => Promise<void>)[] = [];
   let readerPath: string;
   let nodePath: string;
+  // The pty pair and the simulated reader (below) are made again when the reader is plugged back in; undefined while unplugged.
+  let pty: LanePty | undefined;
   if (options.transport === 'pty') {
-    const pty: LanePty = await startLanePty(options.dir);
-    cleanups.push(() => pty.close());
+    pty = await startLanePty(options.dir);
     readerPath = pty.readerPath;
     nodePath = pty.nodePath;
   } else {
     readerPath = `${UNIX_SOCKET_PREFIX}${join(options.dir, 'reader.sock')}`;
     nodePath = readerPath;
   }
-  const sim: LaneSim = await startLaneSim({ port: readerPath, profile: 'edgepay-sim', seed: options.seed, pace: false, cards: options.cards });
-  cleanups.push(() => sim.stop());
+  cleanups.push(async () => pty?.close());
+  let plugs = 0;
+  // A replugged reader gets a seed of its own: the same seed would present the same "new" cards again.
+  const startSim = (): Promise<LaneSim> => startLaneSim({ port: readerPath, profile: 'edgepay-sim', seed: (options.seed + plugs * 0x9e37_79b1) >>> 0, pace: false, cards: options.cards });
+  let sim: LaneSim | undefined = await startSim();
+  cleanups.push(async () => sim?.stop());
   const configFile = join(options.dir, 'node.json');
   writeFileSync(
     configFile,
@@ -114,7 +129,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
       if (!alive()) throw new Error(`${options.id} exited at start:\n${log}`);
       const state = await readerState(apiUrl, apiHeaders);
       if (state === 'ready') return;
-      if (Date.now() > deadline) throw new Error(`${options.id}'s reader did not become ready (last state ${String(state)}):\n${log}\n${sim.describe()}`);
+      if (Date.now() > deadline) throw new Error(`${options.id}'s reader did not become ready (last state ${String(state)}):\n${log}\n${sim?.describe() ?? 'simulated reader unplugged'}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
@@ -143,6 +158,20 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     },
     pause: () => signal('SIGSTOP'),
     resume: () => signal('SIGCONT'),
+    async unplugReader() {
+      // The cable first, as a hand pulls it: the node and the reader each lose the line mid-frame.
+      await pty?.close();
+      pty = undefined;
+      await sim?.stop();
+      sim = undefined;
+    },
+    async replugReader() {
+      if (sim !== undefined) return;
+      if (options.transport === 'pty' && pty === undefined) pty = await startLanePty(options.dir);
+      plugs++;
+      sim = await startSim();
+      if (alive()) await untilReady();
+    },
     async stop() {
       if (alive()) {
         // A paused process cannot act on SIGTERM until it runs again.
