@@ -3,7 +3,8 @@
 #   /usr/lib/edgepay/          the compiled program (no source maps, no benchmarks, demos, simulation
 #                              or fault injection) and its production dependencies from the lockfile (npm-shrinkwrap.json),
 #                              native addons compiled here, so the store box needs no compiler
-#   /usr/bin/edgepay           the command line (a link to dist/cli/main.js)
+#   /usr/bin/edgepay           the command line (a link to dist/cli/main.js), its manual page
+#                              (/usr/share/man/man1) and bash completion
 #   /usr/lib/systemd/system/   the units; /usr/lib/sysusers.d, /usr/lib/tmpfiles.d: the edgepay user
 #                              and its directories; /usr/lib/udev/rules.d: the card readers' rule
 #   /usr/share/edgepay/        what the program and the install guide read: the broker's
@@ -156,6 +157,12 @@ node -e '
 ' "$repo/package.json" >"$app/package.json"
 
 ln -s ../lib/edgepay/dist/cli/main.js "$root/usr/bin/edgepay"
+
+# The manual page (generated from the commands: man/edgepay.1) and bash completion, written by the
+# staged program itself, so that they name the commands the package has.
+install -d "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions"
+gzip -9n <"$repo/man/edgepay.1" >"$root/usr/share/man/man1/edgepay.1.gz"
+node "$app/dist/cli/main.js" completion bash >"$root/usr/share/bash-completion/completions/edgepay"
 
 # Units, users, directories, the readers' rule.
 install -d "$root/usr/lib/systemd/system" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/lib/udev/rules.d"

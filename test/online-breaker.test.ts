@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { BREAKER_DEFAULTS, type Breaker, type BreakerEvent, type BreakerSettings, CLOSED, MAX_BACKOFF_LEVEL, allowsPayments, probeDelayMs, stepBreaker } from '../src/central/online-breaker.js';
 import type { OnlineDecision, OnlineRequest } from '../src/central/online.js';
-import type { JournalWriterRequest } from '../src/node/actors/journal-writer-protocol.js';
 import { nodeConfigSchema } from '../src/node/config.js';
 import { type ActorCall, decideDurably } from '../src/node/durable-decision.js';
 import { ManualClock } from '../src/platform/clock.js';
@@ -14,7 +13,7 @@ import { NOT_ASKED, type OnlineGuardOptions, OnlineGuard } from '../src/reconcil
 import type { UplinkRequest } from '../src/reconcile/uplink-protocol.js';
 import type { Outcome } from '../src/standin/index.js';
 import { cardFacts } from './support/cards.js';
-import { openStandIn, rulesWith } from './support/stand-in.js';
+import { answerAsJournalWriter, openStandIn, rulesWith, unhandled } from './support/stand-in.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -366,9 +365,8 @@ describe('a payment the breaker kept from the centre', () => {
     const reversed: string[] = [];
     const call = (async (actorId: string, request: unknown): Promise<unknown> => {
       if (actorId === 'journal-writer') {
-        const message = request as JournalWriterRequest;
-        if (message.type === 'check-card') return { declined: node.authorizer.checkCard(message.request) };
-        if (message.type === 'authorize') return node.authorizer.authorize(message.request);
+        const answer = answerAsJournalWriter(node.authorizer, request);
+        if (answer !== unhandled) return answer;
       }
       if (actorId === 'uplink') {
         const message = request as UplinkRequest;

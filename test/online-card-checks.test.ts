@@ -12,7 +12,6 @@ import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { isCurrencyCode } from '../src/money/index.js';
-import type { JournalWriterRequest } from '../src/node/actors/journal-writer-protocol.js';
 import { type ActorCall, type DecisionPathOptions, decideDurably } from '../src/node/durable-decision.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';
@@ -22,7 +21,7 @@ import { type AuthorizationRequest, Authorizer, type Outcome, decideWithOnline }
 import { startBroker } from './support/brokers.js';
 import { cardFacts } from './support/cards.js';
 import { nodeKeys, registerKeys, signedReadsOf } from './support/signed-forwarding.js';
-import { DAY_START_MS, openStandIn, rulesWith } from './support/stand-in.js';
+import { DAY_START_MS, answerAsJournalWriter, openStandIn, rulesWith, unhandled } from './support/stand-in.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -155,9 +154,8 @@ function nodePath(node: { authorizer: Authorizer }, centre: Centreside, reverse:
   const reversed: string[] = [];
   const call = async (actorId: string, request: unknown): Promise<unknown> => {
     if (actorId === 'journal-writer') {
-      const message = request as JournalWriterRequest;
-      if (message.type === 'check-card') return { declined: node.authorizer.checkCard(message.request) };
-      if (message.type === 'authorize') return node.authorizer.authorize(message.request);
+      const answer = answerAsJournalWriter(node.authorizer, request);
+      if (answer !== unhandled) return answer;
     }
     if (actorId === 'uplink') {
       const message = request as UplinkRequest;

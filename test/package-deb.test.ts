@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dependencyNames, dpkgInRoot, seedDpkgDatabase } from './support/dpkg-root.js';
 import { HOST_PROGRAMS, UNIT_DIR_IN_ROOT, addHostPrograms, addHostTargets, verifiedName, verifyInRoot } from './support/systemd-root.js';
@@ -127,6 +128,8 @@ describe('the store package (scripts/package-deb.sh)', () => {
       '/usr/share/doc/edgepay/examples/centre.yaml',
       '/usr/share/doc/edgepay/brokers/README.md',
       '/usr/share/doc/edgepay/brokers/bridge.conf.example',
+      '/usr/share/man/man1/edgepay.1.gz',
+      '/usr/share/bash-completion/completions/edgepay',
     ]) {
       expect(paths.has(path), path).toBe(true);
     }
@@ -134,6 +137,10 @@ describe('the store package (scripts/package-deb.sh)', () => {
     expect(listing.find((e) => e.path === '/usr/lib/edgepay/dist/cli/main.js')?.mode).toBe('-rwxr-xr-x');
     expect(listing.filter((e) => e.owner !== 'root/root')).toEqual([]);
     expect(readFileSync(join(root, 'usr/share/doc/edgepay/copyright'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/);
+    // The manual page is the checkout's (generated from the commands), and the completion knows the store's commands.
+    expect(gunzipSync(readFileSync(join(root, 'usr/share/man/man1/edgepay.1.gz'))).toString('utf8')).toBe(readFileSync(join(REPO, 'man/edgepay.1'), 'utf8'));
+    const completion = readFileSync(join(root, 'usr/share/bash-completion/completions/edgepay'), 'utf8');
+    for (const command of ['node', 'journal', 'reconcile', 'keygen']) expect(completion).toContain(command);
   });
 
   it('carries no source map, no compiler input or output, no dev dependency and no development rig', () => {

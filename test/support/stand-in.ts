@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseRules, type Rules, defaultRulesConfig } from '../../src/authorize/index.js';
 import { Journal } from '../../src/journal/index.js';
+import type { JournalWriterRequest } from '../../src/node/actors/journal-writer-protocol.js';
 import { ManualClock } from '../../src/platform/clock.js';
 import { Authorizer } from '../../src/standin/index.js';
 
@@ -36,3 +37,17 @@ export function openStandIn(dir: string, rules: Rules, clock = new ManualClock(D
   state.close = () => state.journal.close();
   return state;
 }
+
+/**
+ * What the journal-writer actor answers to the decision path's requests, from a stand-in authorizer;
+ * `unhandled` for any other request (a test's fake actor call answers those itself).
+ */
+export function answerAsJournalWriter(authorizer: Authorizer, request: unknown): unknown {
+  const message = request as JournalWriterRequest;
+  if (message.type === 'check-card') return { declined: authorizer.checkCard(message.request) };
+  if (message.type === 'authorize') return authorizer.authorize(message.request);
+  return unhandled;
+}
+
+/** answerAsJournalWriter's answer to a request it does not know. */
+export const unhandled: unique symbol = Symbol('unhandled');
