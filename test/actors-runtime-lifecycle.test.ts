@@ -123,6 +123,39 @@ describe('spare threads', () => {
     }
   });
 
+  it('starts actors on threads that loaded their module ahead of need, one module at a time', async () => {
+    const spares = new SpareThreads({ perLimits: 0 });
+    try {
+      spares.prewarm(fixture('concurrent-echo-actor'), undefined);
+      spares.prewarm(fixture('echo-actor'), undefined);
+      // Taken before or after its module finished loading: the actor starts either way, with its own init.
+      const first = await echo({ spares });
+      await expect(first.request({ op: 'echo', value: 1 })).resolves.toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = await echo({ spares, fixture: 'echo-actor' });
+      await expect(second.request({ op: 'echo', value: 2 })).resolves.toBe(2);
+      expect(second.threadId).not.toBe(first.threadId);
+    } finally {
+      await spares.close();
+    }
+  });
+
+  it('reports start failures of a preloaded module when its actor starts', async () => {
+    const spares = new SpareThreads({ perLimits: 0 });
+    try {
+      spares.prewarm(fixture('no-runtime-actor'), undefined);
+      const missingModule = new URL('./no-such-actor.js', fixture('echo-actor'));
+      spares.prewarm(missingModule, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const noRuntime = await settle(startEcho({ spares, fixture: 'no-runtime-actor' }));
+      expect(noRuntime.error?.message).toMatch(/did not call runActor/);
+      const missing = await settle(startActor({ id: 'x', mailboxCapacity: 1, spares, module: missingModule }));
+      expect(missing.error?.details).toMatchObject({ reason: 'init_failed' });
+    } finally {
+      await spares.close();
+    }
+  });
+
   it('reports start failures on a spare like on a fresh thread', async () => {
     const spares = new SpareThreads({ perLimits: 0 });
     try {

@@ -26,7 +26,7 @@ describe('node configuration', () => {
     expect(config.dataDir).toBe('/etc/edgepay/data');
     expect(config.keys.tokenKeyFile).toBe('/etc/edgepay/token.key');
     expect(config.journal).toEqual({ busyTimeoutMs: 2_000, tailCheckEntries: 1_024, maxBatch: 512, maxWaitMs: 0, maxQueued: 16_384 });
-    expect(config.actors).toMatchObject({ mailboxCapacity: 4_096, heartbeatMs: 200, hungAfterMs: 2_000, requestTimeoutMs: 5_000 });
+    expect(config.actors).toMatchObject({ mailboxCapacity: 4_096, heartbeatMs: 500, hungAfterMs: 2_000, requestTimeoutMs: 5_000 });
     expect(config.log.level).toBe('info');
     expect(parseNodeConfig({ ...minimal, dataDir: '/var/lib/edgepay' }).dataDir).toBe('/var/lib/edgepay');
   });

@@ -171,6 +171,9 @@ class Actor<Req, Res> implements ActorHandle<Req, Res> {
         this.selfStopped = true;
         if (this.state === 'running') this.state = 'stopping';
         return;
+      case 'preloaded':
+        // Meant for the spare threads' pacing; it can arrive after the thread became this actor.
+        return;
     }
   }
 
@@ -296,8 +299,8 @@ function spawn(settings: ActorSettings, workerData: ActorWorkerData): Worker {
   if (settings.spares === undefined) {
     return new Worker(settings.module, { workerData, ...(settings.resourceLimits ? { resourceLimits: settings.resourceLimits } : {}) });
   }
-  const worker = settings.spares.take(settings.resourceLimits);
   const module = typeof settings.module === 'string' && !settings.module.startsWith('file:') ? pathToFileURL(settings.module).href : String(settings.module);
+  const worker = settings.spares.take(settings.resourceLimits, module);
   try {
     worker.postMessage({ t: 'host', module, data: workerData } satisfies HostAssignment);
   } catch (error) {

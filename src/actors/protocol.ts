@@ -16,7 +16,14 @@ export interface ActorWorkerData {
   readonly logLevel: number;
 }
 
-/** The first and only message a spare thread's host receives: which actor it becomes. */
+/** What a spare thread's host may receive before its assignment: the actor module to import ahead of need. */
+export interface HostPreload {
+  readonly t: 'preload';
+  /** file: URL of the compiled actor module. */
+  readonly module: string;
+}
+
+/** The last message a spare thread's host receives: which actor it becomes. */
 export interface HostAssignment {
   readonly t: 'host';
   /** file: URL of the compiled actor module. */
@@ -38,6 +45,8 @@ export type FromWorker =
   | { readonly t: 'call'; readonly id: number; readonly to: string; readonly body: unknown; readonly timeoutMs: number }
   | { readonly t: 'log'; readonly record: ForwardedLog }
   /** The actor stopped itself (ctx.stop): its exit will be 'normal'. */
-  | { readonly t: 'done' };
+  | { readonly t: 'done' }
+  /** A spare's host finished importing the module it preloaded (or failed to: reported when assigned). */
+  | { readonly t: 'preloaded' };
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;

@@ -1,6 +1,7 @@
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { BadInputError } from '../errors.js';
 import { moduleUrl } from './modules.js';
+import type { FromWorker, HostPreload } from './protocol.js';
 
 export interface SpareThreadsOptions {
   /** Idle threads kept per distinct resourceLimits (default 1). */
@@ -12,6 +13,8 @@ export interface SpareThreadsOptions {
 interface Spare {
   readonly worker: Worker;
   readonly onGone: () => void;
+  /** A prewarmed thread's: lets the next prewarm start (once its module is loaded, or it is gone). */
+  readonly loaded?: () => void;
 }
 
 /**
@@ -24,6 +27,10 @@ export class SpareThreads {
   private readonly perLimits: number;
   private readonly maxLimits: number;
   private readonly idle = new Map<string, Spare[]>();
+  /** Threads importing one actor's module ahead of its start (prewarm), by module and limits. */
+  private readonly preloaded = new Map<string, Spare>();
+  private readonly prewarmQueue: { readonly key: string; readonly href: string; readonly resourceLimits: ResourceLimits | undefined }[] = [];
+  private prewarming = false;
   private closed = false;
 
   constructor(options: SpareThreadsOptions = {}) {
@@ -35,9 +42,64 @@ export class SpareThreads {
     if (problems.length > 0) throw new BadInputError('spare threads options', problems);
   }
 
-  /** A host thread for an actor: an idle spare when there is one, otherwise one booted now. */
-  take(resourceLimits: ResourceLimits | undefined): Worker {
-    const spare = this.idle.get(keyOf(resourceLimits))?.shift();
+  /**
+   * Boots a thread for `module` and has it import the module, so an actor started later (the
+   * node's tree starts its children one after another) finds its code loaded. One thread at a
+   * time, in the order asked: the first actor's module, on the critical path of a start, does not
+   * share the cores with all the others' at once. One per module; it is taken by the first take()
+   * of that module, and not replaced.
+   */
+  prewarm(module: URL | string, resourceLimits: ResourceLimits | undefined): void {
+    const href = String(module);
+    const key = `${href} ${keyOf(resourceLimits)}`;
+    if (this.closed || this.preloaded.has(key) || this.prewarmQueue.some((queued) => queued.key === key)) return;
+    this.prewarmQueue.push({ key, href, resourceLimits });
+    this.nextPrewarm();
+  }
+
+  private nextPrewarm(): void {
+    if (this.prewarming || this.closed) return;
+    const next = this.prewarmQueue.shift();
+    if (next === undefined) return;
+    this.prewarming = true;
+    const worker = spawnHost(next.resourceLimits);
+    worker.unref();
+    let done = false;
+    const loaded = (): void => {
+      if (done) return;
+      done = true;
+      worker.off('message', onMessage);
+      this.prewarming = false;
+      this.nextPrewarm();
+    };
+    const onMessage = (message: FromWorker): void => {
+      if (message.t === 'preloaded') loaded();
+    };
+    const onGone = (): void => {
+      if (this.preloaded.get(next.key)?.worker === worker) this.preloaded.delete(next.key);
+      loaded();
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onGone);
+    worker.once('error', onGone);
+    worker.postMessage({ t: 'preload', module: next.href } satisfies HostPreload);
+    this.preloaded.set(next.key, { worker, onGone, loaded });
+  }
+
+  /** A host thread for an actor: one that preloaded `module`, else an idle spare, otherwise one booted now. */
+  take(resourceLimits: ResourceLimits | undefined, module?: URL | string): Worker {
+    const key = module === undefined ? undefined : `${String(module)} ${keyOf(resourceLimits)}`;
+    const preloaded = key === undefined ? undefined : this.preloaded.get(key);
+    if (preloaded !== undefined) {
+      this.preloaded.delete(key!);
+      // Taken before it said its module was loaded: the next prewarm still waits for that, or for its end.
+      if (preloaded.loaded !== undefined) preloaded.worker.once('exit', preloaded.loaded);
+    } else if (key !== undefined) {
+      // Not booted yet: the actor starts cold, and nothing boots later for a module already started.
+      const queued = this.prewarmQueue.findIndex((entry) => entry.key === key);
+      if (queued >= 0) this.prewarmQueue.splice(queued, 1);
+    }
+    const spare = preloaded ?? this.idle.get(keyOf(resourceLimits))?.shift();
     if (spare === undefined) return spawnHost(resourceLimits);
     spare.worker.off('exit', spare.onGone);
     spare.worker.off('error', spare.onGone);
@@ -76,8 +138,10 @@ export class SpareThreads {
   /** Terminates the idle spares; take() keeps working, cold. */
   async close(): Promise<void> {
     this.closed = true;
-    const spares = [...this.idle.values()].flat();
+    const spares = [...this.idle.values()].flat().concat([...this.preloaded.values()]);
     this.idle.clear();
+    this.preloaded.clear();
+    this.prewarmQueue.length = 0;
     await Promise.all(spares.map((s) => s.worker.terminate()));
   }
 

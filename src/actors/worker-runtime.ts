@@ -6,7 +6,7 @@
 import { type MessagePort, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { EdgepayError } from '../errors.js';
 import { ActorError } from './errors.js';
-import { claimAssignment } from './hosted.js';
+import { claimAssignment, deferUntilAssigned } from './hosted.js';
 import type { ForwardedLog } from './log-record.js';
 import { PendingTable } from './pending.js';
 import { type ActorWorkerData, DEFAULT_REQUEST_TIMEOUT_MS, type FromWorker, type ToWorker } from './protocol.js';
@@ -48,7 +48,10 @@ export function runActor<Req, Res, Init = undefined>(behaviour: ActorBehaviour<R
   if (isMainThread || parentPort === null) {
     throw new ActorError('EDGEPAY_ACTOR_START_FAILED', 'runActor() must run at the top level of a worker module started by startActor()');
   }
-  new WorkerRuntime(parentPort, claimAssignment() ?? (workerData as ActorWorkerData), behaviour).start();
+  const port = parentPort;
+  // A module a spare thread imported ahead of need starts when the thread is given its actor.
+  if (deferUntilAssigned((data) => new WorkerRuntime(port, data, behaviour).start())) return;
+  new WorkerRuntime(port, claimAssignment() ?? (workerData as ActorWorkerData), behaviour).start();
 }
 
 type Phase = 'init' | 'serving' | 'draining' | 'terminating';

@@ -7,6 +7,9 @@ import { buildApiServer } from './server.js';
 import { listenWithSocketMode } from './socket-access.js';
 import { claimSocketPath } from './stale-socket.js';
 
+// The node loads the server's lazily required modules while its actors start (tree.ts).
+export { preloadServerModules } from './server.js';
+
 function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }

@@ -9,6 +9,7 @@ import type { BackupProgress } from '../journal/backup.js';
 import { PROGRESS_MIN_UNITS, type Progress, startProgress } from './progress.js';
 import { backupWithRetention } from '../journal/backup-retention.js';
 import { EXIT } from './exit-codes.js';
+import { parsePositiveInt } from './number-options.js';
 
 export function registerJournalCommands(program: Command): void {
   const journal = program.command('journal').description('inspect, export, back up and restore a node journal');
@@ -136,10 +137,4 @@ function openReadOnly(path: string): Database.Database {
   return new Database(path, { readonly: true, fileMustExist: true });
 }
 
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `expected a positive integer, got ${JSON.stringify(value)}`, { value });
-  }
-  return n;
-}
+export { parsePositiveInt };

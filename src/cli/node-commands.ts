@@ -9,7 +9,7 @@ import { initNode } from '../node/init.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { addCredentialsDirOption } from './config-commands.js';
 import { configToStart, describeNodeConfig } from './config-summary.js';
-import { registerRebuildCommand } from './rebuild-command.js';
+import { registerRebuildCommand } from './rebuild-registration.js';
 import { registerTokenKeyCommand } from './token-key-command.js';
 import { registerUnitDevicesCommand } from './unit-devices-command.js';
 

@@ -17,3 +17,12 @@ export function parseMinutesOption(option: string, value: string, min: number, m
   }
   return minutes;
 }
+
+/** A positive whole number (an option's value), or EDGEPAY_BAD_INPUT. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', `expected a positive integer, got ${JSON.stringify(value)}`, { value });
+  }
+  return n;
+}

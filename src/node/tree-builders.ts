@@ -41,7 +41,17 @@ export interface ActorNodeOptions {
 }
 
 export function actor(id: string, module: string, options: ActorNodeOptions): TreeNode {
-  return (context) => ({
+  return (context) => {
+    // The tree is built once, before its first child starts: every actor's thread boots and loads
+    // its module ahead of its start (while the actors before it open the journal, handshake...),
+    // though the actors still start one after another.
+    context.spares.prewarm(moduleUrl(module), undefined);
+    return actorSpec(id, module, options, context);
+  };
+}
+
+function actorSpec(id: string, module: string, options: ActorNodeOptions, context: TreeContext): ChildSpec {
+  return {
     id,
     restart: options.restart ?? 'permanent',
     shutdownTimeoutMs: options.shutdownTimeoutMs,
@@ -67,7 +77,7 @@ export function actor(id: string, module: string, options: ActorNodeOptions): Tr
       registry.register(id, handle);
       return handle;
     },
-  });
+  };
 }
 
 /** Margin on top of the children's own shutdown timeouts for the supervisor's bookkeeping. */

@@ -1,5 +1,3 @@
-import { startApiService } from '../api/service.js';
-import { startObservabilityService } from '../observability/service.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import { READER_MODULE, type ReaderInit, readerActorId } from '../reader/reader-actor-protocol.js';
 import { REPLICATOR_MODULE } from '../replication/replicator-protocol.js';
@@ -60,7 +58,26 @@ export function nodeTree(config: NodeConfig): readonly TreeNode[] {
       ),
     );
   }
-  if (config.observability !== undefined) tree.push(service('observability', { shutdownTimeoutMs: 5_000, start: startObservabilityService }));
-  if (config.api !== undefined) tree.push(service('api', { shutdownTimeoutMs: 10_000, start: startApiService }));
+  // The HTTP services' modules (fastify and its plugins) load only when configured, and from here:
+  // on the main thread while the actors' threads open the journal, not before their start.
+  if (config.observability !== undefined) {
+    const loading = preload(import('../observability/service.js'));
+    tree.push(service('observability', { shutdownTimeoutMs: 5_000, start: async (context) => (await loading).startObservabilityService(context) }));
+  }
+  if (config.api !== undefined) {
+    const loading = preload(
+      import('../api/service.js').then((module) => {
+        module.preloadServerModules();
+        return module;
+      }),
+    );
+    tree.push(service('api', { shutdownTimeoutMs: 10_000, start: async (context) => (await loading).startApiService(context) }));
+  }
   return tree;
+}
+
+/** A module loading ahead of its use: a failure surfaces where it is awaited, not as an unhandled rejection. */
+function preload<T>(loading: Promise<T>): Promise<T> {
+  loading.catch(() => undefined);
+  return loading;
 }

@@ -35,7 +35,9 @@ const PER_NODE = [
 export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
   // A node restarted in the same process (tests, an embedding) replaces its predecessor's gauges.
   for (const name of PER_NODE) registry.removeSingleMetric(name);
-  registerProcessMetrics(registry);
+  // Only a node that serves its metrics collects the process's: prom-client's event-loop monitor
+  // wakes the main thread every 10 ms, a cost no one could read without the metrics endpoint.
+  if (runtime.config.observability !== undefined) registerProcessMetrics(registry);
   registerLinkMetrics(registry, runtime);
   const decisions = new Counter({
     name: METRICS.decisions.name,

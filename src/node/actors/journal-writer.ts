@@ -4,7 +4,7 @@ import { parseRules } from '../../authorize/rules.js';
 import { Journal } from '../../journal/journal.js';
 import { LatencyBuckets } from '../../observability/latency-buckets.js';
 import { Authorizer } from '../../standin/index.js';
-import { journalPathOf } from '../config.js';
+import { journalPathOf } from '../data-files.js';
 import { loadRulesInForce } from '../rules-source.js';
 import { loadPeerApprovals } from '../peer-approvals.js';
 import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRulesResult } from './journal-writer-protocol.js';
