@@ -179,7 +179,7 @@ describe('a store that boots in any order', () => {
     // Up and healthy: the broker is not waited for, only shown as not connected.
     const health = await getJson<{ healthy: boolean; broker: { connected: boolean | null } }>(`${obsUrl}/health`);
     expect(health).toMatchObject({ status: 200, body: { healthy: true, broker: { connected: false } } });
-    expect((await getJson<NodeStatusReport>(`${obsUrl}/status.json`))?.body.broker).toEqual({ connected: false });
+    expect((await getJson<NodeStatusReport>(`${obsUrl}/status.json`))?.body.broker).toEqual({ connected: false, url: `mqtt://127.0.0.1:${brokerPort}`, onStandby: false, failovers: 0, failbacks: 0 });
     expect(await metric(obsUrl, 'edgepay_broker_up')).toBe('0');
 
     // The reader is plugged in: the lane finds it by itself and takes a payment, decided offline.

@@ -1,11 +1,11 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type IClientOptions, type MqttClient, connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_WIRE_BYTES } from '../src/central/centre-wire.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { renderShippedStoreAcl } from '../src/replication/broker-acl.js';
+import { DEFAULT_PEER_BRIDGE_USER, renderShippedStoreAcl } from '../src/replication/broker-acl.js';
 import { Counters } from '../src/replication/counters.js';
 import { MAX_RUN_BYTES } from '../src/replication/envelope.js';
 import { generateNodeKeyPair } from '../src/replication/keys.js';
@@ -19,6 +19,7 @@ import { MAX_RULES_MESSAGE_BYTES } from '../src/replication/rules-message.js';
 import { Subscriber } from '../src/replication/subscriber.js';
 import { StoreTopics } from '../src/replication/topics.js';
 import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/testing/mosquitto-server.js';
+import { runCli } from './support/cli.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -37,9 +38,11 @@ const NODES = ['lane-1', 'lane-2', 'lane-3'] as const;
 const BRIDGE = 'edgepay-bridge';
 const CENTRE = 'edgepay-centre';
 const RULES = 'edgepay-rules';
+/** The peer bridge between a store's two brokers (brokers/peer-bridge.conf.example). */
+const PEER = DEFAULT_PEER_BRIDGE_USER;
 /** A test-only user that reads and writes everything: it plays other stores and sees what got through. */
 const PROBE = 'probe';
-const USERS = Object.fromEntries([...NODES, BRIDGE, CENTRE, RULES, PROBE].map((u) => [u, `pw-${u}`]));
+const USERS = Object.fromEntries([...NODES, BRIDGE, CENTRE, RULES, PEER, PROBE].map((u) => [u, `pw-${u}`]));
 const SETTLE_MS = 400;
 const MiB = 1024 * 1024;
 
@@ -233,6 +236,92 @@ describe('the bridge user carries only what the bridge maps', () => {
   });
 });
 
+describe('the peer bridge user carries only the nodes\' replication traffic', () => {
+  // What peer-bridge.conf.example maps, for the store's listed nodes: their journal, status, ack,
+  // repair and inbox, and the store's rules. Never uplink, authorize or centre (each broker's own
+  // centre bridge carries those), nothing of a node not listed, of another store or fleet.
+  const replication = NODES.flatMap((n) => [topics.journal(n), topics.status(n), topics.ack(n), topics.repair(n), topics.inbox(n)]);
+  const carried = [...replication, topics.rules()];
+  const notCarried = [
+    ...NODES.flatMap((n) => ['uplink', 'authorize', 'centre'].map((leaf) => `${topics.prefix}/${n}/${leaf}`)),
+    topics.journal('ghost'),
+    topics.inbox('ghost'),
+    `${topics.prefix}/lane-1/invented`,
+    other.journal('lane-1'),
+    other.status('lane-1'),
+    other.inbox('lane-1'),
+    other.rules(),
+    otherFleet.journal('lane-1'),
+    otherFleet.rules(),
+    'elsewhere/entirely',
+  ];
+
+  it('reads exactly the peer leaves of every node of the store and the rules', async () => {
+    await start();
+    const peer = await listener(PEER);
+    const probe = await client(PROBE);
+    for (const topic of [...carried, ...notCarried]) await probe.publishAsync(topic, msg, { qos: 1 });
+    await settle();
+    expect(peer.topics()).toEqual([...carried].sort());
+  });
+
+  it('writes exactly the same topics, and nothing else', async () => {
+    await start();
+    const seen = await listener(PROBE);
+    const peer = await client(PEER);
+    for (const topic of [...carried, ...notCarried]) await peer.publishAsync(topic, msg, { qos: 1 });
+    await settle();
+    expect(seen.topics()).toEqual([...carried].sort());
+  });
+
+  it('gets no block at all when no peer bridge user is given', () => {
+    const acl = renderShippedStoreAcl({ fleet: FLEET, store: STORE, nodes: [...NODES], bridgeUser: BRIDGE, rulesUser: RULES });
+    expect(acl).not.toContain(PEER);
+    expect(acl).not.toContain('peer_bridge_user');
+    const withPeer = renderShippedStoreAcl({ fleet: FLEET, store: STORE, nodes: [...NODES], bridgeUser: BRIDGE, rulesUser: RULES, peerBridgeUser: PEER });
+    const block = withPeer.slice(withPeer.indexOf(`user ${PEER}\n`)).trimEnd().split('\n\n')[0]!.split('\n');
+    expect(block).toEqual([`user ${PEER}`, ...(['journal', 'status', 'ack', 'repair', 'inbox'] as const).flatMap((leaf) => NODES.map((n) => `topic readwrite ${topics.prefix}/${n}/${leaf}`)), `topic readwrite ${topics.rules()}`]);
+  });
+});
+
+describe('edgepay store broker-acl --peer-bridge-user', () => {
+  const base = ['store', 'broker-acl', '--fleet', FLEET, '--store', STORE, ...NODES.flatMap((n) => ['--node', n]), '--bridge-user', BRIDGE];
+
+  it('writes the peer bridge block: the ACL the brokers above run', () => {
+    const written = runCli([...base, '--peer-bridge-user', 'peer-b']);
+    expect(written.stderr).toBe('');
+    expect(written.status).toBe(0);
+    expect(written.stdout).toBe(renderShippedStoreAcl({ fleet: FLEET, store: STORE, nodes: [...NODES], bridgeUser: BRIDGE, rulesUser: RULES, peerBridgeUser: 'peer-b' }));
+    expect(written.stdout).toContain(`user peer-b\ntopic readwrite ${topics.journal('lane-1')}\n`);
+    // Without the option, a store with one broker: no peer bridge is granted anything.
+    const single = runCli(base);
+    expect(single.status).toBe(0);
+    expect(single.stdout).not.toContain('peer-b');
+    expect(single.stdout.split('\n').filter((line) => line.startsWith('user '))).toEqual([...NODES.map((n) => `user ${n}`), `user ${BRIDGE}`, `user ${RULES}`]);
+  });
+
+  it('refuses a user name that is not one token, or is already another user\'s, naming the option; writes nothing', () => {
+    const out = join(tempDir(), 'acl');
+    const refusals: [string, RegExp][] = [
+      ['edgepay/peer', /EDGEPAY_REPLICATION_BAD_ID: --peer-bridge-user: peer bridge user "edgepay\/peer" must be 1-64 letters/],
+      ['peer+bridge', /EDGEPAY_REPLICATION_BAD_ID: --peer-bridge-user: /],
+      ['-peer', /EDGEPAY_REPLICATION_BAD_ID: --peer-bridge-user: /],
+      ['lane-2', /EDGEPAY_REPLICATION_CONFIG: --peer-bridge-user: peer bridge user "lane-2" is also a node/],
+      [BRIDGE, /EDGEPAY_REPLICATION_CONFIG: --peer-bridge-user: peer bridge user "edgepay-bridge" is also the bridge user/],
+      [RULES, /EDGEPAY_REPLICATION_CONFIG: --peer-bridge-user: peer bridge user "edgepay-rules" is also the rules user/],
+    ];
+    for (const [user, reason] of refusals) {
+      const refused = runCli([...base, `--peer-bridge-user=${user}`, '--out', out]);
+      expect(refused.status, user).toBe(2);
+      expect(refused.stderr, user).toMatch(reason);
+      expect(existsSync(out), user).toBe(false);
+    }
+    const centre = runCli([...base, '--centre-user', 'one-name', '--peer-bridge-user', 'one-name']);
+    expect(centre.status).toBe(2);
+    expect(centre.stderr).toMatch(/--peer-bridge-user: peer bridge user "one-name" is also the centre user/);
+  });
+});
+
 describe('bounds', () => {
   it('drops a message over message_size_limit and keeps the connection; one at the limit passes', async () => {
     await start();
@@ -276,6 +365,7 @@ describe('the bounds and the wire schemas agree', () => {
     const acl = renderShippedStoreAcl({ fleet: FLEET, store: STORE, nodes: ['lane-1'], bridgeUser: BRIDGE, rulesUser: RULES });
     expect(acl.split('\n').filter((line) => !line.startsWith('#')).join('\n')).not.toMatch(/[{}]/);
     expect(acl).not.toContain(CENTRE);
+    expect(acl).not.toContain(PEER);
     expect(acl).not.toMatch(/^pattern/m);
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { replaceFileWhole } from '../platform/replace-file.js';
-import { DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker-acl.js';
+import { type AclUserRole, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker-acl.js';
 import { ReplicationError } from '../replication/errors.js';
 import { EXIT } from './exit-codes.js';
 
@@ -11,8 +11,18 @@ export interface BrokerAclCommandOptions {
   readonly bridgeUser: string;
   readonly rulesUser: string;
   readonly centreUser?: string;
+  readonly peerBridgeUser?: string;
   readonly out?: string;
 }
+
+/** The option each refused value came from, so the message names what to change. */
+const OPTION_OF_ROLE: Readonly<Record<AclUserRole, string>> = {
+  'bridge user': '--bridge-user',
+  'rules user': '--rules-user',
+  'centre user': '--centre-user',
+  'peer bridge user': '--peer-bridge-user',
+};
+const OPTION_OF_ID: Readonly<Record<string, string>> = { fleet: '--fleet', store: '--store', node: '--node' };
 
 /** `edgepay store …`: files for a store's broker. */
 export function registerStoreCommands(program: Command): void {
@@ -26,6 +36,7 @@ export function registerStoreCommands(program: Command): void {
     .requiredOption('--bridge-user <user>', "the bridge's local_username: it gets exactly what the bridge maps")
     .option('--rules-user <user>', 'the broker user of `edgepay rules publish`', DEFAULT_RULES_USER)
     .option('--centre-user <user>', 'only for a centre that connects to this broker itself (a single-store install)')
+    .option('--peer-bridge-user <user>', "only in a store with two brokers, on both: the peer bridge's user (brokers/peer-bridge.conf.example, e.g. edgepay-peer-bridge); it gets the nodes' replication topics and the rules, never uplink, authorize or centre")
     .option('--out <file>', 'write here (replaced atomically) instead of to stdout, e.g. /etc/mosquitto/edgepay/acl')
     .action((opts: BrokerAclCommandOptions) => {
       process.exitCode = runBrokerAcl(opts, process.stdout, process.stderr);
@@ -47,10 +58,11 @@ export function runBrokerAcl(opts: BrokerAclCommandOptions, stdout: Output, stde
       bridgeUser: opts.bridgeUser,
       rulesUser: opts.rulesUser,
       ...(opts.centreUser === undefined ? {} : { centreUser: opts.centreUser }),
+      ...(opts.peerBridgeUser === undefined ? {} : { peerBridgeUser: opts.peerBridgeUser }),
     });
   } catch (error) {
     if (!(error instanceof ReplicationError)) throw error;
-    stderr.write(`edgepay: ${error.code}: ${error.message}\n`);
+    stderr.write(`edgepay: ${error.code}: ${optionOf(error)}${error.message}\n`);
     return EXIT.usage;
   }
   if (opts.out === undefined) {
@@ -61,4 +73,11 @@ export function runBrokerAcl(opts: BrokerAclCommandOptions, stdout: Output, stde
   replaceFileWhole(opts.out, text, 0o644);
   stderr.write(`wrote the ACL of ${opts.fleet}/${opts.store} (${opts.node.length} node(s)) to ${opts.out}; reload Mosquitto (systemctl reload mosquitto) to apply it\n`);
   return EXIT.ok;
+}
+
+/** `--peer-bridge-user: ` for an error about that option's value, '' when it names none. */
+function optionOf(error: ReplicationError): string {
+  const { role, kind } = error.details;
+  const option = typeof role === 'string' ? OPTION_OF_ROLE[role as AclUserRole] : typeof kind === 'string' ? OPTION_OF_ID[kind] : undefined;
+  return option === undefined ? '' : `${option}: `;
 }

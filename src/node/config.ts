@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BadInputError, type FieldProblem } from '../errors.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { brokerTlsProblems } from '../platform/broker-tls.js';
+import { standbyBrokerProblems } from '../platform/broker-urls.js';
 import { configPathsInto, optionalPaths } from '../platform/paths.js';
 import { checkWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 import { lanePortIn, sharedPorts } from './lane-ports.js';
@@ -103,6 +104,16 @@ export const nodeConfigSchema = strict({
     fleet: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
     store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
     brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
+    /**
+     * The store's standby brokers, tried in order after brokerUrl when a connection closes or
+     * cannot be made (brokers/README.md, "Two brokers in a store").
+     */
+    standbyBrokerUrls: z
+      .array(z.string().regex(/^mqtts?:\/\/[^\s]+$/, { error: 'must be an mqtt:// or mqtts:// URL' }))
+      .max(3, { error: 'at most 3 standby brokers' })
+      .optional(),
+    /** On a standby broker, go back to brokerUrl once it has answered every probe this long. */
+    failbackAfterSeconds: int(1, 3_600, 'seconds the primary broker must answer before nodes move back to it').default(30),
     username: z.string().min(1).max(64).optional(),
     passwordFile: path.optional(),
     /** TLS to the broker (mqtts://): the CA to verify it with and this node's client certificate and key (`edgepay certs issue`). */
@@ -203,7 +214,10 @@ export function checkNodeConfig(input: unknown, baseDir = process.cwd(), env: No
   if (config.centre !== undefined && config.centre.ledger === undefined && config.replication === undefined) {
     problems.push({ path: 'centre.ledger', message: 'is needed without a replication section: the node reaches the centre over MQTT through the replication broker, or forwards into a ledger it names here' });
   }
-  if (config.replication !== undefined) problems.push(...brokerTlsProblems(config.replication.brokerUrl, config.replication, 'replication.'));
+  if (config.replication !== undefined) {
+    problems.push(...brokerTlsProblems(config.replication.brokerUrl, config.replication, 'replication.'));
+    problems.push(...standbyBrokerProblems(config.replication.brokerUrl, config.replication.standbyBrokerUrls, 'replication.'));
+  }
   const at = configPathsInto(problems, baseDir, env);
   const resolved: NodeConfig = {
     ...config,

@@ -22,6 +22,9 @@ const both = ['node', 'centre'] as const;
 export const METRICS = {
   buildInfo: { name: 'edgepay_build_info', kind: 'gauge', exportedBy: both },
   brokerUp: { name: 'edgepay_broker_up', kind: 'gauge', exportedBy: both },
+  brokerOnStandby: { name: 'edgepay_broker_on_standby', kind: 'gauge', exportedBy: node },
+  brokerFailovers: { name: 'edgepay_broker_failovers', kind: 'gauge', exportedBy: node },
+  quorumDecisions: { name: 'edgepay_quorum_decisions_total', kind: 'counter', exportedBy: node },
 
   decisions: { name: 'edgepay_decisions_total', kind: 'counter', exportedBy: node },
   decisionLatency: { name: 'edgepay_decision_latency_seconds', kind: 'histogram', exportedBy: node },

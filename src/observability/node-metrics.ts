@@ -29,7 +29,7 @@ interface ExposureSummary {
 const PER_NODE = [
   METRICS.decisions, METRICS.decisionLatency, METRICS.journalCommitLatency, METRICS.offlineExposure, METRICS.unforwardedEntries,
   METRICS.oldestUnforwardedAge, METRICS.replicationLag, METRICS.peerUp, METRICS.readerState, METRICS.peerApprovalsIgnored,
-  METRICS.centreAnswersRejected, METRICS.centreUp, METRICS.brokerUp, METRICS.healthy, METRICS.onlineBreakerState, METRICS.onlineBreakerTransitions,
+  METRICS.centreAnswersRejected, METRICS.centreUp, METRICS.brokerUp, METRICS.brokerOnStandby, METRICS.brokerFailovers, METRICS.quorumDecisions, METRICS.healthy, METRICS.onlineBreakerState, METRICS.onlineBreakerTransitions,
 ].map((spec) => spec.name);
 
 export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
@@ -118,6 +118,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
   }
 
   if (runtime.config.centre?.online.enabled === true) registerOnlineBreakerMetrics(registry, runtime);
+  if (runtime.config.replication?.quorum.enabled === true) registerQuorumMetrics(registry, runtime);
 
   const reader = new JournalReader(journalPathOf(runtime.config), runtime.config.nodeId);
   void runtime.exited.then(() => reader.close(), () => reader.close());
@@ -194,6 +195,23 @@ function registerLinkMetrics(registry: Registry, runtime: NodeRuntime): void {
       },
     });
     new Gauge({
+      name: METRICS.brokerOnStandby.name,
+      help: "1 while the replicator is on one of the store's standby brokers (replication.standbyBrokerUrls), 0 on the primary",
+      registers: [registry],
+      async collect() {
+        this.set((await replicator())?.broker.onStandby === true ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: METRICS.brokerFailovers.name,
+      help: 'Connections made to another store broker than the previous one since the node started (moves to a standby and back)',
+      registers: [registry],
+      async collect() {
+        const status = await replicator();
+        if (status !== undefined) this.set(status.broker.failovers);
+      },
+    });
+    new Gauge({
       name: METRICS.peerUp.name,
       help: 'Per peer: 1 while it is heard from, 0 while it is silent (offline or unreachable)',
       labelNames: ['peer'] as const,
@@ -248,6 +266,29 @@ function registerOnlineBreakerMetrics(registry: Registry, runtime: NodeRuntime):
         const last = seen.get(key) ?? 0;
         seen.set(key, count);
         this.inc({ from, to }, count >= last ? count - last : count);
+      }
+    },
+  });
+}
+
+/**
+ * Quorum acknowledgement (replication.quorum.enabled): decisions answered after a majority of the
+ * reachable peers held them, and those answered local-only when quorum.timeoutMs ran out (peers
+ * unreachable, or the store broker away). Counted by the replicator from its own start.
+ */
+function registerQuorumMetrics(registry: Registry, runtime: NodeRuntime): void {
+  const seen = { reached: 0, local_only: 0 };
+  new Counter({
+    name: METRICS.quorumDecisions.name,
+    help: 'Decisions with quorum acknowledgement on, by result: reached (a majority of the reachable peers held the entry first) or local_only (quorum.timeoutMs ran out)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    async collect() {
+      const counters = (await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.counters;
+      if (counters === undefined) return;
+      for (const [result, count] of [['reached', counters.quorum_reached], ['local_only', counters.quorum_local_only]] as const) {
+        this.inc({ result }, count >= seen[result] ? count - seen[result] : count);
+        seen[result] = count;
       }
     },
   });

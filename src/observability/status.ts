@@ -27,9 +27,17 @@ export interface NodeStatusReport {
   readonly lanes: readonly LaneInfo[];
   /**
    * The replicator's connection to the store broker: false while it is away (payments go on, the
-   * peers get their copies when it is back); null: no replication configured.
+   * peers get their copies when it is back); null: no replication configured. url: the broker it is
+   * on (or dialling); onStandby: not the primary (brokerUrl) but one of standbyBrokerUrls; failovers
+   * and failbacks since the node started (null while the replicator does not answer).
    */
-  readonly broker: { readonly connected: boolean | null };
+  readonly broker: {
+    readonly connected: boolean | null;
+    readonly url: string | null;
+    readonly onStandby: boolean | null;
+    readonly failovers: number | null;
+    readonly failbacks: number | null;
+  };
   /**
    * online: the centre answered the last forwarding round; offline: it did not; null: no centre
    * configured. onlineBreaker, with online authorization on: closed while payments ask the centre,
@@ -44,6 +52,8 @@ export interface NodeStatusReport {
   };
   readonly backlog: { readonly unforwarded: number; readonly oldestAgeSeconds: number | null };
   readonly peers: readonly { readonly nodeId: string; readonly online: boolean | null; readonly lag: number; readonly headSeq: number }[];
+  /** Silent peers whose journals this box holds in custody and forwards to the centre for them. */
+  readonly custody: readonly string[];
   readonly recentDecisions: readonly ShownDecision[];
   readonly exceptions: readonly { readonly seq: number; readonly amountMinor: number; readonly currency: string; readonly amountText: string; readonly reason: string | null }[];
 }
@@ -77,7 +87,13 @@ export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): P
     healthy: isHealthy(runtime),
     tree: runtime.supervisor.children().map((c) => ({ id: c.id, state: c.state, restarts: c.restarts })),
     lanes: await runtime.lanes.lanes(),
-    broker: { connected: config.replication === undefined ? null : replicator?.connected === true },
+    broker: {
+      connected: config.replication === undefined ? null : replicator?.connected === true,
+      url: replicator?.broker.url ?? null,
+      onStandby: replicator?.broker.onStandby ?? null,
+      failovers: replicator?.broker.failovers ?? null,
+      failbacks: replicator?.broker.failbacks ?? null,
+    },
     centre: {
       online: config.centre === undefined ? null : centreIsUp(uplink),
       lastRoundAtMs: uplink?.lastRoundAtMs ?? null,
@@ -86,6 +102,7 @@ export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): P
     },
     backlog: { unforwarded: backlog.unforwarded, oldestAgeSeconds: backlog.oldestUnforwardedWallMs === null ? null : Math.round((nowMs - backlog.oldestUnforwardedWallMs) / 1000) },
     peers: (replicator?.origins ?? []).map((o) => ({ nodeId: o.origin, online: o.online, lag: o.lag, headSeq: o.headSeq })),
+    custody: replicator?.custody ?? [],
     recentDecisions: runtime.decisions.latest(20).map((d) => ({ ...d, amountText: displayAmount(d.amountMinor, d.currency), codeMeaning: codeMeaning(d.code) })),
     exceptions: reader.exceptionEntries(20).map((e) => ({ seq: e.seq, amountMinor: e.amountMinor, currency: e.currency, amountText: displayAmount(e.amountMinor, e.currency), reason: e.reason })),
   };

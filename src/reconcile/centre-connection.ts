@@ -71,6 +71,7 @@ export async function connectToCentre(config: NodeConfig, transport: CentreTrans
     transport === 'own-client'
       ? await openOwnClientTransport({
           brokerUrl: replication.brokerUrl,
+          ...(replication.standbyBrokerUrls === undefined ? {} : { standbyBrokerUrls: replication.standbyBrokerUrls }),
           username: replication.username ?? config.nodeId,
           ...(replication.passwordFile === undefined ? {} : { password: readPassword(replication.passwordFile) }),
           tls: loadBrokerTls(replication.brokerUrl, replication, 'replication.'),

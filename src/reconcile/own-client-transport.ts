@@ -8,6 +8,8 @@ import type { CentreTransport } from './centre-transport.js';
 
 export interface OwnClientTransportOptions {
   readonly brokerUrl: string;
+  /** Tried in order when brokerUrl cannot be reached: the store's brokers are bridged to each other. */
+  readonly standbyBrokerUrls?: readonly string[];
   readonly username: string;
   readonly password?: string;
   /** On mqtts://: the CA and the node's client certificate, as the replicator uses them. */
@@ -38,25 +40,33 @@ export function toolClientId(nodeId: string, tool: string): string {
  * take the one session from each other.
  */
 export async function openOwnClientTransport(options: OwnClientTransportOptions): Promise<CentreTransport> {
-  let handler: (payload: Buffer) => void = () => undefined;
-  let client: MqttClient;
-  try {
-    client = await connectCentreClient(
-      {
-        brokerUrl: options.brokerUrl,
-        clientId: options.clientId,
-        username: options.username,
-        ...(options.password === undefined ? {} : { password: options.password }),
-        ...(options.tls === undefined ? {} : { tls: options.tls }),
-        filters: options.answerTopic,
-        onError: () => undefined,
-        ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
-      },
-      (_topic, payload) => handler(payload),
-    );
-  } catch (error) {
-    throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `cannot reach the broker at ${options.brokerUrl}: ${(error as Error).message}`, { brokerUrl: options.brokerUrl }, { cause: error });
+  const urls = [options.brokerUrl, ...(options.standbyBrokerUrls ?? [])];
+  const failures: string[] = [];
+  for (const brokerUrl of urls) {
+    try {
+      return await openOn(brokerUrl, options);
+    } catch (error) {
+      failures.push(`${brokerUrl}: ${(error as Error).message}`);
+    }
   }
+  throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `cannot reach ${urls.length === 1 ? 'the broker at' : 'any store broker:'} ${failures.join('; ')}`, { brokerUrls: urls });
+}
+
+async function openOn(brokerUrl: string, options: OwnClientTransportOptions): Promise<CentreTransport> {
+  let handler: (payload: Buffer) => void = () => undefined;
+  const client: MqttClient = await connectCentreClient(
+    {
+      brokerUrl,
+      clientId: options.clientId,
+      username: options.username,
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      filters: options.answerTopic,
+      onError: () => undefined,
+      ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }),
+    },
+    (_topic, payload) => handler(payload),
+  );
   return {
     publish: (topic, payload) =>
       new Promise<void>((resolve, reject) => {

@@ -16,6 +16,14 @@ export const DEFAULT_BRIDGE_USER = 'edgepay-bridge';
 export const DEFAULT_RULES_USER = 'edgepay-rules';
 /** The user a centre connected to the store broker itself logs in as (demo, tests, single store). */
 export const DEFAULT_CENTRE_USER = 'edgepay-centre';
+/**
+ * The user of the peer bridge between a store's two brokers (brokers/peer-bridge.conf.example): its
+ * certificate's CN on the primary, its local_username on the standby.
+ */
+export const DEFAULT_PEER_BRIDGE_USER = 'edgepay-peer-bridge';
+
+/** The users the ACL grants besides the nodes, named in errors so the caller can say which option was wrong. */
+export type AclUserRole = 'bridge user' | 'rules user' | 'centre user' | 'peer bridge user';
 
 /** A store's nodes beyond this are a configuration mistake, not a store: every node writes every inbox. */
 export const MAX_STORE_NODES = 256;
@@ -29,13 +37,25 @@ export interface StoreAclOptions {
   readonly rulesUser: string;
   /** Only when a centre connects to this broker itself; omitted, no centre user is granted anything. */
   readonly centreUser?: string;
+  /** Only in a store with two brokers (a peer bridge between them); omitted, no peer bridge is granted anything. */
+  readonly peerBridgeUser?: string;
 }
+
+/** Template placeholders whose block is written only when they have a value. */
+const OPTIONAL_USERS = ['centre_user', 'peer_bridge_user'] as const;
 
 /** The filled-in ACL text of one store, from the template's text. */
 export function renderStoreAcl(template: string, options: StoreAclOptions): string {
   checkOptions(options);
-  const { fleet, store, nodes, bridgeUser, rulesUser, centreUser } = options;
-  const values: Record<string, string> = { fleet, store, bridge_user: bridgeUser, rules_user: rulesUser, ...(centreUser === undefined ? {} : { centre_user: centreUser }) };
+  const { fleet, store, nodes, bridgeUser, rulesUser, centreUser, peerBridgeUser } = options;
+  const values: Record<string, string> = {
+    fleet,
+    store,
+    bridge_user: bridgeUser,
+    rules_user: rulesUser,
+    ...(centreUser === undefined ? {} : { centre_user: centreUser }),
+    ...(peerBridgeUser === undefined ? {} : { peer_bridge_user: peerBridgeUser }),
+  };
   const paragraphs = template.replace(/\r\n/g, '\n').trimEnd().split(/\n{2,}/);
   const out: string[] = [header(options)];
   // The template's own header says how to fill it in: the filled file says what it was filled with.
@@ -43,7 +63,8 @@ export function renderStoreAcl(template: string, options: StoreAclOptions): stri
     const lines = paragraph.split('\n');
     const comments = lines.filter(isComment);
     const rules = lines.filter((line) => !isComment(line));
-    if (rules.some((line) => line.includes('{centre_user}')) && centreUser === undefined) continue;
+    // An optional user's block is left out whole when it is not given: no grant to a name nobody chose.
+    if (OPTIONAL_USERS.some((name) => values[name] === undefined && rules.some((line) => line.includes(`{${name}}`)))) continue;
     const owners = rules.some((line) => line.includes('{node}')) ? nodes : [undefined];
     const blocks = owners.map((node) => rules.flatMap((line) => expandLine(line, values, node, nodes)).join('\n'));
     out.push([...comments, blocks.join('\n\n')].join('\n'));
@@ -88,14 +109,16 @@ function checkOptions(options: StoreAclOptions): void {
   const seen = new Set<string>();
   for (const node of options.nodes) {
     assertTopicId('node', node);
-    if (seen.has(node)) throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `node ${JSON.stringify(node)} is listed twice`, { node });
+    if (seen.has(node)) throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `node ${JSON.stringify(node)} is listed twice`, { kind: 'node', node });
     seen.add(node);
   }
-  const special: [string, string | undefined][] = [
+  const special: [AclUserRole, string | undefined][] = [
     ['bridge user', options.bridgeUser],
     ['rules user', options.rulesUser],
     ['centre user', options.centreUser],
+    ['peer bridge user', options.peerBridgeUser],
   ];
+  const roleOf = new Map<string, AclUserRole>();
   for (const [role, user] of special) {
     if (user === undefined) continue;
     // Usernames are written into the file literally: one token, and never a node's (it would get both grants).
@@ -103,7 +126,9 @@ function checkOptions(options: StoreAclOptions): void {
       throw new ReplicationError('EDGEPAY_REPLICATION_BAD_ID', `${role} ${JSON.stringify(user)} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`, { role, value: user });
     }
     if (seen.has(user)) throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `${role} ${JSON.stringify(user)} is also a node: give it its own username`, { role, value: user });
+    // One username with two roles would get both blocks: the union of two least privileges is neither.
+    const other = roleOf.get(user);
+    if (other !== undefined) throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `${role} ${JSON.stringify(user)} is also the ${other}: give each its own username`, { role, other, value: user });
+    roleOf.set(user, role);
   }
-  const users = special.map(([, user]) => user).filter((user): user is string => user !== undefined);
-  if (new Set(users).size !== users.length) throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `the bridge, rules and centre users must differ, got ${users.join(', ')}`, { users });
 }

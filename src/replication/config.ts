@@ -9,8 +9,16 @@ import { assertTopicId } from './topics.js';
 export interface ReplicationConfig {
   readonly fleet: string;
   readonly store: string;
-  /** e.g. mqtt://store-broker.local:1883 or mqtts://…:8883. */
+  /** e.g. mqtt://store-broker.local:1883 or mqtts://…:8883: the store's primary broker. */
   readonly brokerUrl: string;
+  /**
+   * The store's standby brokers (mqtt:// or mqtts://, the same scheme as brokerUrl), tried in this
+   * order after the primary when a connection closes or cannot be made. They are bridged to the
+   * primary (brokers/peer-bridge.conf.example) and take the same TLS files and credentials.
+   */
+  readonly standbyBrokerUrls?: readonly string[];
+  /** On a standby, move back once the primary has answered every probe this long (default 30). */
+  readonly failbackAfterSeconds?: number;
   /** Defaults to the node id: the broker ACL grants writes by username (`%u`). */
   readonly username?: string;
   /** A file holding the broker password (first line). */
@@ -61,7 +69,11 @@ export interface ReplicatorTuning {
   readonly maxAnswersInFlight: number;
   /** A peer silent this long is taken into custody by its rendezvous winner. */
   readonly custodyAfterMs: number;
+  /** On a standby broker, how often the primary is probed for the move back. */
+  readonly failbackProbeMs: number;
 }
+
+export const DEFAULT_FAILBACK_AFTER_SECONDS = 30;
 
 export const DEFAULT_TUNING: ReplicatorTuning = {
   reconnectPeriodMs: 1_000,
@@ -77,6 +89,7 @@ export const DEFAULT_TUNING: ReplicatorTuning = {
   maxRepairEntries: 256,
   maxAnswersInFlight: 2_048,
   custodyAfterMs: 600_000,
+  failbackProbeMs: 1_000,
 };
 
 /** The most own entries in flight the window may allow: MQTT packet ids are 16 bits, shared with repair answers. */

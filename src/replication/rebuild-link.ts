@@ -6,7 +6,7 @@ import { RebuildError } from './rebuild-errors.js';
 
 export interface RebuildLinkOptions {
   readonly nodeId: string;
-  readonly replication: Pick<ReplicationConfig, 'brokerUrl' | 'username' | 'passwordFile' | 'caFile' | 'certFile' | 'keyFile'>;
+  readonly replication: Pick<ReplicationConfig, 'brokerUrl' | 'standbyBrokerUrls' | 'username' | 'passwordFile' | 'caFile' | 'certFile' | 'keyFile'>;
   readonly connectTimeoutMs: number;
 }
 
@@ -17,6 +17,25 @@ export interface RebuildLinkOptions {
  * No reconnects: a rebuild that loses the broker fails and is run again.
  */
 export async function openRebuildLink(options: RebuildLinkOptions): Promise<MqttClient> {
+  const { replication } = options;
+  // The store's brokers are bridged: any one of them carries the peers' answers. The primary first,
+  // then each standby, so a rebuild works while the primary's box is the one that is down.
+  const urls = [replication.brokerUrl, ...(replication.standbyBrokerUrls ?? [])];
+  const failures: string[] = [];
+  for (const url of urls) {
+    try {
+      return await connectRebuildLink(options, url);
+    } catch (cause) {
+      failures.push(`${url}: ${(cause as Error).message}`);
+      if (url === urls.at(-1)) {
+        throw new RebuildError('EDGEPAY_REBUILD_UNREACHABLE', `cannot connect to any store broker as ${replication.username ?? options.nodeId}: ${failures.join('; ')}`, { brokerUrls: urls }, { cause });
+      }
+    }
+  }
+  throw new RebuildError('EDGEPAY_REBUILD_UNREACHABLE', 'no store broker is configured', { brokerUrls: urls });
+}
+
+async function connectRebuildLink(options: RebuildLinkOptions, brokerUrl: string): Promise<MqttClient> {
   const { nodeId, replication } = options;
   const clientOptions: IClientOptions = {
     clientId: `${nodeId}-rebuild`,
@@ -28,8 +47,8 @@ export async function openRebuildLink(options: RebuildLinkOptions): Promise<Mqtt
     resubscribe: false,
   };
   if (replication.passwordFile !== undefined) clientOptions.password = readPassword(replication.passwordFile);
-  Object.assign(clientOptions, loadBrokerTls(replication.brokerUrl, replication, 'replication.'));
-  const client = connect(replication.brokerUrl, clientOptions);
+  Object.assign(clientOptions, loadBrokerTls(brokerUrl, replication, 'replication.'));
+  const client = connect(brokerUrl, clientOptions);
   // mqtt.js throws an 'error' nobody listens to; a lost link shows as 'close', which the caller watches.
   client.on('error', () => undefined);
   try {
@@ -48,9 +67,7 @@ export async function openRebuildLink(options: RebuildLinkOptions): Promise<Mqtt
     });
   } catch (cause) {
     client.end(true);
-    throw new RebuildError('EDGEPAY_REBUILD_UNREACHABLE', `cannot connect to ${replication.brokerUrl} as ${clientOptions.username}: ${(cause as Error).message}`, {
-      brokerUrl: replication.brokerUrl,
-    }, { cause });
+    throw cause;
   }
   return client;
 }

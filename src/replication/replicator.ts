@@ -4,7 +4,8 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { RulesConfig } from '../authorize/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Clock, systemClock } from '../platform/clock.js';
-import { DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
+import { DEFAULT_FAILBACK_AFTER_SECONDS, DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
+import { BrokerFailover, type BrokerLinkStatus } from './broker-failover.js';
 import { CentreRelay, type CentreRelayTopics } from './centre-relay.js';
 import { type CounterSnapshot, Counters } from './counters.js';
 import { ReplicationError } from './errors.js';
@@ -63,6 +64,8 @@ export interface OriginStatus {
 export interface ReplicatorStatus {
   readonly nodeId: string;
   readonly connected: boolean;
+  /** Which of the store's brokers the link is on (or dialling), and how often it moved. */
+  readonly broker: BrokerLinkStatus;
   readonly outbox: {
     readonly ackedSeq: number;
     readonly journalHeadSeq: number;
@@ -109,6 +112,8 @@ export class Replicator {
   private readonly subscriber: Subscriber;
   private readonly statusReporter: StatusReporter;
   private readonly client: MqttClient;
+  /** With standby brokers configured: which broker the client dials, and the move back to the primary. */
+  private readonly failover: BrokerFailover | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly quorum = new QuorumTracker();
   /** Journal traffic received and not yet committed (see wireClient). */
@@ -141,6 +146,16 @@ export class Replicator {
     this.rules = rulesReceiverOf(options, this.log);
     // Created unconnected (manualConnect): it holds no socket until connect() below.
     this.client = createClient(settings, this.tuning);
+    this.failover =
+      (settings.standbyBrokerUrls ?? []).length === 0
+        ? undefined
+        : new BrokerFailover(this.client, {
+            urls: [settings.brokerUrl, ...(settings.standbyBrokerUrls ?? [])],
+            failbackAfterMs: (settings.failbackAfterSeconds ?? DEFAULT_FAILBACK_AFTER_SECONDS) * 1_000,
+            probeEveryMs: this.tuning.failbackProbeMs,
+            log: this.log,
+            clock,
+          });
     const port = new MqttLink(this.client);
     this.centreRelay = options.centre === undefined ? undefined : new CentreRelay({ ...options.centre, port, log: this.log });
     this.db = openReplicaDatabase(replicasPathOf(settings), settings.nodeId);
@@ -299,6 +314,7 @@ export class Replicator {
     return {
       nodeId: this.journal.nodeId,
       connected: this.client.connected,
+      broker: this.failover?.status() ?? { url: this.settings.brokerUrl, index: 0, onStandby: false, failovers: 0, failbacks: 0 },
       outbox: { ...outbox, journalHeadSeq, lag: Math.max(0, journalHeadSeq - outbox.ackedSeq) },
       origins,
       pending: this.store.pendingCount,
@@ -319,6 +335,7 @@ export class Replicator {
     // What was acknowledged to the broker is committed before the replicas close.
     this.drainInbox();
     this.stopped = true;
+    this.failover?.close();
     this.centreRelay?.close();
     clearInterval(this.timer);
     this.publisher.stop();
