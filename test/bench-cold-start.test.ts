@@ -12,7 +12,7 @@ describe('bench cold-start: exec of node run â†’ the first decision at the POS â
   it('times exec to the first decision against its floors and reads memory, threads and CPU of the running node', async () => {
     const before = new Set(readdirSync(tmpdir()));
     const progress: string[] = [];
-    const report = await runColdStartBench({ entries: 2_000, idleSampleMs: 500, progress: (line) => progress.push(line) });
+    const report = await runColdStartBench({ entries: 2_000, settleMs: 300, idleSampleMs: 500, progress: (line) => progress.push(line) });
 
     expect(report).toMatchObject({ bench: 'cold-start', entries: 2_000, firstDecision: 'approved Y3' });
     expect(report.journalBytes).toBeGreaterThan(2_000 * 100);
@@ -27,6 +27,10 @@ describe('bench cold-start: exec of node run â†’ the first decision at the POS â
     expect(report.idle.rssMiB).toBeGreaterThan(20);
     expect(report.idle.peakRssMiB).toBeGreaterThanOrEqual(report.idle.rssMiB);
     expect(report.idle.cpuPercentOfCore).toBeGreaterThanOrEqual(0);
+    expect(report.settleCpuPercentOfCore).toBeGreaterThanOrEqual(0);
+    // Every thread of ours carries its name (Node's own stay "node"), and CPU is told per name.
+    expect(report.idle.threadNames).toMatchObject({ 'edgepay-node': 1, 'journal-writer': 1, authorizer: 1, 'reader:lane-1': 1, 'card-capture': 1 });
+    expect(Object.keys(report.idle.cpuPercentByThread)).toEqual(Object.keys(report.idle.threadNames));
     expect(progress.some((line) => line.includes('first decision after'))).toBe(true);
     // The bench's own directory is gone.
     expect(readdirSync(tmpdir()).filter((name) => name.startsWith('edgepay-bench-') && !before.has(name))).toEqual([]);

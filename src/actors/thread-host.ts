@@ -6,6 +6,7 @@
  * the tree still start, one after another.
  */
 import { parentPort } from 'node:worker_threads';
+import { SPARE_THREAD_NAME, nameThisThread } from '../platform/thread-name.js';
 import { ActorError } from './errors.js';
 import { assignActor, markPreloading, wasClaimed } from './hosted.js';
 import type { FromWorker, HostAssignment, HostPreload } from './protocol.js';
@@ -13,6 +14,8 @@ import { toWireError } from './wire-error.js';
 // Loaded while the spare is idle, so taking it leaves only the actor's own module to import.
 import './worker-runtime.js';
 
+// Until it is given an actor (worker-runtime names it then), `top -H` shows it as a spare.
+nameThisThread(SPARE_THREAD_NAME);
 const port = parentPort;
 if (port === null) throw new ActorError('EDGEPAY_ACTOR_START_FAILED', 'thread-host must run as a worker thread');
 

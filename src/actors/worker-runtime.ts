@@ -5,6 +5,7 @@
  */
 import { type MessagePort, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { EdgepayError } from '../errors.js';
+import { actorThreadName, nameThisThread } from '../platform/thread-name.js';
 import { ActorError } from './errors.js';
 import { claimAssignment, deferUntilAssigned } from './hosted.js';
 import type { ForwardedLog } from './log-record.js';
@@ -92,6 +93,7 @@ class WorkerRuntime<Req, Res, Init> {
   }
 
   start(): void {
+    nameThisThread(actorThreadName(this.data.actorId));
     const beat = new Int32Array(this.data.heartbeat);
     Atomics.add(beat, 0, 1);
     // unref: the port keeps the thread alive while it should live; the heartbeat must not on its own.

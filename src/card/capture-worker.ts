@@ -3,6 +3,9 @@ import { EdgepayError, type ErrorCode } from '../errors.js';
 import type { CardFacts } from './card-facts.js';
 import { type RawCard, captureCard } from './capture.js';
 import type { CardKeys } from './keys.js';
+import { CAPTURE_THREAD_NAME, nameThisThread } from '../platform/thread-name.js';
+
+nameThisThread(CAPTURE_THREAD_NAME);
 
 /** Keys travel as base64 in workerData: structured clone of Buffers into a pool is not allowed. */
 export interface CaptureWorkerData {

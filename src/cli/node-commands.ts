@@ -7,6 +7,7 @@ import { loadNodeConfig } from '../node/config.js';
 import { runNodeUntilSignal } from '../node/run.js';
 import { initNode } from '../node/init.js';
 import { readConfigFile } from '../platform/config-file.js';
+import { NODE_MAIN_THREAD_NAME, nameThisThread } from '../platform/thread-name.js';
 import { addCredentialsDirOption } from './config-commands.js';
 import { configToStart, describeNodeConfig } from './config-summary.js';
 import { registerRebuildCommand } from './rebuild-registration.js';
@@ -41,6 +42,7 @@ export function registerNodeCommands(program: Command): void {
       // stack): a key file missing or of the wrong kind is refused here, not inside an actor's start.
       const check = checkNodeConfigFile(opts.config);
       const config = configToStart(check, `node configuration ${opts.config}`);
+      nameThisThread(NODE_MAIN_THREAD_NAME);
       const logger = processLogger(config.log.level, { nodeId: config.nodeId });
       for (const warning of check.findings.warnings) logger.warn({ key: warning.path, value: warning.value }, `${warning.path} ${warning.message}`);
       const result = await runNodeUntilSignal({ config, registry: new Registry(), logger });
