@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'unix-dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NODE_RESTART_DELAY_MS } from '../src/chaos/faults.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { watchdogTick } from '../src/node/run.js';
 import { configPath } from '../src/platform/paths.js';
@@ -60,6 +61,15 @@ describe('the shipped systemd units', () => {
       // 1 (a tree that gave up, the journal in use, Node's uncaught exception) and 3 (storage, system) are retried.
       expect(prevented, unit).toEqual([String(EXIT.usage)]);
     }
+  });
+
+  it('a dead node is started again after the delay the chaos round restarts it with, and systemd never gives up on it', () => {
+    const text = readFileSync(join(UNITS_DIR.pathname, 'edgepay-node.service'), 'utf8');
+    const restartSec = /^RestartSec=(\d+)ms$/m.exec(text);
+    expect(restartSec, 'RestartSec in milliseconds').not.toBeNull();
+    expect(Number(restartSec![1])).toBe(NODE_RESTART_DELAY_MS);
+    // systemd's default start limit (5 in 10 s) would leave a node that fails fast down for good.
+    expect(text).toMatch(/^\[Unit\][^[]*^StartLimitIntervalSec=0$/m);
   });
 
   it('verify fails when the program a unit runs is missing: the check the root exists for', () => {

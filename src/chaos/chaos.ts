@@ -4,7 +4,7 @@ import { JournalReader } from '../journal/journal-reader.js';
 import { type CheckResult, checkStore } from '../audit/store-checks.js';
 import { type ChaosStore, PER_CARD, startChaosStore } from './chaos-store.js';
 import { FAULT_KINDS, type FaultKind, FaultInjector, type FaultRecord } from './faults.js';
-import { POS_LANE, PosLoad, type PosTally, REQUEST_TIMEOUT_MS } from './pos-load.js';
+import { POS_LANE, PosLoad, type PosTally, SERVED_WITHIN_MS } from './pos-load.js';
 import { type RequestOutcome, laneKey } from './pos-request.js';
 import { type AvailabilityReport, computeAvailability } from './availability.js';
 import { SeededRandom } from '../platform/random.js';
@@ -12,6 +12,8 @@ import { SeededRandom } from '../platform/random.js';
 export interface ChaosOptions {
   readonly minutes: number;
   readonly seed: number;
+  /** One fault starts this many seconds after the one before; by default 0.3–2 s after each heal. */
+  readonly faultEverySeconds?: number;
   readonly dir?: string;
   readonly keep?: boolean;
   readonly progress?: (line: string) => void;
@@ -21,6 +23,8 @@ export interface ChaosReport {
   readonly chaos: 'store';
   readonly seed: number;
   readonly minutes: number;
+  /** The fault pace asked for; null for the default (a fault 0.3–2 s after each heal). */
+  readonly faultEverySeconds: number | null;
   readonly durationSeconds: number;
   readonly faults: {
     readonly injected: number;
@@ -66,7 +70,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const unavailable: Partial<Record<FaultKind, string>> = store.diskUnavailable === null ? {} : { 'disk-full': store.diskUnavailable };
     const kinds = FAULT_KINDS.filter((kind) => unavailable[kind] === undefined);
     const pos = new PosLoad(store.boxes.map((b) => b.node), random);
-    const faults = new FaultInjector({ boxes: store.boxes, broker: store.broker, database: store.database }, random, kinds);
+    const faultEveryMs = options.faultEverySeconds === undefined ? undefined : options.faultEverySeconds * 1_000;
+    const faults = new FaultInjector({ boxes: store.boxes, broker: store.broker, database: store.database }, random, kinds, faultEveryMs);
     progress(`trading for ${options.minutes} min under faults: ${kinds.join(', ')}${unavailable['disk-full'] === undefined ? '' : ` (disk-full left out: ${unavailable['disk-full']})`}`);
     const roundStartMs = Date.now();
     pos.start();
@@ -84,7 +89,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       kinds,
       roundStartMs,
       roundEndMs,
-      timeoutMs: REQUEST_TIMEOUT_MS,
+      timeoutMs: SERVED_WITHIN_MS,
     });
 
     progress('healing everything, asking again for every payment the POS did not hear back on');
@@ -109,6 +114,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       chaos: 'store',
       seed: options.seed,
       minutes: options.minutes,
+      faultEverySeconds: options.faultEverySeconds ?? null,
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       faults: { injected: faults.records.length, byKind: faults.counts(), unavailable, log: faults.records },
       payments: pos.tally(),

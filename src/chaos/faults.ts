@@ -45,12 +45,16 @@ export interface FaultRecord {
 /** How long a fault is held before it is healed, and the pause before the next one. */
 const HOLD_MS = { min: 800, max: 4_000 } as const;
 const GAP_MS = { min: 300, max: 2_000 } as const;
+/** systemd/edgepay-node.service's RestartSec: how long systemd leaves a dead node down. */
+export const NODE_RESTART_DELAY_MS = 250;
 /**
- * Kinds held differently. The broker's box dies for longer than the broker process alone (its
- * machine must boot); a power cut is held short because restoring five processes one after the
- * other takes seconds of its own, and the short CI round must still meet every kind.
+ * Kinds held differently. A killed node is started again as systemd would start it. The broker's
+ * box dies for longer than the broker process alone (its machine must boot); a power cut is held
+ * short because restoring five processes one after the other takes seconds of its own, and the
+ * short CI round must still meet every kind.
  */
 const HOLD_BY_KIND: Partial<Record<FaultKind, { readonly min: number; readonly max: number }>> = {
+  'node-kill': { min: NODE_RESTART_DELAY_MS, max: NODE_RESTART_DELAY_MS },
   'broker-box-death': { min: 3_000, max: 6_000 },
   'store-power-cut': { min: 800, max: 2_000 },
 };
@@ -68,10 +72,15 @@ export class FaultInjector {
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
+  /**
+   * @param faultEveryMs one fault starts this long after the one before started (or once that one
+   *   is healed, if it took longer); by default a seeded 0.3–2 s pause follows each heal.
+   */
   constructor(
     private readonly targets: ChaosTargets,
     private readonly random: RandomSource,
     private readonly kinds: readonly FaultKind[],
+    private readonly faultEveryMs?: number,
   ) {}
 
   start(): void {
@@ -94,7 +103,9 @@ export class FaultInjector {
   private async loop(): Promise<void> {
     let round: FaultKind[] = [];
     while (!this.stopped) {
-      await this.sleep(between(this.random, GAP_MS.min, GAP_MS.max));
+      const previous = this.records.at(-1);
+      const paced = this.faultEveryMs === undefined ? undefined : (previous?.atMs ?? Date.now()) + this.faultEveryMs - Date.now();
+      await this.sleep(paced === undefined ? between(this.random, GAP_MS.min, GAP_MS.max) : Math.max(0, paced));
       if (this.stopped) return;
       // Every kind once per round, in a seeded order: a short run still meets each of them.
       if (round.length === 0) round = shuffle(this.random, this.kinds);
@@ -148,8 +159,8 @@ export class FaultInjector {
         return () => restorePower(store, plan);
       }
       case 'broker-box-death':
-        // The store has one broker, so its box dying cuts every node off its peers and the centre
-        // for the whole hold; the payments go on offline. A second broker would be failed over to.
+        // The chaos store has one broker, so its box dying cuts every node off its peers and the
+        // centre for the whole hold; the payments go on offline.
         await broker.kill();
         return () => broker.start();
       case 'reader-unplug':
