@@ -313,7 +313,7 @@ describe('a store that boots in any order', () => {
     const card = { pan: withLuhnDigit('400000000000042'), expiryYymm: '2912' };
     expect((await node.pay({ idempotencyKey: 'early', amountMinor: 990, currency: 'EUR', card })).decision).toMatchObject({ code: 'Y3', mode: 'offline' });
     type Uplink = { rounds: number; lastReport: { headSeq: number } | null; lastError: { message: string } | null };
-    const uplinkStatus = () => node.ask<{ type: 'status' }, Uplink>('uplink', { type: 'status' });
+    const uplinkStatus = () => node.ask('uplink', { type: 'status' });
     // Its batch went out over the broker and found no centre to take it.
     await eventually(async () => ((await uplinkStatus()).lastError?.message.includes('no answer from the centre') === true ? true : undefined), 15_000, 'a batch sent and not answered');
     expect(await metric(url, 'edgepay_centre_batches_received_total')).toBe('0');
@@ -404,7 +404,7 @@ describe('a store that boots in any order', () => {
     expect((await node.pay({ idempotencyKey: 'k', amountMinor: 500, currency: 'EUR', card: { pan: withLuhnDigit('400000000000077'), expiryYymm: '2912' } })).decision).toMatchObject({ approved: true, mode: 'offline' });
     // A round with an entry to send tries the ledger, and says why it could not.
     const uplink = await eventually(async () => {
-      const status = await node.ask<{ type: 'status' }, { rounds: number; lastError: { message: string } | null }>('uplink', { type: 'status' });
+      const status = await node.ask('uplink', { type: 'status' });
       return status.lastError !== null ? status : undefined;
     }, 10_000, 'a forwarding round that tried the ledger');
     expect(uplink.lastError?.message).toContain('cannot open the central ledger');

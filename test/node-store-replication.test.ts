@@ -51,7 +51,7 @@ async function storeOf(kind: BrokerKind, quorum = false) {
     cleanups.push(() => node.stop());
     nodes.set(nodeId, node);
   }
-  const status = (nodeId: string) => nodes.get(nodeId)!.ask<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' });
+  const status = (nodeId: string) => nodes.get(nodeId)!.ask('replicator', { type: 'status' });
   return { nodes, status, broker };
 }
 
@@ -78,7 +78,7 @@ describe.each(['aedes', 'mosquitto'] as const)('a store of three nodes replicati
     // The replicators hand stored entries to their journal writers right after storing them.
     for (const node of [b, c]) {
       await eventually(async () => {
-        const summary = await node.ask<{ type: 'exposure' }, ExposureSummary>('journal-writer', { type: 'exposure' });
+        const summary = await node.ask('journal-writer', { type: 'exposure' });
         return summary.peerApprovals >= 3 ? true : undefined;
       }, 5_000, 'the peers\' approvals to reach the journal writer');
     }

@@ -5,7 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { BREAKER_DEFAULTS, type Breaker, type BreakerEvent, type BreakerSettings, CLOSED, MAX_BACKOFF_LEVEL, allowsPayments, probeDelayMs, stepBreaker } from '../src/central/online-breaker.js';
 import type { OnlineDecision, OnlineRequest } from '../src/central/online.js';
 import { nodeConfigSchema } from '../src/node/config.js';
-import { type ActorCall, decideDurably } from '../src/node/durable-decision.js';
+import { type NodeActorCall, nodeActorCall } from '../src/node/actor-directory.js';
+import { decideDurably } from '../src/node/durable-decision.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { SeededRandom } from '../src/platform/random.js';
 import type { Timers } from '../src/platform/timers.js';
@@ -359,11 +360,11 @@ describe('the guard in the uplink', () => {
 
 describe('a payment the breaker kept from the centre', () => {
   /** A node's decision path whose uplink either times out or answers that the breaker is open. */
-  function nodePath(uplink: 'times-out' | 'breaker-open'): { call: ActorCall; reversed: string[] } {
+  function nodePath(uplink: 'times-out' | 'breaker-open'): { call: NodeActorCall; reversed: string[] } {
     const node = openStandIn(tempDir(), rulesWith(() => undefined));
     cleanups.push(() => node.close());
     const reversed: string[] = [];
-    const call = (async (actorId: string, request: unknown): Promise<unknown> => {
+    const call = nodeActorCall(async (actorId: string, request: unknown): Promise<unknown> => {
       if (actorId === 'journal-writer') {
         const answer = answerAsJournalWriter(node.authorizer, request);
         if (answer !== unhandled) return answer;
@@ -380,14 +381,14 @@ describe('a payment the breaker kept from the centre', () => {
         }
       }
       throw new Error(`no such request in this test: ${actorId}`);
-    }) as ActorCall;
+    });
     return { call, reversed };
   }
 
   it('is decided and journaled exactly as one whose online request timed out, and no reversal is sent for it', async () => {
     const options = { requestTimeoutMs: 5_000, quorumTimeoutMs: undefined, online: { timeoutMs: 300, origin: 'node-test', store: 's' } };
     const card = cardFacts(1);
-    const pay = (path: { call: ActorCall }, amountMinor: number): Promise<Outcome> =>
+    const pay = (path: { call: NodeActorCall }, amountMinor: number): Promise<Outcome> =>
       decideDurably(path.call, { type: 'authorize', request: { idempotencyKey: `k-${amountMinor}`, amountMinor, currency: 'EUR', card } }, options);
     const timedOut = nodePath('times-out');
     const notAsked = nodePath('breaker-open');

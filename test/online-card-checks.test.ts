@@ -12,7 +12,8 @@ import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { isCurrencyCode } from '../src/money/index.js';
-import { type ActorCall, type DecisionPathOptions, decideDurably } from '../src/node/durable-decision.js';
+import { type NodeActorCall, nodeActorCall } from '../src/node/actor-directory.js';
+import { type DecisionPathOptions, decideDurably } from '../src/node/durable-decision.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';
 import { Uplink } from '../src/reconcile/uplink.js';
@@ -139,7 +140,7 @@ describe('the centre\'s online decision applies the card checks it can see', () 
 type Centreside = (ask: OnlineRequest) => Promise<OnlineDecision>;
 
 interface NodePath {
-  readonly call: ActorCall;
+  readonly call: NodeActorCall;
   /** What the centre was asked, in order. */
   readonly asked: OnlineRequest[];
   readonly reversed: string[];
@@ -171,7 +172,7 @@ function nodePath(node: { authorizer: Authorizer }, centre: Centreside, reverse:
     }
     throw new Error(`no such request in this test: ${actorId} ${JSON.stringify(request)}`);
   };
-  return { call: call as ActorCall, asked, reversed };
+  return { call: nodeActorCall(call), asked, reversed };
 }
 
 const pathOptions = (origin = 'node-test', store = 's'): DecisionPathOptions => ({

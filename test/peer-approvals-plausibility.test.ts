@@ -110,12 +110,12 @@ describe('peer approvals are plausible or ignored (a real Mosquitto, a compromis
 
     // The forged entries are validly signed and chained: the honest box stores all nine.
     await eventually(async () => {
-      const status = await honest.ask<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' });
+      const status = await honest.ask('replicator', { type: 'status' });
       return status.origins.find((o) => o.origin === 'box-x')?.headSeq === 9 ? true : undefined;
     }, 15_000, "box-x's journal to reach box-a");
     // ...and its journal writer has them in hand, judged implausible, before the payments below.
     await eventually(async () => {
-      const { peerApprovalsIgnored: ignored } = await honest.ask<{ type: 'exposure' }, ExposureSummary>('journal-writer', { type: 'exposure' });
+      const { peerApprovalsIgnored: ignored } = await honest.ask('journal-writer', { type: 'exposure' });
       return ignored.future >= 4 && ignored.over_limit >= 4 ? true : undefined;
     }, 10_000, "box-x's approvals to reach box-a's journal writer");
 

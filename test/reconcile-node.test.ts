@@ -26,7 +26,7 @@ describe('the node forwards its journal to the centre by itself', () => {
     const config = await newNodeConfigIn(dir, { centre: { store: 'store-9', ledger: { sqliteFile: 'centre.db' }, batchSize: 4, intervalMs: 60_000 } });
     let node = await NodeRuntime.start({ config, registry: new Registry() });
     for (let n = 0; n < 10; n++) await node.pay(payment(`a${n}`, n));
-    const first = await node.askOnce<{ type: 'drain' }, DrainReport>('uplink', { type: 'drain' }, 10_000);
+    const first = await node.askOnce('uplink', { type: 'drain' }, 10_000);
     // The startup round may have taken some already; between them, all ten are held now.
     expect(first.headSeq).toBe(10);
 
@@ -34,7 +34,7 @@ describe('the node forwards its journal to the centre by itself', () => {
     await node.stop();
     node = await NodeRuntime.start({ config, registry: new Registry() });
     // The first round runs at start: the five written before the restart go without being asked.
-    await expect.poll(async () => (await node.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 5_000)).lastReport?.headSeq, { timeout: 10_000 }).toBe(15);
+    await expect.poll(async () => (await node.askOnce('uplink', { type: 'status' }, 5_000)).lastReport?.headSeq, { timeout: 10_000 }).toBe(15);
     await node.stop();
 
     const reader = new JournalReader(journalPathOf(config), config.nodeId);

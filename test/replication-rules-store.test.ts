@@ -87,7 +87,7 @@ async function storeOf(kind: BrokerKind) {
     await nodes.get(nodeId)!.stop();
     nodes.delete(nodeId);
   };
-  const status = (nodeId: NodeId) => nodes.get(nodeId)!.ask<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' });
+  const status = (nodeId: NodeId) => nodes.get(nodeId)!.ask('replicator', { type: 'status' });
   let probes = 0;
   const probe = async (nodeId: NodeId) => {
     const outcome = await nodes.get(nodeId)!.pay({ idempotencyKey: `probe-${probes++}`, amountMinor: PROBE_AMOUNT, currency: 'EUR', card: STOLEN });

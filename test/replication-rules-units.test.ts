@@ -188,7 +188,7 @@ describe('the journal writer\'s set-rules', () => {
     const config = await newNodeConfigIn(tempDir());
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     try {
-      const set = (rules: RulesConfig) => node.ask<{ type: 'set-rules'; rules: RulesConfig }, SetRulesResult>('journal-writer', { type: 'set-rules', rules });
+      const set = (rules: RulesConfig) => node.ask('journal-writer', { type: 'set-rules', rules });
       expect(await set(rulesWith(3))).toEqual({ applied: true, rulesVersion: 3 });
       expect(await set(rulesWith(2))).toEqual({ applied: false, rulesVersion: 3 });
       expect(await set(rulesWith(3))).toEqual({ applied: false, rulesVersion: 3 });

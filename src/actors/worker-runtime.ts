@@ -29,23 +29,28 @@ export interface ActorContext {
   stop(): void;
 }
 
-export interface ActorBehaviour<Req, Res, Init = undefined> {
+/**
+ * An actor's code. Its state is what `init` returns: the runtime hands it to every `handle` and to
+ * `terminate`, so an actor module holds no state of its own at module level (gen_server's State).
+ */
+export interface ActorBehaviour<Req, Res, Init = undefined, State = void> {
   /**
    * How many requests may be in `handle` at once. 1 (the default) is the gen_server discipline:
    * one message at a time, so state needs no locking. Raise it only for handlers that are safe to
    * interleave at their awaits.
    */
   readonly maxConcurrent?: number;
-  init?(args: Init, ctx: ActorContext): Promise<void> | void;
+  init?(args: Init, ctx: ActorContext): Promise<State> | State;
   /** A throw or rejection here answers this request with an error; the actor keeps running. */
-  handle(request: Req, ctx: ActorContext): Promise<Res> | Res;
-  terminate?(ctx: ActorContext): Promise<void> | void;
+  handle(request: Req, ctx: ActorContext, state: State): Promise<Res> | Res;
+  /** `state` is undefined only when the actor was stopped before its init returned. */
+  terminate?(ctx: ActorContext, state: State | undefined): Promise<void> | void;
 }
 
 /** Outstanding ctx.call requests per actor: a limit, so a runaway fan-out fails fast instead of queueing. */
 export const MAX_OUTSTANDING_CALLS = 1024;
 
-export function runActor<Req, Res, Init = undefined>(behaviour: ActorBehaviour<Req, Res, Init>): void {
+export function runActor<Req, Res, Init = undefined, State = void>(behaviour: ActorBehaviour<Req, Res, Init, State>): void {
   if (isMainThread || parentPort === null) {
     throw new ActorError('EDGEPAY_ACTOR_START_FAILED', 'runActor() must run at the top level of a worker module started by startActor()');
   }
@@ -57,7 +62,7 @@ export function runActor<Req, Res, Init = undefined>(behaviour: ActorBehaviour<R
 
 type Phase = 'init' | 'serving' | 'draining' | 'terminating';
 
-class WorkerRuntime<Req, Res, Init> {
+class WorkerRuntime<Req, Res, Init, State> {
   private readonly maxConcurrent: number;
   private readonly ctx: ActorContext;
   private readonly calls: PendingTable<unknown>;
@@ -66,11 +71,13 @@ class WorkerRuntime<Req, Res, Init> {
   private running = 0;
   private pumping = false;
   private phase: Phase = 'init';
+  /** What init returned; set before the first request is handled. */
+  private state: State | undefined;
 
   constructor(
     private readonly port: MessagePort,
     private readonly data: ActorWorkerData,
-    private readonly behaviour: ActorBehaviour<Req, Res, Init>,
+    private readonly behaviour: ActorBehaviour<Req, Res, Init, State>,
   ) {
     const max = behaviour.maxConcurrent ?? 1;
     if (!Number.isSafeInteger(max) || max < 1) throw new ActorError('EDGEPAY_ACTOR_START_FAILED', `maxConcurrent must be a whole number >= 1, got ${max}`);
@@ -104,7 +111,7 @@ class WorkerRuntime<Req, Res, Init> {
 
   private async init(): Promise<void> {
     try {
-      await this.behaviour.init?.(this.data.init as Init, this.ctx);
+      this.state = (await this.behaviour.init?.(this.data.init as Init, this.ctx)) as State;
     } catch (error) {
       this.post({ t: 'init-failed', error: toWireError(error) });
       // The parent drains this thread's messages before its 'exit' event, so the reason arrives first.
@@ -140,7 +147,7 @@ class WorkerRuntime<Req, Res, Init> {
     this.running++;
     let result: Promise<Res> | Res;
     try {
-      result = this.behaviour.handle(body, this.ctx);
+      result = this.behaviour.handle(body, this.ctx, this.state as State);
     } catch (error) {
       this.settle(id, false, error);
       return;
@@ -189,7 +196,7 @@ class WorkerRuntime<Req, Res, Init> {
   private terminate(): void {
     this.phase = 'terminating';
     Promise.resolve()
-      .then(() => this.behaviour.terminate?.(this.ctx))
+      .then(() => this.behaviour.terminate?.(this.ctx, this.state))
       .then(
         () => process.exit(0),
         (error: unknown) => {

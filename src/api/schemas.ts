@@ -4,6 +4,7 @@ import type { PaymentStatus } from '../lanes/payment.js';
 import { knownCurrencies } from '../money/currency.js';
 import { MAX_AMOUNT_MINOR, MIN_AMOUNT_MINOR } from '../money/limits.js';
 import { API_ERRORS, type ApiErrorCode } from './errors.js';
+import { SHORT_ID_PATTERN } from '../ids.js';
 
 /*
  * The POS API's request bodies and resources. Handlers validate with these (every bad field
@@ -17,6 +18,7 @@ export const KEY_MAX_LENGTH = 128;
 /** Longest POS reference in characters (Unicode code points). */
 export const REFERENCE_MAX_LENGTH = 128;
 /** Longest lane id: the node configuration's own bound. */
+/** A lane id's length, as in the node configuration (SHORT_ID_PATTERN). */
 export const LANE_MAX_LENGTH = 32;
 
 const keyError = `must be 1-${KEY_MAX_LENGTH} printable ASCII characters without spaces (e.g. a UUID)`;
@@ -34,7 +36,7 @@ const lane = z
   .string({ error: laneError })
   .min(1, { error: laneError, abort: true })
   .max(LANE_MAX_LENGTH, { error: laneError, abort: true })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: laneError });
+  .regex(SHORT_ID_PATTERN, { error: laneError });
 
 const amountError = `must be a whole number of minor units from ${MIN_AMOUNT_MINOR} to ${MAX_AMOUNT_MINOR} (1250 for 12.50 EUR)`;
 const amountMinor = z.int({ error: amountError }).min(MIN_AMOUNT_MINOR, { error: amountError }).max(MAX_AMOUNT_MINOR, { error: amountError });

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
 import { fsyncDirectoryOf } from '../journal/files.js';
 import { TOKEN_KEY_BYTES, decodeKey } from './keys.js';
+import { ID_RULE, isId } from '../ids.js';
 
 /*
  * The token key leaves edgepay only through `systemd-creds encrypt`, on a pipe: it is never written
@@ -53,8 +54,8 @@ export async function sealTokenKey(options: SealTokenKeyOptions): Promise<SealTo
   const name = options.name ?? TOKEN_KEY_CREDENTIAL;
   const withKey = options.withKey ?? 'auto';
   const tool = options.systemdCreds ?? 'systemd-creds';
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `--name: a credential name is 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`, { field: 'name', value: name });
+  if (!isId(name)) {
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', `--name: a credential name is ${ID_RULE}, got ${JSON.stringify(name)}`, { field: 'name', value: name });
   }
   if (!(SEAL_WITH_KEYS as readonly string[]).includes(withKey)) {
     throw new EdgepayError('EDGEPAY_BAD_INPUT', `--with-key: must be one of ${SEAL_WITH_KEYS.join(', ')}, got ${JSON.stringify(withKey)}`, { field: 'withKey', value: withKey });

@@ -5,6 +5,7 @@ import { brokerTlsProblems } from '../platform/broker-tls.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { configPathsInto, optionalPaths } from '../platform/paths.js';
 import { checkWith, strictObject as strict, wholeNumber as int } from '../validation.js';
+import { idSchema } from '../ids.js';
 
 /*
  * The centre's configuration file (YAML or JSON), checked like a node's: unknown keys and bad values are
@@ -12,7 +13,7 @@ import { checkWith, strictObject as strict, wholeNumber as int } from '../valida
  */
 
 const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" });
+const id = idSchema();
 
 export const centreConfigSchema = strict({
   fleet: id,

@@ -5,6 +5,7 @@ import type { ForwardBatch } from './batch.js';
 import type { BatchAnswer } from './centre.js';
 import type { OnlineRequest } from './online.js';
 import type { SignedCentreAnswer } from './answer-signature.js';
+import { idSchema } from '../ids.js';
 
 /*
  * Batches and answers on the fleet's MQTT. The request carries its own correlation id and the
@@ -21,7 +22,7 @@ export const WIRE_VERSION = 1;
  */
 export const MAX_WIRE_BYTES = 4 * 1024 * 1024;
 
-const ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+const ID = idSchema();
 const minor = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 const requestSchema = z.strictObject({

@@ -17,6 +17,7 @@ import {
   X509CertificateGenerator,
 } from '@peculiar/x509';
 import { EdgepayError } from '../errors.js';
+import { ID_RULE, isId } from '../ids.js';
 
 /*
  * The store's small PKI: one CA per store (or fleet), a certificate per node, per centre process,
@@ -35,8 +36,6 @@ const DAY_MS = 86_400_000;
 /** Issued certificates start this far in the past, so a box whose clock lags a little still accepts them. */
 const BACKDATE_MS = 5 * 60_000;
 
-/** A certificate's common name: a node id, a broker user, a host name. Letters, digits, '.', '_', '-'. */
-export const CERT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export interface PemPair {
   /** The certificate, PEM. */
@@ -174,8 +173,8 @@ function validity(start: Date | undefined, days: number): { notBefore: Date; not
 }
 
 function checkName(name: string, option: string): void {
-  if (!CERT_NAME.test(name)) {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `${option}: ${JSON.stringify(name)} is not usable as a certificate name; use 1-64 letters, digits, '.', '_' or '-' (a node id, a broker user or a host name)`, {
+  if (!isId(name)) {
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', `${option}: ${JSON.stringify(name)} is not usable as a certificate name; use ${ID_RULE} (a node id, a broker user or a host name)`, {
       option,
       value: name,
     });

@@ -13,6 +13,7 @@ import { JournalLock } from './lock.js';
 import { migrate } from './schema.js';
 import { storageError } from './storage-errors.js';
 import { verifyChain } from './verify.js';
+import { ID_RULE, isId } from '../ids.js';
 
 export interface JournalOptions {
   readonly path: string;
@@ -54,7 +55,6 @@ export interface BatchWriter {
 }
 
 const DEFAULT_TAIL_CHECK = 1024;
-const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * The node's append-only, hash-chained payment journal on SQLite (WAL, synchronous=FULL).
@@ -112,10 +112,10 @@ export class Journal {
    * chain is then re-hashed and the head compared, and a broken chain refuses to open.
    */
   static open(options: JournalOptions): Journal {
-    if (!NODE_ID_PATTERN.test(options.nodeId)) {
+    if (!isId(options.nodeId)) {
       throw new EdgepayError(
         'EDGEPAY_BAD_INPUT',
-        `nodeId: ${JSON.stringify(options.nodeId)} must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`,
+        `nodeId: ${JSON.stringify(options.nodeId)} must be ${ID_RULE}`,
         { field: 'nodeId', value: options.nodeId },
       );
     }

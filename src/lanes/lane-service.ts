@@ -5,7 +5,7 @@ import { numericCode, parseCurrency } from '../money/currency.js';
 import type { NodeConfig } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { Clock } from '../platform/clock.js';
-import { type CollectedCard, type ReaderRequest, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
+import { type CollectedCard, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
 import type { Outcome } from '../standin/index.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { JournalEntry } from '../journal/entry.js';
@@ -155,7 +155,7 @@ export class LaneService {
     if (known.payment.status !== 'waiting_for_card') throw notCancellable(known.payment);
     const txnId = this.txnIds.get(id);
     if (txnId !== undefined) {
-      await this.runtime.askOnce<ReaderRequest, unknown>(readerActorId(known.payment.lane), { type: 'cancel', txnId }, 2_000).catch((error: unknown) => {
+      await this.runtime.askOnce(readerActorId(known.payment.lane), { type: 'cancel', txnId }, 2_000).catch((error: unknown) => {
         this.logger.warn({ lane: known.payment.lane, err: error }, 'cancel could not reach the reader');
       });
     }
@@ -220,8 +220,8 @@ export class LaneService {
     const timeoutMs = this.cardWaitMs.get(payment.lane)!;
     let card: CollectedCard;
     try {
-      const collect: ReaderRequest = { type: 'collect', txnId, amountMinor: payment.amountMinor, currencyNumeric: numericCode(parseCurrency(payment.currency)), timeoutMs };
-      card = await this.runtime.askOnce<ReaderRequest, CollectedCard>(readerId, collect, timeoutMs + 5_000);
+      const collect = { type: 'collect' as const, txnId, amountMinor: payment.amountMinor, currencyNumeric: numericCode(parseCurrency(payment.currency)), timeoutMs };
+      card = await this.runtime.askOnce(readerId, collect, timeoutMs + 5_000);
     } catch (error) {
       const code = codeOf(error);
       if (code === 'EDGEPAY_READER_CANCELLED') return set('cancelled', { error: { code, message: messageOf(error) } });
@@ -256,7 +256,7 @@ export class LaneService {
       journalSeq: entry?.seq ?? null,
       error: outcome.failure ? { code: outcome.failure.code, message: outcome.failure.message } : null,
     });
-    const show: ReaderRequest = { type: 'show', txnId, approved: decision.approved, code: decision.code, text: decision.approved ? 'APPROVED' : 'DECLINED' };
+    const show = { type: 'show' as const, txnId, approved: decision.approved, code: decision.code, text: decision.approved ? 'APPROVED' : 'DECLINED' };
     // The POS has the answer; the reader's display is a courtesy and must not hold the answer up.
     void this.runtime.askOnce(readerId, show, 2_000).catch((error: unknown) => this.logger.warn({ lane: payment.lane, err: error }, 'result not shown on the reader'));
     return final;
@@ -294,7 +294,7 @@ export class LaneService {
 
   private async readerStatus(laneId: string): Promise<ReaderStatus | null> {
     try {
-      return await this.runtime.askOnce<ReaderRequest, ReaderStatus>(readerActorId(laneId), { type: 'status' }, 1_000);
+      return await this.runtime.askOnce(readerActorId(laneId), { type: 'status' }, 1_000);
     } catch {
       return null;
     }

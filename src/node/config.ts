@@ -7,6 +7,7 @@ import { standbyBrokerProblems } from '../platform/broker-urls.js';
 import { configPathsInto, optionalPaths } from '../platform/paths.js';
 import { checkWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 import { lanePortIn, sharedPorts } from './lane-ports.js';
+import { ID_RULE, idSchema, shortIdSchema } from '../ids.js';
 
 /*
  * The node's configuration file (YAML or JSON). Every key is checked at start: a typo is an error naming
@@ -21,9 +22,7 @@ const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be
 export type ApiConfig = { readonly host: '127.0.0.1' | '::1' | 'localhost'; readonly port: number; readonly tokenFile: string } | { readonly socket: string };
 
 export const nodeConfigSchema = strict({
-  nodeId: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit" }),
+  nodeId: idSchema(),
   dataDir: path,
   rulesFile: path.optional(),
   keys: strict({
@@ -65,7 +64,7 @@ export const nodeConfigSchema = strict({
   lanes: z
     .array(
       strict({
-        id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, { error: "must be 1-32 letters, digits, '.', '_' or '-'" }),
+        id: shortIdSchema(),
         port: path,
         profile: z.string().min(1, { error: 'must name a reader profile (a file in devices/, without .json)' }),
       }),
@@ -101,8 +100,8 @@ export const nodeConfigSchema = strict({
     })
     .optional(),
   replication: strict({
-    fleet: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
-    store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
+    fleet: idSchema(),
+    store: idSchema(),
     brokerUrl: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
     /**
      * The store's standby brokers, tried in order after brokerUrl when a connection closes or
@@ -122,7 +121,7 @@ export const nodeConfigSchema = strict({
     keyFile: path.optional(),
     signingKeyFile: path,
     peers: z
-      .array(strict({ nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be a node id' }), publicKeyFile: path }))
+      .array(strict({ nodeId: idSchema(`must be a node id: ${ID_RULE}`), publicKeyFile: path }))
       .max(64, { error: 'at most 64 peers in a store' })
       .default([]),
     inflightWindow: int(1, 4_096, 'own entries awaiting the broker').default(1_024),
@@ -153,7 +152,7 @@ export const nodeConfigSchema = strict({
    * broker and credentials.
    */
   centre: strict({
-    store: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" }),
+    store: idSchema(),
     ledger: z
       .union([strict({ sqliteFile: path }), strict({ postgresUrlFile: path })], {
         error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',

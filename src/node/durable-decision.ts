@@ -1,12 +1,13 @@
-import type { OnlineDecision, OnlineRequest } from '../central/online.js';
-import { type OnlineNotAsked, wasNotAsked } from '../reconcile/online-guard.js';
+import type { OnlineRequest } from '../central/online.js';
+import { wasNotAsked } from '../reconcile/online-guard.js';
 import type { AuthorizationRequest, Outcome } from '../standin/index.js';
 import { ONLINE_CODES } from '../standin/requests.js';
-import type { CardCheckReply, JournalWriterRequest } from './actors/journal-writer-protocol.js';
+import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
+import type { NodeActorCall } from './actor-directory.js';
 import { retryWhileRestarting } from './retry.js';
 
-/** One request to a named actor of this node, with a timeout for this attempt. */
-export type ActorCall = <T>(actorId: string, request: unknown, timeoutMs: number) => Promise<T>;
+/** The journal writer's requests that decide: a payment, or a void, refund or capture of one. */
+export type DecisionRequest = Extract<JournalWriterRequest, { readonly type: 'authorize' | 'follow-up' }>;
 
 export interface DecisionPathOptions {
   /** The whole decision, journal-writer restarts included, must be taken within this. */
@@ -23,12 +24,12 @@ export interface DecisionPathOptions {
  * asked again with the same idempotency key until the deadline, so a decision recorded before a
  * crash comes back as it was and a restart can neither lose a decision nor take it twice.
  */
-export async function decideDurably(call: ActorCall, request: JournalWriterRequest, options: DecisionPathOptions): Promise<Outcome> {
+export async function decideDurably(call: NodeActorCall, request: DecisionRequest, options: DecisionPathOptions): Promise<Outcome> {
   if (request.type === 'authorize' && options.online !== undefined && request.request.online === undefined) {
     request = { type: 'authorize', request: await withOnlineDecision(call, request.request, options.online, options.requestTimeoutMs) };
   }
   const asked = request;
-  const outcome = await retryWhileRestarting((remainingMs) => call<Outcome>('journal-writer', asked, remainingMs), { deadlineMs: options.requestTimeoutMs });
+  const outcome = await retryWhileRestarting((remainingMs) => call('journal-writer', asked, remainingMs), { deadlineMs: options.requestTimeoutMs });
   if (asked.type === 'authorize') reverseIfOverridden(call, asked.request, outcome, options.online);
   return withQuorum(outcome, call, options.quorumTimeoutMs);
 }
@@ -38,12 +39,12 @@ export async function decideDurably(call: ActorCall, request: JournalWriterReque
  * once a majority of the reachable peers hold it too, or local-only after the timeout (counted by
  * the replicator). A replicator that is down or restarting means local-only, never a failed payment.
  */
-async function withQuorum(outcome: Outcome, call: ActorCall, quorumTimeoutMs: number | undefined): Promise<Outcome> {
+async function withQuorum(outcome: Outcome, call: NodeActorCall, quorumTimeoutMs: number | undefined): Promise<Outcome> {
   if (quorumTimeoutMs === undefined || outcome.entry === null || outcome.replayed) return outcome;
   const started = performance.now();
   try {
-    const quorum = await call<Outcome['quorum']>('replicator', { type: 'await-quorum', seq: outcome.entry.seq, timeoutMs: quorumTimeoutMs }, quorumTimeoutMs + 1_000);
-    return quorum ? { ...outcome, quorum } : outcome;
+    const quorum = await call('replicator', { type: 'await-quorum', seq: outcome.entry.seq, timeoutMs: quorumTimeoutMs }, quorumTimeoutMs + 1_000);
+    return { ...outcome, quorum };
   } catch {
     return { ...outcome, quorum: { reached: false, held: 0, reachable: 0, needed: 0, waitedMs: performance.now() - started } };
   }
@@ -60,7 +61,7 @@ async function withQuorum(outcome: Outcome, call: ActorCall, quorumTimeoutMs: nu
  * (its circuit breaker), and the offline rules decide at once.
  */
 async function withOnlineDecision(
-  call: ActorCall,
+  call: NodeActorCall,
   request: AuthorizationRequest,
   online: NonNullable<DecisionPathOptions['online']>,
   requestTimeoutMs: number,
@@ -69,7 +70,7 @@ async function withOnlineDecision(
   // An error here is the decision path failing, as it would for the decision itself: the centre is
   // not asked about a card nobody checked.
   const check = await retryWhileRestarting(
-    (remainingMs) => call<CardCheckReply>('journal-writer', { type: 'check-card', request } satisfies JournalWriterRequest, remainingMs),
+    (remainingMs) => call('journal-writer', { type: 'check-card', request }, remainingMs),
     { deadlineMs: requestTimeoutMs },
   );
   if (check.declined !== null) return request;
@@ -85,7 +86,7 @@ async function withOnlineDecision(
     checkDigitValid: request.card.checkDigitValid,
   };
   try {
-    const decision = await call<OnlineDecision | OnlineNotAsked>('uplink', { type: 'authorize', request: ask, timeoutMs: online.timeoutMs }, online.timeoutMs + 200);
+    const decision = await call('uplink', { type: 'authorize', request: ask, timeoutMs: online.timeoutMs }, online.timeoutMs + 200);
     // The centre is known to be unreachable (the uplink's breaker is open): decided offline at once,
     // exactly as after a timeout; nothing was sent, so there is nothing to reverse.
     if (wasNotAsked(decision)) return request;
@@ -103,12 +104,12 @@ async function withOnlineDecision(
  * held an offline decision under the key: the approval is withdrawn at once rather than at the
  * next forward.
  */
-function reverseIfOverridden(call: ActorCall, request: AuthorizationRequest, outcome: Outcome, online: DecisionPathOptions['online']): void {
+function reverseIfOverridden(call: NodeActorCall, request: AuthorizationRequest, outcome: Outcome, online: DecisionPathOptions['online']): void {
   if (online === undefined || request.online?.approved !== true || outcome.entry === null || outcome.decision.mode === 'online') return;
   reverseOnline(call, online.origin, request.idempotencyKey);
 }
 
-function reverseOnline(call: ActorCall, origin: string, idempotencyKey: string): void {
+function reverseOnline(call: NodeActorCall, origin: string, idempotencyKey: string): void {
   void call('uplink', { type: 'reverse', origin, idempotencyKey }, 10_000).catch(() => undefined);
 }
 

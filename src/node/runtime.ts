@@ -5,13 +5,15 @@ import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
-import type { AuthorizerReply, AuthorizerRequest, PaymentRequest } from './actors/authorizer-protocol.js';
+import type { PaymentRequest } from './actors/authorizer-protocol.js';
 import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
 import { type NodeConfig, journalPathOf, paymentsPathOf } from './config.js';
 import { ActorRegistry } from './registry.js';
 import { unwrapRemote } from './remote-errors.js';
 import { retryWhileRestarting } from './retry.js';
-import { type ActorCall, type DecisionPathOptions, decideDurably, decisionPathOptions } from './durable-decision.js';
+import { type DecisionPathOptions, decideDurably, decisionPathOptions } from './durable-decision.js';
+import { type NodeActorCall, type NodeActorId, type NodeActors, nodeActorCall } from './actor-directory.js';
+import type { ReplyOf } from '../actors/typed-protocol.js';
 import { LaneService } from '../lanes/lane-service.js';
 import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import { DecisionLog } from '../observability/decision-log.js';
@@ -123,7 +125,7 @@ export class NodeRuntime {
   /** Takes a payment whose card was read: resolves with the durable decision (or a 91 decline when nothing could be recorded). */
   pay(payment: PaymentRequest): Promise<Outcome> {
     const startedMs = performance.now();
-    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'pay', payment })).then((outcome) => this.noted(outcome, startedMs, payment.idempotencyKey));
+    return this.track(() => this.ask('authorizer', { type: 'pay', payment })).then((outcome) => this.noted(outcome, startedMs, payment.idempotencyKey));
   }
 
   /**
@@ -141,7 +143,7 @@ export class NodeRuntime {
 
   followUp(request: FollowUpRequest): Promise<Outcome> {
     const startedMs = performance.now();
-    return this.track(() => this.ask<AuthorizerRequest, AuthorizerReply>('authorizer', { type: 'follow-up', request })).then((outcome) => this.noted(outcome, startedMs, request.idempotencyKey));
+    return this.track(() => this.ask('authorizer', { type: 'follow-up', request })).then((outcome) => this.noted(outcome, startedMs, request.idempotencyKey));
   }
 
   /** `startedMs` is performance.now() when the request reached the node: the decision latency metric. */
@@ -197,20 +199,18 @@ export class NodeRuntime {
    * A request to a named actor, asked again with the same content while the actor restarts, until
    * the request deadline. Only for idempotent requests: payments are keyed, lookups read.
    */
-  async ask<Req, Res>(actorId: string, request: Req, deadlineMs = this.config.actors.requestTimeoutMs): Promise<Res> {
+  async ask<A extends NodeActorId, R extends NodeActors[A]['request']>(actorId: A, request: R, deadlineMs = this.config.actors.requestTimeoutMs): Promise<ReplyOf<NodeActors[A], R>> {
     try {
-      return await retryWhileRestarting((remainingMs) => this.call<Res>(actorId, request, remainingMs), { deadlineMs });
+      return await retryWhileRestarting((remainingMs) => this.call(actorId, request, remainingMs), { deadlineMs });
     } catch (error) {
       throw unwrapRemote(error);
     }
   }
 
   /** A request to a named actor, once, without retrying (for requests that are not idempotent). */
-  async askOnce<Req, Res>(actorId: string, request: Req, timeoutMs: number): Promise<Res> {
-    const actor = this.actors.lookup<Req, Res>(actorId);
-    if (!actor) throw new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} is not running`, { actor: actorId });
+  async askOnce<A extends NodeActorId, R extends NodeActors[A]['request']>(actorId: A, request: R, timeoutMs: number): Promise<ReplyOf<NodeActors[A], R>> {
     try {
-      return await actor.request(request, { timeoutMs });
+      return await this.call(actorId, request, timeoutMs);
     } catch (error) {
       throw unwrapRemote(error);
     }
@@ -233,11 +233,11 @@ export class NodeRuntime {
   }
 
   /** One attempt at a request to a named actor, as it is registered right now. */
-  private readonly call: ActorCall = <T>(actorId: string, request: unknown, timeoutMs: number): Promise<T> => {
-    const actor = this.actors.lookup<unknown, T>(actorId);
+  private readonly call: NodeActorCall = nodeActorCall((actorId, request, timeoutMs) => {
+    const actor = this.actors.lookup<unknown, unknown>(actorId);
     if (!actor) return Promise.reject(new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} is not running`, { actor: actorId }));
     return actor.request(request, { timeoutMs });
-  };
+  });
 
   private get tree(): SupervisorHandle {
     if (!this.root) throw new Error('node runtime used before its tree started');

@@ -2,23 +2,13 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
-import type { ReplicatorStatus } from '../replication/replicator.js';
-import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
 import type { BreakerState } from '../central/online-breaker.js';
-import type { LatencySnapshot } from './latency-buckets.js';
 import { MergedHistogram } from './merged-histogram.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from './metric-names.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { centreIsUp, isHealthy } from './status.js';
 
 /** What the journal writer reports about exposure bookkeeping. */
-interface ExposureSummary {
-  readonly ownApprovalsTracked: number;
-  readonly storedUnforwarded: number;
-  readonly peerApprovals: number;
-  readonly peerApprovalsIgnored?: Readonly<Record<string, number>>;
-}
-
 /**
  * The node's own metrics beside the actor runtime's: decisions by code and mode, offline exposure,
  * the unforwarded backlog and its age, replication lag per peer, and each lane's reader. Gauges
@@ -61,7 +51,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
     registry,
     METRICS.journalCommitLatency.name,
     'Seconds each journal group commit took (one transaction and its fsync, however many decisions it carried)',
-    () => runtime.askOnce<{ type: 'commit-latency' }, LatencySnapshot>('journal-writer', { type: 'commit-latency' }, 1_000),
+    () => runtime.askOnce('journal-writer', { type: 'commit-latency' }, 1_000),
   );
 
   new Gauge({
@@ -70,7 +60,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
     labelNames: ['kind'] as const,
     registers: [registry],
     async collect() {
-      const summary = await runtime.askOnce<{ type: 'exposure' }, ExposureSummary>('journal-writer', { type: 'exposure' }, 1_000).catch(() => undefined);
+      const summary = await runtime.askOnce('journal-writer', { type: 'exposure' }, 1_000).catch(() => undefined);
       if (summary === undefined) return;
       this.set({ kind: 'own_approvals_tracked' }, summary.ownApprovalsTracked);
       this.set({ kind: 'stored_unforwarded' }, summary.storedUnforwarded);
@@ -87,7 +77,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
     labelNames: ['reason'] as const,
     registers: [registry],
     async collect() {
-      const summary = await runtime.askOnce<{ type: 'exposure' }, ExposureSummary>('journal-writer', { type: 'exposure' }, 1_000).catch(() => undefined);
+      const summary = await runtime.askOnce('journal-writer', { type: 'exposure' }, 1_000).catch(() => undefined);
       for (const [reason, count] of Object.entries(summary?.peerApprovalsIgnored ?? {})) {
         const seen = ignoredSeen.get(reason) ?? 0;
         const added = count >= seen ? count - seen : count;
@@ -107,7 +97,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
       labelNames: ['reason'] as const,
       registers: [registry],
       async collect() {
-        const status = await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
+        const status = await runtime.askOnce('uplink', { type: 'status' }, 1_000).catch(() => undefined);
         for (const [reason, count] of Object.entries(status?.rejectedAnswers ?? {})) {
           const seen = rejectedSeen.get(reason) ?? 0;
           rejectedSeen.set(reason, count);
@@ -148,7 +138,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
       labelNames: ['peer'] as const,
       registers: [registry],
       async collect() {
-        const status = await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
+        const status = await runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined);
         for (const origin of status?.origins ?? []) this.set({ peer: origin.origin }, origin.lag);
       },
     });
@@ -185,7 +175,7 @@ function registerLinkMetrics(registry: Registry, runtime: NodeRuntime): void {
     },
   });
   if (config.replication !== undefined) {
-    const replicator = () => runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
+    const replicator = () => runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined);
     new Gauge({
       name: METRICS.brokerUp.name,
       help: "1 while the replicator's connection to the store broker is up, 0 otherwise",
@@ -227,7 +217,7 @@ function registerLinkMetrics(registry: Registry, runtime: NodeRuntime): void {
       help: "1 while the centre answered the uplink's last forwarding round, 0 while it does not (payments are decided offline)",
       registers: [registry],
       async collect() {
-        const uplink = await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
+        const uplink = await runtime.askOnce('uplink', { type: 'status' }, 1_000).catch(() => undefined);
         this.set(centreIsUp(uplink) ? 1 : 0);
       },
     });
@@ -242,7 +232,7 @@ const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
  * its own start and added here as they grow, like the counters above.
  */
 function registerOnlineBreakerMetrics(registry: Registry, runtime: NodeRuntime): void {
-  const breaker = async () => (await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined))?.onlineBreaker;
+  const breaker = async () => (await runtime.askOnce('uplink', { type: 'status' }, 1_000).catch(() => undefined))?.onlineBreaker;
   new Gauge({
     name: METRICS.onlineBreakerState.name,
     help: 'Online authorization: 1 for the state payments are in: closed (they ask the centre), open (decided offline at once, the centre unreachable), half_open (decided offline, one probe in flight)',
@@ -284,7 +274,7 @@ function registerQuorumMetrics(registry: Registry, runtime: NodeRuntime): void {
     labelNames: ['result'] as const,
     registers: [registry],
     async collect() {
-      const counters = (await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.counters;
+      const counters = (await runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.counters;
       if (counters === undefined) return;
       for (const [result, count] of [['reached', counters.quorum_reached], ['local_only', counters.quorum_local_only]] as const) {
         this.inc({ result }, count >= seen[result] ? count - seen[result] : count);

@@ -3,7 +3,6 @@ import type { JournalReader } from '../journal/journal-reader.js';
 import type { LaneInfo } from '../lanes/lane-service.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
-import type { ReplicatorStatus } from '../replication/replicator.js';
 import { displayAmount } from '../money/index.js';
 import { codeMeaning } from './code-meanings.js';
 import type { RecentDecision } from './decision-log.js';
@@ -65,7 +64,7 @@ export function isHealthy(runtime: NodeRuntime): boolean {
 /** Whether the replicator is connected to the store broker now; null without replication. A replicator that does not answer counts as not connected. */
 export async function brokerConnected(runtime: NodeRuntime): Promise<boolean | null> {
   if (runtime.config.replication === undefined) return null;
-  return (await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.connected === true;
+  return (await runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.connected === true;
 }
 
 /** The centre counts as up once a forwarding round got its answer and the last one did; an uplink that does not answer is down. */
@@ -78,8 +77,8 @@ export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): P
   const { config } = runtime;
   const nowMs = Date.now();
   const backlog = reader.backlog();
-  const uplink = config.centre === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, UplinkStatus>('uplink', { type: 'status' }, 1_000).catch(() => undefined);
-  const replicator = config.replication === undefined ? undefined : await runtime.askOnce<{ type: 'status' }, ReplicatorStatus>('replicator', { type: 'status' }, 1_000).catch(() => undefined);
+  const uplink = config.centre === undefined ? undefined : await runtime.askOnce('uplink', { type: 'status' }, 1_000).catch(() => undefined);
+  const replicator = config.replication === undefined ? undefined : await runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined);
   return {
     nodeId: config.nodeId,
     version: edgepayVersion(),

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { EdgepayError, type FieldProblem } from '../errors.js';
+import { ID_RULE, isId } from '../ids.js';
 
 const CREDENTIAL = 'credential:';
 
@@ -11,8 +12,8 @@ const CREDENTIAL = 'credential:';
 export function configPath(value: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): string {
   if (!value.startsWith(CREDENTIAL)) return isAbsolute(value) ? value : resolve(baseDir, value);
   const name = value.slice(CREDENTIAL.length);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `${JSON.stringify(value)}: a credential name is 1-64 letters, digits, '.', '_' or '-'`, { value });
+  if (!isId(name)) {
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', `${JSON.stringify(value)}: a credential name is ${ID_RULE}`, { value });
   }
   const directory = env['CREDENTIALS_DIRECTORY'];
   if (directory === undefined || directory === '') {

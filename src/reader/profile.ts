@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BadInputError, EdgepayError } from '../errors.js';
 import { parseWith, strictObject as strict, wholeNumber as int } from '../validation.js';
 import { packagePath } from '../platform/modules.js';
+import { shortIdSchema } from '../ids.js';
 
 /*
  * A reader profile says how to talk to one reader model: serial settings, protocol version and
@@ -14,7 +15,7 @@ import { packagePath } from '../platform/modules.js';
 export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
 
 export const readerProfileSchema = strict({
-  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/, { error: 'must be 1-32 letters, digits, ".", "_" or "-"' }),
+  model: shortIdSchema(),
   description: z.string().max(200).optional(),
   protocolVersion: z.literal(1, { error: 'must be 1 (the protocol version this edgepay speaks)' }),
   serial: strict({

@@ -1,3 +1,4 @@
+import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
 import type { CardFacts } from '../card/card-facts.js';
 import type { ReaderProfile } from './profile.js';
 
@@ -32,7 +33,15 @@ export interface ReaderStatus {
   readonly connects: number;
 }
 
-export type ReaderReply = CollectedCard | ReaderStatus | { readonly ok: true };
+export interface ReaderReplies {
+  readonly collect: CollectedCard;
+  readonly show: { readonly ok: true };
+  readonly cancel: { readonly ok: true };
+  readonly status: ReaderStatus;
+}
+
+export type ReaderProtocol = Protocol<ReaderRequest, ReaderReplies>;
+export type ReaderReply = AnyReplyOf<ReaderProtocol>;
 
 export interface ReaderInit {
   readonly lane: string;
@@ -46,6 +55,6 @@ export interface ReaderInit {
 export const READER_MODULE = 'reader/reader-actor';
 
 /** The name under which a lane's reader actor is registered in the node. */
-export function readerActorId(laneId: string): string {
+export function readerActorId(laneId: string): `reader:${string}` {
   return `reader:${laneId}`;
 }

@@ -17,22 +17,19 @@ import { type LaneReader, handleReaderRequest, startLaneReader } from './reader-
  */
 const MAX_CONCURRENT = 8;
 
-let reader: LaneReader | undefined;
-
-runActor<ReaderRequest, ReaderReply, ReaderInit>({
+runActor<ReaderRequest, ReaderReply, ReaderInit, LaneReader>({
   maxConcurrent: MAX_CONCURRENT,
   async init(args, ctx) {
     const init = checkedInit(args);
     const keys = loadCardKeys(init.keys);
     // Loaded before the first card, so no customer waits for the crypto library to start.
     await sodiumReady();
-    reader = startLaneReader(init, ctx.log.child({ lane: init.lane }), (raw) => captureCard(raw, keys));
+    return startLaneReader(init, ctx.log.child({ lane: init.lane }), (raw) => captureCard(raw, keys));
   },
-  handle(request) {
-    if (reader === undefined) throw new Error('reader actor used before init');
+  handle(request, _ctx, reader) {
     return handleReaderRequest(reader, request);
   },
-  async terminate() {
+  async terminate(_ctx, reader) {
     await reader?.connection.stop();
   },
 });

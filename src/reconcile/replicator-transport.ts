@@ -1,7 +1,6 @@
-import type { ActorContext, ActorLog } from '../actors/worker-runtime.js';
+import type { ActorLog } from '../actors/worker-runtime.js';
+import type { NodeActorCall } from '../node/actor-directory.js';
 import { asBuffer, ownBytes } from '../platform/thread-bytes.js';
-import type { CentreAnswers } from '../replication/centre-relay.js';
-import type { ReplicatorRequest } from '../replication/replicator-protocol.js';
 import type { CentreTransport } from './centre-transport.js';
 
 /** One take waits this long for an answer; the replicator's drain at shutdown waits for it (≤ MAX_TAKE_WAIT_MS). */
@@ -18,7 +17,7 @@ const RETRY_AFTER_MS = 250;
  * handlers are waiting for. With the replicator restarting, a publish fails at once (the link
  * decides offline or sends the batch again) and the loop takes again when it is back.
  */
-export function replicatorTransport(call: ActorContext['call'], log: ActorLog): CentreTransport {
+export function replicatorTransport(call: NodeActorCall, log: ActorLog): CentreTransport {
   let handler: ((payload: Buffer) => void) | undefined;
   let closed = false;
   let failing = false;
@@ -26,7 +25,7 @@ export function replicatorTransport(call: ActorContext['call'], log: ActorLog): 
   const takeLoop = async (): Promise<void> => {
     while (!closed) {
       try {
-        const { answers } = await call<CentreAnswers>('replicator', { type: 'centre-answers', waitMs: TAKE_WAIT_MS } satisfies ReplicatorRequest, { timeoutMs: TAKE_WAIT_MS + CALL_MARGIN_MS });
+        const { answers } = await call('replicator', { type: 'centre-answers', waitMs: TAKE_WAIT_MS }, TAKE_WAIT_MS + CALL_MARGIN_MS);
         failing = false;
         // Taken after close: the link is gone, and so is every request they could answer.
         if (!closed) for (const answer of answers) handler?.(asBuffer(answer));
@@ -41,7 +40,7 @@ export function replicatorTransport(call: ActorContext['call'], log: ActorLog): 
   return {
     publish: async (topic, payload, timeoutMs) => {
       if (closed) throw new Error('the link to the centre closed');
-      await call('replicator', { type: 'centre-publish', topic, payload: ownBytes(payload) } satisfies ReplicatorRequest, { timeoutMs: timeoutMs + CALL_MARGIN_MS });
+      await call('replicator', { type: 'centre-publish', topic, payload: ownBytes(payload) }, timeoutMs + CALL_MARGIN_MS);
     },
     onAnswer: (next) => {
       const first = handler === undefined;

@@ -1,5 +1,6 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
 import { type ActorLog, runActor } from '../actors/worker-runtime.js';
+import { callsFrom } from '../node/actor-directory.js';
 import { BREAKER_DEFAULTS } from '../central/online-breaker.js';
 import { EdgepayError } from '../errors.js';
 import { JournalReader } from '../journal/journal-reader.js';
@@ -7,7 +8,6 @@ import { journalPathOf } from '../node/config.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { replicasPathOf } from '../replication/config.js';
-import type { ReplicatorStatus } from '../replication/replicator.js';
 import { CustodyForwarder } from './custody-forwarder.js';
 import { ownSignedReads } from './signed-reads.js';
 import { type CentreConnection, connectToCentre } from './centre-connection.js';
@@ -43,7 +43,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
     answerTimeoutMs = centreConfig.answerTimeoutMs;
     // Over MQTT on the replicator's connection: one session per node at the broker (centre-relay.ts).
     // A centre over MQTT implies a replication section (the configuration refuses one without).
-    centre = await connectToCentre(config, config.centre.ledger === undefined ? replicatorTransport(ctx.call, ctx.log) : 'own-client');
+    centre = await connectToCentre(config, config.centre.ledger === undefined ? replicatorTransport(callsFrom(ctx), ctx.log) : 'own-client');
     const link = centre.link;
     if (centreConfig.online.enabled && link.authorize !== undefined) {
       // The probe: over MQTT the centre's signed report of this node (read-only at the centre, and
@@ -74,7 +74,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
         read: ownSignedReads((from, limit) => journalReader.read(from, limit), centre.signingKey),
         firstUnforwardedSeq: () => journalReader.firstUnforwardedSeq(),
         record: async (outcomes) => {
-          await ctx.call('journal-writer', { type: 'settled', outcomes }, { timeoutMs: config.actors.requestTimeoutMs });
+          await callsFrom(ctx)('journal-writer', { type: 'settled', outcomes }, config.actors.requestTimeoutMs);
         },
       },
       centre: centre.link,
@@ -85,7 +85,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit>({
       // Peers this node holds in custody (silent past the deadline): their replicated journals go to
       // the centre on their behalf, after this node's own.
       custody = async () => {
-        const replicator = (await ctx.call('replicator', { type: 'status' }, { timeoutMs: config.actors.requestTimeoutMs })) as ReplicatorStatus;
+        const replicator = await callsFrom(ctx)('replicator', { type: 'status' }, config.actors.requestTimeoutMs);
         if (replicator.custody.length === 0 || !existsSync(replicasPath)) return;
         forwarder ??= new CustodyForwarder({
           self: config.nodeId,

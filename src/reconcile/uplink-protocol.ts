@@ -1,3 +1,4 @@
+import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
 import type { NodeConfig } from '../node/config.js';
 import type { ReportAnswer } from './mqtt-centre-link.js';
@@ -34,7 +35,16 @@ export interface UplinkStatus {
   readonly onlineBreaker?: OnlineBreakerStatus;
 }
 
-export type UplinkReply = DrainReport | UplinkStatus | OnlineDecision | OnlineNotAsked | { readonly reversed: boolean } | ReportAnswer;
+export interface UplinkReplies {
+  readonly drain: DrainReport;
+  readonly status: UplinkStatus;
+  readonly authorize: OnlineDecision | OnlineNotAsked;
+  readonly reverse: { readonly reversed: boolean };
+  readonly report: ReportAnswer;
+}
+
+export type UplinkProtocol = Protocol<UplinkRequest, UplinkReplies>;
+export type UplinkReply = AnyReplyOf<UplinkProtocol>;
 
 export interface UplinkInit {
   readonly config: NodeConfig;

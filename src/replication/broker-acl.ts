@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ReplicationError } from './errors.js';
 import { assertTopicId } from './topics.js';
+import { ID_RULE, isId } from '../ids.js';
 
 /*
  * The store broker's ACL, written from the shipped template (brokers/acl.template) for one store.
@@ -122,8 +123,8 @@ function checkOptions(options: StoreAclOptions): void {
   for (const [role, user] of special) {
     if (user === undefined) continue;
     // Usernames are written into the file literally: one token, and never a node's (it would get both grants).
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(user)) {
-      throw new ReplicationError('EDGEPAY_REPLICATION_BAD_ID', `${role} ${JSON.stringify(user)} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`, { role, value: user });
+    if (!isId(user)) {
+      throw new ReplicationError('EDGEPAY_REPLICATION_BAD_ID', `${role} ${JSON.stringify(user)} must be ${ID_RULE}`, { role, value: user });
     }
     if (seen.has(user)) throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `${role} ${JSON.stringify(user)} is also a node: give it its own username`, { role, value: user });
     // One username with two roles would get both blocks: the union of two least privileges is neither.

@@ -2,6 +2,7 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import type { ControlRefusal } from './counters.js';
 import type { KeyRing } from './keys.js';
+import { idSchema } from '../ids.js';
 
 /*
  * What the three signed control messages (status, ack, repair request) share: the node's Ed25519
@@ -10,7 +11,7 @@ import type { KeyRing } from './keys.js';
  * cheapest first and name the reason a message is refused.
  */
 
-export const NODE_ID = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+export const NODE_ID = idSchema();
 export const SEQ = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const WALL_MS = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** An Ed25519 signature is 64 bytes: 88 base64 characters. */

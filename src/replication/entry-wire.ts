@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ENTRY_KINDS, type JournalEntry } from '../journal/entry.js';
 import { canonicalBase64 } from '../platform/canonical-base64.js';
+import { idSchema } from '../ids.js';
 
 /*
  * A journal entry as JSON on the wire: every field of JournalEntry, the sealed card as base64.
@@ -8,7 +9,6 @@ import { canonicalBase64 } from '../platform/canonical-base64.js';
  * bounded amount of parsing and can never reach SQLite with an absurd value.
  */
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HEX_HASH = /^[0-9a-f]{64}$/;
 /** The stand-in service accepts sealed cards of up to 4096 bytes; base64 makes that 5464 characters. */
 const MAX_SEALED_BASE64 = 5_464;
@@ -18,7 +18,7 @@ const text = (max: number) => z.string().max(max);
 
 export const entryJsonSchema = z.strictObject({
   seq,
-  nodeId: z.string().regex(NODE_ID),
+  nodeId: idSchema(),
   kind: z.enum(ENTRY_KINDS),
   idempotencyKey: text(128).min(1),
   refSeq: seq.nullable(),

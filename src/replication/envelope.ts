@@ -5,6 +5,7 @@ import type { JournalEntry } from '../journal/entry.js';
 import type { RejectReason } from './counters.js';
 import { entryJsonSchema, fromEntryJson, toEntryJson } from './entry-wire.js';
 import type { KeyRing } from './keys.js';
+import { idSchema } from '../ids.js';
 
 /**
  * The wire message for one journal entry: the entry, its origin, and the origin's Ed25519
@@ -22,7 +23,7 @@ const SIGNATURE_CONTEXT = 'edgepay/entry-signature/v1';
 
 const envelopeSchema = z.strictObject({
   v: z.literal(ENVELOPE_VERSION),
-  origin: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+  origin: idSchema(),
   entry: entryJsonSchema,
   // An Ed25519 signature is 64 bytes: 88 base64 characters.
   sig: z.base64().length(88),
@@ -131,7 +132,7 @@ export const MAX_RUN_BYTES = RUN_MAX * MAX_ENVELOPE_BYTES + 1_024;
 
 const runSchema = z.strictObject({
   v: z.literal(RUN_VERSION),
-  origin: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+  origin: idSchema(),
   entries: z.array(entryJsonSchema).min(1).max(RUN_MAX),
   sig: z.base64().length(88),
 });

@@ -1,6 +1,6 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
 import { runActor } from '../actors/worker-runtime.js';
-import type { SetRulesResult } from '../node/actors/journal-writer-protocol.js';
+import { callsFrom } from '../node/actor-directory.js';
 import { journalPathOf } from '../node/config.js';
 import { loadRules } from '../node/rules-source.js';
 import { EdgepayError } from '../errors.js';
@@ -19,9 +19,11 @@ import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorR
  * in a thread of its own so neither MQTT traffic nor signature checks ever delay a decision.
  * Requests are answered from memory and short reads, so they need no concurrency.
  */
-let replicator: Replicator | undefined;
-let feed: ExposureFeed | undefined;
-let rulesPusher: RulesPusher | undefined;
+interface ReplicatorState {
+  readonly replicator: Replicator;
+  readonly feed: ExposureFeed;
+  readonly rulesPusher: RulesPusher;
+}
 
 function settingsOf(config: ReplicatorNodeConfig): ReplicatorSettings {
   const replication = config.replication;
@@ -42,60 +44,55 @@ function centreTopicsOf(config: ReplicatorNodeConfig): CentreRelayTopics | undef
   return { answerTopic: answerTopic(...at), requestTopics: [uplinkTopic(...at), authorizeTopic(...at)], maxPayloadBytes: MAX_WIRE_BYTES };
 }
 
-function running(): Replicator {
-  if (replicator === undefined) throw new ReplicationError('EDGEPAY_REPLICATION_STOPPED', 'replicator used before init');
-  return replicator;
-}
-
-runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit>({
+runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit, ReplicatorState>({
   // Quorum waits overlap: many decisions wait for their acks at the same time.
   maxConcurrent: 4_096,
   init({ config, tuning }, ctx) {
-    const exposure = new ExposureFeed(
-      (message) => ctx.call('journal-writer', { type: 'peer-entries', ...message }, { timeoutMs: 5_000 }),
+    const call = callsFrom(ctx);
+    const feed = new ExposureFeed(
+      (message) => call('journal-writer', { type: 'peer-entries', ...message }, 5_000),
       (count) => ctx.log.warn({ count }, 'peer approvals dropped from the feed; the journal writer reloads them from the replicas on restart'),
     );
-    feed = exposure;
     const log = ctx.log.child({ actor: 'replicator' });
-    const pusher = new RulesPusher((rules) => ctx.call<SetRulesResult>('journal-writer', { type: 'set-rules', rules }, { timeoutMs: 5_000 }), log);
-    rulesPusher = pusher;
+    const rulesPusher = new RulesPusher((rules) => call('journal-writer', { type: 'set-rules', rules }, 5_000), log);
     const centre = centreTopicsOf(config);
-    replicator = Replicator.start({
+    const replicator = Replicator.start({
       settings: settingsOf(config),
       ...(centre === undefined ? {} : { centre }),
       log,
-      onPeerEntries: (entries) => exposure.add(entries),
+      onPeerEntries: (entries) => feed.add(entries),
       // The journal writer decides with the newer of these and the distributed rules; so does the receiver.
       configuredRulesVersion: config.replication?.rulesPublicKeyFile === undefined ? 0 : loadRules(config.rulesFile).version,
-      onRules: (rules) => pusher.push(rules),
+      onRules: (rules) => rulesPusher.push(rules),
       ...(tuning || config.replication?.custodyAfterSeconds !== undefined
         ? { tuning: { ...tuning, ...(config.replication?.custodyAfterSeconds === undefined ? {} : { custodyAfterMs: config.replication.custodyAfterSeconds * 1_000 }) } }
         : {}),
     });
+    return { replicator, feed, rulesPusher };
   },
-  handle(request) {
+  handle(request, _ctx, { replicator }) {
     switch (request.type) {
       case 'status':
-        return running().status();
+        return replicator.status();
       case 'approvals-since':
         if (!Number.isSafeInteger(request.wallMs)) {
           throw new EdgepayError('EDGEPAY_BAD_INPUT', `wallMs must be a whole number of milliseconds, got ${String(request.wallMs)}`, { wallMs: request.wallMs });
         }
-        return running().approvalsSince(request.wallMs);
+        return replicator.approvalsSince(request.wallMs);
       case 'notify':
-        running().notify();
+        replicator.notify();
         return { notified: true };
       case 'await-quorum':
-        return running().awaitQuorum(request.seq, request.timeoutMs);
+        return replicator.awaitQuorum(request.seq, request.timeoutMs);
       case 'centre-publish':
-        return running().centre.publish(request.topic, request.payload).then(() => ({ published: true as const }));
+        return replicator.centre.publish(request.topic, request.payload).then(() => ({ published: true as const }));
       case 'centre-answers':
-        return running().centre.take(request.waitMs);
+        return replicator.centre.take(request.waitMs);
     }
   },
-  async terminate() {
-    feed?.stop();
-    rulesPusher?.stop();
-    await replicator?.stop();
+  async terminate(_ctx, state) {
+    state?.feed.stop();
+    state?.rulesPusher.stop();
+    await state?.replicator.stop();
   },
 });

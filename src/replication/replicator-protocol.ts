@@ -1,3 +1,4 @@
+import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
 import type { NodeConfig } from '../node/config.js';
 import type { CentreAnswers } from './centre-relay.js';
 import type { ReplicationConfig, ReplicatorTuning } from './config.js';
@@ -33,6 +34,16 @@ export type ReplicatorRequest =
   /** The centre's answers held since the last take, or the first within `waitMs` (at most MAX_TAKE_WAIT_MS). */
   | { readonly type: 'centre-answers'; readonly waitMs: number };
 
-export type ReplicatorReply = ReplicatorStatus | SharedApprovals | QuorumResult | { readonly notified: true } | { readonly published: true } | CentreAnswers;
+export interface ReplicatorReplies {
+  readonly status: ReplicatorStatus;
+  readonly 'approvals-since': SharedApprovals;
+  readonly notify: { readonly notified: true };
+  readonly 'await-quorum': QuorumResult;
+  readonly 'centre-publish': { readonly published: true };
+  readonly 'centre-answers': CentreAnswers;
+}
+
+export type ReplicatorProtocol = Protocol<ReplicatorRequest, ReplicatorReplies>;
+export type ReplicatorReply = AnyReplyOf<ReplicatorProtocol>;
 
 export const REPLICATOR_MODULE = 'replication/replicator-actor';

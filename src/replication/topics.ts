@@ -1,4 +1,5 @@
 import { ReplicationError } from './errors.js';
+import { ID_RULE, isId } from '../ids.js';
 
 /**
  * The topic tree is versioned (`edgepay/v1/…`) so a fleet can run two wire formats side by side
@@ -11,11 +12,6 @@ export const TOPIC_ROOT = 'edgepay/v1';
 export type NodeLeaf = 'journal' | 'status' | 'repair' | 'inbox' | 'ack';
 const NODE_LEAVES: ReadonlySet<string> = new Set<NodeLeaf>(['journal', 'status', 'repair', 'inbox', 'ack']);
 
-/**
- * Same alphabet as node ids in the node config. No '+', '#' or '/' can pass, and no '$' (brokers
- * treat `$`-topics as system topics).
- */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * `rules` is the store-wide level beside the node levels: a node called `rules` would be granted
@@ -26,10 +22,10 @@ const RESERVED_IDS: ReadonlySet<string> = new Set(['rules']);
 export type IdKind = 'fleet' | 'store' | 'node';
 
 export function assertTopicId(kind: IdKind, value: string): void {
-  if (!ID_PATTERN.test(value)) {
+  if (!isId(value)) {
     throw new ReplicationError(
       'EDGEPAY_REPLICATION_BAD_ID',
-      `${kind} id ${JSON.stringify(value)} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '+', '#', '/')`,
+      `${kind} id ${JSON.stringify(value)} must be ${ID_RULE} (no '+', '#', '/')`,
       { kind, value },
     );
   }
@@ -105,7 +101,7 @@ export class StoreTopics {
     const rest = topic.slice(this.prefix.length + 1).split('/');
     if (rest.length !== 2) return undefined;
     const [node, leaf] = rest as [string, string];
-    if (!ID_PATTERN.test(node) || !NODE_LEAVES.has(leaf)) return undefined;
+    if (!isId(node) || !NODE_LEAVES.has(leaf)) return undefined;
     return { node, leaf: leaf as NodeLeaf };
   }
 

@@ -1,3 +1,4 @@
+import type { AnyReplyOf, Protocol } from '../../actors/typed-protocol.js';
 import type { RawCard } from '../../card/capture.js';
 import type { FollowUpRequest, Outcome } from '../../standin/index.js';
 import type { NodeConfig } from '../config.js';
@@ -16,7 +17,13 @@ export type AuthorizerRequest =
   | { readonly type: 'pay'; readonly payment: PaymentRequest }
   | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
 
-export type AuthorizerReply = Outcome;
+export interface AuthorizerReplies {
+  readonly pay: Outcome;
+  readonly 'follow-up': Outcome;
+}
+
+export type AuthorizerProtocol = Protocol<AuthorizerRequest, AuthorizerReplies>;
+export type AuthorizerReply = AnyReplyOf<AuthorizerProtocol>;
 
 export interface AuthorizerInit {
   readonly config: NodeConfig;

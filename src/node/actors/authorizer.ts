@@ -2,7 +2,8 @@
 import { runActor } from '../../actors/worker-runtime.js';
 import { CardCapturePool } from '../../card/capture-pool.js';
 import { loadCardKeys } from '../../card/keys.js';
-import { type ActorCall, type DecisionPathOptions, decideDurably, decisionPathOptions } from '../durable-decision.js';
+import { type NodeActorCall, callsFrom } from '../actor-directory.js';
+import { type DecisionPathOptions, decideDurably, decisionPathOptions } from '../durable-decision.js';
 import type { AuthorizerInit, AuthorizerReply, AuthorizerRequest } from './authorizer-protocol.js';
 
 /*
@@ -11,23 +12,28 @@ import type { AuthorizerInit, AuthorizerReply, AuthorizerRequest } from './autho
  * capture pool, so the PAN goes no further (P7), then takes the durable decision. Lanes with
  * their own reader actor capture the card in that actor and skip this hop.
  */
-let pool: CardCapturePool | undefined;
-let path: DecisionPathOptions | undefined;
+interface AuthorizerState {
+  readonly pool: CardCapturePool;
+  readonly path: DecisionPathOptions;
+  readonly call: NodeActorCall;
+}
 
-runActor<AuthorizerRequest, AuthorizerReply, AuthorizerInit>({
+runActor<AuthorizerRequest, AuthorizerReply, AuthorizerInit, AuthorizerState>({
   maxConcurrent: 4_096,
-  init({ config }) {
-    path = decisionPathOptions(config);
-    pool = new CardCapturePool({ keys: loadCardKeys(config.keys), threads: config.capture.threads, maxQueue: config.capture.maxQueue });
+  init({ config }, ctx) {
+    return {
+      path: decisionPathOptions(config),
+      pool: new CardCapturePool({ keys: loadCardKeys(config.keys), threads: config.capture.threads, maxQueue: config.capture.maxQueue }),
+      call: callsFrom(ctx),
+    };
   },
-  async handle(message, ctx) {
-    const call: ActorCall = (actorId, request, timeoutMs) => ctx.call(actorId, request, { timeoutMs });
-    if (message.type === 'follow-up') return decideDurably(call, { type: 'follow-up', request: message.request }, path!);
+  async handle(message, _ctx, { pool, path, call }) {
+    if (message.type === 'follow-up') return decideDurably(call, { type: 'follow-up', request: message.request }, path);
     const { card, ...payment } = message.payment;
-    const facts = await pool!.capture(card);
-    return decideDurably(call, { type: 'authorize', request: { ...payment, card: facts } }, path!);
+    const facts = await pool.capture(card);
+    return decideDurably(call, { type: 'authorize', request: { ...payment, card: facts } }, path);
   },
-  async terminate() {
-    await pool?.close();
+  async terminate(_ctx, state) {
+    await state?.pool.close();
   },
 });

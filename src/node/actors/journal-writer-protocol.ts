@@ -1,8 +1,8 @@
+import type { AnyReplyOf, Protocol } from '../../actors/typed-protocol.js';
 import type { Decision } from '../../authorize/codes.js';
 import type { PeerApproval } from '../../authorize/peer-exposure.js';
 import type { PeerIgnoredCounts } from '../../authorize/peer-plausibility.js';
 import type { RulesConfig } from '../../authorize/rules.js';
-import type { JournalEntry } from '../../journal/entry.js';
 import type { ChainHead, ForwardedOutcome } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
 import type { LatencySnapshot } from '../../observability/latency-buckets.js';
@@ -48,17 +48,21 @@ export interface ExposureSummary {
   readonly peerApprovalsIgnored: PeerIgnoredCounts;
 }
 
-export type JournalWriterReply =
-  | Outcome
-  | CardCheckReply
-  | ChainHead
-  | { readonly forwarded: number }
-  | { readonly recorded: number }
-  | ExposureSummary
-  | SetRulesResult
-  | LatencySnapshot
-  | JournalEntry
-  | null;
+export interface JournalWriterReplies {
+  readonly authorize: Outcome;
+  readonly 'check-card': CardCheckReply;
+  readonly 'follow-up': Outcome;
+  readonly forwarded: { readonly forwarded: number };
+  readonly settled: { readonly forwarded: number };
+  readonly head: ChainHead;
+  readonly 'peer-entries': { readonly recorded: number };
+  readonly exposure: ExposureSummary;
+  readonly 'commit-latency': LatencySnapshot;
+  readonly 'set-rules': SetRulesResult;
+}
+
+export type JournalWriterProtocol = Protocol<JournalWriterRequest, JournalWriterReplies>;
+export type JournalWriterReply = AnyReplyOf<JournalWriterProtocol>;
 
 export interface JournalWriterInit {
   readonly config: NodeConfig;

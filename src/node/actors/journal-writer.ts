@@ -7,6 +7,7 @@ import { Authorizer } from '../../standin/index.js';
 import { journalPathOf } from '../data-files.js';
 import { loadRulesInForce } from '../rules-source.js';
 import { loadPeerApprovals } from '../peer-approvals.js';
+import { callsFrom } from '../actor-directory.js';
 import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRulesResult } from './journal-writer-protocol.js';
 
 /*
@@ -14,39 +15,37 @@ import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRu
  * the entry that records it must be taken in one serial order. Many requests are in handle() at
  * once on purpose: they meet in the group commit, so one fsync covers them all.
  */
-let journal: Journal | undefined;
-let authorizer: Authorizer | undefined;
-/** Set when the node replicates: tells the replicator new rows are committed, at most once per turn. */
-let notifyReplicator: (() => void) | undefined;
-/** How long each group commit (one transaction, one fsync) took; read by the metrics at scrape time. */
-const commitLatency = new LatencyBuckets();
-
-function open(): Authorizer {
-  if (!authorizer) throw new Error('journal writer used before init');
-  return authorizer;
+interface JournalWriterState {
+  readonly journal: Journal;
+  readonly authorizer: Authorizer;
+  /** Set when the node replicates: tells the replicator new rows are committed, at most once per turn. */
+  readonly notifyReplicator: (() => void) | undefined;
+  /** How long each group commit (one transaction, one fsync) took; read by the metrics at scrape time. */
+  readonly commitLatency: LatencyBuckets;
 }
 
 /**
  * Never backwards: a delivery that lost a race with a restart (which loaded newer rules from disk)
  * or any older set offered later leaves the rules in force as they are.
  */
-function setRules(input: unknown): SetRulesResult {
+function setRules(authorizer: Authorizer, input: unknown): SetRulesResult {
   // Parsed again on this side of the thread boundary: only parseRules makes Rules.
   const next = parseRules(input);
-  const current = open().currentRules();
+  const current = authorizer.currentRules();
   if (next.version <= current.version) return { applied: false, rulesVersion: current.version };
-  open().setRules(next);
+  authorizer.setRules(next);
   return { applied: true, rulesVersion: next.version };
 }
 
-runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
+runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit, JournalWriterState>({
   maxConcurrent: 4_096,
   init({ config }, ctx) {
     const inForce = loadRulesInForce(config);
     const rules = inForce.rules;
     if (inForce.problem !== undefined) ctx.log.warn({ problem: inForce.problem }, 'distributed rules on disk not used; deciding with the configured rules');
     ctx.log.info({ version: rules.version, hotCardsVersion: rules.hotCards.version, source: inForce.source }, 'offline rules loaded');
-    journal = Journal.open({
+    const commitLatency = new LatencyBuckets();
+    const journal = Journal.open({
       path: journalPathOf(config),
       nodeId: config.nodeId,
       busyTimeoutMs: config.journal.busyTimeoutMs,
@@ -56,7 +55,7 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
       // `edgepay node init` creates a node's journal; a node never starts one by itself.
       mustExist: true,
     });
-    authorizer = Authorizer.open({
+    const authorizer = Authorizer.open({
       journal,
       rules,
       groupCommit: {
@@ -70,7 +69,9 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
     // Peers' approvals survive a journal-writer restart in the replicas, not in this thread's memory.
     const shared = loadPeerApprovals(config, Date.now() - rules.perCard.windowMinutes * 60_000);
     authorizer.recordPeerEntries(shared.approvals, shared.releases);
+    let notifyReplicator: (() => void) | undefined;
     if (config.replication !== undefined) {
+      const call = callsFrom(ctx);
       let pending = false;
       notifyReplicator = () => {
         if (pending) return;
@@ -78,55 +79,56 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit>({
         // One message per turn, however many decisions the turn's commit carried.
         setImmediate(() => {
           pending = false;
-          ctx.call('replicator', { type: 'notify' }, { timeoutMs: 1_000 }).catch(() => undefined);
+          call('replicator', { type: 'notify' }, 1_000).catch(() => undefined);
         });
       };
     }
     if (shared.problem) ctx.log.warn({ problem: shared.problem }, 'starting without peers\' approvals; the replicator sends them as it receives them');
+    return { journal, authorizer, notifyReplicator, commitLatency };
   },
-  async handle(message) {
+  async handle(message, _ctx, { journal, authorizer, notifyReplicator, commitLatency }) {
     switch (message.type) {
       case 'authorize': {
-        const outcome = await open().authorize(message.request);
+        const outcome = await authorizer.authorize(message.request);
         if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
         return outcome;
       }
       case 'check-card':
-        return { declined: open().checkCard(message.request) };
+        return { declined: authorizer.checkCard(message.request) };
       case 'follow-up': {
-        const outcome = await open().followUp(message.request);
+        const outcome = await authorizer.followUp(message.request);
         if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
         return outcome;
       }
       case 'forwarded':
-        open().markForwarded(message.seqs);
+        authorizer.markForwarded(message.seqs);
         return { forwarded: message.seqs.length };
       case 'settled':
-        open().recordForwarded(message.outcomes);
+        authorizer.recordForwarded(message.outcomes);
         return { forwarded: message.outcomes.length };
       case 'head':
-        return journal!.chainHead();
+        return journal.chainHead();
       case 'peer-entries':
-        open().recordPeerEntries(message.approvals, message.releases);
+        authorizer.recordPeerEntries(message.approvals, message.releases);
         return { recorded: message.approvals.length };
       case 'exposure': {
-        const stats = open().exposureView().stats();
+        const stats = authorizer.exposureView().stats();
         return {
           ownApprovalsTracked: stats.trackedApprovals,
           storedUnforwarded: stats.storedApprovals,
-          peerApprovals: open().peerApprovalCount(),
-          peerApprovalsIgnored: open().peerApprovalsIgnored(),
+          peerApprovals: authorizer.peerApprovalCount(),
+          peerApprovalsIgnored: authorizer.peerApprovalsIgnored(),
         };
       }
       case 'commit-latency':
         return commitLatency.snapshot();
       case 'set-rules':
-        return setRules(message.rules);
+        return setRules(authorizer, message.rules);
     }
   },
-  async terminate() {
+  async terminate(_ctx, state) {
     // Every accepted request gets its commit before the journal closes: nothing in flight is dropped.
-    await authorizer?.idle();
-    journal?.close();
+    await state?.authorizer.idle();
+    state?.journal.close();
   },
 });
