@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the store package, edgepay_<version>_<arch>.deb, for this machine's architecture:
-#   /usr/lib/edgepay/          the compiled program (no source maps, no benchmarks, demos, simulation
-#                              or fault injection) and its production dependencies from the lockfile (npm-shrinkwrap.json),
+#   /usr/lib/edgepay/          the bundled program (bundle/: no source maps, no benchmarks, demos,
+#                              simulation or fault injection) and its production dependencies from the lockfile (npm-shrinkwrap.json),
 #                              native addons compiled here, so the store box needs no compiler
-#   /usr/bin/edgepay           the command line (a link to dist/cli/main.js), its manual page
+#   /usr/bin/edgepay           the command line (a link to bundle/cli/main.js), its manual page
 #                              (/usr/share/man/man1) and bash completion
 #   /usr/lib/systemd/system/   the units; /usr/lib/sysusers.d, /usr/lib/tmpfiles.d: the edgepay user
 #                              and its directories; /usr/lib/udev/rules.d: the card readers' rule
@@ -59,21 +59,16 @@ share="$root/usr/share/edgepay"
 doc="$root/usr/share/doc/edgepay"
 mkdir -p "$app" "$share" "$doc" "$root/usr/bin" "$root/DEBIAN"
 
-# The development rigs, left out: src/cli/rig-commands.ts lists their commands, which then say so.
-rig_dirs=(bench sim chaos demo testing audit)
-rig_commands=(bench-commands chaos-command demo-command sim-command)
-
-echo "package-deb: compiling (no source maps) ..." >&2
+echo "package-deb: compiling and bundling (no source maps) ..." >&2
 # A fresh build in the staging directory: the tree's dist/ may hold maps and files of deleted sources.
+# The bundle has no development rigs: src/cli/rig-commands.ts lists their commands, which then say so.
 "$repo/node_modules/.bin/tsc" -p "$repo/tsconfig.build.json" --outDir "$work/dist" --tsBuildInfoFile "$work/tsbuildinfo" --sourceMap false >&2
-cp -a "$work/dist" "$app/dist"
-for dir in "${rig_dirs[@]}"; do rm -rf "${app:?}/dist/$dir"; done
-for module in "${rig_commands[@]}"; do rm -f "$app/dist/cli/$module.js"; done
-chmod 0755 "$app/dist/cli/main.js"
+node "$repo/scripts/bundle.mjs" --from "$work/dist" --out "$app/bundle" --no-source-maps >&2
+chmod 0755 "$app/bundle/cli/main.js"
 
-# Every relative import of what is shipped must be shipped too: a rig module reached from the
-# program would otherwise fail only when that command runs on a store box.
-node --input-type=module - "$app/dist" <<'EOF'
+# Every relative import of what is shipped must be shipped too: a chunk left out would otherwise
+# fail only when the command that loads it runs on a store box.
+node --input-type=module - "$app/bundle" <<'EOF'
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 const root = process.argv[2];
@@ -81,8 +76,10 @@ const missing = [];
 const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.js') ? [join(dir, e.name)] : []));
 for (const file of walk(root)) {
   const text = readFileSync(file, 'utf8');
-  for (const match of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) {
-    if (!existsSync(resolve(dirname(file), match[1]))) missing.push(`${file.slice(root.length + 1)} imports ${match[1]}`);
+  // esbuild's own imports (double quotes, at a line's start or as import("…")), not the bundled packages' comments.
+  for (const match of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"(\.{1,2}\/[^"]+)"|\bimport\("(\.{1,2}\/[^"]+)"\)/gm)) {
+    const spec = match[1] ?? match[2];
+    if (!existsSync(resolve(dirname(file), spec))) missing.push(`${file.slice(root.length + 1)} imports ${spec}`);
   }
 }
 if (missing.length > 0) {
@@ -156,13 +153,13 @@ node -e '
   process.stdout.write(JSON.stringify(Object.fromEntries(keep.filter((k) => k in pkg).map((k) => [k, pkg[k]])), null, 2) + "\n");
 ' "$repo/package.json" >"$app/package.json"
 
-ln -s ../lib/edgepay/dist/cli/main.js "$root/usr/bin/edgepay"
+ln -s ../lib/edgepay/bundle/cli/main.js "$root/usr/bin/edgepay"
 
 # The manual page (generated from the commands: man/edgepay.1) and bash completion, written by the
 # staged program itself, so that they name the commands the package has.
 install -d "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions"
 gzip -9n <"$repo/man/edgepay.1" >"$root/usr/share/man/man1/edgepay.1.gz"
-node "$app/dist/cli/main.js" completion bash >"$root/usr/share/bash-completion/completions/edgepay"
+node "$app/bundle/cli/main.js" completion bash >"$root/usr/share/bash-completion/completions/edgepay"
 
 # Units, users, directories, the readers' rule.
 install -d "$root/usr/lib/systemd/system" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/lib/udev/rules.d"
@@ -171,7 +168,7 @@ install -m 0644 "$repo/systemd/edgepay.sysusers.conf" "$root/usr/lib/sysusers.d/
 install -m 0644 "$repo/systemd/edgepay.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/edgepay.conf"
 install -m 0644 "$repo/devices/99-edgepay-readers.rules" "$root/usr/lib/udev/rules.d/"
 
-# Data the program reads beside dist/ (brokers/acl.template, devices/*.json) lives in
+# Data the program reads beside bundle/ (brokers/acl.template, devices/*.json) lives in
 # /usr/share/edgepay; the links keep the program's package-relative paths working.
 install -d "$share/brokers" "$share/devices"
 install -m 0644 "$repo/brokers/acl.template" "$repo/brokers/mosquitto.conf" "$share/brokers/"
@@ -266,7 +263,7 @@ chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/postrm"
 find "$root" -path "$root/DEBIAN" -prune -o -type d -exec chmod 0755 {} +
 find "$root/usr" -type f -exec chmod 0644 {} +
 find "$app/node_modules" -type f -name '*.node' -exec chmod 0755 {} +
-chmod 0755 "$app/dist/cli/main.js"
+chmod 0755 "$app/bundle/cli/main.js"
 (cd "$root" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/md5sums" "$root/DEBIAN/control"
 

@@ -123,6 +123,29 @@ describe('spare threads', () => {
     }
   });
 
+  it('boots no spare while refills are held (a tree starting), one per distinct limits once released', async () => {
+    const spares = new SpareThreads();
+    try {
+      const release = spares.holdRefills();
+      const first = await echo({ spares });
+      const second = await echo({ spares });
+      await expect(second.request({ op: 'echo', value: 1 })).resolves.toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(spares.idleCount).toBe(0);
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(spares.idleCount).toBe(1);
+      // Released once: refills go on as before.
+      await first.request({ op: 'crash-later', message: 'gone' });
+      expect((await first.exited).cause).toBe('crash');
+      await echo({ spares });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(spares.idleCount).toBe(1);
+    } finally {
+      await spares.close();
+    }
+  });
+
   it('starts actors on threads that loaded their module ahead of need, one module at a time', async () => {
     const spares = new SpareThreads({ perLimits: 0 });
     try {

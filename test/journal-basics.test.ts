@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, Journal, entryHash, verifyChain } from '../src/journal/index.js';
+import { GENESIS_HASH, Journal, SCHEMA_VERSION, entryHash, verifyChain } from '../src/journal/index.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { authorizationDraft } from './support/drafts.js';
 import { useTempDir } from './support/tmp.js';
@@ -15,7 +15,8 @@ describe('journal basics', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     // 2 = FULL
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBe(3);
     journal.close();
   });
 

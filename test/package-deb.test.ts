@@ -108,7 +108,9 @@ describe('the store package (scripts/package-deb.sh)', () => {
     const paths = new Set(listing.map((e) => e.path));
     for (const path of [
       '/usr/lib/edgepay/package.json',
-      '/usr/lib/edgepay/dist/cli/main.js',
+      '/usr/lib/edgepay/bundle/cli/main.js',
+      '/usr/lib/edgepay/bundle/node/actors/journal-writer.js',
+      '/usr/lib/edgepay/bundle/actors/thread-host.js',
       '/usr/lib/edgepay/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       '/usr/lib/edgepay/node_modules/unix-dgram/build/Release/unix_dgram.node',
       '/usr/lib/systemd/system/edgepay-node.service',
@@ -133,8 +135,10 @@ describe('the store package (scripts/package-deb.sh)', () => {
     ]) {
       expect(paths.has(path), path).toBe(true);
     }
-    expect(listing.find((e) => e.path === '/usr/bin/edgepay')).toMatchObject({ link: '../lib/edgepay/dist/cli/main.js' });
-    expect(listing.find((e) => e.path === '/usr/lib/edgepay/dist/cli/main.js')?.mode).toBe('-rwxr-xr-x');
+    expect(listing.find((e) => e.path === '/usr/bin/edgepay')).toMatchObject({ link: '../lib/edgepay/bundle/cli/main.js' });
+    expect(listing.find((e) => e.path === '/usr/lib/edgepay/bundle/cli/main.js')?.mode).toBe('-rwxr-xr-x');
+    // The bundled program alone: no compiled tree beside it.
+    expect([...paths].filter((path) => path.startsWith('/usr/lib/edgepay/dist/'))).toEqual([]);
     expect(listing.filter((e) => e.owner !== 'root/root')).toEqual([]);
     expect(readFileSync(join(root, 'usr/share/doc/edgepay/copyright'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/);
     // The manual page is the checkout's (generated from the commands), and the completion knows the store's commands.
@@ -147,14 +151,19 @@ describe('the store package (scripts/package-deb.sh)', () => {
     const files = listing.map((e) => e.path);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     expect(files.filter((f) => /\.(c|cc|cpp|h|hpp|gyp|gypi|o|a|mk)$/.test(f))).toEqual([]);
-    // The program itself is compiled JavaScript only (dependencies may carry TypeScript they never run).
-    expect(files.filter((f) => f.startsWith('/usr/lib/edgepay/dist/') && !f.endsWith('.js') && !f.endsWith('/'))).toEqual([]);
+    // The program itself is bundled JavaScript only (dependencies may carry TypeScript they never run).
+    expect(files.filter((f) => f.startsWith('/usr/lib/edgepay/bundle/') && !f.endsWith('.js') && !f.endsWith('/'))).toEqual([]);
     expect(files.filter((f) => /\/(obj|obj\.target|deps)\//.test(f) && f.includes('/node_modules/better-sqlite3/'))).toEqual([]);
     for (const dev of [...DEV_DEPENDENCIES, 'esbuild', '@vitest/runner']) {
       expect(files.filter((f) => f.startsWith(`/usr/lib/edgepay/node_modules/${dev}/`)), dev).toEqual([]);
     }
-    for (const rig of ['bench', 'sim', 'chaos', 'demo', 'testing', 'audit']) {
-      expect(files.filter((f) => f.startsWith(`/usr/lib/edgepay/dist/${rig}/`)), rig).toEqual([]);
+    // No rig's code in any bundled file: each rig's command module and its own entry points.
+    const bundled = files.filter((f) => f.startsWith('/usr/lib/edgepay/bundle/') && f.endsWith('.js'));
+    expect(bundled.length).toBeGreaterThan(0);
+    const rigMarkers = ['function registerBenchCommands', 'function registerDemoCommand', 'function registerChaosCommand', 'function registerSimCommand', 'function runColdStartBench', 'function runChaos'];
+    for (const file of bundled) {
+      const text = readFileSync(join(root, file), 'utf8');
+      expect(rigMarkers.filter((marker) => text.includes(marker)), file).toEqual([]);
     }
     // Native addons: compiled for this machine, and only for it (no other platform's prebuilds).
     const addons = files.filter((f) => f.endsWith('.node'));
@@ -233,7 +242,7 @@ describe('npm pack', () => {
     const packed = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO });
     expect(packed.status).toBe(0);
     const files = (JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/cli/main.js', 'examples/node.yaml', 'examples/centre.yaml', 'brokers/acl.template', 'brokers/mosquitto.conf', 'systemd/edgepay-node.service', 'systemd/edgepay.sysusers.conf', 'devices/99-edgepay-readers.rules', 'devices/edgepay-sim.json']) {
+    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/cli/main.js', 'bundle/cli/main.js', 'bundle/actors/thread-host.js', 'examples/node.yaml', 'examples/centre.yaml', 'brokers/acl.template', 'brokers/mosquitto.conf', 'systemd/edgepay-node.service', 'systemd/edgepay.sysusers.conf', 'devices/99-edgepay-readers.rules', 'devices/edgepay-sim.json']) {
       expect(files, file).toContain(file);
     }
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.tsbuildinfo'))).toEqual([]);

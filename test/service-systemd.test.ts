@@ -7,7 +7,7 @@ import { NODE_RESTART_DELAY_MS } from '../src/chaos/faults.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { watchdogTick } from '../src/node/run.js';
 import { configPath } from '../src/platform/paths.js';
-import { CLI, runCli } from './support/cli.js';
+import { STORE_PROGRAM, runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';
 import { treeUnitsRoot, verifiedName, verifyInRoot } from './support/systemd-root.js';
 import { useTempDir } from './support/tmp.js';
@@ -29,7 +29,7 @@ describe('the shipped systemd units', () => {
   it.each(units)('%s passes systemd-analyze verify', (unit) => {
     // Inside a root holding /usr/bin/edgepay (the package's command, here running this tree's build), so
     // verify's check that ExecStart= names an executable holds; a template as an instance, the way it is enabled.
-    const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, CLI);
+    const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, STORE_PROGRAM);
     const result = verifyInRoot(root, verifiedName(unit));
     expect(result.stderr.trim()).toBe('');
     expect(result.status).toBe(0);
@@ -73,7 +73,7 @@ describe('the shipped systemd units', () => {
   });
 
   it('verify fails when the program a unit runs is missing: the check the root exists for', () => {
-    const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, CLI);
+    const root = treeUnitsRoot(tempDir(), UNITS_DIR.pathname, STORE_PROGRAM);
     rmSync(join(root, 'usr/bin/edgepay'));
     expect(verifyInRoot(root, 'edgepay-node.service').stderr).toMatch(/Command \/usr\/bin\/edgepay is not executable/);
   });
@@ -93,7 +93,7 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
     listener.bind(socketPath);
     cleanups.push(() => listener.close());
 
-    const child = spawn(process.execPath, [CLI, 'node', 'run', '--config', configFile], {
+    const child = spawn(process.execPath, [STORE_PROGRAM, 'node', 'run', '--config', configFile], {
       env: { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '200000' },
       stdio: 'ignore',
     });
@@ -122,7 +122,7 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
   });
 
   it('outside systemd nothing is sent and nothing breaks', () => {
-    const result = spawnSync(process.execPath, [CLI, 'node', 'check-config', '/nonexistent.json'], { encoding: 'utf8', env: { ...process.env, NOTIFY_SOCKET: '' } });
+    const result = spawnSync(process.execPath, [STORE_PROGRAM, 'node', 'check-config', '/nonexistent.json'], { encoding: 'utf8', env: { ...process.env, NOTIFY_SOCKET: '' } });
     expect(result.status).toBe(2);
   });
 });

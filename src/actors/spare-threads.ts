@@ -3,6 +3,9 @@ import { BadInputError } from '../errors.js';
 import { moduleUrl } from './modules.js';
 import type { FromWorker, HostPreload } from './protocol.js';
 
+/** A spare thread's entry point (an entry of the bundle: node/entry-points.ts). */
+export const THREAD_HOST_MODULE = 'actors/thread-host';
+
 export interface SpareThreadsOptions {
   /** Idle threads kept per distinct resourceLimits (default 1). */
   readonly perLimits?: number;
@@ -32,6 +35,8 @@ export class SpareThreads {
   private readonly prewarmQueue: { readonly key: string; readonly href: string; readonly resourceLimits: ResourceLimits | undefined }[] = [];
   private prewarming = false;
   private closed = false;
+  /** Refills asked for while held (holdRefills), one per distinct resourceLimits. */
+  private heldRefills: (ResourceLimits | undefined)[] | undefined;
 
   constructor(options: SpareThreadsOptions = {}) {
     this.perLimits = options.perLimits ?? 1;
@@ -113,7 +118,25 @@ export class SpareThreads {
    * after the restarted actor's first request was sent rather than before.
    */
   refill(resourceLimits: ResourceLimits | undefined): void {
+    if (this.heldRefills !== undefined) {
+      if (!this.heldRefills.some((held) => keyOf(held) === keyOf(resourceLimits))) this.heldRefills.push(resourceLimits);
+      return;
+    }
     setImmediate(() => this.fill(resourceLimits));
+  }
+
+  /**
+   * Holds refills back until `release()`: while a whole tree starts, a spare booting beside the
+   * actors' own threads takes a core from them (a thread's boot is ~100 ms of CPU), and the spare
+   * is only for restarts, which come later. Prewarming goes on: it is the start's own work.
+   */
+  holdRefills(): () => void {
+    this.heldRefills ??= [];
+    return () => {
+      const held = this.heldRefills ?? [];
+      this.heldRefills = undefined;
+      for (const resourceLimits of held) this.refill(resourceLimits);
+    };
   }
 
   private fill(resourceLimits: ResourceLimits | undefined): void {
@@ -153,7 +176,7 @@ export class SpareThreads {
 }
 
 function spawnHost(resourceLimits: ResourceLimits | undefined): Worker {
-  return new Worker(moduleUrl('actors/thread-host'), resourceLimits ? { resourceLimits } : {});
+  return new Worker(moduleUrl(THREAD_HOST_MODULE), resourceLimits ? { resourceLimits } : {});
 }
 
 function keyOf(resourceLimits: ResourceLimits | undefined): string {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import type { LaneService } from '../lanes/lane-service.js';
+import { RUNS_BUNDLED } from '../platform/modules.js';
 import { isServedHost, servedHosts } from '../platform/served-hosts.js';
 import { type RefusalReason, bearerChecker, challengeFor } from './bearer-auth.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -133,6 +134,8 @@ export function buildApiServer(lanes: LaneService, options: ApiServerOptions): F
  * node calls this while its actors start, so the POS API's start does not pay for it.
  */
 export function preloadServerModules(): void {
+  // Bundled, fastify's lazy requires are functions of the bundle, with nothing to read from disk.
+  if (RUNS_BUNDLED) return;
   const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
   fromFastify('@fastify/ajv-compiler');
   fromFastify('@fastify/fast-json-stringify-compiler');

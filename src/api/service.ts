@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
 import type { TreeContext } from '../node/tree-builders.js';
+import { edgepayVersion } from '../platform/version.js';
 import { unauthorizedCounter } from './api-metrics.js';
 import { readApiToken } from './api-token.js';
 import { buildApiServer } from './server.js';
@@ -9,10 +9,6 @@ import { claimSocketPath } from './stale-socket.js';
 
 // The node loads the server's lazily required modules while its actors start (tree.ts).
 export { preloadServerModules } from './server.js';
-
-function packageVersion(): string {
-  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-}
 
 /**
  * The POS API as a child of the node's tree (in the main thread): started after the lanes, stopped
@@ -24,7 +20,7 @@ export async function startApiService(context: TreeContext): Promise<ChildHandle
   if ('socket' in api) await claimSocketPath(api.socket);
   // Read whenever the API starts: a new token written to the file takes effect at the next start.
   const access = 'socket' in api ? {} : { bearerToken: readApiToken(api.tokenFile), onUnauthorized: unauthorizedCounter(context.promRegistry) };
-  const app = buildApiServer(context.runtime.lanes, { logger: context.logger, version: packageVersion(), ...access });
+  const app = buildApiServer(context.runtime.lanes, { logger: context.logger, version: edgepayVersion(), ...access });
   try {
     if ('socket' in api) {
       await app.ready();

@@ -11,7 +11,7 @@ import { Journal } from '../journal/journal.js';
 import { parseNodeConfig, journalPathOf } from '../node/config.js';
 import { initNode } from '../node/init.js';
 import type { Clock } from '../platform/clock.js';
-import { compiledModuleUrl } from '../platform/modules.js';
+import { storeProgramPath } from '../platform/modules.js';
 import { makeBenchDir } from './bench-dir.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
 import { roundTo } from './latency.js';
@@ -48,6 +48,12 @@ export interface ColdStartReport {
   /** exec → the first payment's decision read by the POS. */
   readonly firstDecisionMs: number;
   readonly firstDecision: string;
+  /**
+   * CPU the node process (all its threads) spent from exec to that decision. On a busy box a start
+   * takes about this much more wall time for every core it does not get, so it is the figure to
+   * compare across runs on a machine shared with other work.
+   */
+  readonly startCpuMs: number;
   /** CPU of the whole process in the settleMs after its first decision, in percent of one core. */
   readonly settleCpuPercentOfCore: number;
   readonly idle: {
@@ -99,7 +105,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const machine = machineInfo(dir.path);
-    const cli = fileURLToPath(compiledModuleUrl('cli/main'));
+    const cli = storeProgramPath();
     const floor = { nodeExitMs: bestOf(FLOOR_RUNS, process.execPath, ['-e', '0']), cliVersionMs: bestOf(FLOOR_RUNS, process.execPath, [cli, '--version']) };
 
     const pty = await startLanePty(dir.path);
@@ -158,6 +164,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (text: string) => (stderr = (stderr + text).slice(-4_000)));
     const first = await firstDecision(pos, apiAuthHeaders(config.api), child, () => stderr, startedAt);
+    const startCpuMs = (threadTicks(child.pid!).processTicks / clockTicksPerSecond()) * 1_000;
 
     progress(`cold-start: first decision after ${roundTo(first.decisionMs, 1)} ms; ${(options.settleMs ?? SETTLE_MS) / 1_000} s to settle, then ${(options.idleSampleMs ?? IDLE_SAMPLE_MS) / 1_000} s of the idle node ...`);
     const settle = await idleFootprint(child.pid!, options.settleMs ?? SETTLE_MS);
@@ -171,6 +178,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
       apiUpMs: roundTo(first.apiUpMs, 1),
       firstDecisionMs: roundTo(first.decisionMs, 1),
       firstDecision: first.decision,
+      startCpuMs: roundTo(startCpuMs, 0),
       settleCpuPercentOfCore: settle.cpuPercentOfCore,
       idle,
     };
@@ -229,7 +237,7 @@ async function firstDecision(
 }
 
 async function idleFootprint(pid: number, sampleMs: number): Promise<ColdStartReport['idle']> {
-  const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  const ticksPerSecond = clockTicksPerSecond();
   const before = threadTicks(pid);
   const sampledAt = performance.now();
   await sleep(sampleMs);
@@ -254,6 +262,11 @@ async function idleFootprint(pid: number, sampleMs: number): Promise<ColdStartRe
     cpuPercentOfCore: percentOf(after.processTicks - before.processTicks),
     cpuPercentByThread: byName(Object.fromEntries(Object.entries(ticksByName).map(([name, ticks]) => [name, percentOf(ticks)]))),
   };
+}
+
+/** The unit of /proc's CPU times. */
+function clockTicksPerSecond(): number {
+  return Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 }
 
 interface ThreadSample {

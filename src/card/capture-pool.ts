@@ -19,6 +19,9 @@ export interface CapturePoolOptions {
  * A capture is pure, so a task lost to a crashed pool thread is simply run once more; piscina
  * replaces the thread by itself, so a crash costs one retry, never the node.
  */
+/** The pool's worker entry point (an entry of the bundle: node/entry-points.ts). */
+export const CAPTURE_WORKER_MODULE = 'card/capture-worker';
+
 export class CardCapturePool {
   private readonly pool: Piscina;
   private readonly maxQueue: number;
@@ -31,7 +34,7 @@ export class CardCapturePool {
     };
     this.maxQueue = options.maxQueue;
     this.pool = new Piscina({
-      filename: compiledModuleUrl('card/capture-worker').href,
+      filename: compiledModuleUrl(CAPTURE_WORKER_MODULE).href,
       workerData,
       minThreads: 1,
       maxThreads: Math.max(1, options.threads),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { BadInputError, isEdgepayError } from '../errors.js';
+import { edgepayVersion } from '../platform/version.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { type Registrar, RIGS, loadRigRegistrars } from './rig-commands.js';
 
@@ -11,8 +11,21 @@ import { type Registrar, RIGS, loadRigRegistrars } from './rig-commands.js';
  * the reader simulator) would add to the time the box cannot take a payment. Help, the manual page,
  * completion and anything unrecognised load them all, so commander sees the whole program.
  */
-const COMMAND_MODULES: readonly { readonly names: readonly string[]; readonly load: () => Promise<Registrar> }[] = [
-  { names: ['node'], load: async () => (await import('./node-commands.js')).registerNodeCommands },
+interface CommandModule {
+  readonly names: readonly string[];
+  readonly load: () => Promise<Registrar>;
+  /** Work begun before the module loads, for the commands where start-up time is repair time. */
+  readonly early?: (argv: readonly string[]) => Promise<void>;
+}
+
+const COMMAND_MODULES: readonly CommandModule[] = [
+  {
+    names: ['node'],
+    load: async () => (await import('./node-commands.js')).registerNodeCommands,
+    early: async (argv) => {
+      if (argv[3] === 'run') (await import('../node/early-threads.js')).bootJournalWriterThread();
+    },
+  },
   { names: ['journal'], load: async () => (await import('./journal-commands.js')).registerJournalCommands },
   { names: ['rules'], load: async () => (await import('./rules-commands.js')).registerRulesCommands },
   { names: ['store'], load: async () => (await import('./store-commands.js')).registerStoreCommands },
@@ -31,7 +44,7 @@ export function buildProgram(registrars: readonly Registrar[]): Command {
   const program = new Command()
     .name('edgepay')
     .description('edge payment node: offline authorization against a durable, hash-chained journal')
-    .version(packageVersion(), '-V, --version')
+    .version(edgepayVersion(), '-V, --version')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .showHelpAfterError();
@@ -45,7 +58,10 @@ async function registrarsFor(argv: readonly string[]): Promise<Registrar[]> {
   const first = argv[2];
   if (first === '-V' || first === '--version') return [];
   const own = COMMAND_MODULES.find((module) => first !== undefined && module.names.includes(first));
-  if (own !== undefined) return [await own.load()];
+  if (own !== undefined) {
+    await own.early?.(argv);
+    return [await own.load()];
+  }
   const rigIndex = RIGS.findIndex((rig) => rig.commands.some((command) => command.name === first));
   if (rigIndex >= 0) return [(await loadRigRegistrars())[rigIndex]!];
   return [...(await Promise.all(COMMAND_MODULES.map((module) => module.load()))), ...(await loadRigRegistrars())];
@@ -75,10 +91,6 @@ function describeError(error: unknown): string {
   return String((error as Error)?.stack ?? error);
 }
 
-function packageVersion(): string {
-  // dist/cli/main.js and src/cli/main.ts both sit two levels below the package root.
-  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-}
 
 /*
  * A reader that stops early (`edgepay keygen --help | head -1`) closes the pipe: stop at once and

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EdgepayError } from '../errors.js';
+import { RUNS_BUNDLED } from '../platform/modules.js';
 
 /*
  * The development rigs (benchmarks, the demos, the simulation, chaos) come with a source checkout
- * and the npm package, but not with the store package: scripts/package-deb.sh leaves their modules
- * out, because a store box has no use for a fault injector or a kill -9 harness. Their command
+ * and the npm package, but not with the store package nor the bundled program (bundle/, which the
+ * store package ships), because a store box has no use for a fault injector or a kill -9 harness. Their command
  * modules are therefore loaded only when present, and the store package's command line still
  * names each rig and says where it is, instead of failing to start on a missing import.
  */
@@ -41,12 +42,13 @@ export async function loadRigRegistrars(): Promise<Registrar[]> {
   const registrars: Registrar[] = [];
   for (const rig of RIGS) {
     // .ts too: run from source (tsx), the module beside this one is TypeScript, imported by its .js name.
-    const present = ['.js', '.ts'].some((ext) => existsSync(fileURLToPath(new URL(`./${rig.module}${ext}`, import.meta.url))));
+    const present = !RUNS_BUNDLED && ['.js', '.ts'].some((ext) => existsSync(fileURLToPath(new URL(`./${rig.module}${ext}`, import.meta.url))));
     if (!present) {
       registrars.push(absentRig(rig));
       continue;
     }
-    const loaded = (await import(`./${rig.module}.js`)) as Record<string, unknown>;
+    // Imported by a URL the bundler cannot follow: the bundled program (the store's) has no rigs.
+    const loaded = (await import(new URL(`./${rig.module}.js`, import.meta.url).href)) as Record<string, unknown>;
     const register = loaded[rig.register];
     // A renamed export is a programmer error in this table, not something to paper over.
     if (typeof register !== 'function') throw new Error(`src/cli/${rig.module} does not export ${rig.register} (src/cli/rig-commands.ts)`);

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from './entry.js';
+import { UNFORWARDED_TABLE_SINCE } from './schema.js';
 import { BULK_ENTRY_COLUMNS, ENTRY_COLUMNS, type EntryRow, bulkRowToEntry, rowToEntry } from './row.js';
 
 /**
@@ -78,9 +79,12 @@ export class JournalReader {
 
   /** The first entry the centre does not hold yet; undefined when all are forwarded (or there are none). */
   firstUnforwardedSeq(): number | undefined {
-    if (this.open() === undefined || this.db === undefined) return undefined;
-    const seq = this.db.prepare('SELECT e.seq FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT 1').pluck().get() as number | undefined;
-    return seq;
+    const db = this.open();
+    if (db === undefined) return undefined;
+    const sql = hasUnforwardedTable(db)
+      ? 'SELECT min(seq) FROM unforwarded'
+      : 'SELECT e.seq FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT 1';
+    return (db.prepare(sql).pluck().get() as number | null | undefined) ?? undefined;
   }
 
   /** Counts and sums per currency, over all entries and over those not forwarded yet: the node's side of reconciliation. */
@@ -109,26 +113,30 @@ export class JournalReader {
   }
 
   /**
-   * The backlog without walking it: entries minus forwarded marks, and the age of the first entry
-   * not forwarded. Cheap enough for every metrics scrape, also with a million entries.
+   * The backlog without walking the journal: the unforwarded entries (schema 3; before it, entries
+   * minus forwarded marks) and the age of the first. Cheap enough for every metrics scrape, also
+   * with a million entries.
    */
   backlog(): { readonly unforwarded: number; readonly oldestUnforwardedWallMs: number | null } {
-    if (this.open() === undefined || this.db === undefined) return { unforwarded: 0, oldestUnforwardedWallMs: null };
-    const entries = (this.db.prepare('SELECT count(*) FROM entries').pluck().get() as number) ?? 0;
-    const forwarded = (this.db.prepare('SELECT count(*) FROM forwarded').pluck().get() as number) ?? 0;
+    const db = this.open();
+    if (db === undefined) return { unforwarded: 0, oldestUnforwardedWallMs: null };
+    const unforwarded = hasUnforwardedTable(db)
+      ? (db.prepare('SELECT count(*) FROM unforwarded').pluck().get() as number)
+      : (db.prepare('SELECT count(*) FROM entries').pluck().get() as number) - (db.prepare('SELECT count(*) FROM forwarded').pluck().get() as number);
     const first = this.firstUnforwardedSeq();
-    const oldest = first === undefined ? null : ((this.db.prepare('SELECT wall_ms FROM entries WHERE seq = ?').pluck().get(first) as number | undefined) ?? null);
-    return { unforwarded: entries - forwarded, oldestUnforwardedWallMs: oldest };
+    const oldest = first === undefined ? null : ((db.prepare('SELECT wall_ms FROM entries WHERE seq = ?').pluck().get(first) as number | undefined) ?? null);
+    return { unforwarded, oldestUnforwardedWallMs: oldest };
   }
 
   /** Entries the centre has not confirmed yet, oldest first, at most `limit`. */
   unforwardedEntries(limit: number): EntryBrief[] {
-    if (this.open() === undefined || this.db === undefined) return [];
-    return this.db
-      .prepare(
-        `SELECT e.seq, e.idempotency_key AS idempotencyKey, e.kind, e.amount_minor AS amountMinor, e.currency, NULL AS reason
-         FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT ?`,
-      )
+    const db = this.open();
+    if (db === undefined) return [];
+    const from = hasUnforwardedTable(db)
+      ? 'FROM unforwarded u CROSS JOIN entries e ON e.seq = u.seq'
+      : 'FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL';
+    return db
+      .prepare(`SELECT e.seq, e.idempotency_key AS idempotencyKey, e.kind, e.amount_minor AS amountMinor, e.currency, NULL AS reason ${from} ORDER BY e.seq LIMIT ?`)
       .all(limit) as EntryBrief[];
   }
 
@@ -166,4 +174,12 @@ export class JournalReader {
     this.db = db;
     return db;
   }
+}
+
+/**
+ * Read per call, not at open: a reader may open a journal of an older schema that its writer
+ * migrates a moment later. Reading the version costs no I/O beyond the database header.
+ */
+function hasUnforwardedTable(db: Database.Database): boolean {
+  return (db.pragma('user_version', { simple: true }) as number) >= UNFORWARDED_TABLE_SINCE;
 }

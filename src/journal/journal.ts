@@ -7,6 +7,7 @@ import { makePrivateDirectory, narrowOwnDatabase, preparePrivateDatabase } from 
 import { entryHashBytes } from './canonical.js';
 import { entryRow, sealEntry, withHash } from './entry-builder.js';
 import { type EntryDraft, GENESIS_HASH, type JournalEntry } from './entry.js';
+import { type ExposureRow, exposureRows } from './exposure-rows.js';
 import { ENTRY_COLUMNS, type EntryRow, INSERT_ENTRY_SQL, rowToEntry } from './row.js';
 import { storedNodeId } from './identity.js';
 import { JournalLock } from './lock.js';
@@ -56,17 +57,18 @@ export interface BatchWriter {
 
 const DEFAULT_TAIL_CHECK = 1024;
 
-/**
- * The node's append-only, hash-chained payment journal on SQLite (WAL, synchronous=FULL).
- * Only one writer uses it; `writeBatch` is the unit of durability: one transaction, one fsync.
- * The in-memory head moves only after a commit succeeded, so a failed batch leaves no trace.
- */
 /** The centre's word on one forwarded entry; null result for entries marked by an older edgepay. */
 export interface ForwardedOutcome {
   readonly seq: number;
   readonly result: 'settled' | 'exception' | 'recorded' | null;
   readonly reason: string | null;
 }
+
+/**
+ * The node's append-only, hash-chained payment journal on SQLite (WAL, synchronous=FULL).
+ * Only one writer uses it; `writeBatch` is the unit of durability: one transaction, one fsync.
+ * The in-memory head moves only after a commit succeeded, so a failed batch leaves no trace.
+ */
 
 export class Journal {
   private readonly db: Database.Database;
@@ -289,6 +291,12 @@ export class Journal {
     } catch (cause) {
       throw storageError(cause, this.path);
     }
+  }
+
+  /** What a node's offline exposure is rebuilt from: see exposure-rows.ts. */
+  exposureRows(sinceWallMs: number): IterableIterator<ExposureRow> {
+    this.assertOpen();
+    return exposureRows(this.db, sinceWallMs);
   }
 
   /** Sequence numbers already forwarded, in order. */

@@ -76,7 +76,42 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE forwarded ADD COLUMN reason TEXT;
     `,
   },
+  {
+    // What a node's start reads (its exposure) and what the uplink and every metrics scrape ask
+    // (the first entry the centre lacks), found without walking the whole journal: the entries not
+    // forwarded yet, kept by the database itself in the same transaction as each entry and each
+    // forwarded mark, and the offline approvals by time. A million-entry journal otherwise costs
+    // every start a full scan of both tables.
+    version: 3,
+    sql: `
+      -- No foreign key: the triggers alone fill and empty it, and the chain check, not a
+      -- constraint, is what finds an entry that went missing.
+      CREATE TABLE unforwarded (
+        seq INTEGER PRIMARY KEY
+      ) STRICT;
+      INSERT INTO unforwarded (seq)
+        SELECT e.seq FROM entries e WHERE NOT EXISTS (SELECT 1 FROM forwarded f WHERE f.seq = e.seq);
+      CREATE TRIGGER entries_await_forwarding AFTER INSERT ON entries
+      BEGIN
+        INSERT INTO unforwarded (seq) VALUES (NEW.seq);
+      END;
+      CREATE TRIGGER forwarded_clears_unforwarded AFTER INSERT ON forwarded
+      BEGIN
+        DELETE FROM unforwarded WHERE seq = NEW.seq;
+      END;
+      CREATE TRIGGER forwarded_no_delete BEFORE DELETE ON forwarded
+      BEGIN
+        SELECT RAISE(ABORT, 'a forwarded mark is never taken back');
+      END;
+
+      CREATE INDEX offline_approvals_by_time ON entries (wall_ms)
+        WHERE approved = 1 AND kind = 'authorization' AND decision_mode = 'offline';
+    `,
+  },
 ];
+
+/** The schema from which the journal keeps its unforwarded entries in a table of their own. */
+export const UNFORWARDED_TABLE_SINCE = 3;
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

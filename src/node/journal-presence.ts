@@ -13,14 +13,25 @@ export interface JournalIdentity {
   readonly entries: number;
 }
 
+/** The journal's identity alone: no count, which walks the whole table (100 ms on a million entries). */
+export function readJournalNodeId(path: string): string | undefined {
+  return withJournalFile(path, (db) => storedNodeId(db));
+}
+
 export function readJournalIdentity(path: string): JournalIdentity {
-  const db = openExistingDatabase(path);
-  try {
-    db.pragma('query_only = ON');
+  return withJournalFile(path, (db) => {
     const nodeId = storedNodeId(db);
     // A journal stamped with an identity has its entries table (both are made by its first migration).
     const entries = nodeId === undefined ? 0 : (db.prepare('SELECT count(*) FROM entries').pluck().get() as number);
     return { nodeId, entries };
+  });
+}
+
+function withJournalFile<T>(path: string, read: (db: ReturnType<typeof openExistingDatabase>) => T): T {
+  const db = openExistingDatabase(path);
+  try {
+    db.pragma('query_only = ON');
+    return read(db);
   } catch (cause) {
     throw storageError(cause, path);
   } finally {
@@ -38,13 +49,14 @@ export function readJournalIdentity(path: string): JournalIdentity {
 export function requireNodeJournal(config: Pick<NodeConfig, 'nodeId' | 'dataDir'>): void {
   const path = journalPathOf(config);
   if (!existsSync(path)) throw journalMissing(path, config.dataDir, 'no journal at');
-  const identity = readJournalIdentity(path);
-  if (identity.nodeId === undefined) throw journalMissing(path, config.dataDir, 'no node\'s journal (the file holds no node identity) at');
-  if (identity.nodeId !== config.nodeId) {
+  // Its start waits on this: the identity alone, not the entry count.
+  const nodeId = readJournalNodeId(path);
+  if (nodeId === undefined) throw journalMissing(path, config.dataDir, 'no node\'s journal (the file holds no node identity) at');
+  if (nodeId !== config.nodeId) {
     throw new EdgepayError(
       'EDGEPAY_JOURNAL_NODE_MISMATCH',
-      `${path} is the journal of node ${JSON.stringify(identity.nodeId)}, not ${JSON.stringify(config.nodeId)}; a journal is never shared between nodes: check nodeId and dataDir`,
-      { path, journalNodeId: identity.nodeId, nodeId: config.nodeId },
+      `${path} is the journal of node ${JSON.stringify(nodeId)}, not ${JSON.stringify(config.nodeId)}; a journal is never shared between nodes: check nodeId and dataDir`,
+      { path, journalNodeId: nodeId, nodeId: config.nodeId },
     );
   }
   // The journal writer takes the lock itself; asking here first refuses before any actor starts.

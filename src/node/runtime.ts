@@ -20,6 +20,7 @@ import { DecisionLog } from '../observability/decision-log.js';
 import { registerNodeMetrics } from '../observability/node-metrics.js';
 import { systemClock } from '../platform/clock.js';
 import { preflightNode } from './preflight.js';
+import { takeEarlyThreads } from './early-threads.js';
 import { nodeTree } from './tree.js';
 import { startSupervision } from './tree-builders.js';
 
@@ -91,13 +92,16 @@ export class NodeRuntime {
     const logger = options.logger ?? pino({ level: 'silent' });
     const actors = new ActorRegistry();
     const runtime = new NodeRuntime(options.config, actors, logger);
-    const spares = new SpareThreads();
+    const spares = takeEarlyThreads() ?? new SpareThreads();
     const context = { config: options.config, registry: actors, metrics: ActorMetrics.for(options.registry), promRegistry: options.registry, logger, spares, runtime };
+    const releaseRefills = spares.holdRefills();
     try {
       runtime.root = await startSupervision('node', 'one_for_one', nodeTree(options.config).map((node) => node(context)), context);
     } catch (error) {
       void spares.close();
       throw error;
+    } finally {
+      releaseRefills();
     }
     void runtime.root.exited.then(() => spares.close());
     registerNodeMetrics(options.registry, runtime);

@@ -1,6 +1,6 @@
 import { Gauge, type Registry, collectDefaultMetrics } from 'prom-client';
 import { METRICS } from './metric-names.js';
-import { edgepayVersion } from './version.js';
+import { edgepayVersion } from '../platform/version.js';
 
 /** A series prom-client's default metrics always register: its presence means they are on the registry already. */
 const DEFAULT_METRICS_MARK = 'process_cpu_user_seconds_total';

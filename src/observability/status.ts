@@ -6,7 +6,7 @@ import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
 import { displayAmount } from '../money/index.js';
 import { codeMeaning } from './code-meanings.js';
 import type { RecentDecision } from './decision-log.js';
-import { edgepayVersion } from './version.js';
+import { edgepayVersion } from '../platform/version.js';
 
 /** A decision as the page shows it: the amount with its currency's exponent, the code's meaning beside the decision's reason. */
 export interface ShownDecision extends RecentDecision {

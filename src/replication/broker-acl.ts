@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../platform/modules.js';
 import { ReplicationError } from './errors.js';
 import { assertTopicId } from './topics.js';
 import { ID_RULE, isId } from '../ids.js';
@@ -10,8 +10,7 @@ import { ID_RULE, isId } from '../ids.js';
  * fleet, the store and the store's nodes are written in literally: see the template's header.
  */
 
-// src/replication and dist/replication both sit two levels below the package root.
-export const ACL_TEMPLATE_FILE = fileURLToPath(new URL('../../brokers/acl.template', import.meta.url));
+export const ACL_TEMPLATE_FILE = packagePath('brokers/acl.template');
 
 export const DEFAULT_BRIDGE_USER = 'edgepay-bridge';
 export const DEFAULT_RULES_USER = 'edgepay-rules';

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The bundled program a store box runs (bundle/cli/main.js): the node processes of the tests start it. */
+export const STORE_PROGRAM = fileURLToPath(new URL('../../bundle/cli/main.js', import.meta.url));
 
 export interface CliResult {
   readonly status: number | null;

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { isRunning, watchChild } from './child-output.js';
-import { CLI } from './cli.js';
+import { STORE_PROGRAM } from './cli.js';
 import { nodeConfigIn } from './node.js';
 
 /** `edgepay node run` as a real process, the way systemd starts it. */
@@ -17,8 +17,8 @@ export interface NodeProcess {
 }
 
 export function startNodeProcess(configFile: string): NodeProcess {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it first)`);
-  const child = spawn(process.execPath, [CLI, 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (!existsSync(STORE_PROGRAM)) throw new Error(`${STORE_PROGRAM} is missing: run \`npm run build\` (npm test does it first)`);
+  const child = spawn(process.execPath, [STORE_PROGRAM, 'node', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   const { stderr, exited } = watchChild(child);
   return {
     child,

@@ -7,7 +7,7 @@ import { type LanePty, startLanePty } from '../../bench/lane-pty.js';
 import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';
 import { parseNodeConfig } from '../../node/config.js';
 import { initNode } from '../../node/init.js';
-import { compiledModuleUrl } from '../../platform/modules.js';
+import { storeProgramPath } from '../../platform/modules.js';
 import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
 
 /** One store box: a node process, its simulated reader and the pty pair between them. */
@@ -108,7 +108,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   let log = '';
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const spawnNode = (): void => {
-    const started = spawn(process.execPath, [fileURLToPath(compiledModuleUrl('cli/main')), 'node', 'run', '--config', configFile], { stdio: ['ignore', options.keepStdout === true ? 'pipe' : 'ignore', 'pipe'], env });
+    const started = spawn(process.execPath, [storeProgramPath(), 'node', 'run', '--config', configFile], { stdio: ['ignore', options.keepStdout === true ? 'pipe' : 'ignore', 'pipe'], env });
     child = started;
     // Its JSON log lines, as journald would get them, for the tests that read them line by line.
     if (options.keepStdout === true) started.stdout?.pipe(createWriteStream(join(options.dir, 'node.stdout'), { flags: 'a', mode: 0o600 }));

@@ -1,0 +1,18 @@
+/**
+ * The program's entry points, each a file of its own in bundle/ (scripts/bundle.mjs): the command
+ * line, and every module a node starts a thread on. Shared code goes into common chunks, which a
+ * thread loads once, so two modules of one thread still share their imports' state. A worker
+ * module missing here exists in dist/ but not in bundle/, and the bundled node refuses to start
+ * the actor that needs it (EDGEPAY_ACTOR_MODULE_MISSING); test/bundle.test.ts checks the list
+ * against the modules' own constants.
+ */
+export const BUNDLE_ENTRY_POINTS: readonly string[] = [
+  'cli/main',
+  'actors/thread-host',
+  'node/actors/journal-writer',
+  'node/actors/authorizer',
+  'replication/replicator-actor',
+  'reconcile/uplink-actor',
+  'reader/reader-actor',
+  'card/capture-worker',
+];
