@@ -91,7 +91,6 @@ function describeError(error: unknown): string {
   return String((error as Error)?.stack ?? error);
 }
 
-
 /*
  * A reader that stops early (`edgepay keygen --help | head -1`) closes the pipe: stop at once and
  * quietly, as a Unix tool killed by SIGPIPE would, with its status (128 + 13), which is not 0, so a

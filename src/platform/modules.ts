@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 /*
  * Where the program's files are. It runs in three shapes: from source under the test runner
  * (src/), compiled (dist/, what the tests, benchmarks and rigs run) and bundled (bundle/, what a
- * store box runs: a few files instead of hundreds, so a restarted node loads faster). The folders
+ * store box runs: a hundred files instead of over a thousand, so a restarted node loads faster). The folders
  * nest differently in each, so nothing here counts `../` from a module's own place.
  */
 
