@@ -6,18 +6,32 @@
 // Usage: node scripts/bundle.mjs [--from DIST] [--out DIR] [--no-source-maps]
 //   (the store package bundles its own fresh compile: scripts/package-deb.sh)
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(import.meta.dirname, '..');
-const { values } = parseArgs({
-  options: { from: { type: 'string', default: resolve(root, 'dist') }, out: { type: 'string', default: resolve(root, 'bundle') }, 'no-source-maps': { type: 'boolean', default: false } },
-});
+const USAGE = 'usage: node scripts/bundle.mjs [--from DIST] [--out DIR] [--no-source-maps]';
+let values;
+try {
+  ({ values } = parseArgs({
+    options: { from: { type: 'string', default: resolve(root, 'dist') }, out: { type: 'string', default: resolve(root, 'bundle') }, 'no-source-maps': { type: 'boolean', default: false } },
+  }));
+} catch (error) {
+  fail(`${error.message}\n${USAGE}`, 2);
+}
 const from = resolve(values.from);
 const out = resolve(values.out);
-const { BUNDLE_ENTRY_POINTS } = await import(pathToFileURL(resolve(from, 'node/entry-points.js')).href);
+const entryPoints = resolve(from, 'node/entry-points.js');
+if (!existsSync(entryPoints)) fail(`--from ${from}: no compiled program there (${entryPoints} is missing); run \`npm run build\`, or tsc with --outDir ${from}`, 2);
+if (out === from || from.startsWith(`${out}/`)) fail(`--out ${out}: would remove the compiled program it bundles (--from ${from}); choose another directory`, 2);
+const { BUNDLE_ENTRY_POINTS } = await import(pathToFileURL(entryPoints).href);
+
+function fail(message, code) {
+  process.stderr.write(`bundle: ${message}\n`);
+  process.exit(code);
+}
 
 /*
  * Left in node_modules: native addons (found beside their package at run time), packages that start

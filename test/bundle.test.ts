@@ -61,6 +61,23 @@ describe('the bundled program', () => {
     expect(bundled.stdout).toBe(run(CLI, acl).stdout);
   });
 
+  it('the bundler refuses a bad option, a folder with no compiled program, and an output over its input, touching nothing', () => {
+    const script = fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url));
+    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+    const before = readFileSync(join(dist, 'cli/main.js'), 'utf8');
+    const unknown = run(script, ['--frm', 'x']);
+    expect(unknown).toMatchObject({ status: 2, stdout: '' });
+    expect(unknown.stderr).toMatch(/Unknown option '--frm'.*\n.*usage: node scripts\/bundle\.mjs/);
+    const empty = run(script, ['--from', join(BUNDLE, 'no-such-dist'), '--out', join(BUNDLE, 'no-such-out')]);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toMatch(/--from .*no-such-dist: no compiled program there/);
+    expect(existsSync(join(BUNDLE, 'no-such-out'))).toBe(false);
+    const over = run(script, ['--out', dist]);
+    expect(over.status).toBe(2);
+    expect(over.stderr).toMatch(/--out .*dist: would remove the compiled program it bundles/);
+    expect(readFileSync(join(dist, 'cli/main.js'), 'utf8')).toBe(before);
+  });
+
   it('carries no development rig: their commands say where they are, and no rig code is inside', () => {
     const chaos = run(STORE_PROGRAM, ['chaos', '--minutes', '1']);
     expect(chaos.status).toBe(2);

@@ -41,7 +41,7 @@ export function addHostPrograms(root: string, programs: readonly string[] = HOST
   }
 }
 
-/** A root holding the tree's systemd/ units, with /usr/bin/edgepay a script running this tree's dist/cli/main.js. */
+/** A root holding the tree's systemd/ units, with /usr/bin/edgepay a script running the given program of this tree (dist/ or bundle/). */
 export function treeUnitsRoot(root: string, unitsDir: string, cli: string): string {
   addHostTargets(root);
   addHostPrograms(root);
