@@ -163,7 +163,7 @@ node "$app/bundle/cli/main.js" completion bash >"$root/usr/share/bash-completion
 
 # Units, users, directories, the readers' rule.
 install -d "$root/usr/lib/systemd/system" "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/lib/udev/rules.d"
-install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.timer "$root/usr/lib/systemd/system/"
+install -m 0644 "$repo"/systemd/*.service "$repo"/systemd/*.socket "$repo"/systemd/*.timer "$root/usr/lib/systemd/system/"
 install -m 0644 "$repo/systemd/edgepay.sysusers.conf" "$root/usr/lib/sysusers.d/edgepay.conf"
 install -m 0644 "$repo/systemd/edgepay.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/edgepay.conf"
 install -m 0644 "$repo/devices/99-edgepay-readers.rules" "$root/usr/lib/udev/rules.d/"

@@ -61,7 +61,8 @@ describe('availability per kind of fault and time to repair', () => {
   const faults: FaultSpan[] = [
     // Given out of order: windows follow the injection times, not the log's order.
     { kind: 'db-kill', atMs: 10_000, healedAtMs: 11_000 },
-    { kind: 'node-kill', atMs: 1_000, healedAtMs: 3_000 },
+    // Held 500 ms, as systemd waits before starting a killed node again: its heal starts at 1500.
+    { kind: 'node-kill', atMs: 1_000, heldMs: 500, healedAtMs: 3_000 },
   ];
   const requests = [
     req('box-1', 0, 100, 'approved'), // before any fault
@@ -81,18 +82,20 @@ describe('availability per kind of fault and time to repair', () => {
 
   it('finds every lane a fault touched and when it served again', () => {
     expect(repairsOf(input)).toEqual([
-      { kind: 'node-kill', faultAtMs: 1_000, lane: B1, ttrMs: 2_800, recovered: true, windowMs: 9_000 },
-      { kind: 'node-kill', faultAtMs: 1_000, lane: B2, ttrMs: 8_200, recovered: true, windowMs: 9_000 },
-      { kind: 'db-kill', faultAtMs: 10_000, lane: B2, ttrMs: 10_000, recovered: false, windowMs: 10_000 },
+      // Served again at 3800 and 9200: 2300 and 7700 ms after the heal began at 1500.
+      { kind: 'node-kill', faultAtMs: 1_000, lane: B1, ttrMs: 2_800, recovered: true, windowMs: 9_000, afterHealMs: 2_300 },
+      { kind: 'node-kill', faultAtMs: 1_000, lane: B2, ttrMs: 8_200, recovered: true, windowMs: 9_000, afterHealMs: 7_700 },
+      // Unrecovered, and its hold unknown: no time after the heal.
+      { kind: 'db-kill', faultAtMs: 10_000, lane: B2, ttrMs: 10_000, recovered: false, windowMs: 10_000, afterHealMs: null },
     ]);
   });
 
   it('sums the requests sent while each kind was held, in the order of the kinds given', () => {
     expect(computeAvailability(input).byKind).toEqual([
       // Held 10 000-11 000: box-1's decision at 10 500 and box-2's timeout at 10 100.
-      { kind: 'db-kill', faults: 1, requests: 2, available: 1, availability: 0.5, lanesTouched: [B2], repairs: 1, unrecovered: 1, mttr: { p50Ms: 10_000, p99Ms: 10_000 } },
+      { kind: 'db-kill', faults: 1, requests: 2, available: 1, availability: 0.5, lanesTouched: [B2], repairs: 1, unrecovered: 1, mttr: { p50Ms: 10_000, p99Ms: 10_000 }, afterHeal: null },
       // Held 1000-3000: box-1's four requests from 1000 to 2500 and box-2's at 1200; two decided.
-      { kind: 'node-kill', faults: 1, requests: 5, available: 2, availability: 0.4, lanesTouched: [B1, B2], repairs: 2, unrecovered: 0, mttr: { p50Ms: 2_800, p99Ms: 8_200 } },
+      { kind: 'node-kill', faults: 1, requests: 5, available: 2, availability: 0.4, lanesTouched: [B1, B2], repairs: 2, unrecovered: 0, mttr: { p50Ms: 2_800, p99Ms: 8_200 }, afterHeal: { p50Ms: 2_300, p99Ms: 7_700 } },
     ]);
   });
 
@@ -106,7 +109,7 @@ describe('availability per kind of fault and time to repair', () => {
       roundEndMs: 5_000,
       timeoutMs: TIMEOUT_MS,
     });
-    expect(repairs).toEqual([{ kind: 'node-kill', faultAtMs: 0, lane: B1, ttrMs: 1_000, recovered: false, windowMs: 1_000 }]);
+    expect(repairs).toEqual([{ kind: 'node-kill', faultAtMs: 0, lane: B1, ttrMs: 1_000, recovered: false, windowMs: 1_000, afterHealMs: null }]);
   });
 
   it('blames a request cut short on the fault that cut it, also when it was sent just before', () => {
@@ -119,12 +122,13 @@ describe('availability per kind of fault and time to repair', () => {
       ],
       faults: [
         { kind: 'node-pause', atMs: 0, healedAtMs: 500 },
-        { kind: 'node-kill', atMs: 1_000, healedAtMs: 1_600 },
+        // Its heal began at 1100; served again at 1900.
+        { kind: 'node-kill', atMs: 1_000, heldMs: 100, healedAtMs: 1_600 },
       ],
       roundEndMs: 5_000,
       timeoutMs: TIMEOUT_MS,
     });
-    expect(repairs).toEqual([{ kind: 'node-kill', faultAtMs: 1_000, lane: B1, ttrMs: 900, recovered: true, windowMs: 4_000 }]);
+    expect(repairs).toEqual([{ kind: 'node-kill', faultAtMs: 1_000, lane: B1, ttrMs: 900, recovered: true, windowMs: 4_000, afterHealMs: 800 }]);
   });
 
   it('leaves untouched a lane whose requests were all served', () => {
@@ -145,8 +149,8 @@ describe('availability properties over random logs', () => {
     .record({ box: fc.constantFrom('box-1', 'box-2', 'box-3'), sentMs: fc.integer({ min: 0, max: ROUND_MS }), latencyMs: fc.integer({ min: 0, max: 6_000 }), outcome })
     .map((r) => req(r.box, r.sentMs, r.sentMs + r.latencyMs, r.outcome));
   const fault = fc
-    .record({ kind: fc.constantFrom('node-kill', 'db-kill', 'reader-unplug'), atMs: fc.integer({ min: 0, max: ROUND_MS }), heldMs: fc.integer({ min: 0, max: 6_000 }) })
-    .map((f) => ({ kind: f.kind, atMs: f.atMs, healedAtMs: f.atMs + f.heldMs }));
+    .record({ kind: fc.constantFrom('node-kill', 'db-kill', 'reader-unplug'), atMs: fc.integer({ min: 0, max: ROUND_MS }), heldMs: fc.integer({ min: 0, max: 6_000 }), healMs: fc.integer({ min: 0, max: 3_000 }) })
+    .map((f) => ({ kind: f.kind, atMs: f.atMs, heldMs: f.heldMs, healedAtMs: f.atMs + f.heldMs + f.healMs }));
   const logs = fc.record({ requests: fc.array(request, { maxLength: 200 }), faults: fc.array(fault, { maxLength: 12 }) });
   const inputOf = (l: { requests: PosRequest[]; faults: FaultSpan[] }) => ({ ...l, roundStartMs: 0, roundEndMs: ROUND_MS, timeoutMs: TIMEOUT_MS });
 
@@ -190,6 +194,10 @@ describe('availability properties over random logs', () => {
           expect(repair.ttrMs).toBeLessThanOrEqual(repair.windowMs);
           expect(repair.windowMs).toBeLessThanOrEqual(Math.max(0, next - repair.faultAtMs));
           if (!repair.recovered) expect(repair.ttrMs).toBe(repair.windowMs);
+          // Every fault here has its hold: a time after the heal exactly for the recovered, never more than the whole repair.
+          expect(repair.afterHealMs === null).toBe(!repair.recovered);
+          if (repair.afterHealMs !== null) expect(repair.afterHealMs).toBeGreaterThanOrEqual(0);
+          if (repair.afterHealMs !== null) expect(repair.afterHealMs).toBeLessThanOrEqual(repair.ttrMs);
         }
         for (const kind of computeAvailability(inputOf(l)).byKind) {
           if (kind.mttr !== null) expect(kind.mttr.p50Ms).toBeLessThanOrEqual(kind.mttr.p99Ms);

@@ -114,6 +114,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
       '/usr/lib/edgepay/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       '/usr/lib/edgepay/node_modules/unix-dgram/build/Release/unix_dgram.node',
       '/usr/lib/systemd/system/edgepay-node.service',
+      '/usr/lib/systemd/system/edgepay-node.socket',
       '/usr/lib/systemd/system/edgepay-centre.service',
       '/usr/lib/systemd/system/edgepay-mosquitto.service',
       '/usr/lib/systemd/system/edgepay-journal-backup@.service',

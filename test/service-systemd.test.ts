@@ -20,7 +20,7 @@ afterEach(() => {
 });
 
 describe('the shipped systemd units', () => {
-  const units = readdirSync(UNITS_DIR).filter((f) => f.endsWith('.service') || f.endsWith('.timer'));
+  const units = readdirSync(UNITS_DIR).filter((f) => f.endsWith('.service') || f.endsWith('.timer') || f.endsWith('.socket'));
 
   it('include the node, the centre, the store broker and the journal backup', () => {
     expect(units).toEqual(expect.arrayContaining(['edgepay-node.service', 'edgepay-centre.service', 'edgepay-mosquitto.service', 'edgepay-journal-backup@.service']));

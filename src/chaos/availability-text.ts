@@ -7,7 +7,7 @@ export function formatAvailability(report: AvailabilityReport): string[] {
     report.lanes.map((l) => [l.lane, String(l.requests), String(l.available), percent(l.availability), ms(l.latency)]),
   );
   const kinds = table(
-    ['fault kind', 'faults', 'requests held', 'availability', 'lanes touched', 'MTTR p50/p99'],
+    ['fault kind', 'faults', 'requests held', 'availability', 'lanes touched', 'MTTR p50/p99', 'after heal p50/p99'],
     report.byKind.map((k) => [
       k.kind,
       String(k.faults),
@@ -15,6 +15,7 @@ export function formatAvailability(report: AvailabilityReport): string[] {
       percent(k.availability),
       String(k.lanesTouched.length),
       `${ms(k.mttr)}${k.unrecovered === 0 ? '' : ` (${k.unrecovered} unrecovered)`}`,
+      ms(k.afterHeal),
     ]),
   );
   return [

@@ -8,10 +8,12 @@ import { type PosRequest, isAvailable, laneKey } from './pos-request.js';
  * run hands in its request and fault logs, the tests hand in logs made by hand.
  */
 
-/** A fault as this module needs it: held from atMs until its heal finished at healedAtMs. */
+/** A fault as this module needs it: held from atMs for heldMs, then healed; the heal finished at healedAtMs. */
 export interface FaultSpan<K extends string = string> {
   readonly kind: K;
   readonly atMs: number;
+  /** How long it was held before its heal began (the process restarted, the cable plugged back, the power back); unknown without. */
+  readonly heldMs?: number;
   readonly healedAtMs: number;
 }
 
@@ -65,6 +67,12 @@ export interface KindAvailability<K extends string = string> {
   readonly unrecovered: number;
   /** Time to repair over this kind's repairs, unrecovered ones counted at their window's end; null without repairs. */
   readonly mttr: Percentiles | null;
+  /**
+   * From the heal's start to the lane serving again, over the recovered repairs whose fault's hold
+   * is known: what the system itself takes once the cause is gone (a reader plugged back in to its
+   * lane deciding again), without the hold the fault injector chose. null without such repairs.
+   */
+  readonly afterHeal: Percentiles | null;
 }
 
 export interface AvailabilityReport<K extends string = string> {
@@ -113,6 +121,8 @@ export interface Repair<K extends string = string> {
   readonly recovered: boolean;
   /** The fault's window: ttrMs is at most this. */
   readonly windowMs: number;
+  /** From the heal's start to the lane serving again (0 when it served again before); null when unrecovered or the hold is unknown. */
+  readonly afterHealMs: number | null;
 }
 
 /** Half a second: finer than a POS's retry pace (a few hundred ms after a failure), coarse enough to hold a request in flight. */
@@ -163,6 +173,7 @@ function kindAvailability<K extends string>(input: AvailabilityInput<K>): KindAv
         repairs: own.length,
         unrecovered: own.filter((r) => !r.recovered).length,
         mttr: percentilesOf(own.map((r) => r.ttrMs)),
+        afterHeal: percentilesOf(own.flatMap((r) => (r.afterHealMs === null ? [] : [r.afterHealMs]))),
       };
     });
 }
@@ -181,6 +192,7 @@ export function repairsOf<K extends string>(input: Pick<AvailabilityInput<K>, 'r
       const downEnd = log[lastDown]!.endMs;
       const back = log.slice(lastDown + 1).find((r) => r.endMs > downEnd && isAvailable(r, input.timeoutMs));
       const recovered = back !== undefined && back.endMs < windowEnd;
+      const healStartMs = fault.heldMs === undefined ? undefined : fault.atMs + fault.heldMs;
       repairs.push({
         kind: fault.kind,
         faultAtMs: fault.atMs,
@@ -188,6 +200,7 @@ export function repairsOf<K extends string>(input: Pick<AvailabilityInput<K>, 'r
         ttrMs: (recovered ? back.endMs : windowEnd) - fault.atMs,
         recovered,
         windowMs: windowEnd - fault.atMs,
+        afterHealMs: recovered && healStartMs !== undefined ? Math.max(0, back.endMs - healStartMs) : null,
       });
     }
   });

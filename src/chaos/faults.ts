@@ -46,7 +46,7 @@ export interface FaultRecord {
 const HOLD_MS = { min: 800, max: 4_000 } as const;
 const GAP_MS = { min: 300, max: 2_000 } as const;
 /** systemd/edgepay-node.service's RestartSec: how long systemd leaves a dead node down. */
-export const NODE_RESTART_DELAY_MS = 250;
+export const NODE_RESTART_DELAY_MS = 100;
 /**
  * Kinds held differently. A killed node is started again as systemd would start it. The broker's
  * box dies for longer than the broker process alone (its machine must boot); a power cut is held

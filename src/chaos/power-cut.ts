@@ -29,7 +29,7 @@ const NODE_RETRY_PAUSE_MS = 250;
 
 /** Kills everything: the nodes with SIGKILL, the broker and the database; resolves with how it comes back. */
 export async function cutPower(store: PoweredStore, random: RandomSource): Promise<PowerPlan> {
-  await Promise.all([...store.nodes.map((node) => node.kill()), store.broker.kill(), store.database.kill()]);
+  await Promise.all([...store.nodes.map((node) => node.powerOff()), store.broker.kill(), store.database.kill()]);
   const steps: PowerStep[] = [{ what: 'broker' }, { what: 'database' }, ...store.nodes.map((node) => ({ what: 'node' as const, node }))];
   return { steps: shuffle(random, steps).map((step) => ({ step, gapMs: between(random, BOOT_GAP_MS.min, BOOT_GAP_MS.max) })) };
 }

@@ -43,6 +43,8 @@ const USAGE: readonly (ErrorCode | ReplicationErrorCode)[] = [
   'EDGEPAY_JOURNAL_NODE_MISMATCH',
   'EDGEPAY_JOURNAL_MISSING',
   'EDGEPAY_API_SOCKET_NOT_A_SOCKET',
+  // The socket unit and the configuration name different places for the POS API.
+  'EDGEPAY_API_SOCKET_MISMATCH',
   // A missing, short or readable-by-others POS API token file: the operator fixes the file.
   'EDGEPAY_API_TOKEN_INVALID',
   // seal-token-key needs systemd-creds (systemd 250 or later).
@@ -67,5 +69,6 @@ Exit codes:
      a node registered already with another key or store)
   2  bad usage or input (unknown option, invalid value, missing file, no journal
      or another node's journal in dataDir, two lanes on one serial device, a POS
-     API token file that is short or readable by others)
+     API token file that is short or readable by others, a POS API socket handed
+     over by systemd that is not where the configuration puts the API)
   3  storage or system failure (disk full, read-only, locked, I/O error)`;

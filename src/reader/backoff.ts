@@ -1,6 +1,6 @@
 /**
  * Delays between attempts to reopen a reader that went away: quick at first, because a cable
- * reseated by hand is back within a second, then capped so an absent reader costs little.
+ * reseated by hand is back within a second, then capped (see REOPEN_DELAY_MS).
  */
 export class Backoff {
   private attempt = 0;

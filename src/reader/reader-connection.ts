@@ -43,6 +43,13 @@ const HELLO_ANSWER_MS = 500;
 const ERROR_INCOMPATIBLE = 1;
 
 /**
+ * Between attempts to open an absent reader's port. The cap is what a reader plugged back in
+ * waits, at worst, before the node tries it: a lane is down until then, so it is kept well under a
+ * second. An attempt on an absent device is one failed open(2), so four a second cost nothing.
+ */
+export const REOPEN_DELAY_MS = { first: 50, max: 250 } as const;
+
+/**
  * Owns the serial port of one reader: opens it (and reopens it with backoff whenever it goes),
  * shakes hands, polls health. A reader that is absent is a state, not a failure: the lane sees
  * 'disconnected' and the connection keeps trying until the device node comes back.
@@ -54,7 +61,7 @@ export class ReaderConnection {
   lastSeenMs: number | undefined;
 
   private session: Session | undefined;
-  private readonly backoff = new Backoff(50, 2000);
+  private readonly backoff = new Backoff(REOPEN_DELAY_MS.first, REOPEN_DELAY_MS.max);
   private retryTimer: unknown;
   private pollTimer: unknown;
   private helloWaiter: ((answered: boolean) => void) | undefined;
@@ -103,7 +110,7 @@ export class ReaderConnection {
       port = await this.io.openPort(this.init.port, this.init.profile);
     } catch (error) {
       this.state = 'disconnected';
-      // Once per outage: an absent reader is retried every couple of seconds for as long as it is gone.
+      // Once per outage: an absent reader is retried every REOPEN_DELAY_MS.max for as long as it is gone.
       if (!this.absentLogged) this.log.warn({ port: this.init.port, err: error }, 'reader not available, retrying');
       this.absentLogged = true;
       this.scheduleRetry();

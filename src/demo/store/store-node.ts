@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { parseNodeConfig } from '../../node/config.js';
 import { initNode } from '../../node/init.js';
 import { storeProgramPath } from '../../platform/modules.js';
 import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
+import { HeldSocket, spawnWithSocket } from '../../testing/held-socket.js';
 
 /** One store box: a node process, its simulated reader and the pty pair between them. */
 export interface StoreNode {
@@ -21,9 +22,14 @@ export interface StoreNode {
   readonly journalPath: string;
   /** The process runs (it may be paused). */
   readonly running: boolean;
-  /** The box dies at once: SIGKILL, nothing flushed or said. */
+  /**
+   * The node process dies at once: SIGKILL, nothing flushed or said. Its POS API socket stays held,
+   * as systemd holds edgepay-node.socket: the POS's connections wait for the restarted node.
+   */
   kill(): Promise<void>;
-  /** After kill(): the node process starts again on the same data, reader and ports, ready when its reader is. */
+  /** The whole box loses power: the process killed and the API socket gone with it, refusing connections until restart(). */
+  powerOff(): Promise<void>;
+  /** After kill() or powerOff(): the node process starts again on the same data, reader and ports, ready when its reader is. */
   restart(): Promise<void>;
   /** SIGSTOP: the process freezes mid-work, sockets open, as under a hung kernel or a debugger. */
   pause(): void;
@@ -103,12 +109,16 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     }),
   );
   const apiUrl = `http://127.0.0.1:${options.apiPort}`;
+  // The POS API's socket, held here as systemd holds edgepay-node.socket on a box.
+  let apiSocket = HeldSocket.bind(api.host, api.port);
+  cleanups.push(async () => apiSocket.release());
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let log = '';
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
   const spawnNode = (): void => {
-    const started = spawn(process.execPath, [storeProgramPath(), 'node', 'run', '--config', configFile], { stdio: ['ignore', options.keepStdout === true ? 'pipe' : 'ignore', 'pipe'], env });
+    if (!apiSocket.held) apiSocket = HeldSocket.bind(api.host, api.port);
+    const started = spawnWithSocket(process.execPath, [storeProgramPath(), 'node', 'run', '--config', configFile], apiSocket, 'api', { stdio: ['ignore', options.keepStdout === true ? 'pipe' : 'ignore', 'pipe'], env });
     child = started;
     // Its JSON log lines, as journald would get them, for the tests that read them line by line.
     if (options.keepStdout === true) started.stdout?.pipe(createWriteStream(join(options.dir, 'node.stdout'), { flags: 'a', mode: 0o600 }));
@@ -150,6 +160,10 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
       if (!alive()) return;
       child?.kill('SIGKILL');
       await exited;
+    },
+    async powerOff() {
+      await node.kill();
+      apiSocket.release();
     },
     async restart() {
       if (alive()) return;
