@@ -5,7 +5,7 @@ import { numericCode, parseCurrency } from '../money/currency.js';
 import type { NodeConfig } from '../node/config.js';
 import type { NodeRuntime } from '../node/runtime.js';
 import type { Clock } from '../platform/clock.js';
-import { type CollectedCard, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
+import { type CollectedCard, HANDSHAKE_WAIT_MS, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
 import type { Outcome } from '../standin/index.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { JournalEntry } from '../journal/entry.js';
@@ -79,7 +79,7 @@ export class LaneService {
     if (known !== undefined) return this.answerFrom(known, body);
     // The only wait before the claim. Everything from the key's checks to the claim below runs in
     // one synchronous step: two requests with one key can never both find it free.
-    const reader = this.cardWaitMs.has(body.lane) ? await this.readerStatus(body.lane) : null;
+    const reader = this.cardWaitMs.has(body.lane) ? await this.readerStatus(body.lane, true) : null;
     this.assertAccepting();
     const prior = this.priorOf(body.idempotencyKey);
     if (prior !== undefined) return this.answerFrom(prior, body);
@@ -292,9 +292,10 @@ export class LaneService {
     }
   }
 
-  private async readerStatus(laneId: string): Promise<ReaderStatus | null> {
+  /** With settle, a reader the node is still shaking hands with is waited for (see the reader's status request). */
+  private async readerStatus(laneId: string, settle = false): Promise<ReaderStatus | null> {
     try {
-      return await this.runtime.askOnce(readerActorId(laneId), { type: 'status' }, 1_000);
+      return await this.runtime.askOnce(readerActorId(laneId), settle ? { type: 'status', settle } : { type: 'status' }, settle ? HANDSHAKE_WAIT_MS + 1_000 : 1_000);
     } catch {
       return null;
     }

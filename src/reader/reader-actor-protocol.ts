@@ -10,7 +10,12 @@ export type ReaderRequest =
   | { readonly type: 'show'; readonly txnId: number; readonly approved: boolean; readonly code: string; readonly text: string }
   /** Cancel the transaction waiting for a card; its collect rejects with EDGEPAY_READER_CANCELLED. */
   | { readonly type: 'cancel'; readonly txnId: number }
-  | { readonly type: 'status' };
+  /**
+   * The reader's state. With settle, a handshake in progress (a reader just opened: the node just
+   * started, the cable just plugged in) is waited for, up to HANDSHAKE_WAIT_MS, before answering:
+   * a payment should not fail on a reader a moment from ready.
+   */
+  | { readonly type: 'status'; readonly settle?: boolean };
 
 /**
  * The card as the reader actor hands it on: already captured (P7). The PAN is tokenized and sealed
@@ -18,6 +23,9 @@ export type ReaderRequest =
  * rest never leave the reader actor at all.
  */
 export type CollectedCard = CardFacts;
+
+/** How long a settling status waits: the first HELLO is answered within milliseconds when the reader is there. */
+export const HANDSHAKE_WAIT_MS = 1_000;
 
 export type ReaderState = 'connecting' | 'ready' | 'in_transaction' | 'disconnected' | 'incompatible';
 

@@ -61,6 +61,8 @@ export class ReaderConnection {
   lastSeenMs: number | undefined;
 
   private session: Session | undefined;
+  /** Callers waiting for a connection attempt to end, one way or the other (see settled). */
+  private settledWaiters: (() => void)[] = [];
   private readonly backoff = new Backoff(REOPEN_DELAY_MS.first, REOPEN_DELAY_MS.max);
   private retryTimer: unknown;
   private pollTimer: unknown;
@@ -89,6 +91,25 @@ export class ReaderConnection {
     }
   }
 
+  /**
+   * Resolves once the connection is not 'connecting' any more (ready, disconnected, incompatible),
+   * or after maxMs: a payment that comes while the node is still shaking hands with a reader (just
+   * started, just plugged in) waits for the handshake instead of failing on a reader that is
+   * a moment from ready.
+   */
+  settled(maxMs: number): Promise<void> {
+    if (this.state !== 'connecting') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.io.timers.clearTimeout(timer);
+        this.settledWaiters = this.settledWaiters.filter((waiter) => waiter !== done);
+        resolve();
+      };
+      const timer = this.io.timers.setTimeout(done, maxMs);
+      this.settledWaiters.push(done);
+    });
+  }
+
   /** Rejects with EDGEPAY_READER_UNAVAILABLE when there is no reader, EDGEPAY_READER_LOST when it goes during the send. */
   async send(msg: DataMessage): Promise<void> {
     const session = this.session;
@@ -109,7 +130,7 @@ export class ReaderConnection {
     try {
       port = await this.io.openPort(this.init.port, this.init.profile);
     } catch (error) {
-      this.state = 'disconnected';
+      this.enter('disconnected');
       // Once per outage: an absent reader is retried every REOPEN_DELAY_MS.max for as long as it is gone.
       if (!this.absentLogged) this.log.warn({ port: this.init.port, err: error }, 'reader not available, retrying');
       this.absentLogged = true;
@@ -122,7 +143,7 @@ export class ReaderConnection {
     }
     this.absentLogged = false;
     this.connects++;
-    this.state = 'connecting';
+    this.enter('connecting');
     const session: Session = {
       port,
       link: new SerialLink(
@@ -144,6 +165,14 @@ export class ReaderConnection {
   /**
    * Asks more than once on the same link: a stale frame left in the line can make the reader's
    * first answer look like a duplicate SEQ, and the next request gets a fresh one.
+   *
+   * The first request goes out twice, back to back. A reader whose port stayed open while the node
+   * restarted (a USB reader on a box whose node was killed) still holds the SEQ of the last frame
+   * it accepted from the node before, and the new link starts again at 0: when that SEQ was 0, it
+   * acknowledges the first HELLO as a duplicate and never answers it, and the lane would wait a
+   * whole answer window for the second attempt. The second frame's SEQ differs from the first's,
+   * so the reader takes one of the two whatever it held; a reader that takes both answers twice,
+   * which changes nothing.
    */
   private async handshake(session: Session): Promise<void> {
     const waitMs = this.init.profile.timeouts.ackMs * (this.init.profile.timeouts.retransmissions + 1) + HELLO_ANSWER_MS;
@@ -151,6 +180,7 @@ export class ReaderConnection {
     for (let attempt = 1; attempt <= HELLO_ATTEMPTS; attempt++) {
       const answered = this.waitForHello(waitMs);
       session.link.send(hello).catch(() => undefined);
+      if (attempt === 1) session.link.send(hello).catch(() => undefined);
       if (await answered) return;
       if (this.session !== session) return;
     }
@@ -201,16 +231,21 @@ export class ReaderConnection {
       }
       this.stopPolling();
       const wasReady = this.state === 'ready';
-      this.state = 'incompatible';
+      this.enter('incompatible');
       // A reader replaced by an incompatible one without the line dropping: its transaction is gone too.
       if (wasReady) this.events.onLost(new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on ${this.init.port} now announces protocol version ${msg.protocolVersion}`, { lane: this.init.lane, port: this.init.port, protocolVersion: msg.protocolVersion }));
     } else if (this.state !== 'ready') {
-      this.state = 'ready';
+      this.enter('ready');
       this.backoff.reset();
       this.startPolling(session);
       this.log.info({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader ready');
     }
     this.helloWaiter?.(true);
+  }
+
+  private enter(state: ConnectionState): void {
+    this.state = state;
+    if (state !== 'connecting') for (const waiter of [...this.settledWaiters]) waiter();
   }
 
   private startPolling(session: Session): void {
@@ -235,7 +270,7 @@ export class ReaderConnection {
     if (this.session !== session) return;
     this.endSession(session);
     void session.port.close();
-    this.state = 'disconnected';
+    this.enter('disconnected');
     this.log.warn({ port: this.init.port, reason }, 'reader disconnected');
     this.events.onLost(new EdgepayError('EDGEPAY_READER_LOST', `reader on ${this.init.port} lost: ${reason}`, { lane: this.init.lane, port: this.init.port, reason }));
     this.scheduleRetry();

@@ -1,7 +1,7 @@
 import type { ActorLog } from '../actors/worker-runtime.js';
 import type { RawCard } from '../card/capture.js';
 import { BadInputError } from '../errors.js';
-import type { CollectedCard, ReaderInit, ReaderReply, ReaderRequest, ReaderStatus } from './reader-actor-protocol.js';
+import { type CollectedCard, HANDSHAKE_WAIT_MS, type ReaderInit, type ReaderReply, type ReaderRequest, type ReaderStatus } from './reader-actor-protocol.js';
 import { ReaderConnection, type ReaderConnectionIo } from './reader-connection.js';
 import { ReaderTransactions } from './reader-transactions.js';
 
@@ -44,6 +44,7 @@ export function handleReaderRequest(reader: LaneReader, request: ReaderRequest):
     case 'show':
       return reader.transactions.show(request);
     case 'status':
+      if (request.settle === true && reader.connection.state === 'connecting') return reader.connection.settled(HANDSHAKE_WAIT_MS).then(() => laneReaderStatus(reader));
       return laneReaderStatus(reader);
     default:
       throw new BadInputError('reader request', [{ path: 'type', message: 'must be collect, show, cancel or status', value: (request as { type?: unknown }).type }]);

@@ -1,4 +1,4 @@
-import { type ChildProcess, type IOType, type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, type IOType, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { getSystemErrorName } from 'node:util';
 
 /*
@@ -8,11 +8,13 @@ import { getSystemErrorName } from 'node:util';
  * starting wait in the socket's queue. This process never accepts on it.
  *
  * Node's public API has no socket that listens without accepting, so the socket is made with the
- * TCP binding underneath net (bind only). The first node's listen() makes it listen, and it keeps
- * listening while this process holds it: from then on it behaves as systemd's does. (systemd also
- * listens before the first start; here a connection made before the first node's API is up is
- * refused, which only makes a rig's figures more pessimistic than a box's.)
+ * TCP binding underneath net: bound here, and made to listen by a short-lived helper process that
+ * exits before its event loop could accept anything. It listens from then on, for as long as this
+ * process holds it, as systemd's socket does from boot.
  */
+
+/** Run with the socket as fd 3: listen(2) on it and exit in the same turn, before libuv polls (and would accept). */
+const LISTEN_AND_EXIT = "const { TCP, constants } = process.binding('tcp_wrap'); const h = new TCP(constants.SERVER); const status = h.open(3) || h.listen(511); process.exit(status === 0 ? 0 : 1);";
 
 interface TcpHandle {
   bind(address: string, port: number): number;
@@ -35,7 +37,7 @@ export class HeldSocket {
     this.handle = handle;
   }
 
-  /** Binds host:port (IPv4); throws with the system's error name (EADDRINUSE, …) when it cannot. */
+  /** Binds host:port (IPv4) and listens; throws with the system's error name (EADDRINUSE, …) when it cannot. */
   static bind(host: string, port: number): HeldSocket {
     const { TCP, constants } = (process as unknown as { binding(name: 'tcp_wrap'): TcpBinding }).binding('tcp_wrap');
     const handle = new TCP(constants.SERVER);
@@ -43,6 +45,11 @@ export class HeldSocket {
     if (status !== 0) {
       handle.close();
       throw new Error(`cannot hold ${host}:${port}: ${getSystemErrorName(status)}`);
+    }
+    const listening = spawnSync(process.execPath, ['-e', LISTEN_AND_EXIT], { stdio: ['ignore', 'ignore', 'pipe', handle.fd], encoding: 'utf8' });
+    if (listening.status !== 0) {
+      handle.close();
+      throw new Error(`cannot listen on ${host}:${port}: ${listening.stderr || `exit ${String(listening.status)}`}`);
     }
     return new HeldSocket(host, port, handle);
   }

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateSealKeyPair } from '../src/card/index.js';
+import { startStoreNode } from '../src/demo/store/store-node.js';
+import { freePort } from '../src/platform/free-port.js';
+import { loadReaderProfile } from '../src/reader/profile.js';
+import { useTempDir } from './support/tmp.js';
+
+/*
+ * A node killed and started again while its reader stays plugged in, as systemd restarts a node on
+ * a box: the reader's port never closed, so it still holds the SEQ of the last frame the dead node
+ * sent. The new node must not lose a HELLO answer window to it on any restart.
+ */
+
+const tempDir = useTempDir('edgepay-reader-restart-');
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('a reader that stays plugged in while its node restarts', () => {
+  it('is ready on the first HELLO of every start, whatever SEQ it last accepted', async () => {
+    const dir = tempDir();
+    const centre = await generateSealKeyPair();
+    writeFileSync(join(dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
+    writeFileSync(join(dir, 'token.key'), randomBytes(32).toString('base64'));
+    const node = await startStoreNode({
+      id: 'box-1',
+      dir,
+      seed: 3,
+      cards: 'good',
+      transport: 'pty',
+      keepStdout: true,
+      apiPort: await freePort(),
+      statusPort: await freePort(),
+      config: { nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'info' } },
+    });
+    cleanups.push(() => node.stop());
+    // Starts without a payment leave the reader's last accepted SEQ at 0, the SEQ a new link starts from.
+    for (let restart = 0; restart < 4; restart++) {
+      await node.kill();
+      await node.restart();
+    }
+    const records = readFileSync(join(dir, 'node.stdout'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { time: number; msg: string });
+    const opened = records.filter((r) => r.msg === 'serial port open, asking the reader for HELLO');
+    const ready = records.filter((r) => r.msg === 'reader ready');
+    expect(opened).toHaveLength(5);
+    expect(ready).toHaveLength(5);
+    // A second HELLO would come only after the first one's ACK budget and answer window.
+    const { ackMs, retransmissions } = loadReaderProfile('edgepay-sim').timeouts;
+    const answerWindowMs = ackMs * (retransmissions + 1);
+    for (let i = 0; i < 5; i++) expect(ready[i]!.time - opened[i]!.time, `start ${i}`).toBeLessThan(answerWindowMs);
+  }, 60_000);
+});
