@@ -39,7 +39,8 @@ describe('availability per lane, overall and for the store', () => {
       // A lane the POS never reached still has a row: a missing lane would hide an outage.
       { lane: B3, requests: 0, available: 0, availability: null, latency: null },
     ]);
-    expect(report.overall).toEqual({ requests: 7, available: 3, availability: 0.4286 });
+    // No fault took hardware away: every request counts with its hardware present.
+    expect(report.overall).toEqual({ requests: 7, available: 3, availability: 0.4286, withHardware: { requests: 7, available: 3, availability: 0.4286 } });
   });
 
   it('counts the store available in a slice when any lane decided in it', () => {
@@ -142,6 +143,42 @@ describe('availability per kind of fault and time to repair', () => {
   });
 });
 
+describe('requests sent while a lane\'s hardware was gone', () => {
+  it('are kept apart: a box without power or reader counts against no software', () => {
+    const requests = [
+      req('box-1', 0, 50, 'approved'),
+      req('box-1', 1_000, 1_001, 'unreachable'), // power off on box-1
+      req('box-1', 1_400, 1_401, 'unreachable'), // still off
+      req('box-1', 2_000, 3_500, 'approved'), // booting from 2000: waited for its node, in time
+      req('box-1', 4_000, 6_100, 'approved'), // too slow, with its hardware there: counts
+      req('box-2', 1_500, 1_501, 'http-error'), // its reader out until 1800
+      req('box-2', 1_800, 1_900, 'approved'),
+    ];
+    const faults: FaultSpan[] = [
+      {
+        kind: 'store-power-cut',
+        atMs: 1_000,
+        heldMs: 500,
+        healedAtMs: 3_000,
+        absent: [
+          { box: 'box-1', fromMs: 1_000, untilMs: 2_000 },
+          { box: 'box-2', fromMs: 1_000, untilMs: 1_200 },
+        ],
+      },
+      { kind: 'reader-unplug', atMs: 1_300, heldMs: 500, healedAtMs: 1_850, absent: [{ box: 'box-2', fromMs: 1_300, untilMs: 1_800 }] },
+    ];
+    const report = computeAvailability({ requests, faults, roundStartMs: 0, roundEndMs: 7_000, timeoutMs: 2_000 });
+    expect(report.overall).toEqual({
+      requests: 7,
+      available: 3,
+      availability: 0.4286,
+      // box-1's two refused requests and box-2's one into the unplugged reader are left out.
+      withHardware: { requests: 4, available: 3, availability: 0.75 },
+    });
+    expect(formatAvailability(report).join('\n')).toContain('with the box powered and its reader in: 3 of 4, 75.00%');
+  });
+});
+
 describe('availability properties over random logs', () => {
   const ROUND_MS = 60_000;
   const outcome = fc.constantFrom<RequestOutcome>('approved', 'declined', 'failed', 'cancelled', 'http-error', 'timeout', 'unreachable');
@@ -150,7 +187,7 @@ describe('availability properties over random logs', () => {
     .map((r) => req(r.box, r.sentMs, r.sentMs + r.latencyMs, r.outcome));
   const fault = fc
     .record({ kind: fc.constantFrom('node-kill', 'db-kill', 'reader-unplug'), atMs: fc.integer({ min: 0, max: ROUND_MS }), heldMs: fc.integer({ min: 0, max: 6_000 }), healMs: fc.integer({ min: 0, max: 3_000 }) })
-    .map((f) => ({ kind: f.kind, atMs: f.atMs, heldMs: f.heldMs, healedAtMs: f.atMs + f.heldMs + f.healMs }));
+    .map((f) => ({ kind: f.kind, atMs: f.atMs, heldMs: f.heldMs, healedAtMs: f.atMs + f.heldMs + f.healMs, absent: f.kind === 'reader-unplug' ? [{ box: 'box-1', fromMs: f.atMs, untilMs: f.atMs + f.heldMs }] : [] }));
   const logs = fc.record({ requests: fc.array(request, { maxLength: 200 }), faults: fc.array(fault, { maxLength: 12 }) });
   const inputOf = (l: { requests: PosRequest[]; faults: FaultSpan[] }) => ({ ...l, roundStartMs: 0, roundEndMs: ROUND_MS, timeoutMs: TIMEOUT_MS });
 
@@ -166,6 +203,8 @@ describe('availability properties over random logs', () => {
           if (f.availability !== null) expect(f.availability).toBeLessThanOrEqual(1);
         }
         expect(report.lanes.reduce((sum, lane) => sum + lane.requests, 0)).toBe(report.overall.requests);
+        expect(report.overall.withHardware.requests).toBeLessThanOrEqual(report.overall.requests);
+        expect(report.overall.withHardware.available).toBeLessThanOrEqual(report.overall.available);
         expect(report.lanes.reduce((sum, lane) => sum + lane.available, 0)).toBe(report.overall.available);
       }),
       { numRuns: 300 },

@@ -55,7 +55,16 @@ describe('chaos: a short round on a real store', () => {
     // Faults that take a lane's box or reader away cannot pass unseen by its POS.
     const touched = (kind: string) => availability.byKind.find((k) => k.kind === kind)?.lanesTouched ?? [];
     expect(touched('store-power-cut')).toEqual(availability.lanes.map((l) => l.lane));
-    expect(touched('node-kill').length).toBeGreaterThanOrEqual(1);
     expect(touched('reader-unplug').length).toBeGreaterThanOrEqual(1);
+    // A killed node may pass unseen: its API socket is held, so only a request it was answering
+    // when it died fails; the next one waits for the restarted node.
+    // Hardware absences: every box for a power cut, until its boot; the target's reader for an unplug.
+    for (const record of report.faults.log) {
+      if (record.kind === 'store-power-cut') expect(record.absent.map((a) => a.box).sort()).toEqual([...BOXES]);
+      else if (record.kind === 'reader-unplug') expect(record.absent).toEqual([{ box: record.target, fromMs: record.atMs, untilMs: record.atMs + record.heldMs }]);
+      else expect(record.absent).toEqual([]);
+      for (const absence of record.absent) expect(absence.untilMs).toBeGreaterThanOrEqual(absence.fromMs);
+    }
+    expect(availability.overall.withHardware.requests).toBeLessThan(availability.overall.requests);
   });
 });

@@ -23,6 +23,7 @@ export function formatAvailability(report: AvailabilityReport): string[] {
     ...lanes.map((line) => `  ${line}`),
     ...kinds.map((line) => `  ${line}`),
     `  overall: ${report.overall.available} of ${report.overall.requests} requests, ${percent(report.overall.availability)}; ` +
+      `with the box powered and its reader in: ${report.overall.withHardware.available} of ${report.overall.withHardware.requests}, ${percent(report.overall.withHardware.availability, 2)}; ` +
       `store (some lane serving): ${report.store.available} of ${report.store.slices} slices of ${report.store.sliceMs} ms, ${percent(report.store.availability)}`,
   ];
 }
@@ -34,8 +35,8 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), ...rows.map(line)];
 }
 
-function percent(value: number | null): string {
-  return value === null ? '-' : `${(value * 100).toFixed(1)}%`;
+function percent(value: number | null, digits = 1): string {
+  return value === null ? '-' : `${(value * 100).toFixed(digits)}%`;
 }
 
 function ms(value: Percentiles | null): string {

@@ -8,6 +8,13 @@ import { type PosRequest, isAvailable, laneKey } from './pos-request.js';
  * run hands in its request and fault logs, the tests hand in logs made by hand.
  */
 
+/** A box's hardware gone for a while (no power, reader out of its socket): no software serves its lane then. */
+export interface HardwareAbsence {
+  readonly box: string;
+  readonly fromMs: number;
+  readonly untilMs: number;
+}
+
 /** A fault as this module needs it: held from atMs for heldMs, then healed; the heal finished at healedAtMs. */
 export interface FaultSpan<K extends string = string> {
   readonly kind: K;
@@ -15,6 +22,8 @@ export interface FaultSpan<K extends string = string> {
   /** How long it was held before its heal began (the process restarted, the cable plugged back, the power back); unknown without. */
   readonly heldMs?: number;
   readonly healedAtMs: number;
+  /** Where it took hardware away; none when left out. */
+  readonly absent?: readonly HardwareAbsence[];
 }
 
 export interface AvailabilityInput<K extends string = string> {
@@ -82,6 +91,12 @@ export interface AvailabilityReport<K extends string = string> {
     readonly available: number;
     /** available / requests over every lane; null without requests. */
     readonly availability: number | null;
+    /**
+     * The same over the requests sent while their box had power and its reader was in its socket:
+     * what software and repair decide. The others (sent into a hardware absence) are the floor no
+     * software lifts: a lane without power or reader cannot take a card.
+     */
+    readonly withHardware: { readonly requests: number; readonly available: number; readonly availability: number | null };
   };
   /**
    * Could a customer pay somewhere in the store? The round is cut into slices of sliceMs; a slice
@@ -132,9 +147,17 @@ const RATIO_DIGITS = 4;
 export function computeAvailability<K extends string>(input: AvailabilityInput<K>): AvailabilityReport<K> {
   const { requests, timeoutMs } = input;
   const available = requests.filter((r) => isAvailable(r, timeoutMs)).length;
+  const absences = input.faults.flatMap((fault) => fault.absent ?? []);
+  const withHardware = requests.filter((r) => !absences.some((a) => a.box === r.box && r.sentMs >= a.fromMs && r.sentMs < a.untilMs));
+  const availableWithHardware = withHardware.filter((r) => isAvailable(r, timeoutMs)).length;
   return {
     timeoutMs,
-    overall: { requests: requests.length, available, availability: ratio(available, requests.length) },
+    overall: {
+      requests: requests.length,
+      available,
+      availability: ratio(available, requests.length),
+      withHardware: { requests: withHardware.length, available: availableWithHardware, availability: ratio(availableWithHardware, withHardware.length) },
+    },
     store: storeAvailability(requests, input.roundStartMs, input.roundEndMs, timeoutMs, input.sliceMs ?? STORE_SLICE_MS),
     lanes: laneAvailability(requests, input.lanes ?? [], timeoutMs),
     byKind: kindAvailability(input),

@@ -4,6 +4,7 @@ import type { MosquittoServer } from '../testing/mosquitto-server.js';
 import type { TcpGate } from '../testing/tcp-gate.js';
 import type { DiskFiller } from './disk-filler.js';
 import { type RandomSource, between, pick, shuffle } from '../platform/random.js';
+import type { HardwareAbsence } from './availability.js';
 import { cutPower, restorePower } from './power-cut.js';
 
 export const FAULT_KINDS = ['node-kill', 'node-pause', 'broker-kill', 'db-kill', 'network-cut', 'disk-full', 'store-power-cut', 'broker-box-death', 'reader-unplug'] as const;
@@ -38,8 +39,20 @@ export interface FaultRecord {
   readonly healedAtMs: number;
   /** Set when healing failed: the run reports it as a violation. */
   readonly healError: string | null;
+  /**
+   * Where the fault took a lane's hardware away: a box without power (until its boot began), a
+   * reader out of its socket (until it was plugged back). No software serves a lane then; the
+   * availability report keeps the requests sent in these spans apart. Empty for software faults.
+   */
+  readonly absent: readonly HardwareAbsence[];
   /** What healing did where there is more to say than "healed": a power cut's restoration order and retries. */
   readonly detail: string | null;
+}
+
+/** What a heal had to say: a power cut's restoration order, and when each box had power again. */
+interface HealReport {
+  readonly detail: string;
+  readonly poweredAtMs?: ReadonlyMap<string, number>;
 }
 
 /** How long a fault is held before it is healed, and the pause before the next one. */
@@ -119,17 +132,20 @@ export class FaultInjector {
       const heldMs = Date.now() - atMs;
       let healError: string | null = null;
       let detail: string | null = null;
+      let absent: HardwareAbsence[] = kind === 'reader-unplug' ? [{ box: box.node.id, fromMs: atMs, untilMs: atMs + heldMs }] : [];
       try {
-        detail = (await heal()) ?? null;
+        const healed = (await heal()) ?? undefined;
+        detail = healed?.detail ?? null;
+        if (healed?.poweredAtMs !== undefined) absent = [...healed.poweredAtMs].map(([id, untilMs]) => ({ box: id, fromMs: atMs, untilMs }));
       } catch (error) {
         healError = error instanceof Error ? error.message : String(error);
       }
-      this.records.push({ kind, target: STORE_WIDE.includes(kind) ? null : box.node.id, atMs, heldMs, healedAtMs: Date.now(), healError, detail });
+      this.records.push({ kind, target: STORE_WIDE.includes(kind) ? null : box.node.id, atMs, heldMs, healedAtMs: Date.now(), healError, detail, absent });
     }
   }
 
   /** Applies the fault; resolves with what heals it. */
-  private async inject(kind: FaultKind, box: ChaosBox): Promise<() => Promise<string | void>> {
+  private async inject(kind: FaultKind, box: ChaosBox): Promise<() => Promise<HealReport | void>> {
     const { broker, database } = this.targets;
     switch (kind) {
       case 'node-kill':
@@ -156,7 +172,10 @@ export class FaultInjector {
       case 'store-power-cut': {
         const store = { nodes: this.targets.boxes.map((b) => b.node), broker, database };
         const plan = await cutPower(store, this.random);
-        return () => restorePower(store, plan);
+        return async () => {
+          const restored = await restorePower(store, plan);
+          return { detail: restored.detail, poweredAtMs: restored.poweredAtMs };
+        };
       }
       case 'broker-box-death':
         // The chaos store has one broker, so its box dying cuts every node off its peers and the

@@ -36,16 +36,16 @@ export async function cutPower(store: PoweredStore, random: RandomSource): Promi
 
 /**
  * Starts everything again as power returns: each process at its seeded offset from the last one's
- * start, not waiting for the one before to be up, as boxes on one circuit boot side by side. A node
- * that comes up before the broker may refuse to start (it exits when it cannot reach its broker at
- * start): a dependency not up yet, as a box booting before the store's switch, so it is tried
- * again until it runs, within NODE_RETRY_BOUND_MS of the power coming back. The retries are part of
- * the repair time, not a failed heal; only a process still down past the bound fails it. Resolves
- * with what happened, for the fault log.
+ * start, not waiting for the one before to be up, as boxes on one circuit boot side by side;
+ * resolves with what happened, for the fault log, and when each box's boot began. A node that
+ * fails to start (a start that hung, a port not free yet) is tried again until it runs, within
+ * NODE_RETRY_BOUND_MS of the power coming back. The retries are part of the repair time, not a
+ * failed heal; only a process still down past the bound fails it.
  */
-export async function restorePower(store: PoweredStore, plan: PowerPlan): Promise<string> {
+export async function restorePower(store: PoweredStore, plan: PowerPlan): Promise<{ readonly detail: string; readonly poweredAtMs: ReadonlyMap<string, number> }> {
   const deadline = Date.now() + NODE_RETRY_BOUND_MS;
   const notes: string[] = [];
+  const poweredAtMs = new Map<string, number>();
   let offsetMs = 0;
   const starts = plan.steps.map(({ step, gapMs }) => {
     offsetMs += gapMs;
@@ -54,6 +54,7 @@ export async function restorePower(store: PoweredStore, plan: PowerPlan): Promis
       if (step.what === 'broker') await store.broker.start();
       else if (step.what === 'database') await store.database.restart();
       else {
+        poweredAtMs.set(step.node.id, Date.now());
         const tries = await startNode(step.node, deadline);
         if (tries > 1) notes.push(`${step.node.id} started on try ${tries}`);
       }
@@ -63,7 +64,7 @@ export async function restorePower(store: PoweredStore, plan: PowerPlan): Promis
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
   const order = plan.steps.map(({ step, gapMs }) => `${step.what === 'node' ? step.node.id : step.what} +${gapMs} ms`).join(', ');
-  return `restored in order ${order}${notes.length === 0 ? '' : `; ${notes.join(', ')}`}`;
+  return { detail: `restored in order ${order}${notes.length === 0 ? '' : `; ${notes.join(', ')}`}`, poweredAtMs };
 }
 
 /** Starts the node, trying again until it runs or the deadline passes; resolves with the number of tries. */
