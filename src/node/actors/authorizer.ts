@@ -19,30 +19,22 @@ interface AuthorizerState {
 }
 
 /*
- * The pool's thread boots a moment after this actor starts, not with it: booting a thread is
- * ~100 ms of CPU, and while a node starts every core goes to the actors on the way to its first
- * decision, which in a store with readers never comes through here. A payment arriving earlier
- * boots the pool at once.
+ * The pool's thread boots with the first payment that needs it, not with this actor: a store
+ * whose lanes all have their own reader never sends one, and so never pays that thread's boot
+ * (about 100 ms of CPU, while a starting node needs every core for its first decision) or its
+ * memory (about 10 MiB). The first card arriving as read waits for the boot once.
  */
-const POOL_BOOT_DELAY_MS = 1_500;
-
 class DeferredPool {
   private pool: CardCapturePool | undefined;
-  private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly create: () => CardCapturePool) {
-    this.timer = setTimeout(() => this.get(), POOL_BOOT_DELAY_MS);
-    this.timer.unref();
-  }
+  constructor(private readonly create: () => CardCapturePool) {}
 
   get(): CardCapturePool {
-    clearTimeout(this.timer);
     this.pool ??= this.create();
     return this.pool;
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.timer);
     await this.pool?.close();
   }
 }
