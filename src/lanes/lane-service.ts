@@ -10,7 +10,7 @@ import type { Outcome } from '../standin/index.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Payment, type PaymentRequestBody, type PaymentStatus, isFinal } from './payment.js';
-import { type Prior, assertSameRequest, endedByRestart, keyTaken, priorOfEntry } from './payment-key.js';
+import { type Prior, assertSameAsStarting, assertSameRequest, endedByRestart, keyTaken, priorOfEntry } from './payment-key.js';
 import type { PaymentOutcomes } from './payment-outcomes.js';
 import { PaymentStore } from './payment-store.js';
 
@@ -47,6 +47,11 @@ export class LaneService {
   private readonly cardWaitMs = new Map<string, number>();
   /** Keys of voids and refunds being decided right now, with how many requests carry each. */
   private readonly followUpKeys = new Map<string, number>();
+  /**
+   * Payments being started: the key held from the request's arrival to its claim or refusal, so
+   * that the first request to arrive owns the key however long its reader takes to answer.
+   */
+  private readonly starting = new Map<string, Starting>();
 
   constructor(
     private readonly runtime: LaneRuntime,
@@ -77,12 +82,36 @@ export class LaneService {
     // A key in use is answered at once, without asking the reader anything.
     const known = this.priorOf(body.idempotencyKey);
     if (known !== undefined) return this.answerFrom(known, body);
-    // The only wait before the claim. Everything from the key's checks to the claim below runs in
-    // one synchronous step: two requests with one key can never both find it free.
+    const earlier = this.starting.get(body.idempotencyKey);
+    if (earlier !== undefined) {
+      assertSameAsStarting(earlier.body, body);
+      const { done } = await earlier.started;
+      return { payment: await done, replayed: true };
+    }
+    const started = this.start(body);
+    this.starting.set(body.idempotencyKey, { body, started });
+    try {
+      const { done, replayed } = await started;
+      return { payment: await done, replayed };
+    } finally {
+      this.starting.delete(body.idempotencyKey);
+    }
+  }
+
+  /**
+   * Asks the lane's reader, then checks and claims the key in one synchronous step; resolves once
+   * the payment runs (with its ending to come) or rejects with why it did not start.
+   */
+  private async start(body: PaymentRequestBody): Promise<Started> {
+    // The only wait before the claim. The key is held meanwhile (see starting), and everything
+    // from the key's checks to the claim below runs in one synchronous step.
     const reader = this.cardWaitMs.has(body.lane) ? await this.readerStatus(body.lane, true) : null;
     this.assertAccepting();
     const prior = this.priorOf(body.idempotencyKey);
-    if (prior !== undefined) return this.answerFrom(prior, body);
+    if (prior !== undefined) {
+      const answer = await this.answerFrom(prior, body);
+      return { done: Promise.resolve(answer.payment), replayed: true };
+    }
     if (!this.cardWaitMs.has(body.lane)) {
       throw new EdgepayError('EDGEPAY_LANE_UNKNOWN', `lane: ${JSON.stringify(body.lane)} is not a lane of this node (lanes: ${this.config.lanes.map((l) => l.id).join(', ') || 'none'})`, {
         field: 'lane',
@@ -128,7 +157,7 @@ export class LaneService {
         this.txnIds.delete(payment.id);
       })
       .then(settle.resolve, settle.reject);
-    return { payment: await tracked, replayed: false };
+    return { done: tracked, replayed: false };
   }
 
   /** A request whose key is in use: it joins or gets the payment the key names, or is refused. */
@@ -167,8 +196,8 @@ export class LaneService {
    * synchronous step as the check, so that a payment cannot take it while the journal decides.
    */
   async followUp(id: string, kind: 'void' | 'refund', idempotencyKey: string, amountMinor?: number): Promise<Outcome> {
-    const payment = this.store.get(idempotencyKey)?.payment ?? this.outcomes.find(idempotencyKey);
-    if (payment !== undefined) throw keyTaken(idempotencyKey, `payment ${JSON.stringify(payment.id)} at lane ${payment.lane}`, kind);
+    const payment = this.store.get(idempotencyKey)?.payment ?? this.starting.get(idempotencyKey)?.body ?? this.outcomes.find(idempotencyKey);
+    if (payment !== undefined) throw keyTaken(idempotencyKey, `payment ${JSON.stringify(idempotencyKey)} at lane ${payment.lane}`, kind);
     this.followUpKeys.set(idempotencyKey, (this.followUpKeys.get(idempotencyKey) ?? 0) + 1);
     try {
       return await this.runtime.followUp({ kind, idempotencyKey, originalIdempotencyKey: id, ...(amountMinor === undefined ? {} : { amountMinor }) });
@@ -306,6 +335,18 @@ export class LaneService {
     this.nextTxnId = this.nextTxnId >= 0xffff_ffff ? 1 : this.nextTxnId + 1;
     return id;
   }
+}
+
+/** A payment being started under a key: its request, and the start everyone with that key waits for. */
+interface Starting {
+  readonly body: PaymentRequestBody;
+  readonly started: Promise<Started>;
+}
+
+/** A started payment's ending to come; replayed when the key turned out to name one already. */
+interface Started {
+  readonly done: Promise<Payment>;
+  readonly replayed: boolean;
 }
 
 function isEntryOf(entry: JournalEntry, payment: Payment, card: CollectedCard): boolean {

@@ -39,8 +39,11 @@ export function endedByRestart(recorded: Payment): Payment {
   };
 }
 
-/** The fields in which a request differs from the payment its key names; [] when it is the same request. */
-export function differences(payment: Payment, body: PaymentRequestBody): string[] {
+/** What makes two requests under one key the same request. */
+type RequestFields = Pick<PaymentRequestBody, 'lane' | 'amountMinor' | 'currency' | 'reference'>;
+
+/** The fields in which a request differs from the payment (or earlier request) its key names; [] when it is the same request. */
+export function differences(payment: RequestFields, body: RequestFields): string[] {
   const found: string[] = [];
   if (payment.lane !== body.lane) found.push(`lane ${JSON.stringify(payment.lane)} vs ${JSON.stringify(body.lane)}`);
   if (payment.amountMinor !== body.amountMinor) found.push(`amountMinor ${payment.amountMinor} vs ${body.amountMinor}`);
@@ -65,5 +68,19 @@ export function keyTaken(idempotencyKey: string, what: string, wanted: string): 
     'EDGEPAY_IDEMPOTENCY_CONFLICT',
     `idempotencyKey ${JSON.stringify(idempotencyKey)} is already the key of ${what}; a ${wanted} needs a key of its own`,
     { idempotencyKey, usedFor: what },
+  );
+}
+
+/**
+ * A request whose key an earlier request holds while it is being started (its reader asked, its
+ * claim not made yet): the same request waits for the earlier one's answer; any other is refused.
+ */
+export function assertSameAsStarting(starting: PaymentRequestBody, body: PaymentRequestBody): void {
+  const found = differences(starting, body);
+  if (found.length === 0) return;
+  throw new EdgepayError(
+    'EDGEPAY_IDEMPOTENCY_CONFLICT',
+    `idempotencyKey ${JSON.stringify(body.idempotencyKey)} is already the key of a payment being started at lane ${starting.lane}; this request differs in ${found.join(', ')}. Use a new key for a new payment`,
+    { idempotencyKey: body.idempotencyKey, differences: found },
   );
 }
