@@ -1,18 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressMismatch, passedApiSocket } from '../src/api/passed-socket.js';
-import { generateSealKeyPair } from '../src/card/index.js';
 import { NODE_RESTART_DELAY_MS } from '../src/chaos/faults.js';
 import { EXIT } from '../src/cli/exit-codes.js';
-import { type StoreNode, startStoreNode } from '../src/demo/store/store-node.js';
+import type { StoreNode } from '../src/demo/store/store-node.js';
 import { freePort } from '../src/platform/free-port.js';
 import { FIRST_PASSED_FD, forgetPassedSockets, passedSocketNamed, passedSockets } from '../src/platform/passed-sockets.js';
 import { HeldSocket, spawnWithSocket } from '../src/testing/held-socket.js';
 import { STORE_PROGRAM } from './support/cli.js';
 import { newNodeConfigIn } from './support/node.js';
+import { startLoneBox } from './support/lone-box.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-passed-socket-');
@@ -87,22 +86,7 @@ describe('sockets handed over by the service manager (LISTEN_PID, LISTEN_FDS, LI
 
 describe('a node process on a socket held across its restarts', () => {
   async function box(): Promise<StoreNode> {
-    const dir = tempDir();
-    const centre = await generateSealKeyPair();
-    writeFileSync(join(dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
-    writeFileSync(join(dir, 'token.key'), randomBytes(32).toString('base64'));
-    const node = await startStoreNode({
-      id: 'box-1',
-      dir,
-      seed: 7,
-      cards: 'good',
-      // A pty, as a serial cable: the simulated reader outlives the node process, as a reader does.
-      transport: 'pty',
-      keepStdout: true,
-      apiPort: await freePort(),
-      statusPort: await freePort(),
-      config: { nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'info' } },
-    });
+    const node = await startLoneBox(tempDir(), 7);
     cleanups.push(() => node.stop());
     return node;
   }

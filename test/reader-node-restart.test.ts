@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateSealKeyPair } from '../src/card/index.js';
-import { startStoreNode } from '../src/demo/store/store-node.js';
-import { freePort } from '../src/platform/free-port.js';
 import { loadReaderProfile } from '../src/reader/profile.js';
+import { startLoneBox } from './support/lone-box.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -23,20 +20,7 @@ afterEach(async () => {
 describe('a reader that stays plugged in while its node restarts', () => {
   it('is ready on the first HELLO of every start, whatever SEQ it last accepted', async () => {
     const dir = tempDir();
-    const centre = await generateSealKeyPair();
-    writeFileSync(join(dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
-    writeFileSync(join(dir, 'token.key'), randomBytes(32).toString('base64'));
-    const node = await startStoreNode({
-      id: 'box-1',
-      dir,
-      seed: 3,
-      cards: 'good',
-      transport: 'pty',
-      keepStdout: true,
-      apiPort: await freePort(),
-      statusPort: await freePort(),
-      config: { nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'info' } },
-    });
+    const node = await startLoneBox(dir, 3);
     cleanups.push(() => node.stop());
     // Starts without a payment leave the reader's last accepted SEQ at 0, the SEQ a new link starts from.
     for (let restart = 0; restart < 4; restart++) {
