@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { totalsOf } from '../src/central/batch.js';
 import { Centre } from '../src/central/centre.js';
 import type { LedgerBackend } from '../src/central/ledger-backend.js';
-import { type OnlineRequest, decideOnline } from '../src/central/online.js';
+import fc from 'fast-check';
+import { type OnlineRequest, decideOnline, repeatedDecision } from '../src/central/online.js';
 import { PostgresLedger } from '../src/central/postgres-ledger.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { Journal } from '../src/journal/journal.js';
@@ -44,6 +45,21 @@ describe('the centre\'s online decision', () => {
   });
 });
 
+describe('the answer to a key asked again', () => {
+  it('is the answer on record exactly when card, amount and currency match; never an approval for another payment', () => {
+    const body = fc.record({ amountMinor: fc.integer({ min: 1, max: 3 }), currency: fc.constantFrom('EUR', 'USD'), cardToken: fc.constantFrom('tok-a', 'tok-b') });
+    fc.assert(
+      fc.property(body, body, fc.constantFrom('approved', 'declined', 'reversed'), (recorded, asked, status) => {
+        const answer = repeatedDecision({ ...recorded, status, code: status === 'approved' ? '00' : '43', reason: 'on record' }, request('k', asked));
+        const same = recorded.amountMinor === asked.amountMinor && recorded.currency === asked.currency && recorded.cardToken === asked.cardToken;
+        if (status === 'reversed') expect(answer).toMatchObject({ approved: false, code: '68' });
+        else if (same) expect(answer).toEqual({ approved: status === 'approved', code: status === 'approved' ? '00' : '43', reason: 'on record' });
+        else expect(answer).toMatchObject({ approved: false, code: '57' });
+      }),
+    );
+  });
+});
+
 describe.each([
   ['sqlite', (dir: string): Promise<LedgerBackend> => Promise.resolve(SqliteLedger.open(join(dir, 'ledger.db')))],
   ['postgres', (): Promise<LedgerBackend> => PostgresLedger.open({ url: postgres().url, schema: `online_${schemas++}` })],
@@ -64,6 +80,25 @@ describe.each([
     expect(await centre.authorizeOnline(request('b'))).toMatchObject({ approved: false, code: '43' });
     expect(await backend.onlineStatus('box-1', 'a')).toBe('approved');
     expect(await backend.onlineStatus('box-1', 'b')).toBe('declined');
+    await backend.close();
+  });
+
+  it('declines a repeated key asked for another card, amount or currency (one key, one payment), and still answers the original as the first time', async () => {
+    const backend = await open(tempDir());
+    const centre = new Centre({ backend, forwardDeadlineHours: 72, clock: new ManualClock(NOW) });
+    expect(await centre.authorizeOnline(request('a'))).toMatchObject({ approved: true, code: '00' });
+    const otherCard = await centre.authorizeOnline(request('a', { cardToken: 'tok-another' }));
+    expect(otherCard).toMatchObject({ approved: false, code: '57' });
+    expect(otherCard.reason).toBe('idempotency key a was answered for another payment (card differ): one key, one payment');
+    expect((await centre.authorizeOnline(request('a', { amountMinor: 999, currency: 'USD' }))).reason).toBe(
+      'idempotency key a was answered for another payment (amount (1000 on record, 999 asked), currency (EUR on record, USD asked) differ): one key, one payment',
+    );
+    expect(await centre.authorizeOnline(request('a'))).toMatchObject({ approved: true, code: '00' });
+    // A declined key stays declined for its own payment, and another payment under it is no approval either.
+    await backend.setCardStanding('tok-stolen', 'hot_listed');
+    expect(await centre.authorizeOnline(request('d', { cardToken: 'tok-stolen' }))).toMatchObject({ approved: false, code: '43' });
+    expect(await centre.authorizeOnline(request('d'))).toMatchObject({ approved: false, code: '57' });
+    expect(await backend.onlineStatus('box-1', 'a')).toBe('approved');
     await backend.close();
   });
 

@@ -1,6 +1,6 @@
 import { expiryEndMs, formatExpiry } from '../authorize/expiry.js';
 import { isCurrencyCode } from '../money/currency.js';
-import type { CardStanding } from './plan.js';
+import type { CardStanding, OnlineRecord } from './plan.js';
 
 /** What a node asks the centre while the link is up: enough to decide, nothing sensitive (the PAN stays sealed). */
 export interface OnlineRequest {
@@ -55,3 +55,29 @@ export type OnlineStatus = 'approved' | 'declined' | 'reversed';
 
 /** The answer to a request whose key the node had already reversed (it decided offline meanwhile). */
 export const reversedDecision: OnlineDecision = { approved: false, code: '68', reason: 'reversed by the node before the centre answered (it decided offline)' };
+
+/** The centre's record under a node's idempotency key, with the answer it gave. */
+export interface RecordedAnswer extends OnlineRecord {
+  readonly code: string;
+  readonly reason: string;
+}
+
+/**
+ * The answer to a request under a key the centre has answered before: the same answer for the same
+ * payment, so a node that asks again after a crash hears what it heard. The same key for another
+ * card, amount or currency (a box that lost its disk between the centre's answer and its journal
+ * entry, then asked again with whatever card was presented) is declined: the approval on record was
+ * for another payment, and the ledger would refuse to pay an approval it does not match.
+ */
+export function repeatedDecision(record: RecordedAnswer, request: OnlineRequest): OnlineDecision {
+  if (record.status === 'reversed') return reversedDecision;
+  const differ = [
+    record.cardToken === request.cardToken ? undefined : 'card',
+    record.amountMinor === request.amountMinor ? undefined : `amount (${record.amountMinor} on record, ${request.amountMinor} asked)`,
+    record.currency === request.currency ? undefined : `currency (${record.currency} on record, ${request.currency} asked)`,
+  ].filter((field) => field !== undefined);
+  if (differ.length > 0) {
+    return { approved: false, code: '57', reason: `idempotency key ${request.idempotencyKey} was answered for another payment (${differ.join(', ')} differ): one key, one payment` };
+  }
+  return { approved: record.status === 'approved', code: record.code, reason: record.reason };
+}

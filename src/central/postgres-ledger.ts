@@ -4,7 +4,7 @@ import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
 import type { ExceptionRow, HeldEntry, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
-import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
+import { type OnlineDecision, type OnlineRequest, type OnlineStatus, repeatedDecision } from './online.js';
 import type { CardStanding, LedgerView, OnlineRecord, Plan } from './plan.js';
 import { type NodeRegistration, type RegisteredNode, registrationChange } from './node-registry.js';
 import { nodeExists, nodeNotRegistered } from './registry-errors.js';
@@ -226,8 +226,13 @@ export class PostgresLedger implements LedgerBackend {
           decision.reason,
         ]);
       } else {
-        const known = (await client.query<{ status: OnlineStatus; code: string; reason: string }>('SELECT status, code, reason FROM online_authorizations WHERE origin = $1 AND idempotency_key = $2', [request.origin, request.idempotencyKey])).rows[0]!;
-        decision = known.status === 'reversed' ? reversedDecision : { approved: known.status === 'approved', code: known.code, reason: known.reason };
+        const known = (
+          await client.query<{ status: OnlineStatus; code: string; reason: string; amount_minor: string; currency: string; card_token: string }>(
+            'SELECT status, code, reason, amount_minor, currency, card_token FROM online_authorizations WHERE origin = $1 AND idempotency_key = $2',
+            [request.origin, request.idempotencyKey],
+          )
+        ).rows[0]!;
+        decision = repeatedDecision({ status: known.status, code: known.code, reason: known.reason, amountMinor: Number(known.amount_minor), currency: known.currency, cardToken: known.card_token }, request);
       }
       return decision;
     });

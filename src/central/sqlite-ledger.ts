@@ -5,7 +5,7 @@ import { currencyOfAccount } from './accounts.js';
 import type { ForwardBatch } from './batch.js';
 import { type HeldRow, type OriginalRow, type ReversalRow, balanceDeltas, batchNeeds, heldMap, originalsMap } from './batch-needs.js';
 import type { ExceptionRow, HeldEntry, IngestContext, InvariantReport, LedgerBackend, OriginReport } from './ledger-backend.js';
-import { type OnlineDecision, type OnlineRequest, type OnlineStatus, reversedDecision } from './online.js';
+import { type OnlineDecision, type OnlineRequest, type OnlineStatus, type RecordedAnswer, repeatedDecision } from './online.js';
 import type { CardStanding, LedgerView, OnlineRecord, Plan } from './plan.js';
 import { type NodeRegistration, type RegisteredNode, registrationChange } from './node-registry.js';
 import { nodeExists, nodeNotRegistered } from './registry-errors.js';
@@ -171,10 +171,10 @@ export class SqliteLedger implements LedgerBackend {
 
   async authorizeOnline(request: OnlineRequest, decide: (standing: CardStanding | undefined) => OnlineDecision, nowMs: number): Promise<OnlineDecision> {
     return this.db.transaction(() => {
-      const known = this.db.prepare('SELECT status, code, reason FROM online_authorizations WHERE origin = ? AND idempotency_key = ?').get(request.origin, request.idempotencyKey) as
-        | { status: OnlineStatus; code: string; reason: string }
-        | undefined;
-      if (known !== undefined) return known.status === 'reversed' ? reversedDecision : { approved: known.status === 'approved', code: known.code, reason: known.reason };
+      const known = this.db
+        .prepare('SELECT status, code, reason, amount_minor AS amountMinor, currency, card_token AS cardToken FROM online_authorizations WHERE origin = ? AND idempotency_key = ?')
+        .get(request.origin, request.idempotencyKey) as RecordedAnswer | undefined;
+      if (known !== undefined) return repeatedDecision(known, request);
       const standing = this.db.prepare('SELECT standing FROM card_standings WHERE card_token = ?').pluck().get(request.cardToken) as CardStanding | undefined;
       const decision = decide(standing);
       this.db
