@@ -6,14 +6,14 @@ import { FAULT_KINDS } from '../src/chaos/faults.js';
 /*
  * The short round CI runs: a real store (Mosquitto, PostgreSQL, three node processes on socat
  * ptys) under POS load while every kind of fault hits it at least once, then healed and checked.
- * Longer rounds: npm run chaos -- --minutes N. 75 s of trading: nine kinds, each held up to 4 s
- * (the broker's box up to 6 s, a power cut plus its restarts several seconds) with gaps of up to
- * 2 s between them, must all fit into the first round of faults.
+ * Longer rounds: npm run chaos -- --minutes N. 90 s of trading: ten kinds, each held up to 4 s
+ * (the broker's box up to 6 s, a power cut plus its restarts and a dead disk plus its runbook
+ * several seconds) with gaps of up to 2 s between them, must all fit into the first round of faults.
  */
 describe('chaos: a short round on a real store', () => {
   it('meets every kind of fault and keeps every promise it checks', { timeout: 300_000 }, async () => {
     const progress: string[] = [];
-    const report = await runChaos({ minutes: 1.25, seed: 7, progress: (line) => progress.push(line) });
+    const report = await runChaos({ minutes: 1.5, seed: 7, progress: (line) => progress.push(line) });
 
     expect(report.violations, `${report.violations.join('\n')}\n${progress.join('\n')}`).toEqual([]);
     expect(report.ok).toBe(true);
@@ -61,10 +61,20 @@ describe('chaos: a short round on a real store', () => {
     // Hardware absences: every box for a power cut, until its boot; the target's reader for an unplug.
     for (const record of report.faults.log) {
       if (record.kind === 'store-power-cut') expect(record.absent.map((a) => a.box).sort()).toEqual([...BOXES]);
+      else if (record.kind === 'disk-death') expect(record.absent).toEqual([{ box: record.target, fromMs: record.atMs, untilMs: expect.any(Number) }]);
       else if (record.kind === 'reader-unplug') expect(record.absent).toEqual([{ box: record.target, fromMs: record.atMs, untilMs: record.atMs + record.heldMs }]);
       else expect(record.absent).toEqual([]);
       for (const absence of record.absent) expect(absence.untilMs).toBeGreaterThanOrEqual(absence.fromMs);
     }
     expect(availability.overall.withHardware.requests).toBeLessThan(availability.overall.requests);
+
+    // A dead disk: the box back from its last backup and its peers by the runbook's own commands,
+    // and nothing it had acknowledged lost (the checks above read its rebuilt journal).
+    const replaced = report.faults.log.filter((r) => r.kind === 'disk-death');
+    expect(replaced.length).toBeGreaterThanOrEqual(1);
+    for (const record of replaced) expect(record.detail).toMatch(/^new disk: head \d+ from (the last backup and \d+ entries from the peers|\d+ entries from the peers \(no backup yet\)); restore \d+ ms, rebuild \d+ ms, start \d+ ms$/);
+    expect(touched('disk-death')).toEqual(expect.arrayContaining(replaced.map((r) => `${r.target}/lane-1`)));
+    expect(report.backups.taken).toBeGreaterThanOrEqual(BOXES.length * 2);
+    expect(report.backups.failed).toBe(0);
   });
 });

@@ -2,6 +2,8 @@ import { makeBenchDir } from '../bench/bench-dir.js';
 import { peerHead } from '../demo/store/store-node.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { type CheckResult, checkStore } from '../audit/store-checks.js';
+import { join } from 'node:path';
+import { BackupTimer } from './box-replacement.js';
 import { type ChaosStore, PER_CARD, startChaosStore } from './chaos-store.js';
 import { FAULT_KINDS, type FaultKind, FaultInjector, type FaultRecord } from './faults.js';
 import { POS_LANE, PosLoad, type PosTally, SERVED_WITHIN_MS } from './pos-load.js';
@@ -14,6 +16,8 @@ export interface ChaosOptions {
   readonly seed: number;
   /** One fault starts this many seconds after the one before; by default 0.3–2 s after each heal. */
   readonly faultEverySeconds?: number;
+  /** Only these kinds of fault; every kind by default. */
+  readonly kinds?: readonly FaultKind[];
   readonly dir?: string;
   readonly keep?: boolean;
   readonly progress?: (line: string) => void;
@@ -34,6 +38,8 @@ export interface ChaosReport {
     readonly log: readonly FaultRecord[];
   };
   readonly payments: PosTally;
+  /** The backup timer's copies, which a box whose disk died was restored from. */
+  readonly backups: { readonly taken: number; readonly failed: number };
   /** Every request the POS sent while trading, by what it came to. */
   readonly requests: {
     readonly logged: number;
@@ -46,6 +52,8 @@ export interface ChaosReport {
   readonly ok: boolean;
 }
 
+/** The boxes' backup timer, nightly in a store, every few seconds in a round of minutes. */
+const BACKUP_EVERY_MS = 20_000;
 /** After the faults stop: how long the healed store has to answer the POS and drain to the centre. */
 const SETTLE_MS = 90_000;
 const CONVERGE_MS = 120_000;
@@ -54,7 +62,7 @@ const TAIL_MS = 5_000;
 
 /**
  * Faults no one scripted on a real store: a seeded schedule of kills, pauses, broker and database
- * crashes, network cuts, full disks, unplugged readers and power cuts while the POS pays, then
+ * crashes, network cuts, full disks, unplugged readers, dead disks and power cuts while the POS pays, then
  * everything healed and the store checked from its journals, replicas and the centre's database;
  * with availability as the POS saw it, from its request log and the fault log.
  */
@@ -68,16 +76,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     progress(`data directory ${dir.path}, seed ${options.seed}`);
     store = await startChaosStore(dir.path, options.seed, progress);
     const unavailable: Partial<Record<FaultKind, string>> = store.diskUnavailable === null ? {} : { 'disk-full': store.diskUnavailable };
-    const kinds = FAULT_KINDS.filter((kind) => unavailable[kind] === undefined);
+    const kinds = (options.kinds ?? FAULT_KINDS).filter((kind) => unavailable[kind] === undefined);
     const pos = new PosLoad(store.boxes.map((b) => b.node), random);
     const faultEveryMs = options.faultEverySeconds === undefined ? undefined : options.faultEverySeconds * 1_000;
-    const faults = new FaultInjector({ boxes: store.boxes, broker: store.broker, database: store.database }, random, kinds, faultEveryMs);
+    const backups = new BackupTimer(
+      store.boxes.map((b) => b.node),
+      join(dir.path, 'backups'),
+      BACKUP_EVERY_MS,
+    );
+    // Last night's copy, before the store opens.
+    await backups.backUpAll();
+    const faults = new FaultInjector({ boxes: store.boxes, broker: store.broker, database: store.database, backups }, random, kinds, faultEveryMs);
     progress(`trading for ${options.minutes} min under faults: ${kinds.join(', ')}${unavailable['disk-full'] === undefined ? '' : ` (disk-full left out: ${unavailable['disk-full']})`}`);
     const roundStartMs = Date.now();
     pos.start();
+    backups.start();
     faults.start();
     await new Promise((resolve) => setTimeout(resolve, options.minutes * 60_000));
     await faults.stop();
+    await backups.stop();
     await new Promise((resolve) => setTimeout(resolve, TAIL_MS));
     const roundEndMs = Date.now();
     await pos.stop();
@@ -94,6 +111,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     progress('healing everything, asking again for every payment the POS did not hear back on');
     const violations: string[] = faults.records.filter((r) => r.healError !== null).map((r) => `healing ${r.kind} on ${r.target ?? 'the store'} failed: ${r.healError}`);
+    violations.push(...backups.failures.map((failure) => `the backup timer failed on a running box: ${failure}`));
     violations.push(...(await healAll(store)));
     await pos.settle(Date.now() + SETTLE_MS);
     progress('waiting until every peer and the centre hold every box\'s journal');
@@ -118,6 +136,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       durationSeconds: Math.round((Date.now() - started) / 100) / 10,
       faults: { injected: faults.records.length, byKind: faults.counts(), unavailable, log: faults.records },
       payments: pos.tally(),
+      backups: { taken: backups.taken, failed: backups.failures.length },
       requests: { logged: pos.requests.length, byOutcome: countBy(pos.requests.map((r) => r.outcome)) },
       availability,
       checks,

@@ -6,8 +6,9 @@ import type { DiskFiller } from './disk-filler.js';
 import { type RandomSource, between, pick, shuffle } from '../platform/random.js';
 import type { HardwareAbsence } from './availability.js';
 import { cutPower, restorePower } from './power-cut.js';
+import { type BackupTimer, killDisk, replaceDisk } from './box-replacement.js';
 
-export const FAULT_KINDS = ['node-kill', 'node-pause', 'broker-kill', 'db-kill', 'network-cut', 'disk-full', 'store-power-cut', 'broker-box-death', 'reader-unplug'] as const;
+export const FAULT_KINDS = ['node-kill', 'node-pause', 'broker-kill', 'db-kill', 'network-cut', 'disk-full', 'store-power-cut', 'broker-box-death', 'reader-unplug', 'disk-death'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Kinds that hit the store as a whole rather than one box. */
@@ -25,6 +26,8 @@ export interface ChaosTargets {
   readonly boxes: readonly ChaosBox[];
   readonly broker: MosquittoServer;
   readonly database: PostgresServer;
+  /** The boxes' backup timer: a box whose disk dies gets its last copy back. Absent, no disk dies. */
+  readonly backups?: BackupTimer;
 }
 
 export interface FaultRecord {
@@ -41,7 +44,8 @@ export interface FaultRecord {
   readonly healError: string | null;
   /**
    * Where the fault took a lane's hardware away: a box without power (until its boot began), a
-   * reader out of its socket (until it was plugged back). No software serves a lane then; the
+   * reader out of its socket (until it was plugged back), a box whose disk died (until the spare
+   * disk was in and the runbook began). No software serves a lane then; the
    * availability report keeps the requests sent in these spans apart. Empty for software faults.
    */
   readonly absent: readonly HardwareAbsence[];
@@ -49,7 +53,7 @@ export interface FaultRecord {
   readonly detail: string | null;
 }
 
-/** What a heal had to say: a power cut's restoration order, and when each box had power again. */
+/** What a heal had to say (a power cut's restoration order, a box's replacement), and when each box had power again. */
 interface HealReport {
   readonly detail: string;
   readonly poweredAtMs?: ReadonlyMap<string, number>;
@@ -75,7 +79,8 @@ const HOLD_BY_KIND: Partial<Record<FaultKind, { readonly min: number; readonly m
 /**
  * Injects one fault at a time, in rounds of every kind in a seeded order, holds it, heals it, and
  * goes on until stopped: boxes killed (SIGKILL) and restarted, paused (SIGSTOP/SIGCONT), cut off
- * the broker, their disk filled, their reader unplugged and plugged in again; the broker and the
+ * the broker, their disk filled, their reader unplugged and plugged in again, their disk dead and
+ * replaced by the runbook; the broker and the
  * database killed and restarted, the broker's box dead for longer; the whole store's power cut and
  * every process started again in a seeded order.
  */
@@ -185,7 +190,40 @@ export class FaultInjector {
       case 'reader-unplug':
         await box.node.unplugReader();
         return () => box.node.replugReader();
+      case 'disk-death':
+        return this.killDisk(box);
     }
+  }
+
+  /**
+   * The box's disk dies (once its peers hold all it wrote) and the hold is the operator fetching
+   * the spare; the heal is the runbook on the new disk. The box is without hardware until then.
+   */
+  private async killDisk(box: ChaosBox): Promise<() => Promise<HealReport>> {
+    const { backups, boxes } = this.targets;
+    if (backups === undefined) return async () => ({ detail: 'spared: no backup timer, so no disk may die' });
+    const release = backups.spare(box.node);
+    const death = await killDisk(
+      box.node,
+      boxes.filter((b) => b !== box).map((b) => b.node),
+    ).catch((error: unknown) => {
+      release();
+      throw error;
+    });
+    if (!death.died) {
+      release();
+      return async () => ({ detail: `spared: ${death.why}` });
+    }
+    return async () => {
+      const poweredAtMs = new Map([[box.node.id, Date.now()]]);
+      try {
+        const r = await replaceDisk(box.node, backups.backupOf(box.node));
+        const source = r.fromBackup ? `the last backup and ${r.entriesFromPeers} entries from the peers` : `${r.entriesFromPeers} entries from the peers (no backup yet)`;
+        return { detail: `new disk: head ${r.headSeq} from ${source}; restore ${r.restoreMs} ms, rebuild ${r.rebuildMs} ms, start ${r.startMs} ms`, poweredAtMs };
+      } finally {
+        release();
+      }
+    };
   }
 
   private sleep(ms: number): Promise<void> {

@@ -20,6 +20,12 @@ export interface StoreNode {
   readonly apiHeaders: Readonly<Record<string, string>>;
   readonly statusUrl: string;
   readonly journalPath: string;
+  /** The node's data directory (journal, replicas, state): what a dead disk takes with it. */
+  readonly dataDir: string;
+  /** The configuration file `node run` reads, for the operator's commands on the box. */
+  readonly configPath: string;
+  /** The environment the node runs with (its credentials), for the operator's commands on the box. */
+  readonly env: Readonly<NodeJS.ProcessEnv>;
   /** The process runs (it may be paused). */
   readonly running: boolean;
   /**
@@ -152,7 +158,10 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     apiUrl,
     apiHeaders,
     statusUrl: `http://127.0.0.1:${options.statusPort}`,
-    journalPath: join(options.dir, 'data', 'journal.db'),
+    journalPath: join(parsed.dataDir, 'journal.db'),
+    dataDir: parsed.dataDir,
+    configPath: configFile,
+    env,
     get running() {
       return alive();
     },
