@@ -37,10 +37,7 @@ describe('request/reply', () => {
   it('handles one message at a time by default, in arrival order', async () => {
     const actor = await echo({ fixture: 'echo-actor' });
     const finished: string[] = [];
-    await Promise.all([
-      actor.request({ op: 'sleep', ms: 40, value: 'slow' }).then((v) => finished.push(String(v))),
-      actor.request({ op: 'echo', value: 'fast' }).then((v) => finished.push(String(v))),
-    ]);
+    await Promise.all([actor.request({ op: 'sleep', ms: 40, value: 'slow' }).then((v) => finished.push(String(v))), actor.request({ op: 'echo', value: 'fast' }).then((v) => finished.push(String(v)))]);
     expect(finished).toEqual(['slow', 'fast']);
   });
 

@@ -77,7 +77,10 @@ describe('supervised real actors', () => {
         },
       });
       const before = Object.fromEntries(['a', 'b', 'c'].map((id) => [id, supervisor.whereis<Echo>(id)!.threadId]));
-      await supervisor.whereis<Echo>('b')!.request(CRASHES[kind].request).catch(() => undefined);
+      await supervisor
+        .whereis<Echo>('b')!
+        .request(CRASHES[kind].request)
+        .catch(() => undefined);
       const expected = { one_for_one: ['b'], one_for_all: ['a', 'b', 'c'], rest_for_one: ['b', 'c'] }[strategy];
       // How long the failure takes to show differs by kind (an OOM allocates for a while, a hang
       // waits for missed heartbeats): wait for the supervisor to have restarted what it should.
@@ -115,14 +118,22 @@ describe('supervised real actors', () => {
                   const handle = supervisor.whereis<Echo>(id);
                   if (!handle) continue;
                   const sentAt = performance.now();
-                  settled.push(handle.request({ op: 'sleep', ms: 2, value: id }, { timeoutMs }).then(() => performance.now() - sentAt, () => performance.now() - sentAt));
+                  settled.push(
+                    handle.request({ op: 'sleep', ms: 2, value: id }, { timeoutMs }).then(
+                      () => performance.now() - sentAt,
+                      () => performance.now() - sentAt,
+                    ),
+                  );
                 }
                 await new Promise((resolve) => setTimeout(resolve, 3));
               }
             })();
             for (const step of schedule) {
               await new Promise((resolve) => setTimeout(resolve, step.afterMs));
-              await supervisor.whereis<Echo>(step.victim)?.request(CRASHES[step.kind].request).catch(() => undefined);
+              await supervisor
+                .whereis<Echo>(step.victim)
+                ?.request(CRASHES[step.kind].request)
+                .catch(() => undefined);
             }
             await new Promise((resolve) => setTimeout(resolve, 50));
             sending = false;

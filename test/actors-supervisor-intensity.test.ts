@@ -27,7 +27,7 @@ describe('restart intensity', () => {
     const exit = await world.timers.until(sup.exited);
     expect(exit.cause).toBe('escalated');
     expect(isSupervisorError(exit.error, 'EDGEPAY_SUPERVISOR_INTENSITY_EXCEEDED')).toBe(true);
-    expect(isSupervisorError(exit.error) && exit.error.details['childId']).toBe('b');
+    expect(isSupervisorError(exit.error) && exit.error.details.childId).toBe('b');
     expect(world.entries('stop')).toEqual(['d', 'c', 'a']);
     expect(world.totalLive()).toBe(0);
     expect(log.of('intensity_exceeded')).toMatchObject([{ childId: 'b', intensity: 2, periodMs: 1_000 }]);

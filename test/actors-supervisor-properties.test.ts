@@ -131,8 +131,7 @@ describe('supervisor properties over random crash schedules', () => {
             id: 'sub',
             restart: 'permanent',
             shutdownTimeoutMs: 1_000,
-            start: () =>
-              startSupervisor({ id: 'sub', ...nested.sup, random: new SeededRandom(nested.sup.seed), children: subSpecs, timers, onEvent: subLog.listener }),
+            start: () => startSupervisor({ id: 'sub', ...nested.sup, random: new SeededRandom(nested.sup.seed), children: subSpecs, timers, onEvent: subLog.listener }),
           });
         }
         const sup: SupervisorHandle = await timers.until(

@@ -130,16 +130,14 @@ describe('strategy details', () => {
     world.failStarts('b', 1);
     world.crash('a');
     await world.timers.advance(100);
-    expect(world.log.filter((line) => !line.startsWith('exit')).slice(3)).toEqual([
-      'stop:c',
-      'stop:b',
-      'start:a',
-      'start_failed:b',
-      'start:b',
-      'start:c',
-    ]);
+    expect(world.log.filter((line) => !line.startsWith('exit')).slice(3)).toEqual(['stop:c', 'stop:b', 'start:a', 'start_failed:b', 'start:b', 'start:c']);
     // Each failure is b's or a's first, so both rounds wait initialMs; c was never attempted in the first.
-    expect(log.of('child_restarting').filter((event) => event.childId === event.triggeredBy).map((event) => event.delayMs)).toEqual([10, 10]);
+    expect(
+      log
+        .of('child_restarting')
+        .filter((event) => event.childId === event.triggeredBy)
+        .map((event) => event.delayMs),
+    ).toEqual([10, 10]);
     expect(sup.children().map((child) => child.restarts)).toEqual([1, 2, 1]);
     await world.timers.until(sup.stop());
   });

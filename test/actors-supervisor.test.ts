@@ -47,7 +47,7 @@ describe('supervisor lifecycle', () => {
     world.failStarts('c', 1);
     const error: unknown = await timers.until(startSupervisor(options)).catch((e: unknown) => e);
     expect(isSupervisorError(error, 'EDGEPAY_SUPERVISOR_START_FAILED')).toBe(true);
-    expect(isSupervisorError(error) && error.details['childId']).toBe('c');
+    expect(isSupervisorError(error) && error.details.childId).toBe('c');
     expect(world.entries('start')).toEqual(['a', 'b']);
     expect(world.entries('stop')).toEqual(['b', 'a']);
     expect(world.starts('d')).toBe(0);

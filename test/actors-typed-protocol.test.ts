@@ -13,7 +13,7 @@ import { fixture } from './fixtures/actors/runtime.js';
  * compiler when the suite typechecks), and an actor's state is what its init returned, handed to
  * every request.
  */
-describe('a node\'s actor directory', () => {
+describe("a node's actor directory", () => {
   it('gives each request its own reply type, and refuses requests an actor does not take', () => {
     expectTypeOf<ReplyOf<NodeActors['journal-writer'], { type: 'head' }>>().toEqualTypeOf<ChainHead>();
     expectTypeOf<ReplyOf<NodeActors['journal-writer'], { type: 'follow-up'; request: never }>>().toEqualTypeOf<Outcome>();

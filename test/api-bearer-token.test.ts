@@ -44,7 +44,7 @@ interface Answer {
 
 async function call(base: string, method: string, path: string, options: { authorization?: string; body?: unknown } = {}): Promise<Answer> {
   const headers: Record<string, string> = {};
-  if (options.authorization !== undefined) headers['authorization'] = options.authorization;
+  if (options.authorization !== undefined) headers.authorization = options.authorization;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${base}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
   return { status: response.status, headers: response.headers, json: await response.json() };
@@ -211,7 +211,7 @@ describe('the token file and the configuration, refused at start with the field 
     expect(message).not.toContain(secret.slice(0, 10));
   });
 
-  it('a systemd credential may show 0440 (systemd\'s ACL mask in the group bits), never anything for others', () => {
+  it("a systemd credential may show 0440 (systemd's ACL mask in the group bits), never anything for others", () => {
     const dir = tempDir();
     const file = join(dir, 'api.token');
     writeFileSync(file, 'c'.repeat(40), { mode: 0o400 });
@@ -255,22 +255,22 @@ describe('edgepay node init and the token file', () => {
 
   it('leaves a systemd credential to the operator, and writes nothing for a Unix socket', async () => {
     const dir = tempDir();
-    const previous = process.env['CREDENTIALS_DIRECTORY'];
-    process.env['CREDENTIALS_DIRECTORY'] = dir;
+    const previous = process.env.CREDENTIALS_DIRECTORY;
+    process.env.CREDENTIALS_DIRECTORY = dir;
     try {
       const config = await nodeConfigIn(dir, { dataDir: join(dir, 'node-data'), api: { host: '127.0.0.1', port: 0, tokenFile: 'credential:api.token' } });
       expect(initNode(config).apiToken).toEqual({ file: join(dir, 'api.token'), created: false });
       expect(() => statSync(join(dir, 'api.token'))).toThrow(/ENOENT/);
     } finally {
-      if (previous === undefined) delete process.env['CREDENTIALS_DIRECTORY'];
-      else process.env['CREDENTIALS_DIRECTORY'] = previous;
+      if (previous === undefined) delete process.env.CREDENTIALS_DIRECTORY;
+      else process.env.CREDENTIALS_DIRECTORY = previous;
     }
     const socket = await nodeConfigIn(tempDir(), { api: { socket: 'api.sock' } });
     expect(initNode(socket).apiToken).toBeUndefined();
   });
 });
 
-describe('the POS API on a Unix socket asks no token: the socket admits the node\'s user and group only', () => {
+describe("the POS API on a Unix socket asks no token: the socket admits the node's user and group only", () => {
   it(`serves without a token, and its socket is mode 0${API_SOCKET_MODE.toString(8)} even under umask 000`, async () => {
     const dir = tempDir();
     const socket = join(dir, 'api.sock');

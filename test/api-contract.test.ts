@@ -37,12 +37,8 @@ describe('POS API contract (no reader needed)', () => {
     const { status, json } = await call('GET', '/openapi.json');
     expect(status).toBe(200);
     expect(json.openapi).toBe('3.1.0');
-    expect(Object.keys(json.paths).sort()).toEqual(
-      ['/openapi.json', '/v1/lanes', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/cancel', '/v1/payments/{id}/refunds', '/v1/payments/{id}/void'].sort(),
-    );
-    expect(json.paths['/v1/payments'].post.requestBody.content['application/json'].schema.required).toEqual(
-      expect.arrayContaining(['lane', 'amountMinor', 'currency', 'reference', 'idempotencyKey']),
-    );
+    expect(Object.keys(json.paths).sort()).toEqual(['/openapi.json', '/v1/lanes', '/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/cancel', '/v1/payments/{id}/refunds', '/v1/payments/{id}/void'].sort());
+    expect(json.paths['/v1/payments'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['lane', 'amountMinor', 'currency', 'reference', 'idempotencyKey']));
   });
 
   it('400 names every bad field with its value', async () => {

@@ -57,7 +57,7 @@ interface RawAnswer {
  */
 function raw(message: string | Buffer, options: { at?: { host: string; port: number }; endAfterWrite?: boolean } = {}): Promise<RawAnswer> {
   const at = options.at ?? { host, port };
-  const bytes = typeof message === 'string' ? message.replace(/^Host: pos\r$/m, `Host: ${at.host}:${at.port}\r\nAuthorization: ${auth['authorization']}\r`) : message;
+  const bytes = typeof message === 'string' ? message.replace(/^Host: pos\r$/m, `Host: ${at.host}:${at.port}\r\nAuthorization: ${auth.authorization}\r`) : message;
   return new Promise((resolve, reject) => {
     const socket = connect(at.port, at.host);
     let received = Buffer.alloc(0);
@@ -229,7 +229,7 @@ describe('body errors answer in the documented shape with their own codes', () =
     const lines = await postJson('/v1/payments', '{\n  "lane": "lane-1",\n  "amountMinor": 12,50\n}');
     expect(lines.json.error.message).toBe('the body is not valid JSON: at line 3, column 21 (character 43) expected a field name in double quotes, found "5"');
     const missingComma = await postJson('/v1/payments', '{"lane": "lane-1" "amountMinor": 1}');
-    expect(missingComma.json.error.message).toBe('the body is not valid JSON: at line 1, column 19 (character 19) expected \',\' or \'}\', found "\\""');
+    expect(missingComma.json.error.message).toBe("the body is not valid JSON: at line 1, column 19 (character 19) expected ',' or '}', found \"\\\"\"");
     const secret = await postJson('/v1/payments', '{"reference": "card 4111111111111111" oops}');
     expect(secret.json.error.code).toBe('EDGEPAY_BAD_JSON');
     expect(secret.text).not.toContain('4111');

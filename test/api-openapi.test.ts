@@ -98,7 +98,16 @@ describe('the served OpenAPI document', () => {
     expect(error.required).toEqual(['error']);
     expect(error.properties.error.required).toEqual(['code', 'message']);
     const codes: string[] = error.properties.error.properties.code.enum;
-    for (const code of ['EDGEPAY_BAD_HTTP', 'EDGEPAY_HEADERS_TOO_LARGE', 'EDGEPAY_REQUEST_TIMEOUT', 'EDGEPAY_BODY_TOO_LARGE', 'EDGEPAY_UNSUPPORTED_MEDIA_TYPE', 'EDGEPAY_BAD_JSON', 'EDGEPAY_FORBIDDEN_JSON_KEY', 'EDGEPAY_BAD_INPUT']) {
+    for (const code of [
+      'EDGEPAY_BAD_HTTP',
+      'EDGEPAY_HEADERS_TOO_LARGE',
+      'EDGEPAY_REQUEST_TIMEOUT',
+      'EDGEPAY_BODY_TOO_LARGE',
+      'EDGEPAY_UNSUPPORTED_MEDIA_TYPE',
+      'EDGEPAY_BAD_JSON',
+      'EDGEPAY_FORBIDDEN_JSON_KEY',
+      'EDGEPAY_BAD_INPUT',
+    ]) {
       expect(codes).toContain(code);
       expect(doc.info.description).toContain(code);
     }
@@ -142,12 +151,30 @@ describe('the served OpenAPI document', () => {
 describe('the document and the handlers accept the same bodies', () => {
   // Each field: mostly valid values (so whole bodies are often valid), values at and past every
   // bound, and any JSON at all.
-  const field = (valid: fc.Arbitrary<unknown>, edges: fc.Arbitrary<unknown>) =>
-    fc.oneof({ weight: 6, arbitrary: valid }, { weight: 2, arbitrary: edges }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
+  const field = (valid: fc.Arbitrary<unknown>, edges: fc.Arbitrary<unknown>) => fc.oneof({ weight: 6, arbitrary: valid }, { weight: 2, arbitrary: edges }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) });
   const tricky = fc.oneof(
     {
       weight: 3,
-      arbitrary: fc.constantFrom('', ' ', 'a b', '-lane', 'k'.repeat(128), 'k'.repeat(129), 'l'.repeat(32), 'l'.repeat(33), 'é'.repeat(128), 'é'.repeat(129), '😀'.repeat(64), '😀'.repeat(65), '😀'.repeat(128), 'tab\there', '\u0085', '\ud800', 'r\u00a0x', '\u007f'),
+      arbitrary: fc.constantFrom(
+        '',
+        ' ',
+        'a b',
+        '-lane',
+        'k'.repeat(128),
+        'k'.repeat(129),
+        'l'.repeat(32),
+        'l'.repeat(33),
+        'é'.repeat(128),
+        'é'.repeat(129),
+        '😀'.repeat(64),
+        '😀'.repeat(65),
+        '😀'.repeat(128),
+        'tab\there',
+        '\u0085',
+        '\ud800',
+        'r\u00a0x',
+        '\u007f',
+      ),
     },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 140 }) },
     // Long strings of characters on both sides of each pattern's edges, some two UTF-16 units long.
@@ -168,14 +195,12 @@ describe('the document and the handlers accept the same bodies', () => {
     fc.oneof(
       {
         weight: 12,
-        arbitrary: fc
-          .tuple(fc.record(shape), rarely(fc.constantFrom(...Object.keys(shape))), rarely(fc.tuple(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 1 }))))
-          .map(([fields, missing, extra]) => {
-            const made: Record<string, unknown> = { ...fields };
-            if (missing !== null) delete made[missing];
-            if (extra !== null) made[extra[0]] = extra[1];
-            return made;
-          }),
+        arbitrary: fc.tuple(fc.record(shape), rarely(fc.constantFrom(...Object.keys(shape))), rarely(fc.tuple(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 1 })))).map(([fields, missing, extra]) => {
+          const made: Record<string, unknown> = { ...fields };
+          if (missing !== null) delete made[missing];
+          if (extra !== null) made[extra[0]] = extra[1];
+          return made;
+        }),
       },
       { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
     );

@@ -56,8 +56,24 @@ describe('sockets handed over by the service manager (LISTEN_PID, LISTEN_FDS, LI
   it('the API takes the socket named api, or the only one; several without api are refused rather than guessed', () => {
     expect(passedSocketNamed([], 'api')).toBeUndefined();
     expect(passedSocketNamed([{ fd: 3, name: 'edgepay-node.socket' }], 'api')).toEqual({ fd: 3, name: 'edgepay-node.socket' });
-    expect(passedSocketNamed([{ fd: 3, name: 'metrics' }, { fd: 4, name: 'api' }], 'api')).toEqual({ fd: 4, name: 'api' });
-    expect(() => passedSocketNamed([{ fd: 3, name: 'a' }, { fd: 4, name: 'b' }], 'api')).toThrow(/LISTEN_FDNAMES=a:b: names 2 sockets and none of them "api"/);
+    expect(
+      passedSocketNamed(
+        [
+          { fd: 3, name: 'metrics' },
+          { fd: 4, name: 'api' },
+        ],
+        'api',
+      ),
+    ).toEqual({ fd: 4, name: 'api' });
+    expect(() =>
+      passedSocketNamed(
+        [
+          { fd: 3, name: 'a' },
+          { fd: 4, name: 'b' },
+        ],
+        'api',
+      ),
+    ).toThrow(/LISTEN_FDNAMES=a:b: names 2 sockets and none of them "api"/);
   });
 
   it('are taken out of the environment once read, so nothing the node starts believes they are its own', () => {
@@ -109,7 +125,13 @@ describe('a node process on a socket held across its restarts', () => {
     const sentAt = Date.now();
     const waiting = pay(node, 'while-dead');
     // Not refused: still waiting when systemd would start the node again.
-    const early = await Promise.race([waiting.then(() => 'answered', () => 'failed'), new Promise((resolve) => setTimeout(() => resolve('waiting'), NODE_RESTART_DELAY_MS))]);
+    const early = await Promise.race([
+      waiting.then(
+        () => 'answered',
+        () => 'failed',
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('waiting'), NODE_RESTART_DELAY_MS)),
+    ]);
     expect(early).toBe('waiting');
     await node.restart();
     const answer = await waiting;
@@ -133,7 +155,15 @@ describe('a node process on a socket held across its restarts', () => {
     const configured = await freePort();
     const config = await newNodeConfigIn(dir, { api: { host: '127.0.0.1', port: configured, tokenFile: 'api.token' } });
     const file = join(dir, 'node.json');
-    writeFileSync(file, JSON.stringify({ nodeId: config.nodeId, dataDir: config.dataDir, keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, api: { host: '127.0.0.1', port: configured, tokenFile: 'api.token' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodeId: config.nodeId,
+        dataDir: config.dataDir,
+        keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true },
+        api: { host: '127.0.0.1', port: configured, tokenFile: 'api.token' },
+      }),
+    );
     const other = HeldSocket.bind('127.0.0.1', await freePort());
     cleanups.push(() => other.release());
     const child = spawnWithSocket(process.execPath, [STORE_PROGRAM, 'node', 'run', '--config', file], other, 'api', { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -38,7 +38,7 @@ describe('the POS API socket after a crash, against real node processes', () => 
     expect(await eventually(() => lanesOverSocket(socket), READY_MS, `the node on ${socket}; stderr: ${first.stderr()}`)).toBe('{"lanes":[]}');
     await first.kill();
     expect(await first.exited).toBe('SIGKILL');
-    expect(lstatSync(socket).isSocket(), 'the dead node\'s socket file is still there').toBe(true);
+    expect(lstatSync(socket).isSocket(), "the dead node's socket file is still there").toBe(true);
 
     const second = started(file);
     expect(await eventually(() => lanesOverSocket(socket), READY_MS, `the restarted node on ${socket}; stderr: ${second.stderr()}`)).toBe('{"lanes":[]}');
@@ -60,11 +60,11 @@ describe('the POS API socket after a crash, against real node processes', () => 
 
   it('a regular file at the socket path is refused (exit 2) and left exactly as it was', async () => {
     const socket = join(tempDir(), 'api.sock');
-    writeFileSync(socket, 'the operator\'s notes\n');
+    writeFileSync(socket, "the operator's notes\n");
     const node = started(await socketNode(socket));
     expect(await node.exited).toBe(2);
     expect(node.stderr()).toMatch(new RegExp(`^edgepay: EDGEPAY_API_SOCKET_NOT_A_SOCKET: api.socket ${socket} is a regular file, not a socket`, 'm'));
-    expect(readFileSync(socket, 'utf8')).toBe('the operator\'s notes\n');
+    expect(readFileSync(socket, 'utf8')).toBe("the operator's notes\n");
   }, 30_000);
 });
 

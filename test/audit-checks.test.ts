@@ -40,7 +40,15 @@ describe('chaos checks: offline exposure per card', () => {
   const perCard = { maxCount: 2, maxAmountMinor: 10_000 };
   let seq = 0;
   const approval = (cardToken: string, amountMinor = 1_000, mode: 'offline' | 'online' = 'offline'): JournalEntry =>
-    ({ ...authorizationDraft({ cardToken, amountMinor, decision: { approved: true, code: 'Y3', reason: 'ok', rule: 'approved', mode } }), seq: ++seq, nodeId: 'x', wallMs: 0, monoUs: 0, prevHash: '', hash: '' }) as JournalEntry;
+    ({
+      ...authorizationDraft({ cardToken, amountMinor, decision: { approved: true, code: 'Y3', reason: 'ok', rule: 'approved', mode } }),
+      seq: ++seq,
+      nodeId: 'x',
+      wallMs: 0,
+      monoUs: 0,
+      prevHash: '',
+      hash: '',
+    }) as JournalEntry;
 
   it('holds each box to the limits and the store to boxes x limits, online approvals and voided ones aside', () => {
     const voided = approval('tok-1');

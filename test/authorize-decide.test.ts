@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEdgepayError } from '../src/errors.js';
-import {
-  type AuthorizationInput,
-  type Decision,
-  type ExposureTotals,
-  type ExposureView,
-  ExposureState,
-  type Rules,
-  decideAuthorization,
-  parseRules,
-  systemUnavailable,
-} from '../src/authorize/index.js';
+import { type AuthorizationInput, type Decision, type ExposureTotals, type ExposureView, ExposureState, type Rules, decideAuthorization, parseRules, systemUnavailable } from '../src/authorize/index.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -40,9 +30,7 @@ function request(overrides: { amountMinor?: number; currency?: string; card?: Pa
 /** Builds exposure through the real ExposureState, the way the journal owner feeds it. */
 function exposureWith(approvals: ReadonlyArray<{ token?: string; currency?: string; amountMinor?: number; wallMs?: number }>): ExposureState {
   const state = new ExposureState();
-  approvals.forEach((a, seq) =>
-    state.recordApproval({ seq, token: a.token ?? 'tok-a', currency: a.currency ?? 'EUR', amountMinor: a.amountMinor ?? 100, wallMs: a.wallMs ?? NOW }),
-  );
+  approvals.forEach((a, seq) => state.recordApproval({ seq, token: a.token ?? 'tok-a', currency: a.currency ?? 'EUR', amountMinor: a.amountMinor ?? 100, wallMs: a.wallMs ?? NOW }));
   return state;
 }
 
@@ -247,9 +235,7 @@ describe('decideAuthorization: per-card amount', () => {
   it('declines with 61 one minor unit above the limit', () => {
     const decision = decide(request({ amountMinor: 4_001 }), spent(6_000));
     expectDeclined(decision, '61', 'card_amount');
-    expect(decision.reason).toBe(
-      'card has spent 60.00 EUR offline in the last 60 min; another 40.01 EUR would make 100.01 EUR, above the limit of 100.00 EUR',
-    );
+    expect(decision.reason).toBe('card has spent 60.00 EUR offline in the last 60 min; another 40.01 EUR would make 100.01 EUR, above the limit of 100.00 EUR');
   });
 
   it('keeps each currency to its own amount limit', () => {
@@ -307,9 +293,7 @@ describe('decideAuthorization: node stored amount', () => {
   it('declines with Z3 one minor unit above the node amount limit', () => {
     const decision = decide(request({ amountMinor: 4_001 }), stored);
     expectDeclined(decision, 'Z3', 'node_amount');
-    expect(decision.reason).toBe(
-      'node already holds 160.00 EUR unforwarded; another 40.01 EUR would make 200.01 EUR, above the limit of 200.00 EUR',
-    );
+    expect(decision.reason).toBe('node already holds 160.00 EUR unforwarded; another 40.01 EUR would make 200.01 EUR, above the limit of 200.00 EUR');
   });
 });
 

@@ -215,7 +215,10 @@ type Op =
 
 const wallMsArb = fc.integer({ min: T0, max: T0 + 120 * MINUTE_MS });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ type: fc.constant('approve' as const), token: fc.constantFrom(...TOKENS), currency: fc.constantFrom(...CURRENCIES), amountMinor: fc.integer({ min: 1, max: 10_000 }), wallMs: wallMsArb }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ type: fc.constant('approve' as const), token: fc.constantFrom(...TOKENS), currency: fc.constantFrom(...CURRENCIES), amountMinor: fc.integer({ min: 1, max: 10_000 }), wallMs: wallMsArb }),
+  },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('release' as const), seq: fc.nat(40) }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('forward' as const), seq: fc.nat(40) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('prune' as const), beforeWallMs: wallMsArb }) },

@@ -51,16 +51,9 @@ const GOOD_CARDS = CARDS.filter((c) => !BAD_TOKENS.has(c.token)).length;
 
 // Weighted towards good cards in accepted currencies and short gaps, so the limits are actually reached.
 const stepArb: fc.Arbitrary<Step> = fc.record({
-  advanceMs: fc.oneof(
-    { weight: 6, arbitrary: fc.constant(0) },
-    { weight: 12, arbitrary: fc.integer({ min: 0, max: 10 * MINUTE_MS }) },
-    { weight: 1, arbitrary: fc.integer({ min: HOUR_MS, max: 3 * HOUR_MS }) },
-  ),
+  advanceMs: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 12, arbitrary: fc.integer({ min: 0, max: 10 * MINUTE_MS }) }, { weight: 1, arbitrary: fc.integer({ min: HOUR_MS, max: 3 * HOUR_MS }) }),
   stepBackMs: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 90 * MINUTE_MS }) }),
-  card: fc.oneof(
-    { weight: 8, arbitrary: fc.nat(GOOD_CARDS - 1) },
-    { weight: 2, arbitrary: fc.integer({ min: GOOD_CARDS, max: CARDS.length - 1 }) },
-  ),
+  card: fc.oneof({ weight: 8, arbitrary: fc.nat(GOOD_CARDS - 1) }, { weight: 2, arbitrary: fc.integer({ min: GOOD_CARDS, max: CARDS.length - 1 }) }),
   currency: fc.oneof({ weight: 9, arbitrary: fc.constantFrom('EUR', 'USD') }, { weight: 1, arbitrary: fc.constant('GBP') }),
   amountMinor: fc.integer({ min: 1, max: 3_500 }),
   action: fc.constantFrom('none', 'none', 'none', 'forward', 'void'),
@@ -154,28 +147,20 @@ function runDay(steps: readonly Step[], clockSteps: boolean): void {
 
 describe('offline limits over random trading days', () => {
   afterAll(() => {
-    expect([...rulesSeen].sort()).toEqual(
-      [
-        'approved',
-        'card_amount',
-        'card_count',
-        'check_digit',
-        'currency',
-        'expiry',
-        'floor_limit',
-        'forward_deadline',
-        'hot_card',
-        'node_amount',
-        'node_count',
-      ].sort(),
-    );
+    expect([...rulesSeen].sort()).toEqual(['approved', 'card_amount', 'card_count', 'check_digit', 'currency', 'expiry', 'floor_limit', 'forward_deadline', 'hot_card', 'node_amount', 'node_count'].sort());
   });
 
   it('never lets a card or the node exceed a limit, and decides deterministically', () => {
-    fc.assert(fc.property(fc.array(stepArb, { minLength: 1, maxLength: 120, size: 'max' }), (steps) => runDay(steps, false)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 120, size: 'max' }), (steps) => runDay(steps, false)),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps the per-card limits when the wall clock steps back', () => {
-    fc.assert(fc.property(fc.array(stepArb, { minLength: 1, maxLength: 120, size: 'max' }), (steps) => runDay(steps, true)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 120, size: 'max' }), (steps) => runDay(steps, true)),
+      { numRuns: 300 },
+    );
   });
 });

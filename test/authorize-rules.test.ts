@@ -37,18 +37,18 @@ describe('parseRules: valid input', () => {
     const rules = parseRules(defaultRulesConfig());
     expect(rules.version).toBe(1);
     expect(Object.keys(rules.currencies).sort()).toEqual(['EUR', 'GBP', 'USD']);
-    expect(rules.currencies['EUR']).toEqual({ floorLimitMinor: 5_000 });
+    expect(rules.currencies.EUR).toEqual({ floorLimitMinor: 5_000 });
     expect(rules.perCard).toMatchObject({ windowMinutes: 1440, maxCount: 3 });
-    expect(rules.perCard.maxAmountMinor['USD']).toBe(15_000);
+    expect(rules.perCard.maxAmountMinor.USD).toBe(15_000);
     expect(rules.node).toMatchObject({ maxStoredCount: 500, forwardDeadlineHours: 48 });
-    expect(rules.node.maxStoredAmountMinor['GBP']).toBe(2_000_000);
+    expect(rules.node.maxStoredAmountMinor.GBP).toBe(2_000_000);
     expect(rules.hotCards.tokens.size).toBe(0);
     expect(defaultRules()).toEqual(rules);
   });
 
   it('turns hot-card tokens into a set and freezes the result', () => {
     const input = config();
-    section(input, 'hotCards')['tokens'] = ['tok-1', 'tok-2', 'tok-1'];
+    section(input, 'hotCards').tokens = ['tok-1', 'tok-2', 'tok-1'];
     const rules = parseRules(input);
     expect(rules.hotCards.tokens.has('tok-2')).toBe(true);
     expect(rules.hotCards.tokens.size).toBe(2);
@@ -66,14 +66,14 @@ describe('parseRules: valid input', () => {
 
   it('accepts the ends of every range', () => {
     const input = config();
-    section(input, 'perCard')['windowMinutes'] = 1;
-    section(input, 'node')['forwardDeadlineHours'] = 720;
-    section(input, 'perCard')['maxCount'] = 0;
-    section(input, 'currencies', 'EUR')['floorLimitMinor'] = 0;
-    section(input, 'node', 'maxStoredAmountMinor')['USD'] = Number.MAX_SAFE_INTEGER;
+    section(input, 'perCard').windowMinutes = 1;
+    section(input, 'node').forwardDeadlineHours = 720;
+    section(input, 'perCard').maxCount = 0;
+    section(input, 'currencies', 'EUR').floorLimitMinor = 0;
+    section(input, 'node', 'maxStoredAmountMinor').USD = Number.MAX_SAFE_INTEGER;
     expect(() => parseRules(input)).not.toThrow();
-    section(input, 'perCard')['windowMinutes'] = 10_080;
-    section(input, 'node')['forwardDeadlineHours'] = 1;
+    section(input, 'perCard').windowMinutes = 10_080;
+    section(input, 'node').forwardDeadlineHours = 1;
     expect(() => parseRules(input)).not.toThrow();
   });
 
@@ -92,7 +92,7 @@ describe('parseRules: valid input', () => {
 describe('parseRules: each bad field is named by its path', () => {
   it('rejects a float amount', () => {
     const input = config();
-    section(input, 'currencies', 'EUR')['floorLimitMinor'] = 50.5;
+    section(input, 'currencies', 'EUR').floorLimitMinor = 50.5;
     const problem = onlyProblem(input);
     expect(problem.path).toBe('currencies.EUR.floorLimitMinor');
     expect(problem.value).toBe(50.5);
@@ -101,25 +101,25 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects a negative amount', () => {
     const input = config();
-    section(input, 'perCard', 'maxAmountMinor')['USD'] = -1;
+    section(input, 'perCard', 'maxAmountMinor').USD = -1;
     expect(onlyProblem(input)).toMatchObject({ path: 'perCard.maxAmountMinor.USD', value: -1 });
   });
 
   it('rejects an amount given as a string, without coercing it', () => {
     const input = config();
-    section(input, 'node', 'maxStoredAmountMinor')['EUR'] = '5000';
+    section(input, 'node', 'maxStoredAmountMinor').EUR = '5000';
     expect(onlyProblem(input)).toMatchObject({ path: 'node.maxStoredAmountMinor.EUR', value: '5000' });
   });
 
   it('rejects an amount past the safe-integer range', () => {
     const input = config();
-    section(input, 'node', 'maxStoredAmountMinor')['EUR'] = 2 ** 53;
+    section(input, 'node', 'maxStoredAmountMinor').EUR = 2 ** 53;
     expect(onlyProblem(input).path).toBe('node.maxStoredAmountMinor.EUR');
   });
 
   it('rejects an unknown currency code, naming the supported ones', () => {
     const input = config();
-    section(input, 'currencies')['XXX'] = { floorLimitMinor: 100 };
+    section(input, 'currencies').XXX = { floorLimitMinor: 100 };
     const problem = onlyProblem(input);
     expect(problem.path).toBe('currencies.XXX');
     expect(problem.message).toMatch(/ISO 4217/);
@@ -128,20 +128,18 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects an unknown currency code used only in a limit map', () => {
     const input = config();
-    section(input, 'perCard', 'maxAmountMinor')['EURO'] = 100;
+    section(input, 'perCard', 'maxAmountMinor').EURO = 100;
     expect(onlyProblem(input).path).toBe('perCard.maxAmountMinor.EURO');
   });
 
   it('rejects "__proto__" from JSON as a currency code', () => {
-    const input = JSON.parse(
-      JSON.stringify(defaultRulesConfig()).replace('"currencies":{', '"currencies":{"__proto__":{"floorLimitMinor":1},'),
-    ) as Json;
+    const input = JSON.parse(JSON.stringify(defaultRulesConfig()).replace('"currencies":{', '"currencies":{"__proto__":{"floorLimitMinor":1},')) as Json;
     expect(onlyProblem(input).path).toBe('currencies.__proto__');
   });
 
   it('rejects a missing per-currency limit', () => {
     const input = config();
-    delete section(input, 'perCard', 'maxAmountMinor')['GBP'];
+    delete section(input, 'perCard', 'maxAmountMinor').GBP;
     const problem = onlyProblem(input);
     expect(problem.path).toBe('perCard.maxAmountMinor.GBP');
     expect(problem.message).toMatch(/is missing/);
@@ -149,7 +147,7 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects a limit for a currency that is not accepted', () => {
     const input = config();
-    section(input, 'node', 'maxStoredAmountMinor')['JPY'] = 100;
+    section(input, 'node', 'maxStoredAmountMinor').JPY = 100;
     const problem = onlyProblem(input);
     expect(problem.path).toBe('node.maxStoredAmountMinor.JPY');
     expect(problem.message).toMatch(/not in currencies/);
@@ -157,7 +155,7 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects an empty currency list', () => {
     const input = config();
-    input['currencies'] = {};
+    input.currencies = {};
     const paths = problemsOf(input).map((p) => p.path);
     expect(paths).toContain('currencies');
     // Limits for currencies that are no longer accepted are reported too, each at its own path.
@@ -166,9 +164,9 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects unknown keys at every level and lists the allowed ones', () => {
     const input = config();
-    input['extra'] = true;
-    section(input, 'currencies', 'USD')['floor'] = 1;
-    section(input, 'hotCards')['list'] = [];
+    input.extra = true;
+    section(input, 'currencies', 'USD').floor = 1;
+    section(input, 'hotCards').list = [];
     const problems = problemsOf(input);
     expect(problems.map((p) => p.path).sort()).toEqual(['currencies.USD.floor', 'extra', 'hotCards.list']);
     const root = problems.find((p) => p.path === 'extra');
@@ -179,8 +177,8 @@ describe('parseRules: each bad field is named by its path', () => {
   it('reports a typo as both an unknown key and a missing one', () => {
     const input = config();
     const perCard = section(input, 'perCard');
-    perCard['windowMinute'] = perCard['windowMinutes'];
-    delete perCard['windowMinutes'];
+    perCard.windowMinute = perCard.windowMinutes;
+    delete perCard.windowMinutes;
     const problems = problemsOf(input);
     expect(problems.map((p) => p.path).sort()).toEqual(['perCard.windowMinute', 'perCard.windowMinutes']);
     expect(problems.find((p) => p.path === 'perCard.windowMinutes')?.message).toMatch(/is missing; must be a whole number from 1 to 10080/);
@@ -188,7 +186,7 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects a missing section', () => {
     const input = config();
-    delete input['node'];
+    delete input.node;
     expect(onlyProblem(input)).toMatchObject({ path: 'node' });
     expect(onlyProblem(input).message).toMatch(/is missing/);
   });
@@ -213,7 +211,7 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('rejects empty and non-string hot-card tokens by index', () => {
     const input = config();
-    section(input, 'hotCards')['tokens'] = ['ok', '', 7];
+    section(input, 'hotCards').tokens = ['ok', '', 7];
     expect(problemsOf(input).map((p) => p.path)).toEqual(['hotCards.tokens[1]', 'hotCards.tokens[2]']);
   });
 
@@ -223,12 +221,12 @@ describe('parseRules: each bad field is named by its path', () => {
 
   it('lists every problem at once, with paths, values and the allowed range in the message', () => {
     const input = config();
-    input['version'] = -2;
-    section(input, 'currencies', 'EUR')['floorLimitMinor'] = 1.25;
-    section(input, 'perCard')['windowMinutes'] = 99_999;
-    delete section(input, 'perCard', 'maxAmountMinor')['USD'];
-    section(input, 'node', 'maxStoredAmountMinor')['GBP'] = -5;
-    section(input, 'hotCards')['tokens'] = [''];
+    input.version = -2;
+    section(input, 'currencies', 'EUR').floorLimitMinor = 1.25;
+    section(input, 'perCard').windowMinutes = 99_999;
+    delete section(input, 'perCard', 'maxAmountMinor').USD;
+    section(input, 'node', 'maxStoredAmountMinor').GBP = -5;
+    section(input, 'hotCards').tokens = [''];
     let error: unknown;
     try {
       parseRules(input);
@@ -237,14 +235,7 @@ describe('parseRules: each bad field is named by its path', () => {
     }
     expect(error).toBeInstanceOf(BadInputError);
     const problems = (error as BadInputError).problems;
-    expect(problems.map((p) => p.path).sort()).toEqual([
-      'currencies.EUR.floorLimitMinor',
-      'hotCards.tokens[0]',
-      'node.maxStoredAmountMinor.GBP',
-      'perCard.maxAmountMinor.USD',
-      'perCard.windowMinutes',
-      'version',
-    ]);
+    expect(problems.map((p) => p.path).sort()).toEqual(['currencies.EUR.floorLimitMinor', 'hotCards.tokens[0]', 'node.maxStoredAmountMinor.GBP', 'perCard.maxAmountMinor.USD', 'perCard.windowMinutes', 'version']);
     const message = (error as Error).message;
     expect(message).toMatch(/^invalid offline rules: /);
     expect(message).toContain('perCard.windowMinutes: must be a whole number from 1 to 10080 (minutes, at most 7 days)');

@@ -33,7 +33,10 @@ describe('bench lane: POS API → reader on a paced pty pair → journal → ans
     expect(wire.criticalPath.wireMs).toBeCloseTo(wireTimeMs(criticalBytes, { baudRate: 115200, dataBits: 8, parity: 'none', stopBits: 1 }), 3);
     expect(wire.transaction.bytes).toBe(criticalBytes + wire.afterAnswer.bytes);
 
-    for (const [mode, result] of [['paced', report.paced], ['unpaced', report.unpaced]] as const) {
+    for (const [mode, result] of [
+      ['paced', report.paced],
+      ['unpaced', report.unpaced],
+    ] as const) {
       expectAllApproved(result, mode === 'paced');
     }
     // Not a speed target but the pacing's promise: a paced lane cannot answer before START_TXN, its

@@ -98,7 +98,15 @@ function centreIn(dir: string, brokerPort: number, extra: Record<string, unknown
   const file = join(dir, 'centre.json');
   writeFileSync(
     file,
-    JSON.stringify({ fleet: FLEET, brokerUrl: `mqtt://127.0.0.1:${brokerPort}`, passwordFile: 'centre.pw', signingKeyFile: 'centre-keys/centre-signing.key', ledger: { sqliteFile: 'ledger.db' }, log: { level: 'info' }, ...extra }),
+    JSON.stringify({
+      fleet: FLEET,
+      brokerUrl: `mqtt://127.0.0.1:${brokerPort}`,
+      passwordFile: 'centre.pw',
+      signingKeyFile: 'centre-keys/centre-signing.key',
+      ledger: { sqliteFile: 'ledger.db' },
+      log: { level: 'info' },
+      ...extra,
+    }),
   );
   return file;
 }
@@ -123,7 +131,15 @@ async function boxIn(dir: string, nodeId: string, brokerPort: number, keys: read
       dataDir: 'data',
       keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true },
       log: { level: 'info' },
-      replication: { fleet: FLEET, store: STORE, brokerUrl: `mqtt://127.0.0.1:${brokerPort}`, username: nodeId, passwordFile: `${nodeId}.pw`, signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile, peers: peersOf(nodeId, keys) },
+      replication: {
+        fleet: FLEET,
+        store: STORE,
+        brokerUrl: `mqtt://127.0.0.1:${brokerPort}`,
+        username: nodeId,
+        passwordFile: `${nodeId}.pw`,
+        signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile,
+        peers: peersOf(nodeId, keys),
+      },
       centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, signingPublicKeyFile: centreAnswerKey },
       ...extra,
     }),
@@ -142,7 +158,10 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
 }
 
 const metric = async (url: string, name: string): Promise<string | undefined> => {
-  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  const text = await fetch(`${url}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
   return new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1];
 };
 
@@ -188,12 +207,18 @@ describe('a store that boots in any order', () => {
     cleanups.push(() => pty.kill());
     const sim = startSimulator(['reader', 'simulate', '--port', pty.readerPath, '--profile', 'edgepay-sim', '--cards', 'good', '--seed', '7']);
     cleanups.push(() => sim.stop());
-    await eventually(async () => ((await getJson<{ lanes: { reader: { state: string } | null }[] }>(`${apiUrl}/v1/lanes`, auth))?.body.lanes[0]?.reader?.state === 'ready' ? true : undefined), 15_000, 'the reader to be found');
+    await eventually(
+      async () => ((await getJson<{ lanes: { reader: { state: string } | null }[] }>(`${apiUrl}/v1/lanes`, auth))?.body.lanes[0]?.reader?.state === 'ready' ? true : undefined),
+      15_000,
+      'the reader to be found',
+    );
     const readerReadyMs = performance.now() - pluggedAt;
     const pay = (key: string) =>
-      fetch(`${apiUrl}/v1/payments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ lane: 'lane-1', amountMinor: 1_250, currency: 'EUR', reference: `receipt-${key}`, idempotencyKey: key }) }).then(
-        async (r) => ({ status: r.status, json: (await r.json()) as Record<string, any> }),
-      );
+      fetch(`${apiUrl}/v1/payments`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ lane: 'lane-1', amountMinor: 1_250, currency: 'EUR', reference: `receipt-${key}`, idempotencyKey: key }),
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, any> }));
     const first = await pay('p1');
     const firstApprovedMs = performance.now() - execAt;
     expect(first.status).toBe(201);
@@ -205,7 +230,9 @@ describe('a store that boots in any order', () => {
     expect(alone.ms).toBeLessThan(5_000);
     expect(alone.stdout).toContain('journal: 2 entries (EUR 25.00); not forwarded: 2');
     expect(alone.stdout).toMatch(/centre: {2}NOT REACHED \(through the running node \(pid \d+\)\): .*not connected to its store broker/);
-    console.log(`box-1 alone: POS API up ${Math.round(apiUpMs)} ms after exec; reader found ${Math.round(readerReadyMs)} ms after it was plugged in; first approved offline payment ${Math.round(firstApprovedMs)} ms after exec`);
+    console.log(
+      `box-1 alone: POS API up ${Math.round(apiUpMs)} ms after exec; reader found ${Math.round(readerReadyMs)} ms after it was plugged in; first approved offline payment ${Math.round(firstApprovedMs)} ms after exec`,
+    );
 
     // ---- then the broker (same port), the peer and the centre ---------------------------------------
     const broker = await startMosquitto(join(dir, 'broker'), USERS, { fleet: FLEET, store: STORE }, brokerPort);
@@ -224,7 +251,11 @@ describe('a store that boots in any order', () => {
       20_000,
       `box-1's entries in box-2's replica; box-2:\n${box2.output().slice(-2_000)}`,
     );
-    await eventually(async () => ((await getJson<NodeStatusReport>(`${obsUrl}/status.json`))?.body.backlog.unforwarded === 0 ? true : undefined), 20_000, `box-1's entries held by the centre; box-1:\n${box1.output().slice(-2_000)}`);
+    await eventually(
+      async () => ((await getJson<NodeStatusReport>(`${obsUrl}/status.json`))?.body.backlog.unforwarded === 0 ? true : undefined),
+      20_000,
+      `box-1's entries held by the centre; box-1:\n${box1.output().slice(-2_000)}`,
+    );
     const convergedMs = performance.now() - brokerAt;
     console.log(`after the broker came up: box-1 connected within ${Math.round(joinedMs)} ms; replica and ledger converged within ${Math.round(convergedMs)} ms`);
     expect(await metric(obsUrl, 'edgepay_broker_up')).toBe('1');
@@ -298,21 +329,22 @@ describe('a store that boots in any order', () => {
     // The broker appears: connected, but without its ledger the centre subscribes to nothing, so a batch sent now is not taken.
     const broker = await startMosquitto(join(dir, 'broker'), USERS, { fleet: FLEET, store: STORE }, brokerPort);
     cleanups.push(() => broker.stop());
-    const onlyLedger = await eventually(async () => {
-      const health = await getJson<Health>(`${url}/health`);
-      return health?.body.broker === true ? health : undefined;
-    }, 20_000, 'the centre connected to its broker');
+    const onlyLedger = await eventually(
+      async () => {
+        const health = await getJson<Health>(`${url}/health`);
+        return health?.body.broker === true ? health : undefined;
+      },
+      20_000,
+      'the centre connected to its broker',
+    );
     expect(onlyLedger).toMatchObject({ status: 503, body: { broker: true, ledger: false, waitingFor: { ledger: expect.stringContaining('ECONNREFUSED') } } });
     expect(onlyLedger.body.waitingFor).not.toHaveProperty('broker');
     const nodeDir = tempDir();
-    const config = loadNodeConfig(
-      await boxIn(nodeDir, 'box-1', brokerPort, keys, join(dir, 'centre-keys', 'centre-signing.pub'), {}),
-    );
+    const config = loadNodeConfig(await boxIn(nodeDir, 'box-1', brokerPort, keys, join(dir, 'centre-keys', 'centre-signing.pub'), {}));
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     cleanups.push(() => node.stop());
     const card = { pan: withLuhnDigit('400000000000042'), expiryYymm: '2912' };
     expect((await node.pay({ idempotencyKey: 'early', amountMinor: 990, currency: 'EUR', card })).decision).toMatchObject({ code: 'Y3', mode: 'offline' });
-    type Uplink = { rounds: number; lastReport: { headSeq: number } | null; lastError: { message: string } | null };
     const uplinkStatus = () => node.ask('uplink', { type: 'status' });
     // Its batch went out over the broker and found no centre to take it.
     await eventually(async () => ((await uplinkStatus()).lastError?.message.includes('no answer from the centre') === true ? true : undefined), 15_000, 'a batch sent and not answered');
@@ -329,10 +361,14 @@ describe('a store that boots in any order', () => {
     await expect.poll(() => notify.received.filter((m) => m.startsWith('STATUS=')).at(-1), { timeout: 5_000 }).toBe(`STATUS=taking batches for fleet ${FLEET}`);
     // Serving: box-1, registered now, gets its entry held by the ledger.
     registerNodes(centreConfig, keys);
-    await eventually(async () => {
-      const uplink = await uplinkStatus();
-      return uplink.lastError === null && uplink.lastReport?.headSeq === 1 ? true : undefined;
-    }, 20_000, 'the entry held by the centre');
+    await eventually(
+      async () => {
+        const uplink = await uplinkStatus();
+        return uplink.lastError === null && uplink.lastReport?.headSeq === 1 ? true : undefined;
+      },
+      20_000,
+      'the entry held by the centre',
+    );
     expect(Number(await metric(url, 'edgepay_centre_batches_received_total'))).toBeGreaterThanOrEqual(1);
 
     centre.child.kill('SIGTERM');
@@ -403,10 +439,14 @@ describe('a store that boots in any order', () => {
     cleanups.push(() => node.stop());
     expect((await node.pay({ idempotencyKey: 'k', amountMinor: 500, currency: 'EUR', card: { pan: withLuhnDigit('400000000000077'), expiryYymm: '2912' } })).decision).toMatchObject({ approved: true, mode: 'offline' });
     // A round with an entry to send tries the ledger, and says why it could not.
-    const uplink = await eventually(async () => {
-      const status = await node.ask('uplink', { type: 'status' });
-      return status.lastError !== null ? status : undefined;
-    }, 10_000, 'a forwarding round that tried the ledger');
+    const uplink = await eventually(
+      async () => {
+        const status = await node.ask('uplink', { type: 'status' });
+        return status.lastError !== null ? status : undefined;
+      },
+      10_000,
+      'a forwarding round that tried the ledger',
+    );
     expect(uplink.lastError?.message).toContain('cannot open the central ledger');
     expect(node.supervisor.children().every((child) => child.state === 'running')).toBe(true);
   }, 30_000);

@@ -84,7 +84,7 @@ const settle = (ms = SETTLE_MS) => new Promise((resolve) => setTimeout(resolve, 
 const msg = Buffer.from('x');
 
 describe('a node reads only its store and its own answers', () => {
-  it('receives its peers\' replication traffic, its inbox and its answers, and nothing else', async () => {
+  it("receives its peers' replication traffic, its inbox and its answers, and nothing else", async () => {
     await start();
     const lane1 = await listener('lane-1');
     const probe = await client(PROBE);
@@ -105,7 +105,7 @@ describe('a node reads only its store and its own answers', () => {
     expect(lane1.topics()).toEqual([...allowed].sort());
   });
 
-  it('gets no retained message of another node\'s answers or another store at subscribe', async () => {
+  it("gets no retained message of another node's answers or another store at subscribe", async () => {
     await start();
     const probe = await client(PROBE);
     await probe.publishAsync(`${topics.prefix}/lane-2/centre`, msg, { qos: 1, retain: true });
@@ -117,7 +117,7 @@ describe('a node reads only its store and its own answers', () => {
   });
 });
 
-describe('a node writes only its own leaves and its peers\' inboxes', () => {
+describe("a node writes only its own leaves and its peers' inboxes", () => {
   it('publishes under its own node level; nowhere else in its store, nor in another store or fleet', async () => {
     await start();
     const probe = await listener(PROBE);
@@ -167,7 +167,7 @@ describe('retained messages', () => {
     expect(persisted).toBeLessThan(MiB + 64 * 1024);
   });
 
-  it('Mosquitto keeps one on a node\'s own journal (no per-topic retain right): peers ignore it and its node clears it', async () => {
+  it("Mosquitto keeps one on a node's own journal (no per-topic retain right): peers ignore it and its node clears it", async () => {
     await start();
     const lane1 = await client('lane-1');
     await lane1.publishAsync(topics.journal('lane-1'), Buffer.from('{"not":"an entry"}'), { qos: 1, retain: true });
@@ -213,7 +213,17 @@ describe('the bridge user carries only what the bridge maps', () => {
     const bridge = await listener(BRIDGE);
     const probe = await client(PROBE);
     const out = [`${topics.prefix}/lane-1/uplink`, `${topics.prefix}/lane-1/authorize`];
-    const local = [topics.journal('lane-1'), topics.status('lane-1'), topics.ack('lane-1'), topics.repair('lane-1'), topics.inbox('lane-1'), `${topics.prefix}/lane-1/centre`, topics.rules(), other.journal('lane-1'), otherFleet.status('lane-1')];
+    const local = [
+      topics.journal('lane-1'),
+      topics.status('lane-1'),
+      topics.ack('lane-1'),
+      topics.repair('lane-1'),
+      topics.inbox('lane-1'),
+      `${topics.prefix}/lane-1/centre`,
+      topics.rules(),
+      other.journal('lane-1'),
+      otherFleet.status('lane-1'),
+    ];
     for (const topic of [...out, ...local]) await probe.publishAsync(topic, msg, { qos: 1 });
     await settle();
     expect(bridge.topics()).toEqual([...out].sort());
@@ -226,7 +236,7 @@ describe('the bridge user carries only what the bridge maps', () => {
     expect(seen.topics()).toEqual([...writes].sort());
   });
 
-  it('the rules user writes only its store\'s rules', async () => {
+  it("the rules user writes only its store's rules", async () => {
     await start();
     const seen = await listener(PROBE);
     const rules = await client(RULES);
@@ -236,7 +246,7 @@ describe('the bridge user carries only what the bridge maps', () => {
   });
 });
 
-describe('the peer bridge user carries only the nodes\' replication traffic', () => {
+describe("the peer bridge user carries only the nodes' replication traffic", () => {
   // What peer-bridge.conf.example maps, for the store's listed nodes: their journal, status, ack,
   // repair and inbox, and the store's rules. Never uplink, authorize or centre (each broker's own
   // centre bridge carries those), nothing of a node not listed, of another store or fleet.
@@ -279,8 +289,16 @@ describe('the peer bridge user carries only the nodes\' replication traffic', ()
     expect(acl).not.toContain(PEER);
     expect(acl).not.toContain('peer_bridge_user');
     const withPeer = renderShippedStoreAcl({ fleet: FLEET, store: STORE, nodes: [...NODES], bridgeUser: BRIDGE, rulesUser: RULES, peerBridgeUser: PEER });
-    const block = withPeer.slice(withPeer.indexOf(`user ${PEER}\n`)).trimEnd().split('\n\n')[0]!.split('\n');
-    expect(block).toEqual([`user ${PEER}`, ...(['journal', 'status', 'ack', 'repair', 'inbox'] as const).flatMap((leaf) => NODES.map((n) => `topic readwrite ${topics.prefix}/${n}/${leaf}`)), `topic readwrite ${topics.rules()}`]);
+    const block = withPeer
+      .slice(withPeer.indexOf(`user ${PEER}\n`))
+      .trimEnd()
+      .split('\n\n')[0]!
+      .split('\n');
+    expect(block).toEqual([
+      `user ${PEER}`,
+      ...(['journal', 'status', 'ack', 'repair', 'inbox'] as const).flatMap((leaf) => NODES.map((n) => `topic readwrite ${topics.prefix}/${n}/${leaf}`)),
+      `topic readwrite ${topics.rules()}`,
+    ]);
   });
 });
 
@@ -300,7 +318,7 @@ describe('edgepay store broker-acl --peer-bridge-user', () => {
     expect(single.stdout.split('\n').filter((line) => line.startsWith('user '))).toEqual([...NODES.map((n) => `user ${n}`), `user ${BRIDGE}`, `user ${RULES}`]);
   });
 
-  it('refuses a user name that is not one token, or is already another user\'s, naming the option; writes nothing', () => {
+  it("refuses a user name that is not one token, or is already another user's, naming the option; writes nothing", () => {
     const out = join(tempDir(), 'acl');
     const refusals: [string, RegExp][] = [
       ['edgepay/peer', /EDGEPAY_REPLICATION_BAD_ID: --peer-bridge-user: peer bridge user "edgepay\/peer" must be 1-64 letters/],
@@ -363,7 +381,12 @@ describe('the bounds and the wire schemas agree', () => {
 
   it('the shipped template refuses to leave a placeholder unfilled', () => {
     const acl = renderShippedStoreAcl({ fleet: FLEET, store: STORE, nodes: ['lane-1'], bridgeUser: BRIDGE, rulesUser: RULES });
-    expect(acl.split('\n').filter((line) => !line.startsWith('#')).join('\n')).not.toMatch(/[{}]/);
+    expect(
+      acl
+        .split('\n')
+        .filter((line) => !line.startsWith('#'))
+        .join('\n'),
+    ).not.toMatch(/[{}]/);
     expect(acl).not.toContain(CENTRE);
     expect(acl).not.toContain(PEER);
     expect(acl).not.toMatch(/^pattern/m);
@@ -371,7 +394,9 @@ describe('the bounds and the wire schemas agree', () => {
 });
 
 function confValue(key: string): number {
-  const line = readFileSync(SHIPPED_MOSQUITTO_CONF, 'utf8').split('\n').find((l) => l.startsWith(`${key} `));
+  const line = readFileSync(SHIPPED_MOSQUITTO_CONF, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${key} `));
   if (line === undefined) throw new Error(`${key} is not in the shipped mosquitto.conf`);
   return Number(line.split(/\s+/)[1]);
 }

@@ -151,7 +151,7 @@ async function silentRelay(targetPort: number): Promise<SilentRelay> {
 }
 
 describe('the store bridged to the centre over mutual TLS', () => {
-  it('a node\'s batch crosses the bridge to the centre, and the centre\'s answer comes back', async () => {
+  it("a node's batch crosses the bridge to the centre, and the centre's answer comes back", async () => {
     const dir = tempDir();
     const storeLogFile = join(dir, 'store-broker.log');
     // The shipped logging (connection_messages) to a file as well, to count box-1's connections.
@@ -237,10 +237,15 @@ describe('the store bridged to the centre over mutual TLS', () => {
     cleanups.push(() => box.endAsync(true));
     const topic = 'edgepay/v1/fleet-1/store-3/box-1/authorize';
     // Up: a request crosses (the bridge may still be connecting at first).
-    await expect.poll(async () => {
-      await box.publishAsync(topic, 'before the cut', { qos: 1 });
-      return crossed.includes('before the cut');
-    }, { timeout: 20_000, interval: 500 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          await box.publishAsync(topic, 'before the cut', { qos: 1 });
+          return crossed.includes('before the cut');
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(true);
 
     const dialled = dials();
     const cutAtMs = performance.now();

@@ -176,8 +176,16 @@ describe('the peer bridge between the primary and the standby', () => {
     const probeB = await listen(await connectTo(store.b, store.ca, await store.cert(PROBE)));
 
     // lane-1 on A says what a node says to its peers, lane-2 on B the same; each answers the other's repair into its inbox.
-    const fromA: [MqttClient, string][] = [...(['journal', 'status', 'ack', 'repair'] as const).map((leaf) => [lane1, topics[leaf]('lane-1')] as [MqttClient, string]), [lane1, topics.inbox('lane-2')], [rulesA, topics.rules()]];
-    const fromB: [MqttClient, string][] = [...(['journal', 'status', 'ack', 'repair'] as const).map((leaf) => [lane2, topics[leaf]('lane-2')] as [MqttClient, string]), [lane2, topics.inbox('lane-1')], [rulesB, topics.rules()]];
+    const fromA: [MqttClient, string][] = [
+      ...(['journal', 'status', 'ack', 'repair'] as const).map((leaf) => [lane1, topics[leaf]('lane-1')] as [MqttClient, string]),
+      [lane1, topics.inbox('lane-2')],
+      [rulesA, topics.rules()],
+    ];
+    const fromB: [MqttClient, string][] = [
+      ...(['journal', 'status', 'ack', 'repair'] as const).map((leaf) => [lane2, topics[leaf]('lane-2')] as [MqttClient, string]),
+      [lane2, topics.inbox('lane-1')],
+      [rulesB, topics.rules()],
+    ];
     for (const [client, topic] of fromA) await client.publishAsync(topic, `from-a ${topic}`, { qos: 1 });
     for (const [client, topic] of fromB) await client.publishAsync(topic, `from-b ${topic}`, { qos: 1 });
     const all = [...fromA.map(([, t]) => [t, `from-a ${t}`] as const), ...fromB.map(([, t]) => [t, `from-b ${t}`] as const)];
@@ -225,7 +233,7 @@ describe('the peer bridge between the primary and the standby', () => {
     expect(byTopic(onA.heard)).toEqual(expected);
   }, 60_000);
 
-  it('never carries uplink, authorize or centre, either way: each broker\'s own centre bridge does', async () => {
+  it("never carries uplink, authorize or centre, either way: each broker's own centre bridge does", async () => {
     const store = await twoBrokers(tempDir());
     await bridgeUp(store);
     const probeA = await listen(await connectTo(store.a, store.ca, await store.cert(PROBE)));
@@ -290,7 +298,9 @@ describe('the peer bridge between the primary and the standby', () => {
     const aToB = performance.now() - restartedAt;
     await crossesWithin(lane2, topics.ack('lane-2'), probeA, REJOINED_WITHIN_MS, 'b-after-restart');
     const bothWays = performance.now() - restartedAt;
-    console.info(`peer bridge: primary listening ${Math.round(listening)} ms after its restart; carrying A->B after ${Math.round(aToB)} ms, both ways after ${Math.round(bothWays)} ms (restart_timeout ${peerBridgeSetting('restart_timeout')})`);
+    console.info(
+      `peer bridge: primary listening ${Math.round(listening)} ms after its restart; carrying A->B after ${Math.round(aToB)} ms, both ways after ${Math.round(bothWays)} ms (restart_timeout ${peerBridgeSetting('restart_timeout')})`,
+    );
     expect(bothWays).toBeLessThan(REJOINED_WITHIN_MS);
   }, 60_000);
 

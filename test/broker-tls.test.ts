@@ -87,7 +87,7 @@ describe('the TLS listener refuses', () => {
   }, 30_000);
 });
 
-describe('one certificate cannot take over another node\'s session', () => {
+describe("one certificate cannot take over another node's session", () => {
   async function watchWill(url: string, options: Parameters<typeof tryConnect>[1], topic: string): Promise<{ wills: string[]; client: MqttClient }> {
     const watcher = keep(await tryConnect(url, options));
     if (!watcher.connected) throw new Error(`watcher: ${watcher.error}`);
@@ -97,7 +97,7 @@ describe('one certificate cannot take over another node\'s session', () => {
     return { wills, client: watcher.client };
   }
 
-  it('with node A\'s certificate and client id B, the impostor gets A\'s id: B stays connected and its will is not published', async () => {
+  it("with node A's certificate and client id B, the impostor gets A's id: B stays connected and its will is not published", async () => {
     const dir = tempDir();
     const broker = await tlsBroker(dir, { 'box-a': 'pw-a', 'box-b': 'pw-b', 'box-c': 'pw-c' });
     const ca = broker.tls.material.ca;

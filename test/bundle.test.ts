@@ -83,10 +83,21 @@ describe('the bundled program', () => {
     expect(chaos.status).toBe(2);
     expect(chaos.stderr).toMatch(/`edgepay chaos` is not in the store package.*npm run chaos/);
     expect(run(CLI, ['chaos', '--help']).stdout).toMatch(/--fault-every/);
-    const markers = ['function registerBenchCommands', 'function registerChaosCommand', 'function registerSimCommand', 'function registerDemoCommand', 'function runChaos', 'function runColdStartBench', 'function takeCrashImage'];
+    const markers = [
+      'function registerBenchCommands',
+      'function registerChaosCommand',
+      'function registerSimCommand',
+      'function registerDemoCommand',
+      'function runChaos',
+      'function runColdStartBench',
+      'function takeCrashImage',
+    ];
     for (const file of bundledFiles()) {
       const text = readFileSync(file, 'utf8');
-      expect(markers.filter((marker) => text.includes(marker)), relative(BUNDLE, file)).toEqual([]);
+      expect(
+        markers.filter((marker) => text.includes(marker)),
+        relative(BUNDLE, file),
+      ).toEqual([]);
     }
   });
 });

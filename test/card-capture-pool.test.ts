@@ -31,10 +31,12 @@ describe('card capture pool (piscina)', () => {
 
   it('refuses at once with EDGEPAY_OVERLOADED when its queue is full, and completes what it accepted', async () => {
     const { pool: p } = await pool({ threads: 1, maxQueue: 2 });
-    const attempts = Array.from({ length: 12 }, (_, i) => p.capture({ pan: `411111111111${String(1000 + i)}`, expiryYymm: '2801' }).then(
-      () => 'ok',
-      (e: { code?: string }) => e.code ?? 'error',
-    ));
+    const attempts = Array.from({ length: 12 }, (_, i) =>
+      p.capture({ pan: `411111111111${String(1000 + i)}`, expiryYymm: '2801' }).then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'error',
+      ),
+    );
     const results = await Promise.all(attempts);
     expect(results).toContain('EDGEPAY_OVERLOADED');
     expect(results.filter((r) => r === 'ok').length).toBeGreaterThanOrEqual(1);

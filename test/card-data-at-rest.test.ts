@@ -20,7 +20,7 @@ import { useTempDir } from './support/tmp.js';
 const tempDir = useTempDir();
 
 describe('card data at rest', () => {
-  it('a store\'s files and the token key together give back no card number; with the BIN they did', async () => {
+  it("a store's files and the token key together give back no card number; with the BIN they did", async () => {
     const root = tempDir();
     const tokenKey = randomBytes(32);
     const report: StoreDemoReport = await runStoreDemo({ seed: 5, transport: 'unix', dir: root, keep: true, tokenKey });
@@ -47,7 +47,10 @@ describe('card data at rest', () => {
     const encodings = [tokenKey, Buffer.from(tokenKey.toString('base64')), Buffer.from(tokenKey.toString('base64url')), Buffer.from(tokenKey.toString('hex'))];
     for (const file of files) {
       const bytes = readFileSync(file);
-      expect(encodings.some((e) => bytes.includes(e)), `${file} holds the token key`).toBe(false);
+      expect(
+        encodings.some((e) => bytes.includes(e)),
+        `${file} holds the token key`,
+      ).toBe(false);
     }
 
     const records: FactRecord[] = files.flatMap(recordsOf);

@@ -66,7 +66,15 @@ const onlineRequest = (idempotencyKey: string, amountMinor = 2_500): OnlineReque
 
 function onlineAnswer(correlationId: string, request: OnlineRequest, overrides: Partial<Extract<CentreAnswer, { kind: 'online' }>> = {}): Extract<CentreAnswer, { kind: 'online' }> {
   const { idempotencyKey, amountMinor, currency, cardToken } = request;
-  return { kind: 'online', correlationId, node: NODE, asked: { idempotencyKey, amountMinor, currency, cardToken }, online: { approved: true, code: '00', reason: 'approved by the centre' }, expiresMs: Date.now() + ANSWER_VALIDITY_MS, ...overrides };
+  return {
+    kind: 'online',
+    correlationId,
+    node: NODE,
+    asked: { idempotencyKey, amountMinor, currency, cardToken },
+    online: { approved: true, code: '00', reason: 'approved by the centre' },
+    expiresMs: Date.now() + ANSWER_VALIDITY_MS,
+    ...overrides,
+  };
 }
 
 function journalOf(dir: string, entries: number): { journal: Journal; reader: JournalReader } {
@@ -105,7 +113,7 @@ function flipped(leaf: unknown, index: number, bit: number): unknown {
   if (typeof leaf === 'number') return Number(BigInt(leaf) ^ (1n << BigInt(bit % 53)));
   if (typeof leaf === 'string') {
     const i = index % leaf.length;
-    return leaf.slice(0, i) + String.fromCharCode(leaf.charCodeAt(i) ^ (1 << bit % 7)) + leaf.slice(i + 1);
+    return leaf.slice(0, i) + String.fromCharCode(leaf.charCodeAt(i) ^ (1 << (bit % 7))) + leaf.slice(i + 1);
   }
   return '';
 }
@@ -133,7 +141,12 @@ const answers: fc.Arbitrary<CentreAnswer> = fc.oneof(
         origin: text,
         headSeq: whole,
         outcomes: fc.array(
-          fc.record({ seq: whole, result: fc.constantFrom('settled' as const, 'exception' as const, 'recorded' as const), reason: fc.option(text, { nil: null }), merchantMinor: fc.integer({ min: -(2 ** 50), max: 2 ** 50 }) }),
+          fc.record({
+            seq: whole,
+            result: fc.constantFrom('settled' as const, 'exception' as const, 'recorded' as const),
+            reason: fc.option(text, { nil: null }),
+            merchantMinor: fc.integer({ min: -(2 ** 50), max: 2 ** 50 }),
+          }),
           { maxLength: 4 },
         ),
         totals: fc.record({ count: whole, sumsMinor: fc.dictionary(fc.constantFrom('EUR', 'USD', 'CHF'), whole, { maxKeys: 3 }) }),
@@ -165,7 +178,7 @@ const answers: fc.Arbitrary<CentreAnswer> = fc.oneof(
   }),
 );
 
-describe('the centre\'s answer signature', () => {
+describe("the centre's answer signature", () => {
   it('one 88-character signature per answer, verified through the wire; an unsigned answer of the old version does not even decode', () => {
     const request = onlineRequest('k-1');
     const signed = signAnswer(SCOPE, onlineAnswer('c-1', request), CENTRE.privateKey);
@@ -199,7 +212,7 @@ describe('the centre\'s answer signature', () => {
         expect(verifyAnswerSignature(mutated.scope, mutated.answer, CENTRE.publicKey)).toBe(false);
 
         const sig = Buffer.from(signed.sig, 'base64');
-        sig[index % 64]! ^= 1 << bit % 8;
+        sig[index % 64]! ^= 1 << (bit % 8);
         expect(verifyAnswerSignature(scope, { ...signed, sig: sig.toString('base64') }, CENTRE.publicKey)).toBe(false);
       }),
       { numRuns: 400 },
@@ -207,7 +220,13 @@ describe('the centre\'s answer signature', () => {
   });
 
   it('the currencies of the totals are bound too, not only their sums', () => {
-    const answer: CentreAnswer = { kind: 'batch', correlationId: 'c', node: NODE, answer: { ok: true, batchId: 'b', origin: NODE, headSeq: 1, outcomes: [{ seq: 1, result: 'settled', reason: null, merchantMinor: 5 }], totals: { count: 1, sumsMinor: { EUR: 5 } } }, expiresMs: 1 };
+    const answer: CentreAnswer = {
+      kind: 'batch',
+      correlationId: 'c',
+      node: NODE,
+      answer: { ok: true, batchId: 'b', origin: NODE, headSeq: 1, outcomes: [{ seq: 1, result: 'settled', reason: null, merchantMinor: 5 }], totals: { count: 1, sumsMinor: { EUR: 5 } } },
+      expiresMs: 1,
+    };
     const signed = signAnswer(SCOPE, answer, CENTRE.privateKey);
     const renamed = { ...signed, answer: { ...answer.answer, totals: { count: 1, sumsMinor: { USD: 5 } } } } as SignedCentreAnswer;
     expect(verifyAnswerSignature(SCOPE, renamed, CENTRE.publicKey)).toBe(false);
@@ -265,14 +284,27 @@ async function mosquitto(): Promise<string> {
 }
 
 async function nodeLink(url: string, timeoutMs: number, clock?: ManualClock): Promise<MqttCentreLink> {
-  const link = await MqttCentreLink.open({ brokerUrl: url, username: NODE, password: USERS[NODE], fleet: 'f', store: 's', node: NODE, answerTimeoutMs: timeoutMs, centreKey: CENTRE.publicKey, ...(clock === undefined ? {} : { clock }) });
+  const link = await MqttCentreLink.open({
+    brokerUrl: url,
+    username: NODE,
+    password: USERS[NODE],
+    fleet: 'f',
+    store: 's',
+    node: NODE,
+    answerTimeoutMs: timeoutMs,
+    centreKey: CENTRE.publicKey,
+    ...(clock === undefined ? {} : { clock }),
+  });
   cleanups.push(() => link.close());
   return link;
 }
 
 /** Another MQTT client with someone's broker password, listening where it may. */
 async function client(url: string, username: keyof typeof USERS, filter: string, onMessage: (payload: Buffer) => void): Promise<MqttClient> {
-  const mqtt = await connectCentreClient({ brokerUrl: url, clientId: `${username}-other-${Math.random().toString(36).slice(2)}`, username, password: USERS[username], filters: filter, onError: () => undefined }, (_topic, payload) => onMessage(payload));
+  const mqtt = await connectCentreClient(
+    { brokerUrl: url, clientId: `${username}-other-${Math.random().toString(36).slice(2)}`, username, password: USERS[username], filters: filter, onError: () => undefined },
+    (_topic, payload) => onMessage(payload),
+  );
   cleanups.push(() => mqtt.endAsync(true));
   return mqtt;
 }
@@ -280,7 +312,16 @@ async function client(url: string, username: keyof typeof USERS, filter: string,
 async function startCentre(url: string, dir: string): Promise<CentreService & { readonly ledger: SqliteLedger }> {
   const ledger = SqliteLedger.open(join(dir, 'centre.db'));
   await registerKeys(ledger, 's', NODE_KEYS);
-  const service = await CentreService.start({ centre: new Centre({ backend: ledger, forwardDeadlineHours: 72 }), fleet: 'f', brokerUrl: url, username: 'edgepay-centre', password: USERS['edgepay-centre'], clientId: `centre-${Math.random().toString(36).slice(2)}`, logger: silent, signingKey: CENTRE.privateKey });
+  const service = await CentreService.start({
+    centre: new Centre({ backend: ledger, forwardDeadlineHours: 72 }),
+    fleet: 'f',
+    brokerUrl: url,
+    username: 'edgepay-centre',
+    password: USERS['edgepay-centre'],
+    clientId: `centre-${Math.random().toString(36).slice(2)}`,
+    logger: silent,
+    signingKey: CENTRE.privateKey,
+  });
   cleanups.push(async () => {
     await service.stop().catch(() => undefined);
     await ledger.close();
@@ -290,8 +331,8 @@ async function startCentre(url: string, dir: string): Promise<CentreService & { 
 
 const CENTRE_TOPIC = answerTopic('f', 's', NODE);
 
-describe('the centre\'s signed report of a node (reconcile status over MQTT)', () => {
-  it('the centre answers a report request with its counts and sums of the asking node; a forged or another node\'s report is no answer, and counted', async () => {
+describe("the centre's signed report of a node (reconcile status over MQTT)", () => {
+  it("the centre answers a report request with its counts and sums of the asking node; a forged or another node's report is no answer, and counted", async () => {
     const url = await mosquitto();
     const dir = tempDir();
     const centre = await startCentre(url, dir);
@@ -299,7 +340,13 @@ describe('the centre\'s signed report of a node (reconcile status over MQTT)', (
     // Nothing held yet: a signed "nothing", not a silence.
     expect((await link.askReport(3_000)).report).toBeNull();
     const { journal, reader } = journalOf(dir, 4);
-    const uplink = new Uplink({ origin: NODE, store: 's', journal: { headSeq: () => journal.chainHead().seq, read: signedReadsOf(reader, NODE_KEYS.get(NODE)!), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => journal.recordForwarded(o) }, centre: link, batchSize: 10 });
+    const uplink = new Uplink({
+      origin: NODE,
+      store: 's',
+      journal: { headSeq: () => journal.chainHead().seq, read: signedReadsOf(reader, NODE_KEYS.get(NODE)!), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => journal.recordForwarded(o) },
+      centre: link,
+      batchSize: 10,
+    });
     await uplink.drain();
     const answer = await link.askReport(3_000);
     expect(answer).toMatchObject({ kind: 'report', node: NODE, origin: NODE, report: { origin: NODE, store: 's', entries: 4, settled: 4, sumsMinor: { EUR: 100 + 101 + 102 + 103 } } });
@@ -335,7 +382,7 @@ describe('the centre\'s signed report of a node (reconcile status over MQTT)', (
 });
 
 describe('signed centre answers over Mosquitto', () => {
-  it('a forged online approval on the node\'s centre topic, with the node\'s or the centre\'s broker password, is no answer: the authorization times out and each is counted', async () => {
+  it("a forged online approval on the node's centre topic, with the node's or the centre's broker password, is no answer: the authorization times out and each is counted", async () => {
     const url = await mosquitto();
     const link = await nodeLink(url, 5_000);
     for (const user of ['box-1', 'edgepay-centre'] as const) {
@@ -384,21 +431,36 @@ describe('signed centre answers over Mosquitto', () => {
     await expect.poll(() => centre.ledger.onlineStatus(NODE, 'p-1'), { timeout: 15_000 }).toBe('reversed');
   }, 60_000);
 
-  it('a forged batch answer marks nothing forwarded; the centre\'s own answer later does', async () => {
+  it("a forged batch answer marks nothing forwarded; the centre's own answer later does", async () => {
     const dir = tempDir();
     const url = await mosquitto();
     const { journal, reader } = journalOf(dir, 5);
     const link = await nodeLink(url, 2_000);
     const forger = await client(url, 'edgepay-centre', uplinkTopic('f', 's', NODE), (payload) => {
-      const sent = JSON.parse(payload.toString()) as { correlationId: string; batchId: string; origin: string; entries: { seq: number; amountMinor: number }[]; totals: { count: number; sumsMinor: Record<string, number> } };
+      const sent = JSON.parse(payload.toString()) as {
+        correlationId: string;
+        batchId: string;
+        origin: string;
+        entries: { seq: number; amountMinor: number }[];
+        totals: { count: number; sumsMinor: Record<string, number> };
+      };
       const outcomes = sent.entries.map((e) => ({ seq: e.seq, result: 'settled' as const, reason: null, merchantMinor: e.amountMinor }));
       const answer = { ok: true as const, batchId: sent.batchId, origin: sent.origin, headSeq: sent.entries[sent.entries.length - 1]!.seq, outcomes, totals: sent.totals };
-      void forger.publishAsync(CENTRE_TOPIC, encodeCentreAnswer(signAnswer(SCOPE, { kind: 'batch', correlationId: sent.correlationId, node: NODE, answer, expiresMs: Date.now() + ANSWER_VALIDITY_MS }, IMPOSTOR.privateKey)), { qos: 1 });
+      void forger.publishAsync(
+        CENTRE_TOPIC,
+        encodeCentreAnswer(signAnswer(SCOPE, { kind: 'batch', correlationId: sent.correlationId, node: NODE, answer, expiresMs: Date.now() + ANSWER_VALIDITY_MS }, IMPOSTOR.privateKey)),
+        { qos: 1 },
+      );
     });
     const uplink = new Uplink({
       origin: NODE,
       store: 's',
-      journal: { headSeq: () => reader.headSeq(), read: signedReadsOf(reader, NODE_KEYS.get(NODE)!), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async () => expect.fail('nothing may be recorded from a forged answer') },
+      journal: {
+        headSeq: () => reader.headSeq(),
+        read: signedReadsOf(reader, NODE_KEYS.get(NODE)!),
+        firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
+        record: async () => expect.fail('nothing may be recorded from a forged answer'),
+      },
       centre: link,
       batchSize: 10,
     });
@@ -442,7 +504,7 @@ describe('signed centre answers over Mosquitto', () => {
     expect(link.rejectedAnswers).toMatchObject({ unsolicited: 1, bad_signature: 1 });
   }, 30_000);
 
-  it('the centre\'s own signature is not enough: its answer to another amount under the node\'s correlation id is no answer', async () => {
+  it("the centre's own signature is not enough: its answer to another amount under the node's correlation id is no answer", async () => {
     const dir = tempDir();
     const url = await mosquitto();
     const link = await nodeLink(url, 5_000);

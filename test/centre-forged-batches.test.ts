@@ -131,21 +131,33 @@ describe.each([
       // A refund appended to a real peer's chain: valid hash and link, signed with the attacker's own key.
       (() => {
         const refund = forgedNext(boxTwoHead, 'box-2', { kind: 'refund', refSeq: 1, amountMinor: 1_000, sealedCard: null });
-        return ['real peer', mallory.send(batchOf([refund], { store: 's', origin: 'box-2', sender: 'box-1', signature: signEntry(refund, keys.get('box-1')!.privateKey) })), 'EDGEPAY_CENTRE_SIGNATURE'] as [string, Promise<Answer>, string];
+        return ['real peer', mallory.send(batchOf([refund], { store: 's', origin: 'box-2', sender: 'box-1', signature: signEntry(refund, keys.get('box-1')!.privateKey) })), 'EDGEPAY_CENTRE_SIGNATURE'] as [
+          string,
+          Promise<Answer>,
+          string,
+        ];
       })(),
       // Its own genuine entry, claimed for another store to credit that store's merchant. The broker
       // lets it publish only in its own store (brokers/acl.template), so the claim is in the batch
       // alone, and the centre refuses a batch that disagrees with its topic before looking further.
       (() => {
         const own = forgedNext(undefined, 'box-1', {});
-        return ['other store', mallory.send(batchOf([own], { store: 's2', origin: 'box-1', sender: 'box-1', signature: signEntry(own, keys.get('box-1')!.privateKey) }), 's'), 'EDGEPAY_CENTRE_BATCH_SHAPE'] as [string, Promise<Answer>, string];
+        return ['other store', mallory.send(batchOf([own], { store: 's2', origin: 'box-1', sender: 'box-1', signature: signEntry(own, keys.get('box-1')!.privateKey) }), 's'), 'EDGEPAY_CENTRE_BATCH_SHAPE'] as [
+          string,
+          Promise<Answer>,
+          string,
+        ];
       })(),
     ];
     // A node of another store forwarding this store's entries with their genuine signatures (heard on
     // the journal topic), on the topic of this store the broker lets it write.
     const outsider = await attacker(broker.url, 'box-9');
     const genuine = reader.read(1, 3);
-    attacks.push(['foreign custodian', outsider.send(batchOf(genuine, { store: 's', origin: 'box-2', sender: 'box-9', signature: signedReadsOf(reader, keys.get('box-2')!)(1, 3)!.signature })), 'EDGEPAY_CENTRE_CUSTODY_REFUSED']);
+    attacks.push([
+      'foreign custodian',
+      outsider.send(batchOf(genuine, { store: 's', origin: 'box-2', sender: 'box-9', signature: signedReadsOf(reader, keys.get('box-2')!)(1, 3)!.signature })),
+      'EDGEPAY_CENTRE_CUSTODY_REFUSED',
+    ]);
     // A revoked box with its own key.
     const revokedBox = await attacker(broker.url, 'box-3');
     const stolen = forgedNext(undefined, 'box-3', {});
@@ -153,14 +165,12 @@ describe.each([
 
     for (const [name, answer, code] of attacks) expect({ name, answer: await answer }).toMatchObject({ name, answer: { ok: false, error: { code } } });
     expect(service.stats.refused).toBe(attacks.length);
-    expect([...centre.refusals.entries()].sort()).toEqual(
-      [
-        ['EDGEPAY_CENTRE_CUSTODY_REFUSED', 1],
-        ['EDGEPAY_CENTRE_NODE_REVOKED', 1],
-        ['EDGEPAY_CENTRE_NODE_UNKNOWN', 1],
-        ['EDGEPAY_CENTRE_SIGNATURE', 1],
-      ],
-    );
+    expect([...centre.refusals.entries()].sort()).toEqual([
+      ['EDGEPAY_CENTRE_CUSTODY_REFUSED', 1],
+      ['EDGEPAY_CENTRE_NODE_REVOKED', 1],
+      ['EDGEPAY_CENTRE_NODE_UNKNOWN', 1],
+      ['EDGEPAY_CENTRE_SIGNATURE', 1],
+    ]);
     expect(await ledger.originReports()).toEqual(before.reports);
     expect((await ledger.checkInvariants()).balances).toEqual(before.balances);
 

@@ -82,7 +82,7 @@ async function startCentre(url: string, openLedger: () => Promise<LedgerBackend>
   return service;
 }
 
-async function forwardAll(url: string, dir: string, node: string, journal: Journal, reader: JournalReader): Promise<void> {
+async function forwardAll(url: string, node: string, journal: Journal, reader: JournalReader): Promise<void> {
   const link = await MqttCentreLink.open({ brokerUrl: url, username: node, password: `pw-${node}`, fleet: 'f', store: 's', node, answerTimeoutMs: 1_500, centreKey: CENTRE_KEY.publicKey });
   cleanups.push(() => link.close());
   const uplink = new Uplink({
@@ -113,7 +113,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     if (kind === 'mosquitto') centres.push(await startCentre(broker.url, openLedger, 'centre', 'centre-b'));
     const nodes = await Promise.all(NODES.map((n) => nodeJournal(dir, n, 120)));
 
-    const drains = NODES.map((n, i) => forwardAll(broker.url, dir, n, nodes[i]!.journal, nodes[i]!.reader));
+    const drains = NODES.map((n, i) => forwardAll(broker.url, n, nodes[i]!.journal, nodes[i]!.reader));
     if (kind === 'mosquitto') {
       // One centre dies mid-drain: batches it took and never answered are sent again and go to the other.
       await new Promise((resolve) => setTimeout(resolve, 150));
@@ -145,7 +145,15 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('the centre on MQTT (%s)', (ki
     const link = await MqttCentreLink.open({ brokerUrl: broker.url, username: 'box-1', password: 'pw-box-1', fleet: 'f', store: 's', node: 'box-1', answerTimeoutMs: 3_000, centreKey: CENTRE_KEY.publicKey });
     cleanups.push(() => link.close());
     const entries = reader.read(1, 3);
-    const answer = await link.send({ batchId: 'forged', store: 's', origin: 'box-2', sender: 'box-2', entries, totals: { count: 3, sumsMinor: { EUR: entries.reduce((a, e) => a + e.amountMinor, 0) } }, signature: signedReadsOf(reader, KEYS.get('box-2')!)(1, 3)!.signature });
+    const answer = await link.send({
+      batchId: 'forged',
+      store: 's',
+      origin: 'box-2',
+      sender: 'box-2',
+      entries,
+      totals: { count: 3, sumsMinor: { EUR: entries.reduce((a, e) => a + e.amountMinor, 0) } },
+      signature: signedReadsOf(reader, KEYS.get('box-2')!)(1, 3)!.signature,
+    });
     expect(answer).toMatchObject({ ok: false, error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' } });
     expect(centre.stats.refused).toBe(1);
     const check = await openLedger();

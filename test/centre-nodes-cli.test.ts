@@ -29,7 +29,11 @@ function keyFile(dir: string, name: string): { file: string; privateFile: string
   return { file: join(dir, `${name}.pub`), privateFile: join(dir, `${name}.key`) };
 }
 
-const json = (stdout: string): Record<string, unknown>[] => stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+const json = (stdout: string): Record<string, unknown>[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('edgepay centre nodes', () => {
   it('adds, lists and revokes; the same registration twice changes nothing; another key for a live node is refused; a revoked node can be registered anew', () => {

@@ -9,7 +9,6 @@ import { parseCentreConfig } from '../src/central/centre-config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { LEDGER_PROBE_TIMEOUT_MS, LedgerProbe } from '../src/observability/centre-server.js';
 import { peersOf } from '../src/replication/provision.js';
-import type { DrainReport } from '../src/reconcile/uplink.js';
 import { runCli } from './support/cli.js';
 import { centreStoreOnMosquitto } from './support/centre-store.js';
 import { startCentreProcess } from './support/centre-process.js';
@@ -118,12 +117,17 @@ describe("the centre's /metrics and /health", () => {
     const started = Date.now();
     expect(await hanging.up()).toBe(false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(LEDGER_PROBE_TIMEOUT_MS - 50);
-    const answering = new LedgerProbe({ headOf: async () => (calls++, 0) });
+    const answering = new LedgerProbe({
+      headOf: async () => {
+        calls++;
+        return 0;
+      },
+    });
     expect(await Promise.all([answering.up(), answering.up()])).toEqual([true, true]);
     expect(calls).toBe(1);
   });
 
-  it('the observability key of the centre configuration is checked like the node\'s', () => {
+  it("the observability key of the centre configuration is checked like the node's", () => {
     const base = { fleet: 'fleet-1', brokerUrl: 'mqtt://127.0.0.1:1883', signingKeyFile: 'k', ledger: { sqliteFile: 'l.db' } };
     expect(parseCentreConfig({ ...base, observability: { host: '127.0.0.1', port: 9464 } }, '/tmp').observability).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(() => parseCentreConfig({ ...base, observability: { host: 'example.com', port: 9464 } }, '/tmp')).toThrow(/observability\.host/);

@@ -36,7 +36,7 @@ const request = (key: string, overrides: Partial<OnlineRequest> = {}): OnlineReq
   ...overrides,
 });
 
-describe('the centre\'s online decision', () => {
+describe("the centre's online decision", () => {
   it('declines an expired card (through the last day of its month), a stolen one and one without funds', () => {
     expect(decideOnline(request('k', { expiryYear: 2026, expiryMonth: 11 }), undefined, Date.UTC(2026, 10, 30, 23, 59))).toMatchObject({ approved: true, code: '00' });
     expect(decideOnline(request('k', { expiryYear: 2026, expiryMonth: 11 }), undefined, Date.UTC(2026, 11, 1))).toMatchObject({ approved: false, code: '54' });
@@ -69,9 +69,17 @@ describe.each([
     await registerKeys(backend, 's1', KEYS);
     return backend;
   };
-  const batch = (batchId: string, entries: JournalEntry[]): ForwardBatch => ({ batchId, store: 's1', origin: 'box-1', sender: 'box-1', entries, totals: totalsOf(entries), signature: signEntry(entries.at(-1)!, KEYS.get('box-1')!.privateKey) });
+  const batch = (batchId: string, entries: JournalEntry[]): ForwardBatch => ({
+    batchId,
+    store: 's1',
+    origin: 'box-1',
+    sender: 'box-1',
+    entries,
+    totals: totalsOf(entries),
+    signature: signEntry(entries.at(-1)!, KEYS.get('box-1')!.privateKey),
+  });
 
-  it('answers a repeated request as the first time, even after the card\'s standing changed', async () => {
+  it("answers a repeated request as the first time, even after the card's standing changed", async () => {
     const backend = await open(tempDir());
     const centre = new Centre({ backend, forwardDeadlineHours: 72, clock: new ManualClock(NOW) });
     expect(await centre.authorizeOnline(request('a'))).toMatchObject({ approved: true, code: '00' });
@@ -125,7 +133,9 @@ describe.each([
     const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1', clock });
     const entries = [
       journal.append(authorizationDraft({ idempotencyKey: 'lost-reversal', cardToken: 'tok-x' })),
-      journal.append(authorizationDraft({ idempotencyKey: 'online-sale', cardToken: 'tok-y', amountMinor: 1_000, decision: { approved: true, code: '00', reason: 'approved by the centre', rule: 'centre', mode: 'online' } })),
+      journal.append(
+        authorizationDraft({ idempotencyKey: 'online-sale', cardToken: 'tok-y', amountMinor: 1_000, decision: { approved: true, code: '00', reason: 'approved by the centre', rule: 'centre', mode: 'online' } }),
+      ),
     ];
     journal.close();
     const answer = await centre.ingest(batch('b1', entries));
@@ -135,7 +145,7 @@ describe.each([
     await backend.close();
   });
 
-  it('an entry labelled online settles only against the centre\'s own approval of that payment: none, another amount or card, or a reversed one is an exception that pays nothing', async () => {
+  it("an entry labelled online settles only against the centre's own approval of that payment: none, another amount or card, or a reversed one is an exception that pays nothing", async () => {
     const dir = tempDir();
     const backend = await open(dir);
     const clock = new ManualClock(NOW);

@@ -10,7 +10,6 @@ import { JournalReader } from '../src/journal/journal-reader.js';
 import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { peersOf } from '../src/replication/provision.js';
-import type { DrainReport } from '../src/reconcile/uplink.js';
 import { runCli } from './support/cli.js';
 import { centreStoreOnMosquitto } from './support/centre-store.js';
 import { startCentreProcess } from './support/centre-process.js';
@@ -31,7 +30,7 @@ afterEach(async () => {
 const card = (n: number) => ({ pan: withLuhnDigit(`4000${String(n).padStart(11, '0')}`), expiryYymm: '2912' });
 
 describe('the centre as its own process, reached over MQTT', () => {
-  it('a node forwards over Mosquitto; a hot-listed card\'s offline approval comes back an exception; SIGTERM stops the centre cleanly', async () => {
+  it("a node forwards over Mosquitto; a hot-listed card's offline approval comes back an exception; SIGTERM stops the centre cleanly", async () => {
     const dir = tempDir();
     // The centre's answer key made as an operator makes it (the node pins its public half), and
     // box-1 registered: the centre posts only batches signed by a registered node.
@@ -59,9 +58,12 @@ describe('the centre as its own process, reached over MQTT', () => {
     reader.close();
     expect(totals).toMatchObject({ entries: 6, unforwarded: 0, outcomes: { settled: 5, exception: 1 } });
     const exceptions = runCli(['centre', 'exceptions', '--config', centreConfig, '--json']);
-    expect(exceptions.stdout.trim().split('\n').map((line) => JSON.parse(line) as { reason: string; idempotencyKey: string })).toEqual([
-      expect.objectContaining({ reason: 'hot_listed', idempotencyKey: 'p5' }),
-    ]);
+    expect(
+      exceptions.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { reason: string; idempotencyKey: string }),
+    ).toEqual([expect.objectContaining({ reason: 'hot_listed', idempotencyKey: 'p5' })]);
 
     // The stolen card goes out to the store in the signed hot-card list, beside the file's own.
     writeFileSync(join(dir, 'rules-user.pw'), 'pw-rules\n');
@@ -84,7 +86,7 @@ describe('the centre as its own process, reached over MQTT', () => {
     expect(invariants).toMatchObject({ unbalancedTransfers: 0, balanceMismatches: 0, transfers: 6 });
   }, 60_000);
 
-  it('online authorization: the centre decides while it answers; stopped (SIGSTOP), the node decides offline and the centre\'s late approval is reversed', async () => {
+  it("online authorization: the centre decides while it answers; stopped (SIGSTOP), the node decides offline and the centre's late approval is reversed", async () => {
     const dir = tempDir();
     // The centre posts only batches signed by a registered node: box-1 is.
     const { broker, centreConfig, keys } = await centreStoreOnMosquitto(dir, cleanups);

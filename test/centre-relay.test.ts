@@ -35,8 +35,8 @@ function relayWith(maxPayloadBytes = 1_000): { relay: CentreRelay; sent: { topic
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 
-describe('the centre relay on the replicator\'s connection', () => {
-  it('publishes QoS 1 on this node\'s own uplink and authorize topics only, and nothing over the size limit', async () => {
+describe("the centre relay on the replicator's connection", () => {
+  it("publishes QoS 1 on this node's own uplink and authorize topics only, and nothing over the size limit", async () => {
     const { relay, sent } = relayWith();
     await relay.publish(uplinkTopic(...at), bytes('batch'));
     await relay.publish(authorizeTopic(...at), new Uint8Array([1, 2, 3]));
@@ -98,7 +98,7 @@ describe('the centre relay on the replicator\'s connection', () => {
     expect(warnings).toHaveLength(2);
   });
 
-  it('hands each answer in a buffer of its own, so the clone to the uplink\'s thread copies only its bytes', async () => {
+  it("hands each answer in a buffer of its own, so the clone to the uplink's thread copies only its bytes", async () => {
     const { relay } = relayWith();
     const socketChunk = Buffer.from('....answer....');
     relay.receive(socketChunk.subarray(4, 10));

@@ -150,7 +150,7 @@ describe('the centre over mutual TLS', () => {
     await ledger.close();
     expect(origin).toMatchObject({ origin: 'box-1', store: 'store-3', entries: held, settled: held });
   }, 60_000);
-  it('rules publish and centre push-rules reach the TLS listener with the rules publisher\'s certificate; without one, or with half of one, nothing is published', async () => {
+  it("rules publish and centre push-rules reach the TLS listener with the rules publisher's certificate; without one, or with half of one, nothing is published", async () => {
     const dir = tempDir();
     const broker = await startMosquittoServer({ dir, users: { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre', 'edgepay-rules': 'pw-rules' }, acl: { fleet: 'fleet-1', store: 'store-3' }, tls: true });
     cleanups.push(() => broker.stop());
@@ -161,7 +161,15 @@ describe('the centre over mutual TLS', () => {
     const configFile = join(dir, 'centre.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ fleet: 'fleet-1', brokerUrl: tls.url, caFile: tls.material.caFile, certFile: centreCert.certFile, keyFile: centreCert.keyFile, signingKeyFile: 'centre-keys/centre-signing.key', ledger: { sqliteFile: 'ledger.db' } }),
+      JSON.stringify({
+        fleet: 'fleet-1',
+        brokerUrl: tls.url,
+        caFile: tls.material.caFile,
+        certFile: centreCert.certFile,
+        keyFile: centreCert.keyFile,
+        signingKeyFile: 'centre-keys/centre-signing.key',
+        ledger: { sqliteFile: 'ledger.db' },
+      }),
     );
     expect(runCli(['rules', 'keygen', '--out', join(dir, 'rules-keys')]).status).toBe(0);
     const rulesKey = join(dir, 'rules-keys', 'rules.key');

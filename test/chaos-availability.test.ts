@@ -143,7 +143,7 @@ describe('availability per kind of fault and time to repair', () => {
   });
 });
 
-describe('requests sent while a lane\'s hardware was gone', () => {
+describe("requests sent while a lane's hardware was gone", () => {
   it('are kept apart: a box without power or reader counts against no software', () => {
     const requests = [
       req('box-1', 0, 50, 'approved'),
@@ -211,7 +211,7 @@ describe('availability properties over random logs', () => {
     );
   });
 
-  it('never lowers a lane\'s availability when an available request is added to it', () => {
+  it("never lowers a lane's availability when an available request is added to it", () => {
     fc.assert(
       fc.property(logs, request, (l, extra) => {
         const served = req(extra.box, extra.sentMs, extra.sentMs + Math.min(extra.latencyMs, TIMEOUT_MS), 'approved');
@@ -224,7 +224,7 @@ describe('availability properties over random logs', () => {
     );
   });
 
-  it('keeps every time to repair within its fault\'s window: from its start to the next fault\'s or the round\'s end', () => {
+  it("keeps every time to repair within its fault's window: from its start to the next fault's or the round's end", () => {
     fc.assert(
       fc.property(logs, (l) => {
         for (const repair of repairsOf(inputOf(l))) {

@@ -17,7 +17,7 @@ function standInTargets(events: string[]): ChaosTargets {
 }
 
 describe('the chaos fault injector', () => {
-  it('with a pace, starts one fault every faultEveryMs, and starts a killed node again after systemd\'s delay', async () => {
+  it("with a pace, starts one fault every faultEveryMs, and starts a killed node again after systemd's delay", async () => {
     const events: string[] = [];
     const everyMs = 700;
     const injector = new FaultInjector(standInTargets(events), new SeededRandom(1), ['node-kill'], everyMs);

@@ -37,7 +37,11 @@ function helpOptions(text: string): string[] {
 
 /** What man(1) shows of a roff text: escapes undone. */
 function unroff(text: string): string {
-  return text.replace(/\\-/g, '-').replace(/\\e/g, '\\').replace(/\\f[BIR]/g, '').replace(/\\&/g, '');
+  return text
+    .replace(/\\-/g, '-')
+    .replace(/\\e/g, '\\')
+    .replace(/\\f[BIR]/g, '')
+    .replace(/\\&/g, '');
 }
 
 describe('the manual page and shell completion', () => {
@@ -53,7 +57,12 @@ describe('the manual page and shell completion', () => {
     expect(sections).toEqual(expect.arrayContaining(['node run', 'journal verify', 'reconcile status', 'completion', 'man-page']));
     const shown = unroff(page);
     // Every command's help, from one process; a few checked against the real --help of their own process.
-    const helps = new Map(runCli(['help-all']).stdout.split('\u0000').filter((part) => part !== '').map((part) => [part.slice(0, part.indexOf('\n')), part.slice(part.indexOf('\n') + 1)] as const));
+    const helps = new Map(
+      runCli(['help-all'])
+        .stdout.split('\u0000')
+        .filter((part) => part !== '')
+        .map((part) => [part.slice(0, part.indexOf('\n')), part.slice(part.indexOf('\n') + 1)] as const),
+    );
     expect([...helps.keys()].sort()).toEqual([...sections].sort());
     for (const path of ['journal verify', 'reconcile status', 'node rebuild']) expect(await help(path.split(' ')), path).toContain(helps.get(path)!.trim());
     for (const section of sections) {
@@ -70,17 +79,15 @@ describe('the manual page and shell completion', () => {
     expect(rendered.stdout).toContain('edgepay reconcile status');
   }, 120_000);
 
-  it('bash completion: commands, subcommands and options complete from the program\'s tree', () => {
+  it("bash completion: commands, subcommands and options complete from the program's tree", () => {
     const script = runCli(['completion', 'bash']);
     expect(script.status).toBe(0);
     const scriptFile = join(tempDir(), 'edgepay.bash');
     writeFileSync(scriptFile, script.stdout);
     const complete = (words: readonly string[]): string[] => {
-      const bash = spawnSync(
-        'bash',
-        ['-c', `source ${scriptFile}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _edgepay_complete; printf '%s\\n' "\${COMPREPLY[@]}"`],
-        { encoding: 'utf8' },
-      );
+      const bash = spawnSync('bash', ['-c', `source ${scriptFile}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _edgepay_complete; printf '%s\\n' "\${COMPREPLY[@]}"`], {
+        encoding: 'utf8',
+      });
       expect(bash.stderr).toBe('');
       return bash.stdout.split('\n').filter((w) => w !== '');
     };

@@ -59,7 +59,10 @@ describe('edgepay command line', () => {
     const dir = tempDir();
     const path = join(dir, 'j.db');
     journalWith(path, 5);
-    const lines = runCli(['journal', 'export', '--db', path]).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = runCli(['journal', 'export', '--db', path])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(lines[0]).toMatchObject({ idempotencyKey: 'cli-0', amountMinor: 1250, currency: 'EUR', sealedCard: 'AQIDBA==' });
     expect(runCli(['journal', 'export', '--db', path, '--from-seq', '4', '--out', join(dir, 'out.jsonl')]).status).toBe(0);
@@ -120,7 +123,7 @@ describe('edgepay command line', () => {
     for (const rule of ['approved', 'currency', 'check_digit', 'expiry', 'hot_card', 'floor_limit', 'card_count', 'card_amount', 'forward_deadline']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${rule}\\s+\\w+\\s+\\d+`, 'm'));
     }
-    expect(result.stdout).toMatch(/^  node_(count|amount)\s+Z3/m);
+    expect(result.stdout).toMatch(/^ {2}node_(count|amount)\s+Z3/m);
     const retries = /POS retries: (\d+), answered from the journal with the original decision: (\d+)/.exec(result.stdout);
     expect(retries).not.toBeNull();
     expect(retries![1]).toBe(retries![2]);

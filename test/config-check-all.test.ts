@@ -64,7 +64,10 @@ describe('config check lists every problem at once', () => {
         '',
       ].join('\n'),
     );
-    for (const args of [['config', 'check', file], ['node', 'check-config', file]]) {
+    for (const args of [
+      ['config', 'check', file],
+      ['node', 'check-config', file],
+    ]) {
       const result = runCli(args);
       expect(result.status).toBe(2);
       expect(result.stderr).not.toMatch(STACK_LINE);
@@ -95,9 +98,9 @@ describe('config check lists every problem at once', () => {
       problems = (error as { problems: typeof problems }).problems;
     }
     const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
-    expect(byPath['nodeId']).toEqual({ path: 'nodeId', message: 'is required' });
-    expect(byPath['dataDir']).toEqual({ path: 'dataDir', message: 'is required: it must be a file path' });
-    expect(byPath['keys']?.message).toMatch(/^is required: it must be an object with keys tokenKeyFile/);
+    expect(byPath.nodeId).toEqual({ path: 'nodeId', message: 'is required' });
+    expect(byPath.dataDir).toEqual({ path: 'dataDir', message: 'is required: it must be a file path' });
+    expect(byPath.keys?.message).toMatch(/^is required: it must be an object with keys tokenKeyFile/);
     expect(byPath['lanes.0.port']).toMatchObject({ message: 'must be a file path', value: 7 });
     expect(byPath['lanes.0.profile']).toMatchObject({ message: 'is required' });
     expect(byPath['capture.threads']).toMatchObject({ message: expect.stringMatching(/^must be a whole number from 1 to 64/), value: 'two' });
@@ -119,7 +122,11 @@ describe('config check lists every problem at once', () => {
       expect(emptied.stderr).toContain(join(dir, missing));
       // Removed altogether: start refuses it before any actor, with the same list.
       rmSync(join(dir, missing));
-      for (const args of [['node', 'check-config', file], ['config', 'check', file], ['node', 'run', '--config', file]]) {
+      for (const args of [
+        ['node', 'check-config', file],
+        ['config', 'check', file],
+        ['node', 'run', '--config', file],
+      ]) {
         const result = runCli(args, 30_000);
         expect(result.status, `${args.join(' ')} with ${missing} missing`).toBe(2);
         expect(result.stderr).toMatch(new RegExp(`EDGEPAY_BAD_INPUT: invalid node configuration .*\\n  [a-zA-Z.0-9]+: ${join(dir, missing).replace(/[.]/g, '\\.')} does not exist`));
@@ -142,7 +149,7 @@ describe('config check lists every problem at once', () => {
     expect(readdirSync(dir)).toEqual(['centre.yaml']);
   });
 
-  it('--credentials-dir reads credential:<name> from DIR, as systemd\'s CREDENTIALS_DIRECTORY; without it the check says how', async () => {
+  it("--credentials-dir reads credential:<name> from DIR, as systemd's CREDENTIALS_DIRECTORY; without it the check says how", async () => {
     const dir = tempDir();
     const credentials = join(dir, 'credentials');
     mkdirSync(credentials);
@@ -151,9 +158,12 @@ describe('config check lists every problem at once', () => {
     writeFileSync(file, JSON.stringify({ nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: 'credentials/centre.pub' } }));
     const without = runCli(['node', 'check-config', file]);
     expect(without.status).toBe(2);
-    expect(without.stderr).toContain('keys.tokenKeyFile: needs systemd\'s CREDENTIALS_DIRECTORY');
+    expect(without.stderr).toContain("keys.tokenKeyFile: needs systemd's CREDENTIALS_DIRECTORY");
     expect(without.stderr).toContain('give --credentials-dir DIR (DIR holding token.key) (got "credential:token.key")');
-    for (const command of [['node', 'check-config'], ['config', 'check']]) {
+    for (const command of [
+      ['node', 'check-config'],
+      ['config', 'check'],
+    ]) {
       const ok = runCli([...command, file, '--credentials-dir', credentials]);
       expect(ok.status).toBe(0);
       expect(ok.stdout).toMatch(/^ok: node box-1/);
@@ -222,7 +232,10 @@ describe('config check has no side effects', () => {
     writeFileSync(join(dir, 'ledger-url'), `${postgres().url}\n`, { mode: 0o600 });
     const file = join(dir, 'centre.yaml');
     writeFileSync(file, 'fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nsigningKeyFile: centre-signing.key\nledger:\n  postgresUrlFile: ledger-url\n');
-    for (const args of [['config', 'check', file], ['centre', 'check-config', file]]) {
+    for (const args of [
+      ['config', 'check', file],
+      ['centre', 'check-config', file],
+    ]) {
       const result = runCli(args);
       expect(result).toMatchObject({ status: 0, stderr: '' });
       expect(result.stdout).toMatch(/^ok: centre of fleet f1, .*ledger postgres \(URL in .*ledger-url, not connected to\)/);

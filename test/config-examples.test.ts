@@ -161,7 +161,7 @@ const CENTRE: ExampleCase = {
   check: (data, baseDir) => checkCentreConfig(data, baseDir, UNIT_ENV),
   alternatives: {
     'ledger.sqliteFile': 'one ledger: the example names PostgreSQL (postgresUrlFile)',
-    'passwordFile': 'a password listener; the example connects with a client certificate (mutual TLS)',
+    passwordFile: 'a password listener; the example connects with a client certificate (mutual TLS)',
   },
   codeDefaults: {},
 };
@@ -311,7 +311,17 @@ describe('README.md, "Configuration"', () => {
 describe('the checks themselves', () => {
   it('walk the schema through optional, default, pipe, list and union', () => {
     const node = schemaKeys(nodeConfigSchema);
-    for (const path of ['keys.plainTokenKeyFileForDevelopment', 'journal.maxBatch', 'lanes[].port', 'api.tokenFile', 'api.socket', 'replication.peers[].publicKeyFile', 'replication.quorum.timeoutMs', 'centre.ledger.postgresUrlFile', 'log.level']) {
+    for (const path of [
+      'keys.plainTokenKeyFileForDevelopment',
+      'journal.maxBatch',
+      'lanes[].port',
+      'api.tokenFile',
+      'api.socket',
+      'replication.peers[].publicKeyFile',
+      'replication.quorum.timeoutMs',
+      'centre.ledger.postgresUrlFile',
+      'log.level',
+    ]) {
       expect(node.paths.has(path), path).toBe(true);
     }
     expect(node.defaults.get('journal.maxBatch')).toBe(512);

@@ -14,16 +14,29 @@ const EXAMPLES = new URL('../examples/', import.meta.url).pathname;
 describe('configuration files', () => {
   it('the shipped commented YAML examples are valid node and centre configurations', () => {
     const env = { CREDENTIALS_DIRECTORY: '/run/credentials/edgepay' };
-    const previous = process.env['CREDENTIALS_DIRECTORY'];
-    process.env['CREDENTIALS_DIRECTORY'] = env.CREDENTIALS_DIRECTORY;
+    const previous = process.env.CREDENTIALS_DIRECTORY;
+    process.env.CREDENTIALS_DIRECTORY = env.CREDENTIALS_DIRECTORY;
     try {
       const node = parseNodeConfig(readConfigFile(join(EXAMPLES, 'node.yaml'), 'node configuration'), EXAMPLES);
-      expect(node).toMatchObject({ nodeId: 'store-001-box-1', keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' }, lanes: [{ id: 'lane-1' }], centre: { signingPublicKeyFile: join(EXAMPLES, 'centre-signing.pub') }, replication: { brokerUrl: 'mqtts://store-broker.local:8883', caFile: join(EXAMPLES, 'store-ca.crt'), keyFile: '/run/credentials/edgepay/broker.key' } });
+      expect(node).toMatchObject({
+        nodeId: 'store-001-box-1',
+        keys: { tokenKeyFile: '/run/credentials/edgepay/token.key' },
+        lanes: [{ id: 'lane-1' }],
+        centre: { signingPublicKeyFile: join(EXAMPLES, 'centre-signing.pub') },
+        replication: { brokerUrl: 'mqtts://store-broker.local:8883', caFile: join(EXAMPLES, 'store-ca.crt'), keyFile: '/run/credentials/edgepay/broker.key' },
+      });
       const centre = parseCentreConfig(readConfigFile(join(EXAMPLES, 'centre.yaml'), 'centre configuration'), EXAMPLES);
-      expect(centre).toMatchObject({ fleet: 'fleet-1', shareGroup: 'centre', signingKeyFile: '/run/credentials/edgepay/centre-signing.key', ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' }, caFile: join(EXAMPLES, 'fleet-ca.crt'), keyFile: '/run/credentials/edgepay/broker.key' });
+      expect(centre).toMatchObject({
+        fleet: 'fleet-1',
+        shareGroup: 'centre',
+        signingKeyFile: '/run/credentials/edgepay/centre-signing.key',
+        ledger: { postgresUrlFile: '/run/credentials/edgepay/ledger-url' },
+        caFile: join(EXAMPLES, 'fleet-ca.crt'),
+        keyFile: '/run/credentials/edgepay/broker.key',
+      });
     } finally {
-      if (previous === undefined) delete process.env['CREDENTIALS_DIRECTORY'];
-      else process.env['CREDENTIALS_DIRECTORY'] = previous;
+      if (previous === undefined) delete process.env.CREDENTIALS_DIRECTORY;
+      else process.env.CREDENTIALS_DIRECTORY = previous;
     }
   });
 
@@ -70,7 +83,7 @@ describe('configuration files', () => {
     writeFileSync(join(dir, 'public.yaml'), centreYaml('keys/centre-signing.pub'));
     const publicHalf = runCli(['config', 'check', join(dir, 'public.yaml')]);
     expect(publicHalf.status).toBe(2);
-    expect(publicHalf.stderr).toMatch(/EDGEPAY_BAD_INPUT.*\n  signingKeyFile: .*centre-signing\.pub holds a public key; it must hold the centre's Ed25519 private key/);
+    expect(publicHalf.stderr).toMatch(/EDGEPAY_BAD_INPUT.*\n {2}signingKeyFile: .*centre-signing\.pub holds a public key; it must hold the centre's Ed25519 private key/);
     writeFileSync(join(dir, 'keyless.yaml'), 'fleet: f1\nbrokerUrl: mqtt://127.0.0.1:1883\nledger:\n  sqliteFile: centre/ledger.db\n');
     const keyless = runCli(['config', 'check', join(dir, 'keyless.yaml')]);
     expect(keyless.status).toBe(2);

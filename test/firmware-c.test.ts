@@ -52,11 +52,7 @@ function makeTest(build: string, vectors: string): SpawnSyncReturns<string> {
   requireTool('cc');
   requireTool('make');
   expect(existsSync(vectors), `${vectors} is missing`).toBe(true);
-  return spawnSync(
-    'make',
-    ['-s', '--no-print-directory', '-C', FIRMWARE_DIR, 'test', `VECTORS=${vectors}`, `BUILD=${build}`],
-    { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-  );
+  return spawnSync('make', ['-s', '--no-print-directory', '-C', FIRMWARE_DIR, 'test', `VECTORS=${vectors}`, `BUILD=${build}`], { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
 }
 
 describe('firmware C99 reference implementation', () => {

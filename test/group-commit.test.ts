@@ -51,9 +51,7 @@ describe('group commit', () => {
   });
 
   it('lets one request fail alone', async () => {
-    const commit = new GroupCommit<number, number>((requests) =>
-      requests.map((r) => (r === 2 ? { ok: false, error: new Error('conflict') } : { ok: true, value: r })),
-    );
+    const commit = new GroupCommit<number, number>((requests) => requests.map((r) => (r === 2 ? { ok: false, error: new Error('conflict') } : { ok: true, value: r })));
     const results = await Promise.allSettled([1, 2, 3].map((n) => commit.submit(n)));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });

@@ -27,40 +27,55 @@ function guideBlock(readme: string): string {
 }
 
 describe('the install guide (README.md, "Running as a service")', () => {
-  it('runs in a scratch root, every line but the systemd and udev ones, which it lists', () => {
-    const result = checkGuide();
-    expect(result.stderr).not.toMatch(/guide line failed/);
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/ran (\d+) guide lines/);
-    expect(Number(/ran (\d+) guide lines/.exec(result.stdout)![1])).toBeGreaterThanOrEqual(15);
-    const skipped = result.stdout.split('\n').filter((line) => line.includes('skipped: ')).map((line) => line.split('skipped: ')[1]);
-    expect(skipped.length).toBeGreaterThan(0);
-    for (const line of skipped) expect(line).toMatch(/^(systemctl|journalctl|udevadm) /);
-  }, TIMEOUT_MS);
+  it(
+    'runs in a scratch root, every line but the systemd and udev ones, which it lists',
+    () => {
+      const result = checkGuide();
+      expect(result.stderr).not.toMatch(/guide line failed/);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/ran (\d+) guide lines/);
+      expect(Number(/ran (\d+) guide lines/.exec(result.stdout)![1])).toBeGreaterThanOrEqual(15);
+      const skipped = result.stdout
+        .split('\n')
+        .filter((line) => line.includes('skipped: '))
+        .map((line) => line.split('skipped: ')[1]);
+      expect(skipped.length).toBeGreaterThan(0);
+      for (const line of skipped) expect(line).toMatch(/^(systemctl|journalctl|udevadm) /);
+    },
+    TIMEOUT_MS,
+  );
 
   it('makes every key with edgepay commands: no openssl', () => {
     expect(guideBlock(readFileSync(join(REPO, 'README.md'), 'utf8'))).not.toMatch(/openssl/);
   });
 
-  it('fails, naming the line, when a guide line no longer works', () => {
-    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-    const line = 'edgepay keygen api-token --out /etc/edgepay/secrets/api.token';
-    expect(readme).toContain(line);
-    const broken = join(tempDir(), 'README.md');
-    writeFileSync(broken, readme.replace(line, line.replace('api-token', 'api-tokens')));
-    const result = checkGuide(['--readme', broken]);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('this guide line failed: edgepay keygen api-tokens --out /etc/edgepay/secrets/api.token');
-  }, TIMEOUT_MS);
+  it(
+    'fails, naming the line, when a guide line no longer works',
+    () => {
+      const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+      const line = 'edgepay keygen api-token --out /etc/edgepay/secrets/api.token';
+      expect(readme).toContain(line);
+      const broken = join(tempDir(), 'README.md');
+      writeFileSync(broken, readme.replace(line, line.replace('api-token', 'api-tokens')));
+      const result = checkGuide(['--readme', broken]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('this guide line failed: edgepay keygen api-tokens --out /etc/edgepay/secrets/api.token');
+    },
+    TIMEOUT_MS,
+  );
 
-  it("starts the box's node.yaml from the shipped example, and fails without that line", () => {
-    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-    const line = 'install -m 0644 /usr/share/doc/edgepay/examples/node.yaml /etc/edgepay/node.yaml\n';
-    expect(guideBlock(readme)).toContain(line);
-    const broken = join(tempDir(), 'README.md');
-    writeFileSync(broken, readme.replace(line, ''));
-    const result = checkGuide(['--readme', broken]);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/check-install-guide: .*\/etc\/edgepay\/node\.yaml/);
-  }, TIMEOUT_MS);
+  it(
+    "starts the box's node.yaml from the shipped example, and fails without that line",
+    () => {
+      const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+      const line = 'install -m 0644 /usr/share/doc/edgepay/examples/node.yaml /etc/edgepay/node.yaml\n';
+      expect(guideBlock(readme)).toContain(line);
+      const broken = join(tempDir(), 'README.md');
+      writeFileSync(broken, readme.replace(line, ''));
+      const result = checkGuide(['--readme', broken]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/check-install-guide: .*\/etc\/edgepay\/node\.yaml/);
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -60,9 +60,7 @@ describe('journal backup and restore', () => {
     await backupJournal(path, join(dir, 'b.db'));
     journal.append(authorizationDraft());
     journal.close();
-    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: path })).toThrow(
-      expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('entries 11..11') }),
-    );
+    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: path })).toThrow(expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('entries 11..11') }));
     const forced = restoreJournal({ from: join(dir, 'b.db'), to: path, force: true, keepSuffix: 'test' });
     expect(forced.replacedKeptAt).toBe(`${path}.replaced-test`);
     expect(inspectBackup(`${path}.replaced-test`)).toMatchObject({ ok: true, headSeq: 11 });
@@ -90,9 +88,7 @@ describe('journal backup and restore', () => {
     const raw = new Database(join(dir, 'b.db'));
     raw.exec('DROP TRIGGER entries_no_delete; DELETE FROM entries WHERE seq = 7;');
     raw.close();
-    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: path, force: true })).toThrow(
-      expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('first bad sequence 7') }),
-    );
+    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: path, force: true })).toThrow(expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('first bad sequence 7') }));
     expect(inspectBackup(path)).toMatchObject({ ok: true, headSeq: 10 });
   });
 
@@ -101,19 +97,15 @@ describe('journal backup and restore', () => {
     const path = join(dir, 'j.db');
     const journal = journalWith(path, 3);
     await backupJournal(path, join(dir, 'b.db'));
-    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: path, force: true })).toThrow(
-      expect.objectContaining({ code: 'EDGEPAY_JOURNAL_IN_USE' }),
-    );
+    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: path, force: true })).toThrow(expect.objectContaining({ code: 'EDGEPAY_JOURNAL_IN_USE' }));
     journal.close();
   });
 
-  it('refuses to restore another node\'s backup over this node\'s journal unless forced', async () => {
+  it("refuses to restore another node's backup over this node's journal unless forced", async () => {
     const dir = tempDir();
     journalWith(join(dir, 'a.db'), 3, 'node-a').close();
     journalWith(join(dir, 'b.db'), 3, 'node-b').close();
-    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: join(dir, 'a.db') })).toThrow(
-      expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('node-b') }),
-    );
+    expect(() => restoreJournal({ from: join(dir, 'b.db'), to: join(dir, 'a.db') })).toThrow(expect.objectContaining({ code: 'EDGEPAY_RESTORE_REFUSED', message: expect.stringContaining('node-b') }));
   });
 });
 

@@ -36,20 +36,58 @@ function writeLegacyJournal(path: string): { hashes: string[] } {
       const seq = i + 1;
       const sealed = Buffer.from([seq, 2, 3, 4]);
       const row = {
-        seq, node_id: 'node-test', kind: 'authorization', idempotency_key: `legacy-${seq}`, ref_seq: null, lane: 'lane-1', reference: `r${seq}`,
-        amount_minor: 1_000 * seq, currency: 'EUR', card_token: tokenizePan(pan, TEST_TOKEN_KEY), card_bin: pan.slice(0, 6), card_last4: pan.slice(-4),
-        sealed_card: sealed, approved: 1, decision_code: 'Y3', decision_reason: 'approved offline', decision_rule: 'approved', decision_mode: 'offline',
-        wall_ms: Date.UTC(2026, 0, 5, 9, 0, seq), mono_us: seq * 1_000,
+        seq,
+        node_id: 'node-test',
+        kind: 'authorization',
+        idempotency_key: `legacy-${seq}`,
+        ref_seq: null,
+        lane: 'lane-1',
+        reference: `r${seq}`,
+        amount_minor: 1_000 * seq,
+        currency: 'EUR',
+        card_token: tokenizePan(pan, TEST_TOKEN_KEY),
+        card_bin: pan.slice(0, 6),
+        card_last4: pan.slice(-4),
+        sealed_card: sealed,
+        approved: 1,
+        decision_code: 'Y3',
+        decision_reason: 'approved offline',
+        decision_rule: 'approved',
+        decision_mode: 'offline',
+        wall_ms: Date.UTC(2026, 0, 5, 9, 0, seq),
+        mono_us: seq * 1_000,
       };
-      const canonical = JSON.stringify(['ep1', row.seq, row.node_id, row.kind, row.idempotency_key, row.ref_seq, row.lane, row.reference, row.amount_minor,
-        row.currency, row.card_token, row.card_bin, row.card_last4, sealed.toString('base64'), row.approved, row.decision_code, row.decision_reason,
-        row.decision_rule, row.decision_mode, row.wall_ms, row.mono_us]);
+      const canonical = JSON.stringify([
+        'ep1',
+        row.seq,
+        row.node_id,
+        row.kind,
+        row.idempotency_key,
+        row.ref_seq,
+        row.lane,
+        row.reference,
+        row.amount_minor,
+        row.currency,
+        row.card_token,
+        row.card_bin,
+        row.card_last4,
+        sealed.toString('base64'),
+        row.approved,
+        row.decision_code,
+        row.decision_reason,
+        row.decision_rule,
+        row.decision_mode,
+        row.wall_ms,
+        row.mono_us,
+      ]);
       const hash = createHash('sha256').update(Buffer.from(prev, 'hex')).update(canonical, 'utf8').digest('hex');
       db.prepare(`INSERT INTO entries VALUES (@seq, @node_id, @kind, @idempotency_key, @ref_seq, @lane, @reference, @amount_minor, @currency, @card_token,
-        @card_bin, @card_last4, @sealed_card, @approved, @decision_code, @decision_reason, @decision_rule, @decision_mode, @wall_ms, @mono_us, @prev_hash, @hash)`)
-        .run({ ...row, prev_hash: Buffer.from(prev, 'hex'), hash: Buffer.from(hash, 'hex') });
-      db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash')
-        .run({ seq, hash: Buffer.from(hash, 'hex') });
+        @card_bin, @card_last4, @sealed_card, @approved, @decision_code, @decision_reason, @decision_rule, @decision_mode, @wall_ms, @mono_us, @prev_hash, @hash)`).run({
+        ...row,
+        prev_hash: Buffer.from(prev, 'hex'),
+        hash: Buffer.from(hash, 'hex'),
+      });
+      db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash').run({ seq, hash: Buffer.from(hash, 'hex') });
       hashes.push(hash);
       prev = hash;
     });
@@ -97,7 +135,7 @@ describe('journals written with the BIN', () => {
     }
   });
 
-  it('an edit of an old entry\'s BIN is still caught by verify', () => {
+  it("an edit of an old entry's BIN is still caught by verify", () => {
     const dir = tempDir();
     const path = `${dir}/journal.db`;
     writeLegacyJournal(path);

@@ -115,7 +115,7 @@ async function leaveDeadHolder(journalPath: string, pid: number, earlierVersion:
   }
 }
 
-describe('the journal lock is SQLite\'s write lock, held for its holder\'s life', () => {
+describe("the journal lock is SQLite's write lock, held for its holder's life", () => {
   it('a second connection fails at once with SQLITE_BUSY, in this process and in another; released, the lock is free to both', () => {
     const path = join(tempDir(), 'journal.db');
     const lock = JournalLock.acquire(path);
@@ -167,7 +167,7 @@ describe('the journal lock is SQLite\'s write lock, held for its holder\'s life'
     expect(openElsewhere(path)).toEqual({ outcome: 'OPENED' });
   });
 
-  it('asking who holds it, in the holder\'s own process, leaves it held (a plain read of the file there would free it)', () => {
+  it("asking who holds it, in the holder's own process, leaves it held (a plain read of the file there would free it)", () => {
     const path = join(tempDir(), 'journal.db');
     const journal = Journal.open({ path, nodeId: NODE });
     try {
@@ -205,22 +205,26 @@ describe('a pid reused since the holder died', () => {
   });
 
   it.each([
-    ['a killed holder\'s lock database', false],
-    ['an earlier version\'s pid file', true],
-  ] as const)('`edgepay node run` starts over %s naming a live, unrelated process, and then holds the journal itself', async (_what, earlierVersion) => {
-    const dir = tempDir();
-    const file = await nodeConfigFile(dir, { api: { socket: 'api.sock' } });
-    expect(runCli(['node', 'init', '--config', file]).status).toBe(0);
-    const path = join(dir, 'data', 'journal.db');
-    const reused = unrelatedProcess();
-    await leaveDeadHolder(path, reused, earlierVersion);
+    ["a killed holder's lock database", false],
+    ["an earlier version's pid file", true],
+  ] as const)(
+    '`edgepay node run` starts over %s naming a live, unrelated process, and then holds the journal itself',
+    async (_what, earlierVersion) => {
+      const dir = tempDir();
+      const file = await nodeConfigFile(dir, { api: { socket: 'api.sock' } });
+      expect(runCli(['node', 'init', '--config', file]).status).toBe(0);
+      const path = join(dir, 'data', 'journal.db');
+      const reused = unrelatedProcess();
+      await leaveDeadHolder(path, reused, earlierVersion);
 
-    const node = startNodeProcess(file);
-    cleanups.push(() => node.kill());
-    await eventually(() => lanesOverSocket(join(dir, 'api.sock')), 20_000, `the node to answer on its socket; stderr: ${node.stderr()}`);
-    expect(lockOwner(path)).toBe(node.child.pid);
-    expect(isAlive(reused)).toBe(true);
-  }, 40_000);
+      const node = startNodeProcess(file);
+      cleanups.push(() => node.kill());
+      await eventually(() => lanesOverSocket(join(dir, 'api.sock')), 20_000, `the node to answer on its socket; stderr: ${node.stderr()}`);
+      expect(lockOwner(path)).toBe(node.child.pid);
+      expect(isAlive(reused)).toBe(true);
+    },
+    40_000,
+  );
 });
 
 describe('worker threads: the journal writer runs in one, and is restarted in a new one', () => {
@@ -245,7 +249,7 @@ describe('worker threads: the journal writer runs in one, and is restarted in a 
     return worker;
   }
 
-  it('a live thread\'s lock is never taken over, not even by the single owner; ended, it is free for the successor', async () => {
+  it("a live thread's lock is never taken over, not even by the single owner; ended, it is free for the successor", async () => {
     const path = join(tempDir(), 'journal.db');
     const worker = await writerThread(path);
     expect(lockOwner(path)).toBe(process.pid);
@@ -278,7 +282,7 @@ describe('worker threads: the journal writer runs in one, and is restarted in a 
 });
 
 describe.runIf(process.getuid?.() === 0)('run as root', () => {
-  it('a lock file made by root takes its directory\'s owner, so the service\'s user can still open it', () => {
+  it("a lock file made by root takes its directory's owner, so the service's user can still open it", () => {
     const dir = join(tempDir(), 'data');
     mkdirSync(dir);
     chownSync(dir, 65534, 65534);

@@ -103,8 +103,7 @@ describe('the unforwarded entries (schema 3)', () => {
     const journal = Journal.open({ path: join(tempDir(), 'j.db'), nodeId: NODE });
     journal.append(authorizationDraft());
     const db = journal.connection();
-    const plan = (sql: string, params: Record<string, unknown> = {}): string =>
-      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail).join('\n');
+    const plan = (sql: string, params: Record<string, unknown> = {}): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail).join('\n');
     const exposurePlan = plan(EXPOSURE_ROWS_SQL, { since: 0 });
     expect(exposurePlan).toMatch(/SCAN u/);
     expect(exposurePlan).toMatch(/offline_approvals_by_time/);
@@ -121,7 +120,17 @@ describe('the exposure a start rebuilds', () => {
     | { type: 'forward'; pick: number }
     | { type: 'advance'; minutes: number };
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ type: fc.constant('pay' as const), card: fc.nat(4), amountMinor: fc.integer({ min: 1, max: 9_999 }), approved: fc.boolean(), mode: fc.constantFrom('offline' as const, 'online' as const), currency: fc.constantFrom('EUR' as const, 'GBP' as const) }) },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        type: fc.constant('pay' as const),
+        card: fc.nat(4),
+        amountMinor: fc.integer({ min: 1, max: 9_999 }),
+        approved: fc.boolean(),
+        mode: fc.constantFrom('offline' as const, 'online' as const),
+        currency: fc.constantFrom('EUR' as const, 'GBP' as const),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ type: fc.constant('void' as const), pick: fc.nat() }) },
     { weight: 3, arbitrary: fc.record({ type: fc.constant('forward' as const), pick: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ type: fc.constant('advance' as const), minutes: fc.integer({ min: -30, max: 400 }) }) },

@@ -32,7 +32,7 @@ describe('edgepay keygen', () => {
     expect(verify(null, message, createPublicKey(readFileSync(join(dir, pubName), 'utf8')), sign(null, message, privateKey))).toBe(true);
   });
 
-  it('card-seal: the centre\'s X25519 pair; a node reads the public half as keys.centrePublicKeyFile and what it seals opens with the private half', async () => {
+  it("card-seal: the centre's X25519 pair; a node reads the public half as keys.centrePublicKeyFile and what it seals opens with the private half", async () => {
     const dir = tempDir();
     const result = runCli(['keygen', 'card-seal', '--out', dir]);
     expect(result.status).toBe(0);
@@ -61,7 +61,13 @@ describe('edgepay keygen', () => {
     }
     expect(runCli(['keygen', 'api-token', '--out', join(dir, 'api.token')]).status).toBe(0);
     const before = new Map(['signing.key', 'centre-signing.key', 'card-seal.key', 'rules.key', 'api.token'].map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
-    for (const [kind, out] of [['node-signing', dir], ['centre-signing', dir], ['card-seal', dir], ['rules', dir], ['api-token', join(dir, 'api.token')]] as const) {
+    for (const [kind, out] of [
+      ['node-signing', dir],
+      ['centre-signing', dir],
+      ['card-seal', dir],
+      ['rules', dir],
+      ['api-token', join(dir, 'api.token')],
+    ] as const) {
       const again = runCli(['keygen', kind, '--out', out]);
       expect(again.status, kind).toBe(1);
       expect(again.stderr).toMatch(new RegExp(`EDGEPAY_CREDENTIAL_EXISTS: .* already exists?; edgepay keygen ${kind} never replaces a key`));

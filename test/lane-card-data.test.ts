@@ -48,15 +48,24 @@ describe('promise P7 across a whole lane', () => {
       });
       return (await response.json()) as { status: string; card: { last4: string } };
     };
-    await eventually(async () => {
-      const lanes = (await (await fetch(`${node.apiAddress}/v1/lanes`, { headers: auth })).json()) as { lanes: { reader: { state: string } | null }[] };
-      return lanes.lanes[0]?.reader?.state === 'ready' ? true : undefined;
-    }, 8_000, 'the reader');
+    await eventually(
+      async () => {
+        const lanes = (await (await fetch(`${node.apiAddress}/v1/lanes`, { headers: auth })).json()) as { lanes: { reader: { state: string } | null }[] };
+        return lanes.lanes[0]?.reader?.state === 'ready' ? true : undefined;
+      },
+      8_000,
+      'the reader',
+    );
     const results = [await post('c1'), await post('c2'), await post('c3')];
     expect(results.map((r) => r.status)).toEqual(['approved', 'declined', 'approved']);
     expect(results.map((r) => r.card.last4)).toEqual(pans.map((p) => p.slice(-4)));
     await node.stop();
-    cleanups.splice(0, cleanups.length, () => sim.stop(), () => pty.kill());
+    cleanups.splice(
+      0,
+      cleanups.length,
+      () => sim.stop(),
+      () => pty.kill(),
+    );
 
     expect(logged.length).toBeGreaterThan(1000);
     const journalBytes = [journalPathOf(config), `${journalPathOf(config)}-wal`]

@@ -105,7 +105,7 @@ describe('one idempotency key, one decision, one journal entry', () => {
     );
   }, 240_000);
 
-  it('a key taken by a payment is refused for a void or refund, and a void\'s key for a payment, before any reader starts', async () => {
+  it("a key taken by a payment is refused for a void or refund, and a void's key for a payment, before any reader starts", async () => {
     const store = await laneStore(1, 'good');
     const lane = store.lanes[0]!;
     const body = { lane: lane.id, amountMinor: 700, currency: 'EUR', reference: 'r-1', idempotencyKey: 'p-1' };
@@ -126,7 +126,7 @@ describe('one idempotency key, one decision, one journal entry', () => {
 });
 
 describe('a payment that cannot be recorded does not start', () => {
-  it('the lanes\' record failing refuses the payment with 503 before its reader starts, and the key stays free', async () => {
+  it("the lanes' record failing refuses the payment with 503 before its reader starts, and the key stays free", async () => {
     const store = await laneStore(1, 'good');
     const lane = store.lanes[0]!;
     const body = { lane: lane.id, amountMinor: 900, currency: 'EUR', reference: 'r-io', idempotencyKey: 'io-1' };
@@ -172,7 +172,11 @@ describe('every answer a POS can be told replays for its key after a restart', (
     await store.restart();
     const startsBefore = store.lanes.map((lane) => transactionsOf(lane).length);
 
-    for (const [lane, key, before] of [[cancelLane, 'c-1', cancelled], [unplugLane, 'f-1', failed], [goodLane, 'a-1', approved]] as const) {
+    for (const [lane, key, before] of [
+      [cancelLane, 'c-1', cancelled],
+      [unplugLane, 'f-1', failed],
+      [goodLane, 'a-1', approved],
+    ] as const) {
       const replay = await store.call('POST', '/v1/payments', body(lane, key));
       expect(replay.status, key).toBe(200);
       expect(replay.headers.get('idempotent-replayed')).toBe('true');

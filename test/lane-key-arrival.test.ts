@@ -3,7 +3,6 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EdgepayError } from '../src/errors.js';
 import { type LaneRuntime, LaneService } from '../src/lanes/lane-service.js';
-import type { Payment } from '../src/lanes/payment.js';
 import { PaymentOutcomes } from '../src/lanes/payment-outcomes.js';
 import { systemClock } from '../src/platform/clock.js';
 import { type ReaderRequest, readerActorId } from '../src/reader/reader-actor-protocol.js';
@@ -63,7 +62,12 @@ function twoLanes() {
   };
   const outcomes = new PaymentOutcomes(join(tempDir(), 'payments.sqlite'));
   services.push({ outcomes });
-  const config = { lanes: [{ id: 'A', port: '/dev/null', profile: 'edgepay-sim' }, { id: 'B', port: '/dev/null', profile: 'edgepay-sim' }] };
+  const config = {
+    lanes: [
+      { id: 'A', port: '/dev/null', profile: 'edgepay-sim' },
+      { id: 'B', port: '/dev/null', profile: 'edgepay-sim' },
+    ],
+  };
   const service = new LaneService(runtime, config, systemClock, pino({ level: 'silent' }), outcomes);
   return { service, statusA, collectA, asked, followUps };
 }

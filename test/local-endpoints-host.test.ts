@@ -79,7 +79,7 @@ describe('the local servers answer only requests addressed to them', () => {
     expect(JSON.parse(status.body)).toHaveProperty('nodeId');
   });
 
-  it('the POS API on a Unix socket, out of a browser\'s reach, takes any Host', async () => {
+  it("the POS API on a Unix socket, out of a browser's reach, takes any Host", async () => {
     const dir = tempDir();
     const config = await newNodeConfigIn(dir, { api: { socket: 'api.sock' } });
     const node = await NodeRuntime.start({ config, registry: new Registry() });

@@ -22,9 +22,7 @@ describe('money', () => {
   });
 
   it('refuses unknown currency codes, naming the field and what is allowed', () => {
-    expect(() => parseCurrency('EURO', 'request.currency')).toThrow(
-      expect.objectContaining({ code: 'EDGEPAY_CURRENCY_UNKNOWN', message: expect.stringMatching(/request\.currency.*"EURO".*EUR/) }),
-    );
+    expect(() => parseCurrency('EURO', 'request.currency')).toThrow(expect.objectContaining({ code: 'EDGEPAY_CURRENCY_UNKNOWN', message: expect.stringMatching(/request\.currency.*"EURO".*EUR/) }));
     expect(() => parseCurrency('eur')).toThrow();
   });
 
@@ -41,7 +39,7 @@ describe('money', () => {
     for (const bad of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN, '100']) expect(isAmountMinor(bad)).toBe(false);
   });
 
-  it('displays an amount for people with its currency\'s ISO 4217 exponent and grouped thousands', () => {
+  it("displays an amount for people with its currency's ISO 4217 exponent and grouped thousands", () => {
     expect(displayAmount(1_500, 'JPY')).toBe('JPY 1,500');
     expect(displayAmount(1_500, 'EUR')).toBe('EUR 15.00');
     expect(displayAmount(1_500, 'BHD')).toBe('BHD 1.500');

@@ -17,7 +17,7 @@ import { useTempDir } from './support/tmp.js';
 
 const MONITORING = join(import.meta.dirname, '..', 'monitoring');
 // Debian's `prometheus` package (scripts/test-system-packages.sh installs it).
-const PROMTOOL = process.env['EDGEPAY_PROMTOOL'] ?? 'promtool';
+const PROMTOOL = process.env.EDGEPAY_PROMTOOL ?? 'promtool';
 const tempDir = useTempDir('edgepay-monitoring-');
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -104,7 +104,7 @@ describe('monitoring/ as shipped', () => {
     }
   });
 
-  it('the metric table matches what the processes register: all of the centre\'s, and every series a node registers is in it', async () => {
+  it("the metric table matches what the processes register: all of the centre's, and every series a node registers is in it", async () => {
     const defaults = new Set(defaultSeries());
     const centre = new Registry();
     registerCentreMetrics(centre, {
@@ -112,7 +112,11 @@ describe('monitoring/ as shipped', () => {
       centre: { refusals: new Map(), posted: new Map(), exceptions: new Map() },
       ledgerUp: async () => true,
     });
-    expect(seriesOf(centre).filter((name) => !defaults.has(name)).sort()).toEqual(exportedSeriesNames('centre').sort());
+    expect(
+      seriesOf(centre)
+        .filter((name) => !defaults.has(name))
+        .sort(),
+    ).toEqual(exportedSeriesNames('centre').sort());
 
     const config = await newNodeConfigIn(tempDir(), { observability: { host: '127.0.0.1', port: 0 } });
     const registry = new Registry();

@@ -21,7 +21,7 @@ function problemsOf(input: unknown): { path: string; message: string; value?: un
 }
 
 describe('node configuration', () => {
-  it('fills documented defaults and resolves paths against the file\'s directory', () => {
+  it("fills documented defaults and resolves paths against the file's directory", () => {
     const config = parseNodeConfig(minimal, '/etc/edgepay');
     expect(config.dataDir).toBe('/etc/edgepay/data');
     expect(config.keys.tokenKeyFile).toBe('/etc/edgepay/token.key');
@@ -33,10 +33,22 @@ describe('node configuration', () => {
 
   it('the centre section: a ledger resolved against the file, defaults filled, and MQTT only with a replication broker', () => {
     const embedded = parseNodeConfig({ ...minimal, centre: { store: 's1', ledger: { sqliteFile: 'centre/ledger.db' } } }, '/etc/edgepay');
-    expect(embedded.centre).toEqual({ store: 's1', ledger: { sqliteFile: '/etc/edgepay/centre/ledger.db' }, answerTimeoutMs: 10_000, online: { enabled: false, timeoutMs: 300 }, batchSize: 500, intervalMs: 5_000, forwardDeadlineHours: 72 });
+    expect(embedded.centre).toEqual({
+      store: 's1',
+      ledger: { sqliteFile: '/etc/edgepay/centre/ledger.db' },
+      answerTimeoutMs: 10_000,
+      online: { enabled: false, timeoutMs: 300 },
+      batchSize: 500,
+      intervalMs: 5_000,
+      forwardDeadlineHours: 72,
+    });
     expect(problemsOf({ ...minimal, centre: { store: 's1', signingPublicKeyFile: 'centre-signing.pub' } })).toEqual([expect.objectContaining({ path: 'centre.ledger' })]);
     expect(problemsOf({ ...minimal, centre: { store: 's1', ledger: { mysql: 'x' } } })[0]).toMatchObject({ path: 'centre.ledger' });
-    expect(problemsOf({ ...minimal, centre: { store: 'a/b', ledger: { sqliteFile: 'l.db' }, batchSize: 0 } }).map((p) => p.path).sort()).toEqual(['centre.batchSize', 'centre.store']);
+    expect(
+      problemsOf({ ...minimal, centre: { store: 'a/b', ledger: { sqliteFile: 'l.db' }, batchSize: 0 } })
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['centre.batchSize', 'centre.store']);
   });
 
   it('the centre over MQTT needs its answer key pinned (the embedded ledger does not), resolved against the file', () => {
@@ -62,7 +74,7 @@ describe('node configuration', () => {
     expect(byPath['journal.maxBatch']).toMatchObject({ value: 0, message: expect.stringContaining('from 1 to 10000') });
     expect(byPath['journal.fsync']!.message).toMatch(/unknown key \(allowed keys: busyTimeoutMs/);
     expect(byPath['log.level']).toMatchObject({ value: 'loud', message: expect.stringContaining('one of fatal') });
-    expect(byPath['colour']!.message).toMatch(/unknown key/);
+    expect(byPath.colour!.message).toMatch(/unknown key/);
   });
 
   it('refuses two lanes on one serial port, naming both lanes and the port at lanes.N.port', () => {
@@ -90,12 +102,13 @@ describe('node configuration', () => {
       { id: 'lane-2', port: '/dev/edgepay/lane-1', profile: 'edgepay-sim' },
     ];
     writeFileSync(join(dir, 'node.json'), JSON.stringify({ ...minimal, lanes }));
-    for (const args of [['config', 'check'], ['node', 'check-config']]) {
+    for (const args of [
+      ['config', 'check'],
+      ['node', 'check-config'],
+    ]) {
       const result = runCli([...args, join(dir, 'node.json')]);
       expect(result.status).toBe(2);
-      expect(result.stderr).toContain(
-        '\n  lanes.1.port: lane "lane-2" is on the device of lane "lane-1" (lanes.0.port "/dev/edgepay/lane-1"): each lane needs a serial device of its own (got "/dev/edgepay/lane-1")\n',
-      );
+      expect(result.stderr).toContain('\n  lanes.1.port: lane "lane-2" is on the device of lane "lane-1" (lanes.0.port "/dev/edgepay/lane-1"): each lane needs a serial device of its own (got "/dev/edgepay/lane-1")\n');
     }
   });
 
@@ -126,11 +139,11 @@ describe('node configuration', () => {
     writeFileSync(join(dir, 'mqtt.json'), JSON.stringify(overMqtt('centre-signing.key')));
     const leaked = runCli(['node', 'check-config', join(dir, 'mqtt.json')]);
     expect(leaked.status).toBe(2);
-    expect(leaked.stderr).toMatch(/EDGEPAY_BAD_INPUT.*\n  centre\.signingPublicKeyFile: .*centre-signing\.key holds a private key/);
+    expect(leaked.stderr).toMatch(/EDGEPAY_BAD_INPUT.*\n {2}centre\.signingPublicKeyFile: .*centre-signing\.key holds a private key/);
     writeFileSync(join(dir, 'token.key'), 'c2hvcnQ=');
     const bad = runCli(['node', 'check-config', join(dir, 'node.json')]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/\n  keys\.tokenKeyFile: .*token\.key does not hold the 32-byte card token key as base64 \(one line\): expected 32 bytes/);
+    expect(bad.stderr).toMatch(/\n {2}keys\.tokenKeyFile: .*token\.key does not hold the 32-byte card token key as base64 \(one line\): expected 32 bytes/);
   });
 
   it('takes the token key only as a systemd credential, a plain file only under the development flag, which check-config warns about', async () => {
@@ -139,7 +152,9 @@ describe('node configuration', () => {
     expect(problem).toMatchObject({ path: 'keys.tokenKeyFile', message: expect.stringMatching(/must be credential:<name>.*seal-token-key.*plainTokenKeyFileForDevelopment: true/) });
     const sealed = parseNodeConfig({ ...minimal, keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: 'centre.pub' } }, '/etc/edgepay', { CREDENTIALS_DIRECTORY: '/run/credentials/edgepay-node.service' });
     expect(sealed.keys).toEqual({ tokenKeyFile: '/run/credentials/edgepay-node.service/token.key', centrePublicKeyFile: '/etc/edgepay/centre.pub', plainTokenKeyFileForDevelopment: false });
-    expect(problemsOf({ ...minimal, keys: { ...minimal.keys, plainTokenKeyFileForDevelopment: 'yes' } })).toEqual([expect.objectContaining({ path: 'keys.plainTokenKeyFileForDevelopment', message: 'must be true or false' })]);
+    expect(problemsOf({ ...minimal, keys: { ...minimal.keys, plainTokenKeyFileForDevelopment: 'yes' } })).toEqual([
+      expect.objectContaining({ path: 'keys.plainTokenKeyFileForDevelopment', message: 'must be true or false' }),
+    ]);
 
     const dir = tempDir();
     await nodeConfigIn(dir);

@@ -41,7 +41,7 @@ describe('edgepay node init', () => {
     expect(readFileSync(journalPathOf(config)).equals(before)).toBe(true);
   });
 
-  it('uses a data directory that is there already (a mount, systemd\'s StateDirectory=) as it is', async () => {
+  it("uses a data directory that is there already (a mount, systemd's StateDirectory=) as it is", async () => {
     const config = await nodeConfigIn(tempDir());
     mkdirSync(config.dataDir, { mode: 0o750 });
     expect(initNode(config).createdDataDir).toBe(false);
@@ -80,7 +80,7 @@ describe('a node never creates its journal', () => {
     expect(lockOwner(journalPathOf(config))).toBeUndefined();
   });
 
-  it('refuses another node\'s journal', async () => {
+  it("refuses another node's journal", async () => {
     const config = await nodeConfigIn(tempDir(), { nodeId: 'box-1' });
     initNode({ ...config, nodeId: 'box-2' });
     await expect(NodeRuntime.start({ config, registry: new Registry() })).rejects.toMatchObject({
@@ -114,7 +114,7 @@ describe('edgepay node init and node run, through the command line', () => {
     expect(again.stderr).toMatch(/EDGEPAY_JOURNAL_EXISTS: .*journal\.db exists already \(the journal of node "box-1", 0 entries\)/);
   });
 
-  it('another node\'s journal: exit 2 with EDGEPAY_JOURNAL_NODE_MISMATCH, as the README says', async () => {
+  it("another node's journal: exit 2 with EDGEPAY_JOURNAL_NODE_MISMATCH, as the README says", async () => {
     const dir = tempDir();
     const file = await nodeConfigFile(dir);
     const other = await nodeConfigFile(tempDir(), { nodeId: 'box-2', dataDir: join(dir, 'data') });

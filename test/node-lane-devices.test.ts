@@ -22,7 +22,7 @@ async function ptyPair(dir: string): Promise<PtyPair> {
 }
 
 describe('one serial device per lane, at start', () => {
-  it('refuses a lane whose port is a link to another lane\'s device (as /dev/serial/by-id is), before any reader opens it', async () => {
+  it("refuses a lane whose port is a link to another lane's device (as /dev/serial/by-id is), before any reader opens it", async () => {
     const dir = tempDir();
     const pty = await ptyPair(dir);
     // socat's link is to the pty device, as a by-id link is to /dev/ttyUSB0: two names, one device.
@@ -59,7 +59,10 @@ describe('one serial device per lane, at start', () => {
     });
     expect(runCli(['node', 'init', '--config', file]).status).toBe(0);
     const line = `\n  lanes.1.port: lane "lane-2" is on the device of lane "lane-1" (lanes.0.port ${JSON.stringify(join(dir, 'ttyUSB0'))}) (both are ${join(dir, 'ttyUSB0')}): each lane needs a serial device of its own (got ${JSON.stringify(join(dir, 'usb-reader-if00'))})\n`;
-    for (const args of [['node', 'run', '--config', file], ['node', 'check-config', file]]) {
+    for (const args of [
+      ['node', 'run', '--config', file],
+      ['node', 'check-config', file],
+    ]) {
       const result = runCli(args);
       expect(result.status).toBe(2);
       expect(result.stderr).toContain(line);

@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 /** Keys that occur more than once in one object of a raw JSON line, with their path. */
-export function duplicateKeys(line: string): string[] {
+function duplicateKeys(line: string): string[] {
   const found: string[] = [];
   const stack: { keys: Set<string>; array: boolean }[] = [];
   let i = 0;
@@ -54,14 +54,14 @@ export function duplicateKeys(line: string): string[] {
   return found;
 }
 
-describe('the node\'s log lines', () => {
+describe("the node's log lines", () => {
   it('the duplicate-key scan finds what JSON.parse hides', () => {
     expect(duplicateKeys('{"a":1,"b":{"a":2,"c":[{"a":1},{"a":2}]},"a":3}')).toEqual(['a']);
     expect(duplicateKeys('{"msg":"a \\"quoted\\" \\"msg\\"","x":{"msg":1}}')).toEqual([]);
     expect(JSON.parse('{"a":1,"a":2}')).toEqual({ a: 2 });
   });
 
-  it('a field a binding carries already is written once; a different value is kept apart; a warning\'s error has no stack', () => {
+  it("a field a binding carries already is written once; a different value is kept apart; a warning's error has no stack", () => {
     const error = Object.assign(new Error('broker gone', { cause: Object.assign(new Error('ECONNREFUSED'), { code: 'ECONNREFUSED' }) }), { code: 'EDGEPAY_CENTRE_UNAVAILABLE' });
     expect(tidyFields({ actor: 'uplink', nodeId: 'box-1', err: error }, { actor: 'uplink', nodeId: 'box-1' }, 40)).toEqual({
       err: { type: 'Error', message: 'broker gone', code: 'EDGEPAY_CENTRE_UNAVAILABLE', cause: { type: 'Error', message: 'ECONNREFUSED', code: 'ECONNREFUSED' } },
@@ -109,13 +109,19 @@ describe('the node\'s log lines', () => {
         body: JSON.stringify({ lane: 'lane-1', amountMinor: 1_250 + n, currency: 'EUR', reference: `r${n}`, idempotencyKey: `log-key-${n}` }),
       });
       expect(response.status).toBe(201);
-      await expect.poll(async () => ((await (await fetch(`${node.apiUrl}/v1/payments/${((await response.clone().json()) as { id: string }).id}`, { headers: node.apiHeaders })).json()) as { status: string }).status, { timeout: 10_000 }).toMatch(/approved|declined/);
+      await expect
+        .poll(async () => ((await (await fetch(`${node.apiUrl}/v1/payments/${((await response.clone().json()) as { id: string }).id}`, { headers: node.apiHeaders })).json()) as { status: string }).status, {
+          timeout: 10_000,
+        })
+        .toMatch(/approved|declined/);
     }
     // Long enough for several forwarding rounds and reconnects to warn.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await node.stop();
 
-    const lines = readFileSync(join(boxDir, 'node.stdout'), 'utf8').split('\n').filter((line) => line.startsWith('{'));
+    const lines = readFileSync(join(boxDir, 'node.stdout'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const line of lines) expect(duplicateKeys(line), line).toEqual([]);
     const decisions = records.filter((r) => r.msg === 'decision');

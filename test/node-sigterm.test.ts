@@ -17,10 +17,7 @@ describe('edgepay node: SIGTERM under load', () => {
     const dir = tempDir();
     const config = await newNodeConfigIn(dir);
     const configFile = join(dir, 'node.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({ nodeId: config.nodeId, dataDir: config.dataDir, keys: config.keys, log: { level: 'silent' } }),
-    );
+    writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: config.dataDir, keys: config.keys, log: { level: 'silent' } }));
     const child = spawn(process.execPath, [CHILD, configFile, '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acks = new Map<string, number>();
     let done: [number, number] | undefined;

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withLuhnDigit } from '../src/card/index.js';
-import type { ExposureSummary } from '../src/node/actors/journal-writer-protocol.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { ReplicatorStatus } from '../src/replication/replicator.js';
@@ -69,18 +68,26 @@ describe.each(['aedes', 'mosquitto'] as const)('a store of three nodes replicati
       expect(outcome.decision.code).toBe('Y3');
     }
     await b.pay({ idempotencyKey: 'b-0', amountMinor: 500, currency: 'EUR', card: card(7) });
-    await eventually(async () => {
-      const [sb, sc] = await Promise.all([status('box-b'), status('box-c')]);
-      const heads = (s: ReplicatorStatus) => Object.fromEntries(s.origins.map((o) => [o.origin, o.headSeq]));
-      return heads(sb)['box-a'] === 3 && heads(sc)['box-a'] === 3 && heads(sc)['box-b'] === 1 ? true : undefined;
-    }, 10_000, 'the replicas to converge');
+    await eventually(
+      async () => {
+        const [sb, sc] = await Promise.all([status('box-b'), status('box-c')]);
+        const heads = (s: ReplicatorStatus) => Object.fromEntries(s.origins.map((o) => [o.origin, o.headSeq]));
+        return heads(sb)['box-a'] === 3 && heads(sc)['box-a'] === 3 && heads(sc)['box-b'] === 1 ? true : undefined;
+      },
+      10_000,
+      'the replicas to converge',
+    );
     // The same card on the other lanes: their journal writers count box-a's approvals.
     // The replicators hand stored entries to their journal writers right after storing them.
     for (const node of [b, c]) {
-      await eventually(async () => {
-        const summary = await node.ask('journal-writer', { type: 'exposure' });
-        return summary.peerApprovals >= 3 ? true : undefined;
-      }, 5_000, 'the peers\' approvals to reach the journal writer');
+      await eventually(
+        async () => {
+          const summary = await node.ask('journal-writer', { type: 'exposure' });
+          return summary.peerApprovals >= 3 ? true : undefined;
+        },
+        5_000,
+        "the peers' approvals to reach the journal writer",
+      );
     }
     const onB = await b.pay({ idempotencyKey: 'b-card42', amountMinor: 1_000, currency: 'EUR', card: card(42) });
     expect(onB.decision).toMatchObject({ approved: false, code: '65', rule: 'card_count' });

@@ -26,7 +26,7 @@ async function launchChromium(): Promise<Awaited<ReturnType<typeof chromium.laun
   cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
   // Debian's Chromium (CI installs it), with a fresh profile and none of its calls home.
   const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env['EDGEPAY_CHROMIUM'] ?? '/usr/bin/chromium',
+    executablePath: process.env.EDGEPAY_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -116,16 +116,19 @@ describe('metrics, health and the status page', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  it('amounts show with their currency\'s ISO 4217 exponent: JPY without decimals, EUR with two, KWD and BHD with three', async () => {
+  it("amounts show with their currency's ISO 4217 exponent: JPY without decimals, EUR with two, KWD and BHD with three", async () => {
     const dir = tempDir();
     const rules = defaultRulesConfig();
     // JPY and KWD accepted (at floor limits in their own minor units); BHD is not, so it is declined with a reason.
-    writeFileSync(join(dir, 'rules.json'), JSON.stringify({
-      ...rules,
-      currencies: { ...rules.currencies, JPY: { floorLimitMinor: 10_000 }, KWD: { floorLimitMinor: 50_000 } },
-      perCard: { ...rules.perCard, maxAmountMinor: { ...rules.perCard.maxAmountMinor, JPY: 20_000, KWD: 100_000 } },
-      node: { ...rules.node, maxStoredAmountMinor: { ...rules.node.maxStoredAmountMinor, JPY: 2_000_000, KWD: 2_000_000 } },
-    }));
+    writeFileSync(
+      join(dir, 'rules.json'),
+      JSON.stringify({
+        ...rules,
+        currencies: { ...rules.currencies, JPY: { floorLimitMinor: 10_000 }, KWD: { floorLimitMinor: 50_000 } },
+        perCard: { ...rules.perCard, maxAmountMinor: { ...rules.perCard.maxAmountMinor, JPY: 20_000, KWD: 100_000 } },
+        node: { ...rules.node, maxStoredAmountMinor: { ...rules.node.maxStoredAmountMinor, JPY: 2_000_000, KWD: 2_000_000 } },
+      }),
+    );
     const config = await newNodeConfigIn(dir, { nodeId: 'box-fx', rulesFile: 'rules.json', observability: { host: '127.0.0.1', port: 0 } });
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     cleanups.push(() => node.stop());
@@ -163,8 +166,16 @@ describe('metrics, health and the status page', () => {
         healthy: false,
         tree: [{ id: 'uplink', state: 'restarting', restarts: 2 }],
         centre: { online: false, lastRoundAtMs: null, lastError: 'no answer' },
-        lanes: [{ id: 'lane-1', reader: { state: 'connecting' }, busyWith: null }, { id: 'lane-2', reader: { state: 'disconnected' }, busyWith: null }, { id: 'lane-3', reader: null, busyWith: null }],
-        peers: [{ nodeId: 'box-2', online: false, lag: 4, headSeq: 9 }, { nodeId: 'box-3', online: null, lag: 0, headSeq: 0 }, { nodeId: 'box-4', online: true, lag: 0, headSeq: 3 }],
+        lanes: [
+          { id: 'lane-1', reader: { state: 'connecting' }, busyWith: null },
+          { id: 'lane-2', reader: { state: 'disconnected' }, busyWith: null },
+          { id: 'lane-3', reader: null, busyWith: null },
+        ],
+        peers: [
+          { nodeId: 'box-2', online: false, lag: 4, headSeq: 9 },
+          { nodeId: 'box-3', online: null, lag: 0, headSeq: 0 },
+          { nodeId: 'box-4', online: true, lag: 0, headSeq: 3 },
+        ],
       },
     };
     const browser = await launchChromium();
@@ -192,7 +203,7 @@ describe('metrics, health and the status page', () => {
     expect(await page.textContent('#centre')).toBe('offline (taking payments offline)');
   }, 60_000);
 
-  it('a lane\'s reader shows in the metrics and on the page, and its unplugging too', async () => {
+  it("a lane's reader shows in the metrics and on the page, and its unplugging too", async () => {
     const dir = tempDir();
     const pty = await startPtyPair(dir);
     cleanups.push(() => pty.kill());

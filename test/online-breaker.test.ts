@@ -39,7 +39,11 @@ const anySettings = fc.record({ failuresToOpen: fc.integer({ min: 1, max: 6 }), 
 /** Events with the time that passed before each and the jitter drawn for it. */
 const anyRun = fc.array(fc.record({ event: anyEvent, afterMs: fc.nat(200_000), jitter: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }) }), { maxLength: 80 });
 
-function run(settings: BreakerSettings, steps: readonly { event: BreakerEvent; afterMs: number; jitter: number }[], visit: (before: Breaker, step: ReturnType<typeof stepBreaker>, event: BreakerEvent, nowMs: number) => void): Breaker {
+function run(
+  settings: BreakerSettings,
+  steps: readonly { event: BreakerEvent; afterMs: number; jitter: number }[],
+  visit: (before: Breaker, step: ReturnType<typeof stepBreaker>, event: BreakerEvent, nowMs: number) => void,
+): Breaker {
   let breaker = CLOSED;
   let nowMs = 0;
   for (const { event, afterMs, jitter } of steps) {
@@ -62,14 +66,17 @@ describe('the breaker', () => {
     expect(allowsPayments(opened.breaker)).toBe(false);
   });
 
-  it('probes only when the back-off is over, and closes only on the probe\'s answer', () => {
+  it("probes only when the back-off is over, and closes only on the probe's answer", () => {
     const open: Breaker = { state: 'open', level: 0, probeAtMs: 5_000 };
     expect(stepBreaker(open, { type: 'probe-due' }, SETTINGS, 4_999, 0).transition).toBeUndefined();
     expect(stepBreaker(open, { type: 'answered' }, SETTINGS, 6_000, 0).transition).toBeUndefined();
     const probing = stepBreaker(open, { type: 'probe-due' }, SETTINGS, 5_000, 0);
     expect(probing.breaker).toEqual({ state: 'half_open', level: 0 });
     expect(allowsPayments(probing.breaker)).toBe(false);
-    expect(stepBreaker(probing.breaker, { type: 'probe-answered' }, SETTINGS, 5_100, 0)).toEqual({ breaker: { state: 'closed', failures: 0, level: 1 }, transition: { from: 'half_open', to: 'closed', event: 'probe-answered' } });
+    expect(stepBreaker(probing.breaker, { type: 'probe-answered' }, SETTINGS, 5_100, 0)).toEqual({
+      breaker: { state: 'closed', failures: 0, level: 1 },
+      transition: { from: 'half_open', to: 'closed', event: 'probe-answered' },
+    });
     expect(stepBreaker(probing.breaker, { type: 'probe-unanswered' }, SETTINGS, 5_100, 0).breaker).toEqual({ state: 'open', level: 1, probeAtMs: 15_100 });
   });
 
@@ -124,7 +131,7 @@ describe('the breaker', () => {
 describe('its settings', () => {
   it('default to what examples/node.yaml and the README state (applied by the uplink, so a configuration without them reads back as written)', () => {
     const example = parseYaml(readFileSync(new URL('../examples/node.yaml', import.meta.url), 'utf8')) as { centre: { online: Record<string, unknown> } };
-    expect({ failuresToOpen: example.centre.online['failuresToOpen'], probeAfterMs: example.centre.online['probeAfterMs'] }).toEqual(BREAKER_DEFAULTS);
+    expect({ failuresToOpen: example.centre.online.failuresToOpen, probeAfterMs: example.centre.online.probeAfterMs }).toEqual(BREAKER_DEFAULTS);
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(`| \`centre.online.failuresToOpen\` / \`probeAfterMs\` | ${BREAKER_DEFAULTS.failuresToOpen} / ${BREAKER_DEFAULTS.probeAfterMs} |`);
     const online = nodeConfigSchema.shape.centre.unwrap().shape.online;
@@ -275,7 +282,7 @@ describe('the guard in the uplink', () => {
     expect(r.guard.status().state).toBe('closed');
     expect(await r.guard.authorize(ask('f'), 300)).toEqual(ANSWER);
     expect(r.asked).toEqual(['a', 'b', 'c', 'f']);
-    expect(r.logs.map((l) => [l.level, l.fields['breaker']])).toEqual([
+    expect(r.logs.map((l) => [l.level, l.fields.breaker])).toEqual([
       ['warn', 'open'],
       ['info', 'half_open'],
       ['info', 'closed'],
@@ -346,7 +353,10 @@ describe('the guard in the uplink', () => {
           expect(r.probesInFlight()).toBeLessThanOrEqual(1);
           // Half-open: its probe is out. Probes sent: one per entry into half-open, no more.
           if (r.guard.status().state === 'half_open') expect(r.probesInFlight()).toBe(1);
-          const halfOpened = r.guard.status().transitions.filter((t) => t.to === 'half_open').reduce((n, t) => n + t.count, 0);
+          const halfOpened = r.guard
+            .status()
+            .transitions.filter((t) => t.to === 'half_open')
+            .reduce((n, t) => n + t.count, 0);
           expect(r.probesSent()).toBe(halfOpened);
         }
         r.guard.stop();
@@ -361,7 +371,10 @@ describe('the guard in the uplink', () => {
 describe('a payment the breaker kept from the centre', () => {
   /** A node's decision path whose uplink either times out or answers that the breaker is open. */
   function nodePath(uplink: 'times-out' | 'breaker-open'): { call: NodeActorCall; reversed: string[] } {
-    const node = openStandIn(tempDir(), rulesWith(() => undefined));
+    const node = openStandIn(
+      tempDir(),
+      rulesWith(() => undefined),
+    );
     cleanups.push(() => node.close());
     const reversed: string[] = [];
     const call = nodeActorCall(async (actorId: string, request: unknown): Promise<unknown> => {

@@ -86,18 +86,18 @@ describe('the card checks', () => {
 describe('the recorded decision for an online answer', () => {
   const approved = { approved: true, code: '00', reason: 'approved by the centre' } as const;
 
-  it('is the centre\'s for a card that passes the card checks, approval or decline', () => {
+  it("is the centre's for a card that passes the card checks, approval or decline", () => {
     expect(decideWithOnline(input(), approved, RULES, NOW)).toEqual({ ...approved, rule: 'centre', mode: 'online' });
     expect(decideWithOnline(input(), { approved: false, code: '51', reason: 'insufficient funds' }, RULES, NOW)).toMatchObject({ approved: false, code: '51', mode: 'online' });
   });
 
-  it('is the node\'s own decline for a card failing one: an online approval overrides no card check', () => {
+  it("is the node's own decline for a card failing one: an online approval overrides no card check", () => {
     expect(decideWithOnline(input({ card: { token: HOT.token } }), approved, RULES, NOW)).toMatchObject({ approved: false, code: '05', rule: 'hot_card', mode: 'offline' });
     expect(decideWithOnline(input({ card: { checkDigitValid: false } }), approved, RULES, NOW)).toMatchObject({ approved: false, code: '14', mode: 'offline' });
   });
 });
 
-describe('the centre\'s online decision applies the card checks it can see', () => {
+describe("the centre's online decision applies the card checks it can see", () => {
   const request = (overrides: Partial<OnlineRequest> = {}): OnlineRequest => ({
     origin: 'box-1',
     store: 's',
@@ -185,7 +185,7 @@ function pay(path: NodePath, request: AuthorizationRequest, options = pathOption
   return decideDurably(path.call, { type: 'authorize', request }, options);
 }
 
-describe('the node\'s online path', () => {
+describe("the node's online path", () => {
   it('asks the centre about a good card and records its answer', async () => {
     const node = openStandIn(tempDir(), RULES);
     cleanups.push(() => node.close());
@@ -196,7 +196,7 @@ describe('the node\'s online path', () => {
     expect(path.asked[0]).toMatchObject({ idempotencyKey: 'good', checkDigitValid: true });
   });
 
-  it('does not ask the centre about a card failing a card check: the node declines it offline with the check\'s code', async () => {
+  it("does not ask the centre about a card failing a card check: the node declines it offline with the check's code", async () => {
     const node = openStandIn(tempDir(), RULES);
     cleanups.push(() => node.close());
     const path = nodePath(node, approveAll);
@@ -222,15 +222,17 @@ describe('the node\'s online path', () => {
     expect(path.asked).toEqual([]);
   });
 
-  it('records the hot list\'s decline over an approval that arrived for a card hot-listed while it was in flight, and withdraws the approval', async () => {
+  it("records the hot list's decline over an approval that arrived for a card hot-listed while it was in flight, and withdraws the approval", async () => {
     const node = openStandIn(tempDir(), RULES);
     cleanups.push(() => node.close());
     const card = cardFacts(6);
     const path = nodePath(node, async () => {
-      node.authorizer.setRules(rulesWith((c) => {
-        c.version = 2;
-        c.hotCards = { version: 6, tokens: [HOT.token, card.token] };
-      }));
+      node.authorizer.setRules(
+        rulesWith((c) => {
+          c.version = 2;
+          c.hotCards = { version: 6, tokens: [HOT.token, card.token] };
+        }),
+      );
       return approveAll();
     });
     const outcome = await pay(path, { idempotencyKey: 'raced', amountMinor: 1_000, currency: 'EUR', card });
@@ -257,7 +259,7 @@ describe('property: a card failing a card check is declined by every decider', (
     .map(({ hot, n, currency, amountMinor, ...facts }) => ({ currency, amountMinor, card: hot ? { ...HOT, ...facts } : cardFacts(n, facts) }))
     .filter((req) => cardDecline(req, RULES, NOW) !== null);
 
-  it('offline rules, the node\'s online path with a centre approving everything or the real centre, and the centre for what it can see', async () => {
+  it("offline rules, the node's online path with a centre approving everything or the real centre, and the centre for what it can see", async () => {
     const node = openStandIn(tempDir(), RULES, new ManualClock(NOW));
     cleanups.push(() => node.close());
     const lax = nodePath(node, approveAll);
@@ -276,7 +278,17 @@ describe('property: a card failing a card check is declined by every decider', (
         const forced = await node.authorizer.authorize({ ...req, idempotencyKey: `p-${serial++}`, online: { approved: true, code: '00', reason: 'approved' } });
         expect(forced.decision).toEqual(expected);
         // The centre sees the check digit, the expiry and whether it knows the currency; the node's hot list is the node's.
-        const ask: OnlineRequest = { origin: 'node-test', store: 's', idempotencyKey: 'k', amountMinor: req.amountMinor, currency: req.currency, cardToken: req.card.token, expiryYear: req.card.expiryYear, expiryMonth: req.card.expiryMonth, checkDigitValid: req.card.checkDigitValid };
+        const ask: OnlineRequest = {
+          origin: 'node-test',
+          store: 's',
+          idempotencyKey: 'k',
+          amountMinor: req.amountMinor,
+          currency: req.currency,
+          cardToken: req.card.token,
+          expiryYear: req.card.expiryYear,
+          expiryMonth: req.card.expiryMonth,
+          checkDigitValid: req.card.checkDigitValid,
+        };
         if (expected.rule === 'check_digit' || expected.rule === 'expiry') expect(decideOnline(ask, undefined, NOW)).toMatchObject({ approved: false, code: expected.code });
       }),
       { numRuns: 60 },
@@ -309,7 +321,7 @@ describe('property: a card failing a card check is declined by every decider', (
 // ---- the real centre on a real Mosquitto ------------------------------------------------------
 
 describe('online authorization against the centre over Mosquitto', () => {
-  it('a Luhn-failing card is declined 14 and nothing is settled for it; a card on the node\'s hot list gets no online approval though the centre would approve', async () => {
+  it("a Luhn-failing card is declined 14 and nothing is settled for it; a card on the node's hot list gets no online approval though the centre would approve", async () => {
     const dir = tempDir();
     const users = { 'box-1': 'pw-box-1', 'edgepay-centre': 'pw-centre' };
     const broker = await startBroker('mosquitto', dir, users, { fleet: 'f', store: 's' });
@@ -349,10 +361,12 @@ describe('online authorization against the centre over Mosquitto', () => {
         const decision = await link.authorize(ask, 5_000);
         // The node's hot list gains this card while the centre's approval is on its way back.
         if (ask.idempotencyKey === 'raced') {
-          node.authorizer.setRules(rulesWith((c) => {
-            c.version = 2;
-            c.hotCards = { version: 6, tokens: [HOT.token, raced.token] };
-          }));
+          node.authorizer.setRules(
+            rulesWith((c) => {
+              c.version = 2;
+              c.hotCards = { version: 6, tokens: [HOT.token, raced.token] };
+            }),
+          );
         }
         return decision;
       },
@@ -386,7 +400,12 @@ describe('online authorization against the centre over Mosquitto', () => {
     const uplink = new Uplink({
       origin: 'box-1',
       store: 's',
-      journal: { headSeq: () => node.journal.chainHead().seq, read: signedReadsOf(reader, keys.get('box-1')!), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => node.authorizer.recordForwarded(o) },
+      journal: {
+        headSeq: () => node.journal.chainHead().seq,
+        read: signedReadsOf(reader, keys.get('box-1')!),
+        firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
+        record: async (o) => node.authorizer.recordForwarded(o),
+      },
       centre: link,
       batchSize: 25,
     });

@@ -59,7 +59,9 @@ function installInNewRoot(dir: string): { status: number | null; stdout: string;
 
 /** uid and gid of a user in `dir`'s own /etc/passwd. */
 function userInRoot(dir: string, name: string): { uid: number; gid: number } | undefined {
-  const line = readFileSync(join(dir, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync(join(dir, 'etc/passwd'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   if (line === undefined) return undefined;
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -70,7 +72,7 @@ afterAll(() => {
 });
 
 describe('the store package (scripts/package-deb.sh)', () => {
-  it('installs with dpkg -i: its dependencies met by this machine\'s packages, its user and directories made by its postinst, every file as its md5sums say', () => {
+  it("installs with dpkg -i: its dependencies met by this machine's packages, its user and directories made by its postinst, every file as its md5sums say", () => {
     expect(installed.stderr).not.toMatch(/dependency problems|error/i);
     expect(installed.status).toBe(0);
     expect(dpkgInRoot(root, ['-s', 'edgepay']).stdout).toMatch(/^Status: install ok installed$/m);
@@ -85,7 +87,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
     expect(readFileSync(join(root, 'etc/group'), 'utf8')).toMatch(/^dialout:x:\d+:.*\bedgepay\b/m);
   });
 
-  it('is named for its version and this machine\'s architecture, depends on Node of the addons\' ABI, and installs no service', () => {
+  it("is named for its version and this machine's architecture, depends on Node of the addons' ABI, and installs no service", () => {
     const arch = run('dpkg', ['--print-architecture']).stdout.trim();
     expect(deb).toMatch(new RegExp(`/edgepay_0\\.1\\.0_${arch}\\.deb$`));
     const field = (name: string): string => run('dpkg-deb', ['-f', deb, name]).stdout.trim();
@@ -104,7 +106,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
     expect(postinst).not.toMatch(/systemctl\s+(enable|start|restart|--now)|deb-systemd-invoke/);
   });
 
-  it('holds the program, its command, the units, users, directories, reader rule, broker files, docs and licence, all root\'s', () => {
+  it("holds the program, its command, the units, users, directories, reader rule, broker files, docs and licence, all root's", () => {
     const paths = new Set(listing.map((e) => e.path));
     for (const path of [
       '/usr/lib/edgepay/package.json',
@@ -156,7 +158,10 @@ describe('the store package (scripts/package-deb.sh)', () => {
     expect(files.filter((f) => f.startsWith('/usr/lib/edgepay/bundle/') && !f.endsWith('.js') && !f.endsWith('/'))).toEqual([]);
     expect(files.filter((f) => /\/(obj|obj\.target|deps)\//.test(f) && f.includes('/node_modules/better-sqlite3/'))).toEqual([]);
     for (const dev of [...DEV_DEPENDENCIES, 'esbuild', '@vitest/runner']) {
-      expect(files.filter((f) => f.startsWith(`/usr/lib/edgepay/node_modules/${dev}/`)), dev).toEqual([]);
+      expect(
+        files.filter((f) => f.startsWith(`/usr/lib/edgepay/node_modules/${dev}/`)),
+        dev,
+      ).toEqual([]);
     }
     // No rig's code in any bundled file: each rig's command module and its own entry points.
     const bundled = files.filter((f) => f.startsWith('/usr/lib/edgepay/bundle/') && f.endsWith('.js'));
@@ -164,7 +169,10 @@ describe('the store package (scripts/package-deb.sh)', () => {
     const rigMarkers = ['function registerBenchCommands', 'function registerDemoCommand', 'function registerChaosCommand', 'function registerSimCommand', 'function runColdStartBench', 'function runChaos'];
     for (const file of bundled) {
       const text = readFileSync(join(root, file), 'utf8');
-      expect(rigMarkers.filter((marker) => text.includes(marker)), file).toEqual([]);
+      expect(
+        rigMarkers.filter((marker) => text.includes(marker)),
+        file,
+      ).toEqual([]);
     }
     // Native addons: compiled for this machine, and only for it (no other platform's prebuilds).
     const addons = files.filter((f) => f.endsWith('.node'));
@@ -189,7 +197,12 @@ describe('the store package (scripts/package-deb.sh)', () => {
   });
 
   it('names the development rigs it leaves out, and says where they are', () => {
-    for (const [command, script] of [['bench', 'npm run bench'], ['demo-store', 'npm run demo'], ['chaos', 'npm run chaos'], ['sim', 'npm run sim']] as const) {
+    for (const [command, script] of [
+      ['bench', 'npm run bench'],
+      ['demo-store', 'npm run demo'],
+      ['chaos', 'npm run chaos'],
+      ['sim', 'npm run sim'],
+    ] as const) {
       const result = edgepay([command, '--seed', '3']);
       expect(result.status, command).toBe(2);
       expect(result.stderr).toContain(`EDGEPAY_BAD_INPUT: \`edgepay ${command}\` is not in the store package`);
@@ -243,7 +256,22 @@ describe('npm pack', () => {
     const packed = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO });
     expect(packed.status).toBe(0);
     const files = (JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/cli/main.js', 'bundle/cli/main.js', 'bundle/actors/thread-host.js', 'examples/node.yaml', 'examples/centre.yaml', 'brokers/acl.template', 'brokers/mosquitto.conf', 'systemd/edgepay-node.service', 'systemd/edgepay.sysusers.conf', 'devices/99-edgepay-readers.rules', 'devices/edgepay-sim.json']) {
+    for (const file of [
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'dist/cli/main.js',
+      'bundle/cli/main.js',
+      'bundle/actors/thread-host.js',
+      'examples/node.yaml',
+      'examples/centre.yaml',
+      'brokers/acl.template',
+      'brokers/mosquitto.conf',
+      'systemd/edgepay-node.service',
+      'systemd/edgepay.sysusers.conf',
+      'devices/99-edgepay-readers.rules',
+      'devices/edgepay-sim.json',
+    ]) {
       expect(files, file).toContain(file);
     }
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.tsbuildinfo'))).toEqual([]);

@@ -4,12 +4,10 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCardKeys, tokenizePan, withLuhnDigit } from '../src/card/index.js';
 import { Journal } from '../src/journal/index.js';
-import type { ExposureSummary } from '../src/node/actors/journal-writer-protocol.js';
 import { type NodeConfig, journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
-import type { ReplicatorStatus } from '../src/replication/replicator.js';
 import { startBroker } from './support/brokers.js';
 import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
@@ -74,20 +72,23 @@ describe('peer approvals are plausible or ignored (a real Mosquitto, a compromis
     const configs = new Map<string, NodeConfig>();
     for (const nodeId of NODES) {
       writeFileSync(join(dir, `${nodeId}.password`), users[nodeId]!);
-      configs.set(nodeId, await newNodeConfigIn(tempDir(), {
+      configs.set(
         nodeId,
-        dataDir: join(dir, nodeId, 'data'),
-        keys: shared.keys,
-        replication: {
-          fleet: 'fleet-1',
-          store: 'store-7',
-          brokerUrl: broker.url,
-          username: nodeId,
-          passwordFile: join(dir, `${nodeId}.password`),
-          signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile,
-          peers: peersOf(nodeId, keys),
-        },
-      }));
+        await newNodeConfigIn(tempDir(), {
+          nodeId,
+          dataDir: join(dir, nodeId, 'data'),
+          keys: shared.keys,
+          replication: {
+            fleet: 'fleet-1',
+            store: 'store-7',
+            brokerUrl: broker.url,
+            username: nodeId,
+            passwordFile: join(dir, `${nodeId}.password`),
+            signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile,
+            peers: peersOf(nodeId, keys),
+          },
+        }),
+      );
     }
 
     const now = Date.now();
@@ -109,15 +110,23 @@ describe('peer approvals are plausible or ignored (a real Mosquitto, a compromis
     cleanups.push(() => compromised.stop());
 
     // The forged entries are validly signed and chained: the honest box stores all nine.
-    await eventually(async () => {
-      const status = await honest.ask('replicator', { type: 'status' });
-      return status.origins.find((o) => o.origin === 'box-x')?.headSeq === 9 ? true : undefined;
-    }, 15_000, "box-x's journal to reach box-a");
+    await eventually(
+      async () => {
+        const status = await honest.ask('replicator', { type: 'status' });
+        return status.origins.find((o) => o.origin === 'box-x')?.headSeq === 9 ? true : undefined;
+      },
+      15_000,
+      "box-x's journal to reach box-a",
+    );
     // ...and its journal writer has them in hand, judged implausible, before the payments below.
-    await eventually(async () => {
-      const { peerApprovalsIgnored: ignored } = await honest.ask('journal-writer', { type: 'exposure' });
-      return ignored.future >= 4 && ignored.over_limit >= 4 ? true : undefined;
-    }, 10_000, "box-x's approvals to reach box-a's journal writer");
+    await eventually(
+      async () => {
+        const { peerApprovalsIgnored: ignored } = await honest.ask('journal-writer', { type: 'exposure' });
+        return ignored.future >= 4 && ignored.over_limit >= 4 ? true : undefined;
+      },
+      10_000,
+      "box-x's approvals to reach box-a's journal writer",
+    );
 
     const small = await honest.pay({ idempotencyKey: 'a-victim', amountMinor: 500, currency: 'EUR', card: victim });
     expect(small.decision).toMatchObject({ approved: true, code: 'Y3', mode: 'offline' });

@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type PeerApproval, PeerExposure } from '../src/authorize/peer-exposure.js';
-import {
-  DEFAULT_PEER_CLOCK_TOLERANCE_MS,
-  type PerCardLimits,
-  judgePeerApprovals,
-  peerWindowAt,
-} from '../src/authorize/peer-plausibility.js';
+import { DEFAULT_PEER_CLOCK_TOLERANCE_MS, type PerCardLimits, judgePeerApprovals, peerWindowAt } from '../src/authorize/peer-plausibility.js';
 import { EdgepayError } from '../src/errors.js';
 import { Journal } from '../src/journal/index.js';
 import { ManualClock } from '../src/platform/clock.js';
@@ -51,7 +46,7 @@ describe('judgePeerApprovals (pure)', () => {
     expect(ignored.map((i) => i.reason)).toEqual(['over_limit', 'over_limit', 'over_limit', 'over_limit']);
   });
 
-  it('judges amounts per currency against that currency\'s limit', () => {
+  it("judges amounts per currency against that currency's limit", () => {
     const withinEach = [approval({ amountMinor: 15_000 }), approval({ currency: 'GBP', amountMinor: 10_000 })];
     expect(judgePeerApprovals(withinEach, WINDOW, LIMITS).counted).toHaveLength(2);
     const overGbp = [approval({ currency: 'GBP', amountMinor: 6_000 }), approval({ currency: 'GBP', amountMinor: 4_001 })];
@@ -74,10 +69,7 @@ describe('judgePeerApprovals (pure)', () => {
       currency: fc.constantFrom('EUR', 'GBP', 'USD'),
       amountMinor: fc.integer({ min: 0, max: 40_000 }),
       // From two windows back to ten years ahead, with most near now.
-      wallMs: fc.oneof(
-        fc.integer({ min: NOW - 2 * 24 * 60 * MINUTE_MS, max: NOW + 60 * MINUTE_MS }),
-        fc.integer({ min: NOW, max: NOW + TEN_YEARS_MS }),
-      ),
+      wallMs: fc.oneof(fc.integer({ min: NOW - 2 * 24 * 60 * MINUTE_MS, max: NOW + 60 * MINUTE_MS }), fc.integer({ min: NOW, max: NOW + TEN_YEARS_MS })),
     }),
     { maxLength: 40 },
   );
@@ -115,10 +107,9 @@ describe('judgePeerApprovals (pure)', () => {
   });
 
   it('property: an honest origin, deciding by the same limits with its clock stepping back and forth, is never ignored', () => {
-    const decisions = fc.array(
-      fc.record({ atMs: fc.integer({ min: NOW - 3 * 24 * 60 * MINUTE_MS, max: NOW }), currency: fc.constantFrom('EUR', 'GBP'), amountMinor: fc.integer({ min: 1, max: 9_000 }) }),
-      { maxLength: 60 },
-    );
+    const decisions = fc.array(fc.record({ atMs: fc.integer({ min: NOW - 3 * 24 * 60 * MINUTE_MS, max: NOW }), currency: fc.constantFrom('EUR', 'GBP'), amountMinor: fc.integer({ min: 1, max: 9_000 }) }), {
+      maxLength: 60,
+    });
     fc.assert(
       fc.property(decisions, arbitraryLimits, (tries, limits) => {
         // The origin's own rule (decide.ts): its approvals from atMs - window on, later ones included.
@@ -160,13 +151,16 @@ describe('PeerExposure', () => {
   it('alerts on an over-limit origin as its entries arrive, once per approval however often the card is asked about', () => {
     const clock = new ManualClock(NOW);
     const peers = new PeerExposure({ clock, perCard: () => LIMITS });
-    peers.recordEntries([1, 2, 3, 4].map(() => approval({ amountMinor: 15_000 })), []);
+    peers.recordEntries(
+      [1, 2, 3, 4].map(() => approval({ amountMinor: 15_000 })),
+      [],
+    );
     expect(peers.ignored()).toEqual({ future: 0, over_limit: 4 });
     for (let i = 0; i < 3; i++) expect(peers.cardWindow('tok', 'EUR', WINDOW.sinceWallMs)).toEqual({ count: 0, amountMinor: 0 });
     expect(peers.ignored()).toEqual({ future: 0, over_limit: 4 });
   });
 
-  it('applies a batch\'s voids before judging: an honest origin that voided and approved again is believed', () => {
+  it("applies a batch's voids before judging: an honest origin that voided and approved again is believed", () => {
     const clock = new ManualClock(NOW);
     const peers = new PeerExposure({ clock, perCard: () => LIMITS });
     const batch = [1, 2, 3, 4].map(() => approval({ amountMinor: 1_000 }));
@@ -186,7 +180,7 @@ describe('PeerExposure', () => {
     expect(peers.ignored().over_limit).toBe(2);
   });
 
-  it('stops counting a held approval once this node\'s clock steps back past the tolerance, and counts it again after', () => {
+  it("stops counting a held approval once this node's clock steps back past the tolerance, and counts it again after", () => {
     const clock = new ManualClock(NOW);
     const peers = new PeerExposure({ clock, perCard: () => LIMITS });
     peers.recordEntries([approval({ wallMs: NOW })], []);
@@ -212,7 +206,7 @@ describe('PeerExposure', () => {
   });
 });
 
-describe('stand-in decisions with a lying peer (the security review\'s case)', () => {
+describe("stand-in decisions with a lying peer (the security review's case)", () => {
   const rules = rulesWith((c) => {
     c.perCard.maxCount = 3;
     c.perCard.maxAmountMinor = { EUR: 15_000, USD: 15_000, GBP: 15_000 };
@@ -223,7 +217,14 @@ describe('stand-in decisions with a lying peer (the security review\'s case)', (
     const clock = new ManualClock(NOW);
     const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-a', clock });
     const authorizer = Authorizer.open({ journal, rules, clock });
-    return { clock, authorizer, close: () => (journal.close(), rmSync(dir, { recursive: true, force: true })) };
+    return {
+      clock,
+      authorizer,
+      close: () => {
+        journal.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
 
   it('approves EUR 5 for a card a peer claims four limit-sized approvals of, ten years ahead', async () => {
@@ -240,7 +241,7 @@ describe('stand-in decisions with a lying peer (the security review\'s case)', (
     }
   });
 
-  it('still counts a peer\'s plausible approvals: a card at its limit on another box is declined here', async () => {
+  it("still counts a peer's plausible approvals: a card at its limit on another box is declined here", async () => {
     const node = standIn();
     try {
       const token = cardFacts(43).token;

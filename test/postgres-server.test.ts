@@ -57,9 +57,7 @@ describe('throwaway PostgreSQL server', () => {
 
   it('names what is missing and how to install it when PostgreSQL is not found', () => {
     const empty = tempDir();
-    expect(() => findPostgresBinaries({ path: empty, versionsRoot: join(empty, 'none') })).toThrow(
-      /initdb and postgres not found.*apt-get install postgresql/,
-    );
+    expect(() => findPostgresBinaries({ path: empty, versionsRoot: join(empty, 'none') })).toThrow(/initdb and postgres not found.*apt-get install postgresql/);
     // initdb alone, as a half-removed installation would leave it, is not enough.
     const half = join(empty, 'bin');
     mkdirSync(half);

@@ -1,19 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRemoteError } from '../src/actors/errors.js';
 import type { CollectedCard } from '../src/reader/reader-actor-protocol.js';
-import {
-  type PtyPair,
-  type ReaderActor,
-  type SimulatorProcess,
-  eventually,
-  readerStatus,
-  requireSocat,
-  startPtyPair,
-  startReaderActor,
-  startSimulator,
-  testProfile,
-  waitForState,
-} from './support/pty.js';
+import { type PtyPair, type ReaderActor, type SimulatorProcess, eventually, readerStatus, requireSocat, startPtyPair, startReaderActor, startSimulator, testProfile, waitForState } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
 /*

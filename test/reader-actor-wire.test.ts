@@ -3,16 +3,7 @@ import type { SerialPort } from 'serialport';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isRemoteError } from '../src/actors/errors.js';
 import { withLuhnDigit } from '../src/card/luhn.js';
-import {
-  type DataMessage,
-  type DecoderEvent,
-  FrameDecoder,
-  MessageType,
-  encodeFrame,
-  encodeMessage,
-  emvForCard,
-  encodeTlv,
-} from '../src/reader/protocol/index.js';
+import { type DataMessage, type DecoderEvent, FrameDecoder, MessageType, encodeFrame, encodeMessage, emvForCard, encodeTlv } from '../src/reader/protocol/index.js';
 import type { CollectedCard } from '../src/reader/reader-actor-protocol.js';
 import { truncateUtf8 } from '../src/reader/reader-transactions.js';
 import { SerialLink } from '../src/reader/serial-link.js';

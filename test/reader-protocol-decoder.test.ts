@@ -4,16 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  crc16,
-  decodeFrame,
-  encodeFrame,
-  FrameDecoder,
-  isProtocolError,
-  MAX_FRAME_BYTES,
-  MAX_PAYLOAD,
-  type DecoderEvent,
-} from '../src/reader/protocol/index.js';
+import { crc16, decodeFrame, encodeFrame, FrameDecoder, isProtocolError, MAX_FRAME_BYTES, MAX_PAYLOAD, type DecoderEvent } from '../src/reader/protocol/index.js';
 
 type Outcome = { frame: string } | { error: string };
 
@@ -67,13 +58,16 @@ function run(bytes: Uint8Array, cuts: readonly number[]): Outcome[] {
   return events.map(outcome);
 }
 
-const frameArb = fc
-  .record({ seq: fc.integer({ min: 0, max: 255 }), type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 64 }) })
-  .map(({ seq, type, payload }) => encodeFrame(seq, type, payload));
+const frameArb = fc.record({ seq: fc.integer({ min: 0, max: 255 }), type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 64 }) }).map(({ seq, type, payload }) => encodeFrame(seq, type, payload));
 /** Bytes biased towards STX, ETX and small LEN bytes, so fake candidates are common. */
 const noisyByte = fc.oneof(fc.constantFrom(0x02, 0x03, 0x00, 0x01, 0x04), fc.integer({ min: 0, max: 255 }));
 const noisy = fc.array(noisyByte, { maxLength: 40 }).map((b) => Uint8Array.from(b));
-const quietGarbage = fc.array(fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0x02), { maxLength: 20 }).map((b) => Uint8Array.from(b));
+const quietGarbage = fc
+  .array(
+    fc.integer({ min: 0, max: 255 }).filter((b) => b !== 0x02),
+    { maxLength: 20 },
+  )
+  .map((b) => Uint8Array.from(b));
 const cutsArb = fc.array(fc.nat(), { maxLength: 30 });
 /** No STX, and long enough to complete and reject any candidate still pending. */
 const FLUSH = new Uint8Array(MAX_FRAME_BYTES);
@@ -147,39 +141,34 @@ describe('FrameDecoder properties', () => {
 
   it('up to 3 bit flips: corrupted frames are never emitted, untouched frames always are', () => {
     fc.assert(
-      fc.property(
-        fc.array(frameArb, { minLength: 1, maxLength: 8 }),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 3 }),
-        cutsArb,
-        (frames, flips, cuts) => {
-          const original = concat(frames);
-          const bytes = Uint8Array.from(original);
-          for (const [at, bit] of flips) {
-            const index = at % bytes.length;
-            bytes[index] = (bytes[index] as number) ^ (1 << bit);
-          }
-          // A byte flipped twice at the same bit is back as it was: only bytes that changed count as touched.
-          const touched = new Set<number>();
-          bytes.forEach((byte, i) => {
-            if (byte !== original[i]) touched.add(i);
-          });
-          let offset = 0;
-          const untouched: string[] = [];
-          for (const frame of frames) {
-            if (![...touched].some((i) => i >= offset && i < offset + frame.length)) untouched.push(hex(frame));
-            offset += frame.length;
-          }
-          const input = Buffer.from(bytes);
-          const emitted = framesOf(run(concat([bytes, FLUSH]), cuts));
-          // Emitted frames are re-encoded with a fresh CRC, so finding them in the input proves their CRC matched there.
-          for (const frame of emitted) expect(input.indexOf(Buffer.from(frame, 'hex'))).toBeGreaterThanOrEqual(0);
-          if (emitted.some((frame) => !untouched.includes(frame))) {
-            skipped.flips++;
-            return;
-          }
-          expect(emitted).toEqual(untouched);
-        },
-      ),
+      fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 3 }), cutsArb, (frames, flips, cuts) => {
+        const original = concat(frames);
+        const bytes = Uint8Array.from(original);
+        for (const [at, bit] of flips) {
+          const index = at % bytes.length;
+          bytes[index] = (bytes[index] as number) ^ (1 << bit);
+        }
+        // A byte flipped twice at the same bit is back as it was: only bytes that changed count as touched.
+        const touched = new Set<number>();
+        bytes.forEach((byte, i) => {
+          if (byte !== original[i]) touched.add(i);
+        });
+        let offset = 0;
+        const untouched: string[] = [];
+        for (const frame of frames) {
+          if (![...touched].some((i) => i >= offset && i < offset + frame.length)) untouched.push(hex(frame));
+          offset += frame.length;
+        }
+        const input = Buffer.from(bytes);
+        const emitted = framesOf(run(concat([bytes, FLUSH]), cuts));
+        // Emitted frames are re-encoded with a fresh CRC, so finding them in the input proves their CRC matched there.
+        for (const frame of emitted) expect(input.indexOf(Buffer.from(frame, 'hex'))).toBeGreaterThanOrEqual(0);
+        if (emitted.some((frame) => !untouched.includes(frame))) {
+          skipped.flips++;
+          return;
+        }
+        expect(emitted).toEqual(untouched);
+      }),
       { numRuns: 300 },
     );
     // Only a CRC-16 collision (a corrupted LEN framing a random span whose CRC happens to match, about
@@ -191,14 +180,18 @@ describe('FrameDecoder properties', () => {
     // A LEN byte equal to STX starts a new candidate inside the rejected header, which then waits for
     // its own (in-range) length: that stall is the case the line-silence rule in PROTOCOL.md covers,
     // tested with the link. Here the LEN bytes avoid STX so the next frame is found at once.
-    const lenArb = fc
-      .oneof(fc.integer({ min: 0, max: 1 }), fc.integer({ min: MAX_PAYLOAD + 3, max: 0xffff }))
-      .filter((len) => len >> 8 !== 0x02 && (len & 0xff) !== 0x02);
+    const lenArb = fc.oneof(fc.integer({ min: 0, max: 1 }), fc.integer({ min: MAX_PAYLOAD + 3, max: 0xffff })).filter((len) => len >> 8 !== 0x02 && (len & 0xff) !== 0x02);
     fc.assert(
-      fc.property(lenArb, fc.uint8Array({ maxLength: 20 }).map((b) => b.map((x) => (x === 2 ? 0 : x))), frameArb, cutsArb, (len, rest, frame, cuts) => {
-        const bytes = concat([Uint8Array.of(0x02, len >> 8, len & 0xff), rest, frame]);
-        expect(run(bytes, cuts)).toEqual([{ error: len < 2 ? 'undersize' : 'oversize' }, { frame: hex(frame) }]);
-      }),
+      fc.property(
+        lenArb,
+        fc.uint8Array({ maxLength: 20 }).map((b) => b.map((x) => (x === 2 ? 0 : x))),
+        frameArb,
+        cutsArb,
+        (len, rest, frame, cuts) => {
+          const bytes = concat([Uint8Array.of(0x02, len >> 8, len & 0xff), rest, frame]);
+          expect(run(bytes, cuts)).toEqual([{ error: len < 2 ? 'undersize' : 'oversize' }, { frame: hex(frame) }]);
+        },
+      ),
     );
   });
 

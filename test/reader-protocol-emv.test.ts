@@ -1,14 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  cardFromEmv,
-  EmvTag,
-  emvForCard,
-  encodeTlv,
-  isProtocolError,
-  parseTlv,
-  type TlvNode,
-} from '../src/reader/protocol/index.js';
+import { cardFromEmv, EmvTag, emvForCard, encodeTlv, isProtocolError, parseTlv, type TlvNode } from '../src/reader/protocol/index.js';
 
 const PAN = '4761739001010010';
 const base = { pan: PAN, expiryYymm: '2712', amountMinor: 1250n, currencyNumeric: 978 };
@@ -36,9 +28,23 @@ function withTag(tag: number, valueHex: string | undefined): TlvNode[] {
 
 describe('cardFromEmv', () => {
   it('reads PAN, expiry and PAN sequence from the vectors card data set', () => {
-    const tlv = '7022' + '5a084761739001010010' + '5f2403271231' + '5f340101' + '570c4761739001010010d2712201'
-      + '7718' + '82021980' + '9f270180' + '9f36020042' + '9f26088e19ed4bcd3b6c31'
-      + '9f0206000000001250' + '5f2a020978' + '9a03250614' + '9c0100' + '95050000008000' + '9f37041a2b3c4d';
+    const tlv =
+      '7022' +
+      '5a084761739001010010' +
+      '5f2403271231' +
+      '5f340101' +
+      '570c4761739001010010d2712201' +
+      '7718' +
+      '82021980' +
+      '9f270180' +
+      '9f36020042' +
+      '9f26088e19ed4bcd3b6c31' +
+      '9f0206000000001250' +
+      '5f2a020978' +
+      '9a03250614' +
+      '9c0100' +
+      '95050000008000' +
+      '9f37041a2b3c4d';
     expect(cardFromEmv(parseTlv(hexValue(tlv)), expected)).toEqual({ pan: PAN, expiryYymm: '2712', panSequence: '01' });
   });
 
@@ -122,7 +128,12 @@ describe('emvForCard', () => {
   });
 
   it('refuses inputs a card cannot carry', () => {
-    for (const spec of [{ ...base, pan: '1234' }, { ...base, expiryYymm: '2713' }, { ...base, amountMinor: 10n ** 12n }, { ...base, amountMinor: 1.5 }]) {
+    for (const spec of [
+      { ...base, pan: '1234' },
+      { ...base, expiryYymm: '2713' },
+      { ...base, amountMinor: 10n ** 12n },
+      { ...base, amountMinor: 1.5 },
+    ]) {
       expect(() => emvForCard(spec)).toThrow(expect.objectContaining({ code: 'EDGEPAY_MESSAGE_INVALID' }));
     }
   });

@@ -5,17 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeFrame,
-  encodeFrame,
-  isProtocolError,
-  Link,
-  MessageType,
-  type DataMessage,
-  type LinkDownReason,
-  type LinkOptions,
-  type LinkTimers,
-} from '../src/reader/protocol/index.js';
+import { decodeFrame, encodeFrame, isProtocolError, Link, MessageType, type DataMessage, type LinkDownReason, type LinkOptions, type LinkTimers } from '../src/reader/protocol/index.js';
 
 /** Virtual time: timers and deliveries run in (time, creation) order, nothing runs by itself. */
 class Sim implements LinkTimers {
@@ -163,7 +153,11 @@ describe('Link sending', () => {
   });
 
   it('a throwing transport takes the link down', async () => {
-    const { link, downs } = harness({ write: () => { throw new Error('EIO'); } });
+    const { link, downs } = harness({
+      write: () => {
+        throw new Error('EIO');
+      },
+    });
     expect(await outcome(link.send(cancel(1)))).toBe('EDGEPAY_LINK_DOWN');
     expect(downs).toEqual(['write_failed']);
   });
@@ -182,7 +176,10 @@ describe('Link receiving', () => {
     link.receive(cancelFrame(5, 9));
     link.receive(cancelFrame(5, 9));
     expect(received).toEqual([cancel(9)]);
-    expect(frames(writes).map((f) => [f.seq, f.type])).toEqual([[5, 0x06], [5, 0x06]]);
+    expect(frames(writes).map((f) => [f.seq, f.type])).toEqual([
+      [5, 0x06],
+      [5, 0x06],
+    ]);
     link.receive(cancelFrame(6, 10));
     expect(received).toEqual([cancel(9), cancel(10)]);
   });
@@ -227,8 +224,18 @@ describe('Link receiving', () => {
       retransmissions: 0,
       timers: new Sim(),
     });
-    peers.a = new Link(options(() => {}, () => peers.b));
-    peers.b = new Link(options((m) => got.push(m), () => peers.a));
+    peers.a = new Link(
+      options(
+        () => {},
+        () => peers.b,
+      ),
+    );
+    peers.b = new Link(
+      options(
+        (m) => got.push(m),
+        () => peers.a,
+      ),
+    );
     await Promise.all([1, 2, 3].map((i) => peers.a?.send(cancel(i))));
     expect(got).toEqual([cancel(1), cancel(2), cancel(3)]);
   });
@@ -309,8 +316,14 @@ describe('two Links over a faulty line', () => {
           const down = { a: 0, b: 0 };
           const make = (name: 'a' | 'b', write: (bytes: Uint8Array) => void) =>
             new Link({ write, onMessage: (m) => got[name].push(m), onLinkDown: () => down[name]++, ackTimeoutMs: ACK_TIMEOUT_MS, retransmissions, timers: sim });
-          peers.a = make('a', line(sim, faultsAB, () => peers.b as Link));
-          peers.b = make('b', line(sim, faultsBA, () => peers.a as Link));
+          peers.a = make(
+            'a',
+            line(sim, faultsAB, () => peers.b as Link),
+          );
+          peers.b = make(
+            'b',
+            line(sim, faultsBA, () => peers.a as Link),
+          );
           const sentA = fromA.map((m) => outcome((peers.a as Link).send(m)));
           const sentB = fromB.map((m) => outcome((peers.b as Link).send(m)));
           expect(sim.run()).toBe(true);
@@ -338,8 +351,14 @@ describe('two Links over a faulty line', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(messageArb, { minLength: 1, maxLength: 8 }),
-        fc.array(faultArb.filter((f) => f.kind !== 'corrupt' && f.kind !== 'noise'), { maxLength: 20 }),
-        fc.array(faultArb.filter((f) => f.kind !== 'corrupt' && f.kind !== 'noise'), { maxLength: 20 }),
+        fc.array(
+          faultArb.filter((f) => f.kind !== 'corrupt' && f.kind !== 'noise'),
+          { maxLength: 20 },
+        ),
+        fc.array(
+          faultArb.filter((f) => f.kind !== 'corrupt' && f.kind !== 'noise'),
+          { maxLength: 20 },
+        ),
         async (messages, faultsAB, faultsBA) => {
           const sim = new Sim();
           const peers: { a?: Link; b?: Link } = {};

@@ -1,22 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeMessage,
-  encodeMessage,
-  isProtocolError,
-  MAX_PAYLOAD,
-  MessageType,
-  type Message,
-} from '../src/reader/protocol/index.js';
+import { decodeMessage, encodeMessage, isProtocolError, MAX_PAYLOAD, MessageType, type Message } from '../src/reader/protocol/index.js';
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
-const asciiText = (maxLength: number, minLength = 0) =>
-  fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), minLength, maxLength });
+const asciiText = (maxLength: number, minLength = 0) => fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), minLength, maxLength });
 /** Unicode text whose UTF-8 form fits the byte limit. */
-const utf8Text = (maxBytes: number) =>
-  fc.string({ unit: 'grapheme', maxLength: maxBytes }).filter((s) => Buffer.byteLength(s, 'utf8') <= maxBytes);
+const utf8Text = (maxBytes: number) => fc.string({ unit: 'grapheme', maxLength: maxBytes }).filter((s) => Buffer.byteLength(s, 'utf8') <= maxBytes);
 
 const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ kind: fc.constant('HELLO' as const), protocolVersion: u8, capabilities: u8, maxPayload: u16, model: asciiText(32), firmwareVersion: asciiText(32) }),
@@ -98,13 +89,13 @@ describe('strict layouts (NAK 5)', () => {
     ['SHOW_RESULT empty code', MessageType.SHOW_RESULT, '000000070100' + '00'],
     ['SHOW_RESULT code of 5', MessageType.SHOW_RESULT, '0000000701054142434445' + '00'],
     ['SHOW_RESULT code not ASCII', MessageType.SHOW_RESULT, '000000070101c3' + '00'],
-    ['SHOW_RESULT text of 65 bytes', MessageType.SHOW_RESULT, '00000007010159' + '41' + '41'.repeat(65)],
+    ['SHOW_RESULT text of 65 bytes', MessageType.SHOW_RESULT, `0000000701015941${'41'.repeat(65)}`],
     ['SHOW_RESULT text runs past the payload', MessageType.SHOW_RESULT, '00000007010159' + '05414141'],
     ['SHOW_RESULT text not UTF-8', MessageType.SHOW_RESULT, '00000007010159' + '02c328'],
-    ['HELLO model of 33', MessageType.HELLO, '01070400' + '21' + '41'.repeat(33) + '00'],
+    ['HELLO model of 33', MessageType.HELLO, `0107040021${'41'.repeat(33)}00`],
     ['HELLO without firmwareVersion', MessageType.HELLO, '0107040000'],
     ['HELLO trailing byte', MessageType.HELLO, '010704000000ff'],
-    ['ERROR text of 129', MessageType.ERROR, '01' + '81' + '41'.repeat(129)],
+    ['ERROR text of 129', MessageType.ERROR, `0181${'41'.repeat(129)}`],
   ])('%s', (_name, type, payloadHex) => {
     expect(codeOf(() => decodeMessage(type, hex(payloadHex)))).toBe('EDGEPAY_FRAME_MALFORMED');
   });

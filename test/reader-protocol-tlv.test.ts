@@ -1,15 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  encodeTlv,
-  isProtocolError,
-  parseTlv,
-  TLV_MAX_DEPTH,
-  TLV_MAX_INPUT_BYTES,
-  TLV_MAX_OBJECTS,
-  type TlvNode,
-  type TlvObject,
-} from '../src/reader/protocol/index.js';
+import { encodeTlv, isProtocolError, parseTlv, TLV_MAX_DEPTH, TLV_MAX_INPUT_BYTES, TLV_MAX_OBJECTS, type TlvNode, type TlvObject } from '../src/reader/protocol/index.js';
 
 const REASONS = ['truncated', 'indefinite_length', 'length_too_long', 'tag_too_long', 'too_deep', 'too_many_objects', 'too_long'];
 
@@ -68,21 +59,30 @@ const tlvishByte = fc.oneof(fc.constantFrom(0x00, 0x01, 0x02, 0x1f, 0x3f, 0x5f, 
 describe('parseTlv properties', () => {
   it('random bytes: returns, or throws EDGEPAY_TLV_INVALID with a known reason', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 1100 }), fc.array(tlvishByte, { maxLength: 60 }).map((b) => Uint8Array.from(b))), (bytes) => {
-        const reason = reasonOf(bytes);
-        if (reason !== undefined) expect(REASONS).toContain(reason);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 1100 }),
+          fc.array(tlvishByte, { maxLength: 60 }).map((b) => Uint8Array.from(b)),
+        ),
+        (bytes) => {
+          const reason = reasonOf(bytes);
+          if (reason !== undefined) expect(REASONS).toContain(reason);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('whatever it accepts re-encodes to something it parses to the same tree', () => {
     fc.assert(
-      fc.property(fc.array(tlvishByte, { maxLength: 60 }).map((b) => Uint8Array.from(b)), (bytes) => {
-        if (reasonOf(bytes) !== undefined) return;
-        const parsed = parseTlv(bytes);
-        expect(shape(parseTlv(encodeTlv(parsed)))).toEqual(shape(parsed));
-      }),
+      fc.property(
+        fc.array(tlvishByte, { maxLength: 60 }).map((b) => Uint8Array.from(b)),
+        (bytes) => {
+          if (reasonOf(bytes) !== undefined) return;
+          const parsed = parseTlv(bytes);
+          expect(shape(parseTlv(encodeTlv(parsed)))).toEqual(shape(parsed));
+        },
+      ),
       { numRuns: 3000 },
     );
   });

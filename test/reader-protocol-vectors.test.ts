@@ -45,9 +45,7 @@ const fromHex = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'h
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 function eventToJson(event: DecoderEvent): ExpectJson {
-  return event.kind === 'frame'
-    ? { frame: { seq: event.seq, type: event.type, payloadHex: toHex(event.payload) } }
-    : { error: event.error };
+  return event.kind === 'frame' ? { frame: { seq: event.seq, type: event.type, payloadHex: toHex(event.payload) } } : { error: event.error };
 }
 
 function tlvToJson(object: TlvObject): TlvJson {

@@ -12,7 +12,7 @@ import { handleReaderRequest, startLaneReader } from '../src/reader/reader-servi
  * pace plus the handshake, not a backoff grown during the outage.
  */
 
-describe('an absent reader\'s port', () => {
+describe("an absent reader's port", () => {
   it('is tried again at most REOPEN_DELAY_MS.max apart however long the reader stays away, and warned about once', async () => {
     const delays: number[] = [];
     let due: (() => void) | undefined;
@@ -113,7 +113,7 @@ describe('a reader the node is still shaking hands with', () => {
   });
 });
 
-describe('the reader actor\'s status request', () => {
+describe("the reader actor's status request", () => {
   it('with settle, answers once the handshake in progress ended; without, at once with connecting', async () => {
     let fail!: () => void;
     const reader = startLaneReader(

@@ -93,7 +93,12 @@ describe('edgepay reader simulate', () => {
     expect(await sim.stop()).toBe(0);
     const log = sim.stderr();
     expect(log).toContain('SIGTERM: stopped');
-    expect(log.trim().split('\n').every((line) => line.startsWith('reader-sim: '))).toBe(true);
+    expect(
+      log
+        .trim()
+        .split('\n')
+        .every((line) => line.startsWith('reader-sim: ')),
+    ).toBe(true);
   });
 
   it('refuses a bad script, a bad seed and an absent device with the reason', async () => {
@@ -102,11 +107,7 @@ describe('edgepay reader simulate', () => {
       const sim = startSimulator(['reader', 'simulate', '--profile', 'edgepay-sim', ...args]);
       return { code: await sim.exited, stderr: sim.stderr() };
     };
-    const [badCards, badSeed, absent] = await Promise.all([
-      run(['--port', `${dir}/x`, '--cards', 'good,gold']),
-      run(['--port', `${dir}/x`, '--seed', '-1']),
-      run(['--port', `${dir}/absent`]),
-    ]);
+    const [badCards, badSeed, absent] = await Promise.all([run(['--port', `${dir}/x`, '--cards', 'good,gold']), run(['--port', `${dir}/x`, '--seed', '-1']), run(['--port', `${dir}/absent`])]);
     expect(badCards.code).not.toBe(0);
     expect(badCards.stderr).toContain('must be a comma-separated list of good, regular, expired');
     expect(badSeed.code).not.toBe(0);

@@ -10,10 +10,9 @@ import { journalPathOf, loadNodeConfig } from '../src/node/config.js';
 import { initNode } from '../src/node/init.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import type { ReconciliationReport } from '../src/reconcile/report.js';
-import type { DrainReport } from '../src/reconcile/uplink.js';
 import { peersOf } from '../src/replication/provision.js';
 import { startCentreProcess } from './support/centre-process.js';
-import { CLI, type CliResult, runCli } from './support/cli.js';
+import { CLI, type CliResult } from './support/cli.js';
 import { centreStoreOnMosquitto } from './support/centre-store.js';
 import { authorizationDraft } from './support/drafts.js';
 import { nodeConfigIn } from './support/node.js';
@@ -78,7 +77,7 @@ async function store(extra: Record<string, unknown>): Promise<{ dir: string; con
   return { dir, configFile, centre };
 }
 
-describe('reconcile status shows the centre\'s own counts and sums over MQTT', () => {
+describe("reconcile status shows the centre's own counts and sums over MQTT", () => {
   it('node stopped: asks the centre with a client of its own; matched only once the ledger holds the journal; amounts with their exponent', async () => {
     const { configFile } = await store({});
     const config = loadNodeConfig(configFile);
@@ -108,7 +107,7 @@ describe('reconcile status shows the centre\'s own counts and sums over MQTT', (
     expect(text).toContain('matched to the minor unit');
   }, 60_000);
 
-  it('node running: asks through the node\'s own session (which it keeps); with the centre silent it says so and is not matched', async () => {
+  it("node running: asks through the node's own session (which it keeps); with the centre silent it says so and is not matched", async () => {
     const port = await freePort();
     const { configFile, centre } = await store({ observability: { host: '127.0.0.1', port } });
     const node = await NodeRuntime.start({ config: loadNodeConfig(configFile), registry: new Registry() });

@@ -6,8 +6,6 @@ import { withLuhnDigit } from '../src/card/luhn.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { journalPathOf } from '../src/node/config.js';
 import { NodeRuntime } from '../src/node/runtime.js';
-import type { DrainReport } from '../src/reconcile/uplink.js';
-import type { UplinkStatus } from '../src/reconcile/uplink-protocol.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 

@@ -44,7 +44,7 @@ describe('broker endpoints', () => {
     aimAt(options, brokerEndpointOf('mqtts://broker-b.local:8884'));
     expect(options).toMatchObject({ protocol: 'mqtts', host: 'broker-b.local', hostname: 'broker-b.local', port: 8884, servername: 'broker-b.local' });
     aimAt(options, brokerEndpointOf('mqtts://10.0.0.2:8883'));
-    expect(options['servername']).toBeUndefined();
+    expect(options.servername).toBeUndefined();
     expect(() => brokerEndpointOf('ws://broker:80')).toThrow(/must be mqtt:\/\/ or mqtts:\/\//);
   });
 
@@ -59,7 +59,12 @@ describe('broker endpoints', () => {
 
   it('the node configuration names the bad standby and what is allowed', () => {
     const config = (replication: Record<string, unknown>) =>
-      checkNodeConfig({ nodeId: 'lane-1', dataDir: '/tmp/x', keys: { tokenKeyFile: '/tmp/t', centrePublicKeyFile: '/tmp/c', plainTokenKeyFileForDevelopment: true }, replication: { fleet: 'f', store: 's', brokerUrl: 'mqtt://a:1883', signingKeyFile: '/tmp/k', ...replication } });
+      checkNodeConfig({
+        nodeId: 'lane-1',
+        dataDir: '/tmp/x',
+        keys: { tokenKeyFile: '/tmp/t', centrePublicKeyFile: '/tmp/c', plainTokenKeyFileForDevelopment: true },
+        replication: { fleet: 'f', store: 's', brokerUrl: 'mqtt://a:1883', signingKeyFile: '/tmp/k', ...replication },
+      });
     expect(config({ standbyBrokerUrls: ['mqtt://b:1883'] })).toMatchObject({ ok: true, config: { replication: { standbyBrokerUrls: ['mqtt://b:1883'], failbackAfterSeconds: 30 } } });
     const problems = (replication: Record<string, unknown>) => {
       const checked = config(replication);
@@ -143,7 +148,7 @@ describe('failover between two real brokers', () => {
     // Not before the primary had answered for the whole hold time.
     expect(failbackMs).toBeGreaterThanOrEqual(1_500);
     clearInterval(pump);
-    await until(() => Object.keys(lane['outgoing'] as object).length === 0, 5_000);
+    await until(() => Object.keys(lane.outgoing as object).length === 0, 5_000);
 
     // What a SIGKILLed broker had acknowledged and not yet passed on dies with it (the nodes' repair
     // brings such entries again); everything acknowledged after that reached a subscriber.

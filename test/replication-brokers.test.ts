@@ -149,7 +149,11 @@ class Fleet {
   }
 
   async waitConverged(ids: readonly Lane[] = LANES): Promise<void> {
-    await waitFor(() => this.converged(ids), 'replicas to converge', () => ids.map((id) => this.node(id).replicator?.status()));
+    await waitFor(
+      () => this.converged(ids),
+      'replicas to converge',
+      () => ids.map((id) => this.node(id).replicator?.status()),
+    );
     for (const holder of ids) {
       for (const origin of LANES.filter((o) => o !== holder)) {
         expect(this.node(holder).replicator!.replicas.verify(origin)).toMatchObject({ ok: true, checked: this.node(origin).journal.chainHead().seq });
@@ -178,7 +182,11 @@ async function pollUntil<T>(read: () => T | Promise<T>, done: (value: T) => bool
 }
 
 async function waitFor(condition: () => boolean, what: string, explain: () => unknown = () => undefined): Promise<void> {
-  await pollUntil(() => (condition() ? true : explain() ?? false), (v) => v === true, what);
+  await pollUntil(
+    () => (condition() ? true : (explain() ?? false)),
+    (v) => v === true,
+    what,
+  );
 }
 
 async function rawClient(url: string, user: string, secret: string, clientId: string, protocolVersion: 4 | 5 = 4): Promise<MqttClient> {
@@ -286,7 +294,11 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kin
     for (const seq of [20, 3, 1, 7, 1, 2, 9, 8, 4, 10, 12, 11, 10, 13, 15, 14, 16, 18, 17, 19, 20]) {
       await injector.publishAsync(topics.journal(GHOST), sealEnvelope(entries[seq - 1]!, key), { qos: 1 });
     }
-    await waitFor(() => LANES.every((id) => f.node(id).replicator!.replicas.head(GHOST).seq === 20), 'the ghost chain everywhere', () => LANES.map((id) => f.status(id)));
+    await waitFor(
+      () => LANES.every((id) => f.node(id).replicator!.replicas.head(GHOST).seq === 20),
+      'the ghost chain everywhere',
+      () => LANES.map((id) => f.status(id)),
+    );
     // The journal topic's own three duplicates (1, 10, 20), whatever repair answers add.
     await waitFor(() => LANES.every((id) => f.status(id).counters.duplicate >= 3), 'the duplicates to be seen');
     for (const id of LANES) {
@@ -340,7 +352,8 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kin
     for (const [client, topic, payload] of sends) await client.publishAsync(topic, payload, { qos: 1 });
     const expected = { bad_signature: 1, bad_hash: 1, conflict: 1, malformed: 1 };
     await waitFor(
-      () => Object.entries(expected).every(([k, n]) => f.status('lane-3').counters[k as keyof typeof expected] >= n) &&
+      () =>
+        Object.entries(expected).every(([k, n]) => f.status('lane-3').counters[k as keyof typeof expected] >= n) &&
         f.status('lane-3').counters.wrong_topic >= 1 &&
         f.status('lane-1').counters.wrong_topic >= 1 &&
         f.status('lane-2').counters.unknown_key >= 1,
@@ -425,7 +438,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kin
       'the actor to hold both peers',
     );
     expect(status).toMatchObject({ nodeId: 'lane-1', connected: true, outbox: { ackedSeq: 4 } });
-    expect(status.origins.map((o) => [o.origin, o.headSeq, o.lag])).toEqual([['lane-2', 4, 0], ['lane-3', 4, 0]]);
+    expect(status.origins.map((o) => [o.origin, o.headSeq, o.lag])).toEqual([
+      ['lane-2', 4, 0],
+      ['lane-3', 4, 0],
+    ]);
     const shared = (await actor.request({ type: 'approvals-since', wallMs: 0 })) as SharedApprovals;
     expect(shared.approvals.map((a) => a.origin).sort()).toEqual(['lane-2', 'lane-2', 'lane-2', 'lane-2', 'lane-3', 'lane-3', 'lane-3', 'lane-3']);
     expect(shared).toMatchObject({ releases: [], truncated: false });

@@ -52,7 +52,7 @@ interface Kind<T> {
   readonly seal: (value: T, key: KeyObject) => Buffer;
   readonly open: (payload: Buffer, topicNode: string, ring: KeyRing) => OpenedControl<unknown>;
 }
-const kind = <T,>(k: Kind<T>) => ({
+const kind = <T>(k: Kind<T>) => ({
   name: k.name,
   sealed: k.values.map((value) => ({ value, signer: k.signer(value), payload: k.seal(value, keyOf(k.signer(value))), sealWith: (key: KeyObject) => k.seal(value, key) })),
   open: k.open,
@@ -65,7 +65,7 @@ const kinds = [
 
 describe.each(kinds)('$name messages', ({ sealed, open: openWith }) => {
   const open = (payload: Buffer, topicNode: string) => openWith(payload, topicNode, keys);
-  it('open what was sealed, on the signer\'s own topic, to the same content', () => {
+  it("open what was sealed, on the signer's own topic, to the same content", () => {
     fc.assert(
       fc.property(sealed, ({ payload, signer, value }) => {
         expect(open(payload, signer)).toEqual({ ok: true, message: value });
@@ -85,7 +85,7 @@ describe.each(kinds)('$name messages', ({ sealed, open: openWith }) => {
     );
   });
 
-  it('are refused on another node\'s topic (wrong_topic), from an unknown node (unknown_node), or with another key (bad_signature)', () => {
+  it("are refused on another node's topic (wrong_topic), from an unknown node (unknown_node), or with another key (bad_signature)", () => {
     fc.assert(
       fc.property(sealed, ({ payload, signer, sealWith }) => {
         const other = signer === 'node-a' ? 'node-b' : 'node-a';
@@ -103,7 +103,7 @@ describe.each(kinds)('$name messages', ({ sealed, open: openWith }) => {
     fc.assert(
       fc.property(sealed, ({ payload, signer }) => {
         const json = JSON.parse(payload.toString()) as Record<string, unknown>;
-        delete json['sig'];
+        delete json.sig;
         expect(open(Buffer.from(JSON.stringify({ ...json, v: 1 })), signer)).toMatchObject({ ok: false, reason: 'unsigned' });
       }),
       { numRuns: 20 },
@@ -130,7 +130,7 @@ describe('domain separation', () => {
 describe('status order', () => {
   const status = (session: number, online: boolean, n: number, at = NOW): NodeStatus => ({ nodeId: 'node-a', online, headSeq: 1, wallMs: at, session, n });
 
-  it('accepts in the node\'s own order whatever the arrival order; older ones are stale, equal ones redeliveries', () => {
+  it("accepts in the node's own order whatever the arrival order; older ones are stale, equal ones redeliveries", () => {
     fc.assert(
       fc.property(fc.array(fc.record({ session: fc.integer({ min: 0, max: 5 }), online: fc.boolean(), n: fc.nat({ max: 5 }) }), { minLength: 1, maxLength: 30 }), (arrivals) => {
         const freshness = new StatusFreshness();
@@ -146,7 +146,7 @@ describe('status order', () => {
     );
   });
 
-  it('puts a session\'s last will (stamped at connect) after its heartbeats, and a new session after both', () => {
+  it("puts a session's last will (stamped at connect) after its heartbeats, and a new session after both", () => {
     const freshness = new StatusFreshness();
     expect(freshness.admit(status(NOW - 10_000, true, 1, NOW - 5_000), NOW)).toBe('fresh');
     expect(freshness.admit(status(NOW - 10_000, true, 7, NOW - 1_000), NOW)).toBe('fresh');
@@ -170,7 +170,7 @@ describe('status order', () => {
     expect(freshness.admit(status(NOW + MAX_SESSION_LEAD_MS + 1, true, 0, NOW), NOW)).toBe('future');
   });
 
-  it('tolerates the simulation\'s largest wall-clock step: a status stamped just before a 10-minute step back is not refused', () => {
+  it("tolerates the simulation's largest wall-clock step: a status stamped just before a 10-minute step back is not refused", () => {
     expect(MAX_FUTURE_SKEW_MS).toBeGreaterThan(600_000);
     expect(new StatusFreshness().admit(status(NOW, true, 0, NOW), NOW - 600_000 - 1_000)).toBe('fresh');
   });
@@ -222,7 +222,7 @@ describe('the status reporter', () => {
     db.close();
   });
 
-  it('continues after its previous process\'s retained status when that one is newer (clock stepped back across a restart)', async () => {
+  it("continues after its previous process's retained status when that one is newer (clock stepped back across a restart)", async () => {
     const clock = new ManualClock(NOW);
     const { sent, reporter: r, opened } = reporter(clock);
     r.announce();

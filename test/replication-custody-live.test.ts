@@ -26,48 +26,52 @@ afterEach(async () => {
 const NODES = ['lane-1', 'lane-2', 'lane-3'];
 
 async function liveStore(dir: string) {
-    const users = Object.fromEntries(NODES.map((n) => [n, `pw-${n}`]));
-    const broker = await startAedes(users, { fleet: 'f', store: 's' });
-    cleanups.push(() => broker.stop());
-    const keys = provisionNodeKeys(join(dir, 'keys'), NODES);
-    const replicators = new Map<string, Replicator>();
-    const journals = new Map<string, Journal>();
-    for (const nodeId of NODES) {
-      const nodeDir = join(dir, nodeId);
-      const journal = Journal.open({ path: join(nodeDir, 'journal.db'), nodeId });
-      cleanups.push(() => journal.close());
-      journals.set(nodeId, journal);
-      writeFileSync(join(dir, `${nodeId}.pw`), users[nodeId]!);
-      const replicator = Replicator.start({
-        settings: {
-          nodeId,
-          dataDir: nodeDir,
-          journalPath: join(nodeDir, 'journal.db'),
-          fleet: 'f',
-          store: 's',
-          brokerUrl: broker.url,
-          username: nodeId,
-          passwordFile: join(dir, `${nodeId}.pw`),
-          signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile,
-          peers: peersOf(nodeId, keys),
-          inflightWindow: 16,
-        },
-        // Live nodes repeat their status often, so only a stopped one goes silent.
-        tuning: { reconnectPeriodMs: 100, statusMinIntervalMs: 50, statusHeartbeatMs: 100, repairTickMs: 50, custodyAfterMs: 800 },
-      });
-      cleanups.push(() => replicator.stop());
-      replicators.set(nodeId, replicator);
-    }
-    await eventually(() => (replicators.get('lane-1')!.status().connected && replicators.get('lane-2')!.status().connected ? true : undefined), 5_000, 'connections');
+  const users = Object.fromEntries(NODES.map((n) => [n, `pw-${n}`]));
+  const broker = await startAedes(users, { fleet: 'f', store: 's' });
+  cleanups.push(() => broker.stop());
+  const keys = provisionNodeKeys(join(dir, 'keys'), NODES);
+  const replicators = new Map<string, Replicator>();
+  const journals = new Map<string, Journal>();
+  for (const nodeId of NODES) {
+    const nodeDir = join(dir, nodeId);
+    const journal = Journal.open({ path: join(nodeDir, 'journal.db'), nodeId });
+    cleanups.push(() => journal.close());
+    journals.set(nodeId, journal);
+    writeFileSync(join(dir, `${nodeId}.pw`), users[nodeId]!);
+    const replicator = Replicator.start({
+      settings: {
+        nodeId,
+        dataDir: nodeDir,
+        journalPath: join(nodeDir, 'journal.db'),
+        fleet: 'f',
+        store: 's',
+        brokerUrl: broker.url,
+        username: nodeId,
+        passwordFile: join(dir, `${nodeId}.pw`),
+        signingKeyFile: keys.find((k) => k.nodeId === nodeId)!.signingKeyFile,
+        peers: peersOf(nodeId, keys),
+        inflightWindow: 16,
+      },
+      // Live nodes repeat their status often, so only a stopped one goes silent.
+      tuning: { reconnectPeriodMs: 100, statusMinIntervalMs: 50, statusHeartbeatMs: 100, repairTickMs: 50, custodyAfterMs: 800 },
+    });
+    cleanups.push(() => replicator.stop());
+    replicators.set(nodeId, replicator);
+  }
+  await eventually(() => (replicators.get('lane-1')!.status().connected && replicators.get('lane-2')!.status().connected ? true : undefined), 5_000, 'connections');
   return { replicators, journals, dir, keys };
 }
 
 async function custodianOfLane3(replicators: Map<string, Replicator>): Promise<string> {
   await replicators.get('lane-3')!.stop();
-  const holders = await eventually(() => {
-    const custody = ['lane-1', 'lane-2'].map((n) => [n, replicators.get(n)!.status().custody] as const);
-    return custody.some(([, c]) => c.includes('lane-3')) ? custody : undefined;
-  }, 5_000, 'a custodian for lane-3');
+  const holders = await eventually(
+    () => {
+      const custody = ['lane-1', 'lane-2'].map((n) => [n, replicators.get(n)!.status().custody] as const);
+      return custody.some(([, c]) => c.includes('lane-3')) ? custody : undefined;
+    },
+    5_000,
+    'a custodian for lane-3',
+  );
   expect(holders.filter(([, c]) => c.length > 0)).toHaveLength(1);
   return holders.find(([, c]) => c.includes('lane-3'))![0];
 }
@@ -82,14 +86,23 @@ describe('custody handover on a live broker', () => {
     expect(['lane-1', 'lane-2']).toContain(custodian);
   });
 
-  it('the custodian forwards the dead node\'s replicated journal to the centre; the node, back, forwards the same and nothing posts twice', async () => {
+  it("the custodian forwards the dead node's replicated journal to the centre; the node, back, forwards the same and nothing posts twice", async () => {
     const { replicators, journals, dir, keys: provisioned } = await liveStore(tempDir());
     const lane3 = journals.get('lane-3')!;
     const amounts = [1200, 450, 9900, 75, 3300];
     const sales = amounts.map((amountMinor) => lane3.append(authorizationDraft({ amountMinor })));
     lane3.append(authorizationDraft({ kind: 'void', refSeq: sales[2]!.seq, amountMinor: 9900, sealedCard: null }));
     await eventually(
-      () => (['lane-1', 'lane-2'].every((n) => replicators.get(n)!.status().origins.find((o) => o.origin === 'lane-3')?.headSeq === 6) ? true : undefined),
+      () =>
+        ['lane-1', 'lane-2'].every(
+          (n) =>
+            replicators
+              .get(n)!
+              .status()
+              .origins.find((o) => o.origin === 'lane-3')?.headSeq === 6,
+        )
+          ? true
+          : undefined,
       5_000,
       'lane-3 replicated to both peers',
     );
@@ -120,7 +133,12 @@ describe('custody handover on a live broker', () => {
     const own = await new Uplink({
       origin: 'lane-3',
       store: 's',
-      journal: { headSeq: () => lane3.chainHead().seq, read: signedReadsOf(reader, provisioned.find((k) => k.nodeId === 'lane-3')!.signingKeyFile), firstUnforwardedSeq: () => reader.firstUnforwardedSeq(), record: async (o) => lane3.recordForwarded(o) },
+      journal: {
+        headSeq: () => lane3.chainHead().seq,
+        read: signedReadsOf(reader, provisioned.find((k) => k.nodeId === 'lane-3')!.signingKeyFile),
+        firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
+        record: async (o) => lane3.recordForwarded(o),
+      },
       centre: link,
       batchSize: 10,
     }).drain();

@@ -25,27 +25,45 @@ describe('custody by rendezvous hashing', () => {
         const after = custodianOf(silent, [...live, newcomer])!;
         expect([before, newcomer]).toContain(after);
         const someoneElse = live.find((n) => n !== before);
-        if (someoneElse !== undefined) expect(custodianOf(silent, live.filter((n) => n !== someoneElse))).toBe(before);
+        if (someoneElse !== undefined)
+          expect(
+            custodianOf(
+              silent,
+              live.filter((n) => n !== someoneElse),
+            ),
+          ).toBe(before);
       }),
     );
   });
 
   it('exactly one live node takes each silent node past the deadline, none before it', () => {
-    const lastSeenMs = new Map([['a', 1_000], ['b', 1_000], ['c', 1_000], ['dead', 0]]);
+    const lastSeenMs = new Map([
+      ['a', 1_000],
+      ['b', 1_000],
+      ['c', 1_000],
+      ['dead', 0],
+    ]);
     const view = { lastSeenMs };
     const holders = ['a', 'b', 'c'].filter((self) => custodyOf(self, view, 1_000, 5_000).includes('dead'));
     expect(holders).toEqual([]);
     const later = ['a', 'b', 'c'].map((self) => custodyOf(self, view, 5_001, 5_000));
     expect(later.flat()).toEqual(['dead']);
     // A live peer is never taken into custody.
-    expect(['a', 'b', 'c'].map((self) => custodyOf(self, view, 5_001, 5_000)).flat()).not.toContain('a');
+    expect(['a', 'b', 'c'].flatMap((self) => custodyOf(self, view, 5_001, 5_000))).not.toContain('a');
   });
 });
 
 describe('liveness and custody on one node', () => {
   it('takes custody of a peer silent past the deadline, and gives it back when the peer speaks again', async () => {
     const { Liveness } = await import('../src/replication/liveness.js');
-    const views = ['a', 'b', 'c'].map((self) => new Liveness(self, ['a', 'b', 'c'].filter((n) => n !== self), 0));
+    const views = ['a', 'b', 'c'].map(
+      (self) =>
+        new Liveness(
+          self,
+          ['a', 'b', 'c'].filter((n) => n !== self),
+          0,
+        ),
+    );
     for (const view of views) for (const peer of ['a', 'b', 'c']) view.heard(peer, 1_000);
     for (const view of views) {
       view.heard('a', 9_000);
@@ -54,6 +72,6 @@ describe('liveness and custody on one node', () => {
     const custodians = views.map((v, i) => (['a', 'b', 'c'][i] === 'c' ? [] : v.custody(10_000, 5_000)));
     expect(custodians.flat()).toEqual(['c']);
     for (const view of views) view.heard('c', 10_500);
-    expect(views.map((v) => v.custody(11_000, 5_000)).flat()).toEqual([]);
+    expect(views.flatMap((v) => v.custody(11_000, 5_000))).toEqual([]);
   });
 });

@@ -222,7 +222,7 @@ describe('repair requests answer only their real requester, within its byte budg
     expect(store.node('lane-3').replicas.verify('lane-2')).toMatchObject({ ok: true, checked: 200 });
   });
 
-  it('the node\'s own requests go out on its own repair topic, signed with its key', async () => {
+  it("the node's own requests go out on its own repair topic, signed with its key", async () => {
     const store = await Store.open();
     store.start('lane-1');
     store.write('lane-1', 3);
@@ -243,11 +243,15 @@ describe('repair requests answer only their real requester, within its byte budg
 });
 
 describe('statuses move custody only when their node signed them, dated no later than the clock tolerance allows', () => {
-  it('a forged status (unsigned, another key, node A signing as node B, A\'s status on B\'s topic) is refused and counted', async () => {
+  it("a forged status (unsigned, another key, node A signing as node B, A's status on B's topic) is refused and counted", async () => {
     const store = await Store.open();
     store.start(...NODES);
     store.write('lane-3', 2);
-    const lane3Online = (id: Lane) => store.node(id).status().origins.find((o) => o.origin === 'lane-3');
+    const lane3Online = (id: Lane) =>
+      store
+        .node(id)
+        .status()
+        .origins.find((o) => o.origin === 'lane-3');
     await eventually(() => (['lane-1', 'lane-2'].every((id) => lane3Online(id as Lane)?.online === true && lane3Online(id as Lane)?.announcedSeq === 2) ? true : undefined), 10_000, 'lane-3 online everywhere');
 
     const asLane3 = await store.as('lane-3');
@@ -274,7 +278,20 @@ describe('statuses move custody only when their node signed them, dated no later
   it('a future-dated status signed by the real node is refused, and custody still moves when the node goes silent', async () => {
     const store = await Store.open();
     store.start(...NODES);
-    await eventually(() => (NODES.every((id) => store.node(id).status().origins.filter((o) => o.online === true).length === 2) ? true : undefined), 10_000, 'every node online');
+    await eventually(
+      () =>
+        NODES.every(
+          (id) =>
+            store
+              .node(id)
+              .status()
+              .origins.filter((o) => o.online === true).length === 2,
+        )
+          ? true
+          : undefined,
+      10_000,
+      'every node online',
+    );
     await store.node('lane-3').stop();
     store.replicators.delete('lane-3');
 
@@ -306,7 +323,7 @@ describe('statuses move custody only when their node signed them, dated no later
 });
 
 describe('acks count toward quorum only for the node that signed them', () => {
-  it('false acks in another node\'s name do not satisfy quorum; the real ones do', async () => {
+  it("false acks in another node's name do not satisfy quorum; the real ones do", async () => {
     const store = await Store.open();
     store.start('lane-1');
     // lane-2 and lane-3 look online (their own signed statuses) but hold nothing: only acks could make quorum.
@@ -315,7 +332,17 @@ describe('acks count toward quorum only for the node that signed them', () => {
       const client = await store.as(id, `${id}-status`);
       await client.publishAsync(topics.status(id), sealStatus({ nodeId: id, online: true, headSeq: 0, wallMs: now, session: now, n: 0 }, store.key(id)), { qos: 1, retain: true });
     }
-    await eventually(() => (store.node('lane-1').status().origins.filter((o) => o.online === true).length === 2 ? true : undefined), 5_000, 'lane-2 and lane-3 online at lane-1');
+    await eventually(
+      () =>
+        store
+          .node('lane-1')
+          .status()
+          .origins.filter((o) => o.online === true).length === 2
+          ? true
+          : undefined,
+      5_000,
+      'lane-2 and lane-3 online at lane-1',
+    );
     store.write('lane-1', 1);
 
     // The intruder holds lane-2's password and lane-3's key and password.

@@ -218,7 +218,7 @@ async function rebuildError(promise: Promise<unknown>): Promise<{ code: string; 
   );
   if (!isRebuildError(error) && !(error instanceof Error && 'code' in error)) throw error;
   const coded = error as Error & { code: string; details?: Record<string, unknown> };
-  return { code: coded.code, message: coded.message, report: coded.details?.['report'] as RebuildReport | undefined };
+  return { code: coded.code, message: coded.message, report: coded.details?.report as RebuildReport | undefined };
 }
 
 describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s', (kind) => {
@@ -323,7 +323,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
     // A clean stop said goodbye with the acknowledged head.
     expect(report).toMatchObject({ installed: true, entries: 20, announced: { headSeq: 20, online: false }, missing: null });
     // Collecting counts up to the announced head (the total, once the retained status is in), then the new journal is written and verified.
-    expectCountingUp(collecting.map(([collected]) => collected), 20);
+    expectCountingUp(
+      collecting.map(([collected]) => collected),
+      20,
+    );
     expect(collecting.every(([, total]) => total === null || total === 20)).toBe(true);
     expect(collecting.at(-1)).toEqual([20, 20]);
     expect(installing).toEqual([
@@ -399,17 +402,17 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('rebuild from peers through %s
     const configFile = join(s.node('lane-1').dir, 'node.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ nodeId: 'lane-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, replication: s.replication('lane-1', broker.url) }),
+      JSON.stringify({
+        nodeId: 'lane-1',
+        dataDir: 'data',
+        keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true },
+        replication: s.replication('lane-1', broker.url),
+      }),
     );
     const cli = async (extra: { acceptIncomplete?: boolean } = {}) => {
       let out = '';
       let err = '';
-      const code = await runRebuildCommand(
-        { fromPeers: true, config: configFile, timeoutS: 30, ...extra },
-        { write: (t: string) => (out += t) },
-        { write: (t: string) => (err += t) },
-        { tuning: REBUILD_FAST },
-      );
+      const code = await runRebuildCommand({ fromPeers: true, config: configFile, timeoutS: 30, ...extra }, { write: (t: string) => (out += t) }, { write: (t: string) => (err += t) }, { tuning: REBUILD_FAST });
       return { code, out, err };
     };
     const refused = await cli();
@@ -476,16 +479,16 @@ describe('edgepay node rebuild progress (command line, aedes)', () => {
       const configFile = join(s.node('lane-1').dir, 'node.json');
       writeFileSync(
         configFile,
-        JSON.stringify({ nodeId: 'lane-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, replication: s.replication('lane-1', broker.url) }),
+        JSON.stringify({
+          nodeId: 'lane-1',
+          dataDir: 'data',
+          keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true },
+          replication: s.replication('lane-1', broker.url),
+        }),
       );
       let out = '';
       let err = '';
-      const code = await runRebuildCommand(
-        { fromPeers: true, config: configFile, timeoutS: 60, json: true },
-        { write: (t: string) => (out += t) },
-        { write: (t: string) => (err += t) },
-        { tuning: REBUILD_FAST },
-      );
+      const code = await runRebuildCommand({ fromPeers: true, config: configFile, timeoutS: 60, json: true }, { write: (t: string) => (out += t) }, { write: (t: string) => (err += t) }, { tuning: REBUILD_FAST });
       expect(code, err).toBe(0);
 
       // stdout: one line, the report as JSON, as before.

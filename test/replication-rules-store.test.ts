@@ -138,10 +138,14 @@ async function untilHot(store: Store, nodeId: NodeId): Promise<void> {
 }
 
 async function until(store: Store, nodeId: NodeId, what: string, check: (s: ReplicatorStatus) => boolean): Promise<ReplicatorStatus> {
-  return eventually(async () => {
-    const s = await store.status(nodeId);
-    return check(s) ? s : undefined;
-  }, 10_000, `${nodeId}: ${what}`);
+  return eventually(
+    async () => {
+      const s = await store.status(nodeId);
+      return check(s) ? s : undefined;
+    },
+    10_000,
+    `${nodeId}: ${what}`,
+  );
 }
 
 describe.each(['aedes', 'mosquitto'] as const)('signed rule updates on a store of three nodes over %s', (kind) => {

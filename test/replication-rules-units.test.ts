@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type RulesConfig, defaultRulesConfig } from '../src/authorize/index.js';
-import type { SetRulesResult } from '../src/node/actors/journal-writer-protocol.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { loadRulesInForce } from '../src/node/rules-source.js';
 import { parseNodeConfig } from '../src/node/config.js';
@@ -152,8 +151,7 @@ describe('rules in force at start', () => {
       replication: { ...scope, brokerUrl: 'mqtt://127.0.0.1:1', signingKeyFile: 'node.key', rulesPublicKeyFile: 'operator/rules.pub' },
     });
     mkdirSync(config.dataDir, { recursive: true });
-    const distribute = (rules: RulesConfig) =>
-      writeDistributedRules(distributedRulesPathOf(config.dataDir), encodeRulesMessage(rules, scope, loadRulesSigningKey(keys.keyFile)));
+    const distribute = (rules: RulesConfig) => writeDistributedRules(distributedRulesPathOf(config.dataDir), encodeRulesMessage(rules, scope, loadRulesSigningKey(keys.keyFile)));
     return { config, distribute };
   }
 
@@ -183,7 +181,7 @@ describe('rules in force at start', () => {
   });
 });
 
-describe('the journal writer\'s set-rules', () => {
+describe("the journal writer's set-rules", () => {
   it('applies a higher version and refuses a lower or equal one', async () => {
     const config = await newNodeConfigIn(tempDir());
     const node = await NodeRuntime.start({ config, registry: new Registry() });

@@ -82,7 +82,17 @@ describe('a peer coming online is answered with a fresh status', () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const port = recordingPort();
     let head = 3;
-    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 60_000, heartbeatMs: 600_000, headSeq: () => head, signingKey: generateNodeKeyPair().privateKey });
+    const reporter = new StatusReporter({
+      nodeId: 'lane-1',
+      topic: topics.status('lane-1'),
+      port,
+      clock,
+      log: silentLog,
+      minIntervalMs: 60_000,
+      heartbeatMs: 600_000,
+      headSeq: () => head,
+      signingKey: generateNodeKeyPair().privateKey,
+    });
     reporter.tick();
     expect(port.sent).toHaveLength(1);
     port.settle.shift()?.();
@@ -104,7 +114,17 @@ describe('a peer coming online is answered with a fresh status', () => {
   it('keeps its heartbeat when the wall clock is stepped back: intervals run on monotonic time', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const port = recordingPort();
-    const reporter = new StatusReporter({ nodeId: 'lane-1', topic: topics.status('lane-1'), port, clock, log: silentLog, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => 7, signingKey: generateNodeKeyPair().privateKey });
+    const reporter = new StatusReporter({
+      nodeId: 'lane-1',
+      topic: topics.status('lane-1'),
+      port,
+      clock,
+      log: silentLog,
+      minIntervalMs: 250,
+      heartbeatMs: 5_000,
+      headSeq: () => 7,
+      signingKey: generateNodeKeyPair().privateKey,
+    });
     reporter.tick();
     port.settle.shift()?.();
     await Promise.resolve();

@@ -47,7 +47,10 @@ function verified(entry: JournalEntry): VerifiedEntry {
   return opened.entry;
 }
 
-const chain = chainOf('alice', Array.from({ length: 6 }, () => authorizationDraft()));
+const chain = chainOf(
+  'alice',
+  Array.from({ length: 6 }, () => authorizationDraft()),
+);
 
 describe('topics', () => {
   it('builds the versioned tree and parses it back', () => {
@@ -116,7 +119,14 @@ describe('envelope', () => {
     ['a fractional amount', payload((j) => (j.entry.amountMinor = 1.5)), 'malformed'],
     ['another node inside', payload((j) => (j.entry.nodeId = 'mallory')), 'malformed'],
     ['an oversized message', Buffer.alloc(17_000, 0x20), 'malformed'],
-    ['an unknown origin', payload((j) => ((j.origin = 'mallory'), (j.entry.nodeId = 'mallory'))), 'unknown_key'],
+    [
+      'an unknown origin',
+      payload((j) => {
+        j.origin = 'mallory';
+        j.entry.nodeId = 'mallory';
+      }),
+      'unknown_key',
+    ],
     ['a signature by another key', sealEnvelope(entry, generateNodeKeyPair().privateKey), 'bad_signature'],
     ['a changed amount', payload((j) => (j.entry.amountMinor += 1)), 'bad_hash'],
     ['a changed link', payload((j) => (j.entry.prevHash = 'f'.repeat(64))), 'bad_hash'],
@@ -199,7 +209,15 @@ describe('runs of entries on the journal topic', () => {
     ['an entry dropped from the middle', () => runPayload((j) => j.entries.splice(1, 1)), 'bad_hash'],
     ['entries out of order', () => runPayload((j) => j.entries.reverse()), 'bad_hash'],
     ['another node inside', () => runPayload((j) => (j.entries[2]!.nodeId = 'mallory')), 'malformed'],
-    ['an unknown origin', () => runPayload((j) => ((j.origin = 'mallory'), j.entries.forEach((e) => (e.nodeId = 'mallory')))), 'unknown_key'],
+    [
+      'an unknown origin',
+      () =>
+        runPayload((j) => {
+          j.origin = 'mallory';
+          for (const e of j.entries) e.nodeId = 'mallory';
+        }),
+      'unknown_key',
+    ],
     ['an unknown field', () => runPayload((j) => (j.extra = 1)), 'malformed'],
     ['an empty run', () => runPayload((j) => (j.entries = [])), 'malformed'],
     ['an oversized message', () => Buffer.alloc(300_000, 0x20), 'malformed'],
@@ -287,7 +305,12 @@ describe('replica store', () => {
     old.prepare("INSERT INTO meta (key, value) VALUES ('node_id', 'me')").run();
     const row = (e: JournalEntry) => ({ ...entryRow(e, Buffer.from(e.prevHash, 'hex'), Buffer.from(e.hash, 'hex')), signature: signEntry(e, alice.privateKey) });
     const columns = `${ENTRY_COLUMNS}, signature`;
-    const insert = old.prepare(`INSERT INTO replica_entries (${columns}) VALUES (${columns.split(', ').map((c) => `@${c}`).join(', ')})`);
+    const insert = old.prepare(
+      `INSERT INTO replica_entries (${columns}) VALUES (${columns
+        .split(', ')
+        .map((c) => `@${c}`)
+        .join(', ')})`,
+    );
     for (const e of chain.slice(0, 2)) insert.run(row(e));
     old.prepare('INSERT INTO replica_heads (node_id, seq, hash) VALUES (?, ?, ?)').run('alice', 2, Buffer.from(chain[1]!.hash, 'hex'));
     expect(() => old.prepare('INSERT INTO replica_entries (node_id, seq) VALUES (?, ?)').run('x', 1)).toThrow();
@@ -349,7 +372,14 @@ describe('publisher (outbox) with a fake broker', () => {
     const db = openReplicaDatabase(join(dir, 'replicas.db'), 'alice');
     const acks: (() => void)[] = [];
     const payloads: Buffer[] = [];
-    const port = { connected: true, publish: (_topic: string, payload: Buffer) => new Promise<void>((resolve) => { payloads.push(payload); acks.push(resolve); }) };
+    const port = {
+      connected: true,
+      publish: (_topic: string, payload: Buffer) =>
+        new Promise<void>((resolve) => {
+          payloads.push(payload);
+          acks.push(resolve);
+        }),
+    };
     const publisher = publisherFor(dir, journal, port, db);
     publisher.start();
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -35,7 +35,7 @@ describe('the shipped systemd units', () => {
     expect(result.status).toBe(0);
   });
 
-  it('the edgepay units run /usr/bin/edgepay, the store package\'s command', () => {
+  it("the edgepay units run /usr/bin/edgepay, the store package's command", () => {
     for (const unit of units.filter((u) => u.endsWith('.service') && u !== 'edgepay-mosquitto.service')) {
       expect(readFileSync(join(UNITS_DIR.pathname, unit), 'utf8'), unit).toMatch(/^ExecStart=\/usr\/bin\/edgepay (node run|centre run|journal backup) /m);
     }
@@ -43,7 +43,10 @@ describe('the shipped systemd units', () => {
 
   it('the node and centre units read the YAML configuration the install guide names', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    for (const [unit, file] of [['edgepay-node.service', '/etc/edgepay/node.yaml'], ['edgepay-centre.service', '/etc/edgepay/centre.yaml']] as const) {
+    for (const [unit, file] of [
+      ['edgepay-node.service', '/etc/edgepay/node.yaml'],
+      ['edgepay-centre.service', '/etc/edgepay/centre.yaml'],
+    ] as const) {
       expect(readFileSync(join(UNITS_DIR.pathname, unit), 'utf8'), unit).toContain(`\nExecStart=/usr/bin/edgepay ${unit === 'edgepay-node.service' ? 'node' : 'centre'} run --config ${file}\n`);
       expect(readme, file).toContain(`--config ${file} `);
     }
@@ -84,7 +87,10 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
     const dir = tempDir();
     const config = await nodeConfigIn(dir);
     const configFile = join(dir, 'node.json');
-    writeFileSync(configFile, JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'warn' } }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ nodeId: config.nodeId, dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'warn' } }),
+    );
     // A new box: its journal made first, as the install guide does before the service's first start.
     expect(runCli(['node', 'init', '--config', configFile])).toMatchObject({ status: 0, stdout: expect.stringContaining('initialized node') });
     const socketPath = join(dir, 'notify.sock');
@@ -116,8 +122,21 @@ describe('the systemd notify protocol, over a real datagram socket', () => {
   it('the watchdog is fed only while every child of the tree runs; otherwise the status names the ones that do not', () => {
     const sent: string[] = [];
     const notifier = { watchdog: () => sent.push('WATCHDOG=1'), status: (text: string) => sent.push(`STATUS=${text}`) };
-    watchdogTick([{ id: 'payments', state: 'running' }, { id: 'lanes', state: 'running' }], notifier);
-    watchdogTick([{ id: 'payments', state: 'restarting' }, { id: 'lanes', state: 'running' }, { id: 'api', state: 'stopped' }], notifier);
+    watchdogTick(
+      [
+        { id: 'payments', state: 'running' },
+        { id: 'lanes', state: 'running' },
+      ],
+      notifier,
+    );
+    watchdogTick(
+      [
+        { id: 'payments', state: 'restarting' },
+        { id: 'lanes', state: 'running' },
+        { id: 'api', state: 'stopped' },
+      ],
+      notifier,
+    );
     expect(sent).toEqual(['WATCHDOG=1', 'STATUS=restarting: payments, api']);
   });
 

@@ -62,7 +62,7 @@ describe('the one-key checks of the simulation', () => {
     expect(checkDoubledRequests(good).ok).toBe(true);
   });
 
-  it('name an answer that is not its key\'s entry, a second entry, and a failure the journal holds a decision for', () => {
+  it("name an answer that is not its key's entry, a second entry, and a failure the journal holds a decision for", () => {
     const wrongSeq = [asked('k1', 'sale', 'lane-1.1', 500, paid('lane-1.1', 500, 2))];
     expect(checkOneKeyOnePayment(wrongSeq, journals(entry(1, 'k1', 'lane-1.1', 500))).detail).toContain('lane-1/k1 (sale): answered approved Y3 as entry 2');
     expect(checkOneKeyOnePayment([], journals(entry(1, 'k1', 'lane-1.1', 500), entry(2, 'k1', 'lane-1.1', 500))).detail).toContain('lane-1/k1: 2 journal entries');

@@ -97,7 +97,10 @@ describe('a simulated box killed and torn', () => {
     await payMany(node, 12);
     // A chance of one half drawn, the file's new length kept whole, then every other sector persists.
     let draw = 0;
-    const torn = await node.crashTearing(request(13), fixedRandom((max) => (draw++ === 0 ? 4 : draw === 2 ? max - 1 : draw % 2 === 0 ? 0 : max - 1)));
+    const torn = await node.crashTearing(
+      request(13),
+      fixedRandom((max) => (draw++ === 0 ? 4 : draw === 2 ? max - 1 : draw % 2 === 0 ? 0 : max - 1)),
+    );
     expect(torn?.whole).toBe(false);
     expect(torn?.sectorsWritten).toBeGreaterThan(0);
     expect(torn?.sectorsLost).toBeGreaterThan(0);
@@ -115,7 +118,10 @@ describe('a simulated box killed and torn', () => {
   it('keeps a commit that reached the disk whole though no one heard its answer; asked again, it answers the same', async () => {
     const { node } = box();
     await payMany(node, 12);
-    const torn = await node.crashTearing(request(13), fixedRandom((max) => max - 1));
+    const torn = await node.crashTearing(
+      request(13),
+      fixedRandom((max) => max - 1),
+    );
     expect(torn?.whole).toBe(true);
     node.start();
     expect(node.headSeq()).toBe(13);
@@ -276,7 +282,11 @@ describe('the simulated broker between two nodes', () => {
   it('stops deliveries between a pair while both still reach the broker and the third node; healing resends the retained', async () => {
     const scheduler = new SimScheduler(0);
     const network = new SimNetwork(scheduler, new SeededRandom(3), { loss: 0, duplicate: 0, maxDelayMs: 5 });
-    const heard = new Map<string, string[]>([['a', []], ['b', []], ['c', []]]);
+    const heard = new Map<string, string[]>([
+      ['a', []],
+      ['b', []],
+      ['c', []],
+    ]);
     const ports = new Map([...heard.keys()].map((id) => [id, network.attach(id, ['#'], (topic) => heard.get(id)!.push(topic))]));
     network.cutBetween('a', 'b');
     // The broker acknowledges both: each sender still reaches it.

@@ -26,7 +26,16 @@ type Step =
   | { type: 'restart' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ type: fc.constant('pay' as const), card: fc.nat(5), amountMinor: fc.integer({ min: 1, max: 6_000 }), currency: fc.constantFrom('EUR' as const, 'GBP' as const), concurrent: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('pay' as const),
+      card: fc.nat(5),
+      amountMinor: fc.integer({ min: 1, max: 6_000 }),
+      currency: fc.constantFrom('EUR' as const, 'GBP' as const),
+      concurrent: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('retry' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('void' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 90 }) }) },
@@ -37,9 +46,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 /** Offline approvals of one card still counting (not voided) within any window ending at an approval. */
 function worstWindow(entries: readonly JournalEntry[], token: string, currency: string): { count: number; amountMinor: number } {
   const voided = new Set(entries.filter((e) => e.kind === 'void' && e.decision.approved).map((e) => e.refSeq));
-  const approvals = entries.filter(
-    (e) => e.kind === 'authorization' && e.decision.approved && e.cardToken === token && !voided.has(e.seq),
-  );
+  const approvals = entries.filter((e) => e.kind === 'authorization' && e.decision.approved && e.cardToken === token && !voided.has(e.seq));
   let worst = { count: 0, amountMinor: 0 };
   for (const end of approvals) {
     const inWindow = approvals.filter((e) => e.wallMs <= end.wallMs && e.wallMs >= end.wallMs - WINDOW_MINUTES * 60_000 && e.seq <= end.seq);

@@ -28,7 +28,10 @@ describe('stand-in authorization through the journal', () => {
   });
 
   it('commits concurrent requests in far fewer transactions than requests', async () => {
-    const node = openStandIn(tempDir(), rulesWith((c) => (c.node.maxStoredCount = 10_000)));
+    const node = openStandIn(
+      tempDir(),
+      rulesWith((c) => (c.node.maxStoredCount = 10_000)),
+    );
     const writeBatch = vi.spyOn(node.journal, 'writeBatch');
     const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => node.authorizer.authorize(pay(`k${i}`, i))));
     expect(outcomes.every((o) => o.entry !== null)).toBe(true);
@@ -118,7 +121,7 @@ describe('stand-in authorization through the journal', () => {
     node.close();
   });
 
-  it('a void releases the card\'s exposure, survives a restart, and cannot be repeated', async () => {
+  it("a void releases the card's exposure, survives a restart, and cannot be repeated", async () => {
     const node = openStandIn(tempDir(), defaultRules());
     for (let i = 0; i < 3; i++) await node.authorizer.authorize(pay(`v${i}`, 3));
     const voided = await node.authorizer.followUp({ kind: 'void', idempotencyKey: 'void-1', originalIdempotencyKey: 'v0' });
@@ -136,8 +139,7 @@ describe('stand-in authorization through the journal', () => {
   it('refunds up to the original amount and no further', async () => {
     const node = openStandIn(tempDir(), defaultRules());
     await node.authorizer.authorize(pay('r0', 4, 3000));
-    const refund = (key: string, amountMinor: number) =>
-      node.authorizer.followUp({ kind: 'refund', idempotencyKey: key, originalIdempotencyKey: 'r0', amountMinor });
+    const refund = (key: string, amountMinor: number) => node.authorizer.followUp({ kind: 'refund', idempotencyKey: key, originalIdempotencyKey: 'r0', amountMinor });
     expect((await refund('rf1', 2000)).decision.approved).toBe(true);
     expect((await refund('rf2', 1000)).decision.approved).toBe(true);
     expect((await refund('rf3', 1)).decision.approved).toBe(false);
@@ -154,7 +156,10 @@ describe('stand-in authorization through the journal', () => {
   });
 
   it('forwarded entries stop counting toward the node cap, also after a restart', async () => {
-    const node = openStandIn(tempDir(), rulesWith((c) => (c.node.maxStoredCount = 2)));
+    const node = openStandIn(
+      tempDir(),
+      rulesWith((c) => (c.node.maxStoredCount = 2)),
+    );
     const a = await node.authorizer.authorize(pay('n1', 1));
     await node.authorizer.authorize(pay('n2', 2));
     expect((await node.authorizer.authorize(pay('n3', 3))).decision.rule).toBe('node_count');
@@ -165,7 +170,10 @@ describe('stand-in authorization through the journal', () => {
   });
 
   it('stops approving offline once the oldest unforwarded entry passes the forward deadline', async () => {
-    const node = openStandIn(tempDir(), rulesWith((c) => (c.node.forwardDeadlineHours = 2)));
+    const node = openStandIn(
+      tempDir(),
+      rulesWith((c) => (c.node.forwardDeadlineHours = 2)),
+    );
     await node.authorizer.authorize(pay('d1', 1));
     node.clock.advance(2 * 3_600_000);
     expect((await node.authorizer.authorize(pay('d2', 2))).decision.code).toBe('Y3');
@@ -176,7 +184,10 @@ describe('stand-in authorization through the journal', () => {
   });
 
   it('checkpoints the WAL between payments once enough commits wait', async () => {
-    const node = openStandIn(tempDir(), rulesWith((c) => (c.node.maxStoredCount = 10_000)));
+    const node = openStandIn(
+      tempDir(),
+      rulesWith((c) => (c.node.maxStoredCount = 10_000)),
+    );
     const checkpoint = vi.spyOn(node.journal, 'checkpoint');
     for (let i = 0; i < 8; i++) await node.authorizer.authorize(pay(`few${i}`, i));
     await new Promise((resolve) => setTimeout(resolve, 30));

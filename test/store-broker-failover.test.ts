@@ -98,17 +98,25 @@ describe('a store with two brokers', () => {
       const headsAtKill = new Map(boxes.map((b) => [b.id, journalHead(b)]));
       const killedAt = Date.now();
       await primary.kill();
-      const onStandbyMs = await until('every box on the standby', async () => {
-        const brokers = await Promise.all(boxes.map(brokerOf));
-        return brokers.every((b) => b?.connected === true && b.onStandby === true) ? Date.now() - killedAt : undefined;
-      }, 10_000);
+      const onStandbyMs = await until(
+        'every box on the standby',
+        async () => {
+          const brokers = await Promise.all(boxes.map(brokerOf));
+          return brokers.every((b) => b?.connected === true && b.onStandby === true) ? Date.now() - killedAt : undefined;
+        },
+        10_000,
+      );
       const resumedMs = await replicationResumed(boxes, headsAtKill, killedAt, REPLICATION_RESUMED_WITHIN_MS + 5_000);
       expect(resumedMs).toBeLessThanOrEqual(REPLICATION_RESUMED_WITHIN_MS);
       // Quorum acknowledgement works again: decisions reach a majority of their peers through the standby.
-      const quorumAfterFailover = await until('quorum reached again on every box', async () => {
-        const now = await Promise.all(boxes.map((b) => metricValue(b, 'edgepay_quorum_decisions_total{result="reached"}')));
-        return now.every((n, i) => n > quorumBefore[i]! + 3) ? now : undefined;
-      }, 10_000);
+      const quorumAfterFailover = await until(
+        'quorum reached again on every box',
+        async () => {
+          const now = await Promise.all(boxes.map((b) => metricValue(b, 'edgepay_quorum_decisions_total{result="reached"}')));
+          return now.every((n, i) => n > quorumBefore[i]! + 3) ? now : undefined;
+        },
+        10_000,
+      );
 
       // 2. Custody on the standby: a box dies while the store runs on it; a live peer takes its
       // journal into custody and forwards it to the centre through the standby's bridge.
@@ -120,14 +128,20 @@ describe('a store with two brokers', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const held = Math.max(...(await Promise.all(boxes.filter((b) => b !== dead).map((peer) => peerHead(peer.statusUrl, dead.id)))));
       expect(held).toBeGreaterThan(0);
-      const custodian = await until(`a live peer taking ${dead.id} into custody`, async () => {
-        const holders: string[] = [];
-        for (const peer of boxes.filter((b) => b !== dead)) {
-          const custody = await fetch(`${peer.statusUrl}/status.json`, { signal: AbortSignal.timeout(2_000) }).then(async (r) => ((await r.json()) as { custody: string[] }).custody).catch((): string[] => []);
-          if (custody.includes(dead.id)) holders.push(peer.id);
-        }
-        return holders.length > 0 ? holders : undefined;
-      }, CUSTODY_AFTER_SECONDS * 1_000 + 10_000);
+      const custodian = await until(
+        `a live peer taking ${dead.id} into custody`,
+        async () => {
+          const holders: string[] = [];
+          for (const peer of boxes.filter((b) => b !== dead)) {
+            const custody = await fetch(`${peer.statusUrl}/status.json`, { signal: AbortSignal.timeout(2_000) })
+              .then(async (r) => ((await r.json()) as { custody: string[] }).custody)
+              .catch((): string[] => []);
+            if (custody.includes(dead.id)) holders.push(peer.id);
+          }
+          return holders.length > 0 ? holders : undefined;
+        },
+        CUSTODY_AFTER_SECONDS * 1_000 + 10_000,
+      );
       // Rendezvous hashing: every live peer picks the same custodian without talking.
       expect(custodian).toHaveLength(1);
       await until(`the centre holding ${dead.id}'s journal up to ${held} through custody`, async () => ((await store.ledger.headOf(dead.id).catch(() => -1)) >= held ? true : undefined), 30_000);
@@ -137,10 +151,14 @@ describe('a store with two brokers', () => {
       // 3. Heal: the primary comes back; every box moves back once it has answered for failbackAfterSeconds.
       const healedAt = Date.now();
       await primary.start();
-      const failbackMs = await until('every box back on the primary', async () => {
-        const brokers = await Promise.all(boxes.map(brokerOf));
-        return brokers.every((b) => b?.connected === true && b.onStandby === false) ? Date.now() - healedAt : undefined;
-      }, 30_000);
+      const failbackMs = await until(
+        'every box back on the primary',
+        async () => {
+          const brokers = await Promise.all(boxes.map(brokerOf));
+          return brokers.every((b) => b?.connected === true && b.onStandby === false) ? Date.now() - healedAt : undefined;
+        },
+        30_000,
+      );
       expect(failbackMs).toBeGreaterThanOrEqual(FAILBACK_AFTER_SECONDS * 1_000);
       const headsAtFailback = new Map(boxes.map((b) => [b.id, journalHead(b)]));
       const resumedAfterFailbackMs = await replicationResumed(boxes, headsAtFailback, Date.now(), 10_000);
@@ -172,14 +190,18 @@ describe('a store with two brokers', () => {
 
       // 4. Settle, converge and audit.
       await pos.settle(Date.now() + 20_000);
-      await until('every peer and the centre holding every journal', async () => {
-        for (const box of boxes) {
-          const head = journalHead(box);
-          if ((await store.ledger.headOf(box.id).catch(() => -1)) < head) return undefined;
-          for (const peer of boxes) if (peer !== box && (await peerHead(peer.statusUrl, box.id)) < head) return undefined;
-        }
-        return true;
-      }, 30_000);
+      await until(
+        'every peer and the centre holding every journal',
+        async () => {
+          for (const box of boxes) {
+            const head = journalHead(box);
+            if ((await store.ledger.headOf(box.id).catch(() => -1)) < head) return undefined;
+            for (const peer of boxes) if (peer !== box && (await peerHead(peer.statusUrl, box.id)) < head) return undefined;
+          }
+          return true;
+        },
+        30_000,
+      );
       for (const box of boxes) await box.stop();
       const checks = await checkStore({
         nodes: boxes.map((b) => ({ id: b.id, journalPath: b.journalPath, replicasPath: store.replicasPath(b) })),
@@ -198,7 +220,15 @@ describe('a store with two brokers', () => {
           custodyToCentreMs: custodyMs,
           failbackMs,
           replicationAfterFailbackMs: resumedAfterFailbackMs,
-          pos: { tally: pos.tally(), aroundKill: aroundKill.length, servedAroundKill: served.length, p50Before: before[Math.floor(before.length / 2)], p99Before: p99(before), p50AroundKill: during[Math.floor(during.length / 2)], p99AroundKill: p99(during) },
+          pos: {
+            tally: pos.tally(),
+            aroundKill: aroundKill.length,
+            servedAroundKill: served.length,
+            p50Before: before[Math.floor(before.length / 2)],
+            p99Before: p99(before),
+            p50AroundKill: during[Math.floor(during.length / 2)],
+            p99AroundKill: p99(during),
+          },
           requestsAtCentre: store.requestsAtCentre.length,
           duplicatedAtCentre: duplicated.length,
           checks: checks.length,

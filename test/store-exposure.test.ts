@@ -17,7 +17,7 @@ const rules = rulesWith((c) => {
 });
 
 describe('peer exposure', () => {
-  it('adds peers\' approvals to a card window but not to the node\'s stored totals, and releases voids', () => {
+  it("adds peers' approvals to a card window but not to the node's stored totals, and releases voids", () => {
     const own = new ExposureState();
     const peers = new PeerExposure();
     own.recordApproval({ seq: 1, token: 't', currency: 'EUR', amountMinor: 100, wallMs: 10 });
@@ -66,7 +66,7 @@ function store(groups: readonly (readonly string[])[]) {
   };
 }
 
-describe('P5: a card\'s offline limit holds across the store', () => {
+describe("P5: a card's offline limit holds across the store", () => {
   it('a card used on three lanes at once stays within its limit when the peers can talk', async () => {
     const shop = store([['lane-a', 'lane-b', 'lane-c']]);
     const codes: string[] = [];

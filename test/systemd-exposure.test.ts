@@ -49,7 +49,13 @@ function exposureOf(file: string): Exposure {
   if (score === undefined) throw new Error(`no overall exposure in:\n${text.stdout}${text.stderr}`);
   const json = analyze(['security', '--offline=yes', '--json=short', file]);
   const checks = JSON.parse(json.stdout) as { set: boolean | null; name: string; exposure: number | null }[];
-  return { score: Number(score), failing: checks.filter((c) => c.set === false && (c.exposure ?? 0) > 0).map((c) => c.name).sort() };
+  return {
+    score: Number(score),
+    failing: checks
+      .filter((c) => c.set === false && (c.exposure ?? 0) > 0)
+      .map((c) => c.name)
+      .sort(),
+  };
 }
 
 const units = readdirSync(UNITS_DIR).filter((f) => f.endsWith('.service'));

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compiledModuleUrl } from '../src/platform/modules.js';
-import { THREAD_NAME_BYTES, actorThreadName, nameThisThread } from '../src/platform/thread-name.js';
+import { THREAD_NAME_BYTES, actorThreadName } from '../src/platform/thread-name.js';
 
 describe('thread names', () => {
   it('an actor thread is named by its id, cut to the 15 bytes the kernel keeps, never mid-character', () => {
@@ -22,12 +22,14 @@ describe('thread names', () => {
   it('a worker thread names its own OS thread, and only its own', async () => {
     const mainName = readFileSync('/proc/thread-self/comm', 'utf8').trim();
     const worker = new Worker(
-      new URL(`data:text/javascript,${encodeURIComponent(`import { readlinkSync } from 'node:fs';
+      new URL(
+        `data:text/javascript,${encodeURIComponent(`import { readlinkSync } from 'node:fs';
        import { parentPort } from 'node:worker_threads';
        import { nameThisThread } from ${JSON.stringify(compiledModuleUrl('platform/thread-name').href)};
        const named = nameThisThread('named-by-a-test-and-cut');
        parentPort.postMessage({ named, thread: readlinkSync('/proc/thread-self') });
-       setTimeout(() => {}, 5_000);`)}`),
+       setTimeout(() => {}, 5_000);`)}`,
+      ),
     );
     try {
       const { named, thread } = await new Promise<{ named: boolean; thread: string }>((resolve, reject) => {

@@ -92,8 +92,7 @@ class Actor<Req, Res> implements ActorHandle<Req, Res> {
     });
     this.pending = new PendingTable<Res>({
       keepAfterTimeout: true,
-      timeoutError: (timeoutMs) =>
-        new ActorError('EDGEPAY_ACTOR_TIMEOUT', `actor ${this.id} did not answer within ${timeoutMs} ms`, { actorId: this.id, timeoutMs }),
+      timeoutError: (timeoutMs) => new ActorError('EDGEPAY_ACTOR_TIMEOUT', `actor ${this.id} did not answer within ${timeoutMs} ms`, { actorId: this.id, timeoutMs }),
     });
     const heartbeat = newHeartbeatBuffer();
     this.watch = new HeartbeatWatch(heartbeat, settings.heartbeatMs, settings.hungAfterMs, (silentMs) => this.onHung(silentMs));
@@ -281,7 +280,7 @@ class Actor<Req, Res> implements ActorHandle<Req, Res> {
     }
     const { cause, exitCode, error } = this.verdict;
     const details: Record<string, unknown> = { actorId: this.id, cause };
-    if (exitCode !== undefined) details['exitCode'] = exitCode;
+    if (exitCode !== undefined) details.exitCode = exitCode;
     return new ActorError('EDGEPAY_ACTOR_DOWN', `actor ${this.id} is down (${cause})`, details, { cause: error });
   }
 

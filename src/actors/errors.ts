@@ -37,7 +37,7 @@ export class ActorError extends CodedError<ActorErrorCode> {
    * kept verbatim across any number of hops; undefined when it threw an error without a code.
    */
   get remoteCode(): string | undefined {
-    const code = this.details['remoteCode'];
+    const code = this.details.remoteCode;
     return typeof code === 'string' ? code : undefined;
   }
 }

@@ -56,12 +56,7 @@ function levelOf(event: SupervisorEvent): Level {
   }
 }
 
-export function createEventSink(
-  supervisorId: string,
-  now: () => number,
-  logger: Logger | undefined,
-  onEvent: ((event: SupervisorEvent) => void) | undefined,
-): EventSink {
+export function createEventSink(supervisorId: string, now: () => number, logger: Logger | undefined, onEvent: ((event: SupervisorEvent) => void) | undefined): EventSink {
   const log = logger?.child({ supervisorId });
   return (body) => {
     const event: SupervisorEvent = { ...body, supervisorId, atMs: now() };

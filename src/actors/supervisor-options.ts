@@ -69,10 +69,7 @@ export function normalizeOptions(options: SupervisorOptions): SupervisorConfig {
 
   need(typeof options.id === 'string' && options.id.length > 0, 'id must be a non-empty string');
   need(STRATEGIES.includes(options.strategy), `strategy must be one of ${STRATEGIES.join(', ')}`);
-  need(
-    Number.isSafeInteger(intensity) && intensity >= 0 && intensity <= SUPERVISOR_LIMITS.maxIntensity,
-    `intensity must be an integer in 0..${SUPERVISOR_LIMITS.maxIntensity}`,
-  );
+  need(Number.isSafeInteger(intensity) && intensity >= 0 && intensity <= SUPERVISOR_LIMITS.maxIntensity, `intensity must be an integer in 0..${SUPERVISOR_LIMITS.maxIntensity}`);
   need(isMs(periodMs) && periodMs > 0, 'periodMs must be a positive number of ms');
   need(isMs(stopGraceMs), 'stopGraceMs must be a number of ms >= 0');
   need(isMs(backoff.initialMs), 'backoff.initialMs must be a number of ms >= 0');
@@ -91,10 +88,7 @@ export function normalizeOptions(options: SupervisorOptions): SupervisorConfig {
     seen.add(spec.id);
     need(typeof spec.start === 'function', `${where}.start must be a function`);
     need(RESTART_TYPES.includes(spec.restart), `${where}.restart must be one of ${RESTART_TYPES.join(', ')}`);
-    need(
-      isMs(spec.shutdownTimeoutMs) && spec.shutdownTimeoutMs + stopGraceMs <= SUPERVISOR_LIMITS.maxTimerMs,
-      `${where}.shutdownTimeoutMs must be a number of ms >= 0 that, plus stopGraceMs, fits a timer`,
-    );
+    need(isMs(spec.shutdownTimeoutMs) && spec.shutdownTimeoutMs + stopGraceMs <= SUPERVISOR_LIMITS.maxTimerMs, `${where}.shutdownTimeoutMs must be a number of ms >= 0 that, plus stopGraceMs, fits a timer`);
   });
 
   if (problems.length > 0) {

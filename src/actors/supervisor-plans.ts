@@ -35,7 +35,10 @@ export class RestartPlans<M> {
       }
     }
     const plan: RestartPlan<M> = { members: union, dueAtMs, delayMs: dueAtMs - nowMs };
-    this.timersByPlan.set(plan, this.timers.setTimeout(() => this.onDue(plan), plan.delayMs));
+    this.timersByPlan.set(
+      plan,
+      this.timers.setTimeout(() => this.onDue(plan), plan.delayMs),
+    );
     return plan;
   }
 

@@ -14,13 +14,7 @@ export interface StopOutcome {
  * supervisor from a handle that breaks that promise: the child is then treated as killed so the
  * rest of the tree can still stop.
  */
-export async function stopChild(
-  childId: string,
-  handle: ChildHandle,
-  timeoutMs: number,
-  graceMs: number,
-  timers: SupervisorTimers,
-): Promise<StopOutcome> {
+export async function stopChild(childId: string, handle: ChildHandle, timeoutMs: number, graceMs: number, timers: SupervisorTimers): Promise<StopOutcome> {
   const settled = handle.exited.then(
     (exit): StopOutcome => ({ exit, confirmed: true }),
     // The contract says exited never rejects; if it does, the child is gone all the same.
@@ -35,11 +29,7 @@ export async function stopChild(
   let guardTimer: unknown;
   const guard = new Promise<StopOutcome>((resolve) => {
     guardTimer = timers.setTimeout(() => {
-      const error = new SupervisorError(
-        'EDGEPAY_SUPERVISOR_STOP_TIMEOUT',
-        `child ${childId} did not exit within ${timeoutMs} ms + ${graceMs} ms grace; treated as killed`,
-        { childId, timeoutMs, graceMs },
-      );
+      const error = new SupervisorError('EDGEPAY_SUPERVISOR_STOP_TIMEOUT', `child ${childId} did not exit within ${timeoutMs} ms + ${graceMs} ms grace; treated as killed`, { childId, timeoutMs, graceMs });
       resolve({ exit: { cause: 'killed', error }, confirmed: false });
     }, timeoutMs + graceMs);
   });

@@ -192,7 +192,10 @@ class Supervisor implements SupervisorHandle {
     const scope = restartScope(this.config.strategy, views, slot.index);
     const members = new Set<Slot>([...scope.restart.map((i) => this.slotAt(i)), ...carried]);
     const discarded = scope.discard.map((i) => this.slotAt(i));
-    const toStop = [...members, ...discarded].filter((s) => s !== slot && s.state === 'running').sort(byIndex).reverse();
+    const toStop = [...members, ...discarded]
+      .filter((s) => s !== slot && s.state === 'running')
+      .sort(byIndex)
+      .reverse();
     for (const s of members) s.state = 'restarting';
     for (const s of discarded) s.state = 'stopped';
     for (const sibling of toStop) {
@@ -302,9 +305,11 @@ class Supervisor implements SupervisorHandle {
     if (this.terminated) return;
     const message = `supervisor ${this.id} failed: ${toError(cause).message}`;
     const error = new SupervisorError('EDGEPAY_SUPERVISOR_INTERNAL', message, { supervisorId: this.id }, { cause });
-    this.mailbox.run(() => this.terminate({ cause: 'crash', error })).catch(() => {
-      this.terminated = true;
-      this.settleExited({ cause: 'crash', error });
-    });
+    this.mailbox
+      .run(() => this.terminate({ cause: 'crash', error }))
+      .catch(() => {
+        this.terminated = true;
+        this.settleExited({ cause: 'crash', error });
+      });
   }
 }

@@ -15,6 +15,7 @@ export interface Protocol<Req extends Tagged, Replies extends { readonly [T in R
 }
 
 /** The widest protocol, for constraints. */
+// biome-ignore lint/suspicious/noExplicitAny: a constraint must accept every reply map, and `unknown` would not (its replies are read covariantly).
 export type AnyProtocol = Protocol<Tagged, any>;
 
 /** The reply to one request. */

@@ -17,13 +17,13 @@ const MAX_STACK_CHARS = 4000;
 export function toWireError(error: unknown): WireError {
   if (isActorError(error, 'EDGEPAY_ACTOR_REMOTE_ERROR')) {
     // Flatten: the caller at the far end wants the code the handler threw, not how many hops it took.
-    const remoteName = error.details['remoteName'];
+    const remoteName = error.details.remoteName;
     return withOptional({
       name: typeof remoteName === 'string' ? remoteName : 'Error',
       message: error.message,
       code: error.remoteCode,
-      details: cloneableDetails(error.details['remoteDetails']),
-      stack: stringOrUndefined(error.details['remoteStack']),
+      details: cloneableDetails(error.details.remoteDetails),
+      stack: stringOrUndefined(error.details.remoteStack),
       remote: true,
     });
   }
@@ -43,9 +43,9 @@ export function toWireError(error: unknown): WireError {
 /** What a handler threw, as the caller sees it: always EDGEPAY_ACTOR_REMOTE_ERROR with the remote code kept. */
 export function remoteErrorFrom(wire: WireError, actorId: string): ActorError {
   const details: Record<string, unknown> = { actorId, remoteName: wire.name };
-  if (wire.code !== undefined) details['remoteCode'] = wire.code;
-  if (wire.details !== undefined) details['remoteDetails'] = wire.details;
-  if (wire.stack !== undefined) details['remoteStack'] = wire.stack;
+  if (wire.code !== undefined) details.remoteCode = wire.code;
+  if (wire.details !== undefined) details.remoteDetails = wire.details;
+  if (wire.stack !== undefined) details.remoteStack = wire.stack;
   return new ActorError('EDGEPAY_ACTOR_REMOTE_ERROR', wire.message, details);
 }
 

@@ -15,8 +15,7 @@ export function forwardingLog(send: (record: ForwardedLog) => void, minimumLevel
   const make = (level: LogLevelName): LogFn => {
     if (LOG_LEVELS[level] < minimumLevel) return () => undefined;
     return (fieldsOrMsg, msg) => {
-      const fields =
-        typeof fieldsOrMsg === 'string' ? { ...bindings } : fieldsOrMsg instanceof Error ? { ...bindings, err: fieldsOrMsg } : { ...bindings, ...fieldsOrMsg };
+      const fields = typeof fieldsOrMsg === 'string' ? { ...bindings } : fieldsOrMsg instanceof Error ? { ...bindings, err: fieldsOrMsg } : { ...bindings, ...fieldsOrMsg };
       const text = typeof fieldsOrMsg === 'string' ? fieldsOrMsg : msg;
       send(text === undefined ? { level, fields } : { level, fields, msg: text });
     };

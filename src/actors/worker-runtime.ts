@@ -84,8 +84,7 @@ class WorkerRuntime<Req, Res, Init, State> {
     this.maxConcurrent = max;
     this.calls = new PendingTable<unknown>({
       keepAfterTimeout: false,
-      timeoutError: (timeoutMs, to) =>
-        new ActorError('EDGEPAY_ACTOR_TIMEOUT', `call from ${data.actorId} to actor ${to} timed out after ${timeoutMs} ms`, { actorId: to, from: data.actorId, timeoutMs }),
+      timeoutError: (timeoutMs, to) => new ActorError('EDGEPAY_ACTOR_TIMEOUT', `call from ${data.actorId} to actor ${to} timed out after ${timeoutMs} ms`, { actorId: to, from: data.actorId, timeoutMs }),
     });
     this.ctx = {
       id: data.actorId,
@@ -255,4 +254,3 @@ function safeJson(value: unknown): string {
     return '{"unserializable":true}';
   }
 }
-

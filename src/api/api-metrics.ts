@@ -12,7 +12,7 @@ export function unauthorizedCounter(registry: Registry): (reason: RefusalReason)
   // The API is a restartable child: a restart keeps counting on the same series.
   const counter =
     (registry.getSingleMetric(UNAUTHORIZED) as Counter<'reason'> | undefined) ??
-    new Counter({ name: UNAUTHORIZED, help: 'POS API requests refused with 401: no bearer token (missing) or not the node\'s (wrong)', labelNames: ['reason'] as const, registers: [registry] });
+    new Counter({ name: UNAUTHORIZED, help: "POS API requests refused with 401: no bearer token (missing) or not the node's (wrong)", labelNames: ['reason'] as const, registers: [registry] });
   // Both series exist from the start at 0, so an alert on their rate sees the first refusal.
   for (const reason of ['missing', 'wrong'] as const) counter.inc({ reason }, 0);
   return (reason) => counter.inc({ reason });

@@ -49,9 +49,7 @@ export function readApiToken(file: string, env: NodeJS.ProcessEnv = process.env)
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     throw tokenError(
       file,
-      missing
-        ? 'does not exist: `edgepay node init` makes one for a new node (32 random bytes, base64url, mode 0600); give the POS a copy'
-        : `cannot be read: ${(cause as Error).message}`,
+      missing ? 'does not exist: `edgepay node init` makes one for a new node (32 random bytes, base64url, mode 0600); give the POS a copy' : `cannot be read: ${(cause as Error).message}`,
       {},
       cause,
     );
@@ -83,7 +81,7 @@ export function readApiToken(file: string, env: NodeJS.ProcessEnv = process.env)
 
 /** Whether `file` is one of the credentials systemd hands the service (`credential:NAME` in the configuration). */
 export function isSystemdCredential(file: string, env: NodeJS.ProcessEnv = process.env): boolean {
-  const directory = env['CREDENTIALS_DIRECTORY'];
+  const directory = env.CREDENTIALS_DIRECTORY;
   return directory !== undefined && directory !== '' && dirname(file) === resolve(directory);
 }
 

@@ -19,11 +19,11 @@ export function bearerChecker(token: string): (authorization: string | undefined
   const expected = digest(token);
   return (authorization) => {
     const header = authorization?.trim() ?? '';
-    if (header === '') return { ok: false, reason: 'missing', message: 'this API needs an Authorization: Bearer <token> header, the token in the node\'s api.tokenFile' };
+    if (header === '') return { ok: false, reason: 'missing', message: "this API needs an Authorization: Bearer <token> header, the token in the node's api.tokenFile" };
     const match = /^Bearer +(\S+)$/i.exec(header);
-    if (match === null) return { ok: false, reason: 'missing', message: 'the Authorization header must be Bearer <token>, the token in the node\'s api.tokenFile; no other scheme is taken' };
+    if (match === null) return { ok: false, reason: 'missing', message: "the Authorization header must be Bearer <token>, the token in the node's api.tokenFile; no other scheme is taken" };
     if (timingSafeEqual(digest(match[1]!), expected)) return { ok: true };
-    return { ok: false, reason: 'wrong', message: 'the bearer token is not this node\'s (see its api.tokenFile)' };
+    return { ok: false, reason: 'wrong', message: "the bearer token is not this node's (see its api.tokenFile)" };
   };
 }
 

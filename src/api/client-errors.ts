@@ -60,14 +60,7 @@ export function describeClientError(errorCode: string | undefined, reason: strin
 export function rawErrorResponse(code: ApiErrorCode, message: string): string {
   const status = statusOf(code);
   const body = JSON.stringify(errorBody(code, message));
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-    'Content-Type: application/json; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    'Connection: close\r\n' +
-    '\r\n' +
-    body
-  );
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /** The handler for fastify's `clientErrorHandler` option. */

@@ -13,7 +13,7 @@ export const API_ERRORS = {
   EDGEPAY_BAD_INPUT: { status: 400, meaning: 'a field is missing, unknown or out of bounds; problems names every bad field' },
   EDGEPAY_LANE_UNKNOWN: { status: 400, meaning: 'no such lane on this node' },
   EDGEPAY_CURRENCY_UNKNOWN: { status: 400, meaning: 'the currency is not one this node takes' },
-  EDGEPAY_API_UNAUTHORIZED: { status: 401, meaning: 'on TCP, the request has no Authorization: Bearer header, or its token is not the node\'s (api.tokenFile); WWW-Authenticate says which. Nothing was done' },
+  EDGEPAY_API_UNAUTHORIZED: { status: 401, meaning: "on TCP, the request has no Authorization: Bearer header, or its token is not the node's (api.tokenFile); WWW-Authenticate says which. Nothing was done" },
   EDGEPAY_HOST_NOT_ALLOWED: { status: 403, meaning: 'the Host header does not name this API (an address it listens on, or localhost, with its port); the message lists those it answers to' },
   EDGEPAY_NOT_FOUND: { status: 404, meaning: 'no such payment, or no such route' },
   EDGEPAY_REQUEST_TIMEOUT: { status: 408, meaning: 'the request did not arrive in full in time; the connection is closed' },
@@ -31,10 +31,10 @@ export const API_ERRORS = {
   EDGEPAY_ACTOR_UNAVAILABLE: { status: 503, meaning: 'a part of the node is restarting (retry after Retry-After)' },
   EDGEPAY_ACTOR_DOWN: { status: 503, meaning: 'a part of the node is down (retry after Retry-After)' },
   EDGEPAY_ACTOR_TIMEOUT: { status: 503, meaning: 'a part of the node did not answer in time (retry after Retry-After)' },
-  EDGEPAY_JOURNAL_FULL: { status: 503, meaning: 'the node\'s disk is full: nothing was started, and the key is still free (retry after Retry-After)' },
-  EDGEPAY_JOURNAL_READONLY: { status: 503, meaning: 'the node\'s storage is read-only: nothing was started, and the key is still free' },
-  EDGEPAY_JOURNAL_LOCKED: { status: 503, meaning: 'the node\'s storage is locked by another process: nothing was started, and the key is still free' },
-  EDGEPAY_JOURNAL_IO: { status: 503, meaning: 'the node\'s storage failed: nothing was started, and the key is still free' },
+  EDGEPAY_JOURNAL_FULL: { status: 503, meaning: "the node's disk is full: nothing was started, and the key is still free (retry after Retry-After)" },
+  EDGEPAY_JOURNAL_READONLY: { status: 503, meaning: "the node's storage is read-only: nothing was started, and the key is still free" },
+  EDGEPAY_JOURNAL_LOCKED: { status: 503, meaning: "the node's storage is locked by another process: nothing was started, and the key is still free" },
+  EDGEPAY_JOURNAL_IO: { status: 503, meaning: "the node's storage failed: nothing was started, and the key is still free" },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -36,6 +36,7 @@ const WHITESPACE = /[ \t\n\r]*/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const LITERAL = /true|false|null/y;
 /** The longest well-formed start of a string, from its opening quote. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this is the range it forbids.
 const STRING_START = /"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*/y;
 
 function endOf(pattern: RegExp, text: string, at: number): number {
@@ -90,7 +91,7 @@ export function findJsonSyntaxFault(text: string): JsonSyntaxFault | null {
     if (char === '"') {
       const end = endOf(STRING_START, text, at);
       if (text[end] !== '"') {
-        if (end >= text.length) return fault(text, end, 'a closing \'"\'');
+        if (end >= text.length) return fault(text, end, "a closing '\"'");
         if (text[end] === '\\') return fault(text, end, 'an escape: \\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\u and 4 hex digits');
         return fault(text, end, 'no control character inside a string (escape it, e.g. \\n)');
       }
@@ -155,11 +156,11 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     const at = findJsonSyntaxFault(text);
     if (at === null) throw new EdgepayError('EDGEPAY_BAD_JSON', 'the body is not valid JSON', {});
-    throw new EdgepayError(
-      'EDGEPAY_BAD_JSON',
-      `the body is not valid JSON: at line ${at.line}, column ${at.column} (character ${at.offset + 1}) expected ${at.expected}, found ${at.found}`,
-      { line: at.line, column: at.column, offset: at.offset },
-    );
+    throw new EdgepayError('EDGEPAY_BAD_JSON', `the body is not valid JSON: at line ${at.line}, column ${at.column} (character ${at.offset + 1}) expected ${at.expected}, found ${at.found}`, {
+      line: at.line,
+      column: at.column,
+      offset: at.offset,
+    });
   }
   const forbidden = findForbiddenKey(value);
   if (forbidden !== null) {

@@ -52,8 +52,8 @@ export function openApiDocument(version: string, limits: DocumentLimits, access:
       description: [
         'Local API of one edgepay node (loopback or Unix socket). Amounts are integer minor units with an ISO 4217 currency.',
         access.bearer
-          ? 'On TCP every request except GET /openapi.json carries Authorization: Bearer <token>, the token in the node\'s api.tokenFile; without it, or with another, the answer is 401 EDGEPAY_API_UNAUTHORIZED with WWW-Authenticate: Bearer, and nothing is done.'
-          : 'On a Unix socket no token is asked for: the socket (mode 0660) admits the node\'s user and group only.',
+          ? "On TCP every request except GET /openapi.json carries Authorization: Bearer <token>, the token in the node's api.tokenFile; without it, or with another, the answer is 401 EDGEPAY_API_UNAUTHORIZED with WWW-Authenticate: Bearer, and nothing is done."
+          : "On a Unix socket no token is asked for: the socket (mode 0660) admits the node's user and group only.",
         "The POS chooses each payment's idempotency key; repeating a request with the same key returns the original answer (200 + Idempotent-Replayed: true).",
         `Limits: a request body is JSON (Content-Type application/json) of at most ${bodyLimit}; the request line and headers at most ${limits.headersLimitBytes} bytes; a request must arrive in full within ${limits.requestTimeoutMs} ms.`,
         'Every error, from the HTTP parser up, is {"error":{"code":"EDGEPAY_…","message":"…"}} with problems[] for bad fields (see components.schemas.Error).',
@@ -152,7 +152,7 @@ export function openApiDocument(version: string, limits: DocumentLimits, access:
         ...(access.bearer
           ? {
               Unauthorized: {
-                ...error(401, 'no bearer token, or not the node\'s: nothing was done')[401],
+                ...error(401, "no bearer token, or not the node's: nothing was done")[401],
                 headers: { 'WWW-Authenticate': { description: `Bearer realm="${BEARER_REALM}", with error="invalid_token" when a token was sent`, schema: { type: 'string' } } },
               },
             }

@@ -36,9 +36,13 @@ export async function listenOnPassedSocket(server: Server, socket: PassedSocket,
   const mismatch = addressMismatch(server.address(), api);
   if (mismatch !== null) {
     await new Promise<void>((done) => server.close(() => done()));
-    throw new EdgepayError('EDGEPAY_API_SOCKET_MISMATCH', `the POS API socket handed over by the service manager ${mismatch}: make edgepay-node.socket's ListenStream= and api in the configuration name the same place (a drop-in in /etc/systemd/system/edgepay-node.socket.d/)`, {
-      socket: socket.name ?? socket.fd,
-    });
+    throw new EdgepayError(
+      'EDGEPAY_API_SOCKET_MISMATCH',
+      `the POS API socket handed over by the service manager ${mismatch}: make edgepay-node.socket's ListenStream= and api in the configuration name the same place (a drop-in in /etc/systemd/system/edgepay-node.socket.d/)`,
+      {
+        socket: socket.name ?? socket.fd,
+      },
+    );
   }
 }
 
@@ -65,5 +69,10 @@ function isLoopback(ip: string): boolean {
 }
 
 function unusable(socket: PassedSocket, cause: Error): EdgepayError {
-  return new EdgepayError('EDGEPAY_API_SOCKET_MISMATCH', `the POS API cannot serve on the socket the service manager handed over (fd ${socket.fd}${socket.name === null ? '' : `, ${socket.name}`}): ${cause.message}`, { socket: socket.name ?? socket.fd }, { cause });
+  return new EdgepayError(
+    'EDGEPAY_API_SOCKET_MISMATCH',
+    `the POS API cannot serve on the socket the service manager handed over (fd ${socket.fd}${socket.name === null ? '' : `, ${socket.name}`}): ${cause.message}`,
+    { socket: socket.name ?? socket.fd },
+    { cause },
+  );
 }

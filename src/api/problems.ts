@@ -47,7 +47,9 @@ export function publicProblems(problems: readonly FieldProblem[]): PublicProblem
   const seen = new Set<string>();
   const distinct = problems.filter((problem) => {
     const key = `${problem.path}\u0000${problem.message}`;
-    return seen.has(key) ? false : (seen.add(key), true);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
   const listed = distinct.slice(0, PROBLEMS_MAX).map((problem): PublicProblem => {
     const path = problem.path.split('.').map(cutText).join('.');

@@ -32,11 +32,7 @@ const key = z
 // The same syntax as a lane id in the node configuration: a lane that cannot be configured is bad
 // input (400 EDGEPAY_BAD_INPUT), one that merely is not configured is EDGEPAY_LANE_UNKNOWN.
 const laneError = `must be a lane id: 1-${LANE_MAX_LENGTH} letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. lane-1)`;
-const lane = z
-  .string({ error: laneError })
-  .min(1, { error: laneError, abort: true })
-  .max(LANE_MAX_LENGTH, { error: laneError, abort: true })
-  .regex(SHORT_ID_PATTERN, { error: laneError });
+const lane = z.string({ error: laneError }).min(1, { error: laneError, abort: true }).max(LANE_MAX_LENGTH, { error: laneError, abort: true }).regex(SHORT_ID_PATTERN, { error: laneError });
 
 const amountError = `must be a whole number of minor units from ${MIN_AMOUNT_MINOR} to ${MAX_AMOUNT_MINOR} (1250 for 12.50 EUR)`;
 const amountMinor = z.int({ error: amountError }).min(MIN_AMOUNT_MINOR, { error: amountError }).max(MAX_AMOUNT_MINOR, { error: amountError });
@@ -51,6 +47,7 @@ const reference = z
   .string({ error: referenceError })
   .min(1, { error: referenceError, abort: true })
   .max(REFERENCE_MAX_LENGTH, { error: referenceError, abort: true })
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a reference is printed on receipts and logs; control characters are what it may not hold.
   .regex(/^[^\x00-\x1f\x7f-\x9f]+$/, { error: referenceError });
 
 function strictBody<T extends z.ZodRawShape>(shape: T) {
@@ -72,12 +69,38 @@ export const paymentIdParam = key.describe('the payment id: the idempotency key 
 
 // Records keyed by the code unions: adding a code there without adding it here fails to compile.
 const DECISION_CODES: Record<DecisionCode, true> = {
-  Y1: true, Y3: true, Z1: true, Z3: true, '00': true, '05': true, '14': true, '43': true, '51': true, '54': true, '57': true, '61': true, '65': true, '68': true, '91': true,
+  Y1: true,
+  Y3: true,
+  Z1: true,
+  Z3: true,
+  '00': true,
+  '05': true,
+  '14': true,
+  '43': true,
+  '51': true,
+  '54': true,
+  '57': true,
+  '61': true,
+  '65': true,
+  '68': true,
+  '91': true,
 };
 const PAYMENT_STATUSES: Record<PaymentStatus, true> = { waiting_for_card: true, authorizing: true, approved: true, declined: true, cancelled: true, failed: true };
 const RULE_IDS: Record<RuleId, true> = {
-  currency: true, check_digit: true, expiry: true, hot_card: true, floor_limit: true, card_count: true, card_amount: true,
-  forward_deadline: true, node_count: true, node_amount: true, approved: true, follow_up: true, centre: true, system: true,
+  currency: true,
+  check_digit: true,
+  expiry: true,
+  hot_card: true,
+  floor_limit: true,
+  card_count: true,
+  card_amount: true,
+  forward_deadline: true,
+  node_count: true,
+  node_amount: true,
+  approved: true,
+  follow_up: true,
+  centre: true,
+  system: true,
 };
 
 const decision = z.object({
@@ -113,7 +136,7 @@ export const paymentResource = z.object({
 });
 
 export const followUpResource = z.object({
-  id: z.string().max(KEY_MAX_LENGTH).nullable().describe('the follow-up\'s idempotency key; null when the journal could not record it (then the decision is a 91 decline)'),
+  id: z.string().max(KEY_MAX_LENGTH).nullable().describe("the follow-up's idempotency key; null when the journal could not record it (then the decision is a 91 decline)"),
   kind: z.enum(['void', 'refund']),
   paymentId: z.string().max(KEY_MAX_LENGTH),
   amountMinor: storedAmountMinor.nullable(),
@@ -126,10 +149,7 @@ export const followUpResource = z.object({
 export const problemResource = z.object({
   path: z.string().describe('the field, e.g. amountMinor; empty for the body itself'),
   message: z.string().describe('what is allowed'),
-  value: z
-    .union([z.string(), z.number(), z.boolean(), z.null()])
-    .optional()
-    .describe('the value sent, for primitives only; a string longer than 64 characters is cut there and ends with …'),
+  value: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional().describe('the value sent, for primitives only; a string longer than 64 characters is cut there and ends with …'),
   received: z.string().optional().describe('what was sent, when value does not show it whole: "an object with 3 keys", "an array of 2 items", "a string of 300 characters"'),
 });
 

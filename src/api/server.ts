@@ -74,9 +74,7 @@ export function buildApiServer(lanes: LaneService, options: ApiServerOptions): F
   });
   // Errors raised before a handler runs (body size, content type, JSON, URL encoding) get the same
   // shape and their own codes.
-  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) =>
-    sendError(reply, fromFastifyError(error, request, fastifyLimits) ?? error),
-  );
+  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => sendError(reply, fromFastifyError(error, request, fastifyLimits) ?? error));
   // The node stops the API first: a request that still arrives on an open connection is told so in
   // the API's shape (fastify's own 503 for this has a body of its own).
   let closing = false;
@@ -117,9 +115,7 @@ export function buildApiServer(lanes: LaneService, options: ApiServerOptions): F
       return sendError(reply, { code: 'EDGEPAY_API_UNAUTHORIZED', message: verdict.message });
     });
   }
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, { code: 'EDGEPAY_NOT_FOUND', message: `no route ${request.method} ${cutText(request.url)}; see /openapi.json` }),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(reply, { code: 'EDGEPAY_NOT_FOUND', message: `no route ${request.method} ${cutText(request.url)}; see /openapi.json` }));
   const limits = { bodyLimitBytes: BODY_LIMIT_BYTES, headersLimitBytes: HEADERS_LIMIT_BYTES, requestTimeoutMs };
   const document = openApiDocument(options.version, limits, { bearer: options.bearerToken !== undefined });
   // Public: it describes the API (and how to authenticate) and moves nothing; a POS reads it before it has a token.

@@ -32,11 +32,7 @@ export async function claimSocketPath(path: string): Promise<void> {
   }
   const probe = await probeSocket(path);
   if (probe === 'answered') {
-    throw new EdgepayError(
-      'EDGEPAY_API_SOCKET_IN_USE',
-      `api.socket ${path} is served by another process (another node on the same socket?); stop it or give this node another api.socket`,
-      { path },
-    );
+    throw new EdgepayError('EDGEPAY_API_SOCKET_IN_USE', `api.socket ${path} is served by another process (another node on the same socket?); stop it or give this node another api.socket`, { path });
   }
   if (probe === 'refused') {
     await unlink(path).catch((cause: NodeJS.ErrnoException) => {

@@ -97,7 +97,11 @@ export function checkReplicas(nodes: CheckInputs['nodes'], journals: ReadonlyMap
       db.close();
     }
   }
-  return { check: 'every peer holds every box\'s exact chain', ok: problems.length === 0, detail: problems.length === 0 ? `${nodes.length} boxes, ${nodes.length * (nodes.length - 1)} replicas verified` : problems.slice(0, SHOWN).join('; ') };
+  return {
+    check: "every peer holds every box's exact chain",
+    ok: problems.length === 0,
+    detail: problems.length === 0 ? `${nodes.length} boxes, ${nodes.length * (nodes.length - 1)} replicas verified` : problems.slice(0, SHOWN).join('; '),
+  };
 }
 
 export async function checkTotals(ledger: LedgerBackend, journals: ReadonlyMap<string, JournalEntry[]>): Promise<CheckResult> {
@@ -110,7 +114,11 @@ export async function checkTotals(ledger: LedgerBackend, journals: ReadonlyMap<s
     const same = held !== undefined && held.entries === entries.length && Object.keys({ ...sums, ...held.sumsMinor }).every((c) => (sums[c] ?? 0) === (held.sumsMinor[c] ?? 0));
     if (!same) problems.push(`${origin}: journal ${entries.length} entries ${JSON.stringify(sums)}, centre ${held?.entries ?? 0} ${JSON.stringify(held?.sumsMinor ?? {})}`);
   }
-  return { check: 'totals match: count and sum per currency, per box, journal against centre', ok: problems.length === 0, detail: problems.length === 0 ? [...journals].map(([o, e]) => `${o} ${e.length}`).join(', ') : problems.join('; ') };
+  return {
+    check: 'totals match: count and sum per currency, per box, journal against centre',
+    ok: problems.length === 0,
+    detail: problems.length === 0 ? [...journals].map(([o, e]) => `${o} ${e.length}`).join(', ') : problems.join('; '),
+  };
 }
 
 export async function checkLedger(ledger: LedgerBackend): Promise<CheckResult> {

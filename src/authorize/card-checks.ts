@@ -11,9 +11,7 @@ export interface CardCheckInput {
 }
 
 /** A passed check hands on the currency as checked, so the limits that follow need no second lookup. */
-export type CardCheck =
-  | { readonly passed: true; readonly currency: CurrencyCode; readonly currencyRules: CurrencyRules }
-  | { readonly passed: false; readonly decision: Decision };
+export type CardCheck = { readonly passed: true; readonly currency: CurrencyCode; readonly currencyRules: CurrencyRules } | { readonly passed: false; readonly decision: Decision };
 
 const MAX_DATE_MS = 8.64e15;
 

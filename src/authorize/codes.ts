@@ -2,22 +2,7 @@
  * Response codes a decision can carry. Y1/Y3/Z1/Z3 are the EMV offline results; the two-digit codes
  * are ISO 8583 action codes, kept so that reports and the centre read the same vocabulary.
  */
-export type DecisionCode =
-  | 'Y1'
-  | 'Y3'
-  | 'Z1'
-  | 'Z3'
-  | '00'
-  | '05'
-  | '14'
-  | '43'
-  | '51'
-  | '54'
-  | '57'
-  | '61'
-  | '65'
-  | '68'
-  | '91';
+export type DecisionCode = 'Y1' | 'Y3' | 'Z1' | 'Z3' | '00' | '05' | '14' | '43' | '51' | '54' | '57' | '61' | '65' | '68' | '91';
 
 /** Which rule produced a decision, so operators and metrics can group declines by cause. */
 export type RuleId =

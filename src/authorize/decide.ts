@@ -48,9 +48,7 @@ export function decideAuthorization(req: AuthorizationInput, exposure: ExposureV
   const { forwardDeadlineHours } = rules.node;
   const oldestWallMs = exposure.oldestUnforwardedWallMs();
   if (oldestWallMs !== null && nowWallMs - oldestWallMs > forwardDeadlineHours * MS_PER_HOUR) {
-    const reason =
-      `the oldest unforwarded offline payment is ${formatDurationMs(nowWallMs - oldestWallMs)} old, past the ${forwardDeadlineHours}h ` +
-      'forward deadline; offline approvals resume once the backlog is forwarded';
+    const reason = `the oldest unforwarded offline payment is ${formatDurationMs(nowWallMs - oldestWallMs)} old, past the ${forwardDeadlineHours}h forward deadline; offline approvals resume once the backlog is forwarded`;
     return offlineDecision(false, 'Z3', 'forward_deadline', reason);
   }
 
@@ -78,9 +76,7 @@ export function decideAuthorization(req: AuthorizationInput, exposure: ExposureV
     return offlineDecision(false, 'Z3', 'node_count', reason);
   }
   if (amountMinor > nodeMaxMinor - nodeUsed.amountMinor) {
-    const reason =
-      `node already holds ${fmt(nodeUsed.amountMinor)} unforwarded; another ${fmt(amountMinor)} ` +
-      `would make ${fmt(nodeUsed.amountMinor + amountMinor)}, above the limit of ${fmt(nodeMaxMinor)}`;
+    const reason = `node already holds ${fmt(nodeUsed.amountMinor)} unforwarded; another ${fmt(amountMinor)} ` + `would make ${fmt(nodeUsed.amountMinor + amountMinor)}, above the limit of ${fmt(nodeMaxMinor)}`;
     return offlineDecision(false, 'Z3', 'node_amount', reason);
   }
 

@@ -33,13 +33,7 @@ const TARGET_KINDS: Readonly<Record<FollowUpKind, readonly string[]>> = {
  * up past the original, and a void (which returns everything) is refused once part of the money
  * was captured or refunded.
  */
-export function decideFollowUp(
-  kind: FollowUpKind,
-  original: FollowUpOriginal | undefined,
-  prior: FollowUpPrior,
-  amountMinor: number,
-  currency: string,
-): Decision {
+export function decideFollowUp(kind: FollowUpKind, original: FollowUpOriginal | undefined, prior: FollowUpPrior, amountMinor: number, currency: string): Decision {
   if (!isAmountMinor(amountMinor)) {
     throw new EdgepayError('EDGEPAY_AMOUNT_INVALID', `${kind} amountMinor must be a whole number > 0 (minor units), got ${String(amountMinor)}`, {
       amountMinor,
@@ -80,9 +74,7 @@ export function decideFollowUp(
       const verb = kind === 'refund' ? 'refunded' : 'captured';
       // Compared as a subtraction so no sum of two large amounts can round past 2^53.
       if (amountMinor > originalMinor - done) {
-        return tooMuch(
-          `${fmt(done)} already ${verb} plus ${fmt(amountMinor)} would make ${fmt(done + amountMinor)}, more than the original ${fmt(originalMinor)}`,
-        );
+        return tooMuch(`${fmt(done)} already ${verb} plus ${fmt(amountMinor)} would make ${fmt(done + amountMinor)}, more than the original ${fmt(originalMinor)}`);
       }
       const reason = `${kind} of ${fmt(amountMinor)} approved (${fmt(done + amountMinor)} of ${fmt(originalMinor)} ${verb})`;
       return offlineDecision(true, '00', 'follow_up', reason);

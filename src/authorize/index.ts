@@ -1,7 +1,7 @@
 export { type Decision, type DecisionCode, type RuleId, systemUnavailable } from './codes.js';
 export { type Rules, type RulesConfig, type CurrencyRules, type PerCurrency, parseRules } from './rules.js';
 export { defaultRules, defaultRulesConfig } from './rules-default.js';
-export { type ExposureTotals, type ExposureView } from './exposure-view.js';
+export type { ExposureTotals, ExposureView } from './exposure-view.js';
 export { type ApprovalRecord, type ExposureUndo, ExposureState } from './exposure.js';
 export { type AuthorizationInput, decideAuthorization } from './decide.js';
 export { type CardCheck, type CardCheckInput, cardDecline, checkCard } from './card-checks.js';

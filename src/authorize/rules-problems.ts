@@ -42,8 +42,8 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[]): FieldPr
 export function completenessProblems(input: unknown): FieldProblem[] {
   if (!isRecord(input)) return [];
   const problems = protoKeyProblems(input);
-  if (!isRecord(input['currencies'])) return problems;
-  const accepted = Object.keys(input['currencies']).filter(isCurrencyCode);
+  if (!isRecord(input.currencies)) return problems;
+  const accepted = Object.keys(input.currencies).filter(isCurrencyCode);
   for (const [section, field] of [
     ['perCard', 'maxAmountMinor'],
     ['node', 'maxStoredAmountMinor'],
@@ -77,14 +77,15 @@ export function completenessProblems(input: unknown): FieldProblem[] {
  * key), so a rules file carrying one would pass with a key silently ignored.
  */
 function protoKeyProblems(input: Record<string, unknown>): FieldProblem[] {
-  const maps: Array<readonly [string, unknown]> = [['currencies', input['currencies']]];
-  for (const [section, field] of [['perCard', 'maxAmountMinor'], ['node', 'maxStoredAmountMinor']] as const) {
+  const maps: Array<readonly [string, unknown]> = [['currencies', input.currencies]];
+  for (const [section, field] of [
+    ['perCard', 'maxAmountMinor'],
+    ['node', 'maxStoredAmountMinor'],
+  ] as const) {
     const sectionValue = input[section];
     if (isRecord(sectionValue)) maps.push([`${section}.${field}`, sectionValue[field]]);
   }
-  return maps
-    .filter(([, map]) => isRecord(map) && Object.hasOwn(map, '__proto__'))
-    .map(([path]) => ({ path: `${path}.__proto__`, message: 'is not a supported ISO 4217 currency code' }));
+  return maps.filter(([, map]) => isRecord(map) && Object.hasOwn(map, '__proto__')).map(([path]) => ({ path: `${path}.__proto__`, message: 'is not a supported ISO 4217 currency code' }));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -17,8 +17,7 @@ function wholeNumber(min: number, max: number | null, unit: string) {
 function strictObject<T extends z.ZodRawShape>(shape: T) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown key (allowed keys: ${allowed})` : `must be an object with keys ${allowed}`,
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key (allowed keys: ${allowed})` : `must be an object with keys ${allowed}`),
   });
 }
 
@@ -34,10 +33,9 @@ const amountMinor = wholeNumber(0, null, 'minor units of the currency');
 
 export const rulesSchema = strictObject({
   version: wholeNumber(1, null, 'rules version'),
-  currencies: perCurrency(strictObject({ floorLimitMinor: amountMinor }), '{ floorLimitMinor }').refine(
-    (currencies) => Object.keys(currencies).length > 0,
-    { error: 'must list at least one currency: only listed currencies are accepted offline' },
-  ),
+  currencies: perCurrency(strictObject({ floorLimitMinor: amountMinor }), '{ floorLimitMinor }').refine((currencies) => Object.keys(currencies).length > 0, {
+    error: 'must list at least one currency: only listed currencies are accepted offline',
+  }),
   perCard: strictObject({
     windowMinutes: wholeNumber(1, 10_080, 'minutes, at most 7 days'),
     maxCount: wholeNumber(0, null, 'offline approvals per card per window'),

@@ -37,8 +37,7 @@ export async function measureRestarts(options: RestartOptions): Promise<RestartR
   const firstReply = new LatencyRecorder();
   const spares = options.spares ? new SpareThreads() : undefined;
   const module = moduleUrl('bench/actors-bench-actor');
-  const launch = (): Promise<ActorHandle<BenchActorRequest, unknown>> =>
-    startActor({ id: 'bench-restart', module, mailboxCapacity: 4, ...(spares ? { spares } : {}) });
+  const launch = (): Promise<ActorHandle<BenchActorRequest, unknown>> => startActor({ id: 'bench-restart', module, mailboxCapacity: 4, ...(spares ? { spares } : {}) });
   let actor = await launch();
   try {
     await actor.request({ id: 0, body: 0 });

@@ -115,12 +115,7 @@ function rawLoop(worker: Worker, outstanding: number, seconds: number, latency: 
   });
 }
 
-async function actorLoop(
-  actor: ActorHandle<BenchActorRequest, unknown>,
-  outstanding: number,
-  seconds: number,
-  latency: LatencyRecorder | undefined,
-): Promise<number> {
+async function actorLoop(actor: ActorHandle<BenchActorRequest, unknown>, outstanding: number, seconds: number, latency: LatencyRecorder | undefined): Promise<number> {
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let nextId = 0;

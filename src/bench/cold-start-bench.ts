@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { apiAuthHeaders } from '../api/client-auth.js';
 import { generateSealKeyPair } from '../card/index.js';
@@ -166,7 +165,9 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
     const first = await firstDecision(pos, apiAuthHeaders(config.api), child, () => stderr, startedAt);
     const startCpuMs = (threadTicks(child.pid!).processTicks / clockTicksPerSecond()) * 1_000;
 
-    progress(`cold-start: first decision after ${roundTo(first.decisionMs, 1)} ms; ${(options.settleMs ?? SETTLE_MS) / 1_000} s to settle, then ${(options.idleSampleMs ?? IDLE_SAMPLE_MS) / 1_000} s of the idle node ...`);
+    progress(
+      `cold-start: first decision after ${roundTo(first.decisionMs, 1)} ms; ${(options.settleMs ?? SETTLE_MS) / 1_000} s to settle, then ${(options.idleSampleMs ?? IDLE_SAMPLE_MS) / 1_000} s of the idle node ...`,
+    );
     const settle = await idleFootprint(child.pid!, options.settleMs ?? SETTLE_MS);
     const idle = await idleFootprint(child.pid!, options.idleSampleMs ?? IDLE_SAMPLE_MS);
     return {
@@ -200,13 +201,7 @@ function bestOf(runs: number, command: string, args: readonly string[]): number 
   return best;
 }
 
-async function firstDecision(
-  pos: Pool,
-  headers: Readonly<Record<string, string>>,
-  child: ChildProcess,
-  stderr: () => string,
-  startedAt: number,
-): Promise<{ apiUpMs: number; decisionMs: number; decision: string }> {
+async function firstDecision(pos: Pool, headers: Readonly<Record<string, string>>, child: ChildProcess, stderr: () => string, startedAt: number): Promise<{ apiUpMs: number; decisionMs: number; decision: string }> {
   let apiUpMs: number | undefined;
   let attempt = 0;
   let last = 'no answer yet';

@@ -94,10 +94,7 @@ export async function runJournalBench(options: JournalBenchOptions = {}): Promis
     for (const level of concurrency) {
       progress(`pipeline: authorize + append at concurrency ${level} for ${seconds} s`);
       const result = await measurePipeline({ dir: dir.path, seconds, warmupSeconds, concurrency: level, cards });
-      progress(
-        `  ${result.decisionsPerSec} decisions/s, p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms, ` +
-          `mean batch ${result.batches.meanSize}`,
-      );
+      progress(`  ${result.decisionsPerSec} decisions/s, p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms, ` + `mean batch ${result.batches.meanSize}`);
       pipeline.push(result);
     }
 

@@ -62,6 +62,9 @@ export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRunti
     throw error;
   }
   // Gone with the node: the key lives no longer than the run it was made for.
-  void runtime.exited.then(() => credentials.remove(), () => credentials.remove());
+  void runtime.exited.then(
+    () => credentials.remove(),
+    () => credentials.remove(),
+  );
   return runtime;
 }

@@ -56,7 +56,6 @@ export interface ReconcileBenchReport {
   readonly targets: { readonly ratioMin: 0.3; readonly drainSecondsMax: 60 | null; readonly meetsTarget: boolean };
 }
 
-
 /**
  * Drains a backlog of journal entries through the real reconciliation path into the chosen
  * ledger backend, beside the backend's raw insert rate measured in the same run.

@@ -13,13 +13,33 @@ export interface RawInsertResult {
   readonly entriesPerSec: number;
 }
 
-const COLUMNS =
-  'origin, seq, hash, store, kind, idempotency_key, ref_seq, amount_minor, currency, card_token, approved, mode, wall_ms, result, reason, merchant_minor, posted_account, sender, batch_id, ingested_ms';
+const COLUMNS = 'origin, seq, hash, store, kind, idempotency_key, ref_seq, amount_minor, currency, card_token, approved, mode, wall_ms, result, reason, merchant_minor, posted_account, sender, batch_id, ingested_ms';
 type RawRow = [string, number, string, string, string, string, null, number, string, string, number, string, number, string, null, number, string, string, string, number];
 
 function rowOf(seq: number): RawRow {
   const amount = 500 + (seq % 9_500);
-  return ['raw-node', seq, 'f'.repeat(64), 'store-1', 'authorization', `bench-${seq}`, null, amount, 'EUR', `tok-${seq % 20_011}`, 1, 'offline', 0, 'settled', null, amount, 'card-clearing:EUR', 'raw-node', `raw:${seq}`, 0];
+  return [
+    'raw-node',
+    seq,
+    'f'.repeat(64),
+    'store-1',
+    'authorization',
+    `bench-${seq}`,
+    null,
+    amount,
+    'EUR',
+    `tok-${seq % 20_011}`,
+    1,
+    'offline',
+    0,
+    'settled',
+    null,
+    amount,
+    'card-clearing:EUR',
+    'raw-node',
+    `raw:${seq}`,
+    0,
+  ];
 }
 
 /**
@@ -29,11 +49,15 @@ function rowOf(seq: number): RawRow {
  * same database in the same run.
  */
 export async function rawSqliteInserts(path: string, entries: number, batch: number): Promise<RawInsertResult> {
-  await (SqliteLedger.open(path)).close();
+  await SqliteLedger.open(path).close();
   const db = new Database(path);
   try {
     for (const pragma of SQLITE_LEDGER_PRAGMAS) db.pragma(pragma);
-    const entry = db.prepare(`INSERT INTO ledger_entries (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
+    const entry = db.prepare(
+      `INSERT INTO ledger_entries (${COLUMNS}) VALUES (${COLUMNS.split(', ')
+        .map(() => '?')
+        .join(', ')})`,
+    );
     const posting = db.prepare('INSERT INTO ledger_postings (origin, seq, leg, account, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)');
     const started = performance.now();
     let transactions = 0;

@@ -87,7 +87,16 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     if (first === undefined) throw new Error('no nodes');
     const payload = sealEnvelope(await fleet.sampleEntry(first), loadSigningKey(first.keys.signingKeyFile));
 
-    const raw = { url: broker.url, username: RAW_USER, password: passwords[RAW_USER] ?? '', topic: `${new StoreTopics(FLEET, STORE).prefix}/${RAW_USER}/bench`, payload, window: RAW_WINDOW, warmupSeconds: rawWarmupSeconds, seconds };
+    const raw = {
+      url: broker.url,
+      username: RAW_USER,
+      password: passwords[RAW_USER] ?? '',
+      topic: `${new StoreTopics(FLEET, STORE).prefix}/${RAW_USER}/bench`,
+      payload,
+      window: RAW_WINDOW,
+      warmupSeconds: rawWarmupSeconds,
+      seconds,
+    };
     progress(`raw limit: mqtt.js QoS 1, ${payload.length}-byte payloads, window ${RAW_WINDOW} messages, ${seconds} s`);
     const limit = await measureRaw(raw);
     progress(`  ${rawLine(limit)}`);
@@ -112,10 +121,15 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     progress(`replication catch-up: replicators stopped, ${entries} entries per node written, replicators started`);
     await nodes.stopReplicators();
     await writeBurst(nodes, entries, BURST_CONCURRENCY, 'backlog');
-    const catchUp = await runPhase(nodes, 'catch-up', async () => {
-      await nodes.startReplicators();
-      return { nodes: [], errors: 0, firstError: null };
-    }, progress);
+    const catchUp = await runPhase(
+      nodes,
+      'catch-up',
+      async () => {
+        await nodes.startReplicators();
+        return { nodes: [], errors: 0, firstError: null };
+      },
+      progress,
+    );
     await untilPeersOnline(nodes);
     progress(`replication steady: ${STEADY_RATE_PER_NODE} entries/s per node for ${seconds} s`);
     const steady = await runPhase(nodes, 'steady', () => writePaced(nodes, STEADY_RATE_PER_NODE, seconds, 'steady'), progress);
@@ -141,7 +155,11 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
       durationSeconds: roundTo((performance.now() - began) / 1000, 1),
       machine,
       parameters: {
-        broker: { kind, version: broker.version, config: kind === 'mosquitto' ? 'brokers/mosquitto.conf + the store ACL from brokers/acl.template (port and paths replaced)' : 'embedded, enforcing the store ACL from brokers/acl.template' },
+        broker: {
+          kind,
+          version: broker.version,
+          config: kind === 'mosquitto' ? 'brokers/mosquitto.conf + the store ACL from brokers/acl.template (port and paths replaced)' : 'embedded, enforcing the store ACL from brokers/acl.template',
+        },
         nodes: [...NODES],
         secondsPerPhase: seconds,
         rawWarmupSeconds,

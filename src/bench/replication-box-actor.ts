@@ -200,7 +200,7 @@ class Box {
     const ignore: ReplicationLogFn = () => undefined;
     const keep = (level: string, fields: Record<string, unknown>, msg: string): void => {
       if (this.tally.first.length >= MAX_LOGGED) return;
-      const err = fields['err'];
+      const err = fields.err;
       this.tally.first.push(`${this.init.nodeId} ${level}: ${msg}${err instanceof Error ? ` (${err.message})` : ''}`);
     };
     return {

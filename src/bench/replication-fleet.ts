@@ -57,7 +57,10 @@ export class BenchFleet {
     readonly nodes: readonly FleetNode[],
     now: number,
   ) {
-    this.tracker = new LagTracker(nodes.map((n) => n.id), now);
+    this.tracker = new LagTracker(
+      nodes.map((n) => n.id),
+      now,
+    );
   }
 
   static async start(options: FleetOptions): Promise<BenchFleet> {

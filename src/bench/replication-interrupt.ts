@@ -5,7 +5,10 @@
  */
 export function onInterrupt(cleanup: () => void): () => void {
   const handlers = new Map<NodeJS.Signals, () => void>();
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     const handler = (): void => {
       try {
         cleanup();

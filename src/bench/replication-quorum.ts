@@ -35,7 +35,7 @@ export async function measureQuorum(fleet: BenchFleet, ratePerSec: number, secon
   const localOnly = boxes.reduce((sum, b) => sum + b.localOnly, 0);
   const intake = await drained();
   return {
-    path: 'Replicator.awaitQuorum in the node\'s own thread, right after the authorize promise resolved',
+    path: "Replicator.awaitQuorum in the node's own thread, right after the authorize promise resolved",
     timeoutMs: QUORUM_TIMEOUT_MS,
     ratePerNodePerSec: ratePerSec,
     seconds,

@@ -64,9 +64,7 @@ export async function measureFleetRaw(fleet: BenchFleet, options: FleetRawOption
     );
     const sent = (await Promise.all(fleet.nodes.map((node) => node.box.request({ type: 'raw-send' })))) as RawStreamsSent[];
     const totalSent = sent.reduce((sum, s) => sum + s.total, 0);
-    const received = (await Promise.all(
-      fleet.nodes.map((node, i) => node.box.request({ type: 'raw-received', expected: totalSent - (sent[i]?.total ?? 0), timeoutMs: DRAIN_TIMEOUT_MS })),
-    )) as RawStreamsReceived[];
+    const received = (await Promise.all(fleet.nodes.map((node, i) => node.box.request({ type: 'raw-received', expected: totalSent - (sent[i]?.total ?? 0), timeoutMs: DRAIN_TIMEOUT_MS })))) as RawStreamsReceived[];
     const all = new LatencyRecorder();
     const nodes = received.map((r, i) => {
       const own = new LatencyRecorder();

@@ -10,9 +10,7 @@ const SEALED = randomBytes(80);
 const PREV_HASH = randomBytes(32);
 const HASH = randomBytes(32);
 const TOKEN = randomBytes(32).toString('base64url');
-const REASON =
-  'approved offline: 49.99 EUR within floor limit 10000.00 EUR; card 1/1000000 approvals and 49.99 EUR of ' +
-  '10000000000.00 EUR in 1440 min; node 1234/1000000000 stored';
+const REASON = 'approved offline: 49.99 EUR within floor limit 10000.00 EUR; card 1/1000000 approvals and 49.99 EUR of ' + '10000000000.00 EUR in 1440 min; node 1234/1000000000 stored';
 
 export function sampleRow(seq: number, keyPrefix: string): EntryRow {
   return {

@@ -20,9 +20,7 @@ const keys: CardKeys = {
 };
 
 /** Typed errors cross the thread boundary as data: structured clone keeps an Error's message, not its code. */
-export type CaptureResult =
-  | { readonly ok: true; readonly facts: CardFacts }
-  | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
+export type CaptureResult = { readonly ok: true; readonly facts: CardFacts } | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
 
 /** One piscina task: tokenize and seal one card. Pure CPU, no state between tasks. */
 export default async function capture(raw: RawCard): Promise<CaptureResult> {

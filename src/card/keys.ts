@@ -19,11 +19,11 @@ export function decodeKey(text: string, expectedBytes: number, what: string): Bu
   const trimmed = text.trim();
   const bytes = Buffer.from(trimmed, 'base64');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || bytes.length !== expectedBytes) {
-    throw new EdgepayError(
-      'EDGEPAY_KEY_INVALID',
-      `${what}: expected ${expectedBytes} bytes as base64, got ${trimmed.length} characters decoding to ${bytes.length} bytes`,
-      { what, expectedBytes, actualBytes: bytes.length },
-    );
+    throw new EdgepayError('EDGEPAY_KEY_INVALID', `${what}: expected ${expectedBytes} bytes as base64, got ${trimmed.length} characters decoding to ${bytes.length} bytes`, {
+      what,
+      expectedBytes,
+      actualBytes: bytes.length,
+    });
   }
   return bytes;
 }
@@ -38,10 +38,6 @@ export function loadCardKeys(paths: { tokenKeyFile: string; centrePublicKeyFile:
   };
   return {
     tokenKey: decodeKey(read(paths.tokenKeyFile, 'token key'), TOKEN_KEY_BYTES, `token key (${paths.tokenKeyFile})`),
-    centrePublicKey: decodeKey(
-      read(paths.centrePublicKeyFile, 'centre public key'),
-      SEAL_PUBLIC_KEY_BYTES,
-      `centre public key (${paths.centrePublicKeyFile})`,
-    ),
+    centrePublicKey: decodeKey(read(paths.centrePublicKeyFile, 'centre public key'), SEAL_PUBLIC_KEY_BYTES, `centre public key (${paths.centrePublicKeyFile})`),
   };
 }

@@ -63,7 +63,10 @@ export type CentreAnswer =
   | { readonly kind: 'report'; readonly correlationId: string; readonly node: string; readonly origin: string; readonly report: OriginReport | null; readonly expiresMs: number };
 
 /** Per currency, sorted by currency: an object's key order is not something both sides can be held to. */
-const byCurrency = (sums: Readonly<Record<string, number>>): unknown[] => Object.keys(sums).sort().map((currency) => [currency, sums[currency]]);
+const byCurrency = (sums: Readonly<Record<string, number>>): unknown[] =>
+  Object.keys(sums)
+    .sort()
+    .map((currency) => [currency, sums[currency]]);
 
 /** An answer with the centre's signature: base64, 88 characters (64 bytes). */
 export type SignedCentreAnswer = CentreAnswer & { readonly sig: string };
@@ -84,21 +87,12 @@ export function answerSignedBytes(scope: AnswerScope, answer: CentreAnswer): Buf
     case 'batch': {
       const a = answer.answer;
       const common = [a.origin, a.batchId, a.headSeq, a.ok];
-      body = a.ok
-        ? [
-            ...common,
-            a.outcomes.map((o) => [o.seq, o.result, o.reason, o.merchantMinor]),
-            [a.totals.count, byCurrency(a.totals.sumsMinor)],
-          ]
-        : [...common, a.error.code, a.error.message];
+      body = a.ok ? [...common, a.outcomes.map((o) => [o.seq, o.result, o.reason, o.merchantMinor]), [a.totals.count, byCurrency(a.totals.sumsMinor)]] : [...common, a.error.code, a.error.message];
       break;
     }
     case 'report': {
       const r = answer.report;
-      body =
-        r === null
-          ? [answer.origin, false]
-          : [answer.origin, true, r.origin, r.store, r.headSeq, r.entries, r.settled, r.exceptions, r.recorded, byCurrency(r.sumsMinor), byCurrency(r.merchantMinor)];
+      body = r === null ? [answer.origin, false] : [answer.origin, true, r.origin, r.store, r.headSeq, r.entries, r.settled, r.exceptions, r.recorded, byCurrency(r.sumsMinor), byCurrency(r.merchantMinor)];
       break;
     }
   }

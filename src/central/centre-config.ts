@@ -51,7 +51,11 @@ export function parseCentreConfig(input: unknown, baseDir = process.cwd(), env: 
 }
 
 /** The configuration with its paths resolved, or every problem of its keys and paths; no file is read (src/config-check does). */
-export function checkCentreConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): { readonly ok: true; readonly config: CentreConfig } | { readonly ok: false; readonly problems: FieldProblem[] } {
+export function checkCentreConfig(
+  input: unknown,
+  baseDir = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): { readonly ok: true; readonly config: CentreConfig } | { readonly ok: false; readonly problems: FieldProblem[] } {
   const parsed = checkWith(centreConfigSchema, input);
   if (!parsed.ok) return parsed;
   const config = parsed.data;

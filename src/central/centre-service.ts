@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { ANSWER_VALIDITY_MS, type CentreAnswer, signAnswer } from './answer-signature.js';
-import type { Centre } from './centre.js';
+import type { BatchAnswer, Centre } from './centre.js';
 import { answerTopic, centreFilters, parseCentreTopic } from './centre-topics.js';
 import { decodeOnlineRequest, decodeRequest, encodeCentreAnswer } from './centre-wire.js';
 
@@ -216,7 +216,7 @@ export class CentreService {
       const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
       if (refused.length > 0) {
         this.subscribeFailure = `the broker refused the subscriptions (${refused.join(', ')}): check its ACL`;
-        return logger.error({ refused }, 'the broker refused the centre\'s subscriptions: check its ACL');
+        return logger.error({ refused }, "the broker refused the centre's subscriptions: check its ACL");
       }
       this.subscribeFailure = undefined;
       this.subscribedNow = true;
@@ -242,10 +242,16 @@ export class CentreService {
       return;
     }
     const { batch } = request;
-    let answer;
+    let answer: BatchAnswer;
     if (batch.sender !== at.node || batch.store !== at.store) {
       // The broker authenticated the topic's node: a batch claiming another sender or store is refused.
-      answer = { ok: false as const, batchId: batch.batchId, origin: batch.origin, headSeq: 0, error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' as const, message: `batch from ${batch.sender} of ${batch.store} sent on ${at.node}'s topic in ${at.store}` } };
+      answer = {
+        ok: false as const,
+        batchId: batch.batchId,
+        origin: batch.origin,
+        headSeq: 0,
+        error: { code: 'EDGEPAY_CENTRE_BATCH_SHAPE' as const, message: `batch from ${batch.sender} of ${batch.store} sent on ${at.node}'s topic in ${at.store}` },
+      };
       this.refusals.set(answer.error.code, (this.refusals.get(answer.error.code) ?? 0) + 1);
     } else {
       try {

@@ -7,18 +7,33 @@ import { TOPIC_ROOT, assertTopicId } from '../replication/topics.js';
  */
 
 export function uplinkTopic(fleet: string, store: string, node: string): string {
-  for (const [kind, id] of [['fleet', fleet], ['store', store], ['node', node]] as const) assertTopicId(kind, id);
+  for (const [kind, id] of [
+    ['fleet', fleet],
+    ['store', store],
+    ['node', node],
+  ] as const)
+    assertTopicId(kind, id);
   return `${TOPIC_ROOT}/${fleet}/${store}/${node}/uplink`;
 }
 
 /** Online authorizations and reversals from a node, while the link is up. */
 export function authorizeTopic(fleet: string, store: string, node: string): string {
-  for (const [kind, id] of [['fleet', fleet], ['store', store], ['node', node]] as const) assertTopicId(kind, id);
+  for (const [kind, id] of [
+    ['fleet', fleet],
+    ['store', store],
+    ['node', node],
+  ] as const)
+    assertTopicId(kind, id);
   return `${TOPIC_ROOT}/${fleet}/${store}/${node}/authorize`;
 }
 
 export function answerTopic(fleet: string, store: string, node: string): string {
-  for (const [kind, id] of [['fleet', fleet], ['store', store], ['node', node]] as const) assertTopicId(kind, id);
+  for (const [kind, id] of [
+    ['fleet', fleet],
+    ['store', store],
+    ['node', node],
+  ] as const)
+    assertTopicId(kind, id);
   return `${TOPIC_ROOT}/${fleet}/${store}/${node}/centre`;
 }
 

@@ -206,7 +206,7 @@ export function encodeCentreAnswer(answer: SignedCentreAnswer): Buffer {
 /** A signed answer of any kind, unverified: the receiver checks the signature and what it answers. */
 export function decodeCentreAnswer(payload: Buffer): SignedCentreAnswer | undefined {
   if (payload.byteLength > MAX_WIRE_BYTES) return undefined;
-  let parsed;
+  let parsed: ReturnType<typeof answerSchema.safeParse>;
   try {
     parsed = answerSchema.safeParse(JSON.parse(payload.toString('utf8')));
   } catch {

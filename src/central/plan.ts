@@ -213,7 +213,15 @@ function onlineApprovalHeld(entry: JournalEntry, view: LedgerView): boolean {
 }
 
 function transfer(origin: string, seq: number, currency: string, debit: string, credit: string, amountMinor: number): PlannedTransfer {
-  return { origin, seq, currency, postings: [{ account: debit, amountMinor }, { account: credit, amountMinor: -amountMinor }] };
+  return {
+    origin,
+    seq,
+    currency,
+    postings: [
+      { account: debit, amountMinor },
+      { account: credit, amountMinor: -amountMinor },
+    ],
+  };
 }
 
 function conflict(message: string, view: LedgerView): Plan {

@@ -125,26 +125,28 @@ export class SqliteLedger implements LedgerBackend {
   }
 
   async registerNode(registration: NodeRegistration, nowMs: number): Promise<{ node: RegisteredNode; changed: boolean }> {
-    return this.db.transaction(() => {
-      const held = this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(registration.nodeId) as RegisteredNode | undefined;
-      const change = registrationChange(held, registration);
-      if (typeof change === 'object') throw nodeExists(registration.nodeId, change.conflict);
-      if (change === 'unchanged') return { node: held!, changed: false };
-      const node: RegisteredNode = { ...registration, addedMs: nowMs, revokedMs: null };
-      this.db
-        .prepare('INSERT OR REPLACE INTO centre_nodes (node_id, store, public_key_pem, added_ms, revoked_ms) VALUES (?, ?, ?, ?, NULL)')
-        .run(node.nodeId, node.store, node.publicKeyPem, node.addedMs);
-      return { node, changed: true };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const held = this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(registration.nodeId) as RegisteredNode | undefined;
+        const change = registrationChange(held, registration);
+        if (typeof change === 'object') throw nodeExists(registration.nodeId, change.conflict);
+        if (change === 'unchanged') return { node: held!, changed: false };
+        const node: RegisteredNode = { ...registration, addedMs: nowMs, revokedMs: null };
+        this.db.prepare('INSERT OR REPLACE INTO centre_nodes (node_id, store, public_key_pem, added_ms, revoked_ms) VALUES (?, ?, ?, ?, NULL)').run(node.nodeId, node.store, node.publicKeyPem, node.addedMs);
+        return { node, changed: true };
+      })
+      .immediate();
   }
 
   async revokeNode(nodeId: string, nowMs: number): Promise<RegisteredNode> {
-    return this.db.transaction(() => {
-      this.db.prepare('UPDATE centre_nodes SET revoked_ms = coalesce(revoked_ms, ?) WHERE node_id = ?').run(nowMs, nodeId);
-      const node = this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(nodeId) as RegisteredNode | undefined;
-      if (node === undefined) throw nodeNotRegistered(nodeId);
-      return node;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.db.prepare('UPDATE centre_nodes SET revoked_ms = coalesce(revoked_ms, ?) WHERE node_id = ?').run(nowMs, nodeId);
+        const node = this.db.prepare(`SELECT ${NODE_COLUMNS} FROM centre_nodes WHERE node_id = ?`).get(nodeId) as RegisteredNode | undefined;
+        if (node === undefined) throw nodeNotRegistered(nodeId);
+        return node;
+      })
+      .immediate();
   }
 
   async registeredNode(nodeId: string): Promise<RegisteredNode | undefined> {
@@ -156,12 +158,14 @@ export class SqliteLedger implements LedgerBackend {
   }
 
   async ingest(batch: ForwardBatch, plan: (view: LedgerView) => Plan, context: IngestContext): Promise<Plan> {
-    return this.db.transaction(() => {
-      const view = this.readView(batch, context);
-      const planned = plan(view);
-      if (planned.ok) this.apply(planned, context.nowMs);
-      return planned;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const view = this.readView(batch, context);
+        const planned = plan(view);
+        if (planned.ok) this.apply(planned, context.nowMs);
+        return planned;
+      })
+      .immediate();
   }
 
   async setCardStanding(cardToken: string, standing: CardStanding | null): Promise<void> {
@@ -170,18 +174,20 @@ export class SqliteLedger implements LedgerBackend {
   }
 
   async authorizeOnline(request: OnlineRequest, decide: (standing: CardStanding | undefined) => OnlineDecision, nowMs: number): Promise<OnlineDecision> {
-    return this.db.transaction(() => {
-      const known = this.db
-        .prepare('SELECT status, code, reason, amount_minor AS amountMinor, currency, card_token AS cardToken FROM online_authorizations WHERE origin = ? AND idempotency_key = ?')
-        .get(request.origin, request.idempotencyKey) as RecordedAnswer | undefined;
-      if (known !== undefined) return repeatedDecision(known, request);
-      const standing = this.db.prepare('SELECT standing FROM card_standings WHERE card_token = ?').pluck().get(request.cardToken) as CardStanding | undefined;
-      const decision = decide(standing);
-      this.db
-        .prepare('INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(request.origin, request.idempotencyKey, decision.approved ? 'approved' : 'declined', decision.code, decision.reason, request.amountMinor, request.currency, request.cardToken, nowMs);
-      return decision;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const known = this.db
+          .prepare('SELECT status, code, reason, amount_minor AS amountMinor, currency, card_token AS cardToken FROM online_authorizations WHERE origin = ? AND idempotency_key = ?')
+          .get(request.origin, request.idempotencyKey) as RecordedAnswer | undefined;
+        if (known !== undefined) return repeatedDecision(known, request);
+        const standing = this.db.prepare('SELECT standing FROM card_standings WHERE card_token = ?').pluck().get(request.cardToken) as CardStanding | undefined;
+        const decision = decide(standing);
+        this.db
+          .prepare('INSERT INTO online_authorizations (origin, idempotency_key, status, code, reason, amount_minor, currency, card_token, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(request.origin, request.idempotencyKey, decision.approved ? 'approved' : 'declined', decision.code, decision.reason, request.amountMinor, request.currency, request.cardToken, nowMs);
+        return decision;
+      })
+      .immediate();
   }
 
   async reverseOnline(origin: string, idempotencyKey: string, nowMs: number): Promise<void> {
@@ -238,11 +244,12 @@ export class SqliteLedger implements LedgerBackend {
     const balances = Object.fromEntries((this.db.prepare('SELECT account, balance_minor FROM ledger_balances ORDER BY account').raw().all() as [string, number][]).map(([a, b]) => [a, b]));
     return {
       unbalancedTransfers: one('SELECT count(*) FROM (SELECT 1 FROM ledger_postings GROUP BY origin, seq HAVING sum(amount_minor) <> 0)'),
-      balanceMismatches: one(
-        `SELECT count(*) FROM ledger_balances b
+      balanceMismatches:
+        one(
+          `SELECT count(*) FROM ledger_balances b
          LEFT JOIN (SELECT account, sum(amount_minor) AS total FROM ledger_postings GROUP BY account) p ON p.account = b.account
          WHERE b.balance_minor <> coalesce(p.total, 0)`,
-      ) + one('SELECT count(*) FROM (SELECT account FROM ledger_postings GROUP BY account) p WHERE p.account NOT IN (SELECT account FROM ledger_balances)'),
+        ) + one('SELECT count(*) FROM (SELECT account FROM ledger_postings GROUP BY account) p WHERE p.account NOT IN (SELECT account FROM ledger_balances)'),
       transfers: one('SELECT count(*) FROM (SELECT 1 FROM ledger_postings GROUP BY origin, seq)'),
       postings: one('SELECT count(*) FROM ledger_postings'),
       balances,
@@ -259,15 +266,9 @@ export class SqliteLedger implements LedgerBackend {
     const needs = batchNeeds(batch, head.seq);
     const held =
       needs.heldTo >= needs.heldFrom
-        ? (this.db
-            .prepare('SELECT seq, hash, result, reason, merchant_minor AS merchantMinor FROM ledger_entries WHERE origin = ? AND seq BETWEEN ? AND ?')
-            .all(batch.origin, needs.heldFrom, needs.heldTo) as HeldRow[])
+        ? (this.db.prepare('SELECT seq, hash, result, reason, merchant_minor AS merchantMinor FROM ledger_entries WHERE origin = ? AND seq BETWEEN ? AND ?').all(batch.origin, needs.heldFrom, needs.heldTo) as HeldRow[])
         : [];
-    const originals = this.inList<OriginalRow>(
-      'SELECT seq, kind, amount_minor AS amountMinor, currency, posted_account AS postedAccount FROM ledger_entries WHERE origin = ? AND seq IN',
-      [batch.origin],
-      needs.refSeqs,
-    );
+    const originals = this.inList<OriginalRow>('SELECT seq, kind, amount_minor AS amountMinor, currency, posted_account AS postedAccount FROM ledger_entries WHERE origin = ? AND seq IN', [batch.origin], needs.refSeqs);
     const reversals = this.inList<{ refSeq: number; reversedMinor: number; voided: number }>(
       `SELECT ref_seq AS refSeq, -sum(merchant_minor) AS reversedMinor, max(kind = 'void') AS voided FROM ledger_entries
        WHERE origin = ? AND result = 'settled' AND ref_seq IN`,
@@ -317,8 +318,28 @@ export class SqliteLedger implements LedgerBackend {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const r of plan.rows) {
-      insertEntry.run(r.origin, r.seq, r.hash, r.store, r.kind, r.idempotencyKey, r.refSeq, r.amountMinor, r.currency, r.cardToken, r.approved ? 1 : 0, r.mode, r.wallMs,
-        r.result, r.reason, r.merchantMinor, r.postedAccount, r.sender, r.batchId, nowMs);
+      insertEntry.run(
+        r.origin,
+        r.seq,
+        r.hash,
+        r.store,
+        r.kind,
+        r.idempotencyKey,
+        r.refSeq,
+        r.amountMinor,
+        r.currency,
+        r.cardToken,
+        r.approved ? 1 : 0,
+        r.mode,
+        r.wallMs,
+        r.result,
+        r.reason,
+        r.merchantMinor,
+        r.postedAccount,
+        r.sender,
+        r.batchId,
+        nowMs,
+      );
     }
     const insertPosting = this.db.prepare('INSERT INTO ledger_postings (origin, seq, leg, account, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?)');
     for (const transfer of plan.transfers) {
@@ -335,9 +356,7 @@ export class SqliteLedger implements LedgerBackend {
     for (const row of plan.rows) if (row.kind === 'authorization' && row.mode === 'offline') supersede.run(nowMs, row.origin, row.idempotencyKey);
     const origin = plan.rows[0]?.origin;
     if (origin !== undefined) {
-      this.db
-        .prepare('INSERT INTO ledger_heads (origin, seq, hash) VALUES (?, ?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq, hash = excluded.hash')
-        .run(origin, plan.head.seq, plan.head.hash);
+      this.db.prepare('INSERT INTO ledger_heads (origin, seq, hash) VALUES (?, ?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq, hash = excluded.hash').run(origin, plan.head.seq, plan.head.hash);
     }
   }
 }

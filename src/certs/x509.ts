@@ -36,7 +36,6 @@ const DAY_MS = 86_400_000;
 /** Issued certificates start this far in the past, so a box whose clock lags a little still accepts them. */
 const BACKDATE_MS = 5 * 60_000;
 
-
 export interface PemPair {
   /** The certificate, PEM. */
   readonly certPem: string;
@@ -163,7 +162,7 @@ async function exportKey(key: CryptoKey): Promise<string> {
 /** 16 random bytes, first bit clear: a positive serial (RFC 5280 4.1.2.2) that never repeats in practice. */
 function serialNumber(): string {
   const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x01;
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x01;
   return bytes.toString('hex');
 }
 

@@ -126,7 +126,18 @@ export async function replaceDisk(node: StoreNode, backup: string): Promise<Repl
   if (restored) await runCommand(node, ['journal', 'restore', '--from', backup, '--db', node.journalPath]);
   const rebuildStarted = Date.now();
   // The operator has seen the box dead; its last status on the broker may still say online.
-  const rebuilt = await runCommand(node, ['node', 'rebuild', '--from-peers', '--config', node.configPath, '--even-if-online', '--timeout-s', String(REBUILD_TIMEOUT_S), '--json', ...(restored ? ['--keep-existing'] : [])]);
+  const rebuilt = await runCommand(node, [
+    'node',
+    'rebuild',
+    '--from-peers',
+    '--config',
+    node.configPath,
+    '--even-if-online',
+    '--timeout-s',
+    String(REBUILD_TIMEOUT_S),
+    '--json',
+    ...(restored ? ['--keep-existing'] : []),
+  ]);
   const startStarted = Date.now();
   await node.restart();
   const report = JSON.parse(rebuilt) as Pick<RebuildReport, 'entries' | 'headSeq'>;

@@ -5,7 +5,11 @@ import { formatAvailability } from './availability-text.js';
 export function formatChaosReport(report: ChaosReport): string {
   const lines = [
     `chaos: ${report.minutes} min, seed ${report.seed}${report.faultEverySeconds === null ? '' : `, a fault every ${report.faultEverySeconds} s`}, ${report.durationSeconds} s in all`,
-    `faults injected: ${report.faults.injected} (${Object.entries(report.faults.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`,
+    `faults injected: ${report.faults.injected} (${
+      Object.entries(report.faults.byKind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    })`,
     ...Object.entries(report.faults.unavailable).map(([kind, why]) => `  left out on this machine: ${kind} (${why})`),
     `payments: ${report.payments.payments} (${report.payments.approved} approved, ${report.payments.declined} declined, ${report.payments.failed} failed, ${report.payments.unknown} unknown; ${report.payments.retried} needed a second request)`,
     ...formatAvailability(report.availability),

@@ -94,7 +94,16 @@ export async function startChaosStore(dir: string, seed: number, progress: (line
     await ledger.setCardStanding(hotToken, 'hot_listed');
     await registerNodes(ledger, STORE, keys);
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
-    const service = await CentreService.start({ centre, fleet: FLEET, brokerUrl: broker.url, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-chaos', logger: pino({ level: 'silent' }), signingKey: answerKey.privateKey });
+    const service = await CentreService.start({
+      centre,
+      fleet: FLEET,
+      brokerUrl: broker.url,
+      username: 'edgepay-centre',
+      password: users['edgepay-centre']!,
+      clientId: 'edgepay-centre-chaos',
+      logger: pino({ level: 'silent' }),
+      signingKey: answerKey.privateKey,
+    });
     closers.push(() => service.stop());
 
     let diskUnavailable: string | null = null;

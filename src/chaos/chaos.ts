@@ -77,7 +77,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     store = await startChaosStore(dir.path, options.seed, progress);
     const unavailable: Partial<Record<FaultKind, string>> = store.diskUnavailable === null ? {} : { 'disk-full': store.diskUnavailable };
     const kinds = (options.kinds ?? FAULT_KINDS).filter((kind) => unavailable[kind] === undefined);
-    const pos = new PosLoad(store.boxes.map((b) => b.node), random);
+    const pos = new PosLoad(
+      store.boxes.map((b) => b.node),
+      random,
+    );
     const faultEveryMs = options.faultEverySeconds === undefined ? undefined : options.faultEverySeconds * 1_000;
     const backups = new BackupTimer(
       store.boxes.map((b) => b.node),
@@ -114,12 +117,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     violations.push(...backups.failures.map((failure) => `the backup timer failed on a running box: ${failure}`));
     violations.push(...(await healAll(store)));
     await pos.settle(Date.now() + SETTLE_MS);
-    progress('waiting until every peer and the centre hold every box\'s journal');
+    progress("waiting until every peer and the centre hold every box's journal");
     const converged = await untilConverged(store, Date.now() + CONVERGE_MS);
     if (converged !== null) violations.push(converged);
     for (const box of store.boxes) await box.node.stop();
 
-    progress('checking the journals, the replicas and the centre\'s database');
+    progress("checking the journals, the replicas and the centre's database");
     const checks = await checkStore({
       nodes: store.boxes.map((b) => ({ id: b.node.id, journalPath: b.node.journalPath, replicasPath: store!.replicasPath(b.node) })),
       ledger: store.ledger,

@@ -150,6 +150,7 @@ export class FaultInjector {
   }
 
   /** Applies the fault; resolves with what heals it. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most heals are the restart itself, whose promise is void.
   private async inject(kind: FaultKind, box: ChaosBox): Promise<() => Promise<HealReport | void>> {
     const { broker, database } = this.targets;
     switch (kind) {

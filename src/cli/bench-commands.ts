@@ -1,39 +1,17 @@
 import type { Command } from 'commander';
 import { type JournalBenchOptions, type JournalBenchReport, runJournalBench } from '../bench/journal-bench.js';
-import {
-  DEFAULT_CARDS,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_SECONDS,
-  parseCardsOption,
-  parseConcurrencyOption,
-  parseDirOption,
-  parseSecondsOption,
-} from '../bench/options.js';
+import { DEFAULT_CARDS, DEFAULT_CONCURRENCY, DEFAULT_SECONDS, parseCardsOption, parseConcurrencyOption, parseDirOption, parseSecondsOption } from '../bench/options.js';
 import { formatJournalReport } from '../bench/report-text.js';
 import { type ActorsBenchReport, runActorsBench } from '../bench/actors-bench.js';
 import { type LaneBenchOptions, type LaneBenchReport, runLaneBench } from '../bench/lane-bench.js';
 import { DEFAULT_PAYMENTS, parsePaymentsOption } from '../bench/lane-options.js';
 import { type ReplicationBenchOptions, runReplicationBench } from '../bench/replication-bench.js';
-import {
-  type BrokerKind,
-  DEFAULT_BROKER,
-  DEFAULT_ENTRIES,
-  DEFAULT_REPLICATION_SECONDS,
-  parseBrokerOption,
-  parseEntriesOption,
-} from '../bench/replication-options.js';
+import { type BrokerKind, DEFAULT_BROKER, DEFAULT_ENTRIES, DEFAULT_REPLICATION_SECONDS, parseBrokerOption, parseEntriesOption } from '../bench/replication-options.js';
 import type { ReplicationBenchReport } from '../bench/replication-report.js';
 import { runReconcileBench } from '../bench/reconcile-bench.js';
 import { runRecoveryBench } from '../bench/recovery-bench.js';
 import { runColdStartBench } from '../bench/cold-start-bench.js';
-import {
-  DEFAULT_BACKLOG,
-  DEFAULT_RECONCILE_BATCH,
-  type LedgerKind,
-  parseBacklogOption,
-  parseLedgerOption,
-  parseReconcileBatchOption,
-} from '../bench/reconcile-options.js';
+import { DEFAULT_BACKLOG, DEFAULT_RECONCILE_BATCH, type LedgerKind, parseBacklogOption, parseLedgerOption, parseReconcileBatchOption } from '../bench/reconcile-options.js';
 
 interface BenchCliOptions {
   readonly json?: boolean;
@@ -64,9 +42,7 @@ const progressLine = (line: string): void => {
 };
 
 export function registerBenchCommands(program: Command): void {
-  const bench = program
-    .command('bench')
-    .description('measure this machine: the disk\'s durable-commit limit, raw SQLite, the journal pipeline on top, actors, and a whole lane');
+  const bench = program.command('bench').description("measure this machine: the disk's durable-commit limit, raw SQLite, the journal pipeline on top, actors, and a whole lane");
 
   withBenchOptions(bench.command('journal'))
     .description('fsync limit, raw inserts at 1 and 64 rows per transaction, and authorize + append at several concurrencies')
@@ -87,10 +63,10 @@ export function registerBenchCommands(program: Command): void {
 
   bench
     .command('lane')
-    .description('one lane end to end (POS API → reader on a socat pty pair → journal fsync → answer), paced at the reader\'s baud rate and raw, beside the wire time of its frames')
+    .description("one lane end to end (POS API → reader on a socat pty pair → journal fsync → answer), paced at the reader's baud rate and raw, beside the wire time of its frames")
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
-    .option('--dir <path>', 'directory for the nodes\' data; a fresh subdirectory is made in it (default: the OS temp directory)', parseDirOption)
-    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--dir <path>', "directory for the nodes' data; a fresh subdirectory is made in it (default: the OS temp directory)", parseDirOption)
+    .option('--keep', "keep the benchmark's data directory instead of removing it")
     .option('--payments <n>', 'measured payments per mode, 1 to 100000', parsePaymentsOption, DEFAULT_PAYMENTS)
     .action(async (opts: LaneCliOptions) => {
       const report = await runLaneBench(laneOptions(opts));
@@ -101,8 +77,8 @@ export function registerBenchCommands(program: Command): void {
     .command('replication')
     .description('three nodes replicating through one broker: raw mqtt.js QoS 1 (the limit), then replication throughput, lag and quorum wait')
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
-    .option('--dir <path>', 'directory for the nodes\' data; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
-    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--dir <path>', "directory for the nodes' data; a fresh subdirectory is made in it (default: the OS temporary directory)", parseDirOption)
+    .option('--keep', "keep the benchmark's data directory instead of removing it")
     .option('--seconds <n>', 'seconds per timed phase (raw limit, raw paced, steady, quorum), 0.1 to 600', parseSecondsOption, DEFAULT_REPLICATION_SECONDS);
   withReplicationOptions(replication).action(async (opts: ReplicationCliOptions & { seconds: number }) => {
     const report = await runReplicationBench(replicationOptions(opts, opts.seconds));
@@ -111,14 +87,14 @@ export function registerBenchCommands(program: Command): void {
 
   bench
     .command('reconcile')
-    .description('drain a backlog of journal entries through the uplink into the central ledger, beside the backend\'s raw insert rate')
+    .description("drain a backlog of journal entries through the uplink into the central ledger, beside the backend's raw insert rate")
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
     .option('--backend <kind>', 'ledger backend: sqlite (embedded) or postgres (a throwaway server unless --postgres-url is given)', parseLedgerOption, 'sqlite' as LedgerKind)
     .option('--entries <n>', 'journal entries in the backlog, 1000 to 10000000', parseBacklogOption, DEFAULT_BACKLOG)
     .option('--batch <n>', 'entries per forwarded batch, 1 to 10000', parseReconcileBatchOption, DEFAULT_RECONCILE_BATCH)
     .option('--postgres-url <url>', 'measure this PostgreSQL server instead of starting one (the bench creates its own schemas in it)')
     .option('--dir <path>', 'directory for the journal and the embedded ledger; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
-    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--keep', "keep the benchmark's data directory instead of removing it")
     .action(async (opts: { json?: boolean; backend: LedgerKind; entries: number; batch: number; postgresUrl?: string; dir?: string; keep?: boolean }) => {
       const report = await runReconcileBench({
         backend: opts.backend,
@@ -138,7 +114,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
     .option('--entries <n>', 'journal entries, 1000 to 10000000', parseBacklogOption, DEFAULT_BACKLOG)
     .option('--dir <path>', 'directory on the filesystem to measure; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
-    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--keep', "keep the benchmark's data directory instead of removing it")
     .action(async (opts: { json?: boolean; entries: number; dir?: string; keep?: boolean }) => {
       const report = await runRecoveryBench({ entries: opts.entries, ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, progress: progressLine });
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
@@ -146,11 +122,11 @@ export function registerBenchCommands(program: Command): void {
 
   bench
     .command('cold-start')
-    .description('the repair time of a killed node: exec of node run (one lane, a journal of --entries) to the first decision at the POS, then the idle node\'s memory, threads and CPU')
+    .description("the repair time of a killed node: exec of node run (one lane, a journal of --entries) to the first decision at the POS, then the idle node's memory, threads and CPU")
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
     .option('--entries <n>', 'journal entries, 1000 to 10000000', parseBacklogOption, 1_000_000)
     .option('--dir <path>', 'directory on the filesystem to measure; a fresh subdirectory is made in it (default: the OS temporary directory)', parseDirOption)
-    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--keep', "keep the benchmark's data directory instead of removing it")
     .action(async (opts: { json?: boolean; entries: number; dir?: string; keep?: boolean }) => {
       const report = await runColdStartBench({ entries: opts.entries, ...(opts.dir === undefined ? {} : { dir: opts.dir }), keep: opts.keep === true, progress: progressLine });
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
@@ -176,7 +152,7 @@ function withBenchOptions(command: Command): Command {
   return command
     .option('--json', 'print the results as one JSON object on standard output (progress goes to standard error)')
     .option('--dir <path>', 'directory on the filesystem to measure; a fresh subdirectory is made in it (default: the OS temp directory)', parseDirOption)
-    .option('--keep', 'keep the benchmark\'s data directory instead of removing it')
+    .option('--keep', "keep the benchmark's data directory instead of removing it")
     .option('--seconds <n>', 'seconds per measured phase, 0.1 to 600', parseSecondsOption, DEFAULT_SECONDS)
     .option('--cards <n>', 'distinct cards in the request pool, 1 to 1000000', parseCardsOption, DEFAULT_CARDS)
     .option('--concurrency <list>', 'pipeline concurrency levels, comma-separated', parseConcurrencyOption, [...DEFAULT_CONCURRENCY]);

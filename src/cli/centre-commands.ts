@@ -29,7 +29,7 @@ import { RULES_BROKER_USER, addBrokerTlsOptions, publishRulesConfig, readRulesFi
 import { parsePositiveInt } from './journal-commands.js';
 
 export function registerCentreCommands(program: Command): void {
-  const centre = program.command('centre').description('the central ledger: take the fleet\'s batches over MQTT, list exceptions, set card standings');
+  const centre = program.command('centre').description("the central ledger: take the fleet's batches over MQTT, list exceptions, set card standings");
 
   centre
     .command('run')
@@ -61,9 +61,7 @@ export function registerCentreCommands(program: Command): void {
 
   const checkConfig = centre
     .command('check-config')
-    .description(
-      'validate a centre configuration file and open every file it names (keys, TLS files, the ledger URL file); the ledger is looked at, never opened, created or connected to; every problem at once, exit 2',
-    )
+    .description('validate a centre configuration file and open every file it names (keys, TLS files, the ledger URL file); the ledger is looked at, never opened, created or connected to; every problem at once, exit 2')
     .argument('<file>', 'centre configuration file (.yaml or .json)');
   addCredentialsDirOption(checkConfig).action((file: string, opts: { credentialsDir?: string }) => {
     const env = withCredentialsDir(opts.credentialsDir);
@@ -211,8 +209,8 @@ function centreState(fleet: string, service: CentreService, ledger: LedgerState)
 function waitingFor(service: CentreService, ledger: LedgerState): Record<string, string> {
   const waiting: Record<string, string> = {};
   const broker = service.brokerProblem;
-  if (broker !== undefined) waiting['broker'] = broker;
-  if (ledger.backend === undefined) waiting['ledger'] = ledger.problem ?? 'opening';
+  if (broker !== undefined) waiting.broker = broker;
+  if (ledger.backend === undefined) waiting.ledger = ledger.problem ?? 'opening';
   return waiting;
 }
 
@@ -264,10 +262,10 @@ export function registerCentrePushRules(centre: Command): void {
     .requiredOption('--key <file>', 'the rules key (rules.key, PKCS8 PEM)')
     .requiredOption('--store <id>', 'the store to publish to')
     .option('--username <user>', 'broker user allowed to write the rules topic', RULES_BROKER_USER)
-    .option('--password-file <file>', 'file holding that user\'s broker password (first line)');
+    .option('--password-file <file>', "file holding that user's broker password (first line)");
   // The centre's own certificate is not the rules publisher's: on the TLS listener its name would be
   // the broker user, and the centre's may not write rules. The CA is the broker's, as configured.
-  addBrokerTlsOptions(pushRules, '; the configuration\'s caFile by default')
+  addBrokerTlsOptions(pushRules, "; the configuration's caFile by default")
     .option('--timeout-ms <ms>', 'longest wait for the broker at each step', parsePositiveInt, 10_000)
     .action(async (file: string, opts: { config: string; key: string; store: string; username: string; passwordFile?: string; ca?: string; cert?: string; certKey?: string; timeoutMs: number }) => {
       const config = loadCentreConfig(opts.config);

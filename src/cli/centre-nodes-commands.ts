@@ -20,7 +20,7 @@ export function registerCentreNodesCommands(centre: Command): void {
     .command('add')
     .description("register a node's public key for its store (the key file a node's `node init` or `keys` step wrote)")
     .requiredOption('--config <file>', 'centre configuration file (.yaml or .json)')
-    .requiredOption('--node <id>', 'the node id, as in the node\'s configuration')
+    .requiredOption('--node <id>', "the node id, as in the node's configuration")
     .requiredOption('--store <id>', 'the store the node belongs to: whose merchant account its payments credit')
     .requiredOption('--public-key <file>', "the node's Ed25519 public key (SPKI PEM)")
     .option('--json', 'print the registration as JSON')

@@ -18,7 +18,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function registerCertsCommands(program: Command): void {
   const certs = program
     .command('certs')
-    .description('the store\'s TLS certificates (ECDSA P-256): a CA, a client certificate per node, centre process and bridge (its common name is its MQTT identity), and the broker\'s server certificate');
+    .description("the store's TLS certificates (ECDSA P-256): a CA, a client certificate per node, centre process and bridge (its common name is its MQTT identity), and the broker's server certificate");
 
   certs
     .command('ca')
@@ -26,7 +26,7 @@ export function registerCertsCommands(program: Command): void {
     .command('create')
     .description('make a new CA: ca.crt (give it to the broker and every client: cafile / caFile) and ca.key (0600; keep it off the lane boxes); never over existing files')
     .requiredOption('--out-dir <dir>', 'directory for ca.crt and ca.key')
-    .option('--name <cn>', 'the CA\'s common name', 'edgepay-store-ca')
+    .option('--name <cn>', "the CA's common name", 'edgepay-store-ca')
     .option('--days <days>', 'validity in days', days, CA_DAYS)
     .action(async (opts: { outDir: string; name: string; days: number }) => {
       const pair = await (await x509()).createCa({ name: opts.name, validDays: opts.days });
@@ -37,10 +37,12 @@ export function registerCertsCommands(program: Command): void {
 
   certs
     .command('issue')
-    .description('issue a certificate signed by the CA: <name>.crt and <name>.key (0600) in --out-dir; a client by default (its name is its MQTT username: the node id, edgepay-centre, edgepay-bridge), a broker with --server')
+    .description(
+      'issue a certificate signed by the CA: <name>.crt and <name>.key (0600) in --out-dir; a client by default (its name is its MQTT username: the node id, edgepay-centre, edgepay-bridge), a broker with --server',
+    )
     .requiredOption('--ca <file>', 'the CA certificate (ca.crt)')
     .option('--ca-key <file>', 'the CA key (default: ca.key beside --ca)')
-    .requiredOption('--name <cn>', 'the common name: a node id, a broker user, or the broker\'s name with --server')
+    .requiredOption('--name <cn>', "the common name: a node id, a broker user, or the broker's name with --server")
     .requiredOption('--out-dir <dir>', 'directory for <name>.crt and <name>.key')
     .option('--server', 'a broker (server) certificate; give every name and address clients connect to with --host')
     .option('--host <name-or-ip>', 'with --server: a DNS name or IP address of the broker (repeat for each)', collect, [])

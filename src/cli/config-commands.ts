@@ -7,10 +7,7 @@ import { describeCentreConfig, describeNodeConfig } from './config-summary.js';
 
 /** The option every configuration check takes: credential:<name> read from DIR outside systemd. */
 export function addCredentialsDirOption(command: Command): Command {
-  return command.option(
-    '--credentials-dir <dir>',
-    "read credential:<name> paths from DIR/<name>, as the unit reads them from systemd's $CREDENTIALS_DIRECTORY (for checking outside systemd)",
-  );
+  return command.option('--credentials-dir <dir>', "read credential:<name> paths from DIR/<name>, as the unit reads them from systemd's $CREDENTIALS_DIRECTORY (for checking outside systemd)");
 }
 
 export function registerConfigCommands(program: Command): void {

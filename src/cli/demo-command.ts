@@ -13,10 +13,12 @@ import { parsePositiveInt } from './journal-commands.js';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo-store')
-    .description('a whole store on one machine: embedded broker, the centre on SQLite, three node processes with simulated readers on socat ptys, and a scripted day (online, uplink cut, a box killed and taken into custody, reconciliation)')
+    .description(
+      'a whole store on one machine: embedded broker, the centre on SQLite, three node processes with simulated readers on socat ptys, and a scripted day (online, uplink cut, a box killed and taken into custody, reconciliation)',
+    )
     .option('--json', 'print the report as JSON (progress goes to standard error)')
     .option('--seed <n>', 'seed for the simulated readers', parsePositiveInt, 1)
-    .option('--dir <path>', 'directory for the store\'s data; a fresh subdirectory is made in it')
+    .option('--dir <path>', "directory for the store's data; a fresh subdirectory is made in it")
     .option('--keep', 'keep the data directory')
     .option('--transport <kind>', 'how the simulated readers reach their nodes: auto (ptys when socat is installed), pty or unix', parseTransport, 'auto' as const)
     .action(async (opts: { json?: boolean; seed: number; dir?: string; keep?: boolean; transport: 'auto' | 'pty' | 'unix' }) => {
@@ -35,7 +37,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('run one node through a scripted offline trading day on embedded defaults and print a summary')
     .option('--dir <path>', 'data directory (default: a new temporary directory)')
-    .option('--seed <n>', 'seed for the day\'s shoppers and baskets', parsePositiveInt, 20261127)
+    .option('--seed <n>', "seed for the day's shoppers and baskets", parsePositiveInt, 20261127)
     .option('--lanes <n>', 'checkout lanes on this node', parsePositiveInt, 4)
     .action(async (opts: { dir?: string; seed: number; lanes: number }) => {
       const options = {

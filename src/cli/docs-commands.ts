@@ -15,11 +15,9 @@ export function registerDocsCommands(program: Command): void {
       process.stdout.write(manPage(rootOf(command)));
     });
   // For the test that holds the manual page to the help: every command's --help text in one process.
-  program
-    .command('help-all', { hidden: true })
-    .action((_opts: unknown, command: Command) => {
-      for (const { path, command: each } of commandPaths(rootOf(command))) process.stdout.write(`\u0000${path.join(' ')}\n${each.helpInformation()}`);
-    });
+  program.command('help-all', { hidden: true }).action((_opts: unknown, command: Command) => {
+    for (const { path, command: each } of commandPaths(rootOf(command))) process.stdout.write(`\u0000${path.join(' ')}\n${each.helpInformation()}`);
+  });
   program
     .command('completion')
     .description('print a shell completion script for the commands and options of this program (eval "$(edgepay completion bash)", or save it in /etc/bash_completion.d/edgepay)')

@@ -74,7 +74,7 @@ export function registerJournalCommands(program: Command): void {
 
   journal
     .command('backup')
-    .description('online backup with SQLite\'s backup API while the node keeps writing; the copy is verified')
+    .description("online backup with SQLite's backup API while the node keeps writing; the copy is verified")
     .requiredOption('--db <path>', 'journal database file')
     .option('--to <file>', 'backup file to create (replaced atomically if it exists)')
     .option('--dir <dir>', 'write a dated copy (journal-<UTC time>.db) in this directory instead, and keep only the newest --keep')
@@ -84,7 +84,8 @@ export function registerJournalCommands(program: Command): void {
         throw new EdgepayError('EDGEPAY_BAD_INPUT', 'give either --to FILE (one rolling copy) or --dir DIR [--keep N] (dated copies with retention)', { options: ['--to', '--dir'] });
       }
       const onProgress = backupProgress(opts.db);
-      const result = opts.dir === undefined ? { ...(await backupJournal(opts.db, opts.to!, { onProgress })), removed: [] as readonly string[] } : await backupWithRetention(opts.db, opts.dir, opts.keep, new Date(), onProgress);
+      const result =
+        opts.dir === undefined ? { ...(await backupJournal(opts.db, opts.to!, { onProgress })), removed: [] as readonly string[] } : await backupWithRetention(opts.db, opts.dir, opts.keep, new Date(), onProgress);
       onProgress.stop();
       process.stdout.write(`backed up ${result.entries} entries (head ${result.headSeq}) to ${result.to} in ${result.durationMs.toFixed(0)} ms\n`);
       if (result.removed.length > 0) process.stdout.write(`removed ${result.removed.length} older cop${result.removed.length === 1 ? 'y' : 'ies'}: ${result.removed.join(', ')}\n`);
@@ -92,7 +93,7 @@ export function registerJournalCommands(program: Command): void {
 
   journal
     .command('restore')
-    .description('replace a journal with a backup after verifying the backup\'s whole chain; the old files are kept aside')
+    .description("replace a journal with a backup after verifying the backup's whole chain; the old files are kept aside")
     .requiredOption('--from <file>', 'backup file')
     .requiredOption('--db <path>', 'journal database file to replace (the node must be stopped)')
     .option('--force', 'restore even if the current journal has entries the backup lacks')

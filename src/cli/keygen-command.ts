@@ -16,7 +16,7 @@ Private files are written 0600 (their directory 0700 if made here); nothing is e
 export function registerKeygenCommand(program: Command): void {
   program
     .command('keygen')
-    .description('generate one of the fleet\'s keys; private files 0600, never over an existing file; prints where each half goes')
+    .description("generate one of the fleet's keys; private files 0600, never over an existing file; prints where each half goes")
     .argument('<kind>', KEY_KINDS.join(', '), parseKind)
     .requiredOption('--out <path>', `a directory for ${PAIR_KINDS.join(', ')}; the file for api-token and token-key`)
     .option('--with-key <key>', `token-key only: what systemd-creds seals to (${SEAL_WITH_KEYS.join(', ')})`, parseWithKey)

@@ -22,14 +22,15 @@ export function registerNodeCommands(program: Command): void {
 
   node
     .command('init')
-    .description("create a new node's data directory (0700) and its empty journal, stamped with the node id, and with the POS API on TCP its token file (0600) if there is none; refuses if a journal is there already. `node run` never creates a journal")
+    .description(
+      "create a new node's data directory (0700) and its empty journal, stamped with the node id, and with the POS API on TCP its token file (0600) if there is none; refuses if a journal is there already. `node run` never creates a journal",
+    )
     .requiredOption('--config <file>', 'node configuration file (.yaml or .json)')
     .action((opts: { config: string }) => {
       // Only nodeId, dataDir and the API's token file are used: key files may be systemd credentials, readable by the service alone.
       const result = initNode(loadNodeConfig(opts.config));
       const dir = result.createdDataDir ? `created ${result.dataDir} (0700)` : `data directory ${result.dataDir} was there`;
-      const token =
-        result.apiToken === undefined ? '' : result.apiToken.created ? `, POS API token ${result.apiToken.file} (0600: give the POS a copy)` : `, POS API token ${result.apiToken.file} kept as it is`;
+      const token = result.apiToken === undefined ? '' : result.apiToken.created ? `, POS API token ${result.apiToken.file} (0600: give the POS a copy)` : `, POS API token ${result.apiToken.file} kept as it is`;
       process.stdout.write(`initialized node ${result.nodeId}: ${dir}, empty journal ${result.journalPath}${token}; start it with \`edgepay node run --config ${opts.config}\`\n`);
     });
 

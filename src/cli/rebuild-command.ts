@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { journalPathOf, loadNodeConfig } from '../node/config.js';
 import { ReplicationError } from '../replication/errors.js';
 import { type InstallProgress, type RebuildOptions, rebuildFromPeers } from '../replication/rebuild.js';
@@ -45,7 +44,7 @@ export async function runRebuildCommand(opts: RebuildCommandOptions, out: Output
   } catch (error) {
     if (error instanceof RebuildError) {
       err.write(`edgepay: ${error.code}: ${error.message}\n`);
-      const report = error.details['report'] as RebuildReport | undefined;
+      const report = error.details.report as RebuildReport | undefined;
       if (report !== undefined) out.write(opts.json ? `${JSON.stringify({ ...report, error: error.code })}\n` : describe(report));
       return error.code === 'EDGEPAY_REBUILD_UNREACHABLE' ? EXIT.system : EXIT.checkFailed;
     }

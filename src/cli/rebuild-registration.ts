@@ -37,4 +37,3 @@ export function registerRebuildCommand(nodeCommand: Command): void {
       process.exitCode = await runRebuildCommand(opts, process.stdout, process.stderr);
     });
 }
-

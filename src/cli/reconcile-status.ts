@@ -78,8 +78,15 @@ async function askRunningNode(config: WithCentre, pid: number, deadline: Deadlin
   }
   // The node only carried it: believed here as the node's own link believes an answer, with the pinned key.
   const { replication } = config;
-  if (replication === undefined || config.centre.signingPublicKeyFile === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: over MQTT the configuration needs replication and centre.signingPublicKeyFile', { field: 'centre' });
-  const verdict = checkAnswer(answer, { kind: 'report', origin: config.nodeId }, { fleet: replication.fleet, store: config.centre.store, node: config.nodeId }, loadCentrePublicKey(config.centre.signingPublicKeyFile), Date.now());
+  if (replication === undefined || config.centre.signingPublicKeyFile === undefined)
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre: over MQTT the configuration needs replication and centre.signingPublicKeyFile', { field: 'centre' });
+  const verdict = checkAnswer(
+    answer,
+    { kind: 'report', origin: config.nodeId },
+    { fleet: replication.fleet, store: config.centre.store, node: config.nodeId },
+    loadCentrePublicKey(config.centre.signingPublicKeyFile),
+    Date.now(),
+  );
   if (!verdict.ok) return { reached: false, via, why: `the answer is not believed (${verdict.reason}): ${verdict.detail}` };
   if (answer.correlationId !== correlationId) return { reached: false, via, why: `the answer is for request ${answer.correlationId}, not this one` };
   return { reached: true, via, report: (answer as ReportAnswer).report ?? undefined, entriesCompared: false };

@@ -21,7 +21,7 @@ export function registerRulesCommands(program: Command): void {
 
   rules
     .command('defaults')
-    .description('print the default rules as JSON, a starting point for a store\'s rules file')
+    .description("print the default rules as JSON, a starting point for a store's rules file")
     .action(() => {
       process.stdout.write(`${JSON.stringify(defaultRulesConfig(), null, 2)}\n`);
     });

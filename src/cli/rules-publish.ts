@@ -61,8 +61,8 @@ export function registerRulesPublish(rulesCommand: Command): void {
     .argument('<file>', 'rules file (JSON), as for `rules check`')
     .requiredOption('--key <file>', 'the rules key (rules.key, PKCS8 PEM)')
     .requiredOption('--broker <url>', "the store broker, e.g. mqtt://store-broker.local:1883 (or the centre's, bridged in)")
-    .requiredOption('--fleet <id>', 'fleet id, as in the nodes\' replication section')
-    .requiredOption('--store <id>', 'store id, as in the nodes\' replication section')
+    .requiredOption('--fleet <id>', "fleet id, as in the nodes' replication section")
+    .requiredOption('--store <id>', "store id, as in the nodes' replication section")
     .option('--username <user>', 'broker user allowed to write the rules topic', RULES_BROKER_USER)
     .option('--password-file <file>', 'file holding the broker password (first line)');
   addBrokerTlsOptions(publish)
@@ -126,10 +126,7 @@ export async function publishRulesConfig(load: () => RulesConfig, opts: RulesPub
       : result.previousVersion === null
         ? 'no rules were retained before'
         : `replacing version ${result.previousVersion}`;
-    out.write(
-      `published rules version ${rules.version} (hot-card list version ${rules.hotCards.version}, ${rules.hotCards.tokens.size} cards) ` +
-        `retained on ${result.topic}; ${replaced}\n`,
-    );
+    out.write(`published rules version ${rules.version} (hot-card list version ${rules.hotCards.version}, ${rules.hotCards.tokens.size} cards) ` + `retained on ${result.topic}; ${replaced}\n`);
     return EXIT.ok;
   } catch (error) {
     if (error instanceof RulesPublishError) {
@@ -170,7 +167,10 @@ function brokerTlsOf(opts: RulesPublishOptions): BrokerTlsOptions {
     return loadBrokerTls(opts.broker, files);
   } catch (error) {
     if (!(error instanceof BadInputError)) throw error;
-    throw new BadInputError('broker TLS options', error.problems.map((p) => ({ ...p, path: TLS_OPTION_NAMES[p.path] ?? p.path })));
+    throw new BadInputError(
+      'broker TLS options',
+      error.problems.map((p) => ({ ...p, path: TLS_OPTION_NAMES[p.path] ?? p.path })),
+    );
   }
 }
 

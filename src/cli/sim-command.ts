@@ -16,9 +16,11 @@ export function registerSimCommand(program: Command): void {
     .option('--seed <n>', 'the first seed', (v) => parseWholeOption('--seed', v, 0, 0xffff_ffff), 1)
     .option('--seeds <n>', `how many seeds from --seed (${SEEDS_RANGE.min} to ${SEEDS_RANGE.max}); a long run is many seeds`, (v) => parseWholeOption('--seeds', v, SEEDS_RANGE.min, SEEDS_RANGE.max), 1)
     .option('--seconds <n>', `simulated seconds of trading per seed (${SECONDS_RANGE.min} to ${SECONDS_RANGE.max})`, (v) => parseWholeOption('--seconds', v, SECONDS_RANGE.min, SECONDS_RANGE.max), 60)
-    .option('--minutes <n>', `the long mode: seeds from --seed one after the other for this many minutes of real time (${MINUTES_RANGE.min} to ${MINUTES_RANGE.max}), instead of --seeds`, (v) => parseMinutesOption('--minutes', v, MINUTES_RANGE.min, MINUTES_RANGE.max))
+    .option('--minutes <n>', `the long mode: seeds from --seed one after the other for this many minutes of real time (${MINUTES_RANGE.min} to ${MINUTES_RANGE.max}), instead of --seeds`, (v) =>
+      parseMinutesOption('--minutes', v, MINUTES_RANGE.min, MINUTES_RANGE.max),
+    )
     .option('--json', 'one JSON report per seed, one per line')
-    .option('--keep', 'keep each seed\'s data directory')
+    .option('--keep', "keep each seed's data directory")
     .action(async (opts: { seed: number; seeds: number; seconds: number; minutes?: number; json?: boolean; keep?: boolean }) => {
       let failed = 0;
       let run = 0;
@@ -35,7 +37,10 @@ export function registerSimCommand(program: Command): void {
 }
 
 function formatSimLine(report: SimReport, seconds: number): string {
-  const faults = Object.entries(report.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const faults =
+    Object.entries(report.faults)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
   const head = `seed ${report.seed}: ${report.ok ? 'ok' : 'FAIL'} — ${report.events} events, ${report.payments.total} payments (${report.payments.approved} approved, ${report.readers.payments} at the readers), faults ${faults}; network lost ${report.network.lost}, doubled ${report.network.duplicated}; one key sent twice at once ${report.doubled.sent} (${report.doubled.joined} joined, ${report.doubled.refused} refused)`;
   if (report.ok) return `${head}\n`;
   return `${head}\n${report.violations.map((v) => `  - ${v}`).join('\n')}\n  replay: npm run sim -- --seed ${report.seed} --seconds ${seconds}\n`;

@@ -36,7 +36,10 @@ export function registerStoreCommands(program: Command): void {
     .requiredOption('--bridge-user <user>', "the bridge's local_username: it gets exactly what the bridge maps")
     .option('--rules-user <user>', 'the broker user of `edgepay rules publish`', DEFAULT_RULES_USER)
     .option('--centre-user <user>', 'only for a centre that connects to this broker itself (a single-store install)')
-    .option('--peer-bridge-user <user>', "only in a store with two brokers, on both: the peer bridge's user (brokers/peer-bridge.conf.example, e.g. edgepay-peer-bridge); it gets the nodes' replication topics and the rules, never uplink, authorize or centre")
+    .option(
+      '--peer-bridge-user <user>',
+      "only in a store with two brokers, on both: the peer bridge's user (brokers/peer-bridge.conf.example, e.g. edgepay-peer-bridge); it gets the nodes' replication topics and the rules, never uplink, authorize or centre",
+    )
     .option('--out <file>', 'write here (replaced atomically) instead of to stdout, e.g. /etc/mosquitto/edgepay/acl')
     .action((opts: BrokerAclCommandOptions) => {
       process.exitCode = runBrokerAcl(opts, process.stdout, process.stderr);

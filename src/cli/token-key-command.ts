@@ -11,12 +11,12 @@ export function registerTokenKeyCommand(node: Command): void {
     .description(
       'seal the card token key for this machine with systemd-creds (TPM2 where present, the host key otherwise) and write it only encrypted; ' +
         'the unit loads it with LoadCredentialEncrypted=token.key:<file> and node.yaml names it credential:token.key. ' +
-        'A new random key unless --stdin gives the fleet\'s key',
+        "A new random key unless --stdin gives the fleet's key",
     )
     .requiredOption('--out <file>', 'encrypted credential to create (e.g. /etc/credstore.encrypted/edgepay-token.key); never replaced')
     .option('--with-key <key>', `what to seal to: ${SEAL_WITH_KEYS.join(', ')}`, 'auto')
-    .option('--name <name>', 'credential name embedded in the file; must match the unit\'s LoadCredentialEncrypted= name', TOKEN_KEY_CREDENTIAL)
-    .option('--stdin', 'seal the key read from stdin (base64, 32 bytes: the fleet\'s key from the operator\'s secret store) instead of a new one')
+    .option('--name <name>', "credential name embedded in the file; must match the unit's LoadCredentialEncrypted= name", TOKEN_KEY_CREDENTIAL)
+    .option('--stdin', "seal the key read from stdin (base64, 32 bytes: the fleet's key from the operator's secret store) instead of a new one")
     .action(async (opts: { out: string; withKey: string; name: string; stdin?: boolean }) => {
       const keyBase64 = opts.stdin === true ? await readKeyFromStdin() : undefined;
       const result = await sealTokenKey({ out: opts.out, withKey: opts.withKey as SealWithKey, name: opts.name, ...(keyBase64 === undefined ? {} : { keyBase64 }) });

@@ -20,8 +20,7 @@ export function registerUnitDevicesCommand(node: Command): void {
       writeDropIn(opts.out, text);
       const unplugged = devices.filter((d) => d.node === undefined).map((d) => d.laneId);
       process.stdout.write(
-        `wrote ${opts.out}: ${devices.length} reader(s)${unplugged.length > 0 ? ` (not plugged in now: ${unplugged.join(', ')})` : ''}; ` +
-          'run `systemctl daemon-reload && systemctl restart edgepay-node`\n',
+        `wrote ${opts.out}: ${devices.length} reader(s)${unplugged.length > 0 ? ` (not plugged in now: ${unplugged.join(', ')})` : ''}; run \`systemctl daemon-reload && systemctl restart edgepay-node\`\n`,
       );
     });
 }

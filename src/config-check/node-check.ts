@@ -3,17 +3,7 @@ import { SEAL_PUBLIC_KEY_BYTES, TOKEN_KEY_BYTES } from '../card/keys.js';
 import { type NodeConfig, checkNodeConfig } from '../node/config.js';
 import { laneDevice, lanePortIn, sharedPorts } from '../node/lane-ports.js';
 import { readConfigFile } from '../platform/config-file.js';
-import {
-  SEAL_KEY_HOLDS,
-  TOKEN_KEY_HOLDS,
-  checkApiTokenFile,
-  checkBase64Key,
-  checkPasswordFile,
-  checkPublicKey,
-  checkReaderProfile,
-  checkRulesFile,
-  checkSigningKey,
-} from './file-checks.js';
+import { SEAL_KEY_HOLDS, TOKEN_KEY_HOLDS, checkApiTokenFile, checkBase64Key, checkPasswordFile, checkPublicKey, checkReaderProfile, checkRulesFile, checkSigningKey } from './file-checks.js';
 import { Findings, type KeyNotes } from './findings.js';
 import { checkApiSocket, checkDataDir, checkLanePort, checkPostgresUrlFile, checkSqliteLedger } from './place-checks.js';
 import { type PathBase, checkKey, countAt, resolveFor, valueAt } from './raw-keys.js';
@@ -73,7 +63,13 @@ export function checkNodeConfigData(data: unknown, baseDir: string, env: NodeJS.
       });
       return unresolved ? undefined : port;
     });
-    checkKey(findings, data, `lanes.${i}.profile`, (profile, notes) => checkReaderProfile(profile, notes), (value) => value);
+    checkKey(
+      findings,
+      data,
+      `lanes.${i}.profile`,
+      (profile, notes) => checkReaderProfile(profile, notes),
+      (value) => value,
+    );
   }
   // Two names for one device (a by-id link and its target) show only once the links are followed.
   if (parsed.ok) {

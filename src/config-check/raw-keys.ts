@@ -43,13 +43,7 @@ export function resolveFor(value: string, base: PathBase, notes: KeyNotes): stri
  * Runs `check` on the text value at `keyPath` unless it is absent or already refused. `resolve`
  * turns it into what is checked (a path, by default); undefined from it means it said why not.
  */
-export function checkKey(
-  findings: Findings,
-  data: unknown,
-  keyPath: string,
-  check: (resolved: string, notes: KeyNotes) => void,
-  resolve: (value: string, notes: KeyNotes) => string | undefined,
-): void {
+export function checkKey(findings: Findings, data: unknown, keyPath: string, check: (resolved: string, notes: KeyNotes) => void, resolve: (value: string, notes: KeyNotes) => string | undefined): void {
   const value = valueAt(data, keyPath);
   if (typeof value !== 'string' || value === '' || findings.hasProblemAt(keyPath)) return;
   const notes = findings.at(keyPath, value);

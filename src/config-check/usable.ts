@@ -23,6 +23,9 @@ export function withCredentialsDir(dir: string | undefined, env: NodeJS.ProcessE
   } catch {
     // Said below, as for any path that is not a directory.
   }
-  if (!isDirectory) throw new BadInputError('option', [{ path: '--credentials-dir', message: `${path} is not a directory; give the directory holding the credentials the configuration names (credential:<name> is read from DIR/<name>)`, value: dir }]);
+  if (!isDirectory)
+    throw new BadInputError('option', [
+      { path: '--credentials-dir', message: `${path} is not a directory; give the directory holding the credentials the configuration names (credential:<name> is read from DIR/<name>)`, value: dir },
+    ]);
   return { ...env, CREDENTIALS_DIRECTORY: path };
 }

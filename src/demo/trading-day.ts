@@ -92,11 +92,7 @@ export async function runTradingDay(options: TradingDayOptions): Promise<Trading
       const kind = random.int(2) === 0 ? ('void' as const) : ('refund' as const);
       const amountMinor = kind === 'void' ? original.amountMinor : Math.max(1, Math.floor(original.amountMinor / 2));
       serial++;
-      work.push(
-        authorizer
-          .followUp({ kind, idempotencyKey: `pos-${serial}`, originalIdempotencyKey: original.key, amountMinor })
-          .then((outcome) => ({ kind, outcome })),
-      );
+      work.push(authorizer.followUp({ kind, idempotencyKey: `pos-${serial}`, originalIdempotencyKey: original.key, amountMinor }).then((outcome) => ({ kind, outcome })));
     }
     for (const record of await Promise.all(work)) {
       records.push(record);

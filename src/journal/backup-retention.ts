@@ -19,9 +19,14 @@ export async function backupWithRetention(db: string, dir: string, keep: number,
   if (!Number.isSafeInteger(keep) || keep < 1 || keep > 10_000) {
     throw new EdgepayError('EDGEPAY_BAD_INPUT', `--keep: must be a whole number of copies from 1 to 10000, got ${keep}`, { option: '--keep', value: keep });
   }
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   const result = await backupJournal(db, join(dir, `journal-${stamp}.db`), onProgress === undefined ? {} : { onProgress });
-  const copies = readdirSync(dir).filter((name) => NAME.test(name)).sort();
+  const copies = readdirSync(dir)
+    .filter((name) => NAME.test(name))
+    .sort();
   const removed = copies.slice(0, Math.max(0, copies.length - keep));
   for (const name of removed) rmSync(join(dir, name), { force: true });
   return { ...result, removed };

@@ -61,11 +61,10 @@ export async function backupJournal(from: string, to: string, options: { clock?:
   const report = inspectBackup(partial, options.onProgress === undefined ? undefined : (done, total) => options.onProgress!('verify', done, total));
   if (!report.ok) {
     rmSync(partial, { force: true });
-    throw new EdgepayError(
-      'EDGEPAY_JOURNAL_CHAIN_BROKEN',
-      `backup of ${from} does not verify (first bad sequence ${report.problem?.seq}: ${report.problem?.message}); the source journal needs attention`,
-      { from, firstBadSeq: report.problem?.seq },
-    );
+    throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `backup of ${from} does not verify (first bad sequence ${report.problem?.seq}: ${report.problem?.message}); the source journal needs attention`, {
+      from,
+      firstBadSeq: report.problem?.seq,
+    });
   }
   // Opening the copy read-only to verify it leaves empty -wal/-shm files behind (a read-only
   // connection may not remove them); the copy itself is complete without them.

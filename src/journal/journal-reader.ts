@@ -54,11 +54,12 @@ export class JournalReader {
     const entries = (this.selectFrom.all(fromSeq, limit) as unknown[][]).map(bulkRowToEntry);
     entries.forEach((entry, i) => {
       if (entry.seq !== fromSeq + i || entry.nodeId !== this.nodeId) {
-        throw new EdgepayError(
-          'EDGEPAY_JOURNAL_READ_MISMATCH',
-          `${this.path}: expected entry ${fromSeq + i} of ${this.nodeId}, read entry ${entry.seq} of ${entry.nodeId}`,
-          { path: this.path, expectedSeq: fromSeq + i, seq: entry.seq, nodeId: entry.nodeId },
-        );
+        throw new EdgepayError('EDGEPAY_JOURNAL_READ_MISMATCH', `${this.path}: expected entry ${fromSeq + i} of ${this.nodeId}, read entry ${entry.seq} of ${entry.nodeId}`, {
+          path: this.path,
+          expectedSeq: fromSeq + i,
+          seq: entry.seq,
+          nodeId: entry.nodeId,
+        });
       }
     });
     return entries;
@@ -81,9 +82,7 @@ export class JournalReader {
   firstUnforwardedSeq(): number | undefined {
     const db = this.open();
     if (db === undefined) return undefined;
-    const sql = hasUnforwardedTable(db)
-      ? 'SELECT min(seq) FROM unforwarded'
-      : 'SELECT e.seq FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT 1';
+    const sql = hasUnforwardedTable(db) ? 'SELECT min(seq) FROM unforwarded' : 'SELECT e.seq FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL ORDER BY e.seq LIMIT 1';
     return (db.prepare(sql).pluck().get() as number | null | undefined) ?? undefined;
   }
 
@@ -132,12 +131,8 @@ export class JournalReader {
   unforwardedEntries(limit: number): EntryBrief[] {
     const db = this.open();
     if (db === undefined) return [];
-    const from = hasUnforwardedTable(db)
-      ? 'FROM unforwarded u CROSS JOIN entries e ON e.seq = u.seq'
-      : 'FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL';
-    return db
-      .prepare(`SELECT e.seq, e.idempotency_key AS idempotencyKey, e.kind, e.amount_minor AS amountMinor, e.currency, NULL AS reason ${from} ORDER BY e.seq LIMIT ?`)
-      .all(limit) as EntryBrief[];
+    const from = hasUnforwardedTable(db) ? 'FROM unforwarded u CROSS JOIN entries e ON e.seq = u.seq' : 'FROM entries e LEFT JOIN forwarded f ON f.seq = e.seq WHERE f.seq IS NULL';
+    return db.prepare(`SELECT e.seq, e.idempotency_key AS idempotencyKey, e.kind, e.amount_minor AS amountMinor, e.currency, NULL AS reason ${from} ORDER BY e.seq LIMIT ?`).all(limit) as EntryBrief[];
   }
 
   /** Entries the centre refused after the fact (exceptions), with its reason, at most `limit`. */

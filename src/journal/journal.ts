@@ -100,9 +100,7 @@ export class Journal {
     this.selectByKey = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE idempotency_key = ?`);
     this.selectBySeq = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE seq = ?`);
     this.selectFollowUps = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE ref_seq = ? ORDER BY seq`);
-    this.upsertHead = db.prepare(
-      'INSERT INTO chain_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
-    );
+    this.upsertHead = db.prepare('INSERT INTO chain_head (id, seq, hash) VALUES (1, @seq, @hash) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash');
     const row = db.prepare('SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
     this.head = row ? { seq: row.seq, hash: row.hash.toString('hex') } : { seq: 0, hash: GENESIS_HASH };
     this.headHashBytes = Buffer.from(this.head.hash, 'hex');
@@ -115,11 +113,7 @@ export class Journal {
    */
   static open(options: JournalOptions): Journal {
     if (!isId(options.nodeId)) {
-      throw new EdgepayError(
-        'EDGEPAY_BAD_INPUT',
-        `nodeId: ${JSON.stringify(options.nodeId)} must be ${ID_RULE}`,
-        { field: 'nodeId', value: options.nodeId },
-      );
+      throw new EdgepayError('EDGEPAY_BAD_INPUT', `nodeId: ${JSON.stringify(options.nodeId)} must be ${ID_RULE}`, { field: 'nodeId', value: options.nodeId });
     }
     const mustExist = options.mustExist === true;
     if (mustExist && !existsSync(options.path)) {
@@ -213,11 +207,13 @@ export class Journal {
     try {
       // IMMEDIATE takes the write lock first, so busy_timeout applies; a deferred transaction that reads
       // first would get SQLITE_BUSY at once when it tries to write, without waiting.
-      const result = this.db.transaction(() => {
-        const value = stage(writer);
-        if (head.seq !== startHead.seq) this.upsertHead.run({ seq: head.seq, hash: Buffer.from(head.hash, 'hex') });
-        return value;
-      }).immediate();
+      const result = this.db
+        .transaction(() => {
+          const value = stage(writer);
+          if (head.seq !== startHead.seq) this.upsertHead.run({ seq: head.seq, hash: Buffer.from(head.hash, 'hex') });
+          return value;
+        })
+        .immediate();
       this.head = head;
       this.headHashBytes = headHashBytes;
       this.commitsSinceCheckpoint++;
@@ -274,7 +270,10 @@ export class Journal {
 
   /** Records that the centre holds these entries; forwarding state is outside the chain. */
   markForwarded(seqs: readonly number[], wallMs = this.clock.wallMs()): void {
-    this.recordForwarded(seqs.map((seq) => ({ seq, result: null, reason: null })), wallMs);
+    this.recordForwarded(
+      seqs.map((seq) => ({ seq, result: null, reason: null })),
+      wallMs,
+    );
   }
 
   /**
@@ -371,11 +370,11 @@ function claimNodeId(db: Database.Database, path: string, nodeId: string): void 
     return;
   }
   if (stored !== nodeId) {
-    throw new EdgepayError(
-      'EDGEPAY_JOURNAL_NODE_MISMATCH',
-      `${path} is the journal of node ${JSON.stringify(stored)}, not ${JSON.stringify(nodeId)}; a journal is never shared between nodes`,
-      { path, journalNodeId: stored, nodeId },
-    );
+    throw new EdgepayError('EDGEPAY_JOURNAL_NODE_MISMATCH', `${path} is the journal of node ${JSON.stringify(stored)}, not ${JSON.stringify(nodeId)}; a journal is never shared between nodes`, {
+      path,
+      journalNodeId: stored,
+      nodeId,
+    });
   }
 }
 
@@ -387,10 +386,10 @@ function checkTail(db: Database.Database, path: string, nodeId: string, tailEntr
   // A gap or a bad tail is located precisely by a full walk, so the message names the first bad entry.
   if (!report?.ok) report = verifyChain(db, { nodeId });
   if (!report.ok && report.problem) {
-    throw new EdgepayError(
-      'EDGEPAY_JOURNAL_CHAIN_BROKEN',
-      `${path}: refusing to start on a broken journal: first bad sequence ${report.problem.seq}: ${report.problem.message}`,
-      { path, firstBadSeq: report.problem.seq, problem: report.problem.kind },
-    );
+    throw new EdgepayError('EDGEPAY_JOURNAL_CHAIN_BROKEN', `${path}: refusing to start on a broken journal: first bad sequence ${report.problem.seq}: ${report.problem.message}`, {
+      path,
+      firstBadSeq: report.problem.seq,
+      problem: report.problem.kind,
+    });
   }
 }

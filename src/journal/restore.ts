@@ -35,17 +35,16 @@ export function restoreJournal(options: RestoreOptions): RestoreResult {
   if (!existsSync(from)) throw new EdgepayError('EDGEPAY_NOT_FOUND', `--from: no backup at ${from}`, { path: from });
   const backup = inspectBackup(from);
   if (!backup.ok) {
-    throw new EdgepayError(
-      'EDGEPAY_RESTORE_REFUSED',
-      `backup ${from} does not verify: first bad sequence ${backup.problem?.seq}: ${backup.problem?.message}; nothing was replaced`,
-      { from, firstBadSeq: backup.problem?.seq },
-    );
+    throw new EdgepayError('EDGEPAY_RESTORE_REFUSED', `backup ${from} does not verify: first bad sequence ${backup.problem?.seq}: ${backup.problem?.message}; nothing was replaced`, {
+      from,
+      firstBadSeq: backup.problem?.seq,
+    });
   }
   const owner = lockOwner(to);
   if (owner !== undefined) {
     throw new EdgepayError('EDGEPAY_JOURNAL_IN_USE', `journal ${to} is in use by process ${owner}; stop the node before restoring`, { path: to, pid: owner });
   }
-  if (existsSync(to) && !options.force) refuseIfRestoreLoses(to, from, backup.headSeq, backup.headHash, backup.nodeId);
+  if (existsSync(to) && !options.force) refuseIfRestoreLoses(to, from, backup.headSeq, backup.nodeId);
 
   makePrivateDirectory(dirname(to));
   const partial = `${to}.restoring`;
@@ -65,7 +64,7 @@ export function restoreJournal(options: RestoreOptions): RestoreResult {
   return { restoredHeadSeq: backup.headSeq, restoredHeadHash: backup.headHash, replacedKeptAt: keptAt };
 }
 
-function refuseIfRestoreLoses(to: string, from: string, backupHeadSeq: number, backupHeadHash: string, backupNodeId: string | undefined): void {
+function refuseIfRestoreLoses(to: string, from: string, backupHeadSeq: number, backupNodeId: string | undefined): void {
   let current: Database.Database;
   try {
     current = new Database(to, { readonly: true, fileMustExist: true });

@@ -73,9 +73,28 @@ export function rowToEntry(row: EntryRow): JournalEntry {
 export const BULK_ENTRY_COLUMNS = ENTRY_COLUMNS.replace('prev_hash, hash', 'lower(hex(prev_hash)), lower(hex(hash))');
 
 type BulkRow = [
-  seq: number, nodeId: string, kind: string, idempotencyKey: string, refSeq: number | null, lane: string | null, reference: string | null,
-  amountMinor: number, currency: string, cardToken: string, cardBin: string, cardLast4: string, sealedCard: Buffer | null, approved: number,
-  code: string, reason: string, rule: string, mode: string, wallMs: number, monoUs: number, prevHash: string, hash: string,
+  seq: number,
+  nodeId: string,
+  kind: string,
+  idempotencyKey: string,
+  refSeq: number | null,
+  lane: string | null,
+  reference: string | null,
+  amountMinor: number,
+  currency: string,
+  cardToken: string,
+  cardBin: string,
+  cardLast4: string,
+  sealedCard: Buffer | null,
+  approved: number,
+  code: string,
+  reason: string,
+  rule: string,
+  mode: string,
+  wallMs: number,
+  monoUs: number,
+  prevHash: string,
+  hash: string,
 ];
 
 /** A row of BULK_ENTRY_COLUMNS read with `.raw(true)`. */

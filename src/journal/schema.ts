@@ -118,11 +118,11 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 export function migrate(db: Database.Database, path: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new EdgepayError(
-      'EDGEPAY_JOURNAL_SCHEMA',
-      `${path}: journal schema version ${current} is newer than this edgepay understands (${SCHEMA_VERSION}); upgrade edgepay`,
-      { path, found: current, supported: SCHEMA_VERSION },
-    );
+    throw new EdgepayError('EDGEPAY_JOURNAL_SCHEMA', `${path}: journal schema version ${current} is newer than this edgepay understands (${SCHEMA_VERSION}); upgrade edgepay`, {
+      path,
+      found: current,
+      supported: SCHEMA_VERSION,
+    });
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;

@@ -96,7 +96,7 @@ export async function generateKey(options: KeygenOptions): Promise<KeygenResult>
         privateFile: sealed.out,
         next: [
           `${sealed.out}: sealed to this machine (--with-key=${sealed.withKey}); the unit loads it with LoadCredentialEncrypted=${sealed.name}:${sealed.out}, node.yaml names it credential:${sealed.name}`,
-          'every box of a store needs the same token key: for the second box, seal the fleet\'s key instead (edgepay node seal-token-key --stdin)',
+          "every box of a store needs the same token key: for the second box, seal the fleet's key instead (edgepay node seal-token-key --stdin)",
         ],
       };
     }
@@ -147,9 +147,7 @@ function apiToken(file: string): KeygenResult {
   return {
     kind: 'api-token',
     privateFile: file,
-    next: [
-      `${file}: the POS API's bearer token (node.yaml api.tokenFile, e.g. credential:api.token); give the POS a copy over a channel you trust, never by e-mail`,
-    ],
+    next: [`${file}: the POS API's bearer token (node.yaml api.tokenFile, e.g. credential:api.token); give the POS a copy over a channel you trust, never by e-mail`],
   };
 }
 

@@ -277,7 +277,9 @@ export class LaneService {
     const { decision, entry } = outcome;
     if (entry !== null && !isEntryOf(entry, payment, card)) {
       // Another path journaled this key first: its entry is not this payment's answer.
-      return set('failed', { error: { code: 'EDGEPAY_IDEMPOTENCY_CONFLICT', message: `idempotencyKey ${JSON.stringify(payment.id)} was journaled as entry ${entry.seq} by another request; this payment was not decided` } });
+      return set('failed', {
+        error: { code: 'EDGEPAY_IDEMPOTENCY_CONFLICT', message: `idempotencyKey ${JSON.stringify(payment.id)} was journaled as entry ${entry.seq} by another request; this payment was not decided` },
+      });
     }
     const final = set(decision.approved ? 'approved' : 'declined', {
       decision,
@@ -303,7 +305,7 @@ export class LaneService {
     try {
       this.outcomes.finish(payment);
     } catch (error) {
-      this.logger.error({ paymentId: payment.id, status: payment.status, err: error }, 'the payment\'s ending could not be recorded');
+      this.logger.error({ paymentId: payment.id, status: payment.status, err: error }, "the payment's ending could not be recorded");
     }
   }
 
@@ -350,13 +352,7 @@ interface Started {
 }
 
 function isEntryOf(entry: JournalEntry, payment: Payment, card: CollectedCard): boolean {
-  return (
-    entry.kind === 'authorization' &&
-    entry.lane === payment.lane &&
-    entry.amountMinor === payment.amountMinor &&
-    entry.currency === payment.currency &&
-    entry.cardToken === card.token
-  );
+  return entry.kind === 'authorization' && entry.lane === payment.lane && entry.amountMinor === payment.amountMinor && entry.currency === payment.currency && entry.cardToken === card.token;
 }
 
 function notCancellable(payment: Payment): EdgepayError {

@@ -64,11 +64,7 @@ export function assertSameRequest(payment: Payment, body: PaymentRequestBody): v
 }
 
 export function keyTaken(idempotencyKey: string, what: string, wanted: string): EdgepayError {
-  return new EdgepayError(
-    'EDGEPAY_IDEMPOTENCY_CONFLICT',
-    `idempotencyKey ${JSON.stringify(idempotencyKey)} is already the key of ${what}; a ${wanted} needs a key of its own`,
-    { idempotencyKey, usedFor: what },
-  );
+  return new EdgepayError('EDGEPAY_IDEMPOTENCY_CONFLICT', `idempotencyKey ${JSON.stringify(idempotencyKey)} is already the key of ${what}; a ${wanted} needs a key of its own`, { idempotencyKey, usedFor: what });
 }
 
 /**

@@ -77,15 +77,18 @@ export const nodeConfigSchema = strict({
     })
     .default([]),
   api: z
-    .union([
-      strict({
-        host: z.enum(['127.0.0.1', '::1', 'localhost'], { error: 'must be 127.0.0.1, ::1 or localhost: the POS API is local only' }),
-        port: int(0, 65_535, 'TCP port; 0 picks a free one'),
-        // Optional here only so that its absence is reported under its own name below, not as a union mismatch.
-        tokenFile: path.optional(),
-      }),
-      strict({ socket: path }),
-    ], { error: 'must be { host, port, tokenFile } on loopback or { socket } (a Unix socket path)' })
+    .union(
+      [
+        strict({
+          host: z.enum(['127.0.0.1', '::1', 'localhost'], { error: 'must be 127.0.0.1, ::1 or localhost: the POS API is local only' }),
+          port: int(0, 65_535, 'TCP port; 0 picks a free one'),
+          // Optional here only so that its absence is reported under its own name below, not as a union mismatch.
+          tokenFile: path.optional(),
+        }),
+        strict({ socket: path }),
+      ],
+      { error: 'must be { host, port, tokenFile } on loopback or { socket } (a Unix socket path)' },
+    )
     // Any process on the box can reach a loopback port, so on TCP callers prove themselves with a
     // token; on a Unix socket the socket's owner and mode decide who may connect.
     .transform((api, ctx): ApiConfig => {
@@ -130,12 +133,12 @@ export const nodeConfigSchema = strict({
       timeoutMs: int(1, 10_000, 'milliseconds to wait for a majority of reachable peers before answering local-only').default(200),
     }).prefault({}),
     /** A peer silent this long is taken into custody by one live peer, which forwards its journal to the centre. */
-    custodyAfterSeconds: int(1, 86_400, 'seconds of silence before a peer\'s journal is taken into custody').default(600),
+    custodyAfterSeconds: int(1, 86_400, "seconds of silence before a peer's journal is taken into custody").default(600),
     /**
      * How far ahead of this box's clock a peer's offline approval may be dated and still count in a
      * card's shared exposure; later ones are ignored and alerted. 900 (15 min) when absent.
      */
-    peerClockToleranceSeconds: int(0, 86_400, 'seconds a peer\'s approval may be dated ahead of this box\'s clock').optional(),
+    peerClockToleranceSeconds: int(0, 86_400, "seconds a peer's approval may be dated ahead of this box's clock").optional(),
     /** The operator's rules public key: signed rules on the store's rules topic are applied only with it. */
     rulesPublicKeyFile: path.optional(),
   }).optional(),
@@ -158,7 +161,7 @@ export const nodeConfigSchema = strict({
         error: 'must be { sqliteFile } (an embedded ledger) or { postgresUrlFile } (a file holding the postgres:// URL)',
       })
       .optional(),
-    answerTimeoutMs: int(100, 600_000, 'milliseconds to wait for the centre\'s answer to a batch over MQTT').default(10_000),
+    answerTimeoutMs: int(100, 600_000, "milliseconds to wait for the centre's answer to a batch over MQTT").default(10_000),
     /** Online authorization: the centre decides first while it answers within timeoutMs; the offline rules otherwise. */
     online: strict({
       enabled: z.boolean({ error: 'must be true or false' }).default(false),
@@ -185,9 +188,11 @@ export const nodeConfigSchema = strict({
     })
     .optional(),
   log: strict({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    }).default('info'),
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
   }).prefault({}),
 });
 
@@ -205,7 +210,11 @@ export function parseNodeConfig(input: unknown, baseDir = process.cwd(), env: No
  * only make sense together, and paths that cannot be resolved (a credential without a credentials
  * directory). No file is read here; `config check` and start read them (src/config-check).
  */
-export function checkNodeConfig(input: unknown, baseDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): { readonly ok: true; readonly config: NodeConfig } | { readonly ok: false; readonly problems: FieldProblem[] } {
+export function checkNodeConfig(
+  input: unknown,
+  baseDir = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): { readonly ok: true; readonly config: NodeConfig } | { readonly ok: false; readonly problems: FieldProblem[] } {
   const parsed = checkWith(nodeConfigSchema, input);
   if (!parsed.ok) return parsed;
   const config = parsed.data;

@@ -60,19 +60,11 @@ async function withQuorum(outcome: Outcome, call: NodeActorCall, quorumTimeoutMs
  * under the same key). While the centre is known to be unreachable the uplink does not ask it
  * (its circuit breaker), and the offline rules decide at once.
  */
-async function withOnlineDecision(
-  call: NodeActorCall,
-  request: AuthorizationRequest,
-  online: NonNullable<DecisionPathOptions['online']>,
-  requestTimeoutMs: number,
-): Promise<AuthorizationRequest> {
+async function withOnlineDecision(call: NodeActorCall, request: AuthorizationRequest, online: NonNullable<DecisionPathOptions['online']>, requestTimeoutMs: number): Promise<AuthorizationRequest> {
   // Asked of the journal writer because it holds the rules in force (a new hot list lands there).
   // An error here is the decision path failing, as it would for the decision itself: the centre is
   // not asked about a card nobody checked.
-  const check = await retryWhileRestarting(
-    (remainingMs) => call('journal-writer', { type: 'check-card', request }, remainingMs),
-    { deadlineMs: requestTimeoutMs },
-  );
+  const check = await retryWhileRestarting((remainingMs) => call('journal-writer', { type: 'check-card', request }, remainingMs), { deadlineMs: requestTimeoutMs });
   if (check.declined !== null) return request;
   const ask: OnlineRequest = {
     origin: online.origin,

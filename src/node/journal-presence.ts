@@ -51,7 +51,7 @@ export function requireNodeJournal(config: Pick<NodeConfig, 'nodeId' | 'dataDir'
   if (!existsSync(path)) throw journalMissing(path, config.dataDir, 'no journal at');
   // Its start waits on this: the identity alone, not the entry count.
   const nodeId = readJournalNodeId(path);
-  if (nodeId === undefined) throw journalMissing(path, config.dataDir, 'no node\'s journal (the file holds no node identity) at');
+  if (nodeId === undefined) throw journalMissing(path, config.dataDir, "no node's journal (the file holds no node identity) at");
   if (nodeId !== config.nodeId) {
     throw new EdgepayError(
       'EDGEPAY_JOURNAL_NODE_MISMATCH',

@@ -6,7 +6,6 @@ import type { JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
 import type { PaymentRequest } from './actors/authorizer-protocol.js';
-import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
 import { type NodeConfig, journalPathOf, paymentsPathOf } from './config.js';
 import { ActorRegistry } from './registry.js';
 import { unwrapRemote } from './remote-errors.js';
@@ -96,7 +95,12 @@ export class NodeRuntime {
     const context = { config: options.config, registry: actors, metrics: ActorMetrics.for(options.registry), promRegistry: options.registry, logger, spares, runtime };
     const releaseRefills = spares.holdRefills();
     try {
-      runtime.root = await startSupervision('node', 'one_for_one', nodeTree(options.config).map((node) => node(context)), context);
+      runtime.root = await startSupervision(
+        'node',
+        'one_for_one',
+        nodeTree(options.config).map((node) => node(context)),
+        context,
+      );
     } catch (error) {
       void spares.close();
       throw error;

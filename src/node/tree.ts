@@ -32,12 +32,7 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  * centre does not hold), and the journal writer flushes and closes last.
  */
 export function nodeTree(config: NodeConfig): readonly TreeNode[] {
-  const tree: TreeNode[] = [
-    supervisor('payments', 'one_for_one', [
-      actor('journal-writer', JOURNAL_WRITER_MODULE, { shutdownTimeoutMs: 10_000 }),
-      actor('authorizer', AUTHORIZER_MODULE, { shutdownTimeoutMs: 5_000 }),
-    ]),
-  ];
+  const tree: TreeNode[] = [supervisor('payments', 'one_for_one', [actor('journal-writer', JOURNAL_WRITER_MODULE, { shutdownTimeoutMs: 10_000 }), actor('authorizer', AUTHORIZER_MODULE, { shutdownTimeoutMs: 5_000 })])];
   if (config.replication !== undefined) {
     tree.push(actor('replicator', REPLICATOR_MODULE, { shutdownTimeoutMs: 5_000 }));
   }

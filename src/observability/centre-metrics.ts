@@ -46,7 +46,7 @@ export function registerCentreMetrics(registry: Registry, source: CentreMetricsS
 
   const malformed = new Counter({
     name: METRICS.centreMessagesMalformed.name,
-    help: 'Messages on the centre topics refused unread: not a batch or online request, or addressed on another node\'s topic',
+    help: "Messages on the centre topics refused unread: not a batch or online request, or addressed on another node's topic",
     registers: [registry],
     collect() {
       grow(this, {}, service.stats.malformed);

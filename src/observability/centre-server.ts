@@ -29,7 +29,13 @@ export class LedgerProbe {
       timer.unref();
     });
     try {
-      return await Promise.race([this.backend.headOf('').then(() => true, () => false), timedOut]);
+      return await Promise.race([
+        this.backend.headOf('').then(
+          () => true,
+          () => false,
+        ),
+        timedOut,
+      ]);
     } finally {
       clearTimeout(timer);
     }

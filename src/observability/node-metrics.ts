@@ -17,9 +17,25 @@ import { centreIsUp, isHealthy } from './status.js';
  */
 /** Registered here, per node: the actor runtime's, the API's and the process metrics live as long as their registry. */
 const PER_NODE = [
-  METRICS.decisions, METRICS.decisionLatency, METRICS.journalCommitLatency, METRICS.offlineExposure, METRICS.unforwardedEntries,
-  METRICS.oldestUnforwardedAge, METRICS.replicationLag, METRICS.peerUp, METRICS.readerState, METRICS.peerApprovalsIgnored,
-  METRICS.centreAnswersRejected, METRICS.centreUp, METRICS.brokerUp, METRICS.brokerOnStandby, METRICS.brokerFailovers, METRICS.quorumDecisions, METRICS.healthy, METRICS.onlineBreakerState, METRICS.onlineBreakerTransitions,
+  METRICS.decisions,
+  METRICS.decisionLatency,
+  METRICS.journalCommitLatency,
+  METRICS.offlineExposure,
+  METRICS.unforwardedEntries,
+  METRICS.oldestUnforwardedAge,
+  METRICS.replicationLag,
+  METRICS.peerUp,
+  METRICS.readerState,
+  METRICS.peerApprovalsIgnored,
+  METRICS.centreAnswersRejected,
+  METRICS.centreUp,
+  METRICS.brokerUp,
+  METRICS.brokerOnStandby,
+  METRICS.brokerFailovers,
+  METRICS.quorumDecisions,
+  METRICS.healthy,
+  METRICS.onlineBreakerState,
+  METRICS.onlineBreakerTransitions,
 ].map((spec) => spec.name);
 
 export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
@@ -47,16 +63,13 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
     decisions.inc({ code: d.code, mode: d.mode, approved: String(d.approved) });
     if (d.latencyMs !== null) decisionLatency.observe({ mode: d.mode }, d.latencyMs / 1_000);
   });
-  new MergedHistogram(
-    registry,
-    METRICS.journalCommitLatency.name,
-    'Seconds each journal group commit took (one transaction and its fsync, however many decisions it carried)',
-    () => runtime.askOnce('journal-writer', { type: 'commit-latency' }, 1_000),
+  new MergedHistogram(registry, METRICS.journalCommitLatency.name, 'Seconds each journal group commit took (one transaction and its fsync, however many decisions it carried)', () =>
+    runtime.askOnce('journal-writer', { type: 'commit-latency' }, 1_000),
   );
 
   new Gauge({
     name: METRICS.offlineExposure.name,
-    help: 'Offline exposure bookkeeping: own approvals in card windows, approvals stored and not forwarded, peers\' approvals counted',
+    help: "Offline exposure bookkeeping: own approvals in card windows, approvals stored and not forwarded, peers' approvals counted",
     labelNames: ['kind'] as const,
     registers: [registry],
     async collect() {
@@ -111,7 +124,10 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
   if (runtime.config.replication?.quorum.enabled === true) registerQuorumMetrics(registry, runtime);
 
   const reader = new JournalReader(journalPathOf(runtime.config), runtime.config.nodeId);
-  void runtime.exited.then(() => reader.close(), () => reader.close());
+  void runtime.exited.then(
+    () => reader.close(),
+    () => reader.close(),
+  );
   const backlog = (): ReturnType<JournalReader['backlog']> => reader.backlog();
   new Gauge({
     name: METRICS.unforwardedEntries.name,
@@ -276,7 +292,10 @@ function registerQuorumMetrics(registry: Registry, runtime: NodeRuntime): void {
     async collect() {
       const counters = (await runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.counters;
       if (counters === undefined) return;
-      for (const [result, count] of [['reached', counters.quorum_reached], ['local_only', counters.quorum_local_only]] as const) {
+      for (const [result, count] of [
+        ['reached', counters.quorum_reached],
+        ['local_only', counters.quorum_local_only],
+      ] as const) {
         this.inc({ result }, count >= seen[result] ? count - seen[result] : count);
         seen[result] = count;
       }

@@ -73,10 +73,10 @@ export function loadBrokerTls(brokerUrl: string, files: BrokerTlsFiles, prefix =
   const ca = files.caFile === undefined ? undefined : readCertificates(files.caFile, (m) => problem('caFile', m));
   const cert = files.certFile === undefined ? undefined : readCertificates(files.certFile, (m) => problem('certFile', m));
   const key = files.keyFile === undefined ? undefined : readKey(files.keyFile, env, (m) => problem('keyFile', m));
-  if (ca !== undefined && ca.certs.some((c) => !c.ca)) problem('caFile', 'holds a certificate that is not a CA (basicConstraints CA:TRUE); give the CA that signed the broker\'s certificate (ca.crt)');
+  if (ca?.certs.some((c) => !c.ca)) problem('caFile', "holds a certificate that is not a CA (basicConstraints CA:TRUE); give the CA that signed the broker's certificate (ca.crt)");
   const leaf = cert?.certs[0];
   if (leaf !== undefined) {
-    if (leaf.ca) problem('certFile', 'is a CA certificate; give this client\'s own certificate (`edgepay certs issue`)');
+    if (leaf.ca) problem('certFile', "is a CA certificate; give this client's own certificate (`edgepay certs issue`)");
     if (Date.parse(leaf.validTo) < now.getTime()) problem('certFile', `expired on ${new Date(leaf.validTo).toISOString()}; issue a new one (\`edgepay certs issue\`)`);
     if (Date.parse(leaf.validFrom) > now.getTime()) problem('certFile', `is not valid before ${new Date(leaf.validFrom).toISOString()} (is this box's clock right?)`);
     if (key !== undefined && !leaf.checkPrivateKey(key.object)) problem('keyFile', `is not the private key of certFile ${files.certFile} (${leaf.subject.replace(/\n/g, ', ')})`);
@@ -145,6 +145,6 @@ function readKey(file: string, env: NodeJS.ProcessEnv, fail: (message: string) =
 }
 
 function isCredential(file: string, env: NodeJS.ProcessEnv): boolean {
-  const directory = env['CREDENTIALS_DIRECTORY'];
+  const directory = env.CREDENTIALS_DIRECTORY;
   return directory !== undefined && directory !== '' && dirname(file) === resolve(directory);
 }

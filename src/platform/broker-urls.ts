@@ -11,12 +11,16 @@ export function standbyBrokerProblems(brokerUrl: string, standbyUrls: readonly s
   const problems: FieldProblem[] = [];
   const scheme = (url: string): string => /^([a-z]+):/.exec(url)?.[1] ?? '';
   if (scheme(brokerUrl) !== 'mqtt' && scheme(brokerUrl) !== 'mqtts') {
-    problems.push({ path: `${prefix}brokerUrl`, message: 'must be an mqtt:// or mqtts:// URL when standbyBrokerUrls are set: failover dials each broker\'s host and port', value: brokerUrl });
+    problems.push({ path: `${prefix}brokerUrl`, message: "must be an mqtt:// or mqtts:// URL when standbyBrokerUrls are set: failover dials each broker's host and port", value: brokerUrl });
   }
   const seen = new Set([brokerUrl]);
   standbyUrls.forEach((url, i) => {
     if (scheme(url) !== scheme(brokerUrl)) {
-      problems.push({ path: `${prefix}standbyBrokerUrls.${i}`, message: `must use the same scheme as brokerUrl (${scheme(brokerUrl)}://): every broker of the store takes the same TLS files and credentials`, value: url });
+      problems.push({
+        path: `${prefix}standbyBrokerUrls.${i}`,
+        message: `must use the same scheme as brokerUrl (${scheme(brokerUrl)}://): every broker of the store takes the same TLS files and credentials`,
+        value: url,
+      });
     }
     if (seen.has(url)) problems.push({ path: `${prefix}standbyBrokerUrls.${i}`, message: 'names a broker already in the list (brokerUrl or an earlier standby)', value: url });
     seen.add(url);

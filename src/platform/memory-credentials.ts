@@ -33,7 +33,7 @@ export function isMemoryFileSystem(path: string): boolean {
 /** Where a memory directory can be made: the user's runtime directory, then /dev/shm. */
 function memoryRoots(env: NodeJS.ProcessEnv): string[] {
   const uid = process.getuid?.();
-  return [env['XDG_RUNTIME_DIR'], uid === undefined ? undefined : `/run/user/${uid}`, '/dev/shm'].filter((p): p is string => p !== undefined && p !== '');
+  return [env.XDG_RUNTIME_DIR, uid === undefined ? undefined : `/run/user/${uid}`, '/dev/shm'].filter((p): p is string => p !== undefined && p !== '');
 }
 
 /** Writes `credentials` (name → content) into a new 0700 directory on a memory file system. */
@@ -41,11 +41,9 @@ export function createMemoryCredentials(credentials: Readonly<Record<string, str
   const roots = memoryRoots(env);
   const root = roots.find(isMemoryFileSystem);
   if (root === undefined) {
-    throw new EdgepayError(
-      'EDGEPAY_MEMORY_FS_MISSING',
-      `no memory file system to hold this run's credentials (tried ${roots.join(', ')}): keys made for a run are never written to disk; mount a tmpfs on /dev/shm`,
-      { tried: roots },
-    );
+    throw new EdgepayError('EDGEPAY_MEMORY_FS_MISSING', `no memory file system to hold this run's credentials (tried ${roots.join(', ')}): keys made for a run are never written to disk; mount a tmpfs on /dev/shm`, {
+      tried: roots,
+    });
   }
   const directory = mkdtempSync(join(root, 'edgepay-credentials-'));
   chmodSync(directory, 0o700);

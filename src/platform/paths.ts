@@ -15,9 +15,13 @@ export function configPath(value: string, baseDir: string, env: NodeJS.ProcessEn
   if (!isId(name)) {
     throw new EdgepayError('EDGEPAY_BAD_INPUT', `${JSON.stringify(value)}: a credential name is ${ID_RULE}`, { value });
   }
-  const directory = env['CREDENTIALS_DIRECTORY'];
+  const directory = env.CREDENTIALS_DIRECTORY;
   if (directory === undefined || directory === '') {
-    throw new EdgepayError('EDGEPAY_BAD_INPUT', `${JSON.stringify(value)} needs systemd's CREDENTIALS_DIRECTORY: run under a unit with LoadCredential=${name}:…, or give a file path; to check outside systemd, give --credentials-dir DIR (DIR holding ${name})`, { value });
+    throw new EdgepayError(
+      'EDGEPAY_BAD_INPUT',
+      `${JSON.stringify(value)} needs systemd's CREDENTIALS_DIRECTORY: run under a unit with LoadCredential=${name}:…, or give a file path; to check outside systemd, give --credentials-dir DIR (DIR holding ${name})`,
+      { value },
+    );
   }
   return resolve(directory, name);
 }

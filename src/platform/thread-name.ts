@@ -35,5 +35,10 @@ export function nameThisThread(name: string): boolean {
 
 function clip(name: string): string {
   const bytes = Buffer.from(name, 'utf8');
-  return bytes.length <= THREAD_NAME_BYTES ? name : bytes.subarray(0, THREAD_NAME_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
+  return bytes.length <= THREAD_NAME_BYTES
+    ? name
+    : bytes
+        .subarray(0, THREAD_NAME_BYTES)
+        .toString('utf8')
+        .replace(/\uFFFD+$/, '');
 }

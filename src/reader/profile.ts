@@ -19,7 +19,10 @@ export const readerProfileSchema = strict({
   description: z.string().max(200).optional(),
   protocolVersion: z.literal(1, { error: 'must be 1 (the protocol version this edgepay speaks)' }),
   serial: strict({
-    baudRate: z.union(BAUD_RATES.map((rate) => z.literal(rate)), { error: `must be one of ${BAUD_RATES.join(', ')}` }),
+    baudRate: z.union(
+      BAUD_RATES.map((rate) => z.literal(rate)),
+      { error: `must be one of ${BAUD_RATES.join(', ')}` },
+    ),
     dataBits: z.literal(8, { error: 'must be 8' }),
     parity: z.literal('none', { error: 'must be "none"' }),
     stopBits: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }),
@@ -31,9 +34,7 @@ export const readerProfileSchema = strict({
     cardWaitMs: int(1_000, 600_000, 'milliseconds'),
     healthPollMs: int(100, 600_000, 'milliseconds'),
   }),
-  capabilities: z
-    .array(z.enum(['contact', 'contactless', 'display'], { error: 'must be contact, contactless or display' }))
-    .min(1, { error: 'must list at least one capability' }),
+  capabilities: z.array(z.enum(['contact', 'contactless', 'display'], { error: 'must be contact, contactless or display' })).min(1, { error: 'must list at least one capability' }),
 });
 
 export type ReaderProfile = z.output<typeof readerProfileSchema>;

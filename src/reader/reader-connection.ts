@@ -225,15 +225,20 @@ export class ReaderConnection {
     if (msg.protocolVersion !== PROTOCOL_VERSION) {
       if (this.state !== 'incompatible') {
         this.log.error({ model: msg.model, protocolVersion: msg.protocolVersion }, 'reader speaks another protocol version');
-        session.link
-          .send({ kind: 'ERROR', code: ERROR_INCOMPATIBLE, text: `node speaks protocol version ${PROTOCOL_VERSION}` })
-          .catch(() => undefined);
+        session.link.send({ kind: 'ERROR', code: ERROR_INCOMPATIBLE, text: `node speaks protocol version ${PROTOCOL_VERSION}` }).catch(() => undefined);
       }
       this.stopPolling();
       const wasReady = this.state === 'ready';
       this.enter('incompatible');
       // A reader replaced by an incompatible one without the line dropping: its transaction is gone too.
-      if (wasReady) this.events.onLost(new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on ${this.init.port} now announces protocol version ${msg.protocolVersion}`, { lane: this.init.lane, port: this.init.port, protocolVersion: msg.protocolVersion }));
+      if (wasReady)
+        this.events.onLost(
+          new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on ${this.init.port} now announces protocol version ${msg.protocolVersion}`, {
+            lane: this.init.lane,
+            port: this.init.port,
+            protocolVersion: msg.protocolVersion,
+          }),
+        );
     } else if (this.state !== 'ready') {
       this.enter('ready');
       this.backoff.reset();

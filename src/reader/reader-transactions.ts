@@ -55,8 +55,8 @@ export class ReaderTransactions {
     this.requireReader();
     if (this.collecting !== undefined) {
       throw new EdgepayError('EDGEPAY_READER_BUSY', `reader on lane ${this.where.lane} is already waiting for the card of transaction ${this.collecting.txnId}`, {
-          ...this.where,
-          txnId: request.txnId,
+        ...this.where,
+        txnId: request.txnId,
         busyWith: this.collecting.txnId,
       });
     }

@@ -11,7 +11,6 @@ export interface SerialLinkHandlers {
   transformOutgoing?(frame: Uint8Array): Uint8Array;
 }
 
-
 /**
  * The protocol's link layer on an open serial port. It does not own the port: the node closes the
  * port when the link goes down, while the simulated reader keeps its end open and starts a fresh

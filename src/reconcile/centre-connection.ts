@@ -65,7 +65,8 @@ export async function connectToCentre(config: NodeConfig, transport: CentreTrans
   const replication = config.replication;
   if (replication === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', 'centre.ledger: needed without a replication section (the broker to reach the centre by)', { field: 'centre.ledger' });
   // Over the broker, the centre's answers are believed only with its pinned key (the configuration requires one).
-  if (centre.signingPublicKeyFile === undefined) throw new EdgepayError('EDGEPAY_BAD_INPUT', "centre.signingPublicKeyFile: needed without centre.ledger (the centre's answer key)", { field: 'centre.signingPublicKeyFile' });
+  if (centre.signingPublicKeyFile === undefined)
+    throw new EdgepayError('EDGEPAY_BAD_INPUT', "centre.signingPublicKeyFile: needed without centre.ledger (the centre's answer key)", { field: 'centre.signingPublicKeyFile' });
   const centreKey = loadCentrePublicKey(centre.signingPublicKeyFile);
   const carrier =
     transport === 'own-client'

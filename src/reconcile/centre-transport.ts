@@ -18,4 +18,3 @@ export interface CentreTransport {
   onAnswer(handler: (payload: Buffer) => void): void;
   close(): Promise<void>;
 }
-

@@ -66,7 +66,10 @@ export class CustodyForwarder {
       read: (fromSeq, limit) => {
         const rows = read.all(origin, fromSeq, limit + REPLICA_READ_SLACK) as unknown[][];
         // The origin's signatures travel with its entries: the centre checks them against the origin's registered key.
-        return cutAtSignature(rows.map((row) => ({ ...bulkRowToEntry(row), signature: row[row.length - 1] as Buffer | null })), limit);
+        return cutAtSignature(
+          rows.map((row) => ({ ...bulkRowToEntry(row), signature: row[row.length - 1] as Buffer | null })),
+          limit,
+        );
       },
       // Marks are written in order behind the centre's contiguous head, so the first unmarked follows the last marked.
       firstUnforwardedSeq: () => {

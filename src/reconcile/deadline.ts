@@ -26,10 +26,7 @@ export class Deadline {
   race<T>(work: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const spent = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `${what}: no answer within ${Math.round(this.totalMs / 100) / 10} s (--timeout-s)`, { what, timeoutMs: this.totalMs })),
-        this.left(),
-      );
+      timer = setTimeout(() => reject(new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', `${what}: no answer within ${Math.round(this.totalMs / 100) / 10} s (--timeout-s)`, { what, timeoutMs: this.totalMs })), this.left());
     });
     return Promise.race([work, spent]).finally(() => clearTimeout(timer));
   }

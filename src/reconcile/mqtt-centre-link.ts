@@ -108,7 +108,14 @@ export class MqttCentreLink implements CentreLink {
   async authorize(request: OnlineRequest, timeoutMs: number): Promise<OnlineDecision> {
     const { fleet, store, node } = this.options;
     const correlationId = `auth#${randomUUID()}`;
-    const answer = await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'authorize', request }), correlationId, { kind: 'online', request }, timeoutMs, `authorization ${request.idempotencyKey}`);
+    const answer = await this.request(
+      authorizeTopic(fleet, store, node),
+      encodeOnlineRequest({ correlationId, kind: 'authorize', request }),
+      correlationId,
+      { kind: 'online', request },
+      timeoutMs,
+      `authorization ${request.idempotencyKey}`,
+    );
     if (answer.kind !== 'online') throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre answered an authorization with something else', { idempotencyKey: request.idempotencyKey });
     return answer.online;
   }
@@ -116,7 +123,14 @@ export class MqttCentreLink implements CentreLink {
   async reverse(origin: string, idempotencyKey: string, timeoutMs: number): Promise<void> {
     const { fleet, store, node } = this.options;
     const correlationId = `rev#${randomUUID()}`;
-    await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'reverse', origin, idempotencyKey }), correlationId, { kind: 'reversal', idempotencyKey }, timeoutMs, `reversal ${idempotencyKey}`);
+    await this.request(
+      authorizeTopic(fleet, store, node),
+      encodeOnlineRequest({ correlationId, kind: 'reverse', origin, idempotencyKey }),
+      correlationId,
+      { kind: 'reversal', idempotencyKey },
+      timeoutMs,
+      `reversal ${idempotencyKey}`,
+    );
   }
 
   /**
@@ -129,7 +143,14 @@ export class MqttCentreLink implements CentreLink {
     if (!REPORT_CORRELATION.test(correlationId) || this.waiting.has(correlationId)) {
       throw new EdgepayError('EDGEPAY_BAD_INPUT', `correlation id ${JSON.stringify(correlationId.slice(0, 64))} is not a fresh report#<uuid>`, { correlationId: correlationId.slice(0, 64) });
     }
-    const answer = await this.request(authorizeTopic(fleet, store, node), encodeOnlineRequest({ correlationId, kind: 'report', origin: node }), correlationId, { kind: 'report', origin: node }, timeoutMs, 'report request');
+    const answer = await this.request(
+      authorizeTopic(fleet, store, node),
+      encodeOnlineRequest({ correlationId, kind: 'report', origin: node }),
+      correlationId,
+      { kind: 'report', origin: node },
+      timeoutMs,
+      'report request',
+    );
     if (answer.kind !== 'report') throw new EdgepayError('EDGEPAY_CENTRE_UNAVAILABLE', 'the centre answered a report request with something else', {});
     return answer;
   }
@@ -139,7 +160,11 @@ export class MqttCentreLink implements CentreLink {
     // The broker would drop it (message_size_limit) and the wait would only end at the timeout.
     if (payload.byteLength > MAX_WIRE_BYTES) {
       return Promise.reject(
-        new EdgepayError('EDGEPAY_BAD_INPUT', `${what} is ${payload.byteLength} bytes, over the ${MAX_WIRE_BYTES}-byte message limit of the broker and the centre: lower centre.batchSize`, { what, bytes: payload.byteLength, limit: MAX_WIRE_BYTES }),
+        new EdgepayError('EDGEPAY_BAD_INPUT', `${what} is ${payload.byteLength} bytes, over the ${MAX_WIRE_BYTES}-byte message limit of the broker and the centre: lower centre.batchSize`, {
+          what,
+          bytes: payload.byteLength,
+          limit: MAX_WIRE_BYTES,
+        }),
       );
     }
     return new Promise<SignedCentreAnswer>((resolve, reject) => {

@@ -30,7 +30,7 @@ export function replicatorTransport(call: NodeActorCall, log: ActorLog): CentreT
         // Taken after close: the link is gone, and so is every request they could answer.
         if (!closed) for (const answer of answers) handler?.(asBuffer(answer));
       } catch (error) {
-        if (!failing) log.warn({ err: error }, 'cannot take the centre\'s answers from the replicator; trying again');
+        if (!failing) log.warn({ err: error }, "cannot take the centre's answers from the replicator; trying again");
         failing = true;
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
       }

@@ -67,10 +67,7 @@ export function reconciliationReport(node: string, journal: JournalTotals, side:
       oldestUnforwardedAgeSeconds: journal.oldestUnforwardedWallMs === null ? null : Math.max(0, Math.round((nowMs - journal.oldestUnforwardedWallMs) / 1000)),
       outcomes: journal.outcomes,
     },
-    centre:
-      centre === undefined
-        ? null
-        : { entries: centre.entries, sumsMinor: centre.sumsMinor, settled: centre.settled, exceptions: centre.exceptions, recorded: centre.recorded, merchantMinor: centre.merchantMinor },
+    centre: centre === undefined ? null : { entries: centre.entries, sumsMinor: centre.sumsMinor, settled: centre.settled, exceptions: centre.exceptions, recorded: centre.recorded, merchantMinor: centre.merchantMinor },
     centreReached: side.reached,
     centreUnavailable: side.reached ? null : side.why,
     centreVia: side.via,
@@ -96,12 +93,21 @@ const money = displayAmount;
 
 /** Per-currency amounts as money, sorted by currency. */
 function sums(byCurrency: Readonly<Record<string, number>>): string {
-  return Object.keys(byCurrency).sort().map((c) => money(byCurrency[c]!, c)).join(', ') || '-';
+  return (
+    Object.keys(byCurrency)
+      .sort()
+      .map((c) => money(byCurrency[c]!, c))
+      .join(', ') || '-'
+  );
 }
 
 /** Counts by name (the centre's answers: settled, exception, recorded). */
 function counts(byName: Readonly<Record<string, number>>): string {
-  return Object.entries(byName).map(([name, count]) => `${name} ${count}`).join(', ') || '-';
+  return (
+    Object.entries(byName)
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', ') || '-'
+  );
 }
 
 export function formatReport(report: ReconciliationReport): string {
@@ -116,7 +122,9 @@ export function formatReport(report: ReconciliationReport): string {
         ? `  centre:  holds nothing of this node (${report.centreVia})`
         : `  centre:  ${report.centre.entries} entries (${sums(report.centre.sumsMinor)}); settled ${report.centre.settled}, exceptions ${report.centre.exceptions}, no money moved ${report.centre.recorded}; merchant credited ${sums(report.centre.merchantMinor)} (${report.centreVia})`,
     ...(report.matched ? ['  matched to the minor unit'] : report.differences.map((d) => `  DIFFERS: ${d}`)),
-    ...report.differingEntries.listed.map((d) => `    entry ${d.seq}${d.idempotencyKey === null ? '' : ` (${d.idempotencyKey}${d.amountMinor === null || d.currency === null ? '' : `, ${money(d.amountMinor, d.currency)}`})`}: ${d.why}`),
+    ...report.differingEntries.listed.map(
+      (d) => `    entry ${d.seq}${d.idempotencyKey === null ? '' : ` (${d.idempotencyKey}${d.amountMinor === null || d.currency === null ? '' : `, ${money(d.amountMinor, d.currency)}`})`}: ${d.why}`,
+    ),
     ...(report.differingEntries.count > report.differingEntries.listed.length ? [`    … and ${report.differingEntries.count - report.differingEntries.listed.length} more`] : []),
     ...report.exceptions.map((e) => `  exception: entry ${e.seq} (${e.idempotencyKey}, ${money(e.amountMinor, e.currency)}): ${e.reason ?? 'refused by the centre'}`),
   ];

@@ -97,7 +97,7 @@ runActor<UplinkRequest, UplinkReply, UplinkInit, UplinkState>({
         });
         for (const origin of replicator.custody) {
           const report = await forwarder.forward(origin);
-          if (report.entriesSent > 0) ctx.log.info({ origin, entries: report.entriesSent, headSeq: report.headSeq }, 'forwarded a silent peer\'s journal to the centre on its behalf');
+          if (report.entriesSent > 0) ctx.log.info({ origin, entries: report.entriesSent, headSeq: report.headSeq }, "forwarded a silent peer's journal to the centre on its behalf");
         }
       };
     }

@@ -72,7 +72,18 @@ const DEFAULT_WINDOW = 2;
 type Flight = { readonly batch: ForwardBatch; readonly answer: Promise<{ answer: BatchAnswer } | { error: unknown }> };
 
 /** The centre refused a batch for a reason a resend cannot fix: an operator has to look. */
-const FATAL = new Set(['EDGEPAY_CENTRE_NODE_UNKNOWN', 'EDGEPAY_CENTRE_NODE_REVOKED', 'EDGEPAY_CENTRE_NODE_STORE', 'EDGEPAY_CENTRE_CUSTODY_REFUSED', 'EDGEPAY_CENTRE_SIGNATURE', 'EDGEPAY_CENTRE_CONFLICT', 'EDGEPAY_CENTRE_CHAIN_BROKEN', 'EDGEPAY_CENTRE_BATCH_SHAPE', 'EDGEPAY_CENTRE_BATCH_TOTALS', 'EDGEPAY_CENTRE_BATCH_EMPTY']);
+const FATAL = new Set([
+  'EDGEPAY_CENTRE_NODE_UNKNOWN',
+  'EDGEPAY_CENTRE_NODE_REVOKED',
+  'EDGEPAY_CENTRE_NODE_STORE',
+  'EDGEPAY_CENTRE_CUSTODY_REFUSED',
+  'EDGEPAY_CENTRE_SIGNATURE',
+  'EDGEPAY_CENTRE_CONFLICT',
+  'EDGEPAY_CENTRE_CHAIN_BROKEN',
+  'EDGEPAY_CENTRE_BATCH_SHAPE',
+  'EDGEPAY_CENTRE_BATCH_TOTALS',
+  'EDGEPAY_CENTRE_BATCH_EMPTY',
+]);
 
 /**
  * Forwards the node's journal to the centre in bounded, contiguous batches with their count and
@@ -110,7 +121,13 @@ export class Uplink {
         if (signed === undefined || signed.entries.length === 0) return;
         const { entries } = signed;
         const batch = this.batchOf(signed);
-        flights.push({ batch, answer: centre.send(batch).then((answer) => ({ answer }), (error: unknown) => ({ error })) });
+        flights.push({
+          batch,
+          answer: centre.send(batch).then(
+            (answer) => ({ answer }),
+            (error: unknown) => ({ error }),
+          ),
+        });
         readSeq = entries[entries.length - 1]!.seq + 1;
       }
     };

@@ -56,7 +56,10 @@ export function renderStoreAcl(template: string, options: StoreAclOptions): stri
     ...(centreUser === undefined ? {} : { centre_user: centreUser }),
     ...(peerBridgeUser === undefined ? {} : { peer_bridge_user: peerBridgeUser }),
   };
-  const paragraphs = template.replace(/\r\n/g, '\n').trimEnd().split(/\n{2,}/);
+  const paragraphs = template
+    .replace(/\r\n/g, '\n')
+    .trimEnd()
+    .split(/\n{2,}/);
   const out: string[] = [header(options)];
   // The template's own header says how to fill it in: the filled file says what it was filled with.
   for (const paragraph of paragraphs.slice(1)) {

@@ -44,4 +44,3 @@ export function aimAt(options: IClientOptions, endpoint: BrokerEndpoint): void {
   if (endpoint.protocol === 'mqtts' && isIP(endpoint.host) === 0) options.servername = endpoint.host;
   else delete options.servername;
 }
-

@@ -103,7 +103,10 @@ export class BrokerFailover {
     const endpoint = this.endpoints[this.index]!;
     if (this.connectedIndex !== -1 && this.connectedIndex !== this.index) {
       this.failovers++;
-      this.options.log.warn({ broker: endpoint.url, previous: this.endpoints[this.connectedIndex]!.url, standby: this.index !== 0 }, this.index === 0 ? 'connected to the primary store broker again' : 'failed over to a standby store broker');
+      this.options.log.warn(
+        { broker: endpoint.url, previous: this.endpoints[this.connectedIndex]!.url, standby: this.index !== 0 },
+        this.index === 0 ? 'connected to the primary store broker again' : 'failed over to a standby store broker',
+      );
     }
     this.connectedIndex = this.index;
     if (this.index !== 0) this.startProbing();

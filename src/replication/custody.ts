@@ -43,5 +43,8 @@ export function custodyOf(self: string, view: LivenessView, nowMs: number, silen
   const silent = (node: string) => nowMs - (view.lastSeenMs.get(node) ?? Number.NEGATIVE_INFINITY) > silentAfterMs;
   const nodes = [...view.lastSeenMs.keys()].filter((n) => n !== self);
   const live = [self, ...nodes.filter((n) => !silent(n))];
-  return nodes.filter(silent).filter((node) => custodianOf(node, live) === self).sort();
+  return nodes
+    .filter(silent)
+    .filter((node) => custodianOf(node, live) === self)
+    .sort();
 }

@@ -57,7 +57,12 @@ export class ExposureFeed {
         this.sending = false;
         // Put them back in front, keep order, and try again shortly.
         this.waiting = { approvals: [...message.approvals, ...this.waiting.approvals], releases: [...message.releases, ...this.waiting.releases] };
-        if (!this.stopped) this.timer ??= setTimeout(() => ((this.timer = undefined), this.flush()), RETRY_MS);
+        if (!this.stopped) {
+          this.timer ??= setTimeout(() => {
+            this.timer = undefined;
+            this.flush();
+          }, RETRY_MS);
+        }
       },
     );
   }

@@ -4,10 +4,10 @@ export { type Opened, type SignedEntry, type VerifiedEntry, encodeEnvelope, open
 export { ReplicationError, type ReplicationErrorCode, isReplicationError } from './errors.js';
 export { type KeyRing, type NodeKeyPair, generateNodeKeyPair, loadKeyRing, loadSigningKey, parsePublicKey, parseSigningKey } from './keys.js';
 export { type ReplicationLog, silentLog } from './log.js';
-export { type NodeStatus, type RepairRequest } from './messages.js';
+export type { NodeStatus, RepairRequest } from './messages.js';
 export { type ProvisionedNode, peersOf, provisionNodeKeys } from './provision.js';
 export { type RepairRange, RepairPlanner } from './repair-planner.js';
-export { type ReplicaApproval, type ReplicaRelease, type SharedApprovals } from './replica-approvals.js';
+export type { ReplicaApproval, ReplicaRelease, SharedApprovals } from './replica-approvals.js';
 export { openReplicaDatabase } from './replica-db.js';
 export { type AppendResult, type ReplicaHead, ReplicaStore } from './replica-store.js';
 export { type OriginStatus, Replicator, type ReplicatorOptions, type ReplicatorStatus } from './replicator.js';

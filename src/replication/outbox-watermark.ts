@@ -10,9 +10,7 @@ export class OutboxWatermark {
 
   constructor(db: Database.Database) {
     this.select = db.prepare('SELECT seq FROM outbox_watermark WHERE id = 1').pluck();
-    this.upsert = db.prepare(
-      'INSERT INTO outbox_watermark (id, seq, wall_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, wall_ms = excluded.wall_ms',
-    );
+    this.upsert = db.prepare('INSERT INTO outbox_watermark (id, seq, wall_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, wall_ms = excluded.wall_ms');
   }
 
   read(): number {

@@ -126,7 +126,7 @@ export class Publisher {
     this.resendIfStalled();
     const room = this.options.inflightWindow - this.inflight.size;
     if (room <= 0) return; // an acknowledgement re-pumps
-    let batch;
+    let batch: ReturnType<JournalReader['read']>;
     try {
       batch = this.options.journal.read(this.nextSeq, room);
     } catch (error) {
@@ -136,7 +136,10 @@ export class Publisher {
     // Consecutive entries go as runs: one message, one signature and one check at each peer per run.
     for (let at = 0; at < batch.length; at += RUN_MAX) {
       const run = batch.slice(at, at + RUN_MAX);
-      this.send(run.map((e) => e.seq), sealRun(run, this.options.signingKey));
+      this.send(
+        run.map((e) => e.seq),
+        sealRun(run, this.options.signingKey),
+      );
     }
     this.schedule(batch.length === room ? 0 : this.options.pollIdleMs);
   }

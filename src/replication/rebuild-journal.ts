@@ -12,10 +12,7 @@ import { makePrivateDirectory } from '../platform/private-files.js';
 import { RebuildError } from './rebuild-errors.js';
 
 /** What sits at the journal path before the rebuild. */
-export type ExistingJournal =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'journal'; readonly entries: number; readonly nodeId: string | undefined }
-  | { readonly kind: 'unreadable'; readonly reason: string };
+export type ExistingJournal = { readonly kind: 'none' } | { readonly kind: 'journal'; readonly entries: number; readonly nodeId: string | undefined } | { readonly kind: 'unreadable'; readonly reason: string };
 
 /**
  * Takes the journal's lock for the whole rebuild (a node started meanwhile fails with

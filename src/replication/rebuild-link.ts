@@ -94,4 +94,3 @@ export async function closeRebuildLink(client: MqttClient, graceMs = 1_000): Pro
     });
   });
 }
-

@@ -62,12 +62,7 @@ export function judge(input: JudgeInput): RebuildReport {
   const own = session.statuses.get(nodeId);
   const announced = own === undefined ? null : { headSeq: own.headSeq, online: own.online, wallMs: own.wallMs };
   const headSeq = head?.seq ?? collector.base.seq;
-  const missing =
-    announced !== null && announced.headSeq > headSeq
-      ? { fromSeq: headSeq + 1, toSeq: announced.headSeq }
-      : session.end !== 'quiet'
-        ? { fromSeq: headSeq + 1, toSeq: null }
-        : null;
+  const missing = announced !== null && announced.headSeq > headSeq ? { fromSeq: headSeq + 1, toSeq: announced.headSeq } : session.end !== 'quiet' ? { fromSeq: headSeq + 1, toSeq: null } : null;
   const report: RebuildReport = {
     nodeId,
     journalPath: input.journalPath,
@@ -111,15 +106,17 @@ export function judge(input: JudgeInput): RebuildReport {
     throw new RebuildError('EDGEPAY_REBUILD_EMPTY', `no verified entry 1 of ${nodeId} came back from the peers (${describeEnd(session.end)}); nothing installed`, { report });
   }
   if (missing !== null && !input.acceptIncomplete) {
-    throw new RebuildError('EDGEPAY_REBUILD_INCOMPLETE', `the chain of ${nodeId} reaches entry ${headSeq} (${chain.length} from the peers) but ${describeMissing(missing)} (${describeEnd(session.end)}); nothing installed, pass --accept-incomplete to install the verified prefix`, { report });
+    throw new RebuildError(
+      'EDGEPAY_REBUILD_INCOMPLETE',
+      `the chain of ${nodeId} reaches entry ${headSeq} (${chain.length} from the peers) but ${describeMissing(missing)} (${describeEnd(session.end)}); nothing installed, pass --accept-incomplete to install the verified prefix`,
+      { report },
+    );
   }
   return report;
 }
 
 export function describeMissing(missing: NonNullable<RebuildReport['missing']>): string {
-  return missing.toSeq === null
-    ? `entries from ${missing.fromSeq} on may exist (collecting did not end quietly)`
-    : `entries ${missing.fromSeq}..${missing.toSeq} are missing (the node announced head ${missing.toSeq})`;
+  return missing.toSeq === null ? `entries from ${missing.fromSeq} on may exist (collecting did not end quietly)` : `entries ${missing.fromSeq}..${missing.toSeq} are missing (the node announced head ${missing.toSeq})`;
 }
 
 function describeEnd(end: SessionEnd): string {

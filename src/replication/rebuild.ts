@@ -59,7 +59,8 @@ export interface RebuildLink {
   close(): Promise<void>;
 }
 
-export interface RebuildOverOptions extends Pick<RebuildOptions, 'nodeId' | 'journalPath' | 'force' | 'keepExisting' | 'acceptIncomplete' | 'evenIfOnline' | 'timeoutMs' | 'log' | 'onSubscribed' | 'onProgress' | 'onInstallProgress'> {
+export interface RebuildOverOptions
+  extends Pick<RebuildOptions, 'nodeId' | 'journalPath' | 'force' | 'keepExisting' | 'acceptIncomplete' | 'evenIfOnline' | 'timeoutMs' | 'log' | 'onSubscribed' | 'onProgress' | 'onInstallProgress'> {
   readonly topics: StoreTopics;
   /** The fleet's keys, the origin's own among them. */
   readonly keys: KeyRing;
@@ -193,9 +194,6 @@ function keyRing(options: RebuildOptions): Map<string, KeyObject> {
   if (replication.peers.some((p) => p.nodeId === nodeId)) {
     throw new ReplicationError('EDGEPAY_REPLICATION_CONFIG', `peers: node ${JSON.stringify(nodeId)} lists itself as a peer`, { nodeId });
   }
-  const own =
-    options.originPublicKeyFile === undefined
-      ? createPublicKey(loadSigningKey(replication.signingKeyFile))
-      : loadKeyRing([{ nodeId, publicKeyFile: options.originPublicKeyFile }]).get(nodeId)!;
+  const own = options.originPublicKeyFile === undefined ? createPublicKey(loadSigningKey(replication.signingKeyFile)) : loadKeyRing([{ nodeId, publicKeyFile: options.originPublicKeyFile }]).get(nodeId)!;
   return new Map([...loadKeyRing(replication.peers), [nodeId, own]]);
 }

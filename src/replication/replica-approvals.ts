@@ -40,7 +40,10 @@ const RELEASES_SQL = `
 type ApprovalRow = [origin: string, seq: number, token: string, currency: string, amountMinor: number, wallMs: number];
 
 export function readApprovalsSince(db: Database.Database, wallMs: number, maxRows = DEFAULT_MAX_APPROVAL_ROWS): SharedApprovals {
-  const rows = db.prepare(APPROVALS_SQL).raw(true).all(wallMs, maxRows + 1) as ApprovalRow[];
+  const rows = db
+    .prepare(APPROVALS_SQL)
+    .raw(true)
+    .all(wallMs, maxRows + 1) as ApprovalRow[];
   const truncated = rows.length > maxRows;
   const approvals = rows.slice(0, maxRows).map(([origin, seq, token, currency, amountMinor, at]) => ({ origin, seq, token, currency, amountMinor, wallMs: at }));
   const releases = (db.prepare(RELEASES_SQL).raw(true).all(wallMs) as [string, number][]).map(([origin, seq]) => ({ origin, seq }));

@@ -60,12 +60,12 @@ export class ReplicaStore {
     private readonly options: ReplicaStoreOptions = {},
   ) {
     this.pending = new PendingBuffer(options.pending ?? DEFAULT_PENDING_LIMITS);
-    const params = ENTRY_COLUMNS.split(', ').map((c) => `@${c}`).join(', ');
+    const params = ENTRY_COLUMNS.split(', ')
+      .map((c) => `@${c}`)
+      .join(', ');
     // The signature binds as the one anonymous parameter: the journal's row object is bound as it is, not copied.
     this.insert = db.prepare(`INSERT INTO replica_entries (${ENTRY_COLUMNS}, signature) VALUES (${params}, ?)`);
-    this.upsertHead = db.prepare(
-      'INSERT INTO replica_heads (node_id, seq, hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
-    );
+    this.upsertHead = db.prepare('INSERT INTO replica_heads (node_id, seq, hash) VALUES (?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash');
     this.selectHash = db.prepare('SELECT hash FROM replica_entries WHERE node_id = ? AND seq = ?').pluck();
     this.selectHead = db.prepare('SELECT seq, hash FROM replica_heads WHERE node_id = ?');
     this.selectRange = db.prepare(`SELECT ${ENTRY_COLUMNS}, signature FROM replica_entries WHERE node_id = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`);

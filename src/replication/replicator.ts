@@ -142,7 +142,11 @@ export class Replicator {
     const topics = new StoreTopics(settings.fleet, settings.store);
     this.rulesTopic = topics.rules();
     this.clock = clock;
-    this.liveness = new Liveness(settings.nodeId, settings.peers.map((p) => p.nodeId), clock.wallMs());
+    this.liveness = new Liveness(
+      settings.nodeId,
+      settings.peers.map((p) => p.nodeId),
+      clock.wallMs(),
+    );
     this.rules = rulesReceiverOf(options, this.log);
     // Created unconnected (manualConnect): it holds no socket until connect() below.
     this.client = createClient(settings, this.tuning);

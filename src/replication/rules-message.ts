@@ -42,9 +42,7 @@ export const RULES_REJECT_REASONS = [
 ] as const;
 export type RulesRejectReason = (typeof RULES_REJECT_REASONS)[number];
 
-export type OpenedRules =
-  | { readonly ok: true; readonly config: RulesConfig; readonly rules: Rules }
-  | { readonly ok: false; readonly reason: RulesRejectReason; readonly detail: string };
+export type OpenedRules = { readonly ok: true; readonly config: RulesConfig; readonly rules: Rules } | { readonly ok: false; readonly reason: RulesRejectReason; readonly detail: string };
 
 export function rulesSignedBytes(scope: RulesScope, rules: unknown): Buffer {
   const head = [RULES_SIGNATURE_CONTEXT, scope.fleet, scope.store].map((part) => JSON.stringify(part)).join(',');
@@ -98,10 +96,10 @@ function parseShape(payload: Uint8Array): Shaped | string {
   if (!isRecord(json)) return 'not a JSON object';
   const extra = Object.keys(json).filter((key) => key !== 'v' && key !== 'rules' && key !== 'sig');
   if (extra.length > 0) return `unknown keys ${extra.join(', ')}`;
-  if (json['v'] !== RULES_MESSAGE_VERSION) return `v must be ${RULES_MESSAGE_VERSION}, got ${JSON.stringify(json['v'])}`;
-  const rules = json['rules'];
+  if (json.v !== RULES_MESSAGE_VERSION) return `v must be ${RULES_MESSAGE_VERSION}, got ${JSON.stringify(json.v)}`;
+  const rules = json.rules;
   if (!isRecord(rules)) return 'rules must be an object';
-  const sig = json['sig'];
+  const sig = json.sig;
   // An Ed25519 signature is 64 bytes: 88 base64 characters.
   if (typeof sig !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(sig)) return 'sig must be a base64 Ed25519 signature (88 characters)';
   return { rules, signature: Buffer.from(sig, 'base64') };

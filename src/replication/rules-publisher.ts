@@ -87,11 +87,11 @@ function refuseOlder(retained: Buffer, previous: number | null, options: Publish
   const same = retained.equals(options.payload);
   if (previous === null || previous < options.version || same) return;
   const what = previous === options.version ? `other rules at the same version ${previous}` : `rules version ${previous}`;
-  throw new RulesPublishError(
-    'EDGEPAY_RULES_OLDER_THAN_RETAINED',
-    `${topic} retains ${what}; publish a version above ${previous} (nodes ignore anything else, and nodes starting later would get this older set)`,
-    { topic, retainedVersion: previous, version: options.version },
-  );
+  throw new RulesPublishError('EDGEPAY_RULES_OLDER_THAN_RETAINED', `${topic} retains ${what}; publish a version above ${previous} (nodes ignore anything else, and nodes starting later would get this older set)`, {
+    topic,
+    retainedVersion: previous,
+    version: options.version,
+  });
 }
 
 function connectTo(options: PublishRulesOptions, timeoutMs: number): Promise<MqttClient> {

@@ -12,7 +12,6 @@ export const TOPIC_ROOT = 'edgepay/v1';
 export type NodeLeaf = 'journal' | 'status' | 'repair' | 'inbox' | 'ack';
 const NODE_LEAVES: ReadonlySet<string> = new Set<NodeLeaf>(['journal', 'status', 'repair', 'inbox', 'ack']);
 
-
 /**
  * `rules` is the store-wide level beside the node levels: a node called `rules` would be granted
  * writes to the signed rules topic by the `%u/#` ACL pattern, so the name is reserved.
@@ -23,11 +22,7 @@ export type IdKind = 'fleet' | 'store' | 'node';
 
 export function assertTopicId(kind: IdKind, value: string): void {
   if (!isId(value)) {
-    throw new ReplicationError(
-      'EDGEPAY_REPLICATION_BAD_ID',
-      `${kind} id ${JSON.stringify(value)} must be ${ID_RULE} (no '+', '#', '/')`,
-      { kind, value },
-    );
+    throw new ReplicationError('EDGEPAY_REPLICATION_BAD_ID', `${kind} id ${JSON.stringify(value)} must be ${ID_RULE} (no '+', '#', '/')`, { kind, value });
   }
   if (kind === 'node' && RESERVED_IDS.has(value)) {
     throw new ReplicationError('EDGEPAY_REPLICATION_BAD_ID', `node id ${JSON.stringify(value)} is reserved: it is a store-level topic`, { kind, value });

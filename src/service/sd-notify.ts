@@ -18,9 +18,9 @@ export interface ServiceNotifier {
 }
 
 export function notifierFromEnv(env: NodeJS.ProcessEnv = process.env, pid = process.pid): ServiceNotifier {
-  const target = env['NOTIFY_SOCKET'];
-  const watchdogUsec = Number(env['WATCHDOG_USEC']);
-  const watchdogPid = env['WATCHDOG_PID'];
+  const target = env.NOTIFY_SOCKET;
+  const watchdogUsec = Number(env.WATCHDOG_USEC);
+  const watchdogPid = env.WATCHDOG_PID;
   // A watchdog meant for another process (WATCHDOG_PID set to someone else) is not ours to feed.
   const ours = watchdogPid === undefined || Number(watchdogPid) === pid;
   const watchdogIntervalMs = Number.isFinite(watchdogUsec) && watchdogUsec > 0 && ours ? Math.max(1, Math.floor(watchdogUsec / 2_000)) : undefined;

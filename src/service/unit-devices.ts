@@ -32,11 +32,7 @@ export function laneDevices(lanes: readonly { readonly id: string; readonly port
     .map((lane) => {
       const path = lanePortPath(lane.port);
       if (!path.startsWith('/dev/')) {
-        throw new EdgepayError(
-          'EDGEPAY_BAD_INPUT',
-          `lane ${lane.id}: port ${lane.port} is not under /dev/; DeviceAllow= takes a device node path (or a udev link to one) under /dev/`,
-          { lane: lane.id, port: lane.port },
-        );
+        throw new EdgepayError('EDGEPAY_BAD_INPUT', `lane ${lane.id}: port ${lane.port} is not under /dev/; DeviceAllow= takes a device node path (or a udev link to one) under /dev/`, { lane: lane.id, port: lane.port });
       }
       return { laneId: lane.id, path, node: currentNode(path) };
     });

@@ -136,7 +136,10 @@ export class FaultInjector {
         scheduler.after(holdMs, () => network.heal(node.id));
         break;
       case 'partition': {
-        const other = pick(random, nodes.filter((n) => n !== node));
+        const other = pick(
+          random,
+          nodes.filter((n) => n !== node),
+        );
         network.cutBetween(node.id, other.id);
         scheduler.after(holdMs, () => network.healBetween(node.id, other.id));
         break;

@@ -79,7 +79,9 @@ export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals
     } else if (entry === undefined) {
       problems.push(`${where}: answered ${answer.status} as entry ${answer.journalSeq}, which the journal does not hold under its key`);
     } else if (entry.seq !== answer.journalSeq || entry.lane !== answer.lane || entry.amountMinor !== answer.amountMinor || entry.decision.approved !== answer.approved || entry.decision.code !== answer.code) {
-      problems.push(`${where}: answered ${answer.status} ${answer.code} as entry ${answer.journalSeq} at ${answer.lane} ${answer.amountMinor}; the journal has entry ${entry.seq} at ${entry.lane} ${entry.amountMinor} (${entry.decision.code})`);
+      problems.push(
+        `${where}: answered ${answer.status} ${answer.code} as entry ${answer.journalSeq} at ${answer.lane} ${answer.amountMinor}; the journal has entry ${entry.seq} at ${entry.lane} ${entry.amountMinor} (${entry.decision.code})`,
+      );
     }
   }
   return {
@@ -112,7 +114,9 @@ export function checkDoubledRequests(requests: readonly LaneRequest[]): CheckRes
           problems.push(`${key}: the same request from the other till got a payment the sale's own requests never got`);
         }
       } else if (answer.kind === 'payment' || (answer.kind === 'refused' && answer.code !== CONFLICT)) {
-        problems.push(`${key}: ${request.role} request at ${request.lane} ${request.amountMinor} got ${answer.kind === 'payment' ? `a payment (${answer.status}, entry ${answer.journalSeq})` : answer.code} instead of a conflict`);
+        problems.push(
+          `${key}: ${request.role} request at ${request.lane} ${request.amountMinor} got ${answer.kind === 'payment' ? `a payment (${answer.status}, entry ${answer.journalSeq})` : answer.code} instead of a conflict`,
+        );
       }
     }
   }
@@ -162,7 +166,7 @@ export function checkResultsShown(nodes: readonly Pick<SimNode, 'id' | 'resultsS
   const total = [...asked.values()].reduce((sum, n) => sum + n, 0);
   const onDisplay = [...displayed.values()].reduce((sum, n) => sum + n, 0);
   return {
-    check: "each reader showed a result only for a payment journaled at its lane (or a 91 the journal could not record), once",
+    check: 'each reader showed a result only for a payment journaled at its lane (or a 91 the journal could not record), once',
     ok: problems.length === 0,
     detail: problems.length === 0 ? `${total} results asked for at ${asked.size} readers, ${onDisplay} displayed; ${unrecorded} of them 91s without an entry` : show(problems),
   };
@@ -170,16 +174,20 @@ export function checkResultsShown(nodes: readonly Pick<SimNode, 'id' | 'resultsS
 
 /** The journals' entries by `node/key`. */
 function entriesByKey(journals: ReadonlyMap<string, readonly JournalEntry[]>): Map<string, JournalEntry[]> {
-  return groupBy([...journals].flatMap(([node, entries]) => entries.map((entry) => ({ node, entry }))), (e) => `${e.node}/${e.entry.idempotencyKey}`, (e) => e.entry);
+  return groupBy(
+    [...journals].flatMap(([node, entries]) => entries.map((entry) => ({ node, entry }))),
+    (e) => `${e.node}/${e.entry.idempotencyKey}`,
+    (e) => e.entry,
+  );
 }
 
-function groupBy<T, V = T>(items: readonly T[], keyOf: (item: T) => string, valueOf: (item: T) => V = (item) => item as unknown as V): Map<string, V[]> {
+function groupBy<T, V = T>(items: readonly T[], keyOf: (item: T) => string, valueFor: (item: T) => V = (item) => item as unknown as V): Map<string, V[]> {
   const groups = new Map<string, V[]>();
   for (const item of items) {
     const key = keyOf(item);
     const group = groups.get(key);
-    if (group === undefined) groups.set(key, [valueOf(item)]);
-    else group.push(valueOf(item));
+    if (group === undefined) groups.set(key, [valueFor(item)]);
+    else group.push(valueFor(item));
   }
   return groups;
 }

@@ -135,9 +135,32 @@ export class SimNode {
       if (this.running?.replicas === replicas) replicas.transaction(() => subscriber?.handle(topic, payload))();
     });
     const log = silentLog;
-    const publisher = new Publisher({ nodeId: id, topic: topics.journal(id), journal: reader, watermark: new OutboxWatermark(watermark), port, signingKey: this.options.signingKey, inflightWindow: 256, pollIdleMs: NEVER_MS, inflightTimeoutMs: 5_000, clock, log });
+    const publisher = new Publisher({
+      nodeId: id,
+      topic: topics.journal(id),
+      journal: reader,
+      watermark: new OutboxWatermark(watermark),
+      port,
+      signingKey: this.options.signingKey,
+      inflightWindow: 256,
+      pollIdleMs: NEVER_MS,
+      inflightTimeoutMs: 5_000,
+      clock,
+      log,
+    });
     const { signingKey } = this.options;
-    const status = new StatusReporter({ nodeId: id, topic: topics.status(id), port, clock, log, minIntervalMs: 250, heartbeatMs: 5_000, headSeq: () => publisher.stats().ackedSeq, signingKey, sessionFloor: new StoredSessionFloor(watermark) });
+    const status = new StatusReporter({
+      nodeId: id,
+      topic: topics.status(id),
+      port,
+      clock,
+      log,
+      minIntervalMs: 250,
+      heartbeatMs: 5_000,
+      headSeq: () => publisher.stats().ackedSeq,
+      signingKey,
+      sessionFloor: new StoredSessionFloor(watermark),
+    });
     const answerer = new RepairAnswerer({ nodeId: id, topics, journal: reader, store, port, signingKey, counters: this.counters, log, clock, maxAnswerEntries: REPAIR.maxRangeEntries, maxAnswersInFlight: 2_048 });
     subscriber = new Subscriber({
       ...{ nodeId: id, topics, keys: this.options.keys, store, answerer, planner: new RepairPlanner(REPAIR), port, counters: this.counters, clock, log, signingKey },
@@ -164,9 +187,7 @@ export class SimNode {
     const outcomes = new PaymentOutcomes(this.paymentsPath);
     const laneOptions = this.options.lanes ?? [];
     const lanes =
-      laneOptions.length === 0
-        ? undefined
-        : startSimLanes(laneOptions, { authorizer, journal: reader, outcomes, clock, timers, decided: () => publisher.notify(), shown: (result) => this.resultsShown.push(result) });
+      laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { authorizer, journal: reader, outcomes, clock, timers, decided: () => publisher.notify(), shown: (result) => this.resultsShown.push(result) });
     let died: () => void = () => undefined;
     const dead = new Promise<never>((_, reject) => {
       died = () => reject(new Error(`${id} died`));
@@ -232,7 +253,10 @@ export class SimNode {
     mkdirSync(scratch);
     const journalCopy = join(scratch, 'journal.db');
     const replicasCopy = join(scratch, 'replicas.db');
-    for (const [from, to] of [[this.journalPath, journalCopy], [this.replicasPath, replicasCopy]] as const) {
+    for (const [from, to] of [
+      [this.journalPath, journalCopy],
+      [this.replicasPath, replicasCopy],
+    ] as const) {
       sqliteFiles(from).forEach((file, i) => {
         if (existsSync(file)) copyFileSync(file, sqliteFiles(to)[i]!);
       });

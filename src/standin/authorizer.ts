@@ -1,7 +1,7 @@
 import { cardDecline } from '../authorize/card-checks.js';
 import { type Decision, systemUnavailable } from '../authorize/codes.js';
 import { decideAuthorization } from '../authorize/decide.js';
-import { ExposureState } from '../authorize/exposure.js';
+import type { ExposureState } from '../authorize/exposure.js';
 import type { ExposureView } from '../authorize/exposure-view.js';
 import { type PeerApproval, PeerExposure, storeExposure } from '../authorize/peer-exposure.js';
 import type { PeerIgnoredCounts } from '../authorize/peer-plausibility.js';
@@ -16,12 +16,7 @@ import { type Fingerprint, conflictWith } from './idempotency.js';
 import { decideWithOnline } from './online-decision.js';
 import { type Outcome, decisionOf } from './outcome.js';
 import { rebuildExposure } from './rebuild.js';
-import {
-  type AuthorizationRequest,
-  type FollowUpRequest,
-  parseAuthorizationRequest,
-  parseFollowUpRequest,
-} from './requests.js';
+import { type AuthorizationRequest, type FollowUpRequest, parseAuthorizationRequest, parseFollowUpRequest } from './requests.js';
 
 export interface AuthorizerOptions {
   readonly journal: Journal;
@@ -41,9 +36,7 @@ function deferOnTimer(run: () => void, delayMs: number): void {
   setTimeout(run, delayMs).unref();
 }
 
-type Operation =
-  | { readonly type: 'authorize'; readonly request: AuthorizationRequest }
-  | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
+type Operation = { readonly type: 'authorize'; readonly request: AuthorizationRequest } | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
 
 /** Per-card windows are trimmed at most this often; pruning walks every tracked approval. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -204,9 +197,7 @@ export class Authorizer {
     }
     const undo = this.exposure.checkpoint();
     try {
-      const results = this.journal.writeBatch((writer) =>
-        ops.map((op) => (op.type === 'authorize' ? this.authorizeOne(writer, op.request, nowWallMs) : this.followUpOne(writer, op.request))),
-      );
+      const results = this.journal.writeBatch((writer) => ops.map((op) => (op.type === 'authorize' ? this.authorizeOne(writer, op.request, nowWallMs) : this.followUpOne(writer, op.request))));
       this.exposure.commit(undo);
       return results;
     } catch (cause) {
@@ -228,10 +219,7 @@ export class Authorizer {
       cardToken: request.card.token,
       refSeq: null,
     };
-    const decision: Decision =
-      request.online === undefined
-        ? decideAuthorization(request, this.decisionView, this.rules, nowWallMs)
-        : decideWithOnline(request, request.online, this.rules, nowWallMs);
+    const decision: Decision = request.online === undefined ? decideAuthorization(request, this.decisionView, this.rules, nowWallMs) : decideWithOnline(request, request.online, this.rules, nowWallMs);
     const { entry, existing } = writer.appendOrFind({
       kind: 'authorization',
       idempotencyKey: request.idempotencyKey,
@@ -281,7 +269,10 @@ export class Authorizer {
     const decision: Decision = decideFollowUp(
       request.kind,
       { kind: original.kind, approved: original.decision.approved, amountMinor: original.amountMinor, currency: original.currency },
-      priorFollowUps(writer, original.seq), amountMinor, original.currency);
+      priorFollowUps(writer, original.seq),
+      amountMinor,
+      original.currency,
+    );
     const draft: EntryDraft = {
       kind: request.kind,
       idempotencyKey: request.idempotencyKey,

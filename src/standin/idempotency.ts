@@ -22,9 +22,9 @@ export function conflictWith(existing: JournalEntry, attempt: Fingerprint): Edge
   if (existing.cardToken !== attempt.cardToken) differences.push('card (a different card token)');
   if (existing.refSeq !== attempt.refSeq) differences.push(`original entry ${existing.refSeq} vs ${attempt.refSeq}`);
   if (differences.length === 0) return undefined;
-  return new EdgepayError(
-    'EDGEPAY_IDEMPOTENCY_CONFLICT',
-    `idempotency key ${JSON.stringify(existing.idempotencyKey)} was already used for entry ${existing.seq} with different content: ${differences.join(', ')}`,
-    { idempotencyKey: existing.idempotencyKey, seq: existing.seq, differences },
-  );
+  return new EdgepayError('EDGEPAY_IDEMPOTENCY_CONFLICT', `idempotency key ${JSON.stringify(existing.idempotencyKey)} was already used for entry ${existing.seq} with different content: ${differences.join(', ')}`, {
+    idempotencyKey: existing.idempotencyKey,
+    seq: existing.seq,
+    differences,
+  });
 }

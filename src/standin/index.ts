@@ -1,5 +1,5 @@
 export { Authorizer, type AuthorizerOptions } from './authorizer.js';
-export { type Outcome } from './outcome.js';
+export type { Outcome } from './outcome.js';
 export { type AuthorizationRequest, type FollowUpRequest, type FollowUpKind, parseAuthorizationRequest, parseFollowUpRequest } from './requests.js';
 export { rebuildExposure } from './rebuild.js';
 export { type OnlineAnswer, decideWithOnline } from './online-decision.js';

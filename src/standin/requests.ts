@@ -10,12 +10,8 @@ import type { CardFacts } from '../card/card-facts.js';
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const FOUR_DIGITS = /^\d{4}$/;
 
-const idempotencyKey = z
-  .string()
-  .regex(IDEMPOTENCY_KEY, 'must be 1-128 printable ASCII characters without spaces');
-const amountMinor = z
-  .number()
-  .refine((v) => Number.isSafeInteger(v) && v > 0, 'must be a positive integer number of minor units (no fractions)');
+const idempotencyKey = z.string().regex(IDEMPOTENCY_KEY, 'must be 1-128 printable ASCII characters without spaces');
+const amountMinor = z.number().refine((v) => Number.isSafeInteger(v) && v > 0, 'must be a positive integer number of minor units (no fractions)');
 const currency = z.string().refine(isCurrencyCode, `must be an ISO 4217 code: one of ${knownCurrencies().join(', ')}`);
 const label = (max: number) => z.string().min(1).max(max);
 

@@ -179,11 +179,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const earlier = acked[random.int(acked.length)]!;
     const outcome = await authorizer.authorize(earlier.request);
     if (!outcome.replayed || outcome.entry === null || outcome.entry.seq !== earlier.seq) {
-      fail(
-        CHILD_EXIT.replayMismatch,
-        `retry of ${earlier.request.idempotencyKey} (entry ${earlier.seq}) came back replayed=${outcome.replayed} ` +
-          `seq=${outcome.entry?.seq ?? 'none'} code=${outcome.decision.code}`,
-      );
+      fail(CHILD_EXIT.replayMismatch, `retry of ${earlier.request.idempotencyKey} (entry ${earlier.seq}) came back replayed=${outcome.replayed} ` + `seq=${outcome.entry?.seq ?? 'none'} code=${outcome.decision.code}`);
     }
   };
 

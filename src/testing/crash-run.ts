@@ -131,9 +131,7 @@ async function run(options: RunOptions): Promise<boolean> {
     }
     if (trial % PROGRESS_EVERY === 0 || trial === options.trials) {
       const elapsed = (performance.now() - started) / 1000;
-      process.stdout.write(
-        `trial ${trial}/${options.trials}: ${acked} acknowledged, ${failures.length} failed, ${elapsed.toFixed(1)} s\n`,
-      );
+      process.stdout.write(`trial ${trial}/${options.trials}: ${acked} acknowledged, ${failures.length} failed, ${elapsed.toFixed(1)} s\n`);
     }
   }
   if (chainDir !== undefined && !options.keep && !failures.some((f) => f.dir === chainDir)) rmSync(chainDir, { recursive: true, force: true });

@@ -116,11 +116,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
   const ackTarget = 1 + random.int(400);
   let killMode: KillMode = 'timer';
 
-  const child = spawn(
-    process.execPath,
-    [childScript, path, nodeId, String(options.concurrency ?? 32), String(1 + random.int(2 ** 31 - 2))],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [childScript, path, nodeId, String(options.concurrency ?? 32), String(1 + random.int(2 ** 31 - 2))], { stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: AckLine[] = [];
   let runId: string | undefined;
   let readyAt: number | undefined;
@@ -184,10 +180,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
   clearTimeout(killTimer);
   if (exit.signal !== 'SIGKILL' || killedAt === undefined) {
     const meaning = exit.code !== null ? (CHILD_EXIT_MEANING[exit.code] ?? 'unknown') : 'killed by someone else';
-    problems.push(
-      `the child ended by itself (code ${exit.code}, signal ${exit.signal}: ${meaning}) instead of being killed` +
-        (stderr ? `; its stderr: ${stderr.trim().slice(0, STDERR_KEEP)}` : ''),
-    );
+    problems.push(`the child ended by itself (code ${exit.code}, signal ${exit.signal}: ${meaning}) instead of being killed${stderr ? `; its stderr: ${stderr.trim().slice(0, STDERR_KEEP)}` : ''}`);
   }
 
   const after = checkAfterCrash(path, nodeId, before, acks, runId, problems);
@@ -224,14 +217,7 @@ function headBefore(path: string, nodeId: string, problems: string[]): ChainHead
 }
 
 /** What a restarted node does, plus the checks of P1 against what the child announced. */
-function checkAfterCrash(
-  path: string,
-  nodeId: string,
-  before: ChainHead,
-  acks: readonly AckLine[],
-  runId: string | undefined,
-  problems: string[],
-): { entries: number } {
+function checkAfterCrash(path: string, nodeId: string, before: ChainHead, acks: readonly AckLine[], runId: string | undefined, problems: string[]): { entries: number } {
   let journal: Journal;
   try {
     // The child's lock file is left behind; its pid is dead, so the lock is stale and taken over.
@@ -276,9 +262,7 @@ function checkAfterCrash(
 
     if (runId !== undefined) {
       // Keys are `cr-<runId>-...`; anything else past the old head came from somewhere else.
-      const { others } = db
-        .prepare('SELECT count(*) AS others FROM entries WHERE seq > ? AND substr(idempotency_key, 1, length(?)) <> ?')
-        .get(before.seq, `cr-${runId}-`, `cr-${runId}-`) as { others: number };
+      const { others } = db.prepare('SELECT count(*) AS others FROM entries WHERE seq > ? AND substr(idempotency_key, 1, length(?)) <> ?').get(before.seq, `cr-${runId}-`, `cr-${runId}-`) as { others: number };
       if (others > 0) problems.push(`${others} entries after the old head do not belong to this trial's run ${runId}`);
     }
     if (head.seq - before.seq < acks.length) problems.push(`${acks.length} decisions were acknowledged but only ${head.seq - before.seq} entries were added`);

@@ -17,8 +17,8 @@ import { type BrokerAclScope, storeAclForUsers } from './store-acl.js';
  */
 
 /** Debian's paths; set EDGEPAY_MOSQUITTO / EDGEPAY_MOSQUITTO_PASSWD elsewhere. */
-export const MOSQUITTO = process.env['EDGEPAY_MOSQUITTO'] ?? '/usr/sbin/mosquitto';
-export const MOSQUITTO_PASSWD = process.env['EDGEPAY_MOSQUITTO_PASSWD'] ?? '/usr/bin/mosquitto_passwd';
+export const MOSQUITTO = process.env.EDGEPAY_MOSQUITTO ?? '/usr/sbin/mosquitto';
+export const MOSQUITTO_PASSWD = process.env.EDGEPAY_MOSQUITTO_PASSWD ?? '/usr/bin/mosquitto_passwd';
 // src/testing and dist/testing both sit two levels below the package root.
 const BROKERS_DIR = new URL('../../brokers/', import.meta.url);
 /** The ACL template; a broker gets it filled in for its store (storeAclForUsers). */
@@ -72,11 +72,10 @@ export interface MosquittoTls {
 export function requireMosquitto(option = 'mosquitto'): void {
   for (const binary of [MOSQUITTO, MOSQUITTO_PASSWD]) {
     if (!existsSync(binary)) {
-      throw new EdgepayError(
-        'EDGEPAY_NOT_FOUND',
-        `${option}: ${binary} is missing; install Mosquitto 2.x (e.g. \`apt-get install mosquitto\`) or set EDGEPAY_MOSQUITTO / EDGEPAY_MOSQUITTO_PASSWD to its binaries`,
-        { option, missing: binary },
-      );
+      throw new EdgepayError('EDGEPAY_NOT_FOUND', `${option}: ${binary} is missing; install Mosquitto 2.x (e.g. \`apt-get install mosquitto\`) or set EDGEPAY_MOSQUITTO / EDGEPAY_MOSQUITTO_PASSWD to its binaries`, {
+        option,
+        missing: binary,
+      });
     }
   }
   for (const file of [SHIPPED_ACL_FILE, SHIPPED_MOSQUITTO_CONF]) {
@@ -113,7 +112,10 @@ export async function startMosquittoServer(options: MosquittoOptions): Promise<M
     });
     exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
     try {
-      await Promise.race([Promise.all([waitForPort(port, START_TIMEOUT_MS), ...(tls === undefined ? [] : [waitForPort(tls.port, START_TIMEOUT_MS)])]), exited.then(() => Promise.reject(new Error(`mosquitto exited at start:\n${stderr}`)))]);
+      await Promise.race([
+        Promise.all([waitForPort(port, START_TIMEOUT_MS), ...(tls === undefined ? [] : [waitForPort(tls.port, START_TIMEOUT_MS)])]),
+        exited.then(() => Promise.reject(new Error(`mosquitto exited at start:\n${stderr}`))),
+      ]);
     } catch (error) {
       killNow();
       throw error;
@@ -154,11 +156,10 @@ function mosquittoConf(port: number, passwd: string, aclFile: string, persistDir
     acl_file: aclFile,
     persistence_location: persistDir,
   };
-  const lines = withListeners(readFileSync(SHIPPED_MOSQUITTO_CONF, 'utf8').split('\n'), port, tls)
-    .map((line) => {
-      const key = /^(\w+)\s/.exec(line)?.[1];
-      return key !== undefined && replaced[key] !== undefined ? `${key} ${replaced[key]}` : line;
-    });
+  const lines = withListeners(readFileSync(SHIPPED_MOSQUITTO_CONF, 'utf8').split('\n'), port, tls).map((line) => {
+    const key = /^(\w+)\s/.exec(line)?.[1];
+    return key !== undefined && replaced[key] !== undefined ? `${key} ${replaced[key]}` : line;
+  });
   // Run as root, Mosquitto drops to user `mosquitto`, which cannot read a private temp dir.
   if (userInfo().uid === 0) lines.push('user root');
   return lines.join('\n');

@@ -62,7 +62,7 @@ const LOG_KEEP = 1_000_000;
  * wins, then /usr/lib/postgresql/<highest version>/bin, where Debian puts them off $PATH.
  */
 export function findPostgresBinaries(search: PostgresSearch = {}): PostgresBinaries {
-  const path = search.path ?? process.env['PATH'] ?? '';
+  const path = search.path ?? process.env.PATH ?? '';
   const versionsRoot = search.versionsRoot ?? VERSIONS_ROOT;
   const dirs = [...path.split(delimiter).filter((dir) => dir !== ''), ...versionBinDirs(versionsRoot)];
   for (const dir of dirs) {
@@ -151,10 +151,14 @@ function serverOwner(): Owner | undefined {
 
 function initdb(binary: string, dataDir: string, cwd: string, owner: Owner | undefined): void {
   const args = [
-    '-D', dataDir,
-    '--username', USER,
-    '--auth', 'trust',
-    '--encoding', 'UTF8',
+    '-D',
+    dataDir,
+    '--username',
+    USER,
+    '--auth',
+    'trust',
+    '--encoding',
+    'UTF8',
     // C collation: identical sorting on every machine, whatever locales it has installed.
     '--no-locale',
   ];

@@ -2,17 +2,7 @@ import type { ChildExit, ChildHandle, ChildSpec, ExitCause, RestartType } from '
 import type { SupervisorEvent } from '../../src/actors/supervisor-events.js';
 import { FakeTimers } from './supervisor-timers.js';
 
-export const EXIT_CAUSES: readonly ExitCause[] = [
-  'normal',
-  'shutdown',
-  'crash',
-  'exit',
-  'resource_limits',
-  'hung',
-  'killed',
-  'escalated',
-  'start_failed',
-];
+export const EXIT_CAUSES: readonly ExitCause[] = ['normal', 'shutdown', 'crash', 'exit', 'resource_limits', 'hung', 'killed', 'escalated', 'start_failed'];
 
 /**
  * How a fake child answers stop(timeoutMs):

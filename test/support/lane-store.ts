@@ -43,12 +43,20 @@ export interface LaneStore {
 
 /** Results the simulated reader showed, as it printed them: "txn N: showing APPROVED (Y3)". */
 export function displaysOf(lane: TestLane): string[] {
-  return lane.simulator().stderr().split('\n').filter((line) => /txn \d+: showing (APPROVED|DECLINED)/.test(line));
+  return lane
+    .simulator()
+    .stderr()
+    .split('\n')
+    .filter((line) => /txn \d+: showing (APPROVED|DECLINED)/.test(line));
 }
 
 /** Transactions the node started on the reader: "txn N: START_TXN ...". */
 export function transactionsOf(lane: TestLane): string[] {
-  return lane.simulator().stderr().split('\n').filter((line) => /txn \d+: START_TXN /.test(line));
+  return lane
+    .simulator()
+    .stderr()
+    .split('\n')
+    .filter((line) => /txn \d+: START_TXN /.test(line));
 }
 
 export async function startLaneStore(dir: string, laneCount: number, cards: string | ((lane: number) => string)): Promise<LaneStore> {
@@ -61,7 +69,10 @@ export async function startLaneStore(dir: string, laneCount: number, cards: stri
     const script = typeof cards === 'string' ? cards : cards(i);
     const start = (s: string): SimulatorProcess => startSimulator(['reader', 'simulate', '--port', pty.readerPath, '--profile', 'edgepay-sim', '--cards', s, '--seed', String(11 + i)]);
     let sim = start(script);
-    stops.push(() => sim.stop(), () => pty.kill());
+    stops.push(
+      () => sim.stop(),
+      () => pty.kill(),
+    );
     lanes.push({
       id: `lane-${i + 1}`,
       pty,
@@ -90,10 +101,14 @@ export async function startLaneStore(dir: string, laneCount: number, cards: stri
   };
   const readersReady = async () => {
     for (const lane of lanes) {
-      await eventually(async () => {
-        const info = (await call('GET', '/v1/lanes')).json.lanes.find((l: { id: string }) => l.id === lane.id);
-        return info?.reader?.state === 'ready' ? true : undefined;
-      }, 10_000, `the reader of ${lane.id} to be ready`);
+      await eventually(
+        async () => {
+          const info = (await call('GET', '/v1/lanes')).json.lanes.find((l: { id: string }) => l.id === lane.id);
+          return info?.reader?.state === 'ready' ? true : undefined;
+        },
+        10_000,
+        `the reader of ${lane.id} to be ready`,
+      );
     }
   };
   await readersReady();

@@ -53,6 +53,9 @@ export function lanesOverSocket(socketPath: string, timeoutMs = 2_000): Promise<
 export async function nodeConfigFile(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
   await nodeConfigIn(dir);
   const file = join(dir, 'node.json');
-  writeFileSync(file, JSON.stringify({ nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'warn' }, ...extra }));
+  writeFileSync(
+    file,
+    JSON.stringify({ nodeId: 'box-1', dataDir: 'data', keys: { tokenKeyFile: 'token.key', centrePublicKeyFile: 'centre.pub', plainTokenKeyFileForDevelopment: true }, log: { level: 'warn' }, ...extra }),
+  );
   return file;
 }

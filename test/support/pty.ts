@@ -167,8 +167,12 @@ export async function readerStatus(actor: ReaderActor): Promise<ReaderStatus> {
 }
 
 export function waitForState(actor: ReaderActor, state: ReaderStatus['state'], timeoutMs = 5000): Promise<ReaderStatus> {
-  return eventually(async () => {
-    const status = await readerStatus(actor);
-    return status.state === state ? status : undefined;
-  }, timeoutMs, `reader state ${state}`);
+  return eventually(
+    async () => {
+      const status = await readerStatus(actor);
+      return status.state === state ? status : undefined;
+    },
+    timeoutMs,
+    `reader state ${state}`,
+  );
 }

@@ -45,7 +45,13 @@ export const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('refund' as const), node, pick: fc.nat(), amount: fc.integer({ min: 1, max: 30_000 }) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant('forward' as const), node, batchSize: fc.integer({ min: 1, max: 7 }), window: fc.integer({ min: 1, max: 3 }), faults: fc.array(fc.constantFrom<Fault>('ok', 'ok', 'lose-answer', 'down', 'twice'), { maxLength: 6 }) }),
+    arbitrary: fc.record({
+      t: fc.constant('forward' as const),
+      node,
+      batchSize: fc.integer({ min: 1, max: 7 }),
+      window: fc.integer({ min: 1, max: 3 }),
+      faults: fc.array(fc.constantFrom<Fault>('ok', 'ok', 'lose-answer', 'down', 'twice'), { maxLength: 6 }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('replay' as const), node, upTo: fc.integer({ min: 1, max: 10 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('restart-node' as const), node }) },
@@ -152,7 +158,14 @@ export async function runReconcileModel(dir: string, commands: readonly Command[
         const remaining = original.amount - original.reversed;
         const back = command.t === 'void' ? remaining : Math.min(command.amount, remaining);
         journals[command.node]!.append(
-          authorizationDraft({ kind: command.t, refSeq: original.seq, idempotencyKey: `pos-${keyCounter++}`, amountMinor: command.t === 'void' ? original.amount : command.amount, currency: original.currency, sealedCard: null }),
+          authorizationDraft({
+            kind: command.t,
+            refSeq: original.seq,
+            idempotencyKey: `pos-${keyCounter++}`,
+            amountMinor: command.t === 'void' ? original.amount : command.amount,
+            currency: original.currency,
+            sealedCard: null,
+          }),
         );
         original.reversed += back;
         if (command.t === 'void') original.voided = true;

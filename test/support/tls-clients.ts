@@ -39,4 +39,3 @@ export function tryConnect(url: string, options: IClientOptions, timeoutMs = 4_0
     });
   });
 }
-

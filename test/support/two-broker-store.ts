@@ -144,7 +144,16 @@ export async function startTwoBrokerStore(dir: string, options: TwoBrokerStoreOp
     await ledger.setCardStanding(hotToken, 'hot_listed');
     await registerNodes(ledger, STORE, keys);
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
-    const service = await CentreService.start({ centre, fleet: FLEET, brokerUrl: central.url, username: 'edgepay-centre', password: centralUsers['edgepay-centre']!, clientId: 'edgepay-centre-ha', logger: pino({ level: 'silent' }), signingKey: answerKey.privateKey });
+    const service = await CentreService.start({
+      centre,
+      fleet: FLEET,
+      brokerUrl: central.url,
+      username: 'edgepay-centre',
+      password: centralUsers['edgepay-centre']!,
+      clientId: 'edgepay-centre-ha',
+      logger: pino({ level: 'silent' }),
+      signingKey: answerKey.privateKey,
+    });
     closers.push(() => service.stop());
     const requestsAtCentre: CentralMessage[] = [];
     const monitor = await watchRequests(central.url, 'edgepay-centre', centralUsers['edgepay-centre']!, requestsAtCentre);

@@ -121,7 +121,16 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
     let centreService: CentreService | undefined;
     const startCentre = async (): Promise<void> => {
-      centreService = await CentreService.start({ centre, fleet: FLEET, brokerUrl, username: 'edgepay-centre', password: users['edgepay-centre']!, clientId: 'edgepay-centre-demo', logger: pino({ level: 'silent' }), signingKey: answerKey.privateKey });
+      centreService = await CentreService.start({
+        centre,
+        fleet: FLEET,
+        brokerUrl,
+        username: 'edgepay-centre',
+        password: users['edgepay-centre']!,
+        clientId: 'edgepay-centre-demo',
+        logger: pino({ level: 'silent' }),
+        signingKey: answerKey.privateKey,
+      });
     };
     await startCentre();
     stops.push(async () => centreService?.stop());
@@ -192,7 +201,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     const nextAmount = (): number => amounts[amountNo++ % amounts.length]!;
 
     // ---- the day ------------------------------------------------------------------------------------
-    progress('morning: trading online: the centre decides every payment that passes the box\'s own card checks');
+    progress("morning: trading online: the centre decides every payment that passes the box's own card checks");
     for (let round = 0; round < 3; round++) for (const node of nodes.values()) await pay(node, nextAmount());
     progress(`  ${tally.online} decided online, ${tally.offline} declined on the box`);
 
@@ -218,7 +227,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     await box3.kill();
     for (let round = 0; round < 2; round++) for (const node of [nodes.get('box-1')!, nodes.get('box-2')!]) await pay(node, nextAmount());
 
-    progress('evening: the link is back; box-1 and box-2 forward their journals, box-3\'s custodian forwards its');
+    progress("evening: the link is back; box-1 and box-2 forward their journals, box-3's custodian forwards its");
     await startCentre();
     await untilCentreHoldsAll(ledger, [...nodes.values()]);
 
@@ -245,8 +254,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     const custodyWorked = Object.keys(lines.find((l) => l.node === 'box-3')?.broughtBy ?? {}).some((sender) => sender !== 'box-3');
     // The stolen card's offline approval must come back as an exception, not be settled or lost.
     const stolenCaught = stolen === undefined || exceptions.some((e) => e.origin === 'box-1' && e.seq === stolen.seq && e.reason === 'hot_listed');
-    const matched =
-      lines.every((l) => l.matched) && invariants.unbalancedTransfers === 0 && invariants.balanceMismatches === 0 && tally.failed === 0 && custodyWorked && stolenCaught;
+    const matched = lines.every((l) => l.matched) && invariants.unbalancedTransfers === 0 && invariants.balanceMismatches === 0 && tally.failed === 0 && custodyWorked && stolenCaught;
     return {
       demo: 'store',
       transport: `readers: ${transport === 'pty' ? 'real pseudo-terminals (socat pty pairs)' : 'Unix sockets (no socat on this machine: the same bytes, no tty layer)'}, unpaced; broker: embedded aedes; centre: SQLite ledger, reached over MQTT`,
@@ -323,4 +331,3 @@ async function untilCentreHoldsAll(ledger: SqliteLedger, nodes: readonly StoreNo
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
-

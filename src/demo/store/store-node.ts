@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { apiAuthHeaders } from '../../api/client-auth.js';
 import { type LanePty, startLanePty } from '../../bench/lane-pty.js';
 import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';

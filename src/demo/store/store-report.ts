@@ -1,7 +1,11 @@
 import type { StoreDemoReport } from './store-demo.js';
 
 function sums(record: Readonly<Record<string, number>>): string {
-  return Object.entries(record).map(([currency, minor]) => `${currency} ${(minor / 100).toFixed(2)}`).join(', ') || '-';
+  return (
+    Object.entries(record)
+      .map(([currency, minor]) => `${currency} ${(minor / 100).toFixed(2)}`)
+      .join(', ') || '-'
+  );
 }
 
 /** The demo's closing report for a person: per node, both sides; then the exceptions and the verdict. */
@@ -11,7 +15,11 @@ export function formatStoreReport(report: StoreDemoReport): string {
     '',
     `Whole-store demo, ${report.durationSeconds} s`,
     `  ${report.transport}`,
-    `  payments: ${p.online} decided online, ${p.offline} offline; ${p.approved} approved, ${p.declined} declined (${Object.entries(p.declinesByCode).map(([c, n]) => `${c}: ${n}`).join(', ') || 'none'}), ${p.failed} failed`,
+    `  payments: ${p.online} decided online, ${p.offline} offline; ${p.approved} approved, ${p.declined} declined (${
+      Object.entries(p.declinesByCode)
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(', ') || 'none'
+    }), ${p.failed} failed`,
     '',
     'Reconciliation',
   ];
@@ -23,7 +31,13 @@ export function formatStoreReport(report: StoreDemoReport): string {
         ? '    centre:  holds nothing of it'
         : `    centre:  ${node.centre.entries} entries, ${sums(node.centre.sumsMinor)}; settled ${node.centre.settled}, exceptions ${node.centre.exceptions}, no money moved ${node.centre.recorded}`,
     );
-    lines.push(`    brought by: ${Object.entries(node.broughtBy).map(([sender, n]) => `${sender} (${n})`).join(', ') || 'nobody'}`);
+    lines.push(
+      `    brought by: ${
+        Object.entries(node.broughtBy)
+          .map(([sender, n]) => `${sender} (${n})`)
+          .join(', ') || 'nobody'
+      }`,
+    );
     lines.push(`    ${node.matched ? 'matched to the minor unit' : 'DOES NOT MATCH'}`);
   }
   lines.push('', report.exceptions.length === 0 ? 'Exceptions for the operator: none' : 'Exceptions for the operator:');

@@ -13,9 +13,7 @@ export interface PaymentRequest {
   readonly reference?: string;
 }
 
-export type AuthorizerRequest =
-  | { readonly type: 'pay'; readonly payment: PaymentRequest }
-  | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
+export type AuthorizerRequest = { readonly type: 'pay'; readonly payment: PaymentRequest } | { readonly type: 'follow-up'; readonly request: FollowUpRequest };
 
 export interface AuthorizerReplies {
   readonly pay: Outcome;

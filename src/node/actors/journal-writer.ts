@@ -83,7 +83,7 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit, JournalWri
         });
       };
     }
-    if (shared.problem) ctx.log.warn({ problem: shared.problem }, 'starting without peers\' approvals; the replicator sends them as it receives them');
+    if (shared.problem) ctx.log.warn({ problem: shared.problem }, "starting without peers' approvals; the replicator sends them as it receives them");
     return { journal, authorizer, notifyReplicator, commitLatency };
   },
   async handle(message, _ctx, { journal, authorizer, notifyReplicator, commitLatency }) {

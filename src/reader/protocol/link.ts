@@ -107,9 +107,7 @@ export class Link {
       return Promise.reject(error);
     }
     if (this.queue.length >= this.maxQueuedSends && this.inFlight !== undefined) {
-      return Promise.reject(
-        new ProtocolError('EDGEPAY_LINK_OVERLOADED', `${this.queue.length} sends already queued`, { maxQueuedSends: this.maxQueuedSends }),
-      );
+      return Promise.reject(new ProtocolError('EDGEPAY_LINK_OVERLOADED', `${this.queue.length} sends already queued`, { maxQueuedSends: this.maxQueuedSends }));
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ...encoded, resolve, reject });
@@ -251,8 +249,6 @@ export class Link {
   }
 
   private stateError(): ProtocolError {
-    return this.state === 'closed'
-      ? new ProtocolError('EDGEPAY_LINK_CLOSED', 'reader link closed')
-      : new ProtocolError('EDGEPAY_LINK_DOWN', 'reader link is down');
+    return this.state === 'closed' ? new ProtocolError('EDGEPAY_LINK_CLOSED', 'reader link closed') : new ProtocolError('EDGEPAY_LINK_DOWN', 'reader link is down');
   }
 }

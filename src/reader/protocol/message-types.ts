@@ -99,18 +99,7 @@ export interface ErrorMessage {
   readonly text: string;
 }
 
-export type Message =
-  | HelloMessage
-  | AckMessage
-  | NakMessage
-  | StartTxnMessage
-  | CardDataMessage
-  | ShowResultMessage
-  | CancelMessage
-  | TxnEndedMessage
-  | StatusRequestMessage
-  | StatusMessage
-  | ErrorMessage;
+export type Message = HelloMessage | AckMessage | NakMessage | StartTxnMessage | CardDataMessage | ShowResultMessage | CancelMessage | TxnEndedMessage | StatusRequestMessage | StatusMessage | ErrorMessage;
 
 /** Messages a caller may hand to Link.send: ACK and NAK belong to the link layer itself. */
 export type DataMessage = Exclude<Message, AckMessage | NakMessage>;

@@ -6,23 +6,9 @@
 import { ByteReader, ByteWriter } from './bytes.js';
 import { ProtocolError } from './errors.js';
 import { MAX_PAYLOAD } from './frame.js';
-import {
-  Limits,
-  MessageType,
-  NakReason,
-  ReaderState,
-  TxnEndReason,
-  type Message,
-  type MessageName,
-  type MessageTypeCode,
-  type NakReasonCode,
-  type ReaderStateCode,
-  type TxnEndReasonCode,
-} from './message-types.js';
+import { Limits, MessageType, NakReason, ReaderState, TxnEndReason, type Message, type MessageName, type MessageTypeCode, type NakReasonCode, type ReaderStateCode, type TxnEndReasonCode } from './message-types.js';
 
-const NAME_BY_TYPE = new Map<number, MessageName>(
-  (Object.entries(MessageType) as [MessageName, MessageTypeCode][]).map(([name, code]) => [code, name]),
-);
+const NAME_BY_TYPE = new Map<number, MessageName>((Object.entries(MessageType) as [MessageName, MessageTypeCode][]).map(([name, code]) => [code, name]));
 
 function oneOf<T extends number>(allowed: Record<string, T>, value: number): value is T {
   return (Object.values(allowed) as number[]).includes(value);

@@ -21,9 +21,7 @@ export function tagBytes(tag: number): number[] {
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffffff) refuse('not a 1..3 byte tag number', tag);
   const bytes = tag > 0xffff ? [tag >>> 16, (tag >>> 8) & 0xff, tag & 0xff] : tag > 0xff ? [tag >>> 8, tag & 0xff] : [tag];
   const multi = ((bytes[0] as number) & 0x1f) === 0x1f;
-  const wellFormed = multi
-    ? bytes.length > 1 && bytes.slice(1).every((byte, i, rest) => ((byte & 0x80) !== 0) === (i < rest.length - 1))
-    : bytes.length === 1;
+  const wellFormed = multi ? bytes.length > 1 && bytes.slice(1).every((byte, i, rest) => ((byte & 0x80) !== 0) === i < rest.length - 1) : bytes.length === 1;
   if (!wellFormed || bytes.length > TLV_MAX_TAG_BYTES) refuse('tag bytes are not a complete BER tag', tag);
   return bytes;
 }

@@ -22,14 +22,7 @@ export const TLV_MAX_DEPTH = 4;
 export const TLV_MAX_TAG_BYTES = 3;
 export const TLV_MAX_LENGTH_BYTES = 3;
 
-export type TlvErrorReason =
-  | 'truncated'
-  | 'indefinite_length'
-  | 'length_too_long'
-  | 'tag_too_long'
-  | 'too_deep'
-  | 'too_many_objects'
-  | 'too_long';
+export type TlvErrorReason = 'truncated' | 'indefinite_length' | 'length_too_long' | 'tag_too_long' | 'too_deep' | 'too_many_objects' | 'too_long';
 
 export interface TlvObject {
   /** The tag bytes as one big-endian number: 0x5a, 0x9f02, 0xdf8101. */

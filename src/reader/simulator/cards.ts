@@ -34,9 +34,7 @@ export function parseCardScript(list: string): SimCardKind[] {
     .filter((kind) => kind.length > 0);
   const unknown = kinds.filter((kind) => !(SIM_CARD_KINDS as readonly string[]).includes(kind));
   if (kinds.length === 0 || unknown.length > 0) {
-    throw new BadInputError('card script', [
-      { path: 'cards', message: `must be a comma-separated list of ${SIM_CARD_KINDS.join(', ')}`, value: unknown.length > 0 ? unknown.join(',') : list },
-    ]);
+    throw new BadInputError('card script', [{ path: 'cards', message: `must be a comma-separated list of ${SIM_CARD_KINDS.join(', ')}`, value: unknown.length > 0 ? unknown.join(',') : list }]);
   }
   return kinds as SimCardKind[];
 }

@@ -27,8 +27,7 @@ export const EXIT_DEVICE_GONE = 3;
  */
 export async function runSimulator(options: RunSimulatorOptions): Promise<number> {
   const { path, profile, cards, seed, status } = options;
-  const opened = (): void =>
-    status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud${options.pace === true ? ', paced at that rate' : ''}, cards ${cards.join(',')}, seed ${seed})`);
+  const opened = (): void => status(`port ${path} open (${profile.model}, ${profile.serial.baudRate} baud${options.pace === true ? ', paced at that rate' : ''}, cards ${cards.join(',')}, seed ${seed})`);
   let port: SerialPort | SocketLine;
   if (path.startsWith(UNIX_SOCKET_PREFIX)) {
     port = await SocketLine.accept(path.slice(UNIX_SOCKET_PREFIX.length), opened);

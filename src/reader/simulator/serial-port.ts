@@ -10,18 +10,16 @@ import type { ReaderProfile } from '../profile.js';
  */
 export function openSerialPort(path: string, profile: ReaderProfile): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
-    const port = new SerialPort(
-      {
-        path,
-        baudRate: profile.serial.baudRate,
-        dataBits: profile.serial.dataBits,
-        parity: profile.serial.parity,
-        stopBits: profile.serial.stopBits,
-        // Two owners of one reader would interleave frames: refuse a second opener.
-        lock: true,
-        autoOpen: false,
-      },
-    );
+    const port = new SerialPort({
+      path,
+      baudRate: profile.serial.baudRate,
+      dataBits: profile.serial.dataBits,
+      parity: profile.serial.parity,
+      stopBits: profile.serial.stopBits,
+      // Two owners of one reader would interleave frames: refuse a second opener.
+      lock: true,
+      autoOpen: false,
+    });
     port.open((error) => {
       if (error === null) resolve(port);
       else reject(new EdgepayError('EDGEPAY_READER_UNAVAILABLE', `cannot open serial device ${path}: ${error.message}`, { port: path }, { cause: error }));
