@@ -1,7 +1,7 @@
 // npm run build, second step: bundles the compiled program (dist/) and the pure JavaScript
 // packages it uses into bundle/, the form a store box runs. A node restarted after a crash then
 // reads a hundred files instead of over a thousand, and Node resolves no package paths: 30 % of
-// the CPU a start costs (README, "Fast repair").
+// the CPU a start costs (docs/benchmarks.md, "Cold start").
 //
 // Usage: node scripts/bundle.mjs [--from DIST] [--out DIR] [--no-source-maps]
 //   (the store package bundles its own fresh compile: scripts/package-deb.sh)

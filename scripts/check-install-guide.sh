@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs README.md's install guide ("Running as a service", its sh block) in a scratch root, so that a
+# Runs the install guide (docs/operations.md, "Running as a service", its first sh block) in a scratch root, so that a
 # guide line that no longer works fails. Every absolute path the guide names under /etc, /var,
 # /usr/lib, /usr/share/edgepay, /usr/share/doc/edgepay and /usr/bin/edgepay is moved into the root;
 # the guide's inputs from elsewhere (the store's certificates, the centre's configuration and card
@@ -16,20 +16,20 @@
 # Skipped, each listed: systemctl, journalctl and udevadm lines (they need a running systemd or
 # udev) and any other apt-get line.
 #
-# Usage: scripts/check-install-guide.sh [--deb FILE] [--readme FILE] [--keep]
+# Usage: scripts/check-install-guide.sh [--deb FILE] [--guide FILE] [--keep]
 set -euo pipefail
 umask 022
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deb=""
-readme="$repo/README.md"
+guide="$repo/docs/operations.md"
 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --deb) deb=$(readlink -f "$2"); shift 2 ;;
-    --readme) readme=$(readlink -f "$2"); shift 2 ;;
+    --guide) guide=$(readlink -f "$2"); shift 2 ;;
     --keep) keep=1; shift ;;
-    *) echo "check-install-guide: unknown argument $1 (usage: [--deb FILE] [--readme FILE] [--keep])" >&2; exit 2 ;;
+    *) echo "check-install-guide: unknown argument $1 (usage: [--deb FILE] [--guide FILE] [--keep])" >&2; exit 2 ;;
   esac
 done
 
@@ -42,13 +42,13 @@ export PATH="$root/usr/bin:$PATH"
 
 # The guide: the first sh block after the heading, continuation lines joined.
 mapfile -t lines < <(awk '
-  /^## Running as a service/ { section = 1; next }
+  /^# Running as a service/ { section = 1; next }
   section && /^## / { exit }
   section && /^```sh/ { inblock = 1; next }
   inblock && /^```/ { exit }
   inblock { print }
-' "$readme" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta')
-[ "${#lines[@]}" -gt 10 ] || { echo "check-install-guide: no install guide found in $readme" >&2; exit 1; }
+' "$guide" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta')
+[ "${#lines[@]}" -gt 10 ] || { echo "check-install-guide: no install guide found in $guide" >&2; exit 1; }
 
 in_root() {
   sed -E "s#(^|[ =:])/(etc|var|usr/lib|usr/share/edgepay|usr/share/doc/edgepay|usr/bin/edgepay)([/ ]|$)#\\1$root/\\2\\3#g" <<<"$1"

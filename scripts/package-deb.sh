@@ -9,9 +9,9 @@
 #                              and its directories; /usr/lib/udev/rules.d: the card readers' rule
 #   /usr/share/edgepay/        what the program and the install guide read: the broker's
 #                              configuration and ACL template, the reader profiles
-#   /usr/share/doc/edgepay/    README, copyright (Apache-2.0), examples, broker and unit notes
+#   /usr/share/doc/edgepay/    README and docs/, copyright (Apache-2.0), examples, broker and unit notes
 # The postinst makes the edgepay user and directories and reloads udev; it never enables or starts
-# a service (the box is configured first: README.md, "Running as a service").
+# a service (the box is configured first: docs/operations.md).
 #
 # Usage: scripts/package-deb.sh [--out-dir DIR]     (npm run package -- --out-dir DIR)
 # Needs the dev dependencies (npm ci), dpkg-dev (dpkg-shlibdeps), the C++ toolchain and Node's
@@ -176,8 +176,9 @@ install -m 0644 "$repo"/devices/*.json "$share/devices/"
 ln -s ../../share/edgepay/brokers "$app/brokers"
 ln -s ../../share/edgepay/devices "$app/devices"
 
-install -d "$doc/examples" "$doc/brokers" "$doc/systemd" "$doc/devices"
+install -d "$doc/examples" "$doc/brokers" "$doc/systemd" "$doc/devices" "$doc/docs"
 install -m 0644 "$repo/README.md" "$doc/"
+install -m 0644 "$repo"/docs/*.md "$doc/docs/"
 install -m 0644 "$repo/LICENSE" "$doc/copyright"
 install -m 0644 "$repo"/examples/* "$doc/examples/"
 install -m 0644 "$repo"/brokers/* "$doc/brokers/"
@@ -214,14 +215,14 @@ Description: edge payment node for store boxes
  over MQTT and reconciles with the central ledger.
  .
  Ships the node, the centre and the store broker's systemd units; none is
- enabled on install. See /usr/share/doc/edgepay/README.md, "Running as a
+ enabled on install. See /usr/share/doc/edgepay/docs/operations.md, "Running as a
  service".
 EOF
 
 cat >"$root/DEBIAN/postinst" <<'EOF'
 #!/bin/sh
 # edgepay's own user, directories and reader rule; no service is enabled or started here (the box
-# is configured first: /usr/share/doc/edgepay/README.md, "Running as a service").
+# is configured first: /usr/share/doc/edgepay/docs/operations.md, "Running as a service").
 # DPKG_ROOT (dpkg --root with --force-script-chrootless, an image being built): the users and
 # directories are made in that root, and the running system's udev and systemd are left alone.
 set -e

@@ -13,12 +13,12 @@ import { readConfigFile } from '../src/platform/config-file.js';
  * /usr/share/doc/edgepay/examples/, and the install guide starts /etc/edgepay/node.yaml from the
  * node's) are where an operator starts: they must pass the loaders' checks, show every key the
  * schema knows (or name, in a comment, the alternatives they cannot show at once), and state the
- * schema's defaults. README.md's key table ("Configuration") must name only keys that exist, with
+ * schema's defaults. docs/configuration.md's key table must name only keys that exist, with
  * the schema's defaults, and its YAML samples must pass the same checks.
  */
 
 const REPO = new URL('..', import.meta.url).pathname;
-const README = join(REPO, 'README.md');
+const CONFIGURATION_DOC = join(REPO, 'docs', 'configuration.md');
 /** credential:<name> paths resolve here, as under the unit; no file is read. */
 const UNIT_ENV = { CREDENTIALS_DIRECTORY: '/run/credentials/edgepay.service' };
 
@@ -223,13 +223,13 @@ describe.each([
   });
 });
 
-// ---- README.md, "Configuration".
+// ---- docs/configuration.md.
 
 /** The text under a heading, up to the next heading of level 2 or 3. */
 function sectionOf(readme: string, heading: string): string {
-  const start = readme.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`README.md has no heading "${heading}"`);
-  const rest = readme.slice(start + heading.length + 2);
+  const start = `\n${readme}`.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`docs/configuration.md has no heading "${heading}"`);
+  const rest = readme.slice(start + heading.length + 1);
   const end = rest.search(/^#{2,3} /m);
   return end < 0 ? rest : rest.slice(0, end);
 }
@@ -258,13 +258,13 @@ function tableRows(configuration: string): TableRow[] {
 /** Table keys the node's schema does not know. */
 function unknownTableKeys(readme: string): string[] {
   const { paths } = schemaKeys(nodeConfigSchema);
-  return tableRows(sectionOf(readme, '## Configuration')).flatMap((row) => row.keys.filter((key) => !paths.has(key)));
+  return tableRows(sectionOf(readme, '# Configuration')).flatMap((row) => row.keys.filter((key) => !paths.has(key)));
 }
 
 /** Table defaults that are not the schema's (or the code's, for a key read with a fallback). */
 function staleTableDefaults(readme: string): string[] {
   const { defaults } = schemaKeys(nodeConfigSchema);
-  return tableRows(sectionOf(readme, '## Configuration')).flatMap((row) => {
+  return tableRows(sectionOf(readme, '# Configuration')).flatMap((row) => {
     if (row.defaults.length !== 1 && row.defaults.length !== row.keys.length) return [`${row.keys.join(' / ')}: ${row.defaults.length} defaults for ${row.keys.length} keys`];
     return row.keys.flatMap((key, index) => {
       const expected = defaults.has(key) ? defaults.get(key) : NODE.codeDefaults[key];
@@ -279,11 +279,11 @@ function yamlBlocks(section: string): string[] {
   return [...section.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((match) => match[1]!);
 }
 
-describe('README.md, "Configuration"', () => {
-  const readme = readFileSync(README, 'utf8');
+describe('docs/configuration.md', () => {
+  const readme = readFileSync(CONFIGURATION_DOC, 'utf8');
 
   it('its key table names only keys of the schema', () => {
-    const rows = tableRows(sectionOf(readme, '## Configuration'));
+    const rows = tableRows(sectionOf(readme, '# Configuration'));
     expect(rows.flatMap((row) => row.keys).length).toBeGreaterThanOrEqual(40);
     expect(unknownTableKeys(readme)).toEqual([]);
   });
@@ -294,8 +294,8 @@ describe('README.md, "Configuration"', () => {
 
   it("its YAML samples, the node's and the centre's, pass the loaders' checks", () => {
     const samples: [string, ExampleCase][] = [
-      ['## Configuration', NODE],
-      ["### The centre's configuration", CENTRE],
+      ['# Configuration', NODE],
+      ["## The centre's configuration", CENTRE],
     ];
     for (const [heading, example] of samples) {
       const blocks = yamlBlocks(sectionOf(readme, heading));
@@ -337,7 +337,7 @@ describe('the checks themselves', () => {
     expect(staleDefaults(NODE, text.replace(/peerClockToleranceSeconds: 900 /, 'peerClockToleranceSeconds: 600 ')).stale).toHaveLength(1);
     // A value marked required is the operator's, not a default.
     expect(staleDefaults(NODE, text.replace(/maxBatch: 512 +#/, 'maxBatch: 256 # required;')).stale).toEqual([]);
-    const readme = readFileSync(README, 'utf8');
+    const readme = readFileSync(CONFIGURATION_DOC, 'utf8');
     expect(unknownTableKeys(readme.replace('`journal.maxBatch` / `maxWaitMs`', '`journal.maxBatch` / `maxWait`'))).toEqual(['journal.maxWait']);
     expect(staleTableDefaults(readme.replace('| `log.level` | info |', '| `log.level` | warn |'))).toEqual(['log.level: warn, the default is info']);
   });

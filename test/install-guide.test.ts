@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { useTempDir } from './support/tmp.js';
 
 /*
- * README.md's install guide, run line by line in a scratch root by scripts/check-install-guide.sh
+ * The install guide (docs/operations.md), run line by line in a scratch root by scripts/check-install-guide.sh
  * (this checkout's build laid out as the store package lays it out; test/package-deb.test.ts runs it
  * on the built package too). Only what needs a running systemd or udev is skipped, and listed.
  */
@@ -22,11 +22,11 @@ function checkGuide(args: readonly string[] = []): { status: number | null; stdo
 }
 
 function guideBlock(readme: string): string {
-  const section = readme.slice(readme.indexOf('## Running as a service'));
+  const section = readme.slice(readme.indexOf('# Running as a service'));
   return section.slice(section.indexOf('```sh'), section.indexOf('```\n', section.indexOf('```sh') + 5));
 }
 
-describe('the install guide (README.md, "Running as a service")', () => {
+describe('the install guide (docs/operations.md, "Running as a service")', () => {
   it(
     'runs in a scratch root, every line but the systemd and udev ones, which it lists',
     () => {
@@ -46,18 +46,18 @@ describe('the install guide (README.md, "Running as a service")', () => {
   );
 
   it('makes every key with edgepay commands: no openssl', () => {
-    expect(guideBlock(readFileSync(join(REPO, 'README.md'), 'utf8'))).not.toMatch(/openssl/);
+    expect(guideBlock(readFileSync(join(REPO, 'docs', 'operations.md'), 'utf8'))).not.toMatch(/openssl/);
   });
 
   it(
     'fails, naming the line, when a guide line no longer works',
     () => {
-      const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+      const readme = readFileSync(join(REPO, 'docs', 'operations.md'), 'utf8');
       const line = 'edgepay keygen api-token --out /etc/edgepay/secrets/api.token';
       expect(readme).toContain(line);
-      const broken = join(tempDir(), 'README.md');
+      const broken = join(tempDir(), 'operations.md');
       writeFileSync(broken, readme.replace(line, line.replace('api-token', 'api-tokens')));
-      const result = checkGuide(['--readme', broken]);
+      const result = checkGuide(['--guide', broken]);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('this guide line failed: edgepay keygen api-tokens --out /etc/edgepay/secrets/api.token');
     },
@@ -67,12 +67,12 @@ describe('the install guide (README.md, "Running as a service")', () => {
   it(
     "starts the box's node.yaml from the shipped example, and fails without that line",
     () => {
-      const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+      const readme = readFileSync(join(REPO, 'docs', 'operations.md'), 'utf8');
       const line = 'install -m 0644 /usr/share/doc/edgepay/examples/node.yaml /etc/edgepay/node.yaml\n';
       expect(guideBlock(readme)).toContain(line);
-      const broken = join(tempDir(), 'README.md');
+      const broken = join(tempDir(), 'operations.md');
       writeFileSync(broken, readme.replace(line, ''));
-      const result = checkGuide(['--readme', broken]);
+      const result = checkGuide(['--guide', broken]);
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/check-install-guide: .*\/etc\/edgepay\/node\.yaml/);
     },

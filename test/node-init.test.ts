@@ -114,7 +114,7 @@ describe('edgepay node init and node run, through the command line', () => {
     expect(again.stderr).toMatch(/EDGEPAY_JOURNAL_EXISTS: .*journal\.db exists already \(the journal of node "box-1", 0 entries\)/);
   });
 
-  it("another node's journal: exit 2 with EDGEPAY_JOURNAL_NODE_MISMATCH, as the README says", async () => {
+  it("another node's journal: exit 2 with EDGEPAY_JOURNAL_NODE_MISMATCH, as docs/cli.md says", async () => {
     const dir = tempDir();
     const file = await nodeConfigFile(dir);
     const other = await nodeConfigFile(tempDir(), { nodeId: 'box-2', dataDir: join(dir, 'data') });
@@ -124,7 +124,7 @@ describe('edgepay node init and node run, through the command line', () => {
     expect(result.stderr).toMatch(/^edgepay: EDGEPAY_JOURNAL_NODE_MISMATCH: .* is the journal of node "box-2", not "box-1"/);
   });
 
-  it('a journal in use by a running node: exit 1 with EDGEPAY_JOURNAL_IN_USE, as the README says; the first node keeps serving', async () => {
+  it('a journal in use by a running node: exit 1 with EDGEPAY_JOURNAL_IN_USE, as docs/cli.md says; the first node keeps serving', async () => {
     const dir = tempDir();
     const socket = join(dir, 'api.sock');
     const file = await nodeConfigFile(dir, { api: { socket: 'api.sock' } });

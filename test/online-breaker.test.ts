@@ -129,10 +129,10 @@ describe('the breaker', () => {
 });
 
 describe('its settings', () => {
-  it('default to what examples/node.yaml and the README state (applied by the uplink, so a configuration without them reads back as written)', () => {
+  it('default to what examples/node.yaml and docs/configuration.md state (applied by the uplink, so a configuration without them reads back as written)', () => {
     const example = parseYaml(readFileSync(new URL('../examples/node.yaml', import.meta.url), 'utf8')) as { centre: { online: Record<string, unknown> } };
     expect({ failuresToOpen: example.centre.online.failuresToOpen, probeAfterMs: example.centre.online.probeAfterMs }).toEqual(BREAKER_DEFAULTS);
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
     expect(readme).toContain(`| \`centre.online.failuresToOpen\` / \`probeAfterMs\` | ${BREAKER_DEFAULTS.failuresToOpen} / ${BREAKER_DEFAULTS.probeAfterMs} |`);
     const online = nodeConfigSchema.shape.centre.unwrap().shape.online;
     expect(online.parse({})).toEqual({ enabled: false, timeoutMs: 300 });

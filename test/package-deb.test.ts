@@ -128,6 +128,8 @@ describe('the store package (scripts/package-deb.sh)', () => {
       '/usr/share/edgepay/brokers/mosquitto.conf',
       '/usr/share/edgepay/devices/edgepay-sim.json',
       '/usr/share/doc/edgepay/README.md',
+      '/usr/share/doc/edgepay/docs/operations.md',
+      '/usr/share/doc/edgepay/docs/configuration.md',
       '/usr/share/doc/edgepay/copyright',
       '/usr/share/doc/edgepay/examples/node.yaml',
       '/usr/share/doc/edgepay/examples/centre.yaml',
@@ -252,13 +254,15 @@ describe('the install guide on the package', () => {
 });
 
 describe('npm pack', () => {
-  it('ships the built program without maps, the examples, broker files, units, devices, licence and README', () => {
+  it('ships the built program without maps, the examples, broker files, units, devices, licence, README and docs', () => {
     const packed = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO });
     expect(packed.status).toBe(0);
     const files = (JSON.parse(packed.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
     for (const file of [
       'LICENSE',
       'README.md',
+      'docs/operations.md',
+      'docs/architecture.md',
       'package.json',
       'dist/cli/main.js',
       'bundle/cli/main.js',

@@ -42,7 +42,7 @@ describe('the shipped systemd units', () => {
   });
 
   it('the node and centre units read the YAML configuration the install guide names', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
     for (const [unit, file] of [
       ['edgepay-node.service', '/etc/edgepay/node.yaml'],
       ['edgepay-centre.service', '/etc/edgepay/centre.yaml'],

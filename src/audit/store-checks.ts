@@ -210,7 +210,7 @@ export function comparePayments(payments: readonly PosPayment[], sales: readonly
  * Offline approvals per card, voids giving the room back. Each box enforces the per-card limits
  * on what it sees, its own approvals included, so no box alone may ever pass them; the store as a
  * whole stays within one window's worth while the boxes see each other and within one per group
- * of boxes that could not (the README's P5 bound), so never past boxes x limits.
+ * of boxes that could not (the P5 bound in docs/architecture.md), so never past boxes x limits.
  */
 export function checkExposure(journals: ReadonlyMap<string, readonly JournalEntry[]>, perCard: CheckInputs['perCard']): CheckResult {
   const voided = new Set<string>();

@@ -8,8 +8,8 @@ export interface CardFacts {
   readonly token: string;
   /**
    * Last four digits, for receipts. No other digit is kept beside the token: with the BIN as well,
-   * anyone holding the token key could rebuild the PAN from six unknown digits (README, "Card data
-   * on the box"); the centre reads BIN and brand from the sealed blob.
+   * anyone holding the token key could rebuild the PAN from six unknown digits (docs/security.md); the
+   * centre reads BIN and brand from the sealed blob.
    */
   readonly last4: string;
   /** Expiry year, four digits (e.g. 2027). */

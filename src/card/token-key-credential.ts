@@ -48,7 +48,7 @@ export interface SealTokenKeyResult {
 /**
  * Seals a token key for this machine with systemd-creds, and checks that this machine can open it
  * again before returning. Refuses to replace an existing file: a different token key changes
- * every card's token (README, "Card data on the box", for rotation).
+ * every card's token (docs/security.md, for rotation).
  */
 export async function sealTokenKey(options: SealTokenKeyOptions): Promise<SealTokenKeyResult> {
   const name = options.name ?? TOKEN_KEY_CREDENTIAL;
@@ -63,7 +63,7 @@ export async function sealTokenKey(options: SealTokenKeyOptions): Promise<SealTo
   if (existsSync(options.out)) {
     throw new EdgepayError(
       'EDGEPAY_CREDENTIAL_EXISTS',
-      `${options.out} exists already; a token key is never replaced in place: a new key gives every card a new token across the fleet (see README, "Card data on the box", for rotation)`,
+      `${options.out} exists already; a token key is never replaced in place: a new key gives every card a new token across the fleet (see docs/security.md for rotation)`,
       { out: options.out },
     );
   }

@@ -9,7 +9,7 @@ export interface PairFiles {
   readonly keyFile: string;
 }
 
-/** `<dir>/<base>.crt` and `<dir>/<base>.key`: the names the shipped configurations and the README use. */
+/** `<dir>/<base>.crt` and `<dir>/<base>.key`: the names the shipped configurations and docs/operations.md use. */
 export function pairFiles(dir: string, base: string): PairFiles {
   return { certFile: join(dir, `${base}.crt`), keyFile: join(dir, `${base}.key`) };
 }

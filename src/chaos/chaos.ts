@@ -53,7 +53,7 @@ export interface ChaosReport {
 }
 
 /** The boxes' backup timer, nightly in a store, every few seconds in a round of minutes. */
-const BACKUP_EVERY_MS = 20_000;
+const BACKUP_EVERY_MS = 60_000;
 /** After the faults stop: how long the healed store has to answer the POS and drain to the centre. */
 const SETTLE_MS = 90_000;
 const CONVERGE_MS = 120_000;

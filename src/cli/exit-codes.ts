@@ -1,7 +1,7 @@
 import { CodedError, type ErrorCode } from '../errors.js';
 import type { ReplicationErrorCode } from '../replication/errors.js';
 
-/** Exit codes of every edgepay command; documented in the README and in --help. */
+/** Exit codes of every edgepay command; documented in docs/cli.md and in --help. */
 export const EXIT = {
   ok: 0,
   /** A check failed: the chain is broken, a restore was refused, the journal or the API socket is in use. */

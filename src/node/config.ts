@@ -32,7 +32,7 @@ export const nodeConfigSchema = strict({
     plainTokenKeyFileForDevelopment: z.boolean({ error: 'must be true or false' }).default(false),
   })
     // Whoever reads the token key can test candidate card numbers against every token on the box
-    // (README, "Card data on the box"): in production it comes only from a sealed systemd credential.
+    // (docs/security.md): in production it comes only from a sealed systemd credential.
     .refine((keys) => keys.tokenKeyFile.startsWith('credential:') || keys.plainTokenKeyFileForDevelopment, {
       path: ['tokenKeyFile'],
       error:
