@@ -4,7 +4,7 @@ import { PosLoad, REQUEST_TIMEOUT_MS } from '../src/chaos/pos-load.js';
 import { isAvailable } from '../src/chaos/pos-request.js';
 import { peerHead } from '../src/demo/store/store-node.js';
 import type { StoreNode } from '../src/demo/store/store-node.js';
-import { JournalReader } from '../src/journal/journal-reader.js';
+import { journalHeadOf } from '../src/journal/journal-reader.js';
 import { SeededRandom } from '../src/platform/random.js';
 import { PER_CARD, startTwoBrokerStore } from './support/two-broker-store.js';
 import { useTempDir } from './support/tmp.js';
@@ -45,12 +45,7 @@ async function metricValue(box: StoreNode, series: string): Promise<number> {
 }
 
 function journalHead(box: StoreNode): number {
-  const reader = new JournalReader(box.journalPath, box.id);
-  try {
-    return reader.headSeq();
-  } finally {
-    reader.close();
-  }
+  return journalHeadOf(box.journalPath, box.id);
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {

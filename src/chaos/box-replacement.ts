@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type StoreNode, peerHead } from '../demo/store/store-node.js';
-import { JournalReader } from '../journal/journal-reader.js';
+import { journalHeadOf } from '../journal/journal-reader.js';
 import { storeProgramPath } from '../platform/modules.js';
 import type { RebuildReport } from '../replication/rebuild-report.js';
 
@@ -103,7 +103,7 @@ export class BackupTimer {
  */
 export async function killDisk(node: StoreNode, peers: readonly StoreNode[]): Promise<DiskDeath> {
   node.pause();
-  const head = headOf(node);
+  const head = journalHeadOf(node.journalPath, node.id);
   const deadline = Date.now() + PEERS_HOLD_ALL_WITHIN_MS;
   for (;;) {
     const held = await Promise.all(peers.map((peer) => peerHead(peer.statusUrl, node.id)));
@@ -149,15 +149,6 @@ export async function replaceDisk(node: StoreNode, backup: string): Promise<Repl
     rebuildMs: startStarted - rebuildStarted,
     startMs: Date.now() - startStarted,
   };
-}
-
-function headOf(node: StoreNode): number {
-  const reader = new JournalReader(node.journalPath, node.id);
-  try {
-    return reader.headSeq();
-  } finally {
-    reader.close();
-  }
 }
 
 /** One of the store's commands on the box, as its operator runs it; resolves with its stdout, rejects with its stderr. */

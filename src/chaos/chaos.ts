@@ -1,6 +1,6 @@
 import { makeBenchDir } from '../bench/bench-dir.js';
 import { peerHead } from '../demo/store/store-node.js';
-import { JournalReader } from '../journal/journal-reader.js';
+import { journalHeadOf } from '../journal/journal-reader.js';
 import { type CheckResult, checkStore } from '../audit/store-checks.js';
 import { join } from 'node:path';
 import { BackupTimer } from './box-replacement.js';
@@ -194,9 +194,7 @@ async function untilConverged(store: ChaosStore, deadlineMs: number): Promise<st
   for (;;) {
     const missing: string[] = [];
     for (const box of store.boxes) {
-      const reader = new JournalReader(box.node.journalPath, box.node.id);
-      const head = reader.headSeq();
-      reader.close();
+      const head = journalHeadOf(box.node.journalPath, box.node.id);
       const atCentre = await store.ledger.headOf(box.node.id).catch(() => -1);
       if (atCentre < head) missing.push(`centre holds ${atCentre} of ${box.node.id}'s ${head}`);
       for (const peer of store.boxes) {

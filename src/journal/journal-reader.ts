@@ -178,3 +178,13 @@ export class JournalReader {
 function hasUnforwardedTable(db: Database.Database): boolean {
   return (db.pragma('user_version', { simple: true }) as number) >= UNFORWARDED_TABLE_SINCE;
 }
+
+/** A journal's head read once, through a connection opened and closed for it (0 when there is none yet). */
+export function journalHeadOf(path: string, nodeId: string): number {
+  const reader = new JournalReader(path, nodeId);
+  try {
+    return reader.headSeq();
+  } finally {
+    reader.close();
+  }
+}

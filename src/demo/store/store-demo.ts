@@ -14,7 +14,7 @@ import { registerNodes } from '../../central/register-nodes.js';
 import { CentreService } from '../../central/centre-service.js';
 import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../../central/centre-keys.js';
 import { SqliteLedger } from '../../central/sqlite-ledger.js';
-import { JournalReader } from '../../journal/journal-reader.js';
+import { JournalReader, journalHeadOf } from '../../journal/journal-reader.js';
 import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
 import { peersOf, provisionNodeKeys } from '../../replication/provision.js';
 import { storeAclForUsers } from '../../testing/store-acl.js';
@@ -320,9 +320,7 @@ async function untilCentreHoldsAll(ledger: SqliteLedger, nodes: readonly StoreNo
   for (;;) {
     const pending: string[] = [];
     for (const node of nodes) {
-      const reader = new JournalReader(node.journalPath, node.id);
-      const head = reader.headSeq();
-      reader.close();
+      const head = journalHeadOf(node.journalPath, node.id);
       const held = await ledger.headOf(node.id);
       if (held < head) pending.push(`${node.id} ${held}/${head}`);
     }
