@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type StoreNode, peerHead } from '../demo/store/store-node.js';
 import { journalHeadOf } from '../journal/journal-reader.js';
 import { storeProgramPath } from '../platform/modules.js';
-import type { RebuildReport } from '../replication/rebuild-report.js';
+import type { RebuildReport } from '../rebuild/report.js';
 
 /*
  * A box whose disk dies, replaced by the runbook with the store's own commands, each a process as

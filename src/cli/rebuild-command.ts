@@ -1,8 +1,8 @@
 import { journalPathOf, loadNodeConfig } from '../node/config.js';
 import { ReplicationError } from '../replication/errors.js';
-import { type InstallProgress, type RebuildOptions, rebuildFromPeers } from '../replication/rebuild.js';
-import { RebuildError } from '../replication/rebuild-errors.js';
-import { type RebuildReport, describeMissing } from '../replication/rebuild-report.js';
+import { type InstallProgress, type RebuildOptions, rebuildFromPeers } from '../rebuild/rebuild.js';
+import { RebuildError } from '../rebuild/errors.js';
+import { type RebuildReport, describeMissing } from '../rebuild/report.js';
 import { EXIT } from './exit-codes.js';
 import type { RebuildCommandOptions } from './rebuild-registration.js';
 import { PROGRESS_LINE_EVERY_MS, type Progress, type ProgressStream, startCount, startProgress } from './progress.js';

@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import type { KeyRing } from './keys.js';
-import type { ReplicationLog } from './log.js';
-import { type NodeStatus, openStatus, sealRepairRequest } from './messages.js';
-import type { RebuildCollector } from './rebuild-collector.js';
-import type { StoreTopics } from './topics.js';
+import type { KeyRing } from '../replication/keys.js';
+import type { ReplicationLog } from '../replication/log.js';
+import { type NodeStatus, openStatus, sealRepairRequest } from '../replication/messages.js';
+import type { RebuildCollector } from './collector.js';
+import type { StoreTopics } from '../replication/topics.js';
 
 export interface RebuildTuning {
   /** Entries asked for per request; peers answer at most their maxRepairEntries (256 by default) anyway. */

@@ -1,7 +1,7 @@
 import { GENESIS_HASH } from '../journal/entry.js';
-import type { RejectReason } from './counters.js';
-import { type VerifiedEntry, openMessage } from './envelope.js';
-import type { KeyRing } from './keys.js';
+import type { RejectReason } from '../replication/counters.js';
+import { type VerifiedEntry, openMessage } from '../replication/envelope.js';
+import type { KeyRing } from '../replication/keys.js';
 
 export type OfferOutcome = 'stored' | 'duplicate' | 'foreign' | 'rejected';
 

@@ -1,8 +1,8 @@
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
 import { loadBrokerTls } from '../platform/broker-tls.js';
-import type { ReplicationConfig } from './config.js';
-import { readPassword } from './mqtt-link.js';
-import { RebuildError } from './rebuild-errors.js';
+import type { ReplicationConfig } from '../replication/config.js';
+import { readPassword } from '../replication/mqtt-link.js';
+import { RebuildError } from './errors.js';
 
 export interface RebuildLinkOptions {
   readonly nodeId: string;

@@ -9,7 +9,7 @@ import { Journal } from '../journal/journal.js';
 import { entriesFrom, verifyChain } from '../journal/verify.js';
 import { JournalLock } from '../journal/lock.js';
 import { makePrivateDirectory } from '../platform/private-files.js';
-import { RebuildError } from './rebuild-errors.js';
+import { RebuildError } from './errors.js';
 
 /** What sits at the journal path before the rebuild. */
 export type ExistingJournal = { readonly kind: 'none' } | { readonly kind: 'journal'; readonly entries: number; readonly nodeId: string | undefined } | { readonly kind: 'unreadable'; readonly reason: string };

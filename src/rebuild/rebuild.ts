@@ -1,19 +1,19 @@
 import { type KeyObject, createPublicKey } from 'node:crypto';
-import type { ReplicationConfig } from './config.js';
-import { ReplicationError } from './errors.js';
-import { loadKeyRing, loadSigningKey } from './keys.js';
-import { type ReplicationLog, silentLog } from './log.js';
+import type { ReplicationConfig } from '../replication/config.js';
+import { ReplicationError } from '../replication/errors.js';
+import { loadKeyRing, loadSigningKey } from '../replication/keys.js';
+import { type ReplicationLog, silentLog } from '../replication/log.js';
 import { inspectBackup } from '../journal/backup.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type ImportResult, appendVerifiedEntries } from '../journal/import.js';
-import type { KeyRing } from './keys.js';
-import { type ChainBase, GENESIS_BASE, RebuildCollector } from './rebuild-collector.js';
-import { RebuildError } from './rebuild-errors.js';
-import { type ExistingJournal, claimJournalPath, installRebuilt, openCheck } from './rebuild-journal.js';
-import { closeRebuildLink, openRebuildLink, subscribeAll } from './rebuild-link.js';
-import { type RebuildReport, judge } from './rebuild-report.js';
-import { type CollectProgress, DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './rebuild-session.js';
-import { StoreTopics, assertTopicId } from './topics.js';
+import type { KeyRing } from '../replication/keys.js';
+import { type ChainBase, GENESIS_BASE, RebuildCollector } from './collector.js';
+import { RebuildError } from './errors.js';
+import { type ExistingJournal, claimJournalPath, installRebuilt, openCheck } from './journal.js';
+import { closeRebuildLink, openRebuildLink, subscribeAll } from './link.js';
+import { type RebuildReport, judge } from './report.js';
+import { type CollectProgress, DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './session.js';
+import { StoreTopics, assertTopicId } from '../replication/topics.js';
 
 export interface RebuildOptions {
   readonly nodeId: string;

@@ -1,7 +1,7 @@
-import type { CollectorTally, RebuildCollector } from './rebuild-collector.js';
-import { RebuildError } from './rebuild-errors.js';
-import type { ExistingJournal } from './rebuild-journal.js';
-import type { SessionEnd, SessionResult } from './rebuild-session.js';
+import type { CollectorTally, RebuildCollector } from './collector.js';
+import { RebuildError } from './errors.js';
+import type { ExistingJournal } from './journal.js';
+import type { SessionEnd, SessionResult } from './session.js';
 
 export interface RebuildPeer {
   readonly nodeId: string;
