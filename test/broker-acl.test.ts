@@ -15,7 +15,7 @@ import { RepairAnswerer } from '../src/replication/repair-answerer.js';
 import { RepairPlanner } from '../src/replication/repair-planner.js';
 import { openReplicaDatabase } from '../src/replication/replica-db.js';
 import { ReplicaStore } from '../src/replication/replica-store.js';
-import { MAX_RULES_MESSAGE_BYTES } from '../src/replication/rules-message.js';
+import { MAX_RULES_MESSAGE_BYTES } from '../src/rules/message.js';
 import { Subscriber } from '../src/replication/subscriber.js';
 import { StoreTopics } from '../src/replication/topics.js';
 import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/testing/mosquitto-server.js';

@@ -2,7 +2,7 @@ import type { CardFacts } from '../card/card-facts.js';
 import { type CurrencyCode, isCurrencyCode } from '../money/index.js';
 import { offlineDecision, type Decision } from './codes.js';
 import { expiryEndMs, formatExpiry } from './expiry.js';
-import type { CurrencyRules, Rules } from './rules.js';
+import type { CurrencyRules, Rules } from '../rules/rules.js';
 
 /** What the card checks read: the card and the currency, never the amount or any exposure. */
 export interface CardCheckInput {

@@ -5,7 +5,7 @@ import { checkCard } from './card-checks.js';
 import { offlineDecision, type Decision } from './codes.js';
 import type { ExposureView } from './exposure-view.js';
 import { formatDurationMs } from './format.js';
-import type { Rules } from './rules.js';
+import type { Rules } from '../rules/rules.js';
 
 export interface AuthorizationInput {
   readonly amountMinor: number;

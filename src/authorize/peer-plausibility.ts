@@ -1,5 +1,5 @@
 import { EdgepayError } from '../errors.js';
-import type { Rules } from './rules.js';
+import type { Rules } from '../rules/rules.js';
 
 /**
  * Why a peer's approval is left out of a card's shared exposure. Both name something an honest

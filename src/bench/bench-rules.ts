@@ -1,4 +1,4 @@
-import { parseRules, type Rules } from '../authorize/rules.js';
+import { parseRules, type Rules } from '../rules/rules.js';
 
 /**
  * Limits far above what a few seconds of load can reach, so almost every request runs the whole

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import type { RulesConfig } from '../authorize/rules-schema.js';
+import type { RulesConfig } from '../rules/schema.js';
 import { generateSealKeyPair } from '../card/index.js';
 import { parseNodeConfig } from '../node/config.js';
 import { initNode } from '../node/init.js';

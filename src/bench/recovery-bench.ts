@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, createServer, connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { defaultRules } from '../authorize/rules-default.js';
+import { defaultRules } from '../rules/defaults.js';
 import { Journal } from '../journal/journal.js';
 import { backupJournal } from '../journal/backup.js';
 import { restoreJournal } from '../journal/restore.js';

@@ -1,4 +1,4 @@
-import { parseRules, type Rules } from '../authorize/rules.js';
+import { parseRules, type Rules } from '../rules/rules.js';
 
 /**
  * The demo store's offline rules: tight enough that a day's trading meets every rule, with numbers a

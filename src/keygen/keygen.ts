@@ -7,7 +7,7 @@ import { CENTRE_SIGNING_KEY_FILE, CENTRE_SIGNING_PUBLIC_KEY_FILE, writeCentreKey
 import { EdgepayError } from '../errors.js';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
 import { generateNodeKeyPair } from '../replication/keys.js';
-import { RULES_KEY_FILE, RULES_PUBLIC_KEY_FILE, writeRulesKeyPair } from '../replication/rules-keys.js';
+import { RULES_KEY_FILE, RULES_PUBLIC_KEY_FILE, writeRulesKeyPair } from '../rules/keys.js';
 
 /*
  * Every key a fleet needs, from one entry point and from the generators the rest of edgepay already

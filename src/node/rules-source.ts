@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { defaultRules, parseRules, type Rules } from '../authorize/index.js';
 import { BadInputError, EdgepayError } from '../errors.js';
-import { loadRulesPublicKey } from '../replication/rules-keys.js';
-import { distributedRulesPathOf, readDistributedRules } from '../replication/rules-store.js';
+import { loadRulesPublicKey } from '../rules/keys.js';
+import { distributedRulesPathOf, readDistributedRules } from '../rules/store.js';
 import type { NodeConfig } from './config.js';
 
 /** The node's offline rules: its rules file when configured, the documented defaults otherwise. */

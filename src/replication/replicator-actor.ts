@@ -11,7 +11,7 @@ import type { ReplicatorSettings } from './config.js';
 import { ReplicationError } from './errors.js';
 import { ExposureFeed } from './exposure-feed.js';
 import { Replicator } from './replicator.js';
-import { RulesPusher } from './rules-pusher.js';
+import { RulesPusher } from '../rules/pusher.js';
 import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from './replicator-protocol.js';
 
 /*

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Rules } from '../authorize/rules.js';
+import type { Rules } from '../rules/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { sqliteFiles } from '../journal/files.js';
 import { JournalReader } from '../journal/journal-reader.js';

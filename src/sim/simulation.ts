@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRules } from '../authorize/rules.js';
+import { parseRules } from '../rules/rules.js';
 import { checkNoCardNumbersAtRest } from '../audit/card-data-check.js';
 import { type CheckResult, type PosPayment, checkExposure, checkJournalChain, checkLedger, checkReplicas, checkTotals, comparePayments, readJournal, readSqliteSales } from '../audit/store-checks.js';
 import { Centre } from '../central/centre.js';

@@ -6,7 +6,7 @@ import type { ExposureView } from '../authorize/exposure-view.js';
 import { type PeerApproval, PeerExposure, storeExposure } from '../authorize/peer-exposure.js';
 import type { PeerIgnoredCounts } from '../authorize/peer-plausibility.js';
 import { decideFollowUp } from '../authorize/follow-up.js';
-import type { Rules } from '../authorize/rules.js';
+import type { Rules } from '../rules/rules.js';
 import { EdgepayError } from '../errors.js';
 import { type EntryDraft, type JournalEntry, NO_CARD_BIN } from '../journal/entry.js';
 import { GroupCommit, type GroupCommitOptions, type Settled } from '../journal/group-commit.js';

@@ -1,6 +1,6 @@
 import { type CardCheckInput, cardDecline } from '../authorize/card-checks.js';
 import type { Decision } from '../authorize/codes.js';
-import type { Rules } from '../authorize/rules.js';
+import type { Rules } from '../rules/rules.js';
 import type { AuthorizationRequest } from './requests.js';
 
 export type OnlineAnswer = NonNullable<AuthorizationRequest['online']>;

@@ -1,5 +1,5 @@
 import { ExposureState } from '../authorize/exposure.js';
-import type { Rules } from '../authorize/rules.js';
+import type { Rules } from '../rules/rules.js';
 import type { Journal } from '../journal/journal.js';
 
 /**

@@ -12,8 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import { parseRules } from '../authorize/rules.js';
-import { defaultRulesConfig } from '../authorize/rules-default.js';
+import { parseRules } from '../rules/rules.js';
+import { defaultRulesConfig } from '../rules/defaults.js';
 import type { CardFacts } from '../card/card-facts.js';
 import { tokenizePan } from '../card/capture.js';
 import { withLuhnDigit } from '../card/luhn.js';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultRules } from '../authorize/rules-default.js';
+import { defaultRules } from '../rules/defaults.js';
 import { isEdgepayError } from '../errors.js';
 import { GENESIS_HASH } from '../journal/entry.js';
 import { sqliteFiles } from '../journal/files.js';

@@ -2,7 +2,7 @@ import type { AnyReplyOf, Protocol } from '../../actors/typed-protocol.js';
 import type { Decision } from '../../authorize/codes.js';
 import type { PeerApproval } from '../../authorize/peer-exposure.js';
 import type { PeerIgnoredCounts } from '../../authorize/peer-plausibility.js';
-import type { RulesConfig } from '../../authorize/rules.js';
+import type { RulesConfig } from '../../rules/rules.js';
 import type { ChainHead, ForwardedOutcome } from '../../journal/journal.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
 import type { LatencySnapshot } from '../../observability/latency-buckets.js';

@@ -1,6 +1,6 @@
 // The worker-side module alone: the package index would load pino and prom-client into every actor thread.
 import { runActor } from '../../actors/worker-runtime.js';
-import { parseRules } from '../../authorize/rules.js';
+import { parseRules } from '../../rules/rules.js';
 import { Journal } from '../../journal/journal.js';
 import { LatencyBuckets } from '../../observability/latency-buckets.js';
 import { Authorizer } from '../../standin/index.js';

@@ -2,8 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openPrivateFile } from '../platform/private-files.js';
-import { ReplicationError } from './errors.js';
-import { type OpenedRules, type RulesScope, openRulesMessage } from './rules-message.js';
+import { ReplicationError } from '../replication/errors.js';
+import { type OpenedRules, type RulesScope, openRulesMessage } from './message.js';
 
 /**
  * The last rules message a node accepted, kept verbatim (rules and signature) in

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type { RulesConfig } from '../authorize/rules.js';
-import type { ReplicationLog } from './log.js';
-import { RULES_REJECT_REASONS, type RulesRejectReason, type RulesScope, openRulesMessage } from './rules-message.js';
-import { readDistributedRules, writeDistributedRules } from './rules-store.js';
+import type { RulesConfig } from './rules.js';
+import type { ReplicationLog } from '../replication/log.js';
+import { RULES_REJECT_REASONS, type RulesRejectReason, type RulesScope, openRulesMessage } from './message.js';
+import { readDistributedRules, writeDistributedRules } from './store.js';
 
 export interface RulesReceiverOptions {
   readonly scope: RulesScope;

@@ -1,7 +1,7 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
-import { type Rules, type RulesConfig, parseRules } from '../authorize/rules.js';
+import { type Rules, type RulesConfig, parseRules } from './rules.js';
 import { isEdgepayError } from '../errors.js';
-import { canonicalJson } from './rules-canonical.js';
+import { canonicalJson } from './canonical.js';
 
 /**
  * A rules message, published retained (QoS 1) on `edgepay/v1/<fleet>/<store>/rules`:

@@ -1,9 +1,9 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
 import type { BrokerTlsOptions } from '../platform/broker-tls.js';
-import { RulesPublishError } from './rules-errors.js';
-import { openRulesMessage } from './rules-message.js';
-import { StoreTopics } from './topics.js';
+import { RulesPublishError } from './errors.js';
+import { openRulesMessage } from './message.js';
+import { StoreTopics } from '../replication/topics.js';
 
 export interface PublishRulesOptions {
   readonly brokerUrl: string;

@@ -1,8 +1,8 @@
 import { BadInputError } from '../errors.js';
-import { completenessProblems, problemsFromIssues } from './rules-problems.js';
-import { rulesSchema, type ParsedRulesConfig } from './rules-schema.js';
+import { completenessProblems, problemsFromIssues } from './problems.js';
+import { rulesSchema, type ParsedRulesConfig } from './schema.js';
 
-export type { RulesConfig } from './rules-schema.js';
+export type { RulesConfig } from './schema.js';
 
 /**
  * Maps keyed by currency code. They have no prototype, so a request for currency "constructor" or

@@ -1,6 +1,6 @@
-import type { RulesConfig } from '../authorize/rules.js';
+import type { RulesConfig } from './rules.js';
 import type { SetRulesResult } from '../node/actors/journal-writer-protocol.js';
-import type { ReplicationLog } from './log.js';
+import type { ReplicationLog } from '../replication/log.js';
 
 const RETRY_MS = 500;
 
