@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Journal, lockOwner } from '../src/journal/index.js';
 import { journalPathOf } from '../src/node/config.js';
 import { initNode } from '../src/node/init.js';
-import { readJournalIdentity } from '../src/node/journal-presence.js';
+import { readJournalIdentity } from '../src/journal/file-identity.js';
 import { NodeRuntime } from '../src/node/runtime.js';
 import { runCli } from './support/cli.js';
 import { authorizationDraft } from './support/drafts.js';

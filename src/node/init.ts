@@ -6,7 +6,7 @@ import { Journal } from '../journal/journal.js';
 import { storageError } from '../journal/storage-errors.js';
 import { makePrivateDirectory } from '../platform/private-files.js';
 import { type NodeConfig, journalPathOf } from './config.js';
-import { readJournalIdentity } from './journal-presence.js';
+import { readJournalIdentity } from '../journal/file-identity.js';
 
 export interface NodeInitResult {
   readonly nodeId: string;

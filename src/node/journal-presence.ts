@@ -1,43 +1,8 @@
 import { existsSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
-import { storedNodeId } from '../journal/identity.js';
+import { readJournalNodeId } from '../journal/file-identity.js';
 import { lockOwner } from '../journal/lock.js';
-import { openExistingDatabase } from '../journal/open-existing.js';
-import { storageError } from '../journal/storage-errors.js';
 import { type NodeConfig, journalPathOf } from './config.js';
-
-/** Who a journal file says it belongs to, and how many entries it holds; nothing is written. */
-export interface JournalIdentity {
-  /** undefined: the file holds no node's journal (an empty file, another SQLite database). */
-  readonly nodeId: string | undefined;
-  readonly entries: number;
-}
-
-/** The journal's identity alone: no count, which walks the whole table (100 ms on a million entries). */
-export function readJournalNodeId(path: string): string | undefined {
-  return withJournalFile(path, (db) => storedNodeId(db));
-}
-
-export function readJournalIdentity(path: string): JournalIdentity {
-  return withJournalFile(path, (db) => {
-    const nodeId = storedNodeId(db);
-    // A journal stamped with an identity has its entries table (both are made by its first migration).
-    const entries = nodeId === undefined ? 0 : (db.prepare('SELECT count(*) FROM entries').pluck().get() as number);
-    return { nodeId, entries };
-  });
-}
-
-function withJournalFile<T>(path: string, read: (db: ReturnType<typeof openExistingDatabase>) => T): T {
-  const db = openExistingDatabase(path);
-  try {
-    db.pragma('query_only = ON');
-    return read(db);
-  } catch (cause) {
-    throw storageError(cause, path);
-  } finally {
-    db.close();
-  }
-}
 
 /**
  * Refuses to start a node whose journal is not there, is not its own, or is held by another

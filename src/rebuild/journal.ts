@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EdgepayError } from '../errors.js';
@@ -8,11 +7,11 @@ import { type ImportResult, importVerifiedEntries } from '../journal/import.js';
 import { Journal } from '../journal/journal.js';
 import { entriesFrom, verifyChain } from '../journal/verify.js';
 import { JournalLock } from '../journal/lock.js';
+import { type ExistingJournal, inspectJournalPath } from '../journal/file-identity.js';
 import { makePrivateDirectory } from '../platform/private-files.js';
 import { RebuildError } from './errors.js';
 
-/** What sits at the journal path before the rebuild. */
-export type ExistingJournal = { readonly kind: 'none' } | { readonly kind: 'journal'; readonly entries: number; readonly nodeId: string | undefined } | { readonly kind: 'unreadable'; readonly reason: string };
+export type { ExistingJournal } from '../journal/file-identity.js';
 
 /**
  * Takes the journal's lock for the whole rebuild (a node started meanwhile fails with
@@ -24,7 +23,7 @@ export function claimJournalPath(path: string, force: boolean): { readonly lock:
   makePrivateDirectory(dirname(path));
   const lock = JournalLock.acquire(path);
   try {
-    const existing = inspectExisting(path);
+    const existing = inspectJournalPath(path);
     if (!force && existing.kind !== 'none' && !(existing.kind === 'journal' && existing.entries === 0)) {
       const what = existing.kind === 'journal' ? `a journal with ${existing.entries} entries` : `an unreadable file (${existing.reason})`;
       throw new RebuildError('EDGEPAY_REBUILD_REFUSED', `${path} already holds ${what}; use --force to move it aside and rebuild anyway`, { path, existing });
@@ -76,33 +75,5 @@ export function openCheck(path: string, nodeId: string, onProgress?: (checked: n
     onProgress?.(report.checked, total);
   } finally {
     journal.close();
-  }
-}
-
-function inspectExisting(path: string): ExistingJournal {
-  if (!existsSync(path)) return { kind: 'none' };
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch (cause) {
-    return { kind: 'unreadable', reason: (cause as Error).message };
-  }
-  try {
-    const entries = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
-    const meta = db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as { value: string } | undefined;
-    return { kind: 'journal', entries, nodeId: meta?.value };
-  } catch (cause) {
-    // An empty file (zero bytes) has no tables yet; it holds nothing to lose.
-    return isEmptyDatabase(db) ? { kind: 'journal', entries: 0, nodeId: undefined } : { kind: 'unreadable', reason: (cause as Error).message };
-  } finally {
-    db.close();
-  }
-}
-
-function isEmptyDatabase(db: Database.Database): boolean {
-  try {
-    return db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() === 0;
-  } catch {
-    return false;
   }
 }
