@@ -4,7 +4,7 @@ import type { ReplyOf } from '../src/actors/typed-protocol.js';
 import type { ChainHead } from '../src/journal/journal.js';
 import type { NodeActorCall, NodeActors } from '../src/node/actor-directory.js';
 import type { ReaderStatus } from '../src/reader/reader-actor-protocol.js';
-import type { QuorumResult } from '../src/replication/quorum.js';
+import type { QuorumResult } from '../src/replication/peers/quorum.js';
 import type { Outcome } from '../src/standin/index.js';
 import { fixture } from './fixtures/actors/runtime.js';
 

@@ -17,7 +17,7 @@ import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';
 import { Uplink } from '../src/reconcile/uplink.js';
-import { signEntry } from '../src/replication/envelope.js';
+import { signEntry } from '../src/replication/wire/envelope.js';
 import { generateNodeKeyPair } from '../src/replication/keys.js';
 import { startBroker } from './support/brokers.js';
 import { authorizationDraft } from './support/drafts.js';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { answerTopic, authorizeTopic, uplinkTopic } from '../src/central/centre-topics.js';
 import { ownBytes } from '../src/platform/thread-bytes.js';
-import { CentreRelay, MAX_HELD_ANSWERS, MAX_HELD_ANSWER_BYTES, MAX_TAKE_WAIT_MS } from '../src/replication/centre-relay.js';
-import type { MqttPort, PublishOptions } from '../src/replication/port.js';
+import { CentreRelay, MAX_HELD_ANSWERS, MAX_HELD_ANSWER_BYTES, MAX_TAKE_WAIT_MS } from '../src/replication/broker/centre-relay.js';
+import type { MqttPort, PublishOptions } from '../src/replication/broker/port.js';
 import { silentLog } from '../src/replication/log.js';
 
 /*
- * The centre link's traffic on the replicator's connection (src/replication/centre-relay.ts): what
+ * The centre link's traffic on the replicator's connection (src/replication/broker/centre-relay.ts): what
  * it lets out, and how it hands the centre's answers to the uplink. Over real brokers and
  * processes: test/centre-tls.test.ts and test/centre-answer-signatures.test.ts.
  */

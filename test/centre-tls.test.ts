@@ -17,7 +17,7 @@ import { useTempDir } from './support/tmp.js';
  * The centre process on mqtts:// to a broker whose certificate comes from a private CA, presenting
  * its own client certificate; a node reaching it over the same TLS listener with its certificate.
  * The broker makes a certificate's name the client id there, so the node's replication and its
- * centre traffic share one connection (src/replication/centre-relay.ts): two would take turns
+ * centre traffic share one connection (src/replication/broker/centre-relay.ts): two would take turns
  * taking the session from each other.
  */
 

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tokenizePan, withLuhnDigit } from '../src/card/index.js';
 import { Journal, NO_CARD_BIN, canonicalEncoding, entryHash, verifyChain } from '../src/journal/index.js';
-import { entryJsonSchema, fromEntryJson, toEntryJson } from '../src/replication/entry-wire.js';
+import { entryJsonSchema, fromEntryJson, toEntryJson } from '../src/replication/wire/entry-wire.js';
 import { cardFacts, TEST_TOKEN_KEY } from './support/cards.js';
 import { runCli } from './support/cli.js';
 import { openStandIn } from './support/stand-in.js';

@@ -3,22 +3,22 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { CONTROL_CONTEXTS, controlSignedBytes } from '../src/replication/control-codec.js';
-import { Counters } from '../src/replication/counters.js';
+import { CONTROL_CONTEXTS, controlSignedBytes } from '../src/replication/wire/control-codec.js';
+import { Counters } from '../src/replication/wire/counters.js';
 import { type KeyRing, generateNodeKeyPair } from '../src/replication/keys.js';
 import { silentLog } from '../src/replication/log.js';
-import { type NodeStatus, type OpenedControl, openAck, openRepairRequest, openStatus, sealAck, sealRepairRequest, sealStatus } from '../src/replication/messages.js';
-import type { MqttPort } from '../src/replication/port.js';
-import { RepairAnswerer } from '../src/replication/repair-answerer.js';
-import { RepairBuckets } from '../src/replication/repair-budget.js';
-import { RepairPlanner } from '../src/replication/repair-planner.js';
-import { openReplicaDatabase } from '../src/replication/replica-db.js';
-import { ReplicaStore } from '../src/replication/replica-store.js';
-import { StatusReporter } from '../src/replication/status.js';
-import { StoredSessionFloor } from '../src/replication/status-session.js';
-import { MAX_FUTURE_SKEW_MS, MAX_SESSION_LEAD_MS, StatusFreshness, compareStatusOrder } from '../src/replication/status-order.js';
-import { Subscriber } from '../src/replication/subscriber.js';
-import { StoreTopics } from '../src/replication/topics.js';
+import { type NodeStatus, type OpenedControl, openAck, openRepairRequest, openStatus, sealAck, sealRepairRequest, sealStatus } from '../src/replication/wire/messages.js';
+import type { MqttPort } from '../src/replication/broker/port.js';
+import { RepairAnswerer } from '../src/replication/repair/repair-answerer.js';
+import { RepairBuckets } from '../src/replication/repair/repair-budget.js';
+import { RepairPlanner } from '../src/replication/repair/repair-planner.js';
+import { openReplicaDatabase } from '../src/replication/replicas/replica-db.js';
+import { ReplicaStore } from '../src/replication/replicas/replica-store.js';
+import { StatusReporter } from '../src/replication/peers/status.js';
+import { StoredSessionFloor } from '../src/replication/peers/status-session.js';
+import { MAX_FUTURE_SKEW_MS, MAX_SESSION_LEAD_MS, StatusFreshness, compareStatusOrder } from '../src/replication/peers/status-order.js';
+import { Subscriber } from '../src/replication/replicas/subscriber.js';
+import { StoreTopics } from '../src/replication/wire/topics.js';
 
 /*
  * The signed control messages (status, ack, repair request) on their own: what seals opens, and

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { custodianOf, custodyOf } from '../src/replication/custody.js';
+import { custodianOf, custodyOf } from '../src/replication/peers/custody.js';
 
 const ids = fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), { minLength: 2, maxLength: 8 });
 
@@ -55,7 +55,7 @@ describe('custody by rendezvous hashing', () => {
 
 describe('liveness and custody on one node', () => {
   it('takes custody of a peer silent past the deadline, and gives it back when the peer speaks again', async () => {
-    const { Liveness } = await import('../src/replication/liveness.js');
+    const { Liveness } = await import('../src/replication/peers/liveness.js');
     const views = ['a', 'b', 'c'].map(
       (self) =>
         new Liveness(

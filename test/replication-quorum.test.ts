@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QuorumTracker } from '../src/replication/quorum.js';
+import { QuorumTracker } from '../src/replication/peers/quorum.js';
 
 describe('quorum acknowledgement tracker', () => {
   it('ends the wait as soon as more than half of the reachable peers hold the entry', async () => {

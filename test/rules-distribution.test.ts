@@ -15,7 +15,7 @@ import { encodeRulesMessage, openRulesMessage, rulesSignedBytes } from '../src/r
 import { RulesPusher } from '../src/rules/pusher.js';
 import { RulesReceiver } from '../src/rules/receiver.js';
 import { distributedRulesPathOf, writeDistributedRules } from '../src/rules/store.js';
-import { StoreTopics } from '../src/replication/topics.js';
+import { StoreTopics } from '../src/replication/wire/topics.js';
 import { parseAcl, storeAclForUsers } from './support/brokers.js';
 import { CLI } from './support/cli.js';
 import { newNodeConfigIn, nodeConfigIn } from './support/node.js';

@@ -4,8 +4,8 @@ import type { LedgerBackend } from '../central/ledger-backend.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { verifyChain } from '../journal/verify.js';
-import { openReplicaDatabase } from '../replication/replica-db.js';
-import { ReplicaStore } from '../replication/replica-store.js';
+import { openReplicaDatabase } from '../replication/replicas/replica-db.js';
+import { ReplicaStore } from '../replication/replicas/replica-store.js';
 
 /** What the POS saw for one payment, by its idempotency key. */
 export interface PosPayment {

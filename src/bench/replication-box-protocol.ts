@@ -2,7 +2,7 @@ import type { CardFacts } from '../card/card-facts.js';
 import type { JournalEntry } from '../journal/entry.js';
 import type { ReplicationConfig } from '../replication/config.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
-import type { ReplicaHead } from '../replication/replica-store.js';
+import type { ReplicaHead } from '../replication/replicas/replica-store.js';
 import type { RawStreamsPlan, RawStreamsReceived, RawStreamsSent } from './replication-raw-streams.js';
 
 /** What one box (one node of the store: journal, authorizer, replicator) is started with. */

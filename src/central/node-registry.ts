@@ -1,5 +1,5 @@
 import { type KeyObject, verify } from 'node:crypto';
-import { signedBytes } from '../replication/envelope.js';
+import { signedBytes } from '../replication/wire/envelope.js';
 import { parsePublicKey } from '../replication/keys.js';
 import type { ForwardBatch } from './batch.js';
 

@@ -13,7 +13,7 @@ import type { LedgerBackend } from '../central/ledger-backend.js';
 import type { CardStanding } from '../central/plan.js';
 import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
-import { readPassword } from '../replication/mqtt-link.js';
+import { readPassword } from '../replication/broker/mqtt-link.js';
 import { loadBrokerTls } from '../platform/broker-tls.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { checkCentreConfigFile, withCredentialsDir } from '../config-check/index.js';

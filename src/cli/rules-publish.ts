@@ -9,7 +9,7 @@ import { RulesPublishError } from '../rules/errors.js';
 import { loadRulesSigningKey, writeRulesKeyPair } from '../rules/keys.js';
 import { encodeRulesMessage } from '../rules/message.js';
 import { publishRules } from '../rules/publisher.js';
-import { assertTopicId } from '../replication/topics.js';
+import { assertTopicId } from '../replication/wire/topics.js';
 import { EXIT } from './exit-codes.js';
 import { parsePositiveInt } from './journal-commands.js';
 

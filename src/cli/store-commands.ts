@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { replaceFileWhole } from '../platform/replace-file.js';
-import { type AclUserRole, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker-acl.js';
+import { type AclUserRole, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker/broker-acl.js';
 import { ReplicationError } from '../replication/errors.js';
 import { EXIT } from './exit-codes.js';
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { PeerApproval } from '../authorize/peer-exposure.js';
 import { replicasPathOf } from '../replication/config.js';
-import { readApprovalsSince } from '../replication/replica-approvals.js';
+import { readApprovalsSince } from '../replication/replicas/replica-approvals.js';
 import type { NodeConfig } from './config.js';
 
 /**

@@ -1,6 +1,6 @@
 import { GENESIS_HASH } from '../journal/entry.js';
-import type { RejectReason } from '../replication/counters.js';
-import { type VerifiedEntry, openMessage } from '../replication/envelope.js';
+import type { RejectReason } from '../replication/wire/counters.js';
+import { type VerifiedEntry, openMessage } from '../replication/wire/envelope.js';
 import type { KeyRing } from '../replication/keys.js';
 
 export type OfferOutcome = 'stored' | 'duplicate' | 'foreign' | 'rejected';

@@ -1,7 +1,7 @@
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
 import { loadBrokerTls } from '../platform/broker-tls.js';
 import type { ReplicationConfig } from '../replication/config.js';
-import { readPassword } from '../replication/mqtt-link.js';
+import { readPassword } from '../replication/broker/mqtt-link.js';
 import { RebuildError } from './errors.js';
 
 export interface RebuildLinkOptions {

@@ -13,7 +13,7 @@ import { type ExistingJournal, claimJournalPath, installRebuilt, openCheck } fro
 import { closeRebuildLink, openRebuildLink, subscribeAll } from './link.js';
 import { type RebuildReport, judge } from './report.js';
 import { type CollectProgress, DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './session.js';
-import { StoreTopics, assertTopicId } from '../replication/topics.js';
+import { StoreTopics, assertTopicId } from '../replication/wire/topics.js';
 
 export interface RebuildOptions {
   readonly nodeId: string;

@@ -4,7 +4,7 @@ import { loadCentrePublicKey } from '../central/centre-keys.js';
 import type { AnswerRejectReason } from './answer-check.js';
 import { EdgepayError } from '../errors.js';
 import type { NodeConfig } from '../node/config.js';
-import { readPassword } from '../replication/mqtt-link.js';
+import { readPassword } from '../replication/broker/mqtt-link.js';
 import { loadBrokerTls } from '../platform/broker-tls.js';
 import { openEmbeddedCentre } from './embedded-centre.js';
 import { forwardingIdentity } from './forwarding-identity.js';

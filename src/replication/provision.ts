@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
 import { generateNodeKeyPair } from './keys.js';
-import { assertTopicId } from './topics.js';
+import { assertTopicId } from './wire/topics.js';
 
 export interface ProvisionedNode {
   readonly nodeId: string;

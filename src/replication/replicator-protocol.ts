@@ -1,9 +1,9 @@
 import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
 import type { NodeConfig } from '../node/config.js';
-import type { CentreAnswers } from './centre-relay.js';
+import type { CentreAnswers } from './broker/centre-relay.js';
 import type { ReplicationConfig, ReplicatorTuning } from './config.js';
-import type { SharedApprovals } from './replica-approvals.js';
-import type { QuorumResult } from './quorum.js';
+import type { SharedApprovals } from './replicas/replica-approvals.js';
+import type { QuorumResult } from './peers/quorum.js';
 import type { ReplicatorStatus } from './replicator.js';
 
 /**

@@ -8,7 +8,7 @@ import type { KeyRing } from '../replication/keys.js';
 import { type RebuildLink, rebuildOver } from '../rebuild/rebuild.js';
 import type { RebuildReport } from '../rebuild/report.js';
 import { DEFAULT_REBUILD_TUNING, type RebuildTimer } from '../rebuild/session.js';
-import type { StoreTopics } from '../replication/topics.js';
+import type { StoreTopics } from '../replication/wire/topics.js';
 import type { SimNetwork } from './network.js';
 import type { SimScheduler } from './scheduler.js';
 import type { SimNode } from './sim-node.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { EdgepayError } from '../errors.js';
 import { freePort } from '../platform/free-port.js';
 import { type BrokerTlsMaterial, brokerTlsMaterial, withListeners } from './mosquitto-tls.js';
-import { ACL_TEMPLATE_FILE } from '../replication/broker-acl.js';
+import { ACL_TEMPLATE_FILE } from '../replication/broker/broker-acl.js';
 import { type BrokerAclScope, storeAclForUsers } from './store-acl.js';
 
 /*

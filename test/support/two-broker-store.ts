@@ -15,7 +15,7 @@ import { type StoreNode, startStoreNode } from '../../src/demo/store/store-node.
 import { freePort } from '../../src/platform/free-port.js';
 import { createMemoryCredentials } from '../../src/platform/memory-credentials.js';
 import { SIM_HOT_PAN } from '../../src/reader/simulator/cards.js';
-import { DEFAULT_BRIDGE_USER, DEFAULT_PEER_BRIDGE_USER } from '../../src/replication/broker-acl.js';
+import { DEFAULT_BRIDGE_USER, DEFAULT_PEER_BRIDGE_USER } from '../../src/replication/broker/broker-acl.js';
 import { peersOf, provisionNodeKeys } from '../../src/replication/provision.js';
 import { type MosquittoServer, startMosquittoServer } from '../../src/testing/mosquitto-server.js';
 import { type PostgresServer, startPostgres } from '../../src/testing/postgres-server.js';

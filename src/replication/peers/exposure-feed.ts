@@ -1,4 +1,4 @@
-import type { JournalEntry } from '../journal/entry.js';
+import type { JournalEntry } from '../../journal/entry.js';
 
 export interface PeerEntriesMessage {
   readonly approvals: { origin: string; seq: number; token: string; currency: string; amountMinor: number; wallMs: number }[];

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import { entryHash } from '../journal/canonical.js';
-import { GENESIS_HASH } from '../journal/entry.js';
-import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from '../journal/row.js';
-import type { ChainProblem, VerifyReport } from '../journal/verify.js';
+import { entryHash } from '../../journal/canonical.js';
+import { GENESIS_HASH } from '../../journal/entry.js';
+import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from '../../journal/row.js';
+import type { ChainProblem, VerifyReport } from '../../journal/verify.js';
 
 /**
  * The journal's verify, for one origin's replica: contiguous from 1, each entry linked to its

@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
-import { entryRow } from '../journal/entry-builder.js';
-import { GENESIS_HASH, type JournalEntry } from '../journal/entry.js';
-import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from '../journal/row.js';
-import type { VerifyReport } from '../journal/verify.js';
-import type { HeldEntry, VerifiedEntry } from './envelope.js';
-import { ReplicationError } from './errors.js';
+import { entryRow } from '../../journal/entry-builder.js';
+import { GENESIS_HASH, type JournalEntry } from '../../journal/entry.js';
+import { ENTRY_COLUMNS, type EntryRow, rowToEntry } from '../../journal/row.js';
+import type { VerifyReport } from '../../journal/verify.js';
+import type { HeldEntry, VerifiedEntry } from '../wire/envelope.js';
+import { ReplicationError } from '../errors.js';
 import { DEFAULT_PENDING_LIMITS, PendingBuffer, type PendingLimits } from './pending.js';
 import { type SharedApprovals, readApprovalsSince } from './replica-approvals.js';
 import { verifyReplicaChain } from './replica-verify.js';

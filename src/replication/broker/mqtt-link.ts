@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
-import { loadBrokerTls } from '../platform/broker-tls.js';
-import type { ReplicatorSettings, ReplicatorTuning } from './config.js';
-import { ReplicationError } from './errors.js';
+import { loadBrokerTls } from '../../platform/broker-tls.js';
+import type { ReplicatorSettings, ReplicatorTuning } from '../config.js';
+import { ReplicationError } from '../errors.js';
 import type { MqttPort, PublishOptions } from './port.js';
-import type { WillMessage } from './status.js';
+import type { WillMessage } from '../peers/status.js';
 
 /** Sets the last will the broker publishes for the next connection, if it ends uncleanly. */
 export function setWill(client: MqttClient, will: WillMessage): void {

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { type Clock, monotonicMs } from '../platform/clock.js';
-import type { ReplicationLog } from './log.js';
-import { type NodeStatus, sealStatus } from './messages.js';
-import type { MqttPort } from './port.js';
+import { type Clock, monotonicMs } from '../../platform/clock.js';
+import type { ReplicationLog } from '../log.js';
+import { type NodeStatus, sealStatus } from '../wire/messages.js';
+import type { MqttPort } from '../broker/port.js';
 import type { SessionFloor } from './status-session.js';
 
 export interface StatusOptions {

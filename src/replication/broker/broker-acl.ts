@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { packagePath } from '../platform/modules.js';
-import { ReplicationError } from './errors.js';
-import { assertTopicId } from './topics.js';
-import { ID_RULE, isId } from '../ids.js';
+import { packagePath } from '../../platform/modules.js';
+import { ReplicationError } from '../errors.js';
+import { assertTopicId } from '../wire/topics.js';
+import { ID_RULE, isId } from '../../ids.js';
 
 /*
  * The store broker's ACL, written from the shipped template (brokers/acl.template) for one store.

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { PeerApproval } from '../authorize/peer-exposure.js';
+import type { PeerApproval } from '../../authorize/peer-exposure.js';
 
 /**
  * An offline approval taken by another node of the store, as its replica shows it: signed by its
