@@ -11,7 +11,7 @@ import { roundTo } from './latency.js';
 import { machineInfo } from './machine.js';
 import { checkSeconds } from './options.js';
 import { type BenchBroker, startBenchBroker } from './replication-broker.js';
-import { epochNowMs } from './replication-box-protocol.js';
+import { epochNowMs } from './epoch-now.js';
 import { BenchFleet, RAW_WINDOW, REPLICATOR_WINDOW } from './replication-fleet.js';
 import { onInterrupt } from './replication-interrupt.js';
 import { writeBurst, writePaced } from './replication-load.js';

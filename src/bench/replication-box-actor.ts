@@ -10,7 +10,7 @@ import { Authorizer } from '../standin/authorizer.js';
 import { BENCH_CURRENCY, benchRules } from './bench-rules.js';
 import { ratePerSecond } from './latency.js';
 import type { BoxEvents, BoxHeads, BoxInit, BoxLogTally, BoxPacedWrites, BoxReply, BoxRequest, BoxVerify, BoxWrites } from './replication-box-protocol.js';
-import { epochNowMs } from './replication-box-protocol.js';
+import { epochNowMs } from './epoch-now.js';
 import { RawStreams } from './replication-raw-streams.js';
 
 /*

@@ -86,7 +86,3 @@ export type BoxRequest =
   | { readonly type: 'log' };
 
 export type BoxReply = JournalEntry | RawStreamsSent | RawStreamsReceived | BoxWrites | BoxPacedWrites | BoxEvents | BoxHeads | ReplicatorStatus | BoxVerify | BoxLogTally | { readonly ok: true };
-
-export function epochNowMs(): number {
-  return performance.timeOrigin + performance.now();
-}

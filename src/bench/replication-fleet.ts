@@ -7,7 +7,7 @@ import type { JournalEntry } from '../journal/entry.js';
 import { type ProvisionedNode, peersOf, provisionNodeKeys } from '../replication/provision.js';
 import type { ReplicatorStatus } from '../replication/replicator.js';
 import type { BoxEvents, BoxHeads, BoxLogTally, BoxPacedWrites, BoxReply, BoxRequest, BoxVerify, BoxWrites } from './replication-box-protocol.js';
-import { epochNowMs } from './replication-box-protocol.js';
+import { epochNowMs } from './epoch-now.js';
 import { LagTracker } from './replication-tracker.js';
 
 /** The node configuration's default inflightWindow: the replicator as a store runs it. */

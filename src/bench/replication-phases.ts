@@ -2,7 +2,7 @@ import { ratePerSecond, roundTo } from './latency.js';
 import type { BenchFleet } from './replication-fleet.js';
 import type { WriteResult } from './replication-load.js';
 import type { ReplicationPhase } from './replication-report.js';
-import { epochNowMs } from './replication-box-protocol.js';
+import { epochNowMs } from './epoch-now.js';
 import type { PhaseIntake } from './replication-tracker.js';
 
 /** A phase whose entries are not everywhere by then is reported as a failure, not waited for. */

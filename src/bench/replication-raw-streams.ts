@@ -1,5 +1,5 @@
 import type { MqttClient } from 'mqtt';
-import { epochNowMs } from './replication-box-protocol.js';
+import { epochNowMs } from './epoch-now.js';
 import { openRawClient, subscribeRaw } from './replication-raw.js';
 
 export interface RawStreamsPlan {

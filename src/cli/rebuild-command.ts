@@ -4,11 +4,20 @@ import { type InstallProgress, type RebuildOptions, rebuildFromPeers } from '../
 import { RebuildError } from '../rebuild/errors.js';
 import { type RebuildReport, describeMissing } from '../rebuild/report.js';
 import { EXIT } from './exit-codes.js';
-import type { RebuildCommandOptions } from './rebuild-registration.js';
 import { PROGRESS_LINE_EVERY_MS, type Progress, type ProgressStream, startCount, startProgress } from './progress.js';
 
-export type { RebuildCommandOptions } from './rebuild-registration.js';
-export { registerRebuildCommand } from './rebuild-registration.js';
+/** The options of `node rebuild` as commander parses them (rebuild-registration.ts). */
+export interface RebuildCommandOptions {
+  readonly fromPeers: boolean;
+  readonly config: string;
+  readonly timeoutS: number;
+  readonly force?: boolean;
+  readonly keepExisting?: boolean;
+  readonly acceptIncomplete?: boolean;
+  readonly evenIfOnline?: boolean;
+  readonly originKey?: string;
+  readonly json?: boolean;
+}
 
 type Output = ProgressStream;
 

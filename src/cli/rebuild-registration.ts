@@ -1,22 +1,11 @@
 import type { Command } from 'commander';
 import { parsePositiveInt } from './number-options.js';
+import type { RebuildCommandOptions } from './rebuild-command.js';
 
 /*
  * The command's options alone: its body (rebuild-command.ts) loads the MQTT client and the
  * replication code, which `node run`, registered beside it, must not wait for at every start.
  */
-
-export interface RebuildCommandOptions {
-  readonly fromPeers: boolean;
-  readonly config: string;
-  readonly timeoutS: number;
-  readonly force?: boolean;
-  readonly keepExisting?: boolean;
-  readonly acceptIncomplete?: boolean;
-  readonly evenIfOnline?: boolean;
-  readonly originKey?: string;
-  readonly json?: boolean;
-}
 
 /** Adds `edgepay node rebuild` under the `node` command. */
 export function registerRebuildCommand(nodeCommand: Command): void {

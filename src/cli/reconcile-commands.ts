@@ -6,7 +6,7 @@ import { JournalReader } from '../journal/journal-reader.js';
 import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.js';
 import { type CentreConnection, connectToCentre } from '../reconcile/centre-connection.js';
 import { type CentreSide, type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
-import { centreSideOverMqtt } from './reconcile-status.js';
+import { type WithCentre, centreSideOverMqtt } from './reconcile-status.js';
 import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { entryDifferences } from '../reconcile/entry-differences.js';
@@ -112,8 +112,6 @@ export function registerReconcileCommands(program: Command): void {
       }
     });
 }
-
-export type WithCentre = NodeConfig & { readonly centre: NonNullable<NodeConfig['centre']> };
 
 function withCentre(config: NodeConfig): WithCentre {
   if (config.centre === undefined) {

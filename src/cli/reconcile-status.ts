@@ -5,14 +5,16 @@ import { loadCentrePublicKey } from '../central/centre-keys.js';
 import { decodeCentreAnswer } from '../central/centre-wire.js';
 import { EdgepayError } from '../errors.js';
 import { JournalLock, lockOwner } from '../journal/lock.js';
-import { journalPathOf } from '../node/config.js';
+import { type NodeConfig, journalPathOf } from '../node/config.js';
 import { checkAnswer } from '../reconcile/answer-check.js';
 import { connectToCentre } from '../reconcile/centre-connection.js';
 import type { ReportAnswer } from '../reconcile/mqtt-centre-link.js';
 import type { CentreSide } from '../reconcile/report.js';
 import { CENTRE_REPORT_PATH } from '../reconcile/report-endpoint.js';
 import type { Deadline } from '../reconcile/deadline.js';
-import type { WithCentre } from './reconcile-commands.js';
+
+/** A node configuration that has its centre section. */
+export type WithCentre = NodeConfig & { readonly centre: NonNullable<NodeConfig['centre']> };
 
 /*
  * Where `reconcile status` gets the centre's side over MQTT, without ever taking the running

@@ -3,10 +3,10 @@ import type { Decision } from '../authorize/codes.js';
 import { EdgepayError, type ErrorCode } from '../errors.js';
 import { numericCode, parseCurrency } from '../money/currency.js';
 import type { NodeConfig } from '../node/config.js';
-import type { NodeRuntime } from '../node/runtime.js';
+import type { AskOnce } from '../node/ask-once.js';
 import type { Clock } from '../platform/clock.js';
 import { type CollectedCard, HANDSHAKE_WAIT_MS, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
-import type { Outcome } from '../standin/index.js';
+import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
 import { loadReaderProfile } from '../reader/profile.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Payment, type PaymentRequestBody, type PaymentStatus, isFinal } from './payment.js';
@@ -23,10 +23,20 @@ export interface LaneInfo {
 }
 
 /** What a lane needs of the node: the reader actors, the journal writer's decision, lookups by key. */
-export type LaneRuntime = Pick<NodeRuntime, 'isAccepting' | 'addStopHooks' | 'track' | 'askOnce' | 'decideCaptured' | 'followUp'> & {
+export interface LaneRuntime {
+  /** False once the node stops taking work. */
+  readonly isAccepting: boolean;
+  /** Called once when the node stops accepting work, before it waits for what is in flight. */
+  addStopHooks(hooks: { onStopAccepting(): void }): void;
+  /** Work the node's stop waits for. */
+  track<T>(work: () => Promise<T>): Promise<T>;
+  readonly askOnce: AskOnce;
+  /** The durable decision on a card captured here (the journal writer, with its retries and quorum). */
+  decideCaptured(request: AuthorizationRequest): Promise<Outcome>;
+  followUp(request: FollowUpRequest): Promise<Outcome>;
   /** The committed journal entry under a key, read synchronously: the key's checks and its claim take no turn in between. */
   findEntry(idempotencyKey: string): JournalEntry | null;
-};
+}
 
 /** Codes after which a payment ended without a decision; everything else is a system failure. */
 const ENDED_BY_READER = new Set<string>(['EDGEPAY_READER_LOST', 'EDGEPAY_READER_TIMEOUT', 'EDGEPAY_READER_UNAVAILABLE', 'EDGEPAY_READER_BUSY', 'EDGEPAY_READER_INCOMPATIBLE']);

@@ -15,7 +15,8 @@ import {
 } from '../actors/index.js';
 import type { Registry } from 'prom-client';
 import type { NodeConfig } from './config.js';
-import type { NodeRuntime } from './runtime.js';
+import type { LaneService } from '../lanes/lane-service.js';
+import type { ObservedNode } from '../observability/observed-node.js';
 import type { ActorRegistry } from './registry.js';
 
 /** What every child of the node tree is built with. */
@@ -26,9 +27,16 @@ export interface TreeContext {
   readonly logger: Logger;
   /** Threads booted ahead of need, so a restart does not wait for a thread to boot. */
   readonly spares: SpareThreads;
-  /** The node's doors (payments, lookups), for children that take work in (the POS API). */
-  readonly runtime: NodeRuntime;
+  /** The node as its services see it: the lanes for the POS API, what observability reads. */
+  readonly runtime: NodeDoors;
   readonly promRegistry: Registry;
+}
+
+/** What the node's services (the POS API, observability) get of the running node, and no more. */
+export interface NodeDoors extends ObservedNode {
+  readonly lanes: LaneService;
+  setApiAddress(address: string): void;
+  setObservabilityAddress(address: string): void;
 }
 
 export type TreeNode = (context: TreeContext) => ChildSpec;

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JournalReader } from '../journal/journal-reader.js';
 import { journalPathOf } from '../node/config.js';
-import type { NodeRuntime } from '../node/runtime.js';
+import type { ObservedNode } from './observed-node.js';
 import type { BreakerState } from '../central/online-breaker.js';
 import { MergedHistogram } from './merged-histogram.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from './metric-names.js';
@@ -38,7 +38,7 @@ const PER_NODE = [
   METRICS.onlineBreakerTransitions,
 ].map((spec) => spec.name);
 
-export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): void {
+export function registerNodeMetrics(registry: Registry, runtime: ObservedNode): void {
   // A node restarted in the same process (tests, an embedding) replaces its predecessor's gauges.
   for (const name of PER_NODE) registry.removeSingleMetric(name);
   // Only a node that serves its metrics collects the process's: prom-client's event-loop monitor
@@ -180,7 +180,7 @@ export function registerNodeMetrics(registry: Registry, runtime: NodeRuntime): v
  * centre (the uplink's last round answered) and each peer (heard within the silence limit). A
  * part that does not answer counts as down: it is restarting, or hung.
  */
-function registerLinkMetrics(registry: Registry, runtime: NodeRuntime): void {
+function registerLinkMetrics(registry: Registry, runtime: ObservedNode): void {
   const { config } = runtime;
   new Gauge({
     name: METRICS.healthy.name,
@@ -247,7 +247,7 @@ const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
  * state shown so an alert has a series to watch) and its transitions, counted by the uplink from
  * its own start and added here as they grow, like the counters above.
  */
-function registerOnlineBreakerMetrics(registry: Registry, runtime: NodeRuntime): void {
+function registerOnlineBreakerMetrics(registry: Registry, runtime: ObservedNode): void {
   const breaker = async () => (await runtime.askOnce('uplink', { type: 'status' }, 1_000).catch(() => undefined))?.onlineBreaker;
   new Gauge({
     name: METRICS.onlineBreakerState.name,
@@ -282,7 +282,7 @@ function registerOnlineBreakerMetrics(registry: Registry, runtime: NodeRuntime):
  * reachable peers held them, and those answered local-only when quorum.timeoutMs ran out (peers
  * unreachable, or the store broker away). Counted by the replicator from its own start.
  */
-function registerQuorumMetrics(registry: Registry, runtime: NodeRuntime): void {
+function registerQuorumMetrics(registry: Registry, runtime: ObservedNode): void {
   const seen = { reached: 0, local_only: 0 };
   new Counter({
     name: METRICS.quorumDecisions.name,

@@ -1,7 +1,7 @@
 import type { BreakerState } from '../central/online-breaker.js';
 import type { JournalReader } from '../journal/journal-reader.js';
 import type { LaneInfo } from '../lanes/lane-service.js';
-import type { NodeRuntime } from '../node/runtime.js';
+import type { ObservedNode } from './observed-node.js';
 import type { UplinkStatus } from '../reconcile/uplink-protocol.js';
 import { displayAmount } from '../money/index.js';
 import { codeMeaning } from './code-meanings.js';
@@ -57,12 +57,12 @@ export interface NodeStatusReport {
   readonly exceptions: readonly { readonly seq: number; readonly amountMinor: number; readonly currency: string; readonly amountText: string; readonly reason: string | null }[];
 }
 
-export function isHealthy(runtime: NodeRuntime): boolean {
+export function isHealthy(runtime: ObservedNode): boolean {
   return runtime.supervisor.children().every((child) => child.state === 'running');
 }
 
 /** Whether the replicator is connected to the store broker now; null without replication. A replicator that does not answer counts as not connected. */
-export async function brokerConnected(runtime: NodeRuntime): Promise<boolean | null> {
+export async function brokerConnected(runtime: ObservedNode): Promise<boolean | null> {
   if (runtime.config.replication === undefined) return null;
   return (await runtime.askOnce('replicator', { type: 'status' }, 1_000).catch(() => undefined))?.connected === true;
 }
@@ -73,7 +73,7 @@ export function centreIsUp(uplink: UplinkStatus | undefined): boolean {
 }
 
 /** `reader` is the caller's read-only connection to this node's journal, kept open between requests. */
-export async function nodeStatus(runtime: NodeRuntime, reader: JournalReader): Promise<NodeStatusReport> {
+export async function nodeStatus(runtime: ObservedNode, reader: JournalReader): Promise<NodeStatusReport> {
   const { config } = runtime;
   const nowMs = Date.now();
   const backlog = reader.backlog();
