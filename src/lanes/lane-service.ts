@@ -3,7 +3,7 @@ import type { Decision } from '../authorize/codes.js';
 import { EdgepayError, type ErrorCode } from '../errors.js';
 import { numericCode, parseCurrency } from '../money/currency.js';
 import type { NodeConfig } from '../node/config.js';
-import type { AskOnce } from '../node/ask-once.js';
+import type { NodeActorCall } from '../node/actor-directory.js';
 import type { Clock } from '../platform/clock.js';
 import { type CollectedCard, HANDSHAKE_WAIT_MS, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
@@ -30,7 +30,7 @@ export interface LaneRuntime {
   addStopHooks(hooks: { onStopAccepting(): void }): void;
   /** Work the node's stop waits for. */
   track<T>(work: () => Promise<T>): Promise<T>;
-  readonly askOnce: AskOnce;
+  readonly askOnce: NodeActorCall;
   /** The durable decision on a card captured here (the journal writer, with its retries and quorum). */
   decideCaptured(request: AuthorizationRequest): Promise<Outcome>;
   followUp(request: FollowUpRequest): Promise<Outcome>;

@@ -1,6 +1,6 @@
 import type { SupervisorHandle } from '../actors/index.js';
 import type { LaneInfo } from '../lanes/lane-service.js';
-import type { AskOnce } from '../node/ask-once.js';
+import type { NodeActorCall } from '../node/actor-directory.js';
 import type { NodeConfig } from '../node/config.js';
 import type { DecisionLog } from './decision-log.js';
 
@@ -17,5 +17,5 @@ export interface ObservedNode {
   readonly decisions: Pick<DecisionLog, 'latest' | 'onDecision'>;
   /** Settles once the node's tree has exited. */
   readonly exited: Promise<unknown>;
-  readonly askOnce: AskOnce;
+  readonly askOnce: NodeActorCall;
 }
