@@ -36,7 +36,7 @@ export interface Replacement {
   readonly startMs: number;
 }
 
-/** The dead disk, before the spare arrives: null when it died; else why the box was spared. */
+/** Whether the disk died, or why the box was spared (its peers did not hold all it wrote in time). */
 export type DiskDeath = { readonly died: true } | { readonly died: false; readonly why: string };
 
 /**
