@@ -23,7 +23,7 @@ try {
 }
 const from = resolve(values.from);
 const out = resolve(values.out);
-const entryPoints = resolve(from, 'node/entry-points.js');
+const entryPoints = resolve(from, 'app/entry-points.js');
 if (!existsSync(entryPoints)) fail(`--from ${from}: no compiled program there (${entryPoints} is missing); run \`npm run build\`, or tsc with --outDir ${from}`, 2);
 if (out === from || from.startsWith(`${out}/`)) fail(`--out ${out}: would remove the compiled program it bundles (--from ${from}); choose another directory`, 2);
 const { BUNDLE_ENTRY_POINTS } = await import(pathToFileURL(entryPoints).href);

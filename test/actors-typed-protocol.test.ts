@@ -20,7 +20,7 @@ describe("a node's actor directory", () => {
     expectTypeOf<ReplyOf<NodeActors['replicator'], { type: 'await-quorum'; seq: number; timeoutMs: number }>>().toEqualTypeOf<QuorumResult>();
     expectTypeOf<ReplyOf<NodeActors['reader:lane-1'], { type: 'status' }>>().toEqualTypeOf<ReaderStatus>();
     const call = (async () => undefined) as unknown as NodeActorCall;
-    expectTypeOf(call('authorizer', { type: 'follow-up', request: {} as never }, 1)).resolves.toEqualTypeOf<Outcome>();
+    expectTypeOf(call('intake', { type: 'follow-up', request: {} as never }, 1)).resolves.toEqualTypeOf<Outcome>();
     // @ts-expect-error the uplink has no 'head'
     void call('uplink', { type: 'head' }, 1);
     // @ts-expect-error no actor of a node is called 'ledger'

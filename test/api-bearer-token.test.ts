@@ -6,7 +6,7 @@ import { API_TOKEN_MIN_CHARS, readApiToken } from '../src/api/api-token.js';
 import { bearerChecker } from '../src/api/bearer-auth.js';
 import { API_SOCKET_MODE } from '../src/api/socket-access.js';
 import { Journal } from '../src/journal/index.js';
-import { initNode } from '../src/node/init.js';
+import { initNode } from '../src/app/init.js';
 import { readJournalIdentity } from '../src/journal/file-identity.js';
 import { freePort } from '../src/platform/free-port.js';
 import { watchChild } from './support/child-output.js';

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { withLuhnDigit } from '../src/card/index.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { findJsonSyntaxFault } from '../src/api/json-body.js';
 import { buildApiServer } from '../src/api/server.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { newNodeConfigIn } from './support/node.js';
 
 /*

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { createPaymentBody, refundBody, voidBody } from '../src/api/schemas.js';
 import { knownCurrencies } from '../src/money/currency.js';
 import { MAX_AMOUNT_MINOR } from '../src/money/limits.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 
 /*

@@ -32,8 +32,8 @@ describe('bench cold-start: exec of node run â†’ the first decision at the POS â
     expect(report.idle.cpuPercentOfCore).toBeGreaterThanOrEqual(0);
     expect(report.settleCpuPercentOfCore).toBeGreaterThanOrEqual(0);
     // Every thread of ours carries its name (Node's own stay "node"), and CPU is told per name. No
-    // card-capture thread: a lane with its own reader never needs the authorizer's pool (authorizer.ts).
-    expect(report.idle.threadNames).toMatchObject({ 'edgepay-node': 1, 'journal-writer': 1, authorizer: 1, 'reader:lane-1': 1 });
+    // card-capture thread: a lane with its own reader never needs the intake actor's pool (app/actors/intake.ts).
+    expect(report.idle.threadNames).toMatchObject({ 'edgepay-node': 1, 'journal-writer': 1, intake: 1, 'reader:lane-1': 1 });
     expect(report.idle.threadNames['card-capture']).toBeUndefined();
     expect(Object.keys(report.idle.cpuPercentByThread)).toEqual(Object.keys(report.idle.threadNames));
     expect(progress.some((line) => line.includes('first decision after'))).toBe(true);

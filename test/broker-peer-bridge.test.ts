@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pairFiles, writePair } from '../src/certs/files.js';
 import { type PemPair, issueCertificate } from '../src/certs/x509.js';
 import { DEFAULT_BRIDGE_USER, DEFAULT_PEER_BRIDGE_USER, DEFAULT_RULES_USER } from '../src/replication/broker/broker-acl.js';
-import { StoreTopics } from '../src/replication/wire/topics.js';
+import { StoreTopics } from '../src/wire/topics.js';
 import { type MosquittoServer, startMosquittoServer } from '../src/testing/mosquitto-server.js';
 import { TcpGate } from '../src/testing/tcp-gate.js';
 import { peerBridgeConf, peerBridgeSetting } from './support/peer-bridge.js';

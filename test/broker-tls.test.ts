@@ -7,7 +7,7 @@ import { createCa } from '../src/certs/x509.js';
 import { tokenizePan } from '../src/card/capture.js';
 import { loadCardKeys } from '../src/card/keys.js';
 import { withLuhnDigit } from '../src/card/luhn.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/testing/mosquitto-server.js';
 import { newNodeConfigIn } from './support/node.js';

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { THREAD_HOST_MODULE } from '../src/actors/spare-threads.js';
 import { CAPTURE_WORKER_MODULE } from '../src/card/capture-pool.js';
-import { AUTHORIZER_MODULE } from '../src/node/actors/authorizer-protocol.js';
-import { JOURNAL_WRITER_MODULE } from '../src/node/actors/journal-writer-protocol.js';
-import { BUNDLE_ENTRY_POINTS } from '../src/node/entry-points.js';
+import { INTAKE_MODULE } from '../src/node/intake-protocol.js';
+import { JOURNAL_WRITER_MODULE } from '../src/node/journal-writer-protocol.js';
+import { BUNDLE_ENTRY_POINTS } from '../src/app/entry-points.js';
 import { READER_MODULE } from '../src/reader/reader-actor-protocol.js';
 import { UPLINK_MODULE } from '../src/reconcile/uplink-protocol.js';
 import { REPLICATOR_MODULE } from '../src/replication/replicator-protocol.js';
@@ -31,7 +31,7 @@ function run(program: string, args: readonly string[]): { status: number | null;
 
 describe('the bundled program', () => {
   it('has an entry for the command line and for every module a node starts a thread on', () => {
-    const workerModules = [THREAD_HOST_MODULE, CAPTURE_WORKER_MODULE, JOURNAL_WRITER_MODULE, AUTHORIZER_MODULE, REPLICATOR_MODULE, UPLINK_MODULE, READER_MODULE];
+    const workerModules = [THREAD_HOST_MODULE, CAPTURE_WORKER_MODULE, JOURNAL_WRITER_MODULE, INTAKE_MODULE, REPLICATOR_MODULE, UPLINK_MODULE, READER_MODULE];
     expect(BUNDLE_ENTRY_POINTS).toEqual(expect.arrayContaining(['cli/main', ...workerModules]));
     for (const entry of BUNDLE_ENTRY_POINTS) expect(existsSync(join(BUNDLE, `${entry}.js`)), entry).toBe(true);
     expect(STORE_PROGRAM).toBe(join(BUNDLE, 'cli/main.js'));

@@ -19,7 +19,7 @@ import { withLuhnDigit } from '../src/card/luhn.js';
 import type { ErrorCode } from '../src/errors.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { ManualClock } from '../src/platform/clock.js';
 import { type Asked, checkAnswer } from '../src/reconcile/answer-check.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';

@@ -7,7 +7,7 @@ import { decodeRequest, encodeRequest } from '../src/central/centre-wire.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import type { JournalEntry } from '../src/journal/entry.js';
 import { Journal } from '../src/journal/journal.js';
-import { signEntry } from '../src/replication/wire/envelope.js';
+import { signEntry } from '../src/wire/envelope.js';
 import { authorizationDraft } from './support/drafts.js';
 import { nodeKeys, registerKeys } from './support/signed-forwarding.js';
 import { useTempDir } from './support/tmp.js';

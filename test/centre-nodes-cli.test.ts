@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
-import { generateNodeKeyPair } from '../src/replication/keys.js';
+import { generateNodeKeyPair } from '../src/wire/keys.js';
 import { runCli } from './support/cli.js';
 import { useTempDir } from './support/tmp.js';
 

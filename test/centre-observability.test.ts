@@ -6,7 +6,7 @@ import { tokenizePan } from '../src/card/capture.js';
 import { loadCardKeys } from '../src/card/keys.js';
 import { withLuhnDigit } from '../src/card/luhn.js';
 import { parseCentreConfig } from '../src/central/centre-config.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { LEDGER_PROBE_TIMEOUT_MS, LedgerProbe } from '../src/observability/centre-server.js';
 import { peersOf } from '../src/replication/provision.js';
 import { runCli } from './support/cli.js';

@@ -11,7 +11,7 @@ import { Journal } from '../src/journal/journal.js';
 import { ManualClock } from '../src/platform/clock.js';
 import type { ForwardBatch } from '../src/central/batch.js';
 import type { JournalEntry } from '../src/journal/entry.js';
-import { signEntry } from '../src/replication/wire/envelope.js';
+import { signEntry } from '../src/wire/envelope.js';
 import { authorizationDraft } from './support/drafts.js';
 import { nodeKeys, registerKeys } from './support/signed-forwarding.js';
 import { usePostgresServer } from './support/postgres.js';

@@ -3,7 +3,7 @@ import { answerTopic, authorizeTopic, uplinkTopic } from '../src/central/centre-
 import { ownBytes } from '../src/platform/thread-bytes.js';
 import { CentreRelay, MAX_HELD_ANSWERS, MAX_HELD_ANSWER_BYTES, MAX_TAKE_WAIT_MS } from '../src/replication/broker/centre-relay.js';
 import type { MqttPort, PublishOptions } from '../src/replication/broker/port.js';
-import { silentLog } from '../src/replication/log.js';
+import { silentLog } from '../src/platform/replication-log.js';
 
 /*
  * The centre link's traffic on the replicator's connection (src/replication/broker/centre-relay.ts): what

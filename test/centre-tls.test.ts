@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
-import { journalPathOf } from '../src/node/config.js';
+import { journalPathOf } from '../src/config/node-config.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import { startMosquittoServer } from '../src/testing/mosquitto-server.js';
 import { runCli } from './support/cli.js';

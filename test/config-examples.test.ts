@@ -5,7 +5,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { DEFAULT_PEER_CLOCK_TOLERANCE_MS } from '../src/authorize/peer-plausibility.js';
 import { centreConfigSchema, checkCentreConfig } from '../src/central/centre-config.js';
 import type { FieldProblem } from '../src/errors.js';
-import { checkNodeConfig, nodeConfigSchema } from '../src/node/config.js';
+import { checkNodeConfig, nodeConfigSchema } from '../src/config/node-config.js';
 import { readConfigFile } from '../src/platform/config-file.js';
 
 /*

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCentreConfig } from '../src/central/centre-config.js';
-import { parseNodeConfig } from '../src/node/config.js';
+import { parseNodeConfig } from '../src/config/node-config.js';
 import { readConfigFile } from '../src/platform/config-file.js';
 import { runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { defaultRulesConfig, parseRules, type Rules } from '../src/authorize/index.js';
 import { type JournalEntry, Journal, lockOwner, verifyChain } from '../src/journal/index.js';
-import { Authorizer, type Outcome } from '../src/standin/index.js';
+import { StandIn, type Outcome } from '../src/standin/index.js';
 import { cardFacts } from './support/cards.js';
 import { authorizationDraft } from './support/drafts.js';
 import { useTempDir } from './support/tmp.js';
@@ -303,16 +303,16 @@ describe('storage failures decline with 91 and approve nothing', () => {
     const path = join(tempDir(), 'journal.db');
     const rules = generousRules();
     let journal = Journal.open({ path, nodeId: NODE, maxPageCount: 24 });
-    let authorizer = Authorizer.open({ journal, rules });
+    let standIn = StandIn.open({ journal, rules });
     const outcomes: Outcome[] = [];
     let n = 0;
-    while (n < 5000 && outcomes.every((o) => o.entry !== null)) outcomes.push(await authorizer.authorize(request(n++)));
+    while (n < 5000 && outcomes.every((o) => o.entry !== null)) outcomes.push(await standIn.authorize(request(n++)));
     const firstFailure = outcomes[outcomes.length - 1]!;
     expectDeclined91(firstFailure, 'EDGEPAY_JOURNAL_FULL');
     const recorded = outcomes.length - 1;
     expect(recorded).toBeGreaterThan(10);
     // A whole batch fails together once full; every one of its requests is declined.
-    const batch = await Promise.all(Array.from({ length: 8 }, () => authorizer.authorize(request(n++))));
+    const batch = await Promise.all(Array.from({ length: 8 }, () => standIn.authorize(request(n++))));
     for (const outcome of batch) expectDeclined91(outcome, 'EDGEPAY_JOURNAL_FULL');
     outcomes.push(...batch);
 
@@ -321,19 +321,19 @@ describe('storage failures decline with 91 and approve nothing', () => {
     expect(approved).toBe(approvedEntries(journal));
     expect(approved).toBeGreaterThan(0);
     // The failed batches' exposure was rolled back: only recorded approvals count against the limits.
-    expect(authorizer.exposureView().stats().storedApprovals).toBe(approved);
+    expect(standIn.exposureView().stats().storedApprovals).toBe(approved);
     expect(journal.chainHead().seq).toBe(recorded);
     expect(journal.findByIdempotencyKey(`fault-${recorded}`)).toBeUndefined();
     expect(verifyChain(journal.connection(), { nodeId: NODE })).toMatchObject({ ok: true, headSeq: recorded });
     journal.close();
 
     journal = Journal.open({ path, nodeId: NODE, maxPageCount: 100_000 });
-    authorizer = Authorizer.open({ journal, rules });
-    expect(authorizer.exposureView().stats().storedApprovals).toBe(approved);
+    standIn = StandIn.open({ journal, rules });
+    expect(standIn.exposureView().stats().storedApprovals).toBe(approved);
     // The declined request was never recorded, so its retry is decided afresh, not replayed.
-    const retried = await authorizer.authorize(request(recorded));
+    const retried = await standIn.authorize(request(recorded));
     expect(retried).toMatchObject({ replayed: false, entry: { seq: recorded + 1 } });
-    const more = await Promise.all(Array.from({ length: 20 }, () => authorizer.authorize(request(n++))));
+    const more = await Promise.all(Array.from({ length: 20 }, () => standIn.authorize(request(n++))));
     expect(more.every((o) => o.entry !== null)).toBe(true);
     expect(verifyChain(journal.connection(), { nodeId: NODE })).toMatchObject({ ok: true, headSeq: recorded + 21 });
     journal.close();
@@ -342,16 +342,16 @@ describe('storage failures decline with 91 and approve nothing', () => {
   it('read-only database: 91 with EDGEPAY_JOURNAL_READONLY and nothing approved', async () => {
     // Running as root ignores chmod, so the connection itself is made read-only.
     const journal = Journal.open({ path: join(tempDir(), 'journal.db'), nodeId: NODE });
-    const authorizer = Authorizer.open({ journal, rules: generousRules() });
-    expect((await authorizer.authorize(request(1))).entry?.seq).toBe(1);
+    const standIn = StandIn.open({ journal, rules: generousRules() });
+    expect((await standIn.authorize(request(1))).entry?.seq).toBe(1);
     journal.connection().pragma('query_only = ON');
-    const outcomes = await Promise.all([2, 3, 4].map((i) => authorizer.authorize(request(i))));
+    const outcomes = await Promise.all([2, 3, 4].map((i) => standIn.authorize(request(i))));
     for (const outcome of outcomes) expectDeclined91(outcome, 'EDGEPAY_JOURNAL_READONLY');
-    expect(authorizer.exposureView().stats().storedApprovals).toBe(1);
+    expect(standIn.exposureView().stats().storedApprovals).toBe(1);
     expect(journal.chainHead().seq).toBe(1);
 
     journal.connection().pragma('query_only = OFF');
-    expect(await authorizer.authorize(request(2))).toMatchObject({ replayed: false, entry: { seq: 2 }, decision: { approved: true } });
+    expect(await standIn.authorize(request(2))).toMatchObject({ replayed: false, entry: { seq: 2 }, decision: { approved: true } });
     expect(verifyChain(journal.connection(), { nodeId: NODE })).toMatchObject({ ok: true, headSeq: 2 });
     journal.close();
   });
@@ -359,26 +359,26 @@ describe('storage failures decline with 91 and approve nothing', () => {
   it('locked database: 91 with EDGEPAY_JOURNAL_LOCKED while another connection writes, then back to normal', async () => {
     const path = join(tempDir(), 'journal.db');
     const journal = Journal.open({ path, nodeId: NODE, busyTimeoutMs: 50 });
-    const authorizer = Authorizer.open({ journal, rules: generousRules() });
-    expect((await authorizer.authorize(request(1))).entry?.seq).toBe(1);
+    const standIn = StandIn.open({ journal, rules: generousRules() });
+    expect((await standIn.authorize(request(1))).entry?.seq).toBe(1);
 
     const other = new Database(path);
     try {
       other.exec('BEGIN IMMEDIATE');
-      expectDeclined91(await authorizer.authorize(request(2)), 'EDGEPAY_JOURNAL_LOCKED');
+      expectDeclined91(await standIn.authorize(request(2)), 'EDGEPAY_JOURNAL_LOCKED');
       other.exec('ROLLBACK');
-      expect(await authorizer.authorize(request(2))).toMatchObject({ entry: { seq: 2 }, decision: { approved: true } });
+      expect(await standIn.authorize(request(2))).toMatchObject({ entry: { seq: 2 }, decision: { approved: true } });
 
       // Same again, but the other writer commits: the journal must see the new snapshot and carry on.
       other.exec('BEGIN IMMEDIATE');
       other.prepare("INSERT INTO meta (key, value) VALUES ('other-writer', 'was here')").run();
-      expectDeclined91(await authorizer.authorize(request(3)), 'EDGEPAY_JOURNAL_LOCKED');
+      expectDeclined91(await standIn.authorize(request(3)), 'EDGEPAY_JOURNAL_LOCKED');
       other.exec('COMMIT');
-      expect(await authorizer.authorize(request(3))).toMatchObject({ entry: { seq: 3 }, decision: { approved: true } });
+      expect(await standIn.authorize(request(3))).toMatchObject({ entry: { seq: 3 }, decision: { approved: true } });
     } finally {
       other.close();
     }
-    expect(authorizer.exposureView().stats().storedApprovals).toBe(3);
+    expect(standIn.exposureView().stats().storedApprovals).toBe(3);
     expect(verifyChain(journal.connection(), { nodeId: NODE })).toMatchObject({ ok: true, headSeq: 3 });
     journal.close();
   });
@@ -407,11 +407,11 @@ describe('a briefly held lock', () => {
     const path = join(tempDir(), 'journal.db');
     const journal = Journal.open({ path, nodeId: NODE, busyTimeoutMs: 5_000 });
     try {
-      const authorizer = Authorizer.open({ journal, rules: generousRules() });
-      expect((await authorizer.authorize(request(1))).entry?.seq).toBe(1);
+      const standIn = StandIn.open({ journal, rules: generousRules() });
+      expect((await standIn.authorize(request(1))).entry?.seq).toBe(1);
       const { released } = await holdWriteLockElsewhere(path, 300);
       const started = performance.now();
-      const outcome = await authorizer.authorize(request(2));
+      const outcome = await standIn.authorize(request(2));
       const waitedMs = performance.now() - started;
       await released;
       // busyTimeoutMs promises a wait of up to 5 s; the other writer let go after 300 ms.

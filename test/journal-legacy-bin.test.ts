@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tokenizePan, withLuhnDigit } from '../src/card/index.js';
 import { Journal, NO_CARD_BIN, canonicalEncoding, entryHash, verifyChain } from '../src/journal/index.js';
-import { entryJsonSchema, fromEntryJson, toEntryJson } from '../src/replication/wire/entry-wire.js';
+import { entryJsonSchema, fromEntryJson, toEntryJson } from '../src/wire/entry-wire.js';
 import { cardFacts, TEST_TOKEN_KEY } from './support/cards.js';
 import { runCli } from './support/cli.js';
 import { openStandIn } from './support/stand-in.js';
@@ -110,8 +110,8 @@ describe('journals written with the BIN', () => {
     // The node starts on the old journal: an authorization, and a void of an old entry, which must not inherit its BIN.
     standIn.restart();
     // (Approved or declined alike: every decision is journaled, which is what is checked here.)
-    const authorized = await standIn.authorizer.authorize({ idempotencyKey: 'new-1', amountMinor: 500, currency: 'EUR', card: cardFacts(9) });
-    const voided = await standIn.authorizer.followUp({ kind: 'void', idempotencyKey: 'void-legacy-1', originalIdempotencyKey: 'legacy-1' });
+    const authorized = await standIn.standIn.authorize({ idempotencyKey: 'new-1', amountMinor: 500, currency: 'EUR', card: cardFacts(9) });
+    const voided = await standIn.standIn.followUp({ kind: 'void', idempotencyKey: 'void-legacy-1', originalIdempotencyKey: 'legacy-1' });
     expect([authorized.entry?.seq, voided.entry?.seq]).toEqual([4, 5]);
     const entries = [1, 2, 3, 4, 5].map((seq) => standIn.journal.getBySeq(seq)!);
     standIn.close();

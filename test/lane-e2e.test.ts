@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { apiAuthHeaders } from '../src/api/client-auth.js';
 import { defaultRulesConfig } from '../src/authorize/index.js';
 import { tokenizePan } from '../src/card/index.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { SIM_HOT_PAN } from '../src/reader/simulator/cards.js';
 import { LOOPBACK_API, newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { type PtyPair, type SimulatorProcess, eventually, startPtyPair, startSimulator } from './support/pty.js';

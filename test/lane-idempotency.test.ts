@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { paymentsPathOf } from '../src/node/config.js';
+import { paymentsPathOf } from '../src/config/node-config.js';
 import { type ApiAnswer, type LaneStore, displaysOf, startLaneStore, transactionsOf } from './support/lane-store.js';
 import { eventually, sleep } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiAuthHeaders } from '../src/api/client-auth.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { isServedHost, servedHosts } from '../src/platform/served-hosts.js';
 import { LOOPBACK_API, newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';

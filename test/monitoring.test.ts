@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { registerCentreMetrics } from '../src/observability/centre-metrics.js';
-import { exportedSeriesNames } from '../src/observability/metric-names.js';
+import { exportedSeriesNames } from '../src/metrics/metric-names.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 

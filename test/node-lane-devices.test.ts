@@ -2,7 +2,7 @@ import { readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { runCli } from './support/cli.js';
 import { newNodeConfigIn } from './support/node.js';
 import { nodeConfigFile } from './support/node-process.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Journal, verifyChain } from '../src/journal/index.js';
-import { journalPathOf } from '../src/node/config.js';
+import { journalPathOf } from '../src/config/node-config.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 

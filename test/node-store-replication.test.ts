@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withLuhnDigit } from '../src/card/index.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { ReplicatorStatus } from '../src/replication/replicator.js';
 import { type BrokerKind, type TestBroker, startBroker } from './support/brokers.js';

@@ -4,8 +4,8 @@ import type { ActorHandle } from '../src/actors/actor.js';
 import type { SupervisorHandle } from '../src/actors/supervisor.js';
 import { withLuhnDigit } from '../src/card/index.js';
 import { Journal, verifyChain } from '../src/journal/index.js';
-import { journalPathOf } from '../src/node/config.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { journalPathOf } from '../src/config/node-config.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -20,13 +20,13 @@ function actorOf(node: NodeRuntime, id: string): ActorHandle<unknown, unknown> |
 }
 
 describe('the node as a supervision tree', () => {
-  it('starts journal writer then authorizer, takes payments, and stops them in reverse order', async () => {
+  it('starts journal writer then intake, takes payments, and stops them in reverse order', async () => {
     const config = await newNodeConfigIn(tempDir());
     const node = await NodeRuntime.start({ config, registry: new Registry() });
     const payments = node.supervisor.whereis<SupervisorHandle>('payments')!;
     expect(payments.children().map((c) => [c.id, c.state])).toEqual([
       ['journal-writer', 'running'],
-      ['authorizer', 'running'],
+      ['intake', 'running'],
     ]);
     const outcome = await node.pay(payment('first', 1));
     expect(outcome.decision).toMatchObject({ approved: true, code: 'Y3' });
@@ -45,7 +45,7 @@ describe('the node as a supervision tree', () => {
     await node.stop();
   });
 
-  it('loses no acknowledged decision while the journal writer and the authorizer are killed again and again', async () => {
+  it('loses no acknowledged decision while the journal writer and the intake actor are killed again and again', async () => {
     const config = await newNodeConfigIn(tempDir(), { actors: { intensity: 1_000, periodMs: 1_000 } });
     const registry = new Registry();
     const node = await NodeRuntime.start({ config, registry });
@@ -71,7 +71,7 @@ describe('the node as a supervision tree', () => {
     let kills = 0;
     for (let round = 0; round < 8; round++) {
       await new Promise((resolve) => setTimeout(resolve, 120));
-      const victim = round % 2 === 0 ? 'journal-writer' : 'authorizer';
+      const victim = round % 2 === 0 ? 'journal-writer' : 'intake';
       // On a loaded machine a restart can take longer than the pause: kill it once it is back.
       let handle = actorOf(node, victim);
       for (const deadline = Date.now() + 10_000; !handle && Date.now() < deadline; handle = actorOf(node, victim)) {
@@ -96,7 +96,7 @@ describe('the node as a supervision tree', () => {
     expect(Object.fromEntries(failures)).toEqual({});
     const metrics = await registry.getSingleMetricAsString('edgepay_actor_restarts_total');
     expect(metrics).toMatch(/actor="journal-writer"\} [1-9]/);
-    expect(metrics).toMatch(/actor="authorizer"\} [1-9]/);
+    expect(metrics).toMatch(/actor="intake"\} [1-9]/);
 
     const journal = Journal.open({ path: journalPathOf(config), nodeId: config.nodeId });
     expect(verifyChain(journal.connection(), { nodeId: config.nodeId })).toMatchObject({ ok: true });

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultRulesConfig } from '../src/authorize/index.js';
 import { withLuhnDigit } from '../src/card/luhn.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { newNodeConfigIn } from './support/node.js';
 import { eventually, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';

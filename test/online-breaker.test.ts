@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { BREAKER_DEFAULTS, type Breaker, type BreakerEvent, type BreakerSettings, CLOSED, MAX_BACKOFF_LEVEL, allowsPayments, probeDelayMs, stepBreaker } from '../src/central/online-breaker.js';
 import type { OnlineDecision, OnlineRequest } from '../src/central/online.js';
-import { nodeConfigSchema } from '../src/node/config.js';
+import { nodeConfigSchema } from '../src/config/node-config.js';
 import { type NodeActorCall, nodeActorCall } from '../src/node/actor-directory.js';
 import { decideDurably } from '../src/node/durable-decision.js';
 import { ManualClock } from '../src/platform/clock.js';
@@ -379,7 +379,7 @@ describe('a payment the breaker kept from the centre', () => {
     const reversed: string[] = [];
     const call = nodeActorCall(async (actorId: string, request: unknown): Promise<unknown> => {
       if (actorId === 'journal-writer') {
-        const answer = answerAsJournalWriter(node.authorizer, request);
+        const answer = answerAsJournalWriter(node.standIn, request);
         if (answer !== unhandled) return answer;
       }
       if (actorId === 'uplink') {

@@ -18,7 +18,7 @@ import { ManualClock } from '../src/platform/clock.js';
 import { MqttCentreLink } from '../src/reconcile/mqtt-centre-link.js';
 import { Uplink } from '../src/reconcile/uplink.js';
 import type { UplinkRequest } from '../src/reconcile/uplink-protocol.js';
-import { type AuthorizationRequest, Authorizer, type Outcome, decideWithOnline } from '../src/standin/index.js';
+import { type AuthorizationRequest, StandIn, type Outcome, decideWithOnline } from '../src/standin/index.js';
 import { startBroker } from './support/brokers.js';
 import { cardFacts } from './support/cards.js';
 import { nodeKeys, registerKeys, signedReadsOf } from './support/signed-forwarding.js';
@@ -147,15 +147,15 @@ interface NodePath {
 }
 
 /**
- * The node's actors as decideDurably reaches them: the journal writer is the stand-in authorizer
+ * The node's actors as decideDurably reaches them: the journal writer is the stand-in
  * (answering check-card as the actor does), the uplink is the given centre.
  */
-function nodePath(node: { authorizer: Authorizer }, centre: Centreside, reverse: (key: string) => Promise<void> = async () => undefined): NodePath {
+function nodePath(node: { standIn: StandIn }, centre: Centreside, reverse: (key: string) => Promise<void> = async () => undefined): NodePath {
   const asked: OnlineRequest[] = [];
   const reversed: string[] = [];
   const call = async (actorId: string, request: unknown): Promise<unknown> => {
     if (actorId === 'journal-writer') {
-      const answer = answerAsJournalWriter(node.authorizer, request);
+      const answer = answerAsJournalWriter(node.standIn, request);
       if (answer !== unhandled) return answer;
     }
     if (actorId === 'uplink') {
@@ -227,7 +227,7 @@ describe("the node's online path", () => {
     cleanups.push(() => node.close());
     const card = cardFacts(6);
     const path = nodePath(node, async () => {
-      node.authorizer.setRules(
+      node.standIn.setRules(
         rulesWith((c) => {
           c.version = 2;
           c.hotCards = { version: 6, tokens: [HOT.token, card.token] };
@@ -275,7 +275,7 @@ describe('property: a card failing a card check is declined by every decider', (
           expect(outcome.decision).toEqual(expected);
         }
         // Handed an online approval anyway, the node records its own decline.
-        const forced = await node.authorizer.authorize({ ...req, idempotencyKey: `p-${serial++}`, online: { approved: true, code: '00', reason: 'approved' } });
+        const forced = await node.standIn.authorize({ ...req, idempotencyKey: `p-${serial++}`, online: { approved: true, code: '00', reason: 'approved' } });
         expect(forced.decision).toEqual(expected);
         // The centre sees the check digit, the expiry and whether it knows the currency; the node's hot list is the node's.
         const ask: OnlineRequest = {
@@ -349,9 +349,9 @@ describe('online authorization against the centre over Mosquitto', () => {
 
     // The node box-1 on the wall clock: the centre decides and signs on its own.
     const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-1' });
-    const node = { journal, authorizer: Authorizer.open({ journal, rules: RULES }) };
+    const node = { journal, standIn: StandIn.open({ journal, rules: RULES }) };
     cleanups.push(async () => {
-      await node.authorizer.idle();
+      await node.standIn.idle();
       journal.close();
     });
     const raced = cardFacts(12);
@@ -361,7 +361,7 @@ describe('online authorization against the centre over Mosquitto', () => {
         const decision = await link.authorize(ask, 5_000);
         // The node's hot list gains this card while the centre's approval is on its way back.
         if (ask.idempotencyKey === 'raced') {
-          node.authorizer.setRules(
+          node.standIn.setRules(
             rulesWith((c) => {
               c.version = 2;
               c.hotCards = { version: 6, tokens: [HOT.token, raced.token] };
@@ -404,7 +404,7 @@ describe('online authorization against the centre over Mosquitto', () => {
         headSeq: () => node.journal.chainHead().seq,
         read: signedReadsOf(reader, keys.get('box-1')!),
         firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
-        record: async (o) => node.authorizer.recordForwarded(o),
+        record: async (o) => node.standIn.recordForwarded(o),
       },
       centre: link,
       batchSize: 25,

@@ -111,7 +111,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
     for (const path of [
       '/usr/lib/edgepay/package.json',
       '/usr/lib/edgepay/bundle/cli/main.js',
-      '/usr/lib/edgepay/bundle/node/actors/journal-writer.js',
+      '/usr/lib/edgepay/bundle/app/actors/journal-writer.js',
       '/usr/lib/edgepay/bundle/actors/thread-host.js',
       '/usr/lib/edgepay/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
       '/usr/lib/edgepay/node_modules/unix-dgram/build/Release/unix_dgram.node',

@@ -8,7 +8,7 @@ import { DEFAULT_PEER_CLOCK_TOLERANCE_MS, type PerCardLimits, judgePeerApprovals
 import { EdgepayError } from '../src/errors.js';
 import { Journal } from '../src/journal/index.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { Authorizer } from '../src/standin/index.js';
+import { StandIn } from '../src/standin/index.js';
 import { cardFacts } from './support/cards.js';
 import { DAY_START_MS, rulesWith } from './support/stand-in.js';
 
@@ -216,10 +216,10 @@ describe("stand-in decisions with a lying peer (the security review's case)", ()
     const dir = mkdtempSync(join(tmpdir(), 'edgepay-peer-plausibility-'));
     const clock = new ManualClock(NOW);
     const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: 'box-a', clock });
-    const authorizer = Authorizer.open({ journal, rules, clock });
+    const standIn = StandIn.open({ journal, rules, clock });
     return {
       clock,
-      authorizer,
+      standIn,
       close: () => {
         journal.close();
         rmSync(dir, { recursive: true, force: true });
@@ -232,10 +232,10 @@ describe("stand-in decisions with a lying peer (the security review's case)", ()
     try {
       const token = cardFacts(42).token;
       const lies = [1, 2, 3, 4].map((seq) => ({ origin: 'box-x', seq, token, currency: 'EUR', amountMinor: 15_000, wallMs: NOW + TEN_YEARS_MS + seq }));
-      node.authorizer.recordPeerEntries(lies);
-      const outcome = await node.authorizer.authorize({ idempotencyKey: 'k1', amountMinor: 500, currency: 'EUR', card: cardFacts(42) });
+      node.standIn.recordPeerEntries(lies);
+      const outcome = await node.standIn.authorize({ idempotencyKey: 'k1', amountMinor: 500, currency: 'EUR', card: cardFacts(42) });
       expect(outcome.decision).toMatchObject({ approved: true, code: 'Y3' });
-      expect(node.authorizer.peerApprovalsIgnored()).toEqual({ future: 4, over_limit: 0 });
+      expect(node.standIn.peerApprovalsIgnored()).toEqual({ future: 4, over_limit: 0 });
     } finally {
       node.close();
     }
@@ -245,10 +245,10 @@ describe("stand-in decisions with a lying peer (the security review's case)", ()
     const node = standIn();
     try {
       const token = cardFacts(43).token;
-      node.authorizer.recordPeerEntries([{ origin: 'box-b', seq: 1, token, currency: 'EUR', amountMinor: 15_000, wallMs: NOW - MINUTE_MS }]);
-      const outcome = await node.authorizer.authorize({ idempotencyKey: 'k1', amountMinor: 500, currency: 'EUR', card: cardFacts(43) });
+      node.standIn.recordPeerEntries([{ origin: 'box-b', seq: 1, token, currency: 'EUR', amountMinor: 15_000, wallMs: NOW - MINUTE_MS }]);
+      const outcome = await node.standIn.authorize({ idempotencyKey: 'k1', amountMinor: 500, currency: 'EUR', card: cardFacts(43) });
       expect(outcome.decision).toMatchObject({ approved: false, code: '61' });
-      expect(node.authorizer.peerApprovalsIgnored()).toEqual({ future: 0, over_limit: 0 });
+      expect(node.standIn.peerApprovalsIgnored()).toEqual({ future: 0, over_limit: 0 });
     } finally {
       node.close();
     }

@@ -9,12 +9,12 @@ import { importVerifiedEntries } from '../src/journal/import.js';
 import { Journal } from '../src/journal/journal.js';
 import { verifyChain } from '../src/journal/verify.js';
 import { systemClock } from '../src/platform/clock.js';
-import { sealEnvelope } from '../src/replication/wire/envelope.js';
-import { generateNodeKeyPair } from '../src/replication/keys.js';
+import { sealEnvelope } from '../src/wire/envelope.js';
+import { generateNodeKeyPair } from '../src/wire/keys.js';
 import { rebuildOver } from '../src/rebuild/rebuild.js';
 import { RebuildCollector } from '../src/rebuild/collector.js';
 import { DEFAULT_REBUILD_TUNING, realRebuildTimer } from '../src/rebuild/session.js';
-import { StoreTopics } from '../src/replication/wire/topics.js';
+import { StoreTopics } from '../src/wire/topics.js';
 import { authorizationDraft } from './support/drafts.js';
 import { useTempDir } from './support/tmp.js';
 

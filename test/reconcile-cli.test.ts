@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { Journal } from '../src/journal/journal.js';
-import { journalPathOf } from '../src/node/config.js';
+import { journalPathOf } from '../src/config/node-config.js';
 import type { ReconciliationReport } from '../src/reconcile/report.js';
 import { runCli } from './support/cli.js';
 import { authorizationDraft } from './support/drafts.js';

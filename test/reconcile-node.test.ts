@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { withLuhnDigit } from '../src/card/luhn.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
-import { journalPathOf } from '../src/node/config.js';
-import { NodeRuntime } from '../src/node/runtime.js';
+import { journalPathOf } from '../src/config/node-config.js';
+import { NodeRuntime } from '../src/app/runtime.js';
 import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 

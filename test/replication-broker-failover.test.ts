@@ -5,8 +5,8 @@ import { standbyBrokerProblems } from '../src/platform/broker-urls.js';
 import { aimAt, brokerEndpointOf } from '../src/replication/broker/broker-endpoint.js';
 import { BrokerFailover } from '../src/replication/broker/broker-failover.js';
 import { FailbackPolicy, nextBrokerIndex } from '../src/replication/broker/failback-policy.js';
-import { silentLog } from '../src/replication/log.js';
-import { checkNodeConfig } from '../src/node/config.js';
+import { silentLog } from '../src/platform/replication-log.js';
+import { checkNodeConfig } from '../src/config/node-config.js';
 import { type MosquittoServer, startMosquittoServer } from '../src/testing/mosquitto-server.js';
 import { useTempDir } from './support/tmp.js';
 

@@ -12,15 +12,15 @@ import type { JournalEntry } from '../src/journal/entry.js';
 import { Journal } from '../src/journal/journal.js';
 import { systemClock } from '../src/platform/clock.js';
 import type { ReplicatorTuning } from '../src/replication/config.js';
-import { sealEnvelope } from '../src/replication/wire/envelope.js';
-import { generateNodeKeyPair, loadSigningKey } from '../src/replication/keys.js';
-import { openRepairRequest } from '../src/replication/wire/messages.js';
+import { sealEnvelope } from '../src/wire/envelope.js';
+import { generateNodeKeyPair, loadSigningKey } from '../src/wire/keys.js';
+import { openRepairRequest } from '../src/wire/messages.js';
 import { type ProvisionedNode, peersOf, provisionNodeKeys } from '../src/replication/provision.js';
 import type { SharedApprovals } from '../src/replication/replicas/replica-approvals.js';
 import { Replicator, type ReplicatorStatus } from '../src/replication/replicator.js';
 import type { ReplicatorInit, ReplicatorReply, ReplicatorRequest } from '../src/replication/replicator-protocol.js';
-import { StoreTopics } from '../src/replication/wire/topics.js';
-import { Authorizer } from '../src/standin/index.js';
+import { StoreTopics } from '../src/wire/topics.js';
+import { StandIn } from '../src/standin/index.js';
 import { type BrokerKind, TcpGate, type TestBroker, startBroker } from './support/brokers.js';
 import { cardFacts } from './support/cards.js';
 import { authorizationDraft } from './support/drafts.js';
@@ -30,7 +30,7 @@ import { useTempDir } from './support/tmp.js';
 
 /*
  * One integration suite, run against the embedded aedes and a real Mosquitto (started from the
- * shipped brokers/ files): three nodes with real journals written through the Authorizer, each with
+ * shipped brokers/ files): three nodes with real journals written through the StandIn, each with
  * its own Replicator, plus a fourth known key (`ghost`) whose entries the tests inject by hand.
  */
 
@@ -62,7 +62,7 @@ interface LaneNode {
   readonly id: Lane;
   readonly dir: string;
   readonly journal: Journal;
-  readonly authorizer: Authorizer;
+  readonly standIn: StandIn;
   replicator: Replicator | undefined;
 }
 
@@ -81,7 +81,7 @@ class Fleet {
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'broker.pw'), `${password(id)}\n`, { mode: 0o600 });
       const journal = Journal.open({ path: join(dir, 'journal.db'), nodeId: id });
-      this.nodes.set(id, { id, dir, journal, authorizer: Authorizer.open({ journal, rules }), replicator: undefined });
+      this.nodes.set(id, { id, dir, journal, standIn: StandIn.open({ journal, rules }), replicator: undefined });
     }
   }
 
@@ -127,7 +127,7 @@ class Fleet {
       ids.flatMap((id) =>
         Array.from({ length: count }, () => {
           const n = ++cardSeq;
-          return this.node(id).authorizer.authorize({ idempotencyKey: `${id}-${n}`, amountMinor: 1_000, currency: 'EUR', card: cardFacts(n), lane: id });
+          return this.node(id).standIn.authorize({ idempotencyKey: `${id}-${n}`, amountMinor: 1_000, currency: 'EUR', card: cardFacts(n), lane: id });
         }),
       ),
     );
@@ -164,7 +164,7 @@ class Fleet {
   async close(): Promise<void> {
     for (const node of this.nodes.values()) {
       await node.replicator?.stop();
-      await node.authorizer.idle();
+      await node.standIn.idle();
       node.journal.close();
     }
   }
@@ -208,7 +208,7 @@ function entryAfter(origin: string, prev: { seq: number; hash: string }, key: Ke
 /** The actor runs compiled code from dist/: a copy older than its source would test old code. */
 /** The actor runs compiled code: `npm test` builds first; moduleUrl fails with the fix if dist/ is missing. */
 function distIsFresh(): void {
-  moduleUrl('replication/replicator-actor');
+  moduleUrl('app/actors/replicator');
 }
 
 describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kind) => {
@@ -427,7 +427,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('replication through %s', (kin
     mkdirSync(cfgDir);
     const config = { ...(await nodeConfigIn(cfgDir, { nodeId: 'lane-1', dataDir: lane1.dir })), replication: f.replication('lane-1') };
     const init: ReplicatorInit = { config, tuning: FAST };
-    const actor: ActorHandle<ReplicatorRequest, ReplicatorReply> = await startActor({ id: 'replicator', module: moduleUrl('replication/replicator-actor'), mailboxCapacity: 16, init });
+    const actor: ActorHandle<ReplicatorRequest, ReplicatorReply> = await startActor({ id: 'replicator', module: moduleUrl('app/actors/replicator'), mailboxCapacity: 16, init });
     cleanups.push(() => actor.stop(5_000));
     await f.pay(4);
     await actor.request({ type: 'notify' });

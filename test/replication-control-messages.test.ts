@@ -3,11 +3,11 @@ import { type KeyObject, sign, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { CONTROL_CONTEXTS, controlSignedBytes } from '../src/replication/wire/control-codec.js';
-import { Counters } from '../src/replication/wire/counters.js';
-import { type KeyRing, generateNodeKeyPair } from '../src/replication/keys.js';
-import { silentLog } from '../src/replication/log.js';
-import { type NodeStatus, type OpenedControl, openAck, openRepairRequest, openStatus, sealAck, sealRepairRequest, sealStatus } from '../src/replication/wire/messages.js';
+import { CONTROL_CONTEXTS, controlSignedBytes } from '../src/wire/control-codec.js';
+import { Counters } from '../src/wire/counters.js';
+import { type KeyRing, generateNodeKeyPair } from '../src/wire/keys.js';
+import { silentLog } from '../src/platform/replication-log.js';
+import { type NodeStatus, type OpenedControl, openAck, openRepairRequest, openStatus, sealAck, sealRepairRequest, sealStatus } from '../src/wire/messages.js';
 import type { MqttPort } from '../src/replication/broker/port.js';
 import { RepairAnswerer } from '../src/replication/repair/repair-answerer.js';
 import { RepairBuckets } from '../src/replication/repair/repair-budget.js';
@@ -18,7 +18,7 @@ import { StatusReporter } from '../src/replication/peers/status.js';
 import { StoredSessionFloor } from '../src/replication/peers/status-session.js';
 import { MAX_FUTURE_SKEW_MS, MAX_SESSION_LEAD_MS, StatusFreshness, compareStatusOrder } from '../src/replication/peers/status-order.js';
 import { Subscriber } from '../src/replication/replicas/subscriber.js';
-import { StoreTopics } from '../src/replication/wire/topics.js';
+import { StoreTopics } from '../src/wire/topics.js';
 
 /*
  * The signed control messages (status, ack, repair request) on their own: what seals opens, and

@@ -4,11 +4,11 @@ import { entryHash } from '../src/journal/canonical.js';
 import { sealEntry, withHash } from '../src/journal/entry-builder.js';
 import { GENESIS_HASH, type JournalEntry } from '../src/journal/entry.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { Counters } from '../src/replication/wire/counters.js';
-import { encodeEnvelope, signEntry } from '../src/replication/wire/envelope.js';
-import { generateNodeKeyPair } from '../src/replication/keys.js';
-import { silentLog } from '../src/replication/log.js';
-import { openRepairRequest, sealStatus } from '../src/replication/wire/messages.js';
+import { Counters } from '../src/wire/counters.js';
+import { encodeEnvelope, signEntry } from '../src/wire/envelope.js';
+import { generateNodeKeyPair } from '../src/wire/keys.js';
+import { silentLog } from '../src/platform/replication-log.js';
+import { openRepairRequest, sealStatus } from '../src/wire/messages.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import type { MqttPort } from '../src/replication/broker/port.js';
 import { RepairAnswerer } from '../src/replication/repair/repair-answerer.js';
@@ -16,7 +16,7 @@ import { RepairPlanner } from '../src/replication/repair/repair-planner.js';
 import { openReplicaDatabase } from '../src/replication/replicas/replica-db.js';
 import { ReplicaStore } from '../src/replication/replicas/replica-store.js';
 import { Subscriber } from '../src/replication/replicas/subscriber.js';
-import { StoreTopics } from '../src/replication/wire/topics.js';
+import { StoreTopics } from '../src/wire/topics.js';
 import { authorizationDraft } from './support/drafts.js';
 
 /*

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { Counters } from '../src/replication/wire/counters.js';
-import { generateNodeKeyPair } from '../src/replication/keys.js';
-import { silentLog } from '../src/replication/log.js';
-import { type NodeStatus, sealStatus } from '../src/replication/wire/messages.js';
+import { Counters } from '../src/wire/counters.js';
+import { generateNodeKeyPair } from '../src/wire/keys.js';
+import { silentLog } from '../src/platform/replication-log.js';
+import { type NodeStatus, sealStatus } from '../src/wire/messages.js';
 import type { MqttPort } from '../src/replication/broker/port.js';
 import { RepairAnswerer } from '../src/replication/repair/repair-answerer.js';
 import { RepairPlanner } from '../src/replication/repair/repair-planner.js';
@@ -12,7 +12,7 @@ import { openReplicaDatabase } from '../src/replication/replicas/replica-db.js';
 import { ReplicaStore } from '../src/replication/replicas/replica-store.js';
 import { StatusReporter } from '../src/replication/peers/status.js';
 import { Subscriber } from '../src/replication/replicas/subscriber.js';
-import { StoreTopics } from '../src/replication/wire/topics.js';
+import { StoreTopics } from '../src/wire/topics.js';
 
 /*
  * A newcomer reads each peer's retained status when it subscribes. A status published at that same

@@ -5,7 +5,7 @@ import { createSocket } from 'unix-dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NODE_RESTART_DELAY_MS } from '../src/chaos/faults.js';
 import { EXIT } from '../src/cli/exit-codes.js';
-import { watchdogTick } from '../src/node/run.js';
+import { watchdogTick } from '../src/app/run.js';
 import { configPath } from '../src/platform/paths.js';
 import { STORE_PROGRAM, runCli } from './support/cli.js';
 import { nodeConfigIn } from './support/node.js';

@@ -61,7 +61,7 @@ describe('stand-in properties over random request sequences (real journal)', () 
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 60 }), async (steps) => {
         const node = openStandIn(tempDir(), rules);
-        const sent: { request: Parameters<typeof node.authorizer.authorize>[0] & { idempotencyKey: string }; seq: number; code: string }[] = [];
+        const sent: { request: Parameters<typeof node.standIn.authorize>[0] & { idempotencyKey: string }; seq: number; code: string }[] = [];
         let serial = 0;
         try {
           for (const s of steps) {
@@ -72,26 +72,26 @@ describe('stand-in properties over random request sequences (real journal)', () 
                 currency: s.currency,
                 card: cardFacts(s.card),
               }));
-              const outcomes = await Promise.all(requests.map((r) => node.authorizer.authorize(r)));
+              const outcomes = await Promise.all(requests.map((r) => node.standIn.authorize(r)));
               outcomes.forEach((o, i) => {
                 expect(o.entry).not.toBeNull();
                 sent.push({ request: requests[i]!, seq: o.entry!.seq, code: o.decision.code });
               });
             } else if (s.type === 'retry' && sent.length > 0) {
               const original = sent[s.pick % sent.length]!;
-              const again = await node.authorizer.authorize(original.request);
+              const again = await node.standIn.authorize(original.request);
               expect(again.replayed).toBe(true);
               expect(again.entry!.seq).toBe(original.seq);
               expect(again.decision.code).toBe(original.code);
             } else if (s.type === 'void' && sent.length > 0) {
               const original = sent[s.pick % sent.length]!;
-              await node.authorizer.followUp({ kind: 'void', idempotencyKey: `v${serial++}`, originalIdempotencyKey: original.request.idempotencyKey });
+              await node.standIn.followUp({ kind: 'void', idempotencyKey: `v${serial++}`, originalIdempotencyKey: original.request.idempotencyKey });
             } else if (s.type === 'advance') {
               node.clock.advance(s.minutes * 60_000);
             } else if (s.type === 'forward' && sent.length > 0) {
               // The centre acknowledges everything up to some entry, as an uplink batch would.
               const upTo = sent[s.pick % sent.length]!.seq;
-              node.authorizer.markForwarded(sent.filter((x) => x.seq <= upTo).map((x) => x.seq));
+              node.standIn.markForwarded(sent.filter((x) => x.seq <= upTo).map((x) => x.seq));
             } else if (s.type === 'restart') {
               node.restart();
             }
@@ -109,7 +109,7 @@ describe('stand-in properties over random request sequences (real journal)', () 
           expect(approvedStored).toBeLessThanOrEqual(25);
           expect(verifyChain(node.journal.connection(), { nodeId: 'node-test' }).ok).toBe(true);
           // What a restart rebuilds from the journal is what the running node had in memory.
-          const live = node.authorizer.exposureView();
+          const live = node.standIn.exposureView();
           const now = node.clock.wallMs();
           const rebuilt = rebuildExposure(node.journal, rules, now);
           const since = now - WINDOW_MINUTES * 60_000;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PeerExposure, storeExposure, ExposureState } from '../src/authorize/index.js';
 import { Journal } from '../src/journal/index.js';
 import { ManualClock } from '../src/platform/clock.js';
-import { Authorizer, type Outcome } from '../src/standin/index.js';
+import { StandIn, type Outcome } from '../src/standin/index.js';
 import { cardFacts } from './support/cards.js';
 import { DAY_START_MS, rulesWith } from './support/stand-in.js';
 
@@ -39,22 +39,22 @@ describe('peer exposure', () => {
 function store(groups: readonly (readonly string[])[]) {
   const dir = mkdtempSync(join(tmpdir(), 'edgepay-store-'));
   const clock = new ManualClock(DAY_START_MS);
-  const nodes = new Map<string, { journal: Journal; authorizer: Authorizer }>();
+  const nodes = new Map<string, { journal: Journal; standIn: StandIn }>();
   for (const id of groups.flat()) {
     const journal = Journal.open({ path: join(dir, `${id}.db`), nodeId: id, clock });
-    nodes.set(id, { journal, authorizer: Authorizer.open({ journal, rules, clock }) });
+    nodes.set(id, { journal, standIn: StandIn.open({ journal, rules, clock }) });
   }
   const groupOf = (id: string) => groups.find((g) => g.includes(id)) as readonly string[];
   return {
     clock,
     async pay(id: string, key: string, card: number, amountMinor: number): Promise<Outcome> {
-      const outcome = await nodes.get(id)!.authorizer.authorize({ idempotencyKey: key, amountMinor, currency: 'EUR', card: cardFacts(card) });
+      const outcome = await nodes.get(id)!.standIn.authorize({ idempotencyKey: key, amountMinor, currency: 'EUR', card: cardFacts(card) });
       // Replication inside the node's partition group: its peers learn of the approval.
       const entry = outcome.entry!;
       if (outcome.decision.approved) {
         for (const peer of groupOf(id)) {
           if (peer === id) continue;
-          nodes.get(peer)!.authorizer.recordPeerEntries([{ origin: id, seq: entry.seq, token: entry.cardToken, currency: entry.currency, amountMinor: entry.amountMinor, wallMs: entry.wallMs }]);
+          nodes.get(peer)!.standIn.recordPeerEntries([{ origin: id, seq: entry.seq, token: entry.cardToken, currency: entry.currency, amountMinor: entry.amountMinor, wallMs: entry.wallMs }]);
         }
       }
       return outcome;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRICS } from '../observability/metric-names.js';
+import { METRICS } from '../metrics/metric-names.js';
 import { type ExitCause, isCleanExit } from './child.js';
 
 type DepthSource = () => number;

@@ -3,7 +3,7 @@ import { BadInputError } from '../errors.js';
 import { moduleUrl } from './modules.js';
 import type { FromWorker, HostPreload } from './protocol.js';
 
-/** A spare thread's entry point (an entry of the bundle: node/entry-points.ts). */
+/** A spare thread's entry point (an entry of the bundle: app/entry-points.ts). */
 export const THREAD_HOST_MODULE = 'actors/thread-host';
 
 export interface SpareThreadsOptions {

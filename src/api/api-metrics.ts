@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { METRICS } from '../observability/metric-names.js';
+import { METRICS } from '../metrics/metric-names.js';
 import type { RefusalReason } from './bearer-auth.js';
 
 const UNAUTHORIZED = METRICS.apiUnauthorized.name;

@@ -1,4 +1,4 @@
-import type { ApiConfig } from '../node/config.js';
+import type { ApiConfig } from '../config/node-config.js';
 import { readApiToken } from './api-token.js';
 
 /**

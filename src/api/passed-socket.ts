@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { EdgepayError } from '../errors.js';
-import type { ApiConfig } from '../node/config.js';
+import type { ApiConfig } from '../config/node-config.js';
 import { type PassedSocket, forgetPassedSockets, passedSocketNamed, passedSockets } from '../platform/passed-sockets.js';
 
 /** The socket unit's FileDescriptorName= for the POS API (systemd/edgepay-node.socket). */

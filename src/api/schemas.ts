@@ -112,7 +112,7 @@ const decision = z.object({
 });
 
 // Responses carry what the journal holds: a positive safe integer (the API takes at most
-// MAX_AMOUNT_MINOR, but a payment taken by the node itself is bounded only by the authorizer).
+// MAX_AMOUNT_MINOR, but a payment taken by the node itself is bounded only by the stand-in rules).
 const storedAmountMinor = z.int().min(MIN_AMOUNT_MINOR);
 const journalSeq = z.int().min(1).nullable().describe('the journal entry that recorded the decision');
 const timestamp = z.iso.datetime().describe('ISO 8601, UTC');

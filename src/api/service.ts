@@ -1,5 +1,8 @@
 import type { ChildExit, ChildHandle } from '../actors/index.js';
-import type { TreeContext } from '../node/tree-builders.js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { NodeConfig } from '../config/node-config.js';
+import type { LaneService } from '../lanes/lane-service.js';
 import { edgepayVersion } from '../platform/version.js';
 import { unauthorizedCounter } from './api-metrics.js';
 import { readApiToken } from './api-token.js';
@@ -17,7 +20,15 @@ export { preloadServerModules } from './server.js';
  * socket the service manager holds (edgepay-node.socket), the requests that came while the node
  * was down or starting are waiting in its queue and are answered now.
  */
-export async function startApiService(context: TreeContext): Promise<ChildHandle> {
+/** What the service is started with: the node's lanes, its configuration, and where to log and register. */
+export interface ApiServiceContext {
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly promRegistry: Registry;
+  readonly runtime: { readonly lanes: LaneService; setApiAddress(address: string): void };
+}
+
+export async function startApiService(context: ApiServiceContext): Promise<ChildHandle> {
   const api = context.config.api;
   if (!api) throw new Error('the api service needs api in the node configuration');
   const passed = passedApiSocket();

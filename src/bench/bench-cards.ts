@@ -7,7 +7,7 @@ import { withLuhnDigit } from '../card/luhn.js';
 const SEALED_BYTES = 80;
 
 /**
- * Card facts as capture hands them to the authorizer. Capture (tokenizing, sealing) is CPU work done
+ * Card facts as capture hands them to the stand-in. Capture (tokenizing, sealing) is CPU work done
  * at the reader before authorization, so it is paid here, before any timing; the blobs are random
  * bytes of a real blob's size because nobody opens them.
  */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import type { RulesConfig } from '../rules/schema.js';
 import { generateSealKeyPair } from '../card/index.js';
-import { parseNodeConfig } from '../node/config.js';
-import { initNode } from '../node/init.js';
-import { NodeRuntime } from '../node/runtime.js';
+import { parseNodeConfig } from '../config/node-config.js';
+import { initNode } from '../app/init.js';
+import { NodeRuntime } from '../app/runtime.js';
 import { createMemoryCredentials } from '../platform/memory-credentials.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
 

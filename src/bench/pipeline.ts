@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CardFacts } from '../card/card-facts.js';
 import { Journal } from '../journal/journal.js';
-import { Authorizer } from '../standin/authorizer.js';
+import { StandIn } from '../standin/stand-in.js';
 import { BENCH_CURRENCY, benchRules } from './bench-rules.js';
 import { LatencyRecorder, type LatencySummary, ratePerSecond, roundTo } from './latency.js';
 
@@ -45,7 +45,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
   const { concurrency, cards } = options;
   const journal = Journal.open({ path: join(options.dir, `pipeline-c${concurrency}.db`), nodeId: 'bench-node' });
   try {
-    const authorizer = Authorizer.open({ journal, rules: benchRules() });
+    const standIn = StandIn.open({ journal, rules: benchRules() });
     const latency = new LatencyRecorder();
     /*
      * Batch sizes without instrumenting the journal: a batch's promises settle together, after its
@@ -79,7 +79,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
         let ok = true;
         let outcomeApproved = false;
         try {
-          outcomeApproved = (await authorizer.authorize(request)).decision.approved;
+          outcomeApproved = (await standIn.authorize(request)).decision.approved;
         } catch {
           ok = false;
         }
@@ -96,7 +96,7 @@ export async function measurePipeline(options: PipelineOptions): Promise<Pipelin
     };
 
     await Promise.all(Array.from({ length: concurrency }, (_, i) => lane(i + 1)));
-    await authorizer.idle();
+    await standIn.idle();
     const elapsedMs = lastDone - measureFrom;
     const decisions = approved + declined;
     return {

@@ -9,7 +9,7 @@ import { Journal } from '../journal/journal.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
-import { generateNodeKeyPair } from '../replication/keys.js';
+import { generateNodeKeyPair } from '../wire/keys.js';
 import { type PostgresServer, startPostgres } from '../testing/postgres-server.js';
 import { makeBenchDir } from './bench-dir.js';
 import { ratePerSecond, roundTo } from './latency.js';

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_TUNING } from '../replication/config.js';
-import { sealEnvelope } from '../replication/wire/envelope.js';
-import { loadSigningKey } from '../replication/keys.js';
-import { StoreTopics } from '../replication/wire/topics.js';
+import { sealEnvelope } from '../wire/envelope.js';
+import { loadSigningKey } from '../wire/keys.js';
+import { StoreTopics } from '../wire/topics.js';
 import { makeBenchDir } from './bench-dir.js';
 import { makeCardPool } from './bench-cards.js';
 import { roundTo } from './latency.js';
@@ -172,7 +172,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
         publishTrigger: `each commit notifies its outbox, as the node's journal writer does (the outbox also polls every ${DEFAULT_TUNING.pollIdleMs} ms)`,
         warmupEntriesPerNode: WARMUP_ENTRIES,
         cardPool: CARD_POOL,
-        process: `each node (journal, authorizer, replicator) in a worker thread of its own, ${machine.cpus} cores for all ${NODES.length}${kind === 'aedes' ? ' and the broker on the main thread' : '; Mosquitto is a separate process'}; every thread reads one epoch-based monotonic clock`,
+        process: `each node (journal, stand-in, replicator) in a worker thread of its own, ${machine.cpus} cores for all ${NODES.length}${kind === 'aedes' ? ' and the broker on the main thread' : '; Mosquitto is a separate process'}; every thread reads one epoch-based monotonic clock`,
       },
       dataDir: { path: dir.path, kept: keep },
       raw: rawResults,

@@ -4,9 +4,9 @@ import { runActor } from '../actors/worker-runtime.js';
 import type { CardFacts } from '../card/card-facts.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { Journal } from '../journal/journal.js';
-import type { ReplicationLog, ReplicationLogFn } from '../replication/log.js';
+import type { ReplicationLog, ReplicationLogFn } from '../platform/replication-log.js';
 import { Replicator } from '../replication/replicator.js';
-import { Authorizer } from '../standin/authorizer.js';
+import { StandIn } from '../standin/stand-in.js';
 import { BENCH_CURRENCY, benchRules } from './bench-rules.js';
 import { ratePerSecond } from './latency.js';
 import type { BoxEvents, BoxHeads, BoxInit, BoxLogTally, BoxPacedWrites, BoxReply, BoxRequest, BoxVerify, BoxWrites } from './replication-box-protocol.js';
@@ -15,7 +15,7 @@ import { RawStreams } from './replication-raw-streams.js';
 
 /*
  * One node of the bench's store in a thread of its own, as each store box runs its node: its
- * journal written through the real Authorizer, and its real Replicator with its own replicas.db.
+ * journal written through the real StandIn, and its real Replicator with its own replicas.db.
  * Commit and store times are kept here and taken by the fleet after each phase, so measuring adds
  * no message per entry.
  */
@@ -24,7 +24,7 @@ const MAX_LOGGED = 5;
 
 class Box {
   private readonly journal: Journal;
-  private readonly authorizer: Authorizer;
+  private readonly standIn: StandIn;
   private replicator: Replicator | undefined;
   private issued = 0;
   private commits: number[] = [];
@@ -37,7 +37,7 @@ class Box {
 
   constructor(private readonly init: BoxInit) {
     this.journal = Journal.open({ path: join(init.dir, 'journal.db'), nodeId: init.nodeId });
-    this.authorizer = Authorizer.open({ journal: this.journal, rules: benchRules() });
+    this.standIn = StandIn.open({ journal: this.journal, rules: benchRules() });
   }
 
   startReplicator(): void {
@@ -78,7 +78,7 @@ class Box {
   async authorize(tag: string): Promise<JournalEntry> {
     const n = this.issued++;
     const cards = this.init.cards;
-    const outcome = await this.authorizer.authorize({
+    const outcome = await this.standIn.authorize({
       idempotencyKey: `${tag}-${this.init.nodeId}-${n}`,
       amountMinor: 100 + ((n * 7919) % 9_900),
       currency: BENCH_CURRENCY,
@@ -192,7 +192,7 @@ class Box {
 
   async close(): Promise<void> {
     await this.stopReplicator();
-    await this.authorizer.idle();
+    await this.standIn.idle();
     this.journal.close();
   }
 

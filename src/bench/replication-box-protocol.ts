@@ -5,7 +5,7 @@ import type { ReplicatorStatus } from '../replication/replicator.js';
 import type { ReplicaHead } from '../replication/replicas/replica-store.js';
 import type { RawStreamsPlan, RawStreamsReceived, RawStreamsSent } from './replication-raw-streams.js';
 
-/** What one box (one node of the store: journal, authorizer, replicator) is started with. */
+/** What one box (one node of the store: journal, stand-in, replicator) is started with. */
 export interface BoxInit {
   readonly nodeId: string;
   readonly dir: string;

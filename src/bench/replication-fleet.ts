@@ -45,7 +45,7 @@ export interface FleetNode {
 
 /**
  * Three (or more) nodes of one store, each in a thread of its own as each runs on a box of its
- * own: real journals written through the real Authorizer and real Replicators with their own
+ * own: real journals written through the real StandIn and real Replicators with their own
  * replicas.db (replication-box-actor.ts). Every thread reads the same epoch-based monotonic clock,
  * so a commit in one and its store in another are timed against each other.
  */

@@ -4,7 +4,7 @@ import { type WriteResult, combineWrites } from './replication-load.js';
 import type { PhaseIntake } from './replication-tracker.js';
 
 export interface QuorumReport {
-  /** How the wait was called: the node adds one actor round trip (authorizer → replicator) on top. */
+  /** How the wait was called: the node adds one actor round trip (journal writer → replicator) on top. */
   readonly path: string;
   readonly timeoutMs: number;
   readonly ratePerNodePerSec: number;
@@ -25,7 +25,7 @@ export const QUORUM_TIMEOUT_MS = 200;
 
 /**
  * Quorum acknowledgement's cost to a decision: the same steady load as the lag phase, each entry
- * followed by Replicator.awaitQuorum as the node's authorizer does when quorum is enabled.
+ * followed by Replicator.awaitQuorum as the node's journal writer does when quorum is enabled.
  */
 export async function measureQuorum(fleet: BenchFleet, ratePerSec: number, seconds: number, drained: () => Promise<PhaseIntake>): Promise<QuorumReport> {
   const boxes = await fleet.paced(ratePerSec, seconds, 'quorum', QUORUM_TIMEOUT_MS);

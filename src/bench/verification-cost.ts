@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { checkBatch, totalsOf } from '../central/batch.js';
 import { type RegisteredNode, authenticateBatch } from '../central/node-registry.js';
 import type { JournalEntry } from '../journal/entry.js';
-import { signEntry } from '../replication/wire/envelope.js';
+import { signEntry } from '../wire/envelope.js';
 import { roundTo } from './latency.js';
 
 export interface VerificationCost {

@@ -19,7 +19,7 @@ export interface CapturePoolOptions {
  * A capture is pure, so a task lost to a crashed pool thread is simply run once more; piscina
  * replaces the thread by itself, so a crash costs one retry, never the node.
  */
-/** The pool's worker entry point (an entry of the bundle: node/entry-points.ts). */
+/** The pool's worker entry point (an entry of the bundle: app/entry-points.ts). */
 export const CAPTURE_WORKER_MODULE = 'card/capture-worker';
 
 export class CardCapturePool {

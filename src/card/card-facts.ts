@@ -1,6 +1,6 @@
 /**
  * What the node knows about a card after capture. The full PAN never gets past capture (P7): the
- * authorizer and the journal see only this. Expiry and the check-digit result are kept in memory for
+ * stand-in and the journal see only this. Expiry and the check-digit result are kept in memory for
  * the decision and are not written in clear; the centre gets them from the sealed blob.
  */
 export interface CardFacts {

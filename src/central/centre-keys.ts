@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgepayError } from '../errors.js';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
-import { type NodeKeyPair, generateNodeKeyPair, parsePublicKey, parseSigningKey } from '../replication/keys.js';
+import { type NodeKeyPair, generateNodeKeyPair, parsePublicKey, parseSigningKey } from '../wire/keys.js';
 
 /**
  * The centre's answer key: an Ed25519 pair like a node's. The private half stays with the centre

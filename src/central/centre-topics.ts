@@ -1,4 +1,4 @@
-import { TOPIC_ROOT, assertTopicId } from '../replication/wire/topics.js';
+import { TOPIC_ROOT, assertTopicId } from '../wire/topics.js';
 
 /*
  * Where batches go and answers come back, in the fleet's topic tree. A node publishes its batches

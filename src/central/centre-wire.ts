@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalBase64 } from '../platform/canonical-base64.js';
-import { entryJsonSchema, fromEntryJson, toEntryJson } from '../replication/wire/entry-wire.js';
+import { entryJsonSchema, fromEntryJson, toEntryJson } from '../wire/entry-wire.js';
 import type { ForwardBatch } from './batch.js';
 import type { BatchAnswer } from './centre.js';
 import type { OnlineRequest } from './online.js';

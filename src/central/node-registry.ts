@@ -1,6 +1,6 @@
 import { type KeyObject, verify } from 'node:crypto';
-import { signedBytes } from '../replication/wire/envelope.js';
-import { parsePublicKey } from '../replication/keys.js';
+import { signedBytes } from '../wire/envelope.js';
+import { parsePublicKey } from '../wire/keys.js';
 import type { ForwardBatch } from './batch.js';
 
 /**

@@ -16,6 +16,10 @@ import type { RebuildReport } from '../rebuild/report.js';
 
 /** How long the peers may take to hold what a dying box wrote; its disk dies only once they do. */
 const PEERS_HOLD_ALL_WITHIN_MS = 10_000;
+/** How long a frozen node waits for what it published to reach its peers before it is let go to publish more. */
+const FROZEN_WAIT_MS = 1_000;
+/** How long it is let go: its outbox publishes within milliseconds of a commit. */
+const PUBLISH_WINDOW_MS = 100;
 /** The rebuild's own bound: the store's peers answer within seconds or something else is wrong. */
 const REBUILD_TIMEOUT_S = 60;
 
@@ -98,25 +102,38 @@ export class BackupTimer {
 
 /**
  * The box's disk dies once the peers hold everything it wrote, as a dead disk loses nothing only
- * then (with quorum acknowledgement off): the node is frozen, its head read, and the disk dies
- * when every peer's replica reaches it; otherwise the node is let go and the box is spared.
+ * then (with quorum acknowledgement off). The node is frozen and its head read; the disk dies if
+ * every peer's replica reaches that head while it is frozen. An entry written just before the
+ * freeze may not have left the box yet, and a frozen node publishes nothing: then it is let go for
+ * a moment to publish, and frozen again, until the deadline; after it the box is spared.
  */
 export async function killDisk(node: StoreNode, peers: readonly StoreNode[]): Promise<DiskDeath> {
-  node.pause();
-  const head = journalHeadOf(node.journalPath, node.id);
   const deadline = Date.now() + PEERS_HOLD_ALL_WITHIN_MS;
   for (;;) {
-    const held = await Promise.all(peers.map((peer) => peerHead(peer.statusUrl, node.id)));
-    if (held.every((seq) => seq >= head)) break;
-    if (Date.now() > deadline) {
-      node.resume();
-      return { died: false, why: `the peers held ${held.join(', ')} of ${node.id}'s ${head} after ${PEERS_HOLD_ALL_WITHIN_MS} ms` };
+    node.pause();
+    const head = journalHeadOf(node.journalPath, node.id);
+    const frozenUntil = Math.min(deadline, Date.now() + FROZEN_WAIT_MS);
+    let held = await peerHeads(peers, node.id);
+    while (!held.every((seq) => seq >= head) && Date.now() < frozenUntil) {
+      await sleep(50);
+      held = await peerHeads(peers, node.id);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (held.every((seq) => seq >= head)) break;
+    node.resume();
+    if (Date.now() >= deadline) return { died: false, why: `the peers held ${held.join(', ')} of ${node.id}'s ${head} after ${PEERS_HOLD_ALL_WITHIN_MS} ms` };
+    await sleep(PUBLISH_WINDOW_MS);
   }
   await node.powerOff();
   for (const name of readdirSync(node.dataDir)) rmSync(join(node.dataDir, name), { recursive: true, force: true });
   return { died: true };
+}
+
+function peerHeads(peers: readonly StoreNode[], origin: string): Promise<number[]> {
+  return Promise.all(peers.map((peer) => peerHead(peer.statusUrl, origin)));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The spare disk in, the runbook's commands run, the node started: resolves once its lane's reader is ready. */

@@ -6,7 +6,7 @@ import type { LedgerBackend } from '../central/ledger-backend.js';
 import { type RegisteredNode, checkRegistration } from '../central/node-registry.js';
 import { EdgepayError } from '../errors.js';
 import { openLedgerBackend } from '../reconcile/embedded-centre.js';
-import { assertTopicId } from '../replication/wire/topics.js';
+import { assertTopicId } from '../wire/topics.js';
 import { EXIT } from './exit-codes.js';
 
 /**

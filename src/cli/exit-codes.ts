@@ -1,5 +1,5 @@
 import { CodedError, type ErrorCode } from '../errors.js';
-import type { ReplicationErrorCode } from '../replication/errors.js';
+import type { ReplicationErrorCode } from '../wire/errors.js';
 
 /** Exit codes of every edgepay command; documented in docs/cli.md and in --help. */
 export const EXIT = {

@@ -23,7 +23,7 @@ const COMMAND_MODULES: readonly CommandModule[] = [
     names: ['node'],
     load: async () => (await import('./node-commands.js')).registerNodeCommands,
     early: async (argv) => {
-      if (argv[3] === 'run') (await import('../node/early-threads.js')).bootJournalWriterThread();
+      if (argv[3] === 'run') (await import('../app/early-threads.js')).bootJournalWriterThread();
     },
   },
   { names: ['journal'], load: async () => (await import('./journal-commands.js')).registerJournalCommands },

@@ -1,5 +1,5 @@
-import { journalPathOf, loadNodeConfig } from '../node/config.js';
-import { ReplicationError } from '../replication/errors.js';
+import { journalPathOf, loadNodeConfig } from '../config/node-config.js';
+import { ReplicationError } from '../wire/errors.js';
 import { type InstallProgress, type RebuildOptions, rebuildFromPeers } from '../rebuild/rebuild.js';
 import { RebuildError } from '../rebuild/errors.js';
 import { type RebuildReport, describeMissing } from '../rebuild/report.js';

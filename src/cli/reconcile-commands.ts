@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { EdgepayError } from '../errors.js';
 import { Journal } from '../journal/journal.js';
 import { JournalReader } from '../journal/journal-reader.js';
-import { type NodeConfig, journalPathOf, loadNodeConfig } from '../node/config.js';
+import { type NodeConfig, journalPathOf, loadNodeConfig } from '../config/node-config.js';
 import { type CentreConnection, connectToCentre } from '../reconcile/centre-connection.js';
 import { type CentreSide, type ReconciliationReport, formatReport, reconciliationReport } from '../reconcile/report.js';
 import { type WithCentre, centreSideOverMqtt } from './reconcile-status.js';

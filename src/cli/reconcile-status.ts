@@ -5,7 +5,7 @@ import { loadCentrePublicKey } from '../central/centre-keys.js';
 import { decodeCentreAnswer } from '../central/centre-wire.js';
 import { EdgepayError } from '../errors.js';
 import { JournalLock, lockOwner } from '../journal/lock.js';
-import { type NodeConfig, journalPathOf } from '../node/config.js';
+import { type NodeConfig, journalPathOf } from '../config/node-config.js';
 import { checkAnswer } from '../reconcile/answer-check.js';
 import { connectToCentre } from '../reconcile/centre-connection.js';
 import type { ReportAnswer } from '../reconcile/mqtt-centre-link.js';

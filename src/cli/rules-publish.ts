@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { type RulesConfig, parseRules } from '../rules/rules.js';
 import { BadInputError, EdgepayError } from '../errors.js';
 import { type BrokerTlsOptions, loadBrokerTls } from '../platform/broker-tls.js';
-import { ReplicationError } from '../replication/errors.js';
+import { ReplicationError } from '../wire/errors.js';
 import { RulesPublishError } from '../rules/errors.js';
 import { loadRulesSigningKey, writeRulesKeyPair } from '../rules/keys.js';
 import { encodeRulesMessage } from '../rules/message.js';
 import { publishRules } from '../rules/publisher.js';
-import { assertTopicId } from '../replication/wire/topics.js';
+import { assertTopicId } from '../wire/topics.js';
 import { EXIT } from './exit-codes.js';
 import { parsePositiveInt } from './journal-commands.js';
 

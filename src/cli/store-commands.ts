@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { replaceFileWhole } from '../platform/replace-file.js';
 import { type AclUserRole, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker/broker-acl.js';
-import { ReplicationError } from '../replication/errors.js';
+import { ReplicationError } from '../wire/errors.js';
 import { EXIT } from './exit-codes.js';
 
 export interface BrokerAclCommandOptions {

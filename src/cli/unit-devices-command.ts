@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { replaceFileWhole } from '../platform/replace-file.js';
 import { dirname } from 'node:path';
-import { loadNodeConfig } from '../node/config.js';
+import { loadNodeConfig } from '../config/node-config.js';
 import { NODE_DEVICES_DROP_IN, devicesDropIn, laneDevices } from '../service/unit-devices.js';
 
 /** Adds `edgepay node unit-devices`: the systemd drop-in allowing exactly the configured lane readers. */

@@ -5,7 +5,7 @@ import { SEAL_PUBLIC_KEY_BYTES, TOKEN_KEY_BYTES, decodeKey } from '../card/keys.
 import { BadInputError, CodedError } from '../errors.js';
 import { loadRules } from '../node/rules-source.js';
 import { loadReaderProfile } from '../reader/profile.js';
-import { parsePublicKey, parseSigningKey } from '../replication/keys.js';
+import { parsePublicKey, parseSigningKey } from '../wire/keys.js';
 import type { KeyNotes } from './findings.js';
 
 /*

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { SEAL_PUBLIC_KEY_BYTES, TOKEN_KEY_BYTES } from '../card/keys.js';
-import { type NodeConfig, checkNodeConfig } from '../node/config.js';
-import { laneDevice, lanePortIn, sharedPorts } from '../node/lane-ports.js';
+import { type NodeConfig, checkNodeConfig } from '../config/node-config.js';
+import { laneDevice, lanePortIn, sharedPorts } from '../config/lane-ports.js';
 import { readConfigFile } from '../platform/config-file.js';
 import { SEAL_KEY_HOLDS, TOKEN_KEY_HOLDS, checkApiTokenFile, checkBase64Key, checkPasswordFile, checkPublicKey, checkReaderProfile, checkRulesFile, checkSigningKey } from './file-checks.js';
 import { Findings, type KeyNotes } from './findings.js';

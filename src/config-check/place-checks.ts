@@ -1,6 +1,6 @@
 import { type Stats, accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { lanePortPath } from '../node/lane-ports.js';
+import { lanePortPath } from '../config/lane-ports.js';
 import { UNIX_SOCKET_PREFIX } from '../reader/tty-port.js';
 import type { KeyNotes } from './findings.js';
 import { readSmallFile, unreadable } from './file-checks.js';

@@ -4,7 +4,7 @@ import { type CardFacts, type CardKeys, captureCard, generateSealKeyPair, tokeni
 import { Journal, verifyChain } from '../journal/index.js';
 import { ManualClock } from '../platform/clock.js';
 import { SeededRandom } from '../platform/random.js';
-import { Authorizer, type Outcome } from '../standin/index.js';
+import { StandIn, type Outcome } from '../standin/index.js';
 import { type Shopper, makeShoppers } from './shoppers.js';
 import { demoStoreRules } from './store-rules.js';
 
@@ -56,11 +56,11 @@ export async function runTradingDay(options: TradingDayOptions): Promise<Trading
   const nodeId = 'store-001-lane-box-1';
   const journalPath = join(options.dir, 'journal.db');
   const journal = Journal.open({ path: journalPath, nodeId, clock });
-  const authorizer = Authorizer.open({ journal, rules: demoStoreRules(hot), clock });
+  const standIn = StandIn.open({ journal, rules: demoStoreRules(hot), clock });
   const records: DayRecord[] = [];
   const unforwarded: number[] = [];
   const approvedKeys: { key: string; amountMinor: number }[] = [];
-  const sentRequests: Parameters<Authorizer['authorize']>[0][] = [];
+  const sentRequests: Parameters<StandIn['authorize']>[0][] = [];
   let forwardedCount = 0;
   let serial = 0;
 
@@ -69,7 +69,7 @@ export async function runTradingDay(options: TradingDayOptions): Promise<Trading
     const linkUp = tick * TICK_MS < options.linkDownAfterHours * 3_600_000;
     if (linkUp && tick % FORWARD_EVERY_TICKS === 0 && unforwarded.length > 0) {
       const batch = unforwarded.splice(0);
-      authorizer.markForwarded(batch);
+      standIn.markForwarded(batch);
       forwardedCount += batch.length;
     }
     const lanesBusy = random.int(options.lanes + 1);
@@ -80,19 +80,19 @@ export async function runTradingDay(options: TradingDayOptions): Promise<Trading
       serial++;
       const request = paymentRequest(random, card, `lane-${lane}`, serial, clock.wallMs());
       sentRequests.push(request);
-      work.push(authorizer.authorize(request).then((outcome) => ({ kind: 'payment' as const, outcome })));
+      work.push(standIn.authorize(request).then((outcome) => ({ kind: 'payment' as const, outcome })));
     }
     if (random.int(100) < 4 && sentRequests.length > 0) {
       // A POS that timed out waiting sends the same request again: it must get the same answer.
       const again = sentRequests[random.int(sentRequests.length)]!;
-      work.push(authorizer.authorize(again).then((outcome) => ({ kind: 'retry' as const, outcome })));
+      work.push(standIn.authorize(again).then((outcome) => ({ kind: 'retry' as const, outcome })));
     }
     if (random.int(100) < 3 && approvedKeys.length > 0) {
       const original = approvedKeys[random.int(approvedKeys.length)]!;
       const kind = random.int(2) === 0 ? ('void' as const) : ('refund' as const);
       const amountMinor = kind === 'void' ? original.amountMinor : Math.max(1, Math.floor(original.amountMinor / 2));
       serial++;
-      work.push(authorizer.followUp({ kind, idempotencyKey: `pos-${serial}`, originalIdempotencyKey: original.key, amountMinor }).then((outcome) => ({ kind, outcome })));
+      work.push(standIn.followUp({ kind, idempotencyKey: `pos-${serial}`, originalIdempotencyKey: original.key, amountMinor }).then((outcome) => ({ kind, outcome })));
     }
     for (const record of await Promise.all(work)) {
       records.push(record);
@@ -103,7 +103,7 @@ export async function runTradingDay(options: TradingDayOptions): Promise<Trading
     }
     clock.advance(TICK_MS);
   }
-  await authorizer.idle();
+  await standIn.idle();
   const verifyStarted = performance.now();
   const verify = verifyChain(journal.connection(), { nodeId });
   const verifyMs = performance.now() - verifyStarted;

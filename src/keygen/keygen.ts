@@ -6,7 +6,7 @@ import { type SealWithKey, TOKEN_KEY_CREDENTIAL, sealTokenKey } from '../card/to
 import { CENTRE_SIGNING_KEY_FILE, CENTRE_SIGNING_PUBLIC_KEY_FILE, writeCentreKeyPair } from '../central/centre-keys.js';
 import { EdgepayError } from '../errors.js';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
-import { generateNodeKeyPair } from '../replication/keys.js';
+import { generateNodeKeyPair } from '../wire/keys.js';
 import { RULES_KEY_FILE, RULES_PUBLIC_KEY_FILE, writeRulesKeyPair } from '../rules/keys.js';
 
 /*

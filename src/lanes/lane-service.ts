@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Decision } from '../authorize/codes.js';
 import { EdgepayError, type ErrorCode } from '../errors.js';
 import { numericCode, parseCurrency } from '../money/currency.js';
-import type { NodeConfig } from '../node/config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import type { NodeActorCall } from '../node/actor-directory.js';
 import type { Clock } from '../platform/clock.js';
 import { type CollectedCard, HANDSHAKE_WAIT_MS, type ReaderStatus, readerActorId } from '../reader/reader-actor-protocol.js';
@@ -43,7 +43,7 @@ const ENDED_BY_READER = new Set<string>(['EDGEPAY_READER_LOST', 'EDGEPAY_READER_
 
 /**
  * The lanes of this node: each payment drives its lane's reader (start, wait for the card, show
- * the result) and asks the authorizer for the durable decision in between. The POS's idempotency
+ * the result) and asks the journal writer (the stand-in) for the durable decision in between. The POS's idempotency
  * key is the payment's id, and one key is one payment on the whole node: a request with a key
  * already in use joins the payment in progress or gets its answer (also after a restart, from the
  * journal or the lanes' own record), or, if it asks for something else, is refused before any

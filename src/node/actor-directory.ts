@@ -3,8 +3,8 @@ import type { ActorContext } from '../actors/worker-runtime.js';
 import type { ReaderProtocol } from '../reader/reader-actor-protocol.js';
 import type { UplinkProtocol } from '../reconcile/uplink-protocol.js';
 import type { ReplicatorProtocol } from '../replication/replicator-protocol.js';
-import type { AuthorizerProtocol } from './actors/authorizer-protocol.js';
-import type { JournalWriterProtocol } from './actors/journal-writer-protocol.js';
+import type { IntakeProtocol } from './intake-protocol.js';
+import type { JournalWriterProtocol } from './journal-writer-protocol.js';
 
 /**
  * The actors of a node by the id the supervision tree registers them under, each with its
@@ -12,7 +12,7 @@ import type { JournalWriterProtocol } from './actors/journal-writer-protocol.js'
  */
 export type NodeActors = {
   readonly 'journal-writer': JournalWriterProtocol;
-  readonly authorizer: AuthorizerProtocol;
+  readonly intake: IntakeProtocol;
   readonly replicator: ReplicatorProtocol;
   readonly uplink: UplinkProtocol;
   /** One per lane: readerActorId(lane). */

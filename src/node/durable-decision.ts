@@ -2,7 +2,7 @@ import type { OnlineRequest } from '../central/online.js';
 import { wasNotAsked } from '../reconcile/online-guard.js';
 import type { AuthorizationRequest, Outcome } from '../standin/index.js';
 import { ONLINE_CODES } from '../standin/requests.js';
-import type { JournalWriterRequest } from './actors/journal-writer-protocol.js';
+import type { JournalWriterRequest } from './journal-writer-protocol.js';
 import type { NodeActorCall } from './actor-directory.js';
 import { retryWhileRestarting } from './retry.js';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
 import { readJournalNodeId } from '../journal/file-identity.js';
 import { lockOwner } from '../journal/lock.js';
-import { type NodeConfig, journalPathOf } from './config.js';
+import { type NodeConfig, journalPathOf } from '../config/node-config.js';
 
 /**
  * Refuses to start a node whose journal is not there, is not its own, or is held by another

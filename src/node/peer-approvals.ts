@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import type { PeerApproval } from '../authorize/peer-exposure.js';
 import { replicasPathOf } from '../replication/config.js';
 import { readApprovalsSince } from '../replication/replicas/replica-approvals.js';
-import type { NodeConfig } from './config.js';
+import type { NodeConfig } from '../config/node-config.js';
 
 /**
  * Peers' offline approvals in the current card window, read from the replicas this node holds,

@@ -1,6 +1,6 @@
-import type { NodeConfig } from './config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import { requireNodeJournal } from './journal-presence.js';
-import { requireDistinctLaneDevices } from './lane-ports.js';
+import { requireDistinctLaneDevices } from '../config/lane-ports.js';
 
 /**
  * What must hold before any part of a node starts: its own journal is there, and no two lanes

@@ -3,7 +3,7 @@ import { defaultRules, parseRules, type Rules } from '../authorize/index.js';
 import { BadInputError, EdgepayError } from '../errors.js';
 import { loadRulesPublicKey } from '../rules/keys.js';
 import { distributedRulesPathOf, readDistributedRules } from '../rules/store.js';
-import type { NodeConfig } from './config.js';
+import type { NodeConfig } from '../config/node-config.js';
 
 /** The node's offline rules: its rules file when configured, the documented defaults otherwise. */
 export function loadRules(rulesFile: string | undefined): Rules {

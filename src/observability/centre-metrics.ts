@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Centre } from '../central/centre.js';
 import type { CentreService } from '../central/centre-service.js';
-import { METRICS } from './metric-names.js';
+import { METRICS } from '../metrics/metric-names.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 /** What the centre's metrics read, at scrape time, from the parts that count. */

@@ -1,6 +1,6 @@
 import { Histogram, type MetricObjectWithValues, type MetricType, type MetricValueWithName, type Registry } from 'prom-client';
-import type { LatencySnapshot } from './latency-buckets.js';
-import { LATENCY_BUCKETS_SECONDS } from './metric-names.js';
+import type { LatencySnapshot } from '../metrics/latency-buckets.js';
+import { LATENCY_BUCKETS_SECONDS } from '../metrics/metric-names.js';
 
 /**
  * A Prometheus histogram whose observations are counted in another thread (LatencyBuckets) and

@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { JournalReader } from '../journal/journal-reader.js';
-import { journalPathOf } from '../node/config.js';
+import { journalPathOf } from '../config/node-config.js';
 import type { ObservedNode } from './observed-node.js';
 import type { BreakerState } from '../central/online-breaker.js';
 import { MergedHistogram } from './merged-histogram.js';
-import { LATENCY_BUCKETS_SECONDS, METRICS } from './metric-names.js';
+import { LATENCY_BUCKETS_SECONDS, METRICS } from '../metrics/metric-names.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { centreIsUp, isHealthy } from './status.js';
 

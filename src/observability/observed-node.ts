@@ -1,7 +1,7 @@
 import type { SupervisorHandle } from '../actors/index.js';
 import type { LaneInfo } from '../lanes/lane-service.js';
 import type { NodeActorCall } from '../node/actor-directory.js';
-import type { NodeConfig } from '../node/config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import type { DecisionLog } from './decision-log.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Gauge, type Registry, collectDefaultMetrics } from 'prom-client';
-import { METRICS } from './metric-names.js';
+import { METRICS } from '../metrics/metric-names.js';
 import { edgepayVersion } from '../platform/version.js';
 
 /** A series prom-client's default metrics always register: its presence means they are on the registry already. */

@@ -1,8 +1,10 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { ChildExit, ChildHandle } from '../actors/index.js';
-import type { TreeContext } from '../node/tree-builders.js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { JournalReader } from '../journal/journal-reader.js';
-import { journalPathOf } from '../node/config.js';
+import { journalPathOf } from '../config/node-config.js';
+import type { ObservedNode } from './observed-node.js';
 import { allowOnlyServedHosts, listeningUrl } from './host-check.js';
 import { CENTRE_REPORT_PATH, centreReportEndpoint } from '../reconcile/report-endpoint.js';
 import { STATUS_PAGE } from './status-page.js';
@@ -19,7 +21,15 @@ import { brokerConnected, isHealthy, nodeStatus } from './status.js';
  *                     asked over the node's own session (for `edgepay reconcile status`)
  *   GET /             the status page
  */
-export async function startObservabilityService(context: TreeContext): Promise<ChildHandle> {
+/** What the service is started with: the node as observability sees it, and where to log and register. */
+export interface ObservabilityServiceContext {
+  readonly config: ObservedNode['config'];
+  readonly logger: Logger;
+  readonly promRegistry: Registry;
+  readonly runtime: ObservedNode & { setObservabilityAddress(address: string): void };
+}
+
+export async function startObservabilityService(context: ObservabilityServiceContext): Promise<ChildHandle> {
   const settings = context.config.observability;
   if (settings === undefined) throw new Error('the observability service needs observability in the node configuration');
   // Scrapes come every few seconds: their request lines would drown the node's own logs.

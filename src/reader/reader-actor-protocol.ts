@@ -60,7 +60,7 @@ export interface ReaderInit {
   readonly keys: { readonly tokenKeyFile: string; readonly centrePublicKeyFile: string };
 }
 
-export const READER_MODULE = 'reader/reader-actor';
+export const READER_MODULE = 'app/actors/reader';
 
 /** The name under which a lane's reader actor is registered in the node. */
 export function readerActorId(laneId: string): `reader:${string}` {

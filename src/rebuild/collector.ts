@@ -1,7 +1,7 @@
 import { GENESIS_HASH } from '../journal/entry.js';
-import type { RejectReason } from '../replication/wire/counters.js';
-import { type VerifiedEntry, openMessage } from '../replication/wire/envelope.js';
-import type { KeyRing } from '../replication/keys.js';
+import type { RejectReason } from '../wire/counters.js';
+import { type VerifiedEntry, openMessage } from '../wire/envelope.js';
+import type { KeyRing } from '../wire/keys.js';
 
 export type OfferOutcome = 'stored' | 'duplicate' | 'foreign' | 'rejected';
 

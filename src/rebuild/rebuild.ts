@@ -1,19 +1,19 @@
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import type { ReplicationConfig } from '../replication/config.js';
-import { ReplicationError } from '../replication/errors.js';
-import { loadKeyRing, loadSigningKey } from '../replication/keys.js';
-import { type ReplicationLog, silentLog } from '../replication/log.js';
+import { ReplicationError } from '../wire/errors.js';
+import { loadKeyRing, loadSigningKey } from '../wire/keys.js';
+import { type ReplicationLog, silentLog } from '../platform/replication-log.js';
 import { inspectBackup } from '../journal/backup.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type ImportResult, appendVerifiedEntries } from '../journal/import.js';
-import type { KeyRing } from '../replication/keys.js';
+import type { KeyRing } from '../wire/keys.js';
 import { type ChainBase, GENESIS_BASE, RebuildCollector } from './collector.js';
 import { RebuildError } from './errors.js';
 import { type ExistingJournal, claimJournalPath, installRebuilt, openCheck } from './journal.js';
 import { closeRebuildLink, openRebuildLink, subscribeAll } from './link.js';
 import { type RebuildReport, judge } from './report.js';
 import { type CollectProgress, DEFAULT_REBUILD_TUNING, type RebuildTimer, type RebuildTransport, type RebuildTuning, collectFromPeers, mqttRebuildTransport, realRebuildTimer } from './session.js';
-import { StoreTopics, assertTopicId } from '../replication/wire/topics.js';
+import { StoreTopics, assertTopicId } from '../wire/topics.js';
 
 export interface RebuildOptions {
   readonly nodeId: string;

@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import type { KeyRing } from '../replication/keys.js';
-import type { ReplicationLog } from '../replication/log.js';
-import { type NodeStatus, openStatus, sealRepairRequest } from '../replication/wire/messages.js';
+import type { KeyRing } from '../wire/keys.js';
+import type { ReplicationLog } from '../platform/replication-log.js';
+import { type NodeStatus, openStatus, sealRepairRequest } from '../wire/messages.js';
 import type { RebuildCollector } from './collector.js';
-import type { StoreTopics } from '../replication/wire/topics.js';
+import type { StoreTopics } from '../wire/topics.js';
 
 export interface RebuildTuning {
   /** Entries asked for per request; peers answer at most their maxRepairEntries (256 by default) anyway. */

@@ -3,7 +3,7 @@ import type { HeldEntry, OriginReport } from '../central/ledger-backend.js';
 import { loadCentrePublicKey } from '../central/centre-keys.js';
 import type { AnswerRejectReason } from './answer-check.js';
 import { EdgepayError } from '../errors.js';
-import type { NodeConfig } from '../node/config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import { readPassword } from '../replication/broker/mqtt-link.js';
 import { loadBrokerTls } from '../platform/broker-tls.js';
 import { openEmbeddedCentre } from './embedded-centre.js';

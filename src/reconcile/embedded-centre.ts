@@ -5,7 +5,7 @@ import { type RegisteredNode, directoryOf } from '../central/node-registry.js';
 import { PostgresLedger } from '../central/postgres-ledger.js';
 import { SqliteLedger } from '../central/sqlite-ledger.js';
 import { EdgepayError } from '../errors.js';
-import type { NodeConfig } from '../node/config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import type { CentreLink } from './uplink.js';
 
 export interface EmbeddedCentre {

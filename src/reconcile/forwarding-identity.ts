@@ -1,8 +1,8 @@
 import { type KeyObject, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RegisteredNode } from '../central/node-registry.js';
-import type { NodeConfig } from '../node/config.js';
-import { loadSigningKey } from '../replication/keys.js';
+import type { NodeConfig } from '../config/node-config.js';
+import { loadSigningKey } from '../wire/keys.js';
 
 export interface ForwardingIdentity {
   /** Signs the last entry of each batch this node forwards of its own journal. */

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { JournalEntry } from '../journal/entry.js';
-import { signEntry } from '../replication/wire/envelope.js';
-import { RUN_MAX } from '../replication/wire/envelope.js';
+import { signEntry } from '../wire/envelope.js';
+import { RUN_MAX } from '../wire/envelope.js';
 import type { SignedEntries } from './uplink.js';
 
 /** The node's own journal: it signs the last entry of each batch, one Ed25519 signature per batch. */

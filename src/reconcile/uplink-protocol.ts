@@ -1,6 +1,6 @@
 import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
 import type { OnlineDecision, OnlineRequest } from '../central/online.js';
-import type { NodeConfig } from '../node/config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import type { ReportAnswer } from './mqtt-centre-link.js';
 import type { OnlineBreakerStatus, OnlineNotAsked } from './online-guard.js';
 import type { DrainReport } from './uplink.js';
@@ -50,4 +50,4 @@ export interface UplinkInit {
   readonly config: NodeConfig;
 }
 
-export const UPLINK_MODULE = 'reconcile/uplink-actor';
+export const UPLINK_MODULE = 'app/actors/uplink';

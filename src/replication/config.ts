@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { ReplicationError } from './errors.js';
-import { assertTopicId } from './wire/topics.js';
+import { ReplicationError } from '../wire/errors.js';
+import { assertTopicId } from '../wire/topics.js';
 
 /**
  * The `replication` section of the node configuration, exactly as the node config schema holds it.

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
-import { generateNodeKeyPair } from './keys.js';
-import { assertTopicId } from './wire/topics.js';
+import { generateNodeKeyPair } from '../wire/keys.js';
+import { assertTopicId } from '../wire/topics.js';
 
 export interface ProvisionedNode {
   readonly nodeId: string;

@@ -1,5 +1,5 @@
 import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
-import type { NodeConfig } from '../node/config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import type { CentreAnswers } from './broker/centre-relay.js';
 import type { ReplicationConfig, ReplicatorTuning } from './config.js';
 import type { SharedApprovals } from './replicas/replica-approvals.js';
@@ -46,4 +46,4 @@ export interface ReplicatorReplies {
 export type ReplicatorProtocol = Protocol<ReplicatorRequest, ReplicatorReplies>;
 export type ReplicatorReply = AnyReplyOf<ReplicatorProtocol>;
 
-export const REPLICATOR_MODULE = 'replication/replicator-actor';
+export const REPLICATOR_MODULE = 'app/actors/replicator';

@@ -7,10 +7,10 @@ import { type Clock, systemClock } from '../platform/clock.js';
 import { DEFAULT_FAILBACK_AFTER_SECONDS, DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
 import { BrokerFailover, type BrokerLinkStatus } from './broker/broker-failover.js';
 import { CentreRelay, type CentreRelayTopics } from './broker/centre-relay.js';
-import { type CounterSnapshot, Counters } from './wire/counters.js';
-import { ReplicationError } from './errors.js';
-import { loadKeyRing, loadSigningKey } from './keys.js';
-import { type ReplicationLog, silentLog } from './log.js';
+import { type CounterSnapshot, Counters } from '../wire/counters.js';
+import { ReplicationError } from '../wire/errors.js';
+import { loadKeyRing, loadSigningKey } from '../wire/keys.js';
+import { type ReplicationLog, silentLog } from '../platform/replication-log.js';
 import { MqttLink, createClient, setWill } from './broker/mqtt-link.js';
 import { OutboxWatermark } from './outbox/outbox-watermark.js';
 import { JournalReader } from '../journal/journal-reader.js';
@@ -30,7 +30,7 @@ import { distributedRulesPathOf } from '../rules/store.js';
 import { StatusReporter } from './peers/status.js';
 import { StoredSessionFloor } from './peers/status-session.js';
 import { Subscriber } from './replicas/subscriber.js';
-import { StoreTopics } from './wire/topics.js';
+import { StoreTopics } from '../wire/topics.js';
 
 export interface ReplicatorOptions {
   readonly settings: ReplicatorSettings;

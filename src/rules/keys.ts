@@ -2,8 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
-import { ReplicationError } from '../replication/errors.js';
-import { generateNodeKeyPair, parsePublicKey, parseSigningKey } from '../replication/keys.js';
+import { ReplicationError } from '../wire/errors.js';
+import { generateNodeKeyPair, parsePublicKey, parseSigningKey } from '../wire/keys.js';
 
 /**
  * The rules key is an Ed25519 pair like a node's, but held by the operator or the centre, never by

@@ -3,7 +3,7 @@ import { type IClientOptions, type MqttClient, connect } from 'mqtt';
 import type { BrokerTlsOptions } from '../platform/broker-tls.js';
 import { RulesPublishError } from './errors.js';
 import { openRulesMessage } from './message.js';
-import { StoreTopics } from '../replication/wire/topics.js';
+import { StoreTopics } from '../wire/topics.js';
 
 export interface PublishRulesOptions {
   readonly brokerUrl: string;

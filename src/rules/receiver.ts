@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { RulesConfig } from './rules.js';
-import type { ReplicationLog } from '../replication/log.js';
+import type { ReplicationLog } from '../platform/replication-log.js';
 import { RULES_REJECT_REASONS, type RulesRejectReason, type RulesScope, openRulesMessage } from './message.js';
 import { readDistributedRules, writeDistributedRules } from './store.js';
 

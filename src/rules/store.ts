@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openPrivateFile } from '../platform/private-files.js';
-import { ReplicationError } from '../replication/errors.js';
+import { ReplicationError } from '../wire/errors.js';
 import { type OpenedRules, type RulesScope, openRulesMessage } from './message.js';
 
 /**

@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { EdgepayError } from '../errors.js';
-import { lanePortPath } from '../node/lane-ports.js';
+import { lanePortPath } from '../config/lane-ports.js';
 import { UNIX_SOCKET_PREFIX } from '../reader/tty-port.js';
 
 /*

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { type RandomSource, between, pick } from '../platform/random.js';
-import type { StoreTopics } from '../replication/wire/topics.js';
+import type { StoreTopics } from '../wire/topics.js';
 import { forge } from './forgeries.js';
 import type { SimNetwork } from './network.js';
 import type { SimOperator } from './operator.js';

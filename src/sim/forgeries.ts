@@ -4,8 +4,8 @@ import { sealEntry, withHash } from '../journal/entry-builder.js';
 import type { JournalEntry } from '../journal/entry.js';
 import type { Clock } from '../platform/clock.js';
 import { type RandomSource, pick } from '../platform/random.js';
-import { sealEnvelope } from '../replication/wire/envelope.js';
-import type { StoreTopics } from '../replication/wire/topics.js';
+import { sealEnvelope } from '../wire/envelope.js';
+import type { StoreTopics } from '../wire/topics.js';
 
 export const FORGERY_KINDS = ['wrong-key', 'tampered', 'unknown-origin'] as const;
 export type ForgeryKind = (typeof FORGERY_KINDS)[number];

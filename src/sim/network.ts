@@ -1,6 +1,6 @@
 import type { MqttPort, PublishOptions } from '../replication/broker/port.js';
 import { type RandomSource, between } from '../platform/random.js';
-import { topicMatches } from '../replication/wire/topics.js';
+import { topicMatches } from '../wire/topics.js';
 import type { SimScheduler } from './scheduler.js';
 
 /** How the simulated broker treats each delivery to a subscriber. */

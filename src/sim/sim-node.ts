@@ -13,10 +13,10 @@ import type { Timers } from '../platform/timers.js';
 import type { CentreLink } from '../reconcile/uplink.js';
 import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
-import { Counters } from '../replication/wire/counters.js';
+import { Counters } from '../wire/counters.js';
 import { peerEntriesMessage } from '../replication/peers/exposure-feed.js';
-import type { KeyRing } from '../replication/keys.js';
-import { silentLog } from '../replication/log.js';
+import type { KeyRing } from '../wire/keys.js';
+import { silentLog } from '../platform/replication-log.js';
 import { OutboxWatermark } from '../replication/outbox/outbox-watermark.js';
 import { Publisher } from '../replication/outbox/publisher.js';
 import { RepairAnswerer } from '../replication/repair/repair-answerer.js';
@@ -26,8 +26,8 @@ import { ReplicaStore } from '../replication/replicas/replica-store.js';
 import { StatusReporter } from '../replication/peers/status.js';
 import { StoredSessionFloor } from '../replication/peers/status-session.js';
 import { Subscriber } from '../replication/replicas/subscriber.js';
-import { StoreTopics } from '../replication/wire/topics.js';
-import { Authorizer } from '../standin/authorizer.js';
+import { StoreTopics } from '../wire/topics.js';
+import { StandIn } from '../standin/stand-in.js';
 import type { Outcome } from '../standin/outcome.js';
 import { type CrashImage, installCrashImage, takeCrashImage } from './crash-image.js';
 import type { SimNetwork } from './network.js';
@@ -55,7 +55,7 @@ export interface SimNodeOptions {
 /** The parts of a running node; all of it is dropped when the node crashes. */
 interface Running {
   readonly journal: Journal;
-  readonly authorizer: Authorizer;
+  readonly standIn: StandIn;
   readonly replicas: Database.Database;
   readonly watermark: Database.Database;
   readonly reader: JournalReader;
@@ -77,7 +77,7 @@ const REPAIR = { maxRangeEntries: 256, retryAfterMs: 1_000, lagGraceMs: 500 } as
 
 /**
  * One store box in the simulation, built from the node's own parts: the journal and the
- * authorizer that decides (group commit included), and the replication and uplink parts the
+ * stand-in that decides (group commit included), and the replication and uplink parts the
  * node's actors host (outbox, subscriber, replica store, repair, status, uplink), wired as the
  * replicator and the uplink actor wire them, on the simulated broker and clock.
  */
@@ -126,7 +126,7 @@ export class SimNode {
     const { id, scheduler, network } = this.options;
     const clock = scheduler.clock;
     const topics = new StoreTopics(this.options.fleet, this.options.store);
-    const { journal, authorizer, replicas, store } = this.openDecider(this.journalPath, this.replicasPath);
+    const { journal, standIn, replicas, store } = this.openDecider(this.journalPath, this.replicasPath);
     const watermark = openWatermarkConnection(this.replicasPath);
     const reader = new JournalReader(this.journalPath, id);
     let subscriber: Subscriber | undefined;
@@ -174,7 +174,7 @@ export class SimNode {
         headSeq: () => reader.headSeq(),
         read: ownSignedReads((from, limit) => reader.read(from, limit), this.options.signingKey),
         firstUnforwardedSeq: () => reader.firstUnforwardedSeq(),
-        record: async (outcomes) => authorizer.recordForwarded(outcomes),
+        record: async (outcomes) => standIn.recordForwarded(outcomes),
       },
       centre: this.options.centre,
       batchSize: 50,
@@ -187,37 +187,37 @@ export class SimNode {
     const outcomes = new PaymentOutcomes(this.paymentsPath);
     const laneOptions = this.options.lanes ?? [];
     const lanes =
-      laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { authorizer, journal: reader, outcomes, clock, timers, decided: () => publisher.notify(), shown: (result) => this.resultsShown.push(result) });
+      laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { standIn, journal: reader, outcomes, clock, timers, decided: () => publisher.notify(), shown: (result) => this.resultsShown.push(result) });
     let died: () => void = () => undefined;
     const dead = new Promise<never>((_, reject) => {
       died = () => reject(new Error(`${id} died`));
     });
     dead.catch(() => undefined);
-    this.running = { journal, authorizer, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lanes, outcomes, died, dead };
+    this.running = { journal, standIn, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lanes, outcomes, died, dead };
     publisher.start();
     status.announce();
   }
 
   /**
-   * The journal and the authorizer deciding in it, with the store's offline approvals counted from
+   * The journal and the stand-in deciding in it, with the store's offline approvals counted from
    * the replicas, as a process start opens them.
    */
-  private openDecider(journalPath: string, replicasPath: string): { journal: Journal; authorizer: Authorizer; replicas: Database.Database; store: ReplicaStore } {
+  private openDecider(journalPath: string, replicasPath: string): { journal: Journal; standIn: StandIn; replicas: Database.Database; store: ReplicaStore } {
     const { id, scheduler } = this.options;
     const clock = scheduler.clock;
     const journal = Journal.open({ path: journalPath, nodeId: id, clock });
-    const authorizer = Authorizer.open({ journal, rules: this.options.rules, clock, groupCommit: { maxWaitMs: 0 }, defer: (run, delayMs) => scheduler.after(delayMs, run) });
+    const standIn = StandIn.open({ journal, rules: this.options.rules, clock, groupCommit: { maxWaitMs: 0 }, defer: (run, delayMs) => scheduler.after(delayMs, run) });
     const replicas = openReplicaDatabase(replicasPath, id);
     const store = new ReplicaStore(replicas, {
       onStored: (entries) => {
         const message = peerEntriesMessage(entries);
-        authorizer.recordPeerEntries(message.approvals, message.releases);
+        standIn.recordPeerEntries(message.approvals, message.releases);
       },
       onConflict: () => this.counters.increment('conflict'),
     });
     const shared = store.approvalsSince(0);
-    authorizer.recordPeerEntries(shared.approvals, shared.releases);
-    return { journal, authorizer, replicas, store };
+    standIn.recordPeerEntries(shared.approvals, shared.releases);
+    return { journal, standIn, replicas, store };
   }
 
   /**
@@ -241,7 +241,7 @@ export class SimNode {
   /**
    * Power fails while the journal is writing a payment: the node dies holding it, and the write
    * reaches the disk in part (some sectors of the WAL, in any combination) or whole. The write is
-   * the one this box would make: the same request decided by the real authorizer from a copy of
+   * the one this box would make: the same request decided by the real stand-in from a copy of
    * the files as the crash left them. Nothing was acknowledged, so SQLite must drop a part-written
    * commit on the next start; a whole one is a decision the POS learns when it asks again.
    */
@@ -265,7 +265,7 @@ export class SimNode {
     const decider = this.openDecider(journalCopy, replicasCopy);
     let after: CrashImage;
     try {
-      await decider.authorizer.authorize(request).catch(() => undefined);
+      await decider.standIn.authorize(request).catch(() => undefined);
       after = takeCrashImage([journalCopy]);
     } finally {
       closeAll([decider.replicas, decider.journal]);
@@ -315,7 +315,7 @@ export class SimNode {
   async pay(request: Record<string, unknown>): Promise<Outcome | undefined> {
     const running = this.running;
     if (running === undefined) return undefined;
-    const outcome = await running.authorizer.authorize(request);
+    const outcome = await running.standIn.authorize(request);
     // As the journal writer does after a commit: the outbox publishes now.
     if (this.running === running) running.publisher.notify();
     return outcome;

@@ -15,7 +15,7 @@ import { type RandomSource, SeededRandom, between } from '../platform/random.js'
 import { type ReaderProfile, loadReaderProfile } from '../reader/profile.js';
 import type { SimCardKind } from '../reader/simulator/cards.js';
 import { ReaderSimulator } from '../reader/simulator/simulator.js';
-import { StoreTopics } from '../replication/wire/topics.js';
+import { StoreTopics } from '../wire/topics.js';
 import { FaultInjector, type RestoreTally, type SimFault } from './fault-injector.js';
 import { type NetworkTally, SimNetwork } from './network.js';
 import { SimOperator } from './operator.js';

@@ -6,7 +6,7 @@
  * Usage: node dist/testing/crash-child.js <journalPath> <nodeId> [concurrency] [seed] [maxLifeMs]
  *
  * Protocol on stdout, one line each:
- *   READY <runId> <headSeq>                           once the journal and authorizer are open
+ *   READY <runId> <headSeq>                           once the journal and stand-in are open
  *   ACK <seq> <idempotencyKey> <hash> <approved 0|1>   a decision whose entry is durable
  * Problems go to stderr and end the process with a non-zero code, which the parent reports.
  */
@@ -19,7 +19,7 @@ import { tokenizePan } from '../card/capture.js';
 import { withLuhnDigit } from '../card/luhn.js';
 import { Journal } from '../journal/journal.js';
 import { SeededRandom, type RandomSource } from '../platform/random.js';
-import { Authorizer } from '../standin/authorizer.js';
+import { StandIn } from '../standin/stand-in.js';
 import type { Outcome } from '../standin/outcome.js';
 
 /** Exit codes the parent (crash-trial.ts) translates into problems. */
@@ -141,7 +141,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const { cards, hotToken } = cardPool(random);
   const journal = Journal.open({ path, nodeId });
-  const authorizer = Authorizer.open({ journal, rules: crashRules(hotToken) });
+  const standIn = StandIn.open({ journal, rules: crashRules(hotToken) });
   writeLine(`READY ${runId} ${journal.chainHead().seq}`);
 
   const acked: Acked[] = [];
@@ -168,7 +168,7 @@ async function main(argv: readonly string[]): Promise<void> {
       lane: `lane-${loop % 8}`,
       reference: `crash-${counter}`,
     };
-    const outcome = await authorizer.authorize(request);
+    const outcome = await standIn.authorize(request);
     ack(outcome, request.idempotencyKey);
     const entry = outcome.entry!;
     if (acked.length >= ACKED_POOL_MAX) acked.splice(random.int(acked.length), 1);
@@ -177,7 +177,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const retry = async (): Promise<void> => {
     const earlier = acked[random.int(acked.length)]!;
-    const outcome = await authorizer.authorize(earlier.request);
+    const outcome = await standIn.authorize(earlier.request);
     if (!outcome.replayed || outcome.entry === null || outcome.entry.seq !== earlier.seq) {
       fail(CHILD_EXIT.replayMismatch, `retry of ${earlier.request.idempotencyKey} (entry ${earlier.seq}) came back replayed=${outcome.replayed} ` + `seq=${outcome.entry?.seq ?? 'none'} code=${outcome.decision.code}`);
     }
@@ -189,7 +189,7 @@ async function main(argv: readonly string[]): Promise<void> {
     // Marked before the await so two loops never void the same authorization.
     candidate.voided = true;
     const key = `${candidate.request.idempotencyKey}-void`;
-    const outcome = await authorizer.followUp({ kind: 'void', idempotencyKey: key, originalIdempotencyKey: candidate.request.idempotencyKey });
+    const outcome = await standIn.followUp({ kind: 'void', idempotencyKey: key, originalIdempotencyKey: candidate.request.idempotencyKey });
     ack(outcome, key);
     if (!outcome.decision.approved) fail(CHILD_EXIT.unexpected, `void ${key} of entry ${candidate.seq} was refused: ${outcome.decision.reason}`);
   };

@@ -16,7 +16,7 @@ import { type ChainHead, Journal } from '../journal/journal.js';
 import { JournalLock } from '../journal/lock.js';
 import { verifyChain } from '../journal/verify.js';
 import { SeededRandom } from '../platform/random.js';
-import { Authorizer } from '../standin/authorizer.js';
+import { StandIn } from '../standin/stand-in.js';
 
 export interface CrashTrialOptions {
   /** Holds the trial's journal (journal.db); created if missing. */
@@ -278,7 +278,7 @@ function checkAfterCrash(path: string, nodeId: string, before: ChainHead, acks: 
 function checkExposureRebuild(journal: Journal, problems: string[]): void {
   let stored: number;
   try {
-    stored = Authorizer.open({ journal, rules: defaultRules() }).exposureView().stats().storedApprovals;
+    stored = StandIn.open({ journal, rules: defaultRules() }).exposureView().stats().storedApprovals;
   } catch (error) {
     problems.push(`rebuilding exposure after the kill failed: ${describe(error)}`);
     return;

@@ -12,9 +12,9 @@ import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { withLuhnDigit } from '../card/luhn.js';
-import { loadNodeConfig } from '../node/config.js';
-import { runNodeUntilSignal } from '../node/run.js';
-import type { NodeRuntime } from '../node/runtime.js';
+import { loadNodeConfig } from '../config/node-config.js';
+import { runNodeUntilSignal } from '../app/run.js';
+import type { NodeRuntime } from '../app/runtime.js';
 
 const [configFile, concurrencyArg] = process.argv.slice(2);
 if (!configFile) {

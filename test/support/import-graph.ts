@@ -57,3 +57,19 @@ export function importCycles(graph: ReadonlyMap<string, readonly string[]>): str
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
   return cycles;
 }
+
+/**
+ * The same imports between top-level folders of `root` (a module directly under `root` stands for
+ * itself): an edge a -> b when some module in a imports one in b. Imports inside a folder are left out.
+ */
+export function folderGraph(graph: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const folderOf = (module: string): string => module.split('/')[0]!;
+  const folders = new Map<string, Set<string>>();
+  for (const module of graph.keys()) folders.set(folderOf(module), folders.get(folderOf(module)) ?? new Set());
+  for (const [module, targets] of graph) {
+    for (const target of targets) {
+      if (graph.has(target) && folderOf(target) !== folderOf(module)) folders.get(folderOf(module))!.add(folderOf(target));
+    }
+  }
+  return new Map([...folders].map(([folder, targets]) => [folder, [...targets].sort()]));
+}

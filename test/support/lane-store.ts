@@ -5,8 +5,8 @@ import { apiAuthHeaders } from '../../src/api/client-auth.js';
 import { defaultRulesConfig } from '../../src/authorize/index.js';
 import { JournalReader } from '../../src/journal/journal-reader.js';
 import type { JournalEntry } from '../../src/journal/entry.js';
-import { type NodeConfig, journalPathOf } from '../../src/node/config.js';
-import { NodeRuntime } from '../../src/node/runtime.js';
+import { type NodeConfig, journalPathOf } from '../../src/config/node-config.js';
+import { NodeRuntime } from '../../src/app/runtime.js';
 import { LOOPBACK_API, newNodeConfigIn } from './node.js';
 import { type PtyPair, type SimulatorProcess, eventually, startPtyPair, startSimulator } from './pty.js';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSealKeyPair } from '../../src/card/index.js';
-import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from '../../src/node/config.js';
-import { initNode } from '../../src/node/init.js';
+import { type NodeConfig, type NodeConfigInput, parseNodeConfig } from '../../src/config/node-config.js';
+import { initNode } from '../../src/app/init.js';
 
 /** The POS API on a free loopback port, its bearer token in `api.token` beside the configuration (written by init). */
 export const LOOPBACK_API = { host: '127.0.0.1', port: 0, tokenFile: 'api.token' } as const;

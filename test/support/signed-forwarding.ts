@@ -3,7 +3,7 @@ import type { LedgerBackend } from '../../src/central/ledger-backend.js';
 import type { JournalReader } from '../../src/journal/journal-reader.js';
 import { ownSignedReads } from '../../src/reconcile/signed-reads.js';
 import type { SignedEntries } from '../../src/reconcile/uplink.js';
-import { type NodeKeyPair, generateNodeKeyPair, loadSigningKey } from '../../src/replication/keys.js';
+import { type NodeKeyPair, generateNodeKeyPair, loadSigningKey } from '../../src/wire/keys.js';
 
 /** Key pairs for test nodes, by node id. */
 export function nodeKeys(nodeIds: readonly string[]): Map<string, NodeKeyPair> {

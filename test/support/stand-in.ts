@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { parseRules, type Rules, defaultRulesConfig } from '../../src/authorize/index.js';
 import { Journal } from '../../src/journal/index.js';
-import type { JournalWriterRequest } from '../../src/node/actors/journal-writer-protocol.js';
+import type { JournalWriterRequest } from '../../src/node/journal-writer-protocol.js';
 import { ManualClock } from '../../src/platform/clock.js';
-import { Authorizer } from '../../src/standin/index.js';
+import { StandIn } from '../../src/standin/index.js';
 
 export const DAY_START_MS = Date.UTC(2026, 10, 27, 8, 0, 0);
 
@@ -13,23 +13,24 @@ export function rulesWith(overrides: (config: ReturnType<typeof defaultRulesConf
   return parseRules(config);
 }
 
-export interface StandIn {
+/** A stand-in on a journal file of its own, on a manual clock. */
+export interface StandInFixture {
   readonly path: string;
   readonly clock: ManualClock;
   journal: Journal;
-  authorizer: Authorizer;
-  /** Closes and reopens journal and authorizer on the same file, as a restarted node would. */
+  standIn: StandIn;
+  /** Closes and reopens journal and stand-in on the same file, as a restarted node would. */
   restart(rules?: Rules): void;
   close(): void;
 }
 
-export function openStandIn(dir: string, rules: Rules, clock = new ManualClock(DAY_START_MS)): StandIn {
+export function openStandIn(dir: string, rules: Rules, clock = new ManualClock(DAY_START_MS)): StandInFixture {
   const path = join(dir, 'journal.db');
   const open = (r: Rules) => {
     const journal = Journal.open({ path, nodeId: 'node-test', clock });
-    return { journal, authorizer: Authorizer.open({ journal, rules: r, clock }) };
+    return { journal, standIn: StandIn.open({ journal, rules: r, clock }) };
   };
-  const state = { path, clock, ...open(rules) } as StandIn;
+  const state = { path, clock, ...open(rules) } as StandInFixture;
   state.restart = (r = rules) => {
     state.journal.close();
     Object.assign(state, open(r));
@@ -39,13 +40,13 @@ export function openStandIn(dir: string, rules: Rules, clock = new ManualClock(D
 }
 
 /**
- * What the journal-writer actor answers to the decision path's requests, from a stand-in authorizer;
+ * What the journal-writer actor answers to the decision path's requests, from a stand-in;
  * `unhandled` for any other request (a test's fake actor call answers those itself).
  */
-export function answerAsJournalWriter(authorizer: Authorizer, request: unknown): unknown {
+export function answerAsJournalWriter(standIn: StandIn, request: unknown): unknown {
   const message = request as JournalWriterRequest;
-  if (message.type === 'check-card') return { declined: authorizer.checkCard(message.request) };
-  if (message.type === 'authorize') return authorizer.authorize(message.request);
+  if (message.type === 'check-card') return { declined: standIn.checkCard(message.request) };
+  if (message.type === 'authorize') return standIn.authorize(message.request);
   return unhandled;
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from '../../platform/modules.js';
-import { ReplicationError } from '../errors.js';
-import { assertTopicId } from '../wire/topics.js';
+import { ReplicationError } from '../../wire/errors.js';
+import { assertTopicId } from '../../wire/topics.js';
 import { ID_RULE, isId } from '../../ids.js';
 
 /*

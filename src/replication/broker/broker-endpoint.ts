@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { IClientOptions } from 'mqtt';
-import { ReplicationError } from '../errors.js';
+import { ReplicationError } from '../../wire/errors.js';
 
 /** One store broker a node may connect to: what mqtt.js needs to dial it. */
 export interface BrokerEndpoint {

@@ -3,7 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { type Clock, monotonicMs, systemClock } from '../../platform/clock.js';
 import { type BrokerEndpoint, aimAt, brokerEndpointOf } from './broker-endpoint.js';
 import { FailbackPolicy, nextBrokerIndex } from './failback-policy.js';
-import type { ReplicationLog } from '../log.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
 
 export interface BrokerFailoverOptions {
   /** The primary first, then the standbys in the order they are tried. */

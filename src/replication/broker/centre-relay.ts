@@ -1,6 +1,6 @@
 import { EdgepayError } from '../../errors.js';
 import { asBuffer, ownBytes } from '../../platform/thread-bytes.js';
-import type { ReplicationLog } from '../log.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
 import type { MqttPort } from './port.js';
 
 /** This node's centre topics (central/centre-topics.ts), and the largest request the centre takes. */

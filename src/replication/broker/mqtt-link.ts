@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type IClientOptions, type MqttClient, connect } from 'mqtt';
 import { loadBrokerTls } from '../../platform/broker-tls.js';
 import type { ReplicatorSettings, ReplicatorTuning } from '../config.js';
-import { ReplicationError } from '../errors.js';
+import { ReplicationError } from '../../wire/errors.js';
 import type { MqttPort, PublishOptions } from './port.js';
 import type { WillMessage } from '../peers/status.js';
 

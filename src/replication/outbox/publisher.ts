@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Clock, monotonicMs } from '../../platform/clock.js';
-import { RUN_MAX, sealRun } from '../wire/envelope.js';
-import type { ReplicationLog } from '../log.js';
+import { RUN_MAX, sealRun } from '../../wire/envelope.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
 import type { OutboxWatermark } from './outbox-watermark.js';
 import type { JournalReader } from '../../journal/journal-reader.js';
 import type { MqttPort } from '../broker/port.js';

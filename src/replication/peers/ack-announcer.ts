@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { JournalEntry } from '../../journal/entry.js';
 import type { Clock } from '../../platform/clock.js';
-import type { ReplicationLog } from '../log.js';
-import { sealAck } from '../wire/messages.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
+import { sealAck } from '../../wire/messages.js';
 import type { MqttPort } from '../broker/port.js';
 
 export interface AckAnnouncerOptions {

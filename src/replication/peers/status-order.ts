@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../wire/status-message.js';
+import type { NodeStatus } from '../../wire/status-message.js';
 
 /**
  * How far ahead of this node's wall clock a status or ack may be dated. Liveness (and so custody)

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Clock, monotonicMs } from '../../platform/clock.js';
-import type { ReplicationLog } from '../log.js';
-import { type NodeStatus, sealStatus } from '../wire/messages.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
+import { type NodeStatus, sealStatus } from '../../wire/messages.js';
 import type { MqttPort } from '../broker/port.js';
 import type { SessionFloor } from './status-session.js';
 

@@ -1,15 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import { type Clock, monotonicMs } from '../../platform/clock.js';
-import type { Counters } from '../wire/counters.js';
-import { RUN_MAX, encodeRun, signEntry } from '../wire/envelope.js';
-import type { ReplicationLog } from '../log.js';
-import type { RepairRequest, VerifiedRepairRequest } from '../wire/messages.js';
+import type { Counters } from '../../wire/counters.js';
+import { RUN_MAX, encodeRun, signEntry } from '../../wire/envelope.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
+import type { RepairRequest, VerifiedRepairRequest } from '../../wire/messages.js';
 import type { JournalReader } from '../../journal/journal-reader.js';
 import type { MqttPort } from '../broker/port.js';
 import { DEFAULT_REPAIR_BUDGET, type RepairBudget, RepairBuckets } from './repair-budget.js';
 import type { ReplicaStore } from '../replicas/replica-store.js';
 import { type SignedRun, signedRuns } from '../replicas/replica-runs.js';
-import type { StoreTopics } from '../wire/topics.js';
+import type { StoreTopics } from '../../wire/topics.js';
 
 export interface AnswererOptions {
   readonly nodeId: string;

@@ -1,4 +1,4 @@
-import type { VerifiedEntry } from '../wire/envelope.js';
+import type { VerifiedEntry } from '../../wire/envelope.js';
 
 export type HoldResult = 'pending' | 'duplicate' | 'conflict' | 'pending_full';
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { preparePrivateDatabase } from '../../platform/private-files.js';
-import { ReplicationError } from '../errors.js';
+import { ReplicationError } from '../../wire/errors.js';
 
 /**
  * replicas.db: the node's copies of its peers' journals and its own outbox watermark. A file of

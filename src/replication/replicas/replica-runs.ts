@@ -1,6 +1,6 @@
 import type { JournalEntry } from '../../journal/entry.js';
-import type { HeldEntry } from '../wire/envelope.js';
-import { RUN_MAX } from '../wire/envelope.js';
+import type { HeldEntry } from '../../wire/envelope.js';
+import { RUN_MAX } from '../../wire/envelope.js';
 
 export interface SignedRun {
   readonly entries: readonly JournalEntry[];

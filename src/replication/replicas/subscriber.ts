@@ -1,16 +1,16 @@
 import type { KeyObject } from 'node:crypto';
 import { type Clock, monotonicMs } from '../../platform/clock.js';
-import { type ControlKind, type ControlRefusal, type Counters, type RejectReason, controlCounter } from '../wire/counters.js';
-import { openMessage } from '../wire/envelope.js';
-import type { KeyRing } from '../keys.js';
-import type { ReplicationLog } from '../log.js';
-import { type NodeStatus, openAck, openRepairRequest, openStatus, sealRepairRequest } from '../wire/messages.js';
+import { type ControlKind, type ControlRefusal, type Counters, type RejectReason, controlCounter } from '../../wire/counters.js';
+import { openMessage } from '../../wire/envelope.js';
+import type { KeyRing } from '../../wire/keys.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
+import { type NodeStatus, openAck, openRepairRequest, openStatus, sealRepairRequest } from '../../wire/messages.js';
 import type { MqttPort } from '../broker/port.js';
 import type { RepairAnswerer } from '../repair/repair-answerer.js';
 import type { RepairPlanner } from '../repair/repair-planner.js';
 import type { ReplicaStore } from './replica-store.js';
 import { StatusFreshness, isFutureDated, isUsableOwnStatus } from '../peers/status-order.js';
-import type { StoreTopics } from '../wire/topics.js';
+import type { StoreTopics } from '../../wire/topics.js';
 
 /** A refusal is logged at warn the first time and every this many after; the counter has them all. */
 const WARN_EVERY = 1_000;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ENTRY_KINDS, type JournalEntry } from '../../journal/entry.js';
-import { canonicalBase64 } from '../../platform/canonical-base64.js';
-import { idSchema } from '../../ids.js';
+import { ENTRY_KINDS, type JournalEntry } from '../journal/entry.js';
+import { canonicalBase64 } from '../platform/canonical-base64.js';
+import { idSchema } from '../ids.js';
 
 /*
  * A journal entry as JSON on the wire: every field of JournalEntry, the sealed card as base64.

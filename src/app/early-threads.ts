@@ -1,6 +1,6 @@
 import { moduleUrl } from '../actors/modules.js';
 import { SpareThreads } from '../actors/spare-threads.js';
-import { JOURNAL_WRITER_MODULE } from './actors/journal-writer-protocol.js';
+import { JOURNAL_WRITER_MODULE } from '../node/journal-writer-protocol.js';
 
 /*
  * A node's first actor thread, booted as soon as the command line knows it runs a node. Booting a

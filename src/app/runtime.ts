@@ -5,20 +5,20 @@ import { EdgepayError } from '../errors.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
-import type { PaymentRequest } from './actors/authorizer-protocol.js';
-import { type NodeConfig, journalPathOf, paymentsPathOf } from './config.js';
+import type { PaymentRequest } from '../node/intake-protocol.js';
+import { type NodeConfig, journalPathOf, paymentsPathOf } from '../config/node-config.js';
 import { ActorRegistry } from './registry.js';
-import { unwrapRemote } from './remote-errors.js';
-import { retryWhileRestarting } from './retry.js';
-import { type DecisionPathOptions, decideDurably, decisionPathOptions } from './durable-decision.js';
-import { type NodeActorCall, type NodeActorId, type NodeActors, nodeActorCall } from './actor-directory.js';
+import { unwrapRemote } from '../node/remote-errors.js';
+import { retryWhileRestarting } from '../node/retry.js';
+import { type DecisionPathOptions, decideDurably, decisionPathOptions } from '../node/durable-decision.js';
+import { type NodeActorCall, type NodeActorId, type NodeActors, nodeActorCall } from '../node/actor-directory.js';
 import type { ReplyOf } from '../actors/typed-protocol.js';
 import { LaneService } from '../lanes/lane-service.js';
 import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import { DecisionLog } from '../observability/decision-log.js';
 import { registerNodeMetrics } from '../observability/node-metrics.js';
 import { systemClock } from '../platform/clock.js';
-import { preflightNode } from './preflight.js';
+import { preflightNode } from '../node/preflight.js';
 import { takeEarlyThreads } from './early-threads.js';
 import { nodeTree } from './tree.js';
 import { startSupervision } from './tree-builders.js';
@@ -133,7 +133,7 @@ export class NodeRuntime {
   /** Takes a payment whose card was read: resolves with the durable decision (or a 91 decline when nothing could be recorded). */
   pay(payment: PaymentRequest): Promise<Outcome> {
     const startedMs = performance.now();
-    return this.track(() => this.ask('authorizer', { type: 'pay', payment })).then((outcome) => this.noted(outcome, startedMs, payment.idempotencyKey));
+    return this.track(() => this.ask('intake', { type: 'pay', payment })).then((outcome) => this.noted(outcome, startedMs, payment.idempotencyKey));
   }
 
   /**
@@ -151,7 +151,7 @@ export class NodeRuntime {
 
   followUp(request: FollowUpRequest): Promise<Outcome> {
     const startedMs = performance.now();
-    return this.track(() => this.ask('authorizer', { type: 'follow-up', request })).then((outcome) => this.noted(outcome, startedMs, request.idempotencyKey));
+    return this.track(() => this.ask('intake', { type: 'follow-up', request })).then((outcome) => this.noted(outcome, startedMs, request.idempotencyKey));
   }
 
   /** `startedMs` is performance.now() when the request reached the node: the decision latency metric. */

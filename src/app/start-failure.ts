@@ -1,5 +1,5 @@
 import { EdgepayError } from '../errors.js';
-import { unwrapRemote } from './remote-errors.js';
+import { unwrapRemote } from '../node/remote-errors.js';
 
 /** Deepest cause looked at: supervisors nest a few levels, a cycle must not loop. */
 const MAX_CAUSE_DEPTH = 16;

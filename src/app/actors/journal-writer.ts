@@ -2,13 +2,13 @@
 import { runActor } from '../../actors/worker-runtime.js';
 import { parseRules } from '../../rules/rules.js';
 import { Journal } from '../../journal/journal.js';
-import { LatencyBuckets } from '../../observability/latency-buckets.js';
-import { Authorizer } from '../../standin/index.js';
-import { journalPathOf } from '../data-files.js';
-import { loadRulesInForce } from '../rules-source.js';
-import { loadPeerApprovals } from '../peer-approvals.js';
-import { callsFrom } from '../actor-directory.js';
-import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRulesResult } from './journal-writer-protocol.js';
+import { LatencyBuckets } from '../../metrics/latency-buckets.js';
+import { StandIn } from '../../standin/index.js';
+import { journalPathOf } from '../../config/data-files.js';
+import { loadRulesInForce } from '../../node/rules-source.js';
+import { loadPeerApprovals } from '../../node/peer-approvals.js';
+import { callsFrom } from '../../node/actor-directory.js';
+import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRulesResult } from '../../node/journal-writer-protocol.js';
 
 /*
  * The journal writer actor: owns the journal and the stand-in decisions, because a decision and
@@ -17,7 +17,7 @@ import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest, SetRu
  */
 interface JournalWriterState {
   readonly journal: Journal;
-  readonly authorizer: Authorizer;
+  readonly standIn: StandIn;
   /** Set when the node replicates: tells the replicator new rows are committed, at most once per turn. */
   readonly notifyReplicator: (() => void) | undefined;
   /** How long each group commit (one transaction, one fsync) took; read by the metrics at scrape time. */
@@ -28,12 +28,12 @@ interface JournalWriterState {
  * Never backwards: a delivery that lost a race with a restart (which loaded newer rules from disk)
  * or any older set offered later leaves the rules in force as they are.
  */
-function setRules(authorizer: Authorizer, input: unknown): SetRulesResult {
+function setRules(standIn: StandIn, input: unknown): SetRulesResult {
   // Parsed again on this side of the thread boundary: only parseRules makes Rules.
   const next = parseRules(input);
-  const current = authorizer.currentRules();
+  const current = standIn.currentRules();
   if (next.version <= current.version) return { applied: false, rulesVersion: current.version };
-  authorizer.setRules(next);
+  standIn.setRules(next);
   return { applied: true, rulesVersion: next.version };
 }
 
@@ -55,7 +55,7 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit, JournalWri
       // `edgepay node init` creates a node's journal; a node never starts one by itself.
       mustExist: true,
     });
-    const authorizer = Authorizer.open({
+    const standIn = StandIn.open({
       journal,
       rules,
       groupCommit: {
@@ -68,7 +68,7 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit, JournalWri
     });
     // Peers' approvals survive a journal-writer restart in the replicas, not in this thread's memory.
     const shared = loadPeerApprovals(config, Date.now() - rules.perCard.windowMinutes * 60_000);
-    authorizer.recordPeerEntries(shared.approvals, shared.releases);
+    standIn.recordPeerEntries(shared.approvals, shared.releases);
     let notifyReplicator: (() => void) | undefined;
     if (config.replication !== undefined) {
       const call = callsFrom(ctx);
@@ -84,51 +84,51 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit, JournalWri
       };
     }
     if (shared.problem) ctx.log.warn({ problem: shared.problem }, "starting without peers' approvals; the replicator sends them as it receives them");
-    return { journal, authorizer, notifyReplicator, commitLatency };
+    return { journal, standIn, notifyReplicator, commitLatency };
   },
-  async handle(message, _ctx, { journal, authorizer, notifyReplicator, commitLatency }) {
+  async handle(message, _ctx, { journal, standIn, notifyReplicator, commitLatency }) {
     switch (message.type) {
       case 'authorize': {
-        const outcome = await authorizer.authorize(message.request);
+        const outcome = await standIn.authorize(message.request);
         if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
         return outcome;
       }
       case 'check-card':
-        return { declined: authorizer.checkCard(message.request) };
+        return { declined: standIn.checkCard(message.request) };
       case 'follow-up': {
-        const outcome = await authorizer.followUp(message.request);
+        const outcome = await standIn.followUp(message.request);
         if (outcome.entry !== null && !outcome.replayed) notifyReplicator?.();
         return outcome;
       }
       case 'forwarded':
-        authorizer.markForwarded(message.seqs);
+        standIn.markForwarded(message.seqs);
         return { forwarded: message.seqs.length };
       case 'settled':
-        authorizer.recordForwarded(message.outcomes);
+        standIn.recordForwarded(message.outcomes);
         return { forwarded: message.outcomes.length };
       case 'head':
         return journal.chainHead();
       case 'peer-entries':
-        authorizer.recordPeerEntries(message.approvals, message.releases);
+        standIn.recordPeerEntries(message.approvals, message.releases);
         return { recorded: message.approvals.length };
       case 'exposure': {
-        const stats = authorizer.exposureView().stats();
+        const stats = standIn.exposureView().stats();
         return {
           ownApprovalsTracked: stats.trackedApprovals,
           storedUnforwarded: stats.storedApprovals,
-          peerApprovals: authorizer.peerApprovalCount(),
-          peerApprovalsIgnored: authorizer.peerApprovalsIgnored(),
+          peerApprovals: standIn.peerApprovalCount(),
+          peerApprovalsIgnored: standIn.peerApprovalsIgnored(),
         };
       }
       case 'commit-latency':
         return commitLatency.snapshot();
       case 'set-rules':
-        return setRules(authorizer, message.rules);
+        return setRules(standIn, message.rules);
     }
   },
   async terminate(_ctx, state) {
     // Every accepted request gets its commit before the journal closes: nothing in flight is dropped.
-    await state?.authorizer.idle();
+    await state?.standIn.idle();
     state?.journal.close();
   },
 });

@@ -5,7 +5,7 @@ import { fsyncDirectoryOf, sqliteFiles } from '../journal/files.js';
 import { Journal } from '../journal/journal.js';
 import { storageError } from '../journal/storage-errors.js';
 import { makePrivateDirectory } from '../platform/private-files.js';
-import { type NodeConfig, journalPathOf } from './config.js';
+import { type NodeConfig, journalPathOf } from '../config/node-config.js';
 import { readJournalIdentity } from '../journal/file-identity.js';
 
 export interface NodeInitResult {

@@ -1,7 +1,7 @@
 import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ReplicationError } from './errors.js';
-import { assertTopicId } from './wire/topics.js';
+import { assertTopicId } from './topics.js';
 
 /**
  * Node keys are Ed25519 (node:crypto, native). Each node signs its own entries with its private

@@ -1,12 +1,12 @@
-import type { AnyReplyOf, Protocol } from '../../actors/typed-protocol.js';
-import type { Decision } from '../../authorize/codes.js';
-import type { PeerApproval } from '../../authorize/peer-exposure.js';
-import type { PeerIgnoredCounts } from '../../authorize/peer-plausibility.js';
-import type { RulesConfig } from '../../rules/rules.js';
-import type { ChainHead, ForwardedOutcome } from '../../journal/journal.js';
-import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../../standin/index.js';
-import type { LatencySnapshot } from '../../observability/latency-buckets.js';
-import type { NodeConfig } from '../config.js';
+import type { AnyReplyOf, Protocol } from '../actors/typed-protocol.js';
+import type { Decision } from '../authorize/codes.js';
+import type { PeerApproval } from '../authorize/peer-exposure.js';
+import type { PeerIgnoredCounts } from '../authorize/peer-plausibility.js';
+import type { RulesConfig } from '../rules/rules.js';
+import type { ChainHead, ForwardedOutcome } from '../journal/journal.js';
+import type { AuthorizationRequest, FollowUpRequest, Outcome } from '../standin/index.js';
+import type { LatencySnapshot } from '../metrics/latency-buckets.js';
+import type { NodeConfig } from '../config/node-config.js';
 
 /** The journal writer is the only actor that writes the journal; these are the only things it does. */
 export type JournalWriterRequest =
@@ -68,4 +68,4 @@ export interface JournalWriterInit {
   readonly config: NodeConfig;
 }
 
-export const JOURNAL_WRITER_MODULE = 'node/actors/journal-writer';
+export const JOURNAL_WRITER_MODULE = 'app/actors/journal-writer';

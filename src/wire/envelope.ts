@@ -1,11 +1,11 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
-import { entryHash } from '../../journal/canonical.js';
-import type { JournalEntry } from '../../journal/entry.js';
+import { entryHash } from '../journal/canonical.js';
+import type { JournalEntry } from '../journal/entry.js';
 import type { RejectReason } from './counters.js';
 import { entryJsonSchema, fromEntryJson, toEntryJson } from './entry-wire.js';
-import type { KeyRing } from '../keys.js';
-import { idSchema } from '../../ids.js';
+import type { KeyRing } from './keys.js';
+import { idSchema } from '../ids.js';
 
 /**
  * The wire message for one journal entry: the entry, its origin, and the origin's Ed25519

@@ -1,15 +1,15 @@
 /**
  * The reader actor: one per lane, the only owner of that lane's serial port. Compiled to
- * dist/reader/reader-actor.js and started with startActor({ module: moduleUrl(READER_MODULE) }).
+ * dist/app/actors/reader.js and started with startActor({ module: moduleUrl(READER_MODULE) }).
  */
-import { runActor } from '../actors/worker-runtime.js';
-import { captureCard } from '../card/capture.js';
-import { loadCardKeys } from '../card/keys.js';
-import { sodiumReady } from '../card/seal.js';
-import { BadInputError, type FieldProblem } from '../errors.js';
-import { parseReaderProfile } from './profile.js';
-import type { ReaderInit, ReaderReply, ReaderRequest } from './reader-actor-protocol.js';
-import { type LaneReader, handleReaderRequest, startLaneReader } from './reader-service.js';
+import { runActor } from '../../actors/worker-runtime.js';
+import { captureCard } from '../../card/capture.js';
+import { loadCardKeys } from '../../card/keys.js';
+import { sodiumReady } from '../../card/seal.js';
+import { BadInputError, type FieldProblem } from '../../errors.js';
+import { parseReaderProfile } from '../../reader/profile.js';
+import type { ReaderInit, ReaderReply, ReaderRequest } from '../../reader/reader-actor-protocol.js';
+import { type LaneReader, handleReaderRequest, startLaneReader } from '../../reader/reader-service.js';
 
 /*
  * Requests interleave at their awaits: a collect waits seconds for a card, and cancel and status

@@ -1,18 +1,18 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
-import { runActor } from '../actors/worker-runtime.js';
-import { callsFrom } from '../node/actor-directory.js';
-import { journalPathOf } from '../node/config.js';
-import { loadRules } from '../node/rules-source.js';
-import { EdgepayError } from '../errors.js';
-import { answerTopic, authorizeTopic, uplinkTopic } from '../central/centre-topics.js';
-import { MAX_WIRE_BYTES } from '../central/centre-wire.js';
-import type { CentreRelayTopics } from './broker/centre-relay.js';
-import type { ReplicatorSettings } from './config.js';
-import { ReplicationError } from './errors.js';
-import { ExposureFeed } from './peers/exposure-feed.js';
-import { Replicator } from './replicator.js';
-import { RulesPusher } from '../rules/pusher.js';
-import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from './replicator-protocol.js';
+import { runActor } from '../../actors/worker-runtime.js';
+import { callsFrom } from '../../node/actor-directory.js';
+import { journalPathOf } from '../../config/node-config.js';
+import { loadRules } from '../../node/rules-source.js';
+import { EdgepayError } from '../../errors.js';
+import { answerTopic, authorizeTopic, uplinkTopic } from '../../central/centre-topics.js';
+import { MAX_WIRE_BYTES } from '../../central/centre-wire.js';
+import type { CentreRelayTopics } from '../../replication/broker/centre-relay.js';
+import type { ReplicatorSettings } from '../../replication/config.js';
+import { ReplicationError } from '../../wire/errors.js';
+import { ExposureFeed } from '../../replication/peers/exposure-feed.js';
+import { Replicator } from '../../replication/replicator.js';
+import { RulesPusher } from './rules-pusher.js';
+import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from '../../replication/replicator-protocol.js';
 
 /*
  * The replicator actor: one mqtt.js client, replicas.db and a read-only view of the node's journal,

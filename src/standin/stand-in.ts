@@ -18,7 +18,7 @@ import { type Outcome, decisionOf } from './outcome.js';
 import { rebuildExposure } from './rebuild.js';
 import { type AuthorizationRequest, type FollowUpRequest, parseAuthorizationRequest, parseFollowUpRequest } from './requests.js';
 
-export interface AuthorizerOptions {
+export interface StandInOptions {
   readonly journal: Journal;
   readonly rules: Rules;
   readonly clock?: Clock;
@@ -52,7 +52,7 @@ const CHECKPOINT_MIN_COMMITS = 32;
  * If the batch fails to commit, its exposure changes are rolled back and every request in it is
  * declined with 91: nothing is approved without a durable record.
  */
-export class Authorizer {
+export class StandIn {
   private readonly journal: Journal;
   private readonly clock: Clock;
   private readonly exposure: ExposureState;
@@ -65,7 +65,7 @@ export class Authorizer {
   private checkpointPending = false;
   private readonly defer: (run: () => void, delayMs: number) => void;
 
-  private constructor(options: AuthorizerOptions, exposure: ExposureState) {
+  private constructor(options: StandInOptions, exposure: ExposureState) {
     this.journal = options.journal;
     this.clock = options.clock ?? systemClock;
     this.rules = options.rules;
@@ -79,10 +79,10 @@ export class Authorizer {
   }
 
   /** Rebuilds exposure from the journal (the only source of truth) and starts taking requests. */
-  static open(options: AuthorizerOptions): Authorizer {
+  static open(options: StandInOptions): StandIn {
     const clock = options.clock ?? systemClock;
     const exposure = rebuildExposure(options.journal, options.rules, clock.wallMs());
-    return new Authorizer(options, exposure);
+    return new StandIn(options, exposure);
   }
 
   /**

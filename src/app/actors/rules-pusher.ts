@@ -1,6 +1,6 @@
-import type { RulesConfig } from './rules.js';
-import type { SetRulesResult } from '../node/actors/journal-writer-protocol.js';
-import type { ReplicationLog } from '../replication/log.js';
+import type { RulesConfig } from '../../rules/rules.js';
+import type { SetRulesResult } from '../../node/journal-writer-protocol.js';
+import type { ReplicationLog } from '../../platform/replication-log.js';
 
 const RETRY_MS = 500;
 

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { CONTROL_CONTEXTS, type ControlSpec, NODE_ID, type OpenedControl, SEQ, SIGNATURE, openControl, signControl } from './control-codec.js';
-import type { KeyRing } from '../keys.js';
+import type { KeyRing } from './keys.js';
 
 /**
  * A request for `origin`'s entries `fromSeq`..`toSeq`, answered by every holder into the

@@ -1,21 +1,21 @@
 // The worker-side modules alone: the package indexes would load pino and prom-client into the thread.
-import { type ActorLog, runActor } from '../actors/worker-runtime.js';
-import { callsFrom } from '../node/actor-directory.js';
-import { BREAKER_DEFAULTS } from '../central/online-breaker.js';
-import { EdgepayError } from '../errors.js';
-import { JournalReader } from '../journal/journal-reader.js';
-import { journalPathOf } from '../node/config.js';
+import { type ActorLog, runActor } from '../../actors/worker-runtime.js';
+import { callsFrom } from '../../node/actor-directory.js';
+import { BREAKER_DEFAULTS } from '../../central/online-breaker.js';
+import { EdgepayError } from '../../errors.js';
+import { JournalReader } from '../../journal/journal-reader.js';
+import { journalPathOf } from '../../config/node-config.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { replicasPathOf } from '../replication/config.js';
-import { CustodyForwarder } from './custody-forwarder.js';
-import { ownSignedReads } from './signed-reads.js';
-import { type CentreConnection, connectToCentre } from './centre-connection.js';
-import { OnlineGuard } from './online-guard.js';
+import { replicasPathOf } from '../../replication/config.js';
+import { CustodyForwarder } from '../../reconcile/custody-forwarder.js';
+import { ownSignedReads } from '../../reconcile/signed-reads.js';
+import { type CentreConnection, connectToCentre } from '../../reconcile/centre-connection.js';
+import { OnlineGuard } from '../../reconcile/online-guard.js';
 import { replicatorTransport } from './replicator-transport.js';
-import { ForwardingRounds } from './forwarding-rounds.js';
-import type { UplinkInit, UplinkReply, UplinkRequest } from './uplink-protocol.js';
-import { Uplink } from './uplink.js';
+import { ForwardingRounds } from '../../reconcile/forwarding-rounds.js';
+import type { UplinkInit, UplinkReply, UplinkRequest } from '../../reconcile/uplink-protocol.js';
+import { Uplink } from '../../reconcile/uplink.js';
 
 /*
  * The uplink actor: forwards the node's journal to the centre (forwarding-rounds.ts), asks the

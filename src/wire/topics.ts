@@ -1,5 +1,5 @@
-import { ReplicationError } from '../errors.js';
-import { ID_RULE, isId } from '../../ids.js';
+import { ReplicationError } from './errors.js';
+import { ID_RULE, isId } from '../ids.js';
 
 /**
  * The topic tree is versioned (`edgepay/v1/…`) so a fleet can run two wire formats side by side

@@ -9,10 +9,10 @@
 export const BUNDLE_ENTRY_POINTS: readonly string[] = [
   'cli/main',
   'actors/thread-host',
-  'node/actors/journal-writer',
-  'node/actors/authorizer',
-  'replication/replicator-actor',
-  'reconcile/uplink-actor',
-  'reader/reader-actor',
+  'app/actors/journal-writer',
+  'app/actors/intake',
+  'app/actors/replicator',
+  'app/actors/uplink',
+  'app/actors/reader',
   'card/capture-worker',
 ];

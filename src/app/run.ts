@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { type ServiceNotifier, notifierFromEnv } from '../service/sd-notify.js';
-import type { NodeConfig } from './config.js';
+import type { NodeConfig } from '../config/node-config.js';
 import { NodeRuntime } from './runtime.js';
 import { startFailureCause } from './start-failure.js';
 

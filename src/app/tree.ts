@@ -2,9 +2,9 @@ import { loadReaderProfile } from '../reader/profile.js';
 import { READER_MODULE, type ReaderInit, readerActorId } from '../reader/reader-actor-protocol.js';
 import { REPLICATOR_MODULE } from '../replication/replicator-protocol.js';
 import { UPLINK_MODULE } from '../reconcile/uplink-protocol.js';
-import { AUTHORIZER_MODULE } from './actors/authorizer-protocol.js';
-import { JOURNAL_WRITER_MODULE } from './actors/journal-writer-protocol.js';
-import type { NodeConfig } from './config.js';
+import { INTAKE_MODULE } from '../node/intake-protocol.js';
+import { JOURNAL_WRITER_MODULE } from '../node/journal-writer-protocol.js';
+import type { NodeConfig } from '../config/node-config.js';
 import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
 
 /**
@@ -13,7 +13,7 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  *   node (one_for_one)
  *   ├── payments (one_for_one)
  *   │   ├── journal-writer   the only writer of the journal; decides and records, one fsync per batch
- *   │   └── authorizer       card capture on the pool, then asks the journal writer
+ *   │   └── intake           card capture on the pool, then asks the journal writer
  *   ├── replicator           the journal to the store's peers over MQTT, theirs into the replicas,
  *   │                        and peers' approvals to the journal writer (shared exposure)
  *   ├── uplink               forwards the journal to the central ledger, when configured; over MQTT
@@ -23,7 +23,7 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  *   ├── observability        metrics, health and the status page (main thread), when configured
  *   └── api                  the POS payment API (main thread), when configured
  *
- * one_for_one everywhere: the authorizer and the readers hold no state about the actors they call
+ * one_for_one everywhere: the intake and the readers hold no state about the actors they call
  * (they reach them by name and retry while they restart), so a restart of one must not also stop
  * the others, whose drain would wait on work that needs the restarted one back.
  * Children start top to bottom and stop bottom to top: the API stops taking requests first, then
@@ -32,7 +32,7 @@ import { type TreeNode, actor, service, supervisor } from './tree-builders.js';
  * centre does not hold), and the journal writer flushes and closes last.
  */
 export function nodeTree(config: NodeConfig): readonly TreeNode[] {
-  const tree: TreeNode[] = [supervisor('payments', 'one_for_one', [actor('journal-writer', JOURNAL_WRITER_MODULE, { shutdownTimeoutMs: 10_000 }), actor('authorizer', AUTHORIZER_MODULE, { shutdownTimeoutMs: 5_000 })])];
+  const tree: TreeNode[] = [supervisor('payments', 'one_for_one', [actor('journal-writer', JOURNAL_WRITER_MODULE, { shutdownTimeoutMs: 10_000 }), actor('intake', INTAKE_MODULE, { shutdownTimeoutMs: 5_000 })])];
   if (config.replication !== undefined) {
     tree.push(actor('replicator', REPLICATOR_MODULE, { shutdownTimeoutMs: 5_000 }));
   }

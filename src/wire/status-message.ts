@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { CONTROL_CONTEXTS, type ControlSpec, NODE_ID, type OpenedControl, SEQ, SIGNATURE, WALL_MS, openControl, signControl } from './control-codec.js';
-import type { KeyRing } from '../keys.js';
+import type { KeyRing } from './keys.js';
 
 /**
  * A node's status, signed by the node: online or offline, the last own entry the broker

@@ -1,8 +1,8 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import type { ControlRefusal } from './counters.js';
-import type { KeyRing } from '../keys.js';
-import { idSchema } from '../../ids.js';
+import type { KeyRing } from './keys.js';
+import { idSchema } from '../ids.js';
 
 /*
  * What the three signed control messages (status, ack, repair request) share: the node's Ed25519

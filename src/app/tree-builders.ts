@@ -14,9 +14,9 @@ import {
   startSupervisor,
 } from '../actors/index.js';
 import type { Registry } from 'prom-client';
-import type { NodeConfig } from './config.js';
-import type { LaneService } from '../lanes/lane-service.js';
-import type { ObservedNode } from '../observability/observed-node.js';
+import type { NodeConfig } from '../config/node-config.js';
+import type { ApiServiceContext } from '../api/service.js';
+import type { ObservabilityServiceContext } from '../observability/service.js';
 import type { ActorRegistry } from './registry.js';
 
 /** What every child of the node tree is built with. */
@@ -32,12 +32,11 @@ export interface TreeContext {
   readonly promRegistry: Registry;
 }
 
-/** What the node's services (the POS API, observability) get of the running node, and no more. */
-export interface NodeDoors extends ObservedNode {
-  readonly lanes: LaneService;
-  setApiAddress(address: string): void;
-  setObservabilityAddress(address: string): void;
-}
+/**
+ * What the node's services get of the running node: the union of the ports each one declares
+ * (ApiServiceContext, ObservabilityServiceContext), and no more.
+ */
+export type NodeDoors = ApiServiceContext['runtime'] & ObservabilityServiceContext['runtime'];
 
 export type TreeNode = (context: TreeContext) => ChildSpec;
 

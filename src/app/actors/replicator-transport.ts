@@ -1,7 +1,7 @@
-import type { ActorLog } from '../actors/worker-runtime.js';
-import type { NodeActorCall } from '../node/actor-directory.js';
-import { asBuffer, ownBytes } from '../platform/thread-bytes.js';
-import type { CentreTransport } from './centre-transport.js';
+import type { ActorLog } from '../../actors/worker-runtime.js';
+import type { NodeActorCall } from '../../node/actor-directory.js';
+import { asBuffer, ownBytes } from '../../platform/thread-bytes.js';
+import type { CentreTransport } from '../../reconcile/centre-transport.js';
 
 /** One take waits this long for an answer; the replicator's drain at shutdown waits for it (≤ MAX_TAKE_WAIT_MS). */
 const TAKE_WAIT_MS = 1_000;

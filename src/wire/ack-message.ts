@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { CONTROL_CONTEXTS, type ControlSpec, NODE_ID, type OpenedControl, SEQ, SIGNATURE, WALL_MS, openControl, signControl } from './control-codec.js';
-import type { KeyRing } from '../keys.js';
+import type { KeyRing } from './keys.js';
 
 /**
  * `node` holds `origin`'s journal up to `seq` (contiguous), signed by `node`: the origin's quorum

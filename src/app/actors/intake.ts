@@ -2,17 +2,17 @@
 import { runActor } from '../../actors/worker-runtime.js';
 import { CardCapturePool } from '../../card/capture-pool.js';
 import { loadCardKeys } from '../../card/keys.js';
-import { type NodeActorCall, callsFrom } from '../actor-directory.js';
-import { type DecisionPathOptions, decideDurably, decisionPathOptions } from '../durable-decision.js';
-import type { AuthorizerInit, AuthorizerReply, AuthorizerRequest } from './authorizer-protocol.js';
+import { type NodeActorCall, callsFrom } from '../../node/actor-directory.js';
+import { type DecisionPathOptions, decideDurably, decisionPathOptions } from '../../node/durable-decision.js';
+import type { IntakeInit, IntakeReply, IntakeRequest } from '../../node/intake-protocol.js';
 
 /*
- * The authorizer actor: the front door for payments whose card arrives as read (card data keyed
+ * The intake actor: the front door for payments whose card arrives as read (card data keyed
  * in, or a reader the node does not drive itself). It turns the card into card facts on the
  * capture pool, so the PAN goes no further (P7), then takes the durable decision. Lanes with
  * their own reader actor capture the card in that actor and skip this hop.
  */
-interface AuthorizerState {
+interface IntakeState {
   readonly pool: DeferredPool;
   readonly path: DecisionPathOptions;
   readonly call: NodeActorCall;
@@ -39,7 +39,7 @@ class DeferredPool {
   }
 }
 
-runActor<AuthorizerRequest, AuthorizerReply, AuthorizerInit, AuthorizerState>({
+runActor<IntakeRequest, IntakeReply, IntakeInit, IntakeState>({
   maxConcurrent: 4_096,
   init({ config }, ctx) {
     // Read now, so a missing or bad key file fails this actor's start, not a payment later.
