@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import type { ForwardedOutcome } from '../journal/journal.js';
 import { preparePrivateDatabase } from '../platform/private-files.js';
-import { BULK_ENTRY_COLUMNS, bulkRowToEntry } from '../journal/row.js';
+import { ReplicaReader } from '../replication/replicas/replica-reader.js';
 import { REPLICA_READ_SLACK, cutAtSignature } from './signed-reads.js';
 import { type CentreLink, type DrainReport, Uplink, type UplinkJournal } from './uplink.js';
 
@@ -25,13 +25,12 @@ export interface CustodyForwarderOptions {
  * entry under a held sequence number.
  */
 export class CustodyForwarder {
-  private readonly replicas: Database.Database;
+  private readonly replicas: ReplicaReader;
   private readonly marks: Database.Database;
   private readonly uplinks = new Map<string, Uplink>();
 
   constructor(private readonly options: CustodyForwarderOptions) {
-    this.replicas = new Database(options.replicasPath, { readonly: true, fileMustExist: true });
-    this.replicas.pragma('busy_timeout = 1000');
+    this.replicas = new ReplicaReader(options.replicasPath);
     preparePrivateDatabase(options.marksPath);
     this.marks = new Database(options.marksPath);
     this.marks.pragma('journal_mode = WAL');
@@ -56,20 +55,14 @@ export class CustodyForwarder {
   }
 
   private replicaJournal(origin: string): UplinkJournal {
-    const head = this.replicas.prepare('SELECT seq FROM replica_heads WHERE node_id = ?').pluck();
-    const read = this.replicas.prepare(`SELECT ${BULK_ENTRY_COLUMNS}, signature FROM replica_entries WHERE node_id = ? AND seq >= ? ORDER BY seq LIMIT ?`).raw(true);
     const lastMarked = this.marks.prepare('SELECT max(seq) FROM custody_forwarded WHERE origin = ?').pluck();
     const mark = this.marks.prepare('INSERT OR IGNORE INTO custody_forwarded (origin, seq, result, reason) VALUES (?, ?, ?, ?)');
-    const headSeq = (): number => (head.get(origin) as number | undefined) ?? 0;
+    const headSeq = (): number => this.replicas.headSeq(origin);
     return {
       headSeq,
       read: (fromSeq, limit) => {
-        const rows = read.all(origin, fromSeq, limit + REPLICA_READ_SLACK) as unknown[][];
         // The origin's signatures travel with its entries: the centre checks them against the origin's registered key.
-        return cutAtSignature(
-          rows.map((row) => ({ ...bulkRowToEntry(row), signature: row[row.length - 1] as Buffer | null })),
-          limit,
-        );
+        return cutAtSignature(this.replicas.readFrom(origin, fromSeq, limit + REPLICA_READ_SLACK), limit);
       },
       // Marks are written in order behind the centre's contiguous head, so the first unmarked follows the last marked.
       firstUnforwardedSeq: () => {
