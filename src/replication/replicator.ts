@@ -1,17 +1,18 @@
 import type Database from 'better-sqlite3';
 import { createPublicKey } from 'node:crypto';
-import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { RulesConfig } from '../rules/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { type Clock, systemClock } from '../platform/clock.js';
-import { DEFAULT_FAILBACK_AFTER_SECONDS, DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
-import { BrokerFailover, type BrokerLinkStatus } from './broker/broker-failover.js';
+import { DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
+import type { BrokerLinkStatus } from './broker/broker-failover.js';
 import { CentreRelay, type CentreRelayTopics } from './broker/centre-relay.js';
 import { type CounterSnapshot, Counters } from '../wire/counters.js';
 import { ReplicationError } from '../wire/errors.js';
 import { loadKeyRing, loadSigningKey } from '../wire/keys.js';
 import { type ReplicationLog, silentLog } from '../platform/replication-log.js';
-import { MqttLink, createClient, setWill } from './broker/mqtt-link.js';
+import { MqttSession } from './broker/mqtt-session.js';
+import type { BrokerSession, InboundMessage } from './broker/session.js';
+import { type Timers, systemTimers } from '../platform/timers.js';
 import { OutboxWatermark } from './outbox/outbox-watermark.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import { Publisher } from './outbox/publisher.js';
@@ -48,6 +49,10 @@ export interface ReplicatorOptions {
   readonly repairBudget?: RepairBudget;
   /** The centre link's traffic over this connection (centre-relay.ts); only with a centre reached over MQTT. */
   readonly centre?: CentreRelayTopics;
+  /** The session with the store's broker; over mqtt.js to the configured brokers by default (MqttSession). */
+  readonly session?: BrokerSession;
+  /** The periodic repair and status tick and the quorum waits; the machine's timers by default. */
+  readonly timers?: Timers;
 }
 
 export interface OriginStatus {
@@ -111,13 +116,12 @@ export class Replicator {
   private readonly publisher: Publisher;
   private readonly subscriber: Subscriber;
   private readonly statusReporter: StatusReporter;
-  private readonly client: MqttClient;
-  /** With standby brokers configured: which broker the client dials, and the move back to the primary. */
-  private readonly failover: BrokerFailover | undefined;
-  private readonly timer: NodeJS.Timeout;
-  private readonly quorum = new QuorumTracker();
+  private readonly session: BrokerSession;
+  private readonly timers: Timers;
+  private tickTimer: unknown;
+  private readonly quorum: QuorumTracker;
   /** Journal traffic received and not yet committed (see wireClient). */
-  private readonly inbox: { topic: string; payload: Buffer; retained: boolean }[] = [];
+  private readonly inbox: InboundMessage[] = [];
   private drainScheduled = false;
   private rulesTopic = '';
   private readonly liveness: Liveness;
@@ -148,19 +152,11 @@ export class Replicator {
       clock.wallMs(),
     );
     this.rules = rulesReceiverOf(options, this.log);
-    // Created unconnected (manualConnect): it holds no socket until connect() below.
-    this.client = createClient(settings, this.tuning);
-    this.failover =
-      (settings.standbyBrokerUrls ?? []).length === 0
-        ? undefined
-        : new BrokerFailover(this.client, {
-            urls: [settings.brokerUrl, ...(settings.standbyBrokerUrls ?? [])],
-            failbackAfterMs: (settings.failbackAfterSeconds ?? DEFAULT_FAILBACK_AFTER_SECONDS) * 1_000,
-            probeEveryMs: this.tuning.failbackProbeMs,
-            log: this.log,
-            clock,
-          });
-    const port = new MqttLink(this.client);
+    this.timers = options.timers ?? systemTimers;
+    this.quorum = new QuorumTracker(undefined, this.timers);
+    // Unconnected until open() below, once the will (which needs the outbox's head) is known.
+    this.session = options.session ?? new MqttSession(settings, this.tuning, this.log, clock);
+    const port = this.session.port;
     this.centreRelay = options.centre === undefined ? undefined : new CentreRelay({ ...options.centre, port, log: this.log });
     this.db = openReplicaDatabase(replicasPathOf(settings), settings.nodeId);
     try {
@@ -247,15 +243,21 @@ export class Replicator {
       this.db.close();
       throw error;
     }
-    this.wireClient();
-    setWill(this.client, this.statusReporter.will());
-    this.client.connect();
+    this.openSession();
     this.publisher.start();
-    this.timer = setInterval(() => {
+    this.scheduleTick();
+  }
+
+  /** The repair and status tick, every repairTickMs until stopped. */
+  private scheduleTick(): void {
+    const timer = this.timers.setTimeout(() => {
+      if (this.stopped) return;
       this.subscriber.tick();
       this.statusReporter.tick();
+      this.scheduleTick();
     }, this.tuning.repairTickMs);
-    this.timer.unref();
+    (timer as { unref?: () => void }).unref?.();
+    this.tickTimer = timer;
   }
 
   /** Opens replicas.db and starts connecting; returns at once, also with the broker unreachable. */
@@ -317,8 +319,8 @@ export class Replicator {
     });
     return {
       nodeId: this.journal.nodeId,
-      connected: this.client.connected,
-      broker: this.failover?.status() ?? { url: this.settings.brokerUrl, index: 0, onStandby: false, failovers: 0, failbacks: 0 },
+      connected: this.session.port.connected,
+      broker: this.session.status(),
       outbox: { ...outbox, journalHeadSeq, lag: Math.max(0, journalHeadSeq - outbox.ackedSeq) },
       origins,
       pending: this.store.pendingCount,
@@ -339,23 +341,12 @@ export class Replicator {
     // What was acknowledged to the broker is committed before the replicas close.
     this.drainInbox();
     this.stopped = true;
-    this.failover?.close();
     this.centreRelay?.close();
-    clearInterval(this.timer);
+    this.timers.clearTimeout(this.tickTimer);
     this.publisher.stop();
     this.quorum.close();
     await this.statusReporter.goodbye(STOP_GRACE_MS);
-    await new Promise<void>((resolve) => {
-      // With the broker away, unacknowledged publishes never drain: drop the link and go.
-      const force = setTimeout(() => {
-        this.client.stream?.destroy();
-        resolve();
-      }, STOP_GRACE_MS);
-      this.client.end(false, {}, () => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await this.session.close(STOP_GRACE_MS);
     this.publisher.close();
     this.journal.close();
     // The main connection last: closing the last connection checkpoints, which makes the watermark durable.
@@ -363,65 +354,72 @@ export class Replicator {
     this.db.close();
   }
 
-  private wireClient(): void {
-    const client = this.client;
+  private openSession(): void {
     // mqtt.js hands over the next message only after `done`, so waiting for a commit per message
     // would cost an fsync per entry. Journal traffic is acknowledged at once and committed in
     // batches, one transaction per turn of the event loop; a batch lost to a crash before its
     // commit is fetched again by repair (the origin keeps its journal, status heads show the gap).
     // Quorum acks go out only after the commit. Rules messages keep the strict order: persisted,
     // then acknowledged.
-    client.handleMessage = (packet: IPublishPacket, done) => {
-      if (this.stopped) return done(new Error('replicator stopped'));
-      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      // The centre's answers are the uplink's, not replication traffic: handed on, never stored here.
-      if (this.centreRelay !== undefined && packet.topic === this.centreRelay.answerTopic) {
-        this.centreRelay.receive(payload);
-        return done();
-      }
-      if (packet.topic === this.rulesTopic) {
-        try {
-          this.subscriber.handle(packet.topic, payload);
-          done();
-        } catch (error) {
-          this.log.error({ err: error, topic: packet.topic }, 'cannot process a rules message; leaving it unacknowledged');
-          done(error as Error);
-        }
-        return;
-      }
-      this.inbox.push({ topic: packet.topic, payload, retained: packet.retain });
-      if (this.inbox.length >= MAX_BATCH_MESSAGES) this.drainInbox();
-      else if (!this.drainScheduled) {
-        this.drainScheduled = true;
-        setImmediate(() => this.drainInbox());
-      }
-      done();
-    };
-    client.on('connect', (connack) => {
-      this.linkTrouble = false;
-      this.log.info({ sessionPresent: connack.sessionPresent }, 'connected to the broker');
-      const filters = [...this.subscriber.filters(), ...(this.centreRelay === undefined ? [] : [this.centreRelay.answerTopic])];
-      client.subscribe(filters, { qos: 1 }, (error, granted) => {
-        // Online only once subscribed: peers answer a newcomer's status with theirs, which it must hear.
-        this.statusReporter.announce();
-        if (error) return this.log.warn({ err: error }, 'subscribe failed; retrying on the next connect');
-        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-        if (refused.length > 0) this.log.error({ refused }, 'the broker refused subscriptions: check the ACL');
-      });
-      this.publisher.onConnect();
-      this.subscriber.tick();
+    this.session.open(this.statusReporter.will(), {
+      message: (message, done) => this.receive(message, done),
+      connect: (sessionPresent) => {
+        this.linkTrouble = false;
+        this.log.info({ sessionPresent }, 'connected to the broker');
+        const filters = [...this.subscriber.filters(), ...(this.centreRelay === undefined ? [] : [this.centreRelay.answerTopic])];
+        this.session.subscribe(filters).then(
+          (refused) => {
+            // Online only once subscribed: peers answer a newcomer's status with theirs, which it must hear.
+            this.statusReporter.announce();
+            if (refused.length > 0) this.log.error({ refused }, 'the broker refused subscriptions: check the ACL');
+          },
+          (error: unknown) => {
+            this.statusReporter.announce();
+            this.log.warn({ err: error }, 'subscribe failed; retrying on the next connect');
+          },
+        );
+        this.publisher.onConnect();
+        this.subscriber.tick();
+      },
+      // The will carries the head: refresh it before each attempt so a later offline status is not older than needed.
+      reconnecting: () => this.session.setWill(this.statusReporter.will()),
+      closed: () => {
+        if (!this.stopped) this.log.debug({}, 'broker connection closed');
+      },
+      error: (error) => {
+        // While the broker is away every attempt fails the same way: say it once per outage.
+        const level = this.linkTrouble ? 'debug' : 'warn';
+        this.linkTrouble = true;
+        this.log[level]({ err: error }, 'broker link error; the client keeps reconnecting');
+      },
     });
-    // The will carries the head: refresh it before each attempt so a later offline status is not older than needed.
-    client.on('reconnect', () => setWill(client, this.statusReporter.will()));
-    client.on('close', () => {
-      if (!this.stopped) this.log.debug({}, 'broker connection closed');
-    });
-    client.on('error', (error) => {
-      // While the broker is away every attempt fails the same way: say it once per outage.
-      const level = this.linkTrouble ? 'debug' : 'warn';
-      this.linkTrouble = true;
-      this.log[level]({ err: error }, 'broker link error; the client keeps reconnecting');
-    });
+  }
+
+  private receive(message: InboundMessage, done: (error?: Error) => void): void {
+    if (this.stopped) return done(new Error('replicator stopped'));
+    const { topic, payload } = message;
+    // The centre's answers are the uplink's, not replication traffic: handed on, never stored here.
+    if (this.centreRelay !== undefined && topic === this.centreRelay.answerTopic) {
+      this.centreRelay.receive(payload);
+      return done();
+    }
+    if (topic === this.rulesTopic) {
+      try {
+        this.subscriber.handle(topic, payload);
+        done();
+      } catch (error) {
+        this.log.error({ err: error, topic }, 'cannot process a rules message; leaving it unacknowledged');
+        done(error as Error);
+      }
+      return;
+    }
+    this.inbox.push(message);
+    if (this.inbox.length >= MAX_BATCH_MESSAGES) this.drainInbox();
+    else if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drainInbox());
+    }
+    done();
   }
 
   private drainInbox(): void {

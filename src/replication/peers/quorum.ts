@@ -1,3 +1,5 @@
+import { type Timers, systemTimers } from '../../platform/timers.js';
+
 export interface QuorumResult {
   /** A majority of the reachable peers held the entry in time. */
   readonly reached: boolean;
@@ -16,7 +18,7 @@ interface Waiter {
   readonly needed: number;
   readonly startedMs: number;
   readonly resolve: (result: QuorumResult) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: unknown;
 }
 
 /** Most waits outstanding at once; a burst beyond it is answered at once as local-only. */
@@ -34,7 +36,10 @@ export class QuorumTracker {
   private readonly held = new Map<string, number>();
   private readonly waiters = new Set<Waiter>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly timers: Timers = systemTimers,
+  ) {}
 
   /** `peer` signed that it holds this node's entries up to `seq` (acks only move forward). */
   recordAck(peer: string, seq: number): void {
@@ -58,7 +63,7 @@ export class QuorumTracker {
     if (count >= needed) return Promise.resolve({ reached: true, held: count, reachable: reachable.length, needed, waitedMs: 0 });
     if (this.waiters.size >= MAX_WAITERS) return Promise.resolve({ reached: false, held: count, reachable: reachable.length, needed, waitedMs: 0 });
     return new Promise((resolve) => {
-      const waiter: Waiter = { seq, reachable, needed, startedMs, resolve, timer: setTimeout(() => this.finish(waiter, false), timeoutMs) };
+      const waiter: Waiter = { seq, reachable, needed, startedMs, resolve, timer: this.timers.setTimeout(() => this.finish(waiter, false), timeoutMs) };
       this.waiters.add(waiter);
     });
   }
@@ -74,7 +79,7 @@ export class QuorumTracker {
 
   private finish(waiter: Waiter, reached: boolean): void {
     if (!this.waiters.delete(waiter)) return;
-    clearTimeout(waiter.timer);
+    this.timers.clearTimeout(waiter.timer);
     waiter.resolve({
       reached,
       held: this.count(waiter.seq, waiter.reachable),
