@@ -11,7 +11,7 @@ export function registerSimCommand(program: Command): void {
   program
     .command('sim')
     .description(
-      "deterministic simulation of a whole store in one process on simulated time: the node's journal, stand-in, lanes with card readers on simulated serial lines, replication and uplink, the centre's ledger, a seeded broker that loses, doubles and reorders, and seeded faults (crashes anywhere, torn writes, dead disks replaced from backup and peers, unplugged readers, cut links and partitions, broker restarts, a cut uplink, clock jumps, full disks, forgeries); checks the store's promises P1-P8 after each seed",
+      "deterministic simulation of a whole store in one process on simulated time: the node's journal, stand-in, lanes with card readers on simulated serial lines, replication (quorum, liveness and custody included) and uplink, the centre's ledger, a seeded broker that loses, doubles and reorders, and seeded faults (crashes anywhere, torn writes, dead disks replaced from backup and peers, unplugged readers, cut links and partitions, broker restarts, a cut uplink, clock jumps, full disks, forgeries); checks the store's promises P1-P8 after each seed",
     )
     .option('--seed <n>', 'the first seed', (v) => parseWholeOption('--seed', v, 0, 0xffff_ffff), 1)
     .option('--seeds <n>', `how many seeds from --seed (${SEEDS_RANGE.min} to ${SEEDS_RANGE.max}); a long run is many seeds`, (v) => parseWholeOption('--seeds', v, SEEDS_RANGE.min, SEEDS_RANGE.max), 1)
@@ -41,7 +41,7 @@ function formatSimLine(report: SimReport, seconds: number): string {
     Object.entries(report.faults)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ') || 'none';
-  const head = `seed ${report.seed}: ${report.ok ? 'ok' : 'FAIL'} — ${report.events} events, ${report.payments.total} payments (${report.payments.approved} approved, ${report.readers.payments} at the readers), faults ${faults}; network lost ${report.network.lost}, doubled ${report.network.duplicated}; one key sent twice at once ${report.doubled.sent} (${report.doubled.joined} joined, ${report.doubled.refused} refused)`;
+  const head = `seed ${report.seed}: ${report.ok ? 'ok' : 'FAIL'} — ${report.events} events, ${report.payments.total} payments (${report.payments.approved} approved, ${report.readers.payments} at the readers), faults ${faults}; network lost ${report.network.lost}, doubled ${report.network.duplicated}; one key sent twice at once ${report.doubled.sent} (${report.doubled.joined} joined, ${report.doubled.refused} refused); quorum ${report.quorum.reached} reached, ${report.quorum.localOnly} local-only; custody forwarded ${report.custodyForwarded}`;
   if (report.ok) return `${head}\n`;
   return `${head}\n${report.violations.map((v) => `  - ${v}`).join('\n')}\n  replay: npm run sim -- --seed ${report.seed} --seconds ${seconds}\n`;
 }

@@ -1,9 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { PeerApproval } from '../authorize/peer-exposure.js';
-import { replicasPathOf } from '../replication/config.js';
 import { readApprovalsSince } from '../replication/replicas/replica-approvals.js';
-import type { NodeConfig } from '../config/node-config.js';
 
 /**
  * Peers' offline approvals in the current card window, read from the replicas this node holds,
@@ -16,9 +14,10 @@ export interface LoadedPeerApprovals {
   readonly problem?: string;
 }
 
-export function loadPeerApprovals(config: NodeConfig, sinceWallMs: number): LoadedPeerApprovals {
-  const path = replicasPathOf({ dataDir: config.dataDir });
-  if (config.replication === undefined || !existsSync(path)) return { approvals: [], releases: [] };
+/** `replicasPath`: the replicator's replicas.db; undefined for a node without replication. */
+export function loadPeerApprovals(replicasPath: string | undefined, sinceWallMs: number): LoadedPeerApprovals {
+  const path = replicasPath;
+  if (path === undefined || !existsSync(path)) return { approvals: [], releases: [] };
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });

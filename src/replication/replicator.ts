@@ -53,6 +53,8 @@ export interface ReplicatorOptions {
   readonly session?: BrokerSession;
   /** The periodic repair and status tick and the quorum waits; the machine's timers by default. */
   readonly timers?: Timers;
+  /** Where messages refused, stored and repaired are counted; a set of this replicator's own by default. */
+  readonly counters?: Counters;
 }
 
 export interface OriginStatus {
@@ -105,7 +107,7 @@ const MAX_BATCH_MESSAGES = 1_024;
  * broker that is away only delays copies.
  */
 export class Replicator {
-  private readonly counters = new Counters();
+  private readonly counters: Counters;
   private readonly tuning: ReplicatorTuning;
   private readonly log: ReplicationLog;
   private readonly db: Database.Database;
@@ -153,6 +155,7 @@ export class Replicator {
     );
     this.rules = rulesReceiverOf(options, this.log);
     this.timers = options.timers ?? systemTimers;
+    this.counters = options.counters ?? new Counters();
     this.quorum = new QuorumTracker(undefined, this.timers);
     // Unconnected until open() below, once the will (which needs the outbox's head) is known.
     this.session = options.session ?? new MqttSession(settings, this.tuning, this.log, clock);
@@ -350,6 +353,25 @@ export class Replicator {
     this.publisher.close();
     this.journal.close();
     // The main connection last: closing the last connection checkpoints, which makes the watermark durable.
+    this.watermarkDb.close();
+    this.db.close();
+  }
+
+  /**
+   * Ends as a killed process does: no goodbye, no last acknowledgements, nothing more sent; the
+   * session is the owner's to drop (the broker then publishes the will). The files are closed as
+   * the kernel closes them; what was not committed is fetched again by repair after the next start.
+   */
+  abandon(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.inbox.length = 0;
+    this.centreRelay?.close();
+    this.timers.clearTimeout(this.tickTimer);
+    this.publisher.stop();
+    this.quorum.close();
+    this.publisher.close();
+    this.journal.close();
     this.watermarkDb.close();
     this.db.close();
   }

@@ -1,5 +1,6 @@
 import type { MqttPort, PublishOptions } from '../replication/broker/port.js';
 import { type RandomSource, between } from '../platform/random.js';
+import type { WillMessage } from '../replication/peers/status.js';
 import { topicMatches } from '../wire/topics.js';
 import type { SimScheduler } from './scheduler.js';
 
@@ -13,9 +14,14 @@ export interface NetworkFates {
   readonly maxDelayMs: number;
 }
 
+/** A delivery: `retained` when the broker hands over its retained copy (at a subscription), not a live publish. */
+export type Deliver = (topic: string, payload: Buffer, retained: boolean) => void;
+
 interface Attached {
-  readonly filters: readonly string[];
-  readonly deliver: (topic: string, payload: Buffer) => void;
+  filters: readonly string[];
+  readonly deliver: Deliver;
+  /** What the broker publishes for the node when its connection drops without a goodbye. */
+  will: WillMessage | undefined;
   /** Bumped on every attach: deliveries to an earlier incarnation of the node are dropped. */
   readonly incarnation: number;
 }
@@ -57,8 +63,8 @@ export class SimNetwork {
   ) {}
 
   /** A node's client, connected now; the retained messages it subscribes to arrive after a hop. */
-  attach(nodeId: string, filters: readonly string[], deliver: (topic: string, payload: Buffer) => void): MqttPort {
-    const attached = { filters, deliver, incarnation: ++this.incarnations };
+  attach(nodeId: string, filters: readonly string[], deliver: Deliver, will?: WillMessage): MqttPort {
+    const attached: Attached = { filters, deliver, will, incarnation: ++this.incarnations };
     this.nodes.set(nodeId, attached);
     this.sendRetained(nodeId);
     const network = this;
@@ -83,11 +89,32 @@ export class SimNetwork {
     }
   }
 
-  detach(nodeId: string): void {
+  /**
+   * The node's connection ends. `dropped`: without a goodbye (its process died, its socket closed
+   * under it), so the broker publishes its last will, if it holds one and can reach the others.
+   */
+  detach(nodeId: string, dropped = false): void {
+    if (dropped) this.publishWill(nodeId);
     this.nodes.delete(nodeId);
   }
 
+  /** The node's subscriptions are now `filters`: the broker hands over its retained messages for them. */
+  subscribe(nodeId: string, filters: readonly string[]): void {
+    const target = this.nodes.get(nodeId);
+    if (target === undefined) return;
+    target.filters = [...filters];
+    this.sendRetained(nodeId);
+  }
+
+  /** The will the broker publishes for the node's current connection if it drops. */
+  setWill(nodeId: string, will: WillMessage): void {
+    const target = this.nodes.get(nodeId);
+    if (target !== undefined) target.will = will;
+  }
+
   cut(nodeId: string): void {
+    // The broker notices the silent link (keepalive) and publishes the node's will to the others.
+    if (!this.linkDown.has(nodeId)) this.publishWill(nodeId);
     this.linkDown.add(nodeId);
     for (const lost of [...(this.lossWatchers.get(nodeId) ?? [])]) lost();
   }
@@ -146,6 +173,16 @@ export class SimNetwork {
     return this.brokerUp && !this.linkDown.has(nodeId);
   }
 
+  private publishWill(nodeId: string): void {
+    const will = this.nodes.get(nodeId)?.will;
+    if (will === undefined || !this.reachable(nodeId) || !this.brokerUp) return;
+    this.tally.published++;
+    if (will.retain) this.retained.set(will.topic, { payload: will.payload, from: nodeId });
+    for (const [other, target] of this.nodes) {
+      if (other !== nodeId && target.filters.some((filter) => topicMatches(filter, will.topic))) this.route(nodeId, other, target, will.topic, will.payload);
+    }
+  }
+
   private publish(from: string, sender: Attached, topic: string, payload: Buffer, options: PublishOptions): Promise<void> {
     if (!this.connected(from) || this.nodes.get(from) !== sender) {
       this.tally.refused++;
@@ -165,7 +202,7 @@ export class SimNetwork {
   }
 
   /** `from` is the publishing node, or null for a message from outside the fleet. */
-  private route(from: string | null, nodeId: string, target: Attached, topic: string, payload: Buffer, countInjected = false): void {
+  private route(from: string | null, nodeId: string, target: Attached, topic: string, payload: Buffer, countInjected = false, retained = false): void {
     if (!this.connected(nodeId) || (from !== null && this.pairsApart.has(pairKey(from, nodeId)))) return;
     const draw = this.random.int(1_000_000) / 1_000_000;
     if (draw < this.fates.loss) {
@@ -179,7 +216,7 @@ export class SimNetwork {
         if (this.nodes.get(nodeId) !== target || !this.connected(nodeId) || (from !== null && this.pairsApart.has(pairKey(from, nodeId)))) return;
         this.tally.delivered++;
         if (countInjected) this.tally.injectedDelivered++;
-        target.deliver(topic, payload);
+        target.deliver(topic, payload, retained);
       });
     }
   }
@@ -190,7 +227,7 @@ export class SimNetwork {
     if (target === undefined) return;
     for (const [topic, { payload, from }] of this.retained) {
       if (only !== undefined && from !== only) continue;
-      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(from, nodeId, target, topic, payload);
+      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(from, nodeId, target, topic, payload, false, true);
     }
   }
 

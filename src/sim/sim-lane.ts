@@ -8,7 +8,7 @@ import type { Timers } from '../platform/timers.js';
 import { type CollectedCard, type ReaderRequest, readerActorId } from '../reader/reader-actor-protocol.js';
 import type { ReaderProfile } from '../reader/profile.js';
 import { type LaneReader, handleReaderRequest, startLaneReader } from '../reader/reader-service.js';
-import type { StandIn } from '../standin/stand-in.js';
+import type { AuthorizationRequest } from '../standin/requests.js';
 import type { Outcome } from '../standin/outcome.js';
 import type { SimSerialLine } from './sim-serial-line.js';
 
@@ -43,18 +43,18 @@ const quiet = pino({ level: 'silent' });
 /**
  * Starts the box's lanes as the node does (a reader actor's wiring per lane, one lane service for
  * them all, so one idempotency key is one payment across the lanes), on the simulated lines, clock
- * and timers, with the node's stand-in deciding: the same code from the POS request to
+ * and timers, with the node's decision path deciding: the same code from the POS request to
  * SHOW_RESULT on each reader's display. Every SHOW_RESULT a lane asks for is handed to `shown`.
  */
 export function startSimLanes(
   lanes: readonly SimLaneOptions[],
   parts: {
-    readonly standIn: StandIn;
+    /** The durable decision, as the node's runtime takes it for a card its reader captured. */
+    readonly decide: (request: AuthorizationRequest) => Promise<Outcome>;
     readonly journal: JournalReader;
     readonly outcomes: PaymentOutcomes;
     readonly clock: Clock;
     readonly timers: Timers;
-    readonly decided: () => void;
     readonly shown: (result: ShownResult) => void;
   },
 ): RunningLanes {
@@ -80,9 +80,7 @@ export function startSimLanes(
     },
     decideCaptured: async (request): Promise<Outcome> => {
       watch.deciding(request.lane, request.idempotencyKey);
-      const outcome = await parts.standIn.authorize(request);
-      parts.decided();
-      return outcome;
+      return parts.decide(request);
     },
     followUp: () => Promise.reject(new Error('the simulated POS sends no voids or refunds')),
   };

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,20 +12,23 @@ import type { Timers } from '../platform/timers.js';
 import type { CentreLink } from '../reconcile/uplink.js';
 import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
+import { type CustodyRound, custodyRound } from '../reconcile/custody-round.js';
 import { Counters } from '../wire/counters.js';
 import { peerEntriesMessage } from '../replication/peers/exposure-feed.js';
+import type { ReplicatorSettings, ReplicatorTuning } from '../replication/config.js';
+import { Replicator } from '../replication/replicator.js';
+import { loadPeerApprovals } from '../node/peer-approvals.js';
+import { SimSession } from './sim-session.js';
+import { ActorError } from '../actors/errors.js';
+import { nodeActorCall } from '../node/actor-directory.js';
+import { type DecisionPathOptions, decideDurably } from '../node/durable-decision.js';
+import type { JournalWriterRequest } from '../node/journal-writer-protocol.js';
+import type { ReplicatorRequest } from '../replication/replicator-protocol.js';
+import type { AuthorizationRequest } from '../standin/requests.js';
+import { LatencyBuckets } from '../metrics/latency-buckets.js';
+import { type JournalWriterState, answerJournalWriter } from '../app/actors/journal-writer-requests.js';
+import { answerReplicator } from '../app/actors/replicator-requests.js';
 import type { KeyRing } from '../wire/keys.js';
-import { silentLog } from '../platform/replication-log.js';
-import { OutboxWatermark } from '../replication/outbox/outbox-watermark.js';
-import { Publisher } from '../replication/outbox/publisher.js';
-import { RepairAnswerer } from '../replication/repair/repair-answerer.js';
-import { RepairPlanner } from '../replication/repair/repair-planner.js';
-import { openReplicaDatabase, openWatermarkConnection } from '../replication/replicas/replica-db.js';
-import { ReplicaStore } from '../replication/replicas/replica-store.js';
-import { StatusReporter } from '../replication/peers/status.js';
-import { StoredSessionFloor } from '../replication/peers/status-session.js';
-import { Subscriber } from '../replication/replicas/subscriber.js';
-import { StoreTopics } from '../wire/topics.js';
 import { StandIn } from '../standin/stand-in.js';
 import type { Outcome } from '../standin/outcome.js';
 import { type CrashImage, installCrashImage, takeCrashImage } from './crash-image.js';
@@ -56,14 +58,15 @@ export interface SimNodeOptions {
 interface Running {
   readonly journal: Journal;
   readonly standIn: StandIn;
-  readonly replicas: Database.Database;
-  readonly watermark: Database.Database;
+  /** The durable decision path: the journal writer, then quorum acknowledgement from the peers. */
+  readonly decide: (request: AuthorizationRequest) => Promise<Outcome>;
   readonly reader: JournalReader;
-  readonly store: ReplicaStore;
-  readonly publisher: Publisher;
-  readonly subscriber: Subscriber;
-  readonly status: StatusReporter;
+  /** The node's own replicator, on the simulated broker and clock. */
+  readonly replicator: Replicator;
+  readonly session: SimSession;
   readonly uplink: Uplink;
+  /** Silent peers' replicated journals to the centre, on their behalf (the uplink actor's custody rounds). */
+  readonly custody: CustodyRound;
   readonly lanes: RunningLanes | undefined;
   readonly outcomes: PaymentOutcomes;
   /** Fails whatever waits on this process when it dies: the POS's connection drops. */
@@ -73,13 +76,34 @@ interface Running {
 
 /** The outbox is woken by each commit and by the node's tick: its own poll timer is kept out of simulated time. */
 const NEVER_MS = 2 ** 31 - 1;
-const REPAIR = { maxRangeEntries: 256, retryAfterMs: 1_000, lagGraceMs: 500 } as const;
+/**
+ * The decision path as a node configured with quorum acknowledgement takes it: every decision
+ * waits up to half a second for a majority of the reachable peers to hold it, or goes out
+ * local-only; online authorization stays off (the simulated centre link forwards batches only).
+ */
+const DECISION_PATH: DecisionPathOptions = { requestTimeoutMs: 5_000, quorumTimeoutMs: 500, online: undefined };
+/** The replicator's timing in the simulation: production's, with heartbeats and in-flight timeouts shorter for a minute's trading. */
+const SIM_TUNING: Partial<ReplicatorTuning> = {
+  reconnectPeriodMs: 1_000,
+  pollIdleMs: NEVER_MS,
+  inflightTimeoutMs: 5_000,
+  statusMinIntervalMs: 250,
+  statusHeartbeatMs: 5_000,
+  repairTickMs: 250,
+  // Three heartbeats without a word: long enough that an idle box is not taken for dead, short
+  // enough that a box crashed or cut off for a while has its journal forwarded by a custodian.
+  custodyAfterMs: 15_000,
+  repairRetryMs: 1_000,
+  repairLagGraceMs: 500,
+  maxRepairEntries: 256,
+  maxAnswersInFlight: 2_048,
+};
 
 /**
  * One store box in the simulation, built from the node's own parts: the journal and the
- * stand-in that decides (group commit included), and the replication and uplink parts the
- * node's actors host (outbox, subscriber, replica store, repair, status, uplink), wired as the
- * replicator and the uplink actor wire them, on the simulated broker and clock.
+ * stand-in answering as the journal-writer actor does, the durable decision path with quorum
+ * acknowledgement, the node's own Replicator on a session with the simulated broker, the uplink
+ * and the custody rounds as the uplink actor runs them, all on the simulated clock and timers.
  */
 export class SimNode {
   private running: Running | undefined;
@@ -89,6 +113,8 @@ export class SimNode {
   /** An operator is rebuilding this box: it stays down until they are done. */
   private inRepair = false;
   readonly counters = new Counters();
+  /** Entries of silent peers this box forwarded to the centre on their behalf, over all its processes. */
+  custodyForwarded = 0;
   /** Every SHOW_RESULT this box's lanes asked their readers for, over all its processes: the simulation's view, not the node's memory. */
   readonly resultsShown: ShownResult[] = [];
 
@@ -115,6 +141,11 @@ export class SimNode {
     return join(this.options.dir, 'replicas.db');
   }
 
+  /** What the centre said about the entries this box forwarded for silent peers. */
+  get custodyPath(): string {
+    return join(this.options.dir, 'custody.db');
+  }
+
   /** The lanes' record of payments that ended without a journal entry. */
   get paymentsPath(): string {
     return join(this.options.dir, 'payments.db');
@@ -125,47 +156,26 @@ export class SimNode {
     if (this.running !== undefined || this.inRepair) return;
     const { id, scheduler, network } = this.options;
     const clock = scheduler.clock;
-    const topics = new StoreTopics(this.options.fleet, this.options.store);
-    const { journal, standIn, replicas, store } = this.openDecider(this.journalPath, this.replicasPath);
-    const watermark = openWatermarkConnection(this.replicasPath);
+    const { journal, standIn } = this.openDecider(this.journalPath, this.replicasPath);
     const reader = new JournalReader(this.journalPath, id);
-    let subscriber: Subscriber | undefined;
-    const port = network.attach(id, [topics.everyNode('journal'), topics.everyNode('status'), topics.everyNode('repair'), topics.inbox(id)], (topic, payload) => {
-      // As the replicator's inbox: one transaction per delivery, a bad message only rolls back itself.
-      if (this.running?.replicas === replicas) replicas.transaction(() => subscriber?.handle(topic, payload))();
-    });
-    const log = silentLog;
-    const publisher = new Publisher({
-      nodeId: id,
-      topic: topics.journal(id),
-      journal: reader,
-      watermark: new OutboxWatermark(watermark),
-      port,
-      signingKey: this.options.signingKey,
-      inflightWindow: 256,
-      pollIdleMs: NEVER_MS,
-      inflightTimeoutMs: 5_000,
+    const incarnation = ++this.incarnation;
+    const timers: Timers = {
+      setTimeout: (callback, delayMs) => scheduler.timers.setTimeout(() => this.incarnation === incarnation && this.running !== undefined && callback(), delayMs),
+      clearTimeout: (timer) => scheduler.timers.clearTimeout(timer),
+    };
+    const session = new SimSession(id, network, scheduler, SIM_TUNING.reconnectPeriodMs!);
+    const replicator = Replicator.start({
+      settings: this.replicatorSettings(),
+      tuning: SIM_TUNING,
       clock,
-      log,
-    });
-    const { signingKey } = this.options;
-    const status = new StatusReporter({
-      nodeId: id,
-      topic: topics.status(id),
-      port,
-      clock,
-      log,
-      minIntervalMs: 250,
-      heartbeatMs: 5_000,
-      headSeq: () => publisher.stats().ackedSeq,
-      signingKey,
-      sessionFloor: new StoredSessionFloor(watermark),
-    });
-    const answerer = new RepairAnswerer({ nodeId: id, topics, journal: reader, store, port, signingKey, counters: this.counters, log, clock, maxAnswerEntries: REPAIR.maxRangeEntries, maxAnswersInFlight: 2_048 });
-    subscriber = new Subscriber({
-      ...{ nodeId: id, topics, keys: this.options.keys, store, answerer, planner: new RepairPlanner(REPAIR), port, counters: this.counters, clock, log, signingKey },
-      onPeerOnline: () => status.refresh(),
-      onOwnStatus: (own) => status.observeOwn(own),
+      timers,
+      session,
+      counters: this.counters,
+      // As the exposure feed hands them to the journal writer: peers' approvals count in this node's card windows.
+      onPeerEntries: (entries) => {
+        const message = peerEntriesMessage(entries);
+        standIn.recordPeerEntries(message.approvals, message.releases);
+      },
     });
     const uplink = new Uplink({
       origin: id,
@@ -179,45 +189,70 @@ export class SimNode {
       centre: this.options.centre,
       batchSize: 50,
     });
-    const incarnation = ++this.incarnation;
-    const timers: Timers = {
-      setTimeout: (callback, delayMs) => scheduler.timers.setTimeout(() => this.incarnation === incarnation && this.running !== undefined && callback(), delayMs),
-      clearTimeout: (timer) => scheduler.timers.clearTimeout(timer),
-    };
+    const journalWriter: JournalWriterState = { journal, standIn, notifyReplicator: () => replicator.notify(), commitLatency: new LatencyBuckets() };
+    // The node's actors, in process: the decision path calls the journal writer and the replicator as the runtime's threads do.
+    const call = nodeActorCall(async (actorId, request) => {
+      if (actorId === 'journal-writer') return answerJournalWriter(journalWriter, request as JournalWriterRequest);
+      if (actorId === 'replicator') return answerReplicator(replicator, request as ReplicatorRequest);
+      throw new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} does not run in the simulation`, { actor: actorId });
+    });
+    const decide = (request: AuthorizationRequest): Promise<Outcome> => decideDurably(call, { type: 'authorize', request }, DECISION_PATH);
+    const custody = custodyRound({
+      self: id,
+      store: this.options.store,
+      replicasPath: this.replicasPath,
+      marksPath: this.custodyPath,
+      centre: this.options.centre,
+      batchSize: 50,
+      custody: async () => replicator.status().custody,
+      forwarded: (_origin, entries) => {
+        this.custodyForwarded += entries;
+      },
+    });
     const outcomes = new PaymentOutcomes(this.paymentsPath);
     const laneOptions = this.options.lanes ?? [];
-    const lanes =
-      laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { standIn, journal: reader, outcomes, clock, timers, decided: () => publisher.notify(), shown: (result) => this.resultsShown.push(result) });
+    const lanes = laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { decide, journal: reader, outcomes, clock, timers, shown: (result) => this.resultsShown.push(result) });
     let died: () => void = () => undefined;
     const dead = new Promise<never>((_, reject) => {
       died = () => reject(new Error(`${id} died`));
     });
     dead.catch(() => undefined);
-    this.running = { journal, standIn, replicas, watermark, reader, store, publisher, subscriber, status, uplink, lanes, outcomes, died, dead };
-    publisher.start();
-    status.announce();
+    this.running = { journal, standIn, decide, reader, replicator, session, uplink, custody, lanes, outcomes, died, dead };
+  }
+
+  /**
+   * The replication section of this box's configuration: the store's broker (simulated), and its
+   * own signing key and its peers' public keys in files, as `node init` and the operator leave them.
+   */
+  private replicatorSettings(): ReplicatorSettings {
+    const { id, dir, fleet, store, keys, signingKey } = this.options;
+    const keysDir = join(dir, 'keys');
+    mkdirSync(keysDir, { recursive: true });
+    const signingKeyFile = join(keysDir, `${id}.key`);
+    writeFileSync(signingKeyFile, signingKey.export({ type: 'pkcs8', format: 'pem' }));
+    const peers = [...keys]
+      .filter(([peer]) => peer !== id)
+      .map(([peer, publicKey]) => {
+        const publicKeyFile = join(keysDir, `${peer}.pub`);
+        writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+        return { nodeId: peer, publicKeyFile };
+      });
+    return { nodeId: id, dataDir: dir, journalPath: this.journalPath, fleet, store, brokerUrl: 'mqtt://sim-broker:1883', signingKeyFile, peers, inflightWindow: 256 };
   }
 
   /**
    * The journal and the stand-in deciding in it, with the store's offline approvals counted from
-   * the replicas, as a process start opens them.
+   * the replicas, as the journal writer opens them at a process start.
    */
-  private openDecider(journalPath: string, replicasPath: string): { journal: Journal; standIn: StandIn; replicas: Database.Database; store: ReplicaStore } {
-    const { id, scheduler } = this.options;
+  private openDecider(journalPath: string, replicasPath: string): { journal: Journal; standIn: StandIn } {
+    const { id, scheduler, rules } = this.options;
     const clock = scheduler.clock;
     const journal = Journal.open({ path: journalPath, nodeId: id, clock });
-    const standIn = StandIn.open({ journal, rules: this.options.rules, clock, groupCommit: { maxWaitMs: 0 }, defer: (run, delayMs) => scheduler.after(delayMs, run) });
-    const replicas = openReplicaDatabase(replicasPath, id);
-    const store = new ReplicaStore(replicas, {
-      onStored: (entries) => {
-        const message = peerEntriesMessage(entries);
-        standIn.recordPeerEntries(message.approvals, message.releases);
-      },
-      onConflict: () => this.counters.increment('conflict'),
-    });
-    const shared = store.approvalsSince(0);
+    const standIn = StandIn.open({ journal, rules, clock, groupCommit: { maxWaitMs: 0 }, defer: (run, delayMs) => scheduler.after(delayMs, run) });
+    const shared = loadPeerApprovals(replicasPath, clock.wallMs() - rules.perCard.windowMinutes * 60_000);
+    if (shared.problem !== undefined) throw new Error(shared.problem);
     standIn.recordPeerEntries(shared.approvals, shared.releases);
-    return { journal, standIn, replicas, store };
+    return { journal, standIn };
   }
 
   /**
@@ -227,14 +262,14 @@ export class SimNode {
   crash(): void {
     const running = this.running;
     if (running === undefined) return;
-    const image = takeCrashImage([this.journalPath, this.replicasPath, this.paymentsPath]);
+    const image = takeCrashImage([this.journalPath, this.replicasPath, this.paymentsPath, this.custodyPath]);
     this.running = undefined;
-    this.options.network.detach(this.id);
-    running.publisher.stop();
+    running.session.drop();
+    running.replicator.abandon();
     running.died();
     // The kernel closes its files, the readers' ports among them.
     for (const reader of running.lanes?.readers.values() ?? []) void reader.connection.stop();
-    closeAll([running.reader, running.watermark, running.replicas, running.journal, running.outcomes]);
+    closeAll([running.reader, running.journal, running.outcomes, running.custody]);
     installCrashImage(image);
   }
 
@@ -268,7 +303,7 @@ export class SimNode {
       await decider.standIn.authorize(request).catch(() => undefined);
       after = takeCrashImage([journalCopy]);
     } finally {
-      closeAll([decider.replicas, decider.journal]);
+      closeAll([decider.journal]);
     }
     const wal = `${journalCopy}-wal`;
     // Only the WAL is torn: a checkpoint into the database file comes after the commit's fsync.
@@ -285,7 +320,7 @@ export class SimNode {
   loseDisk(): void {
     this.crash();
     this.inRepair = true;
-    for (const file of [...sqliteFiles(this.journalPath), ...sqliteFiles(this.replicasPath), ...sqliteFiles(this.paymentsPath)]) rmSync(file, { force: true });
+    for (const file of [this.journalPath, this.replicasPath, this.paymentsPath, this.custodyPath].flatMap(sqliteFiles)) rmSync(file, { force: true });
   }
 
   get underRepair(): boolean {
@@ -315,23 +350,21 @@ export class SimNode {
   async pay(request: Record<string, unknown>): Promise<Outcome | undefined> {
     const running = this.running;
     if (running === undefined) return undefined;
-    const outcome = await running.standIn.authorize(request);
-    // As the journal writer does after a commit: the outbox publishes now.
-    if (this.running === running) running.publisher.notify();
-    return outcome;
+    return running.decide(request as unknown as AuthorizationRequest);
   }
 
-  /** The node's periodic work: status, repair, the outbox's poll, and forwarding to the centre. */
+  /** The node's periodic work beside the replicator's own tick: the outbox's poll, and forwarding to the centre. */
   tick(): void {
     const running = this.running;
     if (running === undefined) return;
-    running.status.tick();
-    running.subscriber.tick();
-    running.publisher.notify();
+    running.replicator.notify();
     if (this.draining) return;
     this.draining = true;
+    // As the uplink actor's rounds: this node's own journal, then the peers it holds in custody.
     running.uplink
       .drain()
+      .catch(() => undefined)
+      .then(() => (this.running === running ? running.custody.run() : undefined))
       .catch(() => undefined)
       .finally(() => {
         this.draining = false;
@@ -351,7 +384,7 @@ export class SimNode {
 
   /** Replica heads by origin, for convergence. */
   replicaHead(origin: string): number {
-    return this.running?.store.head(origin).seq ?? -1;
+    return this.running?.replicator.replicas.head(origin).seq ?? -1;
   }
 
   /** The latest entry of this node's own journal; null before its first (or while down). */
@@ -363,7 +396,7 @@ export class SimNode {
 
   /** The origins this node keeps replicas of. */
   replicaOrigins(): string[] {
-    return this.running?.store.origins() ?? [];
+    return this.running?.replicator.replicas.origins() ?? [];
   }
 
   headSeq(): number {

@@ -55,6 +55,10 @@ export interface SimReport {
   readonly doubled: Readonly<DoubledTally>;
   /** Dead disks the operator replaced: from the last backup and the peers, or from the peers alone before any backup. */
   readonly restores: RestoreTally;
+  /** Entries the boxes forwarded to the centre on behalf of peers silent past the custody deadline. */
+  readonly custodyForwarded: number;
+  /** Decisions answered once a majority of the reachable peers held them, and those that went out local-only. */
+  readonly quorum: { readonly reached: number; readonly localOnly: number };
   /** By what the POS saw; failed: ended at the lane without a decision, and sold again as a new payment. */
   readonly payments: { readonly total: number } & Readonly<Record<PosPayment['outcome'], number>>;
   readonly checks: readonly CheckResult[];
@@ -206,6 +210,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       },
       doubled: { ...pos.requests.doubled },
       restores,
+      custodyForwarded: nodes.reduce((sum, node) => sum + node.custodyForwarded, 0),
+      quorum: {
+        reached: nodes.reduce((sum, node) => sum + node.counters.get('quorum_reached'), 0),
+        localOnly: nodes.reduce((sum, node) => sum + node.counters.get('quorum_local_only'), 0),
+      },
       payments: { total: payments.length, ...Object.fromEntries(OUTCOMES.map((o) => [o, payments.filter((p) => p.outcome === o).length])) } as SimReport['payments'],
       checks,
       violations,

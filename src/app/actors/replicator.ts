@@ -13,6 +13,7 @@ import { ExposureFeed } from '../../replication/peers/exposure-feed.js';
 import { Replicator } from '../../replication/replicator.js';
 import { RulesPusher } from './rules-pusher.js';
 import type { ReplicatorInit, ReplicatorNodeConfig, ReplicatorReply, ReplicatorRequest } from '../../replication/replicator-protocol.js';
+import { answerReplicator } from './replicator-requests.js';
 
 /*
  * The replicator actor: one mqtt.js client, replicas.db and a read-only view of the node's journal,
@@ -70,26 +71,7 @@ runActor<ReplicatorRequest, ReplicatorReply, ReplicatorInit, ReplicatorState>({
     });
     return { replicator, feed, rulesPusher };
   },
-  handle(request, _ctx, { replicator }) {
-    switch (request.type) {
-      case 'status':
-        return replicator.status();
-      case 'approvals-since':
-        if (!Number.isSafeInteger(request.wallMs)) {
-          throw new EdgepayError('EDGEPAY_BAD_INPUT', `wallMs must be a whole number of milliseconds, got ${String(request.wallMs)}`, { wallMs: request.wallMs });
-        }
-        return replicator.approvalsSince(request.wallMs);
-      case 'notify':
-        replicator.notify();
-        return { notified: true };
-      case 'await-quorum':
-        return replicator.awaitQuorum(request.seq, request.timeoutMs);
-      case 'centre-publish':
-        return replicator.centre.publish(request.topic, request.payload).then(() => ({ published: true as const }));
-      case 'centre-answers':
-        return replicator.centre.take(request.waitMs);
-    }
-  },
+  handle: (request, _ctx, { replicator }) => answerReplicator(replicator, request),
   async terminate(_ctx, state) {
     state?.feed.stop();
     state?.rulesPusher.stop();

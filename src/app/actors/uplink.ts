@@ -5,10 +5,9 @@ import { BREAKER_DEFAULTS } from '../../central/online-breaker.js';
 import { EdgepayError } from '../../errors.js';
 import { JournalReader } from '../../journal/journal-reader.js';
 import { journalPathOf } from '../../config/node-config.js';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { replicasPathOf } from '../../replication/config.js';
-import { CustodyForwarder } from '../../reconcile/custody-forwarder.js';
+import { custodyRound } from '../../reconcile/custody-round.js';
 import { ownSignedReads } from '../../reconcile/signed-reads.js';
 import { type CentreConnection, connectToCentre } from '../../reconcile/centre-connection.js';
 import { OnlineGuard } from '../../reconcile/online-guard.js';
@@ -78,32 +77,23 @@ runActor<UplinkRequest, UplinkReply, UplinkInit, UplinkState>({
       centre: link,
       batchSize: centreConfig.batchSize,
     });
-    let forwarder: CustodyForwarder | undefined;
-    let custody: (() => Promise<void>) | undefined;
-    if (config.replication !== undefined) {
-      const replicasPath = replicasPathOf({ dataDir: config.dataDir });
-      // Peers this node holds in custody (silent past the deadline): their replicated journals go to
-      // the centre on their behalf, after this node's own.
-      custody = async () => {
-        const replicator = await call('replicator', { type: 'status' }, config.actors.requestTimeoutMs);
-        if (replicator.custody.length === 0 || !existsSync(replicasPath)) return;
-        forwarder ??= new CustodyForwarder({
-          self: config.nodeId,
-          store: centreConfig.store,
-          replicasPath,
-          marksPath: join(config.dataDir, 'custody.db'),
-          centre: link,
-          batchSize: centreConfig.batchSize,
-        });
-        for (const origin of replicator.custody) {
-          const report = await forwarder.forward(origin);
-          if (report.entriesSent > 0) ctx.log.info({ origin, entries: report.entriesSent, headSeq: report.headSeq }, "forwarded a silent peer's journal to the centre on its behalf");
-        }
-      };
-    }
-    const rounds = new ForwardingRounds(uplink, custody);
+    // Peers this node holds in custody: their replicated journals go to the centre on their behalf, after this node's own.
+    const custody =
+      config.replication === undefined
+        ? undefined
+        : custodyRound({
+            self: config.nodeId,
+            store: centreConfig.store,
+            replicasPath: replicasPathOf({ dataDir: config.dataDir }),
+            marksPath: join(config.dataDir, 'custody.db'),
+            centre: link,
+            batchSize: centreConfig.batchSize,
+            custody: async () => (await call('replicator', { type: 'status' }, config.actors.requestTimeoutMs)).custody,
+            forwarded: (origin, entries, headSeq) => ctx.log.info({ origin, entries, headSeq }, "forwarded a silent peer's journal to the centre on its behalf"),
+          });
+    const rounds = new ForwardingRounds(uplink, custody === undefined ? undefined : () => custody.run());
     rounds.start(centreConfig.intervalMs, ctx.log);
-    return { centre, reader, rounds, online, answerTimeoutMs: centreConfig.answerTimeoutMs, closeCustody: () => forwarder?.close() };
+    return { centre, reader, rounds, online, answerTimeoutMs: centreConfig.answerTimeoutMs, closeCustody: () => custody?.close() };
   },
   async handle(request, ctx, { centre, rounds, online, answerTimeoutMs }) {
     switch (request.type) {
