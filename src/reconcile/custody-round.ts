@@ -1,17 +1,7 @@
 import { existsSync } from 'node:fs';
-import { CustodyForwarder } from './custody-forwarder.js';
-import type { CentreLink } from './uplink.js';
+import { CustodyForwarder, type CustodyForwarderOptions } from './custody-forwarder.js';
 
-export interface CustodyRoundOptions {
-  /** This node: the sender of what it forwards on others' behalf. */
-  readonly self: string;
-  readonly store: string;
-  /** The replicator's replicas.db, read through a connection of the forwarder's own. */
-  readonly replicasPath: string;
-  /** This node's record of what the centre said about the entries it forwarded for others. */
-  readonly marksPath: string;
-  readonly centre: CentreLink;
-  readonly batchSize: number;
+export interface CustodyRoundOptions extends CustodyForwarderOptions {
   /** The peers this node holds in custody now (the replicator's status). */
   readonly custody: () => Promise<readonly string[]>;
   /** Told of each origin whose entries went to the centre in a round. */
@@ -35,14 +25,7 @@ export function custodyRound(options: CustodyRoundOptions): CustodyRound {
     async run() {
       const custody = await options.custody();
       if (custody.length === 0 || !existsSync(options.replicasPath)) return;
-      forwarder ??= new CustodyForwarder({
-        self: options.self,
-        store: options.store,
-        replicasPath: options.replicasPath,
-        marksPath: options.marksPath,
-        centre: options.centre,
-        batchSize: options.batchSize,
-      });
+      forwarder ??= new CustodyForwarder(options);
       for (const origin of custody) {
         const report = await forwarder.forward(origin);
         if (report.entriesSent > 0) options.forwarded?.(origin, report.entriesSent, report.headSeq);
