@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../src/journal/entry.js';
 import type { LaneAnswer, LaneRequest, RequestRole } from '../src/sim/lane-requests.js';
-import { checkDoubledRequests, checkOneKeyOnePayment, checkResultsShown } from '../src/sim/sim-checks.js';
+import { checkDoubledRequests, checkOneKeyOnePayment, checkResultsShown, checkRulesConverged } from '../src/sim/sim-checks.js';
 import type { ShownResult } from '../src/sim/sim-lane.js';
 
 /*
@@ -92,5 +92,18 @@ describe('the one-key checks of the simulation', () => {
     expect(checkResultsShown(shown(k1, k1), held, new Map()).detail).toContain('for k1 again');
     expect(checkResultsShown(shown({ ...k1, key: 'k9' }), held, new Map()).detail).toContain('for k9, which has no journal entry');
     expect(checkResultsShown(shown(k1), held, new Map([['lane-1.1', 2]])).detail).toContain("lane-1.1's reader displayed 2 results, its lane asked for 1");
+  });
+});
+
+describe("the rules check: every box decides with the centre's last update", () => {
+  const box = (id: string, version: number | null) => ({ id, rulesVersion: () => version });
+
+  it('passes when every box decides with the target version', () => {
+    expect(checkRulesConverged([box('lane-1', 4), box('lane-2', 4)], 4)).toMatchObject({ ok: true, detail: 'version 4 published; lane-1 4, lane-2 4' });
+  });
+
+  it('names a box left on older rules, and one that is down', () => {
+    expect(checkRulesConverged([box('lane-1', 4), box('lane-2', 3)], 4)).toMatchObject({ ok: false, detail: 'version 4 published; lane-1 4, lane-2 3' });
+    expect(checkRulesConverged([box('lane-1', 4), box('lane-2', null)], 4)).toMatchObject({ ok: false, detail: 'version 4 published; lane-1 4, lane-2 down' });
   });
 });

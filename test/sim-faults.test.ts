@@ -52,7 +52,7 @@ describe('a torn write (sectors of an unsynced write persisted in any combinatio
   });
 });
 
-const rules = parseRules({ ...defaultRulesConfig(), perCard: { ...defaultRulesConfig().perCard, maxCount: 1_000 } });
+const rules = { ...defaultRulesConfig(), perCard: { ...defaultRulesConfig().perCard, maxCount: 1_000 } };
 
 /** One simulated box on a quiet broker, with no centre; with the lanes given, each with its reader on its own line. */
 function box(scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9)), lanes: readonly SimLaneOptions[] = []): { node: SimNode; scheduler: SimScheduler } {
@@ -64,6 +64,7 @@ function box(scheduler = new SimScheduler(Date.UTC(2026, 10, 28, 9)), lanes: rea
     fleet: 'sim',
     store: 'store-1',
     rules,
+    rulesPublicKey: generateKeyPairSync('ed25519').publicKey,
     signingKey: pair.privateKey,
     keys: new Map([['lane-1', pair.publicKey]]),
     scheduler,

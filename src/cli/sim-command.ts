@@ -11,7 +11,7 @@ export function registerSimCommand(program: Command): void {
   program
     .command('sim')
     .description(
-      "deterministic simulation of a whole store in one process on simulated time: the node's journal, stand-in, lanes with card readers on simulated serial lines, replication (quorum, liveness and custody included) and uplink, the centre's ledger, a seeded broker that loses, doubles and reorders, and seeded faults (crashes anywhere, torn writes, dead disks replaced from backup and peers, unplugged readers, cut links and partitions, broker restarts, a cut uplink, clock jumps, full disks, forgeries); checks the store's promises P1-P8 after each seed",
+      "deterministic simulation of a whole store in one process on simulated time: the node's journal, stand-in, lanes with card readers on simulated serial lines, replication (quorum, liveness, custody and rules updates included) and uplink, the centre's ledger, a seeded broker that loses, doubles and reorders, and seeded faults (crashes anywhere, torn writes, dead disks replaced from backup and peers, unplugged readers, cut links and partitions, broker restarts, a cut uplink, clock jumps, full disks, forgeries); checks the store's promises P1-P8 after each seed",
     )
     .option('--seed <n>', 'the first seed', (v) => parseWholeOption('--seed', v, 0, 0xffff_ffff), 1)
     .option('--seeds <n>', `how many seeds from --seed (${SEEDS_RANGE.min} to ${SEEDS_RANGE.max}); a long run is many seeds`, (v) => parseWholeOption('--seeds', v, SEEDS_RANGE.min, SEEDS_RANGE.max), 1)

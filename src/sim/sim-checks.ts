@@ -195,3 +195,18 @@ function groupBy<T, V = T>(items: readonly T[], keyOf: (item: T) => string, valu
 function show(problems: readonly string[]): string {
   return `${problems.length}: ${problems.slice(0, SHOWN).join('; ')}`;
 }
+
+/** Every box is up and decides with the rules version `target`. */
+export function rulesConverged(nodes: readonly Pick<SimNode, 'rulesVersion'>[], target: number): boolean {
+  return nodes.every((node) => node.rulesVersion() === target);
+}
+
+/**
+ * The centre's last rules update reached every box, whatever crashed, was cut off or lost its
+ * disk while it was published: each decides with it once the store is healed (the retained
+ * message, the distributed rules file, the push to the journal writer).
+ */
+export function checkRulesConverged(nodes: readonly Pick<SimNode, 'id' | 'rulesVersion'>[], target: number): CheckResult {
+  const versions = nodes.map((node) => `${node.id} ${node.rulesVersion() ?? 'down'}`);
+  return { check: "every box decides with the centre's last rules update", ok: rulesConverged(nodes, target), detail: `version ${target} published; ${versions.join(', ')}` };
+}

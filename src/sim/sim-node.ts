@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Rules } from '../rules/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { sqliteFiles } from '../journal/files.js';
 import { JournalReader } from '../journal/journal-reader.js';
@@ -14,11 +13,16 @@ import { ownSignedReads } from '../reconcile/signed-reads.js';
 import { Uplink } from '../reconcile/uplink.js';
 import { type CustodyRound, custodyRound } from '../reconcile/custody-round.js';
 import { Counters } from '../wire/counters.js';
+import type { RulesConfig } from '../rules/rules.js';
 import { peerEntriesMessage } from '../replication/peers/exposure-feed.js';
 import type { ReplicatorSettings, ReplicatorTuning } from '../replication/config.js';
 import { Replicator } from '../replication/replicator.js';
 import { loadPeerApprovals } from '../node/peer-approvals.js';
 import { SimSession } from './sim-session.js';
+import { loadRules, loadRulesInForce } from '../node/rules-source.js';
+import { RulesPusher } from '../app/actors/rules-pusher.js';
+import type { SetRulesResult } from '../node/journal-writer-protocol.js';
+import { silentLog } from '../platform/replication-log.js';
 import { ActorError } from '../actors/errors.js';
 import { nodeActorCall } from '../node/actor-directory.js';
 import { type DecisionPathOptions, decideDurably } from '../node/durable-decision.js';
@@ -43,7 +47,9 @@ export interface SimNodeOptions {
   readonly dir: string;
   readonly fleet: string;
   readonly store: string;
-  readonly rules: Rules;
+  /** The rules the box is configured with (its rules file), and the key distributed rules must verify with. */
+  readonly rules: RulesConfig;
+  readonly rulesPublicKey: KeyObject;
   readonly signingKey: KeyObject;
   /** Every node's public key, this node's own included. */
   readonly keys: KeyRing;
@@ -63,6 +69,7 @@ interface Running {
   readonly reader: JournalReader;
   /** The node's own replicator, on the simulated broker and clock. */
   readonly replicator: Replicator;
+  readonly rulesPusher: RulesPusher;
   readonly session: SimSession;
   readonly uplink: Uplink;
   /** Silent peers' replicated journals to the centre, on their behalf (the uplink actor's custody rounds). */
@@ -118,7 +125,12 @@ export class SimNode {
   /** Every SHOW_RESULT this box's lanes asked their readers for, over all its processes: the simulation's view, not the node's memory. */
   readonly resultsShown: ShownResult[] = [];
 
-  constructor(readonly options: SimNodeOptions) {}
+  /** The box's configuration files, written once as its installer leaves them: they outlive its disks' data. */
+  private readonly files: BoxFiles;
+
+  constructor(readonly options: SimNodeOptions) {
+    this.files = writeBoxFiles(options);
+  }
 
   get id(): string {
     return this.options.id;
@@ -171,6 +183,9 @@ export class SimNode {
       timers,
       session,
       counters: this.counters,
+      configuredRulesVersion: loadRules(this.files.rulesFile).version,
+      // As the replicator actor hands them on: accepted rules to the journal writer, newest first.
+      onRules: (rules) => rulesPusher.push(rules),
       // As the exposure feed hands them to the journal writer: peers' approvals count in this node's card windows.
       onPeerEntries: (entries) => {
         const message = peerEntriesMessage(entries);
@@ -189,6 +204,7 @@ export class SimNode {
       centre: this.options.centre,
       batchSize: 50,
     });
+    const rulesPusher = new RulesPusher((rules) => answerJournalWriter(journalWriter, { type: 'set-rules', rules }) as Promise<SetRulesResult>, silentLog);
     const journalWriter: JournalWriterState = { journal, standIn, notifyReplicator: () => replicator.notify(), commitLatency: new LatencyBuckets() };
     // The node's actors, in process: the decision path calls the journal writer and the replicator as the runtime's threads do.
     const call = nodeActorCall(async (actorId, request) => {
@@ -217,27 +233,14 @@ export class SimNode {
       died = () => reject(new Error(`${id} died`));
     });
     dead.catch(() => undefined);
-    this.running = { journal, standIn, decide, reader, replicator, session, uplink, custody, lanes, outcomes, died, dead };
+    this.running = { journal, standIn, decide, reader, replicator, rulesPusher, session, uplink, custody, lanes, outcomes, died, dead };
   }
 
-  /**
-   * The replication section of this box's configuration: the store's broker (simulated), and its
-   * own signing key and its peers' public keys in files, as `node init` and the operator leave them.
-   */
+  /** The replication section of this box's configuration, on the simulated broker. */
   private replicatorSettings(): ReplicatorSettings {
-    const { id, dir, fleet, store, keys, signingKey } = this.options;
-    const keysDir = join(dir, 'keys');
-    mkdirSync(keysDir, { recursive: true });
-    const signingKeyFile = join(keysDir, `${id}.key`);
-    writeFileSync(signingKeyFile, signingKey.export({ type: 'pkcs8', format: 'pem' }));
-    const peers = [...keys]
-      .filter(([peer]) => peer !== id)
-      .map(([peer, publicKey]) => {
-        const publicKeyFile = join(keysDir, `${peer}.pub`);
-        writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
-        return { nodeId: peer, publicKeyFile };
-      });
-    return { nodeId: id, dataDir: dir, journalPath: this.journalPath, fleet, store, brokerUrl: 'mqtt://sim-broker:1883', signingKeyFile, peers, inflightWindow: 256 };
+    const { id, dir, fleet, store } = this.options;
+    const { signingKeyFile, peers, rulesPublicKeyFile } = this.files;
+    return { nodeId: id, dataDir: dir, journalPath: this.journalPath, fleet, store, brokerUrl: 'mqtt://sim-broker:1883', signingKeyFile, peers, inflightWindow: 256, rulesPublicKeyFile };
   }
 
   /**
@@ -245,8 +248,13 @@ export class SimNode {
    * the replicas, as the journal writer opens them at a process start.
    */
   private openDecider(journalPath: string, replicasPath: string): { journal: Journal; standIn: StandIn } {
-    const { id, scheduler, rules } = this.options;
+    const { id, scheduler, fleet, store, dir } = this.options;
+    const { rulesFile, rulesPublicKeyFile } = this.files;
     const clock = scheduler.clock;
+    // As the journal writer starts: the newer of the configured rules and those distributed to the box.
+    const inForce = loadRulesInForce({ rulesFile, dataDir: dir, replication: { fleet, store, rulesPublicKeyFile } });
+    if (inForce.problem !== undefined) throw new Error(inForce.problem);
+    const rules = inForce.rules;
     const journal = Journal.open({ path: journalPath, nodeId: id, clock });
     const standIn = StandIn.open({ journal, rules, clock, groupCommit: { maxWaitMs: 0 }, defer: (run, delayMs) => scheduler.after(delayMs, run) });
     const shared = loadPeerApprovals(replicasPath, clock.wallMs() - rules.perCard.windowMinutes * 60_000);
@@ -266,6 +274,7 @@ export class SimNode {
     this.running = undefined;
     running.session.drop();
     running.replicator.abandon();
+    running.rulesPusher.stop();
     running.died();
     // The kernel closes its files, the readers' ports among them.
     for (const reader of running.lanes?.readers.values() ?? []) void reader.connection.stop();
@@ -382,6 +391,11 @@ export class SimNode {
     this.running?.journal.connection().pragma('max_page_count = 1073741823');
   }
 
+  /** The version of the rules the box decides with now; null while it is down. */
+  rulesVersion(): number | null {
+    return this.running?.standIn.currentRules().version ?? null;
+  }
+
   /** Replica heads by origin, for convergence. */
   replicaHead(origin: string): number {
     return this.running?.replicator.replicas.head(origin).seq ?? -1;
@@ -417,4 +431,32 @@ function closeAll(handles: readonly { close(): unknown }[]): void {
       // already closed, or failing: either way gone
     }
   }
+}
+
+interface BoxFiles {
+  readonly signingKeyFile: string;
+  readonly peers: readonly { readonly nodeId: string; readonly publicKeyFile: string }[];
+  readonly rulesFile: string;
+  readonly rulesPublicKeyFile: string;
+}
+
+/** The box's own signing key, its peers' public keys, its rules file and the rules public key, as files under config/. */
+function writeBoxFiles(options: SimNodeOptions): BoxFiles {
+  const { id, dir, keys, signingKey } = options;
+  const configDir = join(dir, 'config');
+  mkdirSync(configDir, { recursive: true });
+  const signingKeyFile = join(configDir, `${id}.key`);
+  writeFileSync(signingKeyFile, signingKey.export({ type: 'pkcs8', format: 'pem' }));
+  const peers = [...keys]
+    .filter(([peer]) => peer !== id)
+    .map(([peer, publicKey]) => {
+      const publicKeyFile = join(configDir, `${peer}.pub`);
+      writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+      return { nodeId: peer, publicKeyFile };
+    });
+  const rulesFile = join(configDir, 'rules.json');
+  writeFileSync(rulesFile, JSON.stringify(options.rules));
+  const rulesPublicKeyFile = join(configDir, 'rules.pub');
+  writeFileSync(rulesPublicKeyFile, options.rulesPublicKey.export({ type: 'spki', format: 'pem' }));
+  return { signingKeyFile, peers, rulesFile, rulesPublicKeyFile };
 }

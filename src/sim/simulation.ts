@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRules } from '../rules/rules.js';
+import type { RulesConfig } from '../rules/rules.js';
 import { checkNoCardNumbersAtRest } from '../audit/card-data-check.js';
 import { type CheckResult, type PosPayment, checkExposure, checkJournalChain, checkLedger, checkReplicas, checkTotals, comparePayments, readJournal, readSqliteSales } from '../audit/store-checks.js';
 import { Centre } from '../central/centre.js';
@@ -22,7 +22,8 @@ import { SimOperator } from './operator.js';
 import { SimScheduler } from './scheduler.js';
 import { simCentreLink } from './sim-centre.js';
 import type { DoubledTally } from './lane-requests.js';
-import { checkDoubledRequests, checkForgeries, checkOneKeyOnePayment, checkRestores, checkResultsShown, converged } from './sim-checks.js';
+import { checkDoubledRequests, checkForgeries, checkOneKeyOnePayment, checkRestores, checkResultsShown, checkRulesConverged, converged, rulesConverged } from './sim-checks.js';
+import { SimRulesUpdates } from './rules-updates.js';
 import { SimNode } from './sim-node.js';
 import { OUTCOMES, type ReaderTally, SimPos } from './sim-pos.js';
 import { SimSerialLine } from './sim-serial-line.js';
@@ -83,13 +84,15 @@ const TICK_MS = 250;
 const PER_CARD = { maxCount: 3, maxAmountMinor: 20_000 } as const;
 const HEAL_LIMIT_MS = 120_000;
 const BACKUP_EVERY_MS = 10_000;
-const RULES = parseRules({
+const RULES: RulesConfig = {
   version: 1,
   currencies: { EUR: { floorLimitMinor: 10_000 } },
   perCard: { windowMinutes: 1_440, maxCount: PER_CARD.maxCount, maxAmountMinor: { EUR: PER_CARD.maxAmountMinor } },
   node: { maxStoredCount: 100_000, maxStoredAmountMinor: { EUR: 1_000_000_000 }, forwardDeadlineHours: 6 },
   hotCards: { version: 0, tokens: [] },
-});
+};
+/** Rules updates the centre publishes during the trading, each hot-listing one more token. */
+const RULES_UPDATES = 3;
 
 /**
  * A whole store in one process on simulated time, from one seed: three nodes built from the
@@ -130,12 +133,28 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     const displayed = new Map<string, number>();
     const laneIds = new Map(NODES.map((id) => [id, Array.from({ length: LANES_PER_BOX }, (_, n) => `${id}.${n + 1}`)]));
     const lines = new Map(NODES.map((id) => [id, laneIds.get(id)!.map((lane) => readerLine(lane, profile, scheduler, random, () => displayed.set(lane, (displayed.get(lane) ?? 0) + 1)))]));
+    const rulesKeys = generateKeyPairSync('ed25519');
+    const rulesUpdates = new SimRulesUpdates({ scheduler, network, random, topics, scope: { fleet: FLEET, store: STORE }, rulesKey: rulesKeys.privateKey, configured: RULES });
+    rulesUpdates.schedule(RULES_UPDATES, durationMs);
     const nodes = NODES.map((id) => {
       const nodeDir = join(dir, id);
       mkdirSync(nodeDir, { recursive: true });
       const centreLink = simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates);
       const lanes = laneIds.get(id)!.map((lane, n) => ({ id: lane, line: lines.get(id)![n]!, profileName: READER_PROFILE, profile, capture }));
-      return new SimNode({ id, dir: nodeDir, fleet: FLEET, store: STORE, rules: RULES, signingKey: keyPairs.get(id)!.privateKey, keys, scheduler, network, centre: centreLink, lanes });
+      return new SimNode({
+        id,
+        dir: nodeDir,
+        fleet: FLEET,
+        store: STORE,
+        rules: RULES,
+        rulesPublicKey: rulesKeys.publicKey,
+        signingKey: keyPairs.get(id)!.privateKey,
+        keys,
+        scheduler,
+        network,
+        centre: centreLink,
+        lanes,
+      });
     });
     for (const node of nodes) node.start();
 
@@ -168,9 +187,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     for (const node of nodes) node.start();
     // The POS asks again for what it did not hear; then the store runs until it has settled.
     pos.askAgainUnanswered(nodes);
-    while (scheduler.now < healDeadline && (pos.answersOwed > 0 || !(await converged(nodes, ledger)))) await scheduler.runUntil(scheduler.now + 1_000);
+    while (scheduler.now < healDeadline && (pos.answersOwed > 0 || !(await converged(nodes, ledger)) || !rulesConverged(nodes, rulesUpdates.target))) await scheduler.runUntil(scheduler.now + 1_000);
     const events = scheduler.events;
     const origins = new Set(nodes.flatMap((n) => n.replicaOrigins()));
+    // Read while the boxes still run: the rules a box decides with live in its journal writer.
+    const rulesCheck = checkRulesConverged(nodes, rulesUpdates.target);
     for (const node of nodes) node.stop();
 
     const journals = new Map(nodes.map((n) => [n.id, readJournal(n.journalPath, n.id)]));
@@ -192,6 +213,7 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       checkOneKeyOnePayment(pos.requests.all(), journals),
       checkDoubledRequests(pos.requests.all()),
       checkResultsShown(nodes, journals, displayed),
+      rulesCheck,
     ];
     const violations = checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
     return {
