@@ -81,7 +81,7 @@ describe('the bundled program', () => {
   it('carries no development rig: their commands say where they are, and no rig code is inside', () => {
     const chaos = run(STORE_PROGRAM, ['chaos', '--minutes', '1']);
     expect(chaos.status).toBe(2);
-    expect(chaos.stderr).toMatch(/`edgepay chaos` is not in the store package.*npm run chaos/);
+    expect(chaos.stderr).toMatch(/`edgepay chaos` is not in the installed package.*npm run chaos/);
     expect(run(CLI, ['chaos', '--help']).stdout).toMatch(/--fault-every/);
     const markers = [
       'function registerBenchCommands',

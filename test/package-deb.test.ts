@@ -207,7 +207,7 @@ describe('the store package (scripts/package-deb.sh)', () => {
     ] as const) {
       const result = edgepay([command, '--seed', '3']);
       expect(result.status, command).toBe(2);
-      expect(result.stderr).toContain(`EDGEPAY_BAD_INPUT: \`edgepay ${command}\` is not in the store package`);
+      expect(result.stderr).toContain(`EDGEPAY_BAD_INPUT: \`edgepay ${command}\` is not in the installed package`);
       expect(result.stderr).toContain(script);
     }
   });

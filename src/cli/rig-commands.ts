@@ -6,10 +6,11 @@ import { RUNS_BUNDLED } from '../platform/modules.js';
 
 /*
  * The development rigs (benchmarks, the demos, the simulation, chaos) come with a source checkout
- * and the npm package, but not with the store package nor the bundled program (bundle/, which the
- * store package ships), because a store box has no use for a fault injector or a kill -9 harness. Their command
- * modules are therefore loaded only when present, and the store package's command line still
- * names each rig and says where it is, instead of failing to start on a missing import.
+ * only: not with the npm package (package.json's files leave them out of dist/), nor the bundled
+ * program (bundle/, which the store package ships), because a store box has no use for a fault
+ * injector or a kill -9 harness. Their command modules are therefore loaded only when present, and
+ * an installed command line still names each rig and says where it is, instead of failing to
+ * start on a missing import.
  */
 
 export type Registrar = (program: Command) => void;
@@ -62,14 +63,14 @@ function absentRig(rig: Rig): Registrar {
     for (const { name, script } of rig.commands) {
       program
         .command(name)
-        .description(`not in the store package: run it from a source checkout (${script})`)
+        .description(`not in the installed package: run it from a source checkout (${script})`)
         .allowUnknownOption()
         .allowExcessArguments()
         .helpOption(false)
         .action(() => {
           throw new EdgepayError(
             'EDGEPAY_BAD_INPUT',
-            `\`edgepay ${name}\` is not in the store package, which carries no benchmarks, demos, simulation or fault injection; run it from a source checkout: npm ci && ${script}`,
+            `\`edgepay ${name}\` is not in the installed package (the store package and the npm package carry no benchmarks, demos, simulation or fault injection); run it from a source checkout: npm ci && ${script}`,
             { command: name },
           );
         });
