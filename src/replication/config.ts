@@ -71,6 +71,12 @@ export interface ReplicatorTuning {
   readonly custodyAfterMs: number;
   /** On a standby broker, how often the primary is probed for the move back. */
   readonly failbackProbeMs: number;
+  /**
+   * How often the rules subscription is renewed, which has the broker send its retained rules
+   * again: a node that missed an update while connected (a broker drops QoS 1 messages beyond its
+   * queue limits) still takes it, without waiting for its next reconnect.
+   */
+  readonly rulesRefreshMs: number;
 }
 
 export const DEFAULT_FAILBACK_AFTER_SECONDS = 30;
@@ -90,6 +96,7 @@ export const DEFAULT_TUNING: ReplicatorTuning = {
   maxAnswersInFlight: 2_048,
   custodyAfterMs: 600_000,
   failbackProbeMs: 1_000,
+  rulesRefreshMs: 600_000,
 };
 
 /** The most own entries in flight the window may allow: MQTT packet ids are 16 bits, shared with repair answers. */

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { createPublicKey } from 'node:crypto';
 import type { RulesConfig } from '../rules/rules.js';
 import type { JournalEntry } from '../journal/entry.js';
-import { type Clock, systemClock } from '../platform/clock.js';
+import { type Clock, monotonicMs, systemClock } from '../platform/clock.js';
 import { DEFAULT_TUNING, type ReplicatorSettings, type ReplicatorTuning, checkSettings, replicasPathOf } from './config.js';
 import type { BrokerLinkStatus } from './broker/broker-failover.js';
 import { CentreRelay, type CentreRelayTopics } from './broker/centre-relay.js';
@@ -134,6 +134,8 @@ export class Replicator {
   private readonly settings: ReplicatorSettings;
   private stopped = false;
   private linkTrouble = false;
+  /** When the rules subscription was last made or renewed (monotonic ms). */
+  private rulesSubscribedAtMs = 0;
 
   private constructor(options: ReplicatorOptions) {
     const { settings } = options;
@@ -257,6 +259,7 @@ export class Replicator {
       if (this.stopped) return;
       this.subscriber.tick();
       this.statusReporter.tick();
+      this.refreshRules();
       this.scheduleTick();
     }, this.tuning.repairTickMs);
     (timer as { unref?: () => void }).unref?.();
@@ -376,6 +379,15 @@ export class Replicator {
     this.db.close();
   }
 
+  /** Renews the rules subscription every rulesRefreshMs while connected: the broker then sends its retained rules again. */
+  private refreshRules(): void {
+    if (this.rules === undefined || !this.session.port.connected) return;
+    const nowMs = monotonicMs(this.clock);
+    if (nowMs - this.rulesSubscribedAtMs < this.tuning.rulesRefreshMs) return;
+    this.rulesSubscribedAtMs = nowMs;
+    this.session.subscribe([this.rulesTopic]).catch((error: unknown) => this.log.debug({ err: error }, 'rules subscription not renewed; tried again later'));
+  }
+
   private openSession(): void {
     // mqtt.js hands over the next message only after `done`, so waiting for a commit per message
     // would cost an fsync per entry. Journal traffic is acknowledged at once and committed in
@@ -389,6 +401,7 @@ export class Replicator {
         this.linkTrouble = false;
         this.log.info({ sessionPresent }, 'connected to the broker');
         const filters = [...this.subscriber.filters(), ...(this.centreRelay === undefined ? [] : [this.centreRelay.answerTopic])];
+        this.rulesSubscribedAtMs = monotonicMs(this.clock);
         this.session.subscribe(filters).then(
           (refused) => {
             // Online only once subscribed: peers answer a newcomer's status with theirs, which it must hear.

@@ -98,12 +98,15 @@ export class SimNetwork {
     this.nodes.delete(nodeId);
   }
 
-  /** The node's subscriptions are now `filters`: the broker hands over its retained messages for them. */
+  /**
+   * The node subscribes to `filters`, as MQTT's SUBSCRIBE: each is added to its subscriptions (or
+   * renews one it holds), and the broker hands over its retained messages for them.
+   */
   subscribe(nodeId: string, filters: readonly string[]): void {
     const target = this.nodes.get(nodeId);
     if (target === undefined) return;
-    target.filters = [...filters];
-    this.sendRetained(nodeId);
+    target.filters = [...new Set([...target.filters, ...filters])];
+    this.sendRetained(nodeId, undefined, filters);
   }
 
   /** The will the broker publishes for the node's current connection if it drops. */
@@ -221,13 +224,13 @@ export class SimNetwork {
     }
   }
 
-  /** The retained messages a node subscribes to, of every node it can hear (or of `only`). */
-  private sendRetained(nodeId: string, only?: string): void {
+  /** The retained messages a node subscribes to (or of `filters` only), of every node it can hear (or of `only`). */
+  private sendRetained(nodeId: string, only?: string, filters?: readonly string[]): void {
     const target = this.nodes.get(nodeId);
     if (target === undefined) return;
     for (const [topic, { payload, from }] of this.retained) {
       if (only !== undefined && from !== only) continue;
-      if (target.filters.some((filter) => topicMatches(filter, topic))) this.route(from, nodeId, target, topic, payload, false, true);
+      if ((filters ?? target.filters).some((filter) => topicMatches(filter, topic))) this.route(from, nodeId, target, topic, payload, false, true);
     }
   }
 

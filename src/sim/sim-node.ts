@@ -100,6 +100,8 @@ const SIM_TUNING: Partial<ReplicatorTuning> = {
   // Three heartbeats without a word: long enough that an idle box is not taken for dead, short
   // enough that a box crashed or cut off for a while has its journal forwarded by a custodian.
   custodyAfterMs: 15_000,
+  // Production renews every 10 minutes; a minute's trading needs it sooner to be seen at all.
+  rulesRefreshMs: 10_000,
   repairRetryMs: 1_000,
   repairLagGraceMs: 500,
   maxRepairEntries: 256,

@@ -50,7 +50,8 @@ export class SimSession implements BrokerSession {
   }
 
   subscribe(filters: readonly string[]): Promise<string[]> {
-    this.filters = [...filters];
+    // As MQTT's SUBSCRIBE: added to the session's subscriptions, a filter held already renewed.
+    this.filters = [...new Set([...this.filters, ...filters])];
     if (this.current === undefined) return Promise.reject(new Error(`${this.nodeId} is not connected`));
     this.network.subscribe(this.nodeId, filters);
     return Promise.resolve([]);
