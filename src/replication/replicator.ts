@@ -102,7 +102,7 @@ const MAX_BATCH_MESSAGES = 1_024;
 
 /**
  * A node's replication: its outbox publishing its own journal, its subscriber keeping replicas of
- * its peers, its status, all around one mqtt.js client that reconnects on its own. Nothing here
+ * its peers, its status, all around one broker session that reconnects on its own. Nothing here
  * is on the authorization path: the journal is only read, through a connection of its own, and a
  * broker that is away only delays copies.
  */
@@ -122,7 +122,7 @@ export class Replicator {
   private readonly timers: Timers;
   private tickTimer: unknown;
   private readonly quorum: QuorumTracker;
-  /** Journal traffic received and not yet committed (see wireClient). */
+  /** Journal traffic received and not yet committed (see openSession). */
   private readonly inbox: InboundMessage[] = [];
   private drainScheduled = false;
   private rulesTopic = '';
