@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultRulesConfig, parseRules } from '../src/authorize/index.js';
+import { defaultRulesConfig } from '../src/authorize/index.js';
 import { lockOwner, verifyChain } from '../src/journal/index.js';
 import { type RandomSource, SeededRandom } from '../src/platform/random.js';
 import { SimNetwork } from '../src/sim/network.js';

@@ -3,7 +3,6 @@ import { runActor } from '../../actors/worker-runtime.js';
 import { callsFrom } from '../../node/actor-directory.js';
 import { journalPathOf } from '../../config/node-config.js';
 import { loadRules } from '../../node/rules-source.js';
-import { EdgepayError } from '../../errors.js';
 import { answerTopic, authorizeTopic, uplinkTopic } from '../../central/centre-topics.js';
 import { MAX_WIRE_BYTES } from '../../central/centre-wire.js';
 import type { CentreRelayTopics } from '../../replication/broker/centre-relay.js';
