@@ -50,12 +50,15 @@ export class SimRulesUpdates {
   /** Schedules `count` updates at random moments within the next `withinMs`. */
   schedule(count: number, withinMs: number): void {
     const { scheduler, random, configured } = this.options;
+    const before = this.scheduled;
     this.scheduled += count;
     const moments = Array.from({ length: count }, () => between(random, 0, withinMs)).sort((a, b) => a - b);
     moments.forEach((atMs, n) => {
-      const version = configured.version + this.scheduled - count + n + 1;
-      const tokens = Array.from({ length: n + 1 }, (_, i) => `sim-hot-${i + 1}`);
-      const rules: RulesConfig = { ...configured, version, hotCards: { version: configured.hotCards.version + n + 1, tokens } };
+      // The k-th update of the run: version k above the configured one, hot-listing k tokens.
+      const k = before + n + 1;
+      const version = configured.version + k;
+      const tokens = Array.from({ length: k }, (_, i) => `sim-hot-${i + 1}`);
+      const rules: RulesConfig = { ...configured, version, hotCards: { version: configured.hotCards.version + k, tokens } };
       scheduler.after(atMs, () => this.offer(version, encodeRulesMessage(rules, this.options.scope, this.options.rulesKey)));
     });
   }
