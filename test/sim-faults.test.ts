@@ -193,7 +193,7 @@ describe('a simulated box whose lanes answer a key after a crash as they answere
     expect(declined).toMatchObject({ status: 'declined', decision: { approved: false, code: '91' }, journalSeq: null, error: { code: 'EDGEPAY_JOURNAL_FULL' } });
     expect(transactionsStarted(lane)).toBe(1);
     // The reader showed the decline the POS was given.
-    expect(node.resultsShown).toEqual([{ lane: 'lane-1.1', key: 'sale-91', approved: false, code: '91' }]);
+    expect(node.resultsShown).toEqual([{ lane: 'lane-1.1', key: 'sale-91', approved: false, code: '91', disk: 0 }]);
 
     node.crash();
     node.start();
@@ -207,7 +207,12 @@ describe('a simulated box whose lanes answer a key after a crash as they answere
     expect(node.headSeq()).toBe(head);
     // The disk has room again: a new key is a new payment, read and recorded.
     expect(await settled(scheduler, node.payAtLane(sale('sale-next')))).toMatchObject({ status: 'approved', journalSeq: head + 1 });
-    node.stop();
+    // The disk dies: the checks learn which keys its journal held, so the 91's key is known to be free again.
+    node.loseDisk();
+    expect(node.deadDisks).toHaveLength(1);
+    expect(node.deadDisks[0]!.has('sale-next')).toBe(true);
+    expect(node.deadDisks[0]!.has('sale-91')).toBe(false);
+    expect(node.disk).toBe(1);
   });
 
   it('answers a payment that was waiting for its card when the box crashed as failed, interrupted, after the restart', async () => {
@@ -248,7 +253,7 @@ describe('a simulated box whose lanes answer a key after a crash as they answere
     expect([transactionsStarted(first), resultsDisplayed(first)]).toEqual([1, 1]);
     expect([transactionsStarted(second), resultsDisplayed(second)]).toEqual([0, 0]);
     // Y3: approved offline, the box has no centre.
-    expect(node.resultsShown).toEqual([{ lane: 'lane-1.1', key: 'sale-twice', approved: true, code: 'Y3' }]);
+    expect(node.resultsShown).toEqual([{ lane: 'lane-1.1', key: 'sale-twice', approved: true, code: 'Y3', disk: 0 }]);
     // The second lane takes its own sales meanwhile.
     expect(await settled(scheduler, node.payAtLane(sale('sale-other', 'lane-1.2')))).toMatchObject({ status: 'approved', lane: 'lane-1.2', journalSeq: 2 });
     node.stop();

@@ -37,6 +37,8 @@ export interface LaneRequest {
   readonly lane: string;
   readonly amountMinor: number;
   readonly answer: LaneAnswer;
+  /** The number of the box's disk when the answer came (SimNode.disk). */
+  readonly disk: number;
 }
 
 export interface DoubledTally {
@@ -81,7 +83,7 @@ export class LaneRequestLog {
         return typeof code === 'string' ? { kind: 'refused', code } : { kind: 'none', why: 'box died before answering' };
       },
     );
-    this.requests.push({ node: node.id, key: body.idempotencyKey, role, lane: body.lane, amountMinor: body.amountMinor, answer });
+    this.requests.push({ node: node.id, key: body.idempotencyKey, role, lane: body.lane, amountMinor: body.amountMinor, answer, disk: node.disk });
     if (role !== 'sale') {
       this.doubledWaiting--;
       this.countDoubled(role, answer);

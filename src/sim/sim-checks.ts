@@ -4,7 +4,8 @@ import type { JournalEntry } from '../journal/entry.js';
 import type { RestoreTally } from './fault-injector.js';
 import type { LaneRequest } from './lane-requests.js';
 import type { NetworkTally } from './network.js';
-import type { SimNode } from './sim-node.js';
+import { type DeadDisks, forgottenWithDisk } from './dead-disks.js';
+import type { DiskShownResult, SimNode } from './sim-node.js';
 
 const REJECTIONS = ['malformed', 'unknown_key', 'bad_signature', 'bad_hash', 'wrong_topic'] as const;
 
@@ -53,12 +54,14 @@ const UNRECORDED_DECLINE = '91';
  * entry per key on its box; a request answered with a payment was answered with one of its own
  * body (lane, amount); every approval or decline names its key's entry (seq, lane, amount and
  * decision), except a 91 the journal could not record, which has none; and a payment that ended
- * without a decision has no entry either.
+ * without a decision has no entry either. A 91 whose record died with its box's disk
+ * (forgottenWithDisk) may be followed by the key's entry: counted, not a problem.
  */
-export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals: ReadonlyMap<string, readonly JournalEntry[]>): CheckResult {
+export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals: ReadonlyMap<string, readonly JournalEntry[]>, dead: DeadDisks): CheckResult {
   const entries = entriesByKey(journals);
   const problems = [...entries].filter(([, found]) => found.length > 1).map(([key, found]) => `${key}: ${found.length} journal entries`);
   let decided = 0;
+  let forgotten = 0;
   for (const request of requests) {
     const { answer } = request;
     if (answer.kind !== 'payment') continue;
@@ -73,7 +76,9 @@ export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals
     }
     decided++;
     if (answer.journalSeq === null) {
-      if (answer.status !== 'declined' || answer.code !== UNRECORDED_DECLINE || entry !== undefined) {
+      if (isUnrecordedDecline(answer) && entry !== undefined && forgottenWithDisk(dead, request.node, request.disk, request.key)) {
+        forgotten++;
+      } else if (!isUnrecordedDecline(answer) || entry !== undefined) {
         problems.push(`${where}: answered ${answer.status} ${answer.code} without an entry${entry === undefined ? '' : `, but the journal holds entry ${entry.seq}`}`);
       }
     } else if (entry === undefined) {
@@ -87,7 +92,7 @@ export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals
   return {
     check: 'one key, one payment: at most one journal entry per key, and every approval or decline a till heard names that entry (seq, lane, amount)',
     ok: problems.length === 0,
-    detail: problems.length === 0 ? `${requests.length} requests at the lanes, ${decided} answered with a decision` : show(problems),
+    detail: problems.length === 0 ? `${requests.length} requests at the lanes, ${decided} answered with a decision; ${forgotten} 91s forgotten with a dead disk and decided after it` : show(problems),
   };
 }
 
@@ -96,12 +101,13 @@ export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals
  * body they joined it and got exactly its answer, as every request with that body under that key
  * did; with another lane or amount they were refused as a conflict, never answered with a payment
  * (a box down or dying answers nothing, which is allowed). No sale's own request was refused as a
- * conflict: a doubled request never took a key from its sale.
+ * conflict: a doubled request never took a key from its sale. A 91 forgotten with its box's disk
+ * freed the key, so the payment after it is not a second one.
  */
-export function checkDoubledRequests(requests: readonly LaneRequest[]): CheckResult {
+export function checkDoubledRequests(requests: readonly LaneRequest[], dead: DeadDisks): CheckResult {
   const problems: string[] = [];
   for (const [key, asked] of groupBy(requests, (r) => `${r.node}/${r.key}`)) {
-    const sameBody = asked.filter((r) => r.role === 'sale' || r.role === 'same-lane');
+    const sameBody = asked.filter((r) => (r.role === 'sale' || r.role === 'same-lane') && !(r.answer.kind === 'payment' && isUnrecordedDecline(r.answer) && forgottenWithDisk(dead, r.node, r.disk, r.key)));
     const answers = new Set(sameBody.flatMap((r) => (r.answer.kind === 'payment' ? [JSON.stringify(r.answer)] : [])));
     if (answers.size > 1) problems.push(`${key}: one body, ${answers.size} different payments: ${[...answers].join(' / ')}`);
     for (const request of asked) {
@@ -133,15 +139,17 @@ export function checkDoubledRequests(requests: readonly LaneRequest[]): CheckRes
  * Each reader showed a result only for a payment of its own lane: every SHOW_RESULT a lane asked
  * for names a key whose journal entry is at that lane with that decision (or a 91 the journal
  * could not record, which has no entry), once per key; and no reader's firmware displayed more
- * results than its lane asked for.
+ * results than its lane asked for. A 91 forgotten with its box's disk freed its key: the result
+ * of the payment after it is that payment's own.
  */
-export function checkResultsShown(nodes: readonly Pick<SimNode, 'id' | 'resultsShown'>[], journals: ReadonlyMap<string, readonly JournalEntry[]>, displayed: ReadonlyMap<string, number>): CheckResult {
+export function checkResultsShown(nodes: readonly Pick<SimNode, 'id' | 'resultsShown'>[], journals: ReadonlyMap<string, readonly JournalEntry[]>, displayed: ReadonlyMap<string, number>, dead: DeadDisks): CheckResult {
   const entries = entriesByKey(journals);
   const problems: string[] = [];
   const asked = new Map<string, number>();
   let unrecorded = 0;
   for (const node of nodes) {
     const seen = new Set<string>();
+    const forgotten = (shown: DiskShownResult): boolean => shown.key !== null && !shown.approved && shown.code === UNRECORDED_DECLINE && forgottenWithDisk(dead, node.id, shown.disk, shown.key);
     for (const shown of node.resultsShown) {
       asked.set(shown.lane, (asked.get(shown.lane) ?? 0) + 1);
       const what = `${shown.lane} showed ${shown.approved ? 'APPROVED' : 'DECLINED'} ${shown.code}`;
@@ -149,8 +157,14 @@ export function checkResultsShown(nodes: readonly Pick<SimNode, 'id' | 'resultsS
         problems.push(`${what} for a transaction of no payment`);
         continue;
       }
-      if (seen.has(shown.key)) problems.push(`${what} for ${shown.key} again`);
-      seen.add(shown.key);
+      // A forgotten 91 is once per key on its own disk; the payment after it, once on the key.
+      const once = forgotten(shown) ? `${shown.disk}/${shown.key}` : shown.key;
+      if (seen.has(once)) problems.push(`${what} for ${shown.key} again`);
+      seen.add(once);
+      if (once !== shown.key) {
+        unrecorded++;
+        continue;
+      }
       const entry = entries.get(`${node.id}/${shown.key}`)?.[0];
       if (entry === undefined) {
         if (shown.approved || shown.code !== UNRECORDED_DECLINE) problems.push(`${what} for ${shown.key}, which has no journal entry`);
@@ -170,6 +184,15 @@ export function checkResultsShown(nodes: readonly Pick<SimNode, 'id' | 'resultsS
     ok: problems.length === 0,
     detail: problems.length === 0 ? `${total} results asked for at ${asked.size} readers, ${onDisplay} displayed; ${unrecorded} of them 91s without an entry` : show(problems),
   };
+}
+
+function isUnrecordedDecline(answer: { readonly status: string; readonly code: string | null }): boolean {
+  return answer.status === 'declined' && answer.code === UNRECORDED_DECLINE;
+}
+
+/** For each box, what its dead disks' journals held (SimNode.deadDisks). */
+export function deadDisksOf(nodes: readonly Pick<SimNode, 'id' | 'deadDisks'>[]): DeadDisks {
+  return new Map(nodes.map((node) => [node.id, node.deadDisks]));
 }
 
 /** The journals' entries by `node/key`. */

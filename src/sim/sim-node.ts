@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJournal } from '../audit/store-checks.js';
 import type { JournalEntry } from '../journal/entry.js';
 import { sqliteFiles } from '../journal/files.js';
 import { JournalReader } from '../journal/journal-reader.js';
@@ -41,6 +42,11 @@ import type { SimScheduler } from './scheduler.js';
 import { PaymentOutcomes } from '../lanes/payment-outcomes.js';
 import { type RunningLanes, type ShownResult, type SimLaneOptions, startSimLanes } from './sim-lane.js';
 import { type TornFile, tearWrite } from './torn-write.js';
+
+/** A result a lane asked its reader to show, with the number of the box's disk it was on. */
+export interface DiskShownResult extends ShownResult {
+  readonly disk: number;
+}
 
 export interface SimNodeOptions {
   readonly id: string;
@@ -125,7 +131,9 @@ export class SimNode {
   /** Entries of silent peers this box forwarded to the centre on their behalf, over all its processes. */
   custodyForwarded = 0;
   /** Every SHOW_RESULT this box's lanes asked their readers for, over all its processes: the simulation's view, not the node's memory. */
-  readonly resultsShown: ShownResult[] = [];
+  readonly resultsShown: DiskShownResult[] = [];
+  /** For each of the box's disks that died, in order, the keys its journal held an entry for then. */
+  readonly deadDisks: ReadonlySet<string>[] = [];
 
   /** The box's configuration files, written once as its installer leaves them: they outlive its disks' data. */
   private readonly files: BoxFiles;
@@ -229,7 +237,7 @@ export class SimNode {
     });
     const outcomes = new PaymentOutcomes(this.paymentsPath);
     const laneOptions = this.options.lanes ?? [];
-    const lanes = laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { decide, journal: reader, outcomes, clock, timers, shown: (result) => this.resultsShown.push(result) });
+    const lanes = laneOptions.length === 0 ? undefined : startSimLanes(laneOptions, { decide, journal: reader, outcomes, clock, timers, shown: (result) => this.resultsShown.push({ ...result, disk: this.disk }) });
     let died: () => void = () => undefined;
     const dead = new Promise<never>((_, reject) => {
       died = () => reject(new Error(`${id} died`));
@@ -331,7 +339,13 @@ export class SimNode {
   loseDisk(): void {
     this.crash();
     this.inRepair = true;
+    this.deadDisks.push(new Set(existsSync(this.journalPath) ? readJournal(this.journalPath, this.options.id).map((entry) => entry.idempotencyKey) : []));
     for (const file of [this.journalPath, this.replicasPath, this.paymentsPath, this.custodyPath].flatMap(sqliteFiles)) rmSync(file, { force: true });
+  }
+
+  /** The number of the box's live disk: how many have died before it. */
+  get disk(): number {
+    return this.deadDisks.length;
   }
 
   get underRepair(): boolean {

@@ -22,7 +22,7 @@ import { SimOperator } from './operator.js';
 import { SimScheduler } from './scheduler.js';
 import { simCentreLink } from './sim-centre.js';
 import type { DoubledTally } from './lane-requests.js';
-import { checkDoubledRequests, checkForgeries, checkOneKeyOnePayment, checkRestores, checkResultsShown, checkRulesConverged, converged, rulesConverged } from './sim-checks.js';
+import { checkDoubledRequests, checkForgeries, deadDisksOf, checkOneKeyOnePayment, checkRestores, checkResultsShown, checkRulesConverged, converged, rulesConverged } from './sim-checks.js';
 import { SimRulesUpdates } from './rules-updates.js';
 import { SimNode } from './sim-node.js';
 import { OUTCOMES, type ReaderTally, SimPos } from './sim-pos.js';
@@ -210,9 +210,9 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       checkForgeries(nodes, network.tally, origins),
       checkNoCardNumbersAtRest([dir], pansRead),
       checkRestores(restores),
-      checkOneKeyOnePayment(pos.requests.all(), journals),
-      checkDoubledRequests(pos.requests.all()),
-      checkResultsShown(nodes, journals, displayed),
+      checkOneKeyOnePayment(pos.requests.all(), journals, deadDisksOf(nodes)),
+      checkDoubledRequests(pos.requests.all(), deadDisksOf(nodes)),
+      checkResultsShown(nodes, journals, displayed, deadDisksOf(nodes)),
       rulesCheck,
     ];
     const violations = checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
