@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # The first directory holding both initdb and postgres, searched the way
-# src/testing/postgres-server.ts searches: PATH, then /usr/lib/postgresql/<version>/bin (newest
+# src/rigs/database/postgres-server.ts searches: PATH, then /usr/lib/postgresql/<version>/bin (newest
 # first), where Debian keeps them off PATH.
 postgres_bin_dir() {
   local dir dirs

@@ -13,7 +13,7 @@ import { initNode } from '../src/app/init.js';
 import { NodeRuntime } from '../src/app/runtime.js';
 import type { ReconciliationReport } from '../src/reconcile/report.js';
 import { type ProvisionedNode, peersOf, provisionNodeKeys } from '../src/replication/provision.js';
-import { startPostgres } from '../src/testing/postgres-server.js';
+import { startPostgres } from '../src/rigs/database/postgres-server.js';
 import type { NodeStatusReport } from '../src/observability/status.js';
 import { freePort, startMosquitto } from './support/brokers.js';
 import { startCentreProcess } from './support/centre-process.js';

@@ -18,7 +18,7 @@ import { ReplicaStore } from '../src/replication/replicas/replica-store.js';
 import { MAX_RULES_MESSAGE_BYTES } from '../src/rules/message.js';
 import { Subscriber } from '../src/replication/replicas/subscriber.js';
 import { StoreTopics } from '../src/wire/topics.js';
-import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/testing/mosquitto-server.js';
+import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/rigs/broker/mosquitto-server.js';
 import { runCli } from './support/cli.js';
 import { useTempDir } from './support/tmp.js';
 

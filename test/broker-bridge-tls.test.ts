@@ -11,7 +11,7 @@ import { JournalReader } from '../src/journal/journal-reader.js';
 import { journalPathOf } from '../src/config/node-config.js';
 import { NodeRuntime } from '../src/app/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
-import { type MosquittoServer, startMosquittoServer } from '../src/testing/mosquitto-server.js';
+import { type MosquittoServer, startMosquittoServer } from '../src/rigs/broker/mosquitto-server.js';
 import { runCli } from './support/cli.js';
 import { startCentreProcess } from './support/centre-process.js';
 import { newNodeConfigIn } from './support/node.js';

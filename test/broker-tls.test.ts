@@ -9,7 +9,7 @@ import { loadCardKeys } from '../src/card/keys.js';
 import { withLuhnDigit } from '../src/card/luhn.js';
 import { NodeRuntime } from '../src/app/runtime.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
-import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/testing/mosquitto-server.js';
+import { type MosquittoServer, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../src/rigs/broker/mosquitto-server.js';
 import { newNodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
 import { startTcpRecorder } from './support/tcp-recorder.js';

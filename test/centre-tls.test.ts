@@ -5,7 +5,7 @@ import { SqliteLedger } from '../src/central/sqlite-ledger.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { journalPathOf } from '../src/config/node-config.js';
 import { peersOf, provisionNodeKeys } from '../src/replication/provision.js';
-import { startMosquittoServer } from '../src/testing/mosquitto-server.js';
+import { startMosquittoServer } from '../src/rigs/broker/mosquitto-server.js';
 import { runCli } from './support/cli.js';
 import { startCentreProcess } from './support/centre-process.js';
 import { newNodeConfigIn } from './support/node.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoreNode } from '../src/demo/store/store-node.js';
+import type { StoreNode } from '../src/rigs/store/store-node.js';
 import { type ChaosTargets, FaultInjector, NODE_RESTART_DELAY_MS } from '../src/chaos/faults.js';
 import { SeededRandom } from '../src/platform/random.js';
 

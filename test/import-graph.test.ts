@@ -14,7 +14,7 @@ import { useTempDir } from './support/tmp.js';
  */
 const SRC = new URL('../src', import.meta.url).pathname;
 /** The command line and the rigs that start whole nodes; no capability of the node is among them. */
-const ENTRY_FOLDERS = ['bench', 'chaos', 'cli', 'demo', 'sim', 'testing'];
+const ENTRY_FOLDERS = ['bench', 'chaos', 'cli', 'demo', 'rigs', 'sim'];
 const tempDir = useTempDir('edgepay-imports-');
 
 describe('the import graph of src/', () => {

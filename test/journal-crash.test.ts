@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CrashTrialResult, runCrashTrial } from '../src/testing/crash-trial.js';
+import { type CrashTrialResult, runCrashTrial } from '../src/rigs/crash/crash-trial.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-crash-');
 
 /** The child runs compiled, as a real node would; `npm test` builds dist/ first. */
-const CHILD = resolve(import.meta.dirname, '../dist/testing/crash-child.js');
+const CHILD = resolve(import.meta.dirname, '../dist/rigs/crash/crash-child.js');
 const TRIALS = 32;
 /** Trials continuing the previous journal come in chains of at most this many. */
 const MAX_CHAIN = 6;

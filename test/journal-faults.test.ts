@@ -15,7 +15,7 @@ const tempDir = useTempDir('edgepay-faults-');
 
 const NODE = 'node-faults';
 const DIST = resolve(import.meta.dirname, '../dist');
-const CHILD = join(DIST, 'testing/crash-child.js');
+const CHILD = join(DIST, 'rigs/crash/crash-child.js');
 const CLI = join(DIST, 'cli/main.js');
 const WAL_HEADER_BYTES = 32;
 const WAL_FRAME_HEADER_BYTES = 24;

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSealKeyPair } from '../src/card/index.js';
-import { type StoreNode, startStoreNode } from '../src/demo/store/store-node.js';
+import { type StoreNode, startStoreNode } from '../src/rigs/store/store-node.js';
 import { freePort } from '../src/platform/free-port.js';
 import { tidyFields } from '../src/platform/process-logger.js';
 import { SIM_HOT_PAN } from '../src/reader/simulator/cards.js';

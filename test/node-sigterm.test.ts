@@ -9,7 +9,7 @@ import { newNodeConfigIn } from './support/node.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir();
-const CHILD = fileURLToPath(new URL('../dist/testing/node-load-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../dist/rigs/node/node-load-child.js', import.meta.url));
 
 describe('edgepay node: SIGTERM under load', () => {
   it('stops taking payments, answers every one in flight, closes the journal cleanly and exits 0', async () => {

@@ -11,7 +11,7 @@ import { useTempDir } from './support/tmp.js';
  * built already) and run from the unpacked tarball.
  */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RIG_CODE = /^dist\/(audit|bench|chaos|demo|sim|testing)\/|^dist\/cli\/(bench-commands|chaos-command|demo-command|sim-command)\./;
+const RIG_CODE = /^dist\/(audit|bench|chaos|demo|rigs|sim)\/|^dist\/cli\/(bench-commands|chaos-command|demo-command|sim-command)\./;
 const tempDir = useTempDir('edgepay-npm-package-');
 
 describe('the npm package', () => {

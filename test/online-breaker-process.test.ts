@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSealKeyPair } from '../src/card/index.js';
 import { SqliteLedger } from '../src/central/sqlite-ledger.js';
-import { type StoreNode, readerState, startStoreNode } from '../src/demo/store/store-node.js';
+import { type StoreNode, readerState, startStoreNode } from '../src/rigs/store/store-node.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { freePort } from '../src/platform/free-port.js';
 import { startCentreProcess } from './support/centre-process.js';

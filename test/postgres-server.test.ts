@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { findPostgresBinaries, startPostgres } from '../src/testing/postgres-server.js';
+import { findPostgresBinaries, startPostgres } from '../src/rigs/database/postgres-server.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-pg-');

@@ -7,7 +7,7 @@ import { BrokerFailover } from '../src/replication/broker/broker-failover.js';
 import { FailbackPolicy, nextBrokerIndex } from '../src/replication/broker/failback-policy.js';
 import { silentLog } from '../src/platform/replication-log.js';
 import { checkNodeConfig } from '../src/config/node-config.js';
-import { type MosquittoServer, startMosquittoServer } from '../src/testing/mosquitto-server.js';
+import { type MosquittoServer, startMosquittoServer } from '../src/rigs/broker/mosquitto-server.js';
 import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-failover-');

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSealKeyPair, tokenizePan } from '../src/card/index.js';
-import { type StoreNode, startStoreNode } from '../src/demo/store/store-node.js';
+import { type StoreNode, startStoreNode } from '../src/rigs/store/store-node.js';
 import { JournalReader } from '../src/journal/journal-reader.js';
 import { freePort } from '../src/platform/free-port.js';
 import { SIM_HOT_PAN } from '../src/reader/simulator/cards.js';

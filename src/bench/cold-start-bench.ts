@@ -11,12 +11,12 @@ import { parseNodeConfig, journalPathOf } from '../config/node-config.js';
 import { initNode } from '../app/init.js';
 import type { Clock } from '../platform/clock.js';
 import { storeProgramPath } from '../platform/modules.js';
-import { makeBenchDir } from './bench-dir.js';
+import { makeRunDir } from '../rigs/run-dir.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
 import { roundTo } from './latency.js';
 import { LANE_BENCH_RULES } from './lane-node.js';
-import { startLanePty } from './lane-pty.js';
-import { startLaneSim } from './lane-sim.js';
+import { startPtyPair } from '../rigs/readers/pty-pair.js';
+import { startReaderSim } from '../rigs/readers/reader-sim.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { fillBacklog } from './reconcile-fill.js';
 
@@ -100,16 +100,16 @@ export interface ColdStartOptions {
 
 export async function runColdStartBench(options: ColdStartOptions): Promise<ColdStartReport> {
   const progress = options.progress ?? (() => undefined);
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
     const machine = machineInfo(dir.path);
     const cli = storeProgramPath();
     const floor = { nodeExitMs: bestOf(FLOOR_RUNS, process.execPath, ['-e', '0']), cliVersionMs: bestOf(FLOOR_RUNS, process.execPath, [cli, '--version']) };
 
-    const pty = await startLanePty(dir.path);
+    const pty = await startPtyPair(dir.path);
     cleanups.push(() => pty.close());
-    const sim = await startLaneSim({ port: pty.readerPath, profile: PROFILE, seed: 1, pace: false });
+    const sim = await startReaderSim({ port: pty.readerPath, profile: PROFILE, seed: 1, pace: false });
     cleanups.push(() => sim.stop());
 
     const nodeDir = join(dir.path, 'node');

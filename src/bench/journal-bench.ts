@@ -1,5 +1,5 @@
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from '../journal/group-commit.js';
-import { makeBenchDir } from './bench-dir.js';
+import { makeRunDir } from '../rigs/run-dir.js';
 import { makeCardPool } from './bench-cards.js';
 import { type FsyncProbeResult, measureFsyncLimit, measureSqliteStyleSync } from './fsync-limit.js';
 import { roundTo } from './latency.js';
@@ -68,7 +68,7 @@ export async function runJournalBench(options: JournalBenchOptions = {}): Promis
   const startedAt = new Date();
   const began = performance.now();
 
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   try {
     progress(`data directory ${dir.path}`);
     const machine = machineInfo(dir.path);

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { numericCode, parseCurrency } from '../money/index.js';
 import { loadReaderProfile } from '../reader/profile.js';
-import { makeBenchDir } from './bench-dir.js';
+import { makeRunDir } from '../rigs/run-dir.js';
 import { BENCH_CURRENCY } from './bench-rules.js';
 import { roundTo } from './latency.js';
 import { type LaneModeResult, measureLane } from './lane-measure.js';
 import { DEFAULT_PAYMENTS, DEFAULT_WARMUP, checkPayments, checkWarmup } from './lane-options.js';
-import { requireSocat } from './lane-pty.js';
+import { requireSocat } from '../rigs/readers/pty-pair.js';
 import { startLaneRig } from './lane-rig.js';
 import { type LaneWire, laneWire } from './lane-wire.js';
 import { type MachineInfo, machineInfo } from './machine.js';
@@ -79,7 +79,7 @@ export async function runLaneBench(options: LaneBenchOptions = {}): Promise<Lane
   const startedAt = new Date();
   const began = performance.now();
 
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   try {
     progress(`data directory ${dir.path}`);
     const machine = machineInfo(dir.path);

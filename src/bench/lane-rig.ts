@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiAuthHeaders } from '../api/client-auth.js';
 import { startLaneNode } from './lane-node.js';
-import { startLanePty } from './lane-pty.js';
-import { type LaneSim, startLaneSim } from './lane-sim.js';
+import { startPtyPair } from '../rigs/readers/pty-pair.js';
+import { type ReaderSim, startReaderSim } from '../rigs/readers/reader-sim.js';
 
 export interface LaneRigOptions {
   /** A fresh directory for this rig alone. */
@@ -20,7 +20,7 @@ export interface LaneRig {
   readonly apiAddress: string;
   /** What every request to it carries: the node's bearer token. */
   readonly apiHeaders: Readonly<Record<string, string>>;
-  readonly sim: LaneSim;
+  readonly sim: ReaderSim;
   /** Stops the node, the simulator and socat, in that order, whatever state they are in. */
   close(): Promise<void>;
 }
@@ -36,9 +36,9 @@ export async function startLaneRig(options: LaneRigOptions): Promise<LaneRig> {
   };
   try {
     mkdirSync(options.dir, { recursive: true });
-    const pty = await startLanePty(options.dir);
+    const pty = await startPtyPair(options.dir);
     cleanups.push(() => pty.close());
-    const sim = await startLaneSim({ port: pty.readerPath, profile: options.profile, seed: options.seed, pace: options.pace });
+    const sim = await startReaderSim({ port: pty.readerPath, profile: options.profile, seed: options.seed, pace: options.pace });
     cleanups.push(() => sim.stop());
     const node = await startLaneNode({ dir: join(options.dir, 'node'), laneId: LANE_ID, port: pty.nodePath, profile: options.profile });
     cleanups.push(() => node.stop());

@@ -8,7 +8,7 @@ import { Journal } from '../journal/journal.js';
 import { backupJournal } from '../journal/backup.js';
 import { restoreJournal } from '../journal/restore.js';
 import { rebuildExposure } from '../standin/rebuild.js';
-import { makeBenchDir } from './bench-dir.js';
+import { makeRunDir } from '../rigs/run-dir.js';
 import { roundTo } from './latency.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { fillBacklog } from './reconcile-fill.js';
@@ -34,7 +34,7 @@ export interface RecoveryBenchReport {
  */
 export async function runRecoveryBench(options: { entries: number; dir?: string; keep?: boolean; progress?: (line: string) => void }): Promise<RecoveryBenchReport> {
   const progress = options.progress ?? (() => undefined);
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   try {
     const machine = machineInfo(dir.path);
     const source = join(dir.path, 'old-box', 'journal.db');

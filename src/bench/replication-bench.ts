@@ -5,7 +5,7 @@ import { DEFAULT_TUNING } from '../replication/config.js';
 import { sealEnvelope } from '../wire/envelope.js';
 import { loadSigningKey } from '../wire/keys.js';
 import { StoreTopics } from '../wire/topics.js';
-import { makeBenchDir } from './bench-dir.js';
+import { makeRunDir } from '../rigs/run-dir.js';
 import { makeCardPool } from './bench-cards.js';
 import { roundTo } from './latency.js';
 import { machineInfo } from './machine.js';
@@ -66,7 +66,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
   const startedAt = new Date();
   const began = performance.now();
 
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   let broker: BenchBroker | undefined;
   let fleet: BenchFleet | undefined;
   const uninstall = onInterrupt(() => {

@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { EdgepayError } from '../errors.js';
-import { SHIPPED_ACL_FILE, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../testing/mosquitto-server.js';
-import { type BrokerAclScope, storeAclForUsers } from '../testing/store-acl.js';
-import { createStoreAedes } from './replication-aedes.js';
+import { SHIPPED_ACL_FILE, SHIPPED_MOSQUITTO_CONF, startMosquittoServer } from '../rigs/broker/mosquitto-server.js';
+import { type BrokerAclScope, storeAclForUsers } from '../rigs/broker/store-acl.js';
+import { createStoreAedes } from '../rigs/broker/store-aedes.js';
 import type { BrokerKind } from './replication-options.js';
 
 /*

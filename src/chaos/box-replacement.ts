@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type StoreNode, peerHead } from '../demo/store/store-node.js';
+import { type StoreNode, peerHead } from '../rigs/store/store-node.js';
 import { journalHeadOf } from '../journal/journal-reader.js';
 import { storeProgramPath } from '../platform/modules.js';
 import type { RebuildReport } from '../rebuild/report.js';

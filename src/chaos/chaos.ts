@@ -1,5 +1,5 @@
-import { makeBenchDir } from '../bench/bench-dir.js';
-import { peerHead } from '../demo/store/store-node.js';
+import { makeRunDir } from '../rigs/run-dir.js';
+import { peerHead } from '../rigs/store/store-node.js';
 import { journalHeadOf } from '../journal/journal-reader.js';
 import { type CheckResult, checkStore } from '../audit/store-checks.js';
 import { join } from 'node:path';
@@ -70,7 +70,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const progress = options.progress ?? (() => undefined);
   const started = Date.now();
   const random = new SeededRandom(options.seed);
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   let store: ChaosStore | undefined;
   try {
     progress(`data directory ${dir.path}, seed ${options.seed}`);

@@ -1,8 +1,8 @@
-import type { StoreNode } from '../demo/store/store-node.js';
-import type { PostgresServer } from '../testing/postgres-server.js';
-import type { MosquittoServer } from '../testing/mosquitto-server.js';
-import type { TcpGate } from '../testing/tcp-gate.js';
-import type { DiskFiller } from './disk-filler.js';
+import type { StoreNode } from '../rigs/store/store-node.js';
+import type { PostgresServer } from '../rigs/database/postgres-server.js';
+import type { MosquittoServer } from '../rigs/broker/mosquitto-server.js';
+import type { TcpGate } from '../rigs/network/tcp-gate.js';
+import type { DiskFiller } from '../rigs/disk/disk-filler.js';
 import { type RandomSource, between, pick, shuffle } from '../platform/random.js';
 import type { HardwareAbsence } from './availability.js';
 import { cutPower, restorePower } from './power-cut.js';

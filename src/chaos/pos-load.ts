@@ -1,4 +1,4 @@
-import type { StoreNode } from '../demo/store/store-node.js';
+import type { StoreNode } from '../rigs/store/store-node.js';
 import type { PosPayment } from '../audit/store-checks.js';
 import { type RandomSource, between } from '../platform/random.js';
 import type { PosRequest, RequestOutcome } from './pos-request.js';

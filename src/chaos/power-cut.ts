@@ -1,6 +1,6 @@
-import type { StoreNode } from '../demo/store/store-node.js';
-import type { MosquittoServer } from '../testing/mosquitto-server.js';
-import type { PostgresServer } from '../testing/postgres-server.js';
+import type { StoreNode } from '../rigs/store/store-node.js';
+import type { MosquittoServer } from '../rigs/broker/mosquitto-server.js';
+import type { PostgresServer } from '../rigs/database/postgres-server.js';
 import { type RandomSource, between, shuffle } from '../platform/random.js';
 
 /*

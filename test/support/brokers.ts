@@ -1,10 +1,10 @@
 import type { Server } from 'node:net';
-import { parseAcl } from '../../src/bench/replication-acl.js';
-import { type StoreAedes, createStoreAedes } from '../../src/bench/replication-aedes.js';
+import { parseAcl } from '../../src/rigs/broker/acl-rules.js';
+import { type StoreAedes, createStoreAedes } from '../../src/rigs/broker/store-aedes.js';
 import { freePort } from '../../src/platform/free-port.js';
-import { MOSQUITTO, MOSQUITTO_PASSWD, startMosquittoServer } from '../../src/testing/mosquitto-server.js';
-import { type BrokerAclScope, storeAclForUsers } from '../../src/testing/store-acl.js';
-import { TcpGate } from '../../src/testing/tcp-gate.js';
+import { MOSQUITTO, MOSQUITTO_PASSWD, startMosquittoServer } from '../../src/rigs/broker/mosquitto-server.js';
+import { type BrokerAclScope, storeAclForUsers } from '../../src/rigs/broker/store-acl.js';
+import { TcpGate } from '../../src/rigs/network/tcp-gate.js';
 export { freePort, MOSQUITTO, MOSQUITTO_PASSWD };
 export type { BrokerAclScope };
 

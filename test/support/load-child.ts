@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const CHILD = fileURLToPath(new URL('../../dist/testing/node-load-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../dist/rigs/node/node-load-child.js', import.meta.url));
 
-/** A real node process (src/testing/node-load-child.ts) run as `edgepay node run` runs it, fed payments until SIGTERM. */
+/** A real node process (src/rigs/node/node-load-child.ts) run as `edgepay node run` runs it, fed payments until SIGTERM. */
 export interface LoadChild {
   readonly child: ChildProcess;
   /** idempotency key → [seq, approved] of every decision it announced. */

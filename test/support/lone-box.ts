@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSealKeyPair } from '../../src/card/index.js';
-import { type StoreNode, startStoreNode } from '../../src/demo/store/store-node.js';
+import { type StoreNode, startStoreNode } from '../../src/rigs/store/store-node.js';
 import { freePort } from '../../src/platform/free-port.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { type PostgresServer, startPostgres } from '../../src/testing/postgres-server.js';
+import { type PostgresServer, startPostgres } from '../../src/rigs/database/postgres-server.js';
 
 /**
  * One throwaway PostgreSQL server for a test file: started before its tests, stopped and removed

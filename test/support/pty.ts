@@ -1,95 +1,21 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type ActorHandle, startActor } from '../../src/actors/actor.js';
 import { moduleUrl } from '../../src/actors/modules.js';
 import { type ReaderProfile, loadReaderProfile } from '../../src/reader/profile.js';
+import { type PtyPair, startPtyPair as startRigPtyPair } from '../../src/rigs/readers/pty-pair.js';
 import { testCardKeys } from './card-keys.js';
 import { isRunning, watchChild } from './child-output.js';
 import { READER_MODULE, type ReaderInit, type ReaderReply, type ReaderRequest, type ReaderStatus } from '../../src/reader/reader-actor-protocol.js';
 
-/*
- * Real serial lines for the reader tests: socat joins two pseudo-terminals, one for the reader
- * (the simulator, or a test playing the reader) and one for the node, as a null-modem cable
- * would. Killing socat is the closest thing to pulling the USB plug: both ends see the device go.
- */
+/* Real serial lines for the reader tests (the rig's pty pair), the reader simulator in a process of its own, and the reader actor. */
 
-export interface PtyPair {
-  readonly readerPath: string;
-  readonly nodePath: string;
-  /** Pulls the plug: socat dies at once and the links vanish, as udev removes the device node. */
-  kill(): Promise<void>;
-  /** Plugs the reader back in: a new pair under the same link names. */
-  restart(): Promise<void>;
-}
+export { type PtyPair, requireSocat } from '../../src/rigs/readers/pty-pair.js';
 
-const SOCAT = 'socat';
-const READY_TIMEOUT_MS = 5000;
-
-export function requireSocat(): void {
-  const probe = spawnSync(SOCAT, ['-V'], { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) {
-    // A skipped serial test would hide a broken reader path in CI, so this fails loudly instead.
-    throw new Error(`socat is required by the reader tests and could not be run (${probe.error?.message ?? `exit ${probe.status}`}): install it, e.g. \`apt-get install socat\``);
-  }
-}
-
-export async function startPtyPair(dir: string): Promise<PtyPair> {
-  requireSocat();
-  const readerPath = join(dir, 'reader');
-  const nodePath = join(dir, 'node');
-  let child: ChildProcess | undefined;
-
-  const start = async (): Promise<void> => {
-    removeLinks(readerPath, nodePath);
-    const proc = spawn(SOCAT, ['-d', '-d', `pty,raw,echo=0,link=${readerPath}`, `pty,raw,echo=0,link=${nodePath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = proc;
-    let log = '';
-    let transferring = false;
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (text: string) => {
-      log += text;
-      if (text.includes('starting data transfer loop')) transferring = true;
-    });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(transferring && existsSync(readerPath) && existsSync(nodePath))) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`socat exited before the pty pair was ready:\n${log}`);
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`socat did not create ${readerPath} and ${nodePath} within ${READY_TIMEOUT_MS} ms:\n${log}`);
-      }
-      await sleep(10);
-    }
-  };
-
-  const kill = async (): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      // SIGKILL, not SIGTERM: an unplugged cable gives nobody a chance to clean up.
-      proc.kill('SIGKILL');
-      await exited;
-    }
-    // SIGKILL leaves the links behind, pointing at pts numbers the next pair may reuse.
-    removeLinks(readerPath, nodePath);
-  };
-
-  await start();
-  return {
-    readerPath,
-    nodePath,
-    kill,
-    restart: async () => {
-      await kill();
-      await start();
-    },
-  };
-}
-
-function removeLinks(...paths: string[]): void {
-  for (const path of paths) rmSync(path, { force: true });
+/** The rig's pty pair, under the link names the reader tests have always used. */
+export function startPtyPair(dir: string): Promise<PtyPair> {
+  return startRigPtyPair(dir, { reader: 'reader', node: 'node' });
 }
 
 export function sleep(ms: number): Promise<void> {

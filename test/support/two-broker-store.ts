@@ -1,24 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MqttClient, connect } from 'mqtt';
-import { pino } from 'pino';
-import { tokenizePan } from '../../src/card/capture.js';
-import { generateSealKeyPair } from '../../src/card/seal.js';
-import { Centre } from '../../src/central/centre.js';
-import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../../src/central/centre-keys.js';
-import { CentreService } from '../../src/central/centre-service.js';
 import { PostgresLedger } from '../../src/central/postgres-ledger.js';
-import { registerNodes } from '../../src/central/register-nodes.js';
-import { type StoreNode, startStoreNode } from '../../src/demo/store/store-node.js';
-import { freePort } from '../../src/platform/free-port.js';
-import { createMemoryCredentials } from '../../src/platform/memory-credentials.js';
-import { SIM_HOT_PAN } from '../../src/reader/simulator/cards.js';
+import { startStoreBox } from '../../src/rigs/store/box.js';
+import { prepareCentre, startCentreService } from '../../src/rigs/store/centre.js';
+import { CENTRE_USER, newPassword, provisionStore } from '../../src/rigs/store/provision.js';
+import type { StoreNode } from '../../src/rigs/store/store-node.js';
 import { DEFAULT_BRIDGE_USER, DEFAULT_PEER_BRIDGE_USER } from '../../src/replication/broker/broker-acl.js';
-import { peersOf, provisionNodeKeys } from '../../src/replication/provision.js';
-import { type MosquittoServer, startMosquittoServer } from '../../src/testing/mosquitto-server.js';
-import { type PostgresServer, startPostgres } from '../../src/testing/postgres-server.js';
+import { type MosquittoServer, startMosquittoServer } from '../../src/rigs/broker/mosquitto-server.js';
+import { type PostgresServer, startPostgres } from '../../src/rigs/database/postgres-server.js';
 
 /*
  * A store with two brokers, as brokers/README.md ("Two brokers in a store") lays it out, every part
@@ -91,35 +83,18 @@ export async function startTwoBrokerStore(dir: string, options: TwoBrokerStoreOp
     for (const closer of closers.splice(0).reverse()) await Promise.resolve(closer()).catch(() => undefined);
   };
   try {
-    const tokenKey = randomBytes(32);
-    const credentials = createMemoryCredentials({ 'token.key': tokenKey.toString('base64') });
-    closers.push(() => credentials.remove());
-    const seal = await generateSealKeyPair();
-    writeFileSync(join(dir, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
-    const answerKey = generateCentreKeyPair();
-    writeFileSync(join(dir, CENTRE_SIGNING_PUBLIC_KEY_FILE), answerKey.publicKeyPem);
-    const hotToken = tokenizePan(SIM_HOT_PAN, tokenKey);
-    writeFileSync(
-      join(dir, 'rules.json'),
-      JSON.stringify({
-        version: 1,
-        currencies: { [CURRENCY]: { floorLimitMinor: 10_000 } },
-        perCard: { windowMinutes: 1_440, maxCount: PER_CARD.maxCount, maxAmountMinor: { [CURRENCY]: PER_CARD.maxAmountMinor } },
-        node: { maxStoredCount: 100_000, maxStoredAmountMinor: { [CURRENCY]: 1_000_000_000 }, forwardDeadlineHours: 6 },
-        hotCards: { version: 1, tokens: [hotToken] },
-      }),
-    );
-    const keys = provisionNodeKeys(join(dir, 'keys'), [...BOXES]);
-    const password = (): string => randomBytes(12).toString('base64url');
-    const nodeUsers: Record<string, string> = {};
-    for (const box of BOXES) {
-      nodeUsers[box] = password();
-      writeFileSync(join(dir, `${box}.password`), `${nodeUsers[box]}\n`, { mode: 0o600 });
-    }
+    const store = await provisionStore(dir, {
+      fleet: FLEET,
+      store: STORE,
+      boxes: BOXES,
+      limits: { currency: CURRENCY, floorLimitMinor: 10_000, perCard: PER_CARD, node: { maxStoredCount: 100_000, maxStoredAmountMinor: 1_000_000_000 } },
+    });
+    closers.push(() => store.remove());
+    const nodeUsers = Object.fromEntries(BOXES.map((box) => [box, store.passwords[box]!]));
 
     // The centre's side: its broker (the ACL grants the centre user and each store bridge exactly
     // what a bridge maps) and the centre on PostgreSQL.
-    const centralUsers: Record<string, string> = { 'edgepay-centre': password(), [CENTRE_BRIDGES.primary]: password(), [CENTRE_BRIDGES.standby]: password(), ...nodeUsers };
+    const centralUsers: Record<string, string> = { [CENTRE_USER]: store.passwords[CENTRE_USER]!, [CENTRE_BRIDGES.primary]: newPassword(), [CENTRE_BRIDGES.standby]: newPassword(), ...nodeUsers };
     const central = await startMosquittoServer({
       dir: join(dir, 'central'),
       users: centralUsers,
@@ -141,29 +116,17 @@ export async function startTwoBrokerStore(dir: string, options: TwoBrokerStoreOp
     closers.push(() => database.stop());
     const ledger = await PostgresLedger.open({ url: database.url });
     closers.push(() => ledger.close());
-    await ledger.setCardStanding(hotToken, 'hot_listed');
-    await registerNodes(ledger, STORE, keys);
-    const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
-    const service = await CentreService.start({
-      centre,
-      fleet: FLEET,
-      brokerUrl: central.url,
-      username: 'edgepay-centre',
-      password: centralUsers['edgepay-centre']!,
-      clientId: 'edgepay-centre-ha',
-      logger: pino({ level: 'silent' }),
-      signingKey: answerKey.privateKey,
-    });
+    const service = await startCentreService(store, await prepareCentre(store, ledger), { brokerUrl: central.url, clientId: 'edgepay-centre-ha' });
     closers.push(() => service.stop());
     const requestsAtCentre: CentralMessage[] = [];
-    const monitor = await watchRequests(central.url, 'edgepay-centre', centralUsers['edgepay-centre']!, requestsAtCentre);
+    const monitor = await watchRequests(central.url, CENTRE_USER, centralUsers[CENTRE_USER]!, requestsAtCentre);
     closers.push(() => monitor.endAsync(true));
 
     // The store's two brokers: the same configuration and ACL; each bridged to the centre under an
     // identity of its own there (one identity for both would make them take each other's session),
     // and the standby bridged to the primary.
-    const peerBridgePassword = password();
-    const storeUsers = { ...nodeUsers, [DEFAULT_BRIDGE_USER]: password(), [DEFAULT_PEER_BRIDGE_USER]: peerBridgePassword };
+    const peerBridgePassword = newPassword();
+    const storeUsers = { ...nodeUsers, [DEFAULT_BRIDGE_USER]: newPassword(), [DEFAULT_PEER_BRIDGE_USER]: peerBridgePassword };
     const scope = { fleet: FLEET, store: STORE, peerBridgeUser: DEFAULT_PEER_BRIDGE_USER };
     const centreBridge = (remoteUser: string): string => plainBridgeConf('bridge.conf.example', { address: `127.0.0.1:${central.port}`, remoteUser, password: centralUsers[remoteUser]! });
     const primary = await startMosquittoServer({ dir: join(dir, 'broker-a'), users: storeUsers, acl: scope, extraConf: centreBridge(CENTRE_BRIDGES.primary) });
@@ -178,40 +141,19 @@ export async function startTwoBrokerStore(dir: string, options: TwoBrokerStoreOp
 
     const boxes: StoreNode[] = [];
     for (const [i, id] of BOXES.entries()) {
-      const boxDir = join(dir, id);
-      mkdirSync(boxDir, { recursive: true });
-      const node = await startStoreNode({
+      const node = await startStoreBox(store, {
         id,
-        dir: boxDir,
         seed: options.seed * 10 + i,
         cards: CARDS,
         transport: 'pty',
-        apiPort: await freePort(),
-        statusPort: await freePort(),
+        brokerUrl: primary.url,
+        standbyBrokerUrls: [standby.url],
+        failbackAfterSeconds: options.failbackAfterSeconds,
+        custodyAfterSeconds: options.custodyAfterSeconds,
+        quorumTimeoutMs: options.quorumTimeoutMs,
+        logLevel: 'info',
         readyTimeoutMs: 30_000,
-        env: credentials.env,
         keepStdout: true,
-        config: {
-          nodeId: id,
-          dataDir: 'data',
-          rulesFile: join(dir, 'rules.json'),
-          keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: join(dir, 'centre.pub') },
-          replication: {
-            fleet: FLEET,
-            store: STORE,
-            brokerUrl: primary.url,
-            standbyBrokerUrls: [standby.url],
-            failbackAfterSeconds: options.failbackAfterSeconds,
-            username: id,
-            passwordFile: join(dir, `${id}.password`),
-            signingKeyFile: keys.find((k) => k.nodeId === id)!.signingKeyFile,
-            peers: peersOf(id, keys),
-            custodyAfterSeconds: options.custodyAfterSeconds,
-            quorum: { enabled: true, timeoutMs: options.quorumTimeoutMs },
-          },
-          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: false, timeoutMs: 300 }, signingPublicKeyFile: join(dir, CENTRE_SIGNING_PUBLIC_KEY_FILE) },
-          log: { level: 'info' },
-        },
       });
       closers.push(() => node.stop());
       boxes.push(node);

@@ -1,26 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { makeBenchDir } from '../../bench/bench-dir.js';
-import { requireSocat } from '../../bench/lane-pty.js';
-import { createStoreAedes } from '../../bench/replication-aedes.js';
-import { tokenizePan } from '../../card/capture.js';
-import { generateSealKeyPair } from '../../card/seal.js';
-import { Centre } from '../../central/centre.js';
-import { registerNodes } from '../../central/register-nodes.js';
-import { CentreService } from '../../central/centre-service.js';
-import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../../central/centre-keys.js';
+import { makeRunDir } from '../../rigs/run-dir.js';
+import { hasSocat, requireSocat } from '../../rigs/readers/pty-pair.js';
+import { startStoreBox } from '../../rigs/store/box.js';
+import { prepareCentre, startCentreService } from '../../rigs/store/centre.js';
+import { provisionStore } from '../../rigs/store/provision.js';
+import { type StoreNode, peerHead, readerState } from '../../rigs/store/store-node.js';
+import { createStoreAedes } from '../../rigs/broker/store-aedes.js';
+import type { CentreService } from '../../central/centre-service.js';
 import { SqliteLedger } from '../../central/sqlite-ledger.js';
 import { JournalReader, journalHeadOf } from '../../journal/journal-reader.js';
-import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
-import { peersOf, provisionNodeKeys } from '../../replication/provision.js';
-import { storeAclForUsers } from '../../testing/store-acl.js';
-import { type StoreNode, peerHead, readerState, startStoreNode } from './store-node.js';
-import { freePort } from '../../platform/free-port.js';
-import { createMemoryCredentials } from '../../platform/memory-credentials.js';
+import { storeAclForUsers } from '../../rigs/broker/store-acl.js';
 
 export interface StoreDemoOptions {
   readonly seed?: number;
@@ -73,39 +64,22 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
   const transport = options.transport === undefined || options.transport === 'auto' ? (hasSocat() ? 'pty' : 'unix') : options.transport;
   if (transport === 'pty') requireSocat();
   const started = performance.now();
-  const dir = makeBenchDir(options.dir);
+  const dir = makeRunDir(options.dir);
   const stops: (() => Promise<unknown>)[] = [];
   try {
     // ---- keys, rules, broker users -------------------------------------------------------------
-    const tokenKey = options.tokenKey ?? randomBytes(32);
-    const credentials = createMemoryCredentials({ 'token.key': tokenKey.toString('base64') });
-    stops.push(async () => credentials.remove());
-    const seal = await generateSealKeyPair();
-    writeFileSync(join(dir.path, 'centre.pub'), Buffer.from(seal.publicKey).toString('base64'));
-    // The centre's answer key: the nodes pin its public half and believe only answers signed with it.
-    const answerKey = generateCentreKeyPair();
-    writeFileSync(join(dir.path, CENTRE_SIGNING_PUBLIC_KEY_FILE), answerKey.publicKeyPem);
-    const hotToken = tokenizePan(SIM_HOT_PAN, tokenKey);
-    writeFileSync(
-      join(dir.path, 'rules.json'),
-      JSON.stringify({
-        version: 1,
-        currencies: { EUR: { floorLimitMinor: 10_000 } },
-        perCard: { windowMinutes: 1_440, maxCount: 4, maxAmountMinor: { EUR: 15_000 } },
-        node: { maxStoredCount: 200, maxStoredAmountMinor: { EUR: 900_000 }, forwardDeadlineHours: 6 },
-        hotCards: { version: 1, tokens: [hotToken] },
-      }),
-    );
-    const keys = provisionNodeKeys(join(dir.path, 'keys'), [...NODES]);
-    const users: Record<string, string> = { 'edgepay-centre': randomBytes(12).toString('base64url') };
-    for (const node of NODES) {
-      users[node] = randomBytes(12).toString('base64url');
-      writeFileSync(join(dir.path, `${node}.password`), `${users[node]}\n`, { mode: 0o600 });
-    }
+    const store = await provisionStore(dir.path, {
+      fleet: FLEET,
+      store: STORE,
+      boxes: NODES,
+      limits: { currency: 'EUR', floorLimitMinor: 10_000, perCard: { maxCount: 4, maxAmountMinor: 15_000 }, node: { maxStoredCount: 200, maxStoredAmountMinor: 900_000 } },
+      ...(options.tokenKey === undefined ? {} : { tokenKey: options.tokenKey }),
+    });
+    stops.push(async () => store.remove());
 
     // ---- broker and centre -----------------------------------------------------------------------
     progress('starting the store broker (embedded aedes, with the store ACL from brokers/acl.template) and the centre (SQLite ledger)');
-    const broker = await createStoreAedes(users, storeAclForUsers(users, { fleet: FLEET, store: STORE }));
+    const broker = await createStoreAedes(store.passwords, storeAclForUsers(store.passwords, { fleet: FLEET, store: STORE }));
     await new Promise<void>((resolve) => broker.server.listen(0, '127.0.0.1', resolve));
     const brokerUrl = `mqtt://127.0.0.1:${(broker.server.address() as AddressInfo).port}`;
     stops.push(async () => {
@@ -116,21 +90,10 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     mkdirSync(join(dir.path, 'centre'), { recursive: true });
     const ledger = SqliteLedger.open(join(dir.path, 'centre', 'ledger.db'));
     stops.push(() => ledger.close());
-    await ledger.setCardStanding(hotToken, 'hot_listed');
-    await registerNodes(ledger, STORE, keys);
-    const centre = new Centre({ backend: ledger, forwardDeadlineHours: 6 });
+    const centre = await prepareCentre(store, ledger);
     let centreService: CentreService | undefined;
     const startCentre = async (): Promise<void> => {
-      centreService = await CentreService.start({
-        centre,
-        fleet: FLEET,
-        brokerUrl,
-        username: 'edgepay-centre',
-        password: users['edgepay-centre']!,
-        clientId: 'edgepay-centre-demo',
-        logger: pino({ level: 'silent' }),
-        signingKey: answerKey.privateKey,
-      });
+      centreService = await startCentreService(store, centre, { brokerUrl, clientId: 'edgepay-centre-demo' });
     };
     await startCentre();
     stops.push(async () => centreService?.stop());
@@ -139,36 +102,7 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
     const nodes = new Map<string, StoreNode>();
     for (const [i, id] of NODES.entries()) {
       progress(`starting ${id}: node process, simulated reader ${transport === 'pty' ? 'on a socat pty pair' : 'on a Unix socket (socat is not installed)'}`);
-      const nodeDir = join(dir.path, id);
-      mkdirSync(nodeDir, { recursive: true });
-      const node = await startStoreNode({
-        id,
-        dir: nodeDir,
-        seed: seed * 10 + i,
-        cards: CARDS,
-        transport,
-        apiPort: await freePort(),
-        statusPort: await freePort(),
-        env: credentials.env,
-        config: {
-          nodeId: id,
-          dataDir: 'data',
-          rulesFile: join(dir.path, 'rules.json'),
-          keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: join(dir.path, 'centre.pub') },
-          replication: {
-            fleet: FLEET,
-            store: STORE,
-            brokerUrl,
-            username: id,
-            passwordFile: join(dir.path, `${id}.password`),
-            signingKeyFile: keys.find((k) => k.nodeId === id)!.signingKeyFile,
-            peers: peersOf(id, keys),
-            custodyAfterSeconds: 2,
-          },
-          centre: { store: STORE, intervalMs: 500, answerTimeoutMs: 2_000, online: { enabled: true, timeoutMs: 300 }, signingPublicKeyFile: join(dir.path, CENTRE_SIGNING_PUBLIC_KEY_FILE) },
-          log: { level: 'warn' },
-        },
-      });
+      const node = await startStoreBox(store, { id, seed: seed * 10 + i, cards: CARDS, transport, brokerUrl, custodyAfterSeconds: 2, onlineTimeoutMs: 300, logLevel: 'warn' });
       nodes.set(id, node);
       stops.push(() => node.stop());
     }
@@ -282,11 +216,6 @@ function lastOfflineApproval(node: StoreNode): { seq: number; cardToken: string;
   } finally {
     reader.close();
   }
-}
-
-function hasSocat(): boolean {
-  const probe = spawnSync('socat', ['-V'], { stdio: 'ignore' });
-  return probe.error === undefined && probe.status === 0;
 }
 
 function sameSums(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {

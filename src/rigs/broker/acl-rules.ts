@@ -1,4 +1,4 @@
-import { topicMatches } from '../wire/topics.js';
+import { topicMatches } from '../../wire/topics.js';
 /*
  * The aedes broker of the bench, the demo and the tests enforces the store's Mosquitto ACL (written
  * from brokers/acl.template) itself, as Mosquitto 2.0's acl_file does, so both brokers refuse and

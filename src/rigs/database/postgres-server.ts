@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Client } from 'pg';
-import { freePort } from '../platform/free-port.js';
+import { freePort } from '../../platform/free-port.js';
 
 export interface PostgresBinaries {
   readonly initdb: string;

@@ -8,15 +8,15 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultRules } from '../rules/defaults.js';
-import { isEdgepayError } from '../errors.js';
-import { GENESIS_HASH } from '../journal/entry.js';
-import { sqliteFiles } from '../journal/files.js';
-import { type ChainHead, Journal } from '../journal/journal.js';
-import { JournalLock } from '../journal/lock.js';
-import { verifyChain } from '../journal/verify.js';
-import { SeededRandom } from '../platform/random.js';
-import { StandIn } from '../standin/stand-in.js';
+import { defaultRules } from '../../rules/defaults.js';
+import { isEdgepayError } from '../../errors.js';
+import { GENESIS_HASH } from '../../journal/entry.js';
+import { sqliteFiles } from '../../journal/files.js';
+import { type ChainHead, Journal } from '../../journal/journal.js';
+import { JournalLock } from '../../journal/lock.js';
+import { verifyChain } from '../../journal/verify.js';
+import { SeededRandom } from '../../platform/random.js';
+import { StandIn } from '../../standin/stand-in.js';
 
 export interface CrashTrialOptions {
   /** Holds the trial's journal (journal.db); created if missing. */
@@ -99,7 +99,7 @@ export async function runCrashTrial(options: CrashTrialOptions): Promise<CrashTr
   }
   const childScript = options.childScript ?? defaultChildScript();
   if (!existsSync(childScript)) {
-    throw new Error(`crash child ${childScript} does not exist; run \`npm run build\` first (it compiles src/testing/crash-child.ts)`);
+    throw new Error(`crash child ${childScript} does not exist; run \`npm run build\` first (it compiles src/rigs/crash/crash-child.ts)`);
   }
   const nodeId = options.nodeId ?? DEFAULT_NODE_ID;
   const path = join(options.dir, 'journal.db');

@@ -2,13 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiAuthHeaders } from '../../api/client-auth.js';
-import { type LanePty, startLanePty } from '../../bench/lane-pty.js';
-import { type LaneSim, startLaneSim } from '../../bench/lane-sim.js';
+import { type PtyPair, startPtyPair } from '../readers/pty-pair.js';
+import { type ReaderSim, startReaderSim } from '../readers/reader-sim.js';
 import { parseNodeConfig } from '../../config/node-config.js';
 import { initNode } from '../../app/init.js';
 import { storeProgramPath } from '../../platform/modules.js';
 import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
-import { HeldSocket, spawnWithSocket } from '../../testing/held-socket.js';
+import { HeldSocket, spawnWithSocket } from '../network/held-socket.js';
 
 /** One store box: a node process, its simulated reader and the pty pair between them. */
 export interface StoreNode {
@@ -88,9 +88,9 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   let readerPath: string;
   let nodePath: string;
   // The pty pair and the simulated reader (below) are made again when the reader is plugged back in; undefined while unplugged.
-  let pty: LanePty | undefined;
+  let pty: PtyPair | undefined;
   if (options.transport === 'pty') {
-    pty = await startLanePty(options.dir);
+    pty = await startPtyPair(options.dir);
     readerPath = pty.readerPath;
     nodePath = pty.nodePath;
   } else {
@@ -100,8 +100,8 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   cleanups.push(async () => pty?.close());
   let plugs = 0;
   // A replugged reader gets a seed of its own: the same seed would present the same "new" cards again.
-  const startSim = (): Promise<LaneSim> => startLaneSim({ port: readerPath, profile: 'edgepay-sim', seed: (options.seed + plugs * 0x9e37_79b1) >>> 0, pace: false, cards: options.cards });
-  let sim: LaneSim | undefined = await startSim();
+  const startSim = (): Promise<ReaderSim> => startReaderSim({ port: readerPath, profile: 'edgepay-sim', seed: (options.seed + plugs * 0x9e37_79b1) >>> 0, pace: false, cards: options.cards });
+  let sim: ReaderSim | undefined = await startSim();
   cleanups.push(async () => sim?.stop());
   const configFile = join(options.dir, 'node.json');
   writeFileSync(
@@ -189,7 +189,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     },
     async replugReader() {
       if (sim !== undefined) return;
-      if (options.transport === 'pty' && pty === undefined) pty = await startLanePty(options.dir);
+      if (options.transport === 'pty' && pty === undefined) pty = await startPtyPair(options.dir);
       plugs++;
       sim = await startSim();
       if (alive()) await untilReady();

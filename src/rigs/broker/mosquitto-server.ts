@@ -4,10 +4,10 @@ import { connect as tcpConnect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EdgepayError } from '../errors.js';
-import { freePort } from '../platform/free-port.js';
+import { EdgepayError } from '../../errors.js';
+import { freePort } from '../../platform/free-port.js';
 import { type BrokerTlsMaterial, brokerTlsMaterial, withListeners } from './mosquitto-tls.js';
-import { ACL_TEMPLATE_FILE } from '../replication/broker/broker-acl.js';
+import { ACL_TEMPLATE_FILE } from '../../replication/broker/broker-acl.js';
 import { type BrokerAclScope, storeAclForUsers } from './store-acl.js';
 
 /*
@@ -19,8 +19,8 @@ import { type BrokerAclScope, storeAclForUsers } from './store-acl.js';
 /** Debian's paths; set EDGEPAY_MOSQUITTO / EDGEPAY_MOSQUITTO_PASSWD elsewhere. */
 export const MOSQUITTO = process.env.EDGEPAY_MOSQUITTO ?? '/usr/sbin/mosquitto';
 export const MOSQUITTO_PASSWD = process.env.EDGEPAY_MOSQUITTO_PASSWD ?? '/usr/bin/mosquitto_passwd';
-// src/testing and dist/testing both sit two levels below the package root.
-const BROKERS_DIR = new URL('../../brokers/', import.meta.url);
+// src/rigs/broker and dist/rigs/broker both sit three levels below the package root.
+const BROKERS_DIR = new URL('../../../brokers/', import.meta.url);
 /** The ACL template; a broker gets it filled in for its store (storeAclForUsers). */
 export const SHIPPED_ACL_FILE = ACL_TEMPLATE_FILE;
 export const SHIPPED_MOSQUITTO_CONF = fileURLToPath(new URL('mosquitto.conf', BROKERS_DIR));

@@ -3,18 +3,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EdgepayError } from '../errors.js';
 
-export interface BenchDir {
+export interface RunDir {
   readonly path: string;
   /** Removes the directory unless it is to be kept for inspection. */
   release(keep: boolean): void;
 }
 
 /**
- * Every phase writes into one fresh directory, so all figures describe the same filesystem. A
- * directory given by the user is the place to measure, not ours to empty: the benchmark works in
- * a new subdirectory of it and removes only that.
+ * A run (a benchmark, the demo, a chaos round) writes into one fresh directory, so a benchmark's
+ * figures all describe the same filesystem. A directory given by the user is the place to work in,
+ * not ours to empty: the run takes a new subdirectory of it and removes only that.
  */
-export function makeBenchDir(parent?: string): BenchDir {
+export function makeRunDir(parent?: string): RunDir {
   const base = parent === undefined ? tmpdir() : resolve(parent);
   if (parent !== undefined) ensureDirectory(base);
   const path = mkdtempSync(join(base, 'edgepay-bench-'));

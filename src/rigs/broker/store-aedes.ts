@@ -1,6 +1,6 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import { Aedes } from 'aedes';
-import { parseAcl } from './replication-acl.js';
+import { parseAcl } from './acl-rules.js';
 
 /** username → password */
 export type BrokerUsers = Readonly<Record<string, string>>;

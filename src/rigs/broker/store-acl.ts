@@ -1,4 +1,4 @@
-import { DEFAULT_BRIDGE_USER, DEFAULT_CENTRE_USER, DEFAULT_PEER_BRIDGE_USER, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../replication/broker/broker-acl.js';
+import { DEFAULT_BRIDGE_USER, DEFAULT_CENTRE_USER, DEFAULT_PEER_BRIDGE_USER, DEFAULT_RULES_USER, renderShippedStoreAcl } from '../../replication/broker/broker-acl.js';
 
 /**
  * Which store a test, bench or demo broker serves: its ACL is the shipped template filled in for

@@ -6,15 +6,15 @@
  *   ACK <seq> <idempotencyKey> <approved 0|1>
  *   REFUSED <idempotencyKey> <code>       (a payment the stopping node turned away)
  *   DONE <accepted> <answered>            (after the node stopped; accepted must equal answered)
- * Usage: node dist/testing/node-load-child.js <configFile> [concurrency]
+ * Usage: node dist/rigs/node/node-load-child.js <configFile> [concurrency]
  */
 import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { withLuhnDigit } from '../card/luhn.js';
-import { loadNodeConfig } from '../config/node-config.js';
-import { runNodeUntilSignal } from '../app/run.js';
-import type { NodeRuntime } from '../app/runtime.js';
+import { withLuhnDigit } from '../../card/luhn.js';
+import { loadNodeConfig } from '../../config/node-config.js';
+import { runNodeUntilSignal } from '../../app/run.js';
+import type { NodeRuntime } from '../../app/runtime.js';
 
 const [configFile, concurrencyArg] = process.argv.slice(2);
 if (!configFile) {

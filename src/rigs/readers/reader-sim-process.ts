@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadReaderProfile } from '../reader/profile.js';
-import { parseCardScript } from '../reader/simulator/cards.js';
-import { runSimulator } from '../reader/simulator/run.js';
+import { loadReaderProfile } from '../../reader/profile.js';
+import { parseCardScript } from '../../reader/simulator/cards.js';
+import { runSimulator } from '../../reader/simulator/run.js';
 
 /*
  * The lane bench's reader: the real simulator in a process of its own, as firmware runs on a

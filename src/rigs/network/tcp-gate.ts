@@ -1,5 +1,5 @@
 import { type Server, type Socket, connect as tcpConnect, createServer } from 'node:net';
-import { freePort } from '../platform/free-port.js';
+import { freePort } from '../../platform/free-port.js';
 
 /**
  * A TCP relay in front of a server (the broker): block() cuts whoever connects through it off the

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { compiledModuleUrl } from '../platform/modules.js';
+import { compiledModuleUrl } from '../../platform/modules.js';
 
-export interface LaneSimOptions {
+export interface ReaderSimOptions {
   readonly port: string;
   readonly profile: string;
   readonly seed: number;
@@ -11,7 +11,7 @@ export interface LaneSimOptions {
   readonly cards?: string;
 }
 
-export interface LaneSim {
+export interface ReaderSim {
   /** Whether it runs, and its last status lines: what an error message needs to be acted on. */
   describe(): string;
   /** SIGTERM, then SIGKILL if it has not exited in time; safe to call twice. */
@@ -25,9 +25,9 @@ const LOG_TAIL_LINES = 12;
 const LOG_TAIL_CHARS = 4_000;
 
 /** Starts the simulated reader process and resolves once it has its end of the line open. */
-export async function startLaneSim(options: LaneSimOptions): Promise<LaneSim> {
+export async function startReaderSim(options: ReaderSimOptions): Promise<ReaderSim> {
   // Compiled even when the bench runs from source: it is a process of its own, as firmware is.
-  const entry = fileURLToPath(compiledModuleUrl('bench/lane-sim-process'));
+  const entry = fileURLToPath(compiledModuleUrl('rigs/readers/reader-sim-process'));
   const args = [entry, '--port', options.port, '--profile', options.profile, '--cards', options.cards ?? 'good', '--seed', String(options.seed), ...(options.pace ? ['--pace'] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
@@ -44,7 +44,7 @@ export async function startLaneSim(options: LaneSimOptions): Promise<LaneSim> {
     const state = child.exitCode !== null || child.signalCode !== null ? `exited (${String(child.exitCode ?? child.signalCode)})` : 'running';
     return `simulated reader ${state}; its last lines:\n${tail.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n')}`;
   };
-  const sim: LaneSim = { describe, stop: () => stopChild(child, exited) };
+  const sim: ReaderSim = { describe, stop: () => stopChild(child, exited) };
   const deadline = Date.now() + OPEN_TIMEOUT_MS;
   while (!opened) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the simulated reader could not open ${options.port}: ${describe()}`);

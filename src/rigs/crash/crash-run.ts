@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The long kill -9 run for P1: `node dist/testing/crash-run.js --trials 1000 [--seed N] [--dir D]`.
+ * The long kill -9 run for P1: `node dist/rigs/crash/crash-run.js --trials 1000 [--seed N] [--dir D]`.
  * Trials run one after another; about half continue the previous trial's journal, so restarts on a
  * growing chain are covered too. Exits 1 if any trial found an acknowledged decision missing or a
  * broken chain, 2 on bad usage.
@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { SeededRandom } from '../platform/random.js';
+import { SeededRandom } from '../../platform/random.js';
 import { type CrashTrialResult, runCrashTrial } from './crash-trial.js';
 
 interface RunOptions {

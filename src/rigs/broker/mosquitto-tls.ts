@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pairFiles, writePair } from '../certs/files.js';
-import { type PemPair, createCa, issueCertificate } from '../certs/x509.js';
+import { pairFiles, writePair } from '../../certs/files.js';
+import { type PemPair, createCa, issueCertificate } from '../../certs/x509.js';
 
 /*
  * The shipped configuration's TLS listener, for a test broker: a store CA and a broker certificate

@@ -3,7 +3,7 @@
  * decision on stdout, synchronously, the moment its promise resolves; the parent SIGKILLs it at a
  * random moment and then checks that every announced decision survived.
  *
- * Usage: node dist/testing/crash-child.js <journalPath> <nodeId> [concurrency] [seed] [maxLifeMs]
+ * Usage: node dist/rigs/crash/crash-child.js <journalPath> <nodeId> [concurrency] [seed] [maxLifeMs]
  *
  * Protocol on stdout, one line each:
  *   READY <runId> <headSeq>                           once the journal and stand-in are open
@@ -12,15 +12,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import { parseRules } from '../rules/rules.js';
-import { defaultRulesConfig } from '../rules/defaults.js';
-import type { CardFacts } from '../card/card-facts.js';
-import { tokenizePan } from '../card/capture.js';
-import { withLuhnDigit } from '../card/luhn.js';
-import { Journal } from '../journal/journal.js';
-import { SeededRandom, type RandomSource } from '../platform/random.js';
-import { StandIn } from '../standin/stand-in.js';
-import type { Outcome } from '../standin/outcome.js';
+import { parseRules } from '../../rules/rules.js';
+import { defaultRulesConfig } from '../../rules/defaults.js';
+import type { CardFacts } from '../../card/card-facts.js';
+import { tokenizePan } from '../../card/capture.js';
+import { withLuhnDigit } from '../../card/luhn.js';
+import { Journal } from '../../journal/journal.js';
+import { SeededRandom, type RandomSource } from '../../platform/random.js';
+import { StandIn } from '../../standin/stand-in.js';
+import type { Outcome } from '../../standin/outcome.js';
 
 /** Exit codes the parent (crash-trial.ts) translates into problems. */
 const CHILD_EXIT = {
