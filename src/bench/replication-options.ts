@@ -1,7 +1,8 @@
 import { EdgepayError } from '../errors.js';
 
-export const BROKER_KINDS = ['aedes', 'mosquitto'] as const;
-export type BrokerKind = (typeof BROKER_KINDS)[number];
+import { BROKER_KINDS, type BrokerKind } from '../rigs/broker/store-broker.js';
+
+export { BROKER_KINDS, type BrokerKind };
 
 export const ENTRIES_RANGE = { min: 10, max: 1_000_000 } as const;
 export const DEFAULT_BROKER: BrokerKind = 'aedes';

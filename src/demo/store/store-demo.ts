@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makeRunDir } from '../../rigs/run-dir.js';
 import { hasSocat, requireSocat } from '../../rigs/readers/pty-pair.js';
@@ -7,11 +6,10 @@ import { startStoreBox } from '../../rigs/store/box.js';
 import { prepareCentre, startCentreService } from '../../rigs/store/centre.js';
 import { provisionStore } from '../../rigs/store/provision.js';
 import { type StoreNode, peerHead, readerState } from '../../rigs/store/store-node.js';
-import { createStoreAedes } from '../../rigs/broker/store-aedes.js';
+import { startStoreBroker } from '../../rigs/broker/store-broker.js';
 import type { CentreService } from '../../central/centre-service.js';
 import { SqliteLedger } from '../../central/sqlite-ledger.js';
 import { JournalReader, journalHeadOf } from '../../journal/journal-reader.js';
-import { storeAclForUsers } from '../../rigs/broker/store-acl.js';
 
 export interface StoreDemoOptions {
   readonly seed?: number;
@@ -79,14 +77,9 @@ export async function runStoreDemo(options: StoreDemoOptions = {}): Promise<Stor
 
     // ---- broker and centre -----------------------------------------------------------------------
     progress('starting the store broker (embedded aedes, with the store ACL from brokers/acl.template) and the centre (SQLite ledger)');
-    const broker = await createStoreAedes(store.passwords, storeAclForUsers(store.passwords, { fleet: FLEET, store: STORE }));
-    await new Promise<void>((resolve) => broker.server.listen(0, '127.0.0.1', resolve));
-    const brokerUrl = `mqtt://127.0.0.1:${(broker.server.address() as AddressInfo).port}`;
-    stops.push(async () => {
-      for (const socket of broker.sockets) socket.destroy();
-      await new Promise((resolve) => broker.server.close(resolve));
-      await new Promise<void>((resolve) => broker.broker.close(() => resolve()));
-    });
+    const broker = await startStoreBroker('aedes', dir.path, store.passwords, { fleet: FLEET, store: STORE }, { neededBy: 'the demo' });
+    const brokerUrl = broker.url;
+    stops.push(() => broker.stop());
     mkdirSync(join(dir.path, 'centre'), { recursive: true });
     const ledger = SqliteLedger.open(join(dir.path, 'centre', 'ledger.db'));
     stops.push(() => ledger.close());
