@@ -15,7 +15,8 @@ import { Uplink } from '../reconcile/uplink.js';
 import { type CustodyRound, custodyRound } from '../reconcile/custody-round.js';
 import { Counters } from '../wire/counters.js';
 import type { RulesConfig } from '../rules/rules.js';
-import { peerEntriesMessage } from '../replication/peers/exposure-feed.js';
+import { ExposureFeed } from '../replication/peers/exposure-feed.js';
+import { coalescedNotify } from '../node/coalesced-notify.js';
 import type { ReplicatorSettings, ReplicatorTuning } from '../replication/config.js';
 import { Replicator } from '../replication/replicator.js';
 import { loadPeerApprovals } from '../node/peer-approvals.js';
@@ -76,6 +77,8 @@ interface Running {
   /** The node's own replicator, on the simulated broker and clock. */
   readonly replicator: Replicator;
   readonly rulesPusher: RulesPusher;
+  /** Peers' approvals on their way from the replicator to the journal writer. */
+  readonly feed: ExposureFeed;
   readonly session: SimSession;
   readonly uplink: Uplink;
   /** Silent peers' replicated journals to the centre, on their behalf (the uplink actor's custody rounds). */
@@ -196,11 +199,8 @@ export class SimNode {
       configuredRulesVersion: loadRules(this.files.rulesFile).version,
       // As the replicator actor hands them on: accepted rules to the journal writer, newest first.
       onRules: (rules) => rulesPusher.push(rules),
-      // As the exposure feed hands them to the journal writer: peers' approvals count in this node's card windows.
-      onPeerEntries: (entries) => {
-        const message = peerEntriesMessage(entries);
-        standIn.recordPeerEntries(message.approvals, message.releases);
-      },
+      // Through the replicator actor's exposure feed to the journal writer: peers' approvals count in this node's card windows.
+      onPeerEntries: (entries) => feed.add(entries),
     });
     const uplink = new Uplink({
       origin: id,
@@ -215,13 +215,22 @@ export class SimNode {
       batchSize: 50,
     });
     const rulesPusher = new RulesPusher((rules) => answerJournalWriter(journalWriter, { type: 'set-rules', rules }) as Promise<SetRulesResult>, silentLog);
-    const journalWriter: JournalWriterState = { journal, standIn, notifyReplicator: () => replicator.notify(), commitLatency: new LatencyBuckets() };
+    const journalWriter: JournalWriterState = {
+      journal,
+      standIn,
+      notifyReplicator: coalescedNotify(
+        () => void call('replicator', { type: 'notify' }, 1_000).catch(() => undefined),
+        (run) => timers.setTimeout(run, 0),
+      ),
+      commitLatency: new LatencyBuckets(),
+    };
     // The node's actors, in process: the decision path calls the journal writer and the replicator as the runtime's threads do.
     const call = nodeActorCall(async (actorId, request) => {
       if (actorId === 'journal-writer') return answerJournalWriter(journalWriter, request as JournalWriterRequest);
       if (actorId === 'replicator') return answerReplicator(replicator, request as ReplicatorRequest);
       throw new ActorError('EDGEPAY_ACTOR_UNAVAILABLE', `${actorId} does not run in the simulation`, { actor: actorId });
     });
+    const feed = new ExposureFeed((message) => call('journal-writer', { type: 'peer-entries', ...message }, 5_000), undefined, timers);
     const decide = (request: AuthorizationRequest): Promise<Outcome> => decideDurably(call, { type: 'authorize', request }, DECISION_PATH);
     const custody = custodyRound({
       self: id,
@@ -243,7 +252,7 @@ export class SimNode {
       died = () => reject(new Error(`${id} died`));
     });
     dead.catch(() => undefined);
-    this.running = { journal, standIn, decide, reader, replicator, rulesPusher, session, uplink, custody, lanes, outcomes, died, dead };
+    this.running = { journal, standIn, decide, reader, replicator, rulesPusher, feed, session, uplink, custody, lanes, outcomes, died, dead };
   }
 
   /** The replication section of this box's configuration, on the simulated broker. */
@@ -285,6 +294,7 @@ export class SimNode {
     running.session.drop();
     running.replicator.abandon();
     running.rulesPusher.stop();
+    running.feed.stop();
     running.died();
     // The kernel closes its files, the readers' ports among them.
     for (const reader of running.lanes?.readers.values() ?? []) void reader.connection.stop();

@@ -10,6 +10,7 @@ import { replicasPathOf } from '../../replication/config.js';
 import { callsFrom } from '../../node/actor-directory.js';
 import type { JournalWriterInit, JournalWriterReply, JournalWriterRequest } from '../../node/journal-writer-protocol.js';
 import { type JournalWriterState, answerJournalWriter } from './journal-writer-requests.js';
+import { coalescedNotify } from '../../node/coalesced-notify.js';
 
 /*
  * The journal writer actor: owns the journal and the stand-in decisions, because a decision and
@@ -51,16 +52,7 @@ runActor<JournalWriterRequest, JournalWriterReply, JournalWriterInit, JournalWri
     let notifyReplicator: (() => void) | undefined;
     if (config.replication !== undefined) {
       const call = callsFrom(ctx);
-      let pending = false;
-      notifyReplicator = () => {
-        if (pending) return;
-        pending = true;
-        // One message per turn, however many decisions the turn's commit carried.
-        setImmediate(() => {
-          pending = false;
-          call('replicator', { type: 'notify' }, 1_000).catch(() => undefined);
-        });
-      };
+      notifyReplicator = coalescedNotify(() => void call('replicator', { type: 'notify' }, 1_000).catch(() => undefined));
     }
     if (shared.problem) ctx.log.warn({ problem: shared.problem }, "starting without peers' approvals; the replicator sends them as it receives them");
     return { journal, standIn, notifyReplicator, commitLatency };

@@ -1,4 +1,5 @@
 import type { JournalEntry } from '../../journal/entry.js';
+import { type Timers, systemTimers } from '../../platform/timers.js';
 
 export interface PeerEntriesMessage {
   readonly approvals: { origin: string; seq: number; token: string; currency: string; amountMinor: number; wallMs: number }[];
@@ -17,13 +18,14 @@ const RETRY_MS = 200;
  */
 export class ExposureFeed {
   private waiting: PeerEntriesMessage = { approvals: [], releases: [] };
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private sending = false;
   private stopped = false;
 
   constructor(
     private readonly deliver: (message: PeerEntriesMessage) => Promise<unknown>,
     private readonly onDropped: (count: number) => void = () => undefined,
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   add(entries: readonly JournalEntry[]): void {
@@ -40,7 +42,7 @@ export class ExposureFeed {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
   }
 
   private flush(): void {
@@ -58,7 +60,7 @@ export class ExposureFeed {
         // Put them back in front, keep order, and try again shortly.
         this.waiting = { approvals: [...message.approvals, ...this.waiting.approvals], releases: [...message.releases, ...this.waiting.releases] };
         if (!this.stopped) {
-          this.timer ??= setTimeout(() => {
+          this.timer ??= this.timers.setTimeout(() => {
             this.timer = undefined;
             this.flush();
           }, RETRY_MS);
