@@ -122,6 +122,14 @@ describe('a 91 whose record died with its disk', () => {
     expect(checkResultsShown(shown, held, new Map(), dead)).toMatchObject({ ok: true, detail: expect.stringContaining('1 of them 91s without an entry') });
   });
 
+  it('is joined by the same request from the other till, on the disk it was given on', () => {
+    const joined = [...requests, asked('k2', 'same-lane', 'lane-1.2', 700, paid('lane-1.2', 700, null, 'declined', '91'))];
+    expect(checkDoubledRequests(joined, diedHolding()).ok).toBe(true);
+    // A join answered with a 91 the sale never got is still named.
+    const strayJoin = [requests[1]!, asked('k2', 'same-lane', 'lane-1.2', 700, paid('lane-1.2', 700, null, 'declined', '91'))];
+    expect(checkDoubledRequests(strayJoin, diedHolding()).detail).toContain("got a payment the sale's own requests never got");
+  });
+
   it('is a problem while the disk lives, and when the dead disk held the entry already', () => {
     for (const dead of [alive, diedHolding('k2')]) {
       expect(checkOneKeyOnePayment(requests, held, dead).detail).toContain('lane-1/k2 (sale): answered declined 91 without an entry, but the journal holds entry 4');

@@ -107,8 +107,10 @@ export function checkOneKeyOnePayment(requests: readonly LaneRequest[], journals
 export function checkDoubledRequests(requests: readonly LaneRequest[], dead: DeadDisks): CheckResult {
   const problems: string[] = [];
   for (const [key, asked] of groupBy(requests, (r) => `${r.node}/${r.key}`)) {
-    const sameBody = asked.filter((r) => (r.role === 'sale' || r.role === 'same-lane') && !(r.answer.kind === 'payment' && isUnrecordedDecline(r.answer) && forgottenWithDisk(dead, r.node, r.disk, r.key)));
-    const answers = new Set(sameBody.flatMap((r) => (r.answer.kind === 'payment' ? [JSON.stringify(r.answer)] : [])));
+    const sameBody = asked.filter((r) => r.role === 'sale' || r.role === 'same-lane');
+    // A forgotten 91 and the payment after it are two payments under one key, and allowed to be.
+    const forgotten = (r: LaneRequest): boolean => r.answer.kind === 'payment' && isUnrecordedDecline(r.answer) && forgottenWithDisk(dead, r.node, r.disk, r.key);
+    const answers = new Set(sameBody.flatMap((r) => (r.answer.kind === 'payment' && !forgotten(r) ? [JSON.stringify(r.answer)] : [])));
     if (answers.size > 1) problems.push(`${key}: one body, ${answers.size} different payments: ${[...answers].join(' / ')}`);
     for (const request of asked) {
       const { answer } = request;
