@@ -19,6 +19,7 @@ import { startPtyPair } from '../rigs/readers/pty-pair.js';
 import { startReaderSim } from '../rigs/readers/reader-sim.js';
 import { type MachineInfo, machineInfo } from './machine.js';
 import { fillBacklog } from './reconcile-fill.js';
+import { Closers } from '../rigs/closers.js';
 
 /*
  * The repair time of the commonest fault: a node process killed and started again by systemd. The
@@ -101,7 +102,7 @@ export interface ColdStartOptions {
 export async function runColdStartBench(options: ColdStartOptions): Promise<ColdStartReport> {
   const progress = options.progress ?? (() => undefined);
   const dir = makeRunDir(options.dir);
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups = new Closers();
   try {
     const machine = machineInfo(dir.path);
     const cli = storeProgramPath();
@@ -184,7 +185,7 @@ export async function runColdStartBench(options: ColdStartOptions): Promise<Cold
       idle,
     };
   } finally {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    await cleanups.close();
     dir.release(options.keep === true);
   }
 }

@@ -4,6 +4,7 @@ import { apiAuthHeaders } from '../api/client-auth.js';
 import { startLaneNode } from './lane-node.js';
 import { startPtyPair } from '../rigs/readers/pty-pair.js';
 import { type ReaderSim, startReaderSim } from '../rigs/readers/reader-sim.js';
+import { Closers } from '../rigs/closers.js';
 
 export interface LaneRigOptions {
   /** A fresh directory for this rig alone. */
@@ -29,10 +30,10 @@ const LANE_ID = 'lane-1';
 const READY_TIMEOUT_MS = 10_000;
 
 export async function startLaneRig(options: LaneRigOptions): Promise<LaneRig> {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups = new Closers();
   const close = async (): Promise<void> => {
     // Every step runs even when an earlier one fails: a leftover socat or simulator outlives the bench.
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+    await cleanups.close();
   };
   try {
     mkdirSync(options.dir, { recursive: true });

@@ -4,7 +4,8 @@ import { requireSocat } from '../rigs/readers/pty-pair.js';
 import { PostgresLedger } from '../central/postgres-ledger.js';
 import { startStoreBox } from '../rigs/store/box.js';
 import { prepareCentre, startCentreService } from '../rigs/store/centre.js';
-import { provisionStore } from '../rigs/store/provision.js';
+import { perCardLimitsOnly, provisionStore } from '../rigs/store/provision.js';
+import { Closers } from '../rigs/closers.js';
 import type { StoreNode } from '../rigs/store/store-node.js';
 import { type MosquittoServer, startMosquittoServer } from '../rigs/broker/mosquitto-server.js';
 import { type PostgresServer, startPostgres } from '../rigs/database/postgres-server.js';
@@ -40,17 +41,14 @@ export interface ChaosStore {
  */
 export async function startChaosStore(dir: string, seed: number, progress: (line: string) => void): Promise<ChaosStore> {
   requireSocat();
-  const closers: (() => Promise<unknown> | unknown)[] = [];
-  const close = async (): Promise<void> => {
-    for (const closer of closers.splice(0).reverse()) await Promise.resolve(closer()).catch(() => undefined);
-  };
+  const closers = new Closers();
+  const close = (): Promise<void> => closers.close();
   try {
     const store = await provisionStore(dir, {
       fleet: FLEET,
       store: STORE,
       boxes: BOXES,
-      // Node caps far above a chaos run: the per-card limits are what is watched.
-      limits: { currency: CURRENCY, floorLimitMinor: 10_000, perCard: PER_CARD, node: { maxStoredCount: 100_000, maxStoredAmountMinor: 1_000_000_000 } },
+      limits: perCardLimitsOnly(CURRENCY, PER_CARD),
     });
     closers.push(() => store.remove());
 

@@ -6,7 +6,8 @@ import { type MqttClient, connect } from 'mqtt';
 import { PostgresLedger } from '../../src/central/postgres-ledger.js';
 import { startStoreBox } from '../../src/rigs/store/box.js';
 import { prepareCentre, startCentreService } from '../../src/rigs/store/centre.js';
-import { CENTRE_USER, newPassword, provisionStore } from '../../src/rigs/store/provision.js';
+import { CENTRE_USER, newPassword, perCardLimitsOnly, provisionStore } from '../../src/rigs/store/provision.js';
+import { Closers } from '../../src/rigs/closers.js';
 import type { StoreNode } from '../../src/rigs/store/store-node.js';
 import { DEFAULT_BRIDGE_USER, DEFAULT_PEER_BRIDGE_USER } from '../../src/replication/broker/broker-acl.js';
 import { type MosquittoServer, startMosquittoServer } from '../../src/rigs/broker/mosquitto-server.js';
@@ -78,16 +79,14 @@ export function plainBridgeConf(file: string, values: { readonly address: string
 }
 
 export async function startTwoBrokerStore(dir: string, options: TwoBrokerStoreOptions): Promise<TwoBrokerStore> {
-  const closers: (() => Promise<unknown> | unknown)[] = [];
-  const close = async (): Promise<void> => {
-    for (const closer of closers.splice(0).reverse()) await Promise.resolve(closer()).catch(() => undefined);
-  };
+  const closers = new Closers();
+  const close = (): Promise<void> => closers.close();
   try {
     const store = await provisionStore(dir, {
       fleet: FLEET,
       store: STORE,
       boxes: BOXES,
-      limits: { currency: CURRENCY, floorLimitMinor: 10_000, perCard: PER_CARD, node: { maxStoredCount: 100_000, maxStoredAmountMinor: 1_000_000_000 } },
+      limits: perCardLimitsOnly(CURRENCY, PER_CARD),
     });
     closers.push(() => store.remove());
     const nodeUsers = Object.fromEntries(BOXES.map((box) => [box, store.passwords[box]!]));

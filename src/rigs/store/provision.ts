@@ -20,6 +20,11 @@ export interface StoreLimits {
   readonly node: { readonly maxStoredCount: number; readonly maxStoredAmountMinor: number };
 }
 
+/** Store limits under which only the per-card ones bind: the node's caps are far above any run's totals. */
+export function perCardLimitsOnly(currency: string, perCard: StoreLimits['perCard']): StoreLimits {
+  return { currency, floorLimitMinor: 10_000, perCard, node: { maxStoredCount: 100_000, maxStoredAmountMinor: 1_000_000_000 } };
+}
+
 export interface StoreProvisionOptions {
   readonly fleet: string;
   readonly store: string;

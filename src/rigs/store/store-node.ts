@@ -9,6 +9,7 @@ import { initNode } from '../../app/init.js';
 import { storeProgramPath } from '../../platform/modules.js';
 import { UNIX_SOCKET_PREFIX } from '../../reader/tty-port.js';
 import { HeldSocket, spawnWithSocket } from '../network/held-socket.js';
+import { Closers } from '../closers.js';
 
 /** One store box: a node process, its simulated reader and the pty pair between them. */
 export interface StoreNode {
@@ -84,7 +85,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   const parsed = parseNodeConfig({ ...options.config, api }, options.dir, env);
   initNode(parsed);
   const apiHeaders = apiAuthHeaders(parsed.api);
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups = new Closers();
   let readerPath: string;
   let nodePath: string;
   // The pty pair and the simulated reader (below) are made again when the reader is plugged back in; undefined while unplugged.
@@ -201,7 +202,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
         child?.kill('SIGTERM');
         await exited;
       }
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+      await cleanups.close();
     },
   };
   spawnNode();
