@@ -6,7 +6,8 @@ const REASONS = ['truncated', 'indefinite_length', 'length_too_long', 'tag_too_l
 
 /** A well-formed tag number; `constructed` sets bit 6 of the first byte. */
 function tagArb(constructed: boolean): fc.Arbitrary<number> {
-  const firstSingle = fc.integer({ min: 0, max: 0xff }).filter((b) => (b & 0x1f) !== 0x1f && ((b & 0x20) !== 0) === constructed);
+  // 0x00 is no tag: where an object could start, it is padding.
+  const firstSingle = fc.integer({ min: 1, max: 0xff }).filter((b) => (b & 0x1f) !== 0x1f && ((b & 0x20) !== 0) === constructed);
   const firstMulti = fc.integer({ min: 0, max: 7 }).map((cls) => ((cls & 0x6) << 5) | (constructed ? 0x20 : 0) | 0x1f);
   const last = fc.integer({ min: 0, max: 0x7f });
   const middle = fc.integer({ min: 0x80, max: 0xff });
@@ -113,6 +114,38 @@ describe('parseTlv properties', () => {
         const cut = cutSeed % bytes.length;
         const reason = reasonOf(bytes.subarray(0, cut));
         expect(reason).toBe(boundaries.has(cut) ? undefined : 'truncated');
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('parseTlv padding (EMV Book 3 annex B1)', () => {
+  it('00 bytes at object boundaries, at the top level and inside templates, leave the tree as it was', () => {
+    /** Encodes with `pads[i]` zero bytes before the i-th object of each level, and after the last. */
+    const padded = (nodes: readonly TlvNode[], pads: () => number): Uint8Array => {
+      const parts: Uint8Array[] = [];
+      for (const node of nodes) {
+        parts.push(new Uint8Array(pads()));
+        parts.push(node.children ? wrap(node.tag, padded(node.children, pads)) : encodeTlv([node]));
+      }
+      parts.push(new Uint8Array(pads()));
+      return Uint8Array.from(Buffer.concat(parts));
+    };
+    /** A template around bytes the encoder would not write itself: encoded as a primitive, then its constructed bit set back. */
+    const wrap = (tag: number, inner: Uint8Array): Uint8Array => {
+      const firstByteShift = tag > 0xffff ? 16 : tag > 0xff ? 8 : 0;
+      const bytes = encodeTlv([{ tag: tag & ~(0x20 << firstByteShift), value: inner }]);
+      bytes[0] = bytes[0]! | 0x20;
+      return bytes;
+    };
+    fc.assert(
+      fc.property(fc.array(tree, { maxLength: 4 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 40 }), (nodes, padSeed) => {
+        const { count, depth } = stats(nodes);
+        let next = 0;
+        const bytes = padded(nodes, () => padSeed[next++ % padSeed.length]!);
+        fc.pre(bytes.length <= TLV_MAX_INPUT_BYTES && depth <= TLV_MAX_DEPTH && count <= TLV_MAX_OBJECTS);
+        expect(shape(parseTlv(bytes))).toEqual(shape(nodes));
       }),
       { numRuns: 1000 },
     );

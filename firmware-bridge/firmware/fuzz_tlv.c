@@ -18,6 +18,10 @@ static int ref_level(const uint8_t *d, size_t pos, size_t end, size_t depth, int
         size_t len;
         uint8_t b;
 
+        if (d[pos] == EP_TLV_PADDING) {
+            pos++; /* padding, not an object */
+            continue;
+        }
         if (depth > EP_TLV_MAX_DEPTH) return EP_ERR_TLV_TOO_DEEP;
         if (*n == EP_TLV_MAX_OBJECTS) return EP_ERR_TLV_TOO_MANY_OBJECTS;
         b = d[pos++];
@@ -62,7 +66,7 @@ static int ref_level(const uint8_t *d, size_t pos, size_t end, size_t depth, int
     return EP_OK;
 }
 
-/* Random well-formed TLV sequence into out (at most cap bytes); 0..6 levels. */
+/* Random well-formed TLV sequence into out (at most cap bytes), now and then padded; 0..10 levels. */
 static size_t gen_tlv(fuzz_prng *r, uint8_t *out, size_t cap, size_t depth)
 {
     size_t n = 0;
@@ -74,7 +78,7 @@ static size_t gen_tlv(fuzz_prng *r, uint8_t *out, size_t cap, size_t depth)
         uint8_t header[8];
         size_t h = 0;
         size_t len = 0;
-        int constructed = depth < 6u && fuzz_one_in(r, 3);
+        int constructed = depth < 10u && fuzz_one_in(r, 3);
         uint8_t first = (uint8_t)((fuzz_byte(r) & 0xDFu) | (constructed ? 0x20u : 0u));
         size_t pick = fuzz_below(r, 100);
         /* 0: one tag byte; 1-2: that many more; 3: a 4-byte tag, which is too long. */
@@ -108,6 +112,7 @@ static size_t gen_tlv(fuzz_prng *r, uint8_t *out, size_t cap, size_t depth)
         memcpy(out + n, header, h);
         memcpy(out + n + h, value, len);
         n += h + len;
+        if (fuzz_one_in(r, 8) && n < cap) out[n++] = EP_TLV_PADDING;
     }
     return n;
 }

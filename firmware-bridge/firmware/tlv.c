@@ -123,6 +123,11 @@ int ep_tlv_parse(const uint8_t *data, size_t len, ep_tlv_object *objects, size_t
         }
         limit = container_end[level];
         EP_ASSERT(pos < limit);
+        if (data[pos] == EP_TLV_PADDING) {
+            /* Padding, not an object: it may end its container, so close again. */
+            pos++;
+            continue;
+        }
 
         /* An object starts here. Limits are checked before its tag is read:
          * depth first, then the object count (the order vectors.json pins). */

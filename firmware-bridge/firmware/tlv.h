@@ -8,6 +8,8 @@
  * - Constructed tags (bit 6 of the first byte) are parsed into their children;
  *   top-level objects are at depth 1, and nothing may sit deeper than
  *   EP_TLV_MAX_DEPTH.
+ * - 0x00 bytes where an object could start are padding and skipped, at every
+ *   level (EMV Book 3 annex B1); padding is not an object.
  * - Every container (and the input) must be consumed exactly.
  * - At most EP_TLV_MAX_INPUT bytes of input and EP_TLV_MAX_OBJECTS objects.
  *
@@ -24,10 +26,11 @@
 
 #define EP_TLV_MAX_INPUT 1024u
 #define EP_TLV_MAX_OBJECTS 64u
-#define EP_TLV_MAX_DEPTH 4u
+#define EP_TLV_MAX_DEPTH 8u
 #define EP_TLV_MAX_TAG_BYTES 3u
 #define EP_TLV_MAX_LENGTH_BYTES 3u /* after the 0x8n prefix */
 #define EP_TLV_NO_PARENT (-1)
+#define EP_TLV_PADDING 0x00u /* skipped where an object could start (EMV Book 3 annex B1) */
 
 typedef struct {
     uint32_t tag;          /* tag bytes big-endian: 0x5A, 0x9F02, 0xBF0C, ... */

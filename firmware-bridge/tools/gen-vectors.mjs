@@ -11,9 +11,10 @@
 //   event per rejected candidate, ETX checked first); an incomplete candidate at the end of the
 //   input reports nothing, even when a complete frame lies inside it.
 // - TLV: errors are reported in parse order (depth first, left to right), except `too_long`,
-//   which is checked before parsing. An object "starts" whenever a container (or the input) has
-//   bytes left: at that moment depth > 4 is `too_deep`, then the 65th start is `too_many_objects`,
-//   before its tag is read. A third tag byte with bit 8 set is `tag_too_long` whether or not more
+//   which is checked before parsing. A 0x00 byte where an object could start is padding, skipped
+//   and not an object (EMV Book 3 annex B1). An object "starts" whenever a container (or the
+//   input) has bytes left that are not padding: at that moment depth > 8 is `too_deep`, then the
+//   65th start is `too_many_objects`, before its tag is read. A third tag byte with bit 8 set is `tag_too_long` whether or not more
 //   bytes follow. Leftover bytes that cannot form an object are `truncated`, as is a length
 //   running past its container. Non-minimal long-form lengths (`81 05`) are accepted.
 import { writeFileSync } from 'node:fs';
@@ -207,8 +208,21 @@ const fciValue = t('84', 'a0000000031010') + t('a5', a5Value);
 const fci = t('6f', fciValue);
 const r70 = t('5a', '4761739001010010') + t('5f34', '01');
 const r77 = t('9f27', '80') + t('9f36', '0042');
-const deep4 = nest(['6f', 'a5', 'bf0c', '61'], '');
-const deep4WithLeaf = nest(['6f', 'a5', 'bf0c'], '4f01aa');
+const deep8 = nest(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1'], '7100');
+const deep8WithLeaf = nest(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1'], '4f01aa');
+/** The tree of `nest(tags, inner)` where inner is one object `leaf`. */
+const nestedTree = (tags, inner, leaf) => tags.reduceRight((child, tag, i) => cons(tag, nest(tags.slice(i + 1), inner), [child]), leaf);
+// Standard EMV responses, built from the formats the EMV specifications give (not copied from any
+// card): the PPSE's FCI (EMV Contactless Book B, 3.3: 6F > A5 > BF0C > 61 directory entries, the
+// entries' objects at depth 5), a GET PROCESSING OPTIONS response in format 2 (EMV Book 3, 6.5.8:
+// template 77 with AIP 82 and AFL 94) and a READ RECORD response (Book 3, 6.5.11: template 70).
+const ppseEntry = (aid, label, priority) => t('61', t('4f', aid) + t('50', hex(ascii(label))) + t('87', priority));
+const ppseDirectory = ppseEntry('a0000000041010', 'MASTERCARD', '01') + ppseEntry('a0000000031010', 'VISA CREDIT', '02');
+const ppseFci = t('6f', t('84', hex(ascii('2PAY.SYS.DDF01'))) + t('a5', t('bf0c', ppseDirectory)));
+const gpoFormat2 = t('77', t('82', '1980') + t('94', '08010100100102011801020020010100'));
+const readRecord = t('70', t('57', '4761739001010010d27122011143804489') + t('5f20', hex(ascii('CARDHOLDER/VISA'))) + t('9f1f', hex(ascii('1143804489'))));
+// Padding (Book 3 annex B1; EMVCo Specification Update 69 for its place inside templates).
+const paddedRecord = t('70', `00${t('5a', '4761739001010010')}0000${t('5f24', '271231')}00`);
 
 const tlvSpecs = [
   ['single primitive 5A', '5a084761739001010010', [prim('5a', '4761739001010010')]],
@@ -225,10 +239,18 @@ const tlvSpecs = [
   ['FCI template 6F with A5 inside', fci, [cons('6f', fciValue, [prim('84', 'a0000000031010'), cons('a5', a5Value, [prim('50', '5649534120435245444954'), prim('87', '01')])])]],
   ['record template 70 and response template 77', t('70', r70) + t('77', r77),
     [cons('70', r70, [prim('5a', '4761739001010010'), prim('5f34', '01')]), cons('77', r77, [prim('9f27', '80'), prim('9f36', '0042')])]],
-  ['nesting to depth 4 with a leaf at depth 4', deep4WithLeaf,
-    [cons('6f', deep4WithLeaf.slice(4), [cons('a5', deep4WithLeaf.slice(8), [cons('bf0c', '4f01aa', [prim('4f', 'aa')])])])]],
-  ['empty constructed at depth 4', deep4,
-    [cons('6f', deep4.slice(4), [cons('a5', deep4.slice(8), [cons('bf0c', '6100', [cons('61', '', [])])])])]],
+  ['nesting to depth 8 with a leaf at depth 8', deep8WithLeaf, [nestedTree(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1'], '4f01aa', prim('4f', 'aa'))]],
+  ['empty constructed at depth 8', deep8, [nestedTree(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1'], '7100', cons('71', '', []))]],
+  ['PPSE FCI: directory entries at depth 5 (EMV Contactless Book B 3.3)', ppseFci, null],
+  ['GET PROCESSING OPTIONS response, format 2 (EMV Book 3 6.5.8)', gpoFormat2, null],
+  ['READ RECORD response with track 2 equivalent (EMV Book 3 6.5.11)', readRecord, null],
+  ['00 padding before, between and after objects inside a template (Book 3 annex B1, SU 69)', paddedRecord,
+    [cons('70', paddedRecord.slice(4), [prim('5a', '4761739001010010'), prim('5f24', '271231')])]],
+  ['00 padding between and after top-level objects', `9c0100005f2a020978000000`, [prim('9c', '00'), prim('5f2a', '0978')]],
+  ['only padding', '000000', []],
+  ['a constructed at depth 8 holding only padding starts no object', nest(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1', 'e2'], '0000'),
+    [nestedTree(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1'], nest(['e2'], '0000'), cons('e2', '0000', []))]],
+  ['64 objects with padding between them', repeat('9c010000', 64), Array.from({ length: 64 }, () => prim('9c', '00'))],
   ['64 objects', repeat('9c0100', 64), Array.from({ length: 64 }, () => prim('9c', '00'))],
   ['1024 bytes of input', `538203fc${hex(pattern(1020))}`, [prim('53', hex(pattern(1020)))]],
   ['card data set', hex(cardTlv), null],
@@ -240,19 +262,19 @@ const tlvErrors = [
   ['input ends before the length', '9f02', 'truncated'],
   ['input ends inside a long-form length', '5a8201', 'truncated'],
   ['child length runs past its container though the input goes on', '70035a0511223344', 'truncated'],
-  ['one trailing byte after an object', '5a011100', 'truncated'],
-  ['trailing FF after an object', '5a0111ff', 'truncated'],
+  ['one trailing byte after an object', '5a011101', 'truncated'],
+  ['trailing FF after an object: FF is not padding', '5a0111ff', 'truncated'],
   ['indefinite length 80', '70805a0111000000', 'indefinite_length'],
   ['indefinite length inside a template', '77049f278000', 'indefinite_length'],
   ['long form 84 refused', '5a840000000111', 'length_too_long'],
   ['long form 84 refused even when the input ends there', '5a84', 'length_too_long'],
   ['third tag byte with bit 8 set', '9f81810100', 'tag_too_long'],
   ['third tag byte with bit 8 set at the end of the input', '9f8181', 'tag_too_long'],
-  ['nesting deeper than 4', nest(['6f', 'a5', 'bf0c', '61'], '4f01aa'), 'too_deep'],
-  ['constructed at depth 4 with any content is too_deep before its child is read', nest(['6f', 'a5', 'bf0c', '61'], '01'), 'too_deep'],
+  ['nesting deeper than 8', nest(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1', 'e2'], '4f01aa'), 'too_deep'],
+  ['constructed at depth 8 with any content but padding is too_deep before its child is read', nest(['6f', 'a5', 'bf0c', '61', '70', '77', 'e1', 'e2'], '0001'), 'too_deep'],
   ['65 top-level objects', repeat('9c0100', 65), 'too_many_objects'],
   ['a template with 64 children is 65 objects', `7081c0${repeat('9c0100', 64)}`, 'too_many_objects'],
-  ['64 objects then a stray byte: the 65th start is counted first', `${repeat('9c0100', 64)}00`, 'too_many_objects'],
+  ['64 objects then a stray byte: the 65th start is counted first', `${repeat('9c0100', 64)}01`, 'too_many_objects'],
   ['1025 bytes of otherwise valid input', `538203fd${hex(pattern(1021))}`, 'too_long'],
   ['1025 bytes of garbage: too_long is checked before parsing', repeat('ff', 1025), 'too_long'],
 ];

@@ -11,14 +11,21 @@
  * - A third tag byte with bit 8 set is `tag_too_long` even at the end of the input.
  * - Leftover bytes that cannot form an object, and a length running past its container, are
  *   `truncated`: with a parse that consumes to the end there is no separate "trailing bytes".
- * - Padding is not skipped: 0x00 is read as a tag like any other byte.
+ * - A 0x00 byte where an object could start is padding and skipped, at every level (EMV Book 3
+ *   annex B1; EMVCo Specification Update 69 allows it inside templates, and a reader that copies a
+ *   card's records may leave it anywhere). Padding is not an object: it counts toward the input
+ *   limit only, and a container holding nothing else starts no object (so no `too_deep`).
+ * - Depth: 8 levels, room for the deepest standard template (the PPSE's FCI: 6F, A5, BF0C, 61,
+ *   then its entries at depth 5) with three to spare.
  * - Non-minimal long-form lengths (`81 05`) are accepted, as BER allows.
  */
 import { ProtocolError } from './errors.js';
 
 export const TLV_MAX_INPUT_BYTES = 1024;
 export const TLV_MAX_OBJECTS = 64;
-export const TLV_MAX_DEPTH = 4;
+export const TLV_MAX_DEPTH = 8;
+/** The byte EMV allows before, between and after data objects, skipped as padding. */
+export const TLV_PADDING_BYTE = 0x00;
 export const TLV_MAX_TAG_BYTES = 3;
 export const TLV_MAX_LENGTH_BYTES = 3;
 
@@ -57,6 +64,10 @@ class TlvParser {
     const out: TlvObject[] = [];
     let at = start;
     while (at < end) {
+      if (this.bytes[at] === TLV_PADDING_BYTE) {
+        at++;
+        continue;
+      }
       if (depth > TLV_MAX_DEPTH) fail('too_deep', at);
       if (++this.objects > TLV_MAX_OBJECTS) fail('too_many_objects', at);
       const [tag, first, afterTag] = this.tag(at, end);
