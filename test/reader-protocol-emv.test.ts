@@ -107,9 +107,32 @@ describe('cardFromEmv', () => {
     expect(badPan.text).not.toContain('4761');
   });
 
-  it('ignores track 2 when 5A and 5F24 are present, even if it is garbage', () => {
+  it('refuses track 2 that is not well-formed even when 5A and 5F24 are present', () => {
     const nodes = [...emvForCard({ ...base, omitTags: [EmvTag.TRACK2] }), { tag: EmvTag.TRACK2, value: hexValue('ffff') }];
-    expect(cardFromEmv(viaWire(nodes), expected)).toMatchObject({ pan: PAN, expiryYymm: '2712' });
+    expect(refusal(() => cardFromEmv(viaWire(nodes), expected)).code).toBe('EDGEPAY_CARD_DATA_INVALID');
+  });
+
+  it('refuses 5A and 57 that name two cards, or two expiry months, without naming either', () => {
+    // A 15-digit PAN padded with 0 instead of F reads as 16 digits; its track 2 says 15.
+    const amex = '371449635398431';
+    const zeroPadded = [...emvForCard({ ...base, pan: amex, omitTags: [EmvTag.PAN] }), { tag: EmvTag.PAN, value: hexValue(`${amex}0`) }];
+    const padding = refusal(() => cardFromEmv(viaWire(zeroPadded), expected));
+    expect(padding).toMatchObject({ code: 'EDGEPAY_CARD_DATA_INVALID' });
+    expect(padding.text).toContain('names another PAN than 5A');
+    expect(padding.text).not.toContain('3714');
+    const otherCard = [...emvForCard({ ...base, omitTags: [EmvTag.TRACK2] }), { tag: EmvTag.TRACK2, value: hexValue('5555555555554444d2712201') }];
+    expect(refusal(() => cardFromEmv(viaWire(otherCard), expected)).text).toContain('names another PAN than 5A');
+    const otherExpiry = [...emvForCard({ ...base, omitTags: [EmvTag.TRACK2] }), { tag: EmvTag.TRACK2, value: hexValue(`${PAN}d2801201`) }];
+    expect(refusal(() => cardFromEmv(viaWire(otherExpiry), expected)).text).toContain('names another expiry month than 5F24');
+    // The same card in both: read as usual.
+    const agreeing = [...emvForCard({ ...base, omitTags: [EmvTag.TRACK2] }), { tag: EmvTag.TRACK2, value: hexValue(`${PAN}d2712201`) }];
+    expect(cardFromEmv(viaWire(agreeing), expected)).toMatchObject({ pan: PAN, expiryYymm: '2712' });
+  });
+
+  it('takes a 15-digit PAN padded with one F, and refuses more padding than the last byte needs', () => {
+    const amex = '371449635398431';
+    expect(cardFromEmv(viaWire(emvForCard({ ...base, pan: amex })), expected)).toMatchObject({ pan: amex });
+    expect(refusal(() => cardFromEmv(viaWire(withTag(EmvTag.PAN, `${PAN}ff`)), expected)).code).toBe('EDGEPAY_CARD_DATA_INVALID');
   });
 
   it('refuses an invalid expectation from the caller as bad input', () => {

@@ -11,9 +11,12 @@ export function bcdDigits(bytes: Uint8Array): string | undefined {
   return /^[0-9]*$/.test(text) ? text : undefined;
 }
 
-/** Digits of a `cn` field: digits followed only by F padding; undefined otherwise. */
+/**
+ * Digits of a `cn` field: left-justified digits, then one F when their count is odd, to fill the
+ * last byte (EMV Book 3, 4.3); undefined for anything else, whole bytes of F padding included.
+ */
 export function bcdDigitsFPadded(bytes: Uint8Array): string | undefined {
-  const match = /^([0-9]*)f*$/.exec(nibbles(bytes));
+  const match = /^([0-9]*)f?$/.exec(nibbles(bytes));
   return match?.[1];
 }
 

@@ -2,10 +2,12 @@
  * Reads what the node needs from CARD_DATA's EMV tags (PROTOCOL.md 4) and checks the card data
  * belongs to the transaction the node asked for.
  *
- * Track 2 equivalent data (57) holds the full magnetic-stripe image, so it is read only when 5A or
- * 5F24 are missing, never returned, and no error message or detail ever carries its bytes (nor the
- * PAN's). A tag the node reads that appears twice anywhere in the tree is refused: with two PANs or
- * two amounts there is no safe way to choose.
+ * Track 2 equivalent data (57) holds the full magnetic-stripe image: it is never returned, and no
+ * error message or detail ever carries its bytes (nor the PAN's). When present it must agree with
+ * 5A and 5F24 (the same PAN, the same expiry month): a card data set naming two cards, or a PAN
+ * whose padding made it another number (a 15-digit PAN padded with 0 reads as 16 digits), is
+ * refused rather than decided on either. A tag the node reads that appears twice anywhere in the
+ * tree is refused: with two PANs or two amounts there is no safe way to choose.
  */
 import { BadInputError } from '../../errors.js';
 import { bcdDigits, bcdDigitsFPadded, isValidYymm, nibbles } from './bcd.js';
@@ -116,11 +118,14 @@ export function cardFromEmv(objects: readonly TlvObject[], expected: EmvExpectat
 
   const panObject = single(objects, EmvTag.PAN, '5A');
   const expiryObject = single(objects, EmvTag.EXPIRY, '5F24');
-  // 57 is touched only when the dedicated tags are missing, so it is parsed as rarely as possible.
-  const track2Object = panObject && expiryObject ? undefined : single(objects, EmvTag.TRACK2, '57');
+  const track2Object = single(objects, EmvTag.TRACK2, '57');
   const fromTrack2 = track2Object ? parseTrack2(track2Object) : undefined;
-  const pan = panObject ? panFromDigits(bcdDigitsFPadded(panObject.value), '5A') : fromTrack2?.pan;
-  const expiryYymm = expiryObject ? expiryFrom5F24(expiryObject) : fromTrack2?.expiryYymm;
+  const panOf5A = panObject ? panFromDigits(bcdDigitsFPadded(panObject.value), '5A') : undefined;
+  const expiryOf5F24 = expiryObject ? expiryFrom5F24(expiryObject) : undefined;
+  if (fromTrack2 !== undefined && panOf5A !== undefined && fromTrack2.pan !== panOf5A) throw invalid('57', 'names another PAN than 5A');
+  if (fromTrack2 !== undefined && expiryOf5F24 !== undefined && fromTrack2.expiryYymm !== expiryOf5F24) throw invalid('57', 'names another expiry month than 5F24');
+  const pan = panOf5A ?? fromTrack2?.pan;
+  const expiryYymm = expiryOf5F24 ?? fromTrack2?.expiryYymm;
   if (pan === undefined || expiryYymm === undefined) {
     throw invalid(panObject ? '5F24' : '5A', 'missing, and no track 2 equivalent data (57)');
   }
