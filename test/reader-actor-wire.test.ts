@@ -47,11 +47,15 @@ async function rig(protocolVersion = 1): Promise<{ reader: FakeReader; actor: Re
   const tap = new FrameDecoder();
   port.on('data', (chunk: Buffer) => fromNode.push(...tap.push(chunk)));
   const received: DataMessage[] = [];
+  // The transaction this reader runs, for its STATUS answers: waiting for a card (1) from START_TXN to CANCEL or SHOW_RESULT.
+  let running: number | undefined;
   const link: SerialLink = new SerialLink(port, profile, {
     onMessage: (msg) => {
       received.push(msg);
       if (msg.kind === 'HELLO') void link.send({ kind: 'HELLO', protocolVersion, capabilities: 7, maxPayload: 1024, model: 'test-reader', firmwareVersion: 't1' }).catch(() => undefined);
-      if (msg.kind === 'STATUS_REQUEST') void link.send({ kind: 'STATUS', state: 0, flags: 0 }).catch(() => undefined);
+      if (msg.kind === 'START_TXN') running = msg.txnId;
+      if ((msg.kind === 'CANCEL' || msg.kind === 'SHOW_RESULT') && msg.txnId === running) running = undefined;
+      if (msg.kind === 'STATUS_REQUEST') void link.send({ kind: 'STATUS', state: running === undefined ? 0 : 1, flags: 0 }).catch(() => undefined);
     },
     onLinkDown: () => undefined,
   });
@@ -170,6 +174,60 @@ describe('damaged frames on the serial line', () => {
     await eventually(() => (reader.received.some((m) => m.kind === 'ERROR' && m.code === 1) ? true : undefined), 3000, 'ERROR 1');
     const error = await actor.request({ type: 'collect', txnId: 35, amountMinor: 100, currencyNumeric: 978, timeoutMs: 1000 }).catch((e: unknown) => e);
     expect(isRemoteError(error, 'EDGEPAY_READER_INCOMPATIBLE')).toBe(true);
+  });
+});
+
+describe('a reader that gives up on its transaction ends the payment at once, and the lane says so', () => {
+  const remoteDetails = (error: unknown) => (error as { details: { remoteDetails: Record<string, unknown> } }).details.remoteDetails;
+
+  it("ERROR during the card wait: the payment ends with the reader's code, long before the card timeout", async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card } = await startCollect(actor, reader, 41);
+    const started = Date.now();
+    await reader.link.send({ kind: 'ERROR', code: 3, text: 'busy' });
+    const error = await card.catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(isRemoteError(error, 'EDGEPAY_READER_ERROR')).toBe(true);
+    expect(remoteDetails(error)).toMatchObject({ readerCode: 3, readerText: 'busy', txnId: 41 });
+    expect((await readerStatus(actor)).state).toBe('ready');
+  });
+
+  it('HELLO again mid-transaction (the reader rebooted): the payment ends as restarted and the reader is ready for the next', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    // Past the handshake's answer window (4 × 200 ms of ACK budget + 500 ms), when a HELLO can only be the reader starting again.
+    await sleep(1_500);
+    const { card } = await startCollect(actor, reader, 42);
+    await reader.link.send({ kind: 'HELLO', protocolVersion: 1, capabilities: 7, maxPayload: 1024, model: 'test-reader', firmwareVersion: 't1' });
+    const error = await card.catch((e: unknown) => e);
+    expect(isRemoteError(error, 'EDGEPAY_READER_RESTARTED')).toBe(true);
+    expect(remoteDetails(error)).toMatchObject({ readerSaid: 'hello', txnId: 42 });
+    expect((await readerStatus(actor)).state).toBe('ready');
+    const next = await startCollect(actor, reader, 43);
+    await reader.link.send(cardData(43, GENUINE_PAN));
+    expect((await next.card).last4).toBe(GENUINE_PAN.slice(-4));
+  });
+
+  it('STATUS idle after START_TXN was acknowledged: the payment ends as restarted', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card } = await startCollect(actor, reader, 44);
+    await reader.link.send({ kind: 'STATUS', state: 0, flags: 0 });
+    const error = await card.catch((e: unknown) => e);
+    expect(isRemoteError(error, 'EDGEPAY_READER_RESTARTED')).toBe(true);
+    expect(remoteDetails(error)).toMatchObject({ readerSaid: 'idle' });
+  });
+
+  it('a CANCEL the reader acknowledges and never answers leaves the lane ready, not in a transaction of nobody', async () => {
+    const { reader, actor } = await rig();
+    await waitForState(actor, 'ready');
+    const { card } = await startCollect(actor, reader, 45);
+    await actor.request({ type: 'cancel', txnId: 45 });
+    expect(isRemoteError(await card.catch((e: unknown) => e), 'EDGEPAY_READER_CANCELLED')).toBe(true);
+    expect(reader.received.some((m) => m.kind === 'CANCEL' && m.txnId === 45)).toBe(true);
+    // No TXN_ENDED comes: the node still owes the reader nothing.
+    expect((await readerStatus(actor)).state).toBe('ready');
   });
 });
 

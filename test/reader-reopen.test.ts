@@ -21,7 +21,7 @@ describe("an absent reader's port", () => {
     const log = forwardingLog((record) => (record.level === 'warn' ? warnings.push(record) : undefined), 0, {});
     const connection = new ReaderConnection(
       { lane: 'lane-1', port: '/dev/edgepay/lane-1', profile: loadReaderProfile('edgepay-sim'), keys: { tokenKeyFile: 'unused', centrePublicKeyFile: 'unused' } },
-      { onMessage: () => undefined, onLost: () => undefined },
+      { onMessage: () => undefined, onLost: () => undefined, onReaderError: () => undefined, onReaderForgot: () => undefined },
       log,
       {
         openPort: async (path) => {
@@ -67,7 +67,7 @@ describe('a reader the node is still shaking hands with', () => {
     let due: (() => void) | undefined;
     const connection = new ReaderConnection(
       { lane: 'lane-1', port: '/dev/edgepay/lane-1', profile: loadReaderProfile('edgepay-sim'), keys: { tokenKeyFile: 'unused', centrePublicKeyFile: 'unused' } },
-      { onMessage: () => undefined, onLost: () => undefined },
+      { onMessage: () => undefined, onLost: () => undefined, onReaderError: () => undefined, onReaderForgot: () => undefined },
       forwardingLog(() => undefined, 100, {}),
       {
         // The port opens as slowly as the test says: until then the connection is 'connecting'.

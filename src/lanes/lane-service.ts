@@ -39,7 +39,15 @@ export interface LaneRuntime {
 }
 
 /** Codes after which a payment ended without a decision; everything else is a system failure. */
-const ENDED_BY_READER = new Set<string>(['EDGEPAY_READER_LOST', 'EDGEPAY_READER_TIMEOUT', 'EDGEPAY_READER_UNAVAILABLE', 'EDGEPAY_READER_BUSY', 'EDGEPAY_READER_INCOMPATIBLE']);
+const ENDED_BY_READER = new Set<string>([
+  'EDGEPAY_READER_LOST',
+  'EDGEPAY_READER_TIMEOUT',
+  'EDGEPAY_READER_UNAVAILABLE',
+  'EDGEPAY_READER_BUSY',
+  'EDGEPAY_READER_INCOMPATIBLE',
+  'EDGEPAY_READER_ERROR',
+  'EDGEPAY_READER_RESTARTED',
+]);
 
 /**
  * The lanes of this node: each payment drives its lane's reader (start, wait for the card, show

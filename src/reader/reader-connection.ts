@@ -16,6 +16,10 @@ export interface ConnectionEvents {
   onMessage(msg: DataMessage): void;
   /** The reader went away (port closed, link down): whatever waits on it must fail now. */
   onLost(error: EdgepayError): void;
+  /** The reader sent ERROR. */
+  onReaderError(code: number, text: string): void;
+  /** The reader shows it no longer knows its transaction: HELLO again on a ready link (a reboot), or STATUS idle. */
+  onReaderForgot(why: 'hello' | 'idle'): void;
 }
 
 interface Session {
@@ -39,6 +43,8 @@ function nodeHello(maxPayload: number): DataMessage {
 const HELLO_ATTEMPTS = 3;
 /** Beyond the link's own ACK budget: time for the reader to answer with its HELLO. */
 const HELLO_ANSWER_MS = 500;
+/** STATUS state 0: no transaction on the reader. */
+const READER_IDLE = 0;
 /** ERROR code 1 (PROTOCOL.md 5): the node refuses the reader's protocol version. */
 const ERROR_INCOMPATIBLE = 1;
 
@@ -67,6 +73,13 @@ export class ReaderConnection {
   private retryTimer: unknown;
   private pollTimer: unknown;
   private helloWaiter: ((answered: boolean) => void) | undefined;
+  /**
+   * The handshake's answer window: the node asks for HELLO more than once, and a reader also sends
+   * one of its own when it starts, so HELLOs until the window closes are answers. After it, a HELLO
+   * on a ready link is the reader starting again.
+   */
+  private answeringHello = false;
+  private helloGraceTimer: unknown;
   private stopped = false;
   private absentLogged = false;
 
@@ -179,9 +192,16 @@ export class ReaderConnection {
     const hello = nodeHello(this.init.profile.framing.maxPayloadBytes);
     for (let attempt = 1; attempt <= HELLO_ATTEMPTS; attempt++) {
       const answered = this.waitForHello(waitMs);
+      this.answeringHello = true;
       session.link.send(hello).catch(() => undefined);
       if (attempt === 1) session.link.send(hello).catch(() => undefined);
-      if (await answered) return;
+      if (await answered) {
+        this.io.timers.clearTimeout(this.helloGraceTimer);
+        this.helloGraceTimer = this.io.timers.setTimeout(() => {
+          this.answeringHello = false;
+        }, waitMs);
+        return;
+      }
       if (this.session !== session) return;
     }
     this.drop(session, `no HELLO after ${HELLO_ATTEMPTS} requests`);
@@ -207,9 +227,11 @@ export class ReaderConnection {
         this.onHello(session, msg);
         return;
       case 'STATUS':
+        if (msg.state === READER_IDLE) this.events.onReaderForgot('idle');
         return;
       case 'ERROR':
         this.log.warn({ code: msg.code, text: msg.text }, 'the reader reported an error');
+        this.events.onReaderError(msg.code, msg.text);
         return;
       case 'CARD_DATA':
       case 'TXN_ENDED':
@@ -239,7 +261,13 @@ export class ReaderConnection {
             protocolVersion: msg.protocolVersion,
           }),
         );
-    } else if (this.state !== 'ready') {
+    } else if (this.state === 'ready') {
+      // Not an answer to the node's HELLO: the reader started again, and its transaction is gone.
+      if (!this.answeringHello) {
+        this.log.warn({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader announced itself again');
+        this.events.onReaderForgot('hello');
+      }
+    } else {
       this.enter('ready');
       this.backoff.reset();
       this.startPolling(session);
@@ -284,6 +312,8 @@ export class ReaderConnection {
   private endSession(session: Session): void {
     this.session = undefined;
     this.stopPolling();
+    this.io.timers.clearTimeout(this.helloGraceTimer);
+    this.answeringHello = false;
     session.link.detach();
     this.helloWaiter?.(false);
   }

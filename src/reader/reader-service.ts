@@ -25,6 +25,8 @@ export function startLaneReader(init: ReaderInit, log: ActorLog, capture: (raw: 
     {
       onMessage: (msg) => transactions?.onMessage(msg),
       onLost: (error) => transactions?.onLost(error),
+      onReaderError: (code, text) => transactions?.onReaderError(code, text),
+      onReaderForgot: (why) => transactions?.onReaderForgot(why),
     },
     log,
     io,

@@ -22,6 +22,8 @@ interface PendingCollect {
   readonly resolve: (card: CollectedCard) => void;
   readonly reject: (error: Error) => void;
   readonly timer: unknown;
+  /** The reader acknowledged START_TXN: from then on it must know the transaction. */
+  started: boolean;
 }
 
 const MAX_TIMEOUT_MS = 600_000;
@@ -34,7 +36,11 @@ const TEXT_MAX_BYTES = 64;
  */
 export class ReaderTransactions {
   private collecting: PendingCollect | undefined;
-  /** Started on the reader and not ended there yet: possibly past its card, waiting for SHOW_RESULT. */
+  /**
+   * Started on the reader and not finished there: waiting for its card, or read and waiting for the
+   * decision's SHOW_RESULT. Cleared once the reader has the result or a CANCEL (or ends it, or is
+   * gone), so the lane's state says only what the node still owes the reader.
+   */
   private activeTxnId: number | undefined;
 
   constructor(
@@ -62,12 +68,25 @@ export class ReaderTransactions {
     }
     const { txnId, amountMinor, currencyNumeric, timeoutMs } = request;
     return new Promise<CollectedCard>((resolve, reject) => {
-      const pending: PendingCollect = { txnId, amountMinor, currencyNumeric, resolve, reject, timer: this.timers.setTimeout(() => this.timedOut(pending, timeoutMs), timeoutMs) };
+      const pending: PendingCollect = {
+        txnId,
+        amountMinor,
+        currencyNumeric,
+        resolve,
+        reject,
+        timer: this.timers.setTimeout(() => this.timedOut(pending, timeoutMs), timeoutMs),
+        started: false,
+      };
       this.collecting = pending;
       // A new START_TXN supersedes a transaction that never got its SHOW_RESULT: the reader restarts too.
       this.activeTxnId = txnId;
       const timeoutS = Math.min(0xffff, Math.ceil(timeoutMs / 1000));
-      this.link.send({ kind: 'START_TXN', txnId, amountMinor: BigInt(amountMinor), currencyNumeric, timeoutS }).catch((error: unknown) => this.fail(pending, error as Error));
+      this.link.send({ kind: 'START_TXN', txnId, amountMinor: BigInt(amountMinor), currencyNumeric, timeoutS }).then(
+        () => {
+          pending.started = true;
+        },
+        (error: unknown) => this.fail(pending, error as Error),
+      );
     });
   }
 
@@ -75,9 +94,7 @@ export class ReaderTransactions {
     const pending = this.collecting?.txnId === txnId ? this.collecting : undefined;
     if (pending !== undefined) this.fail(pending, this.error('EDGEPAY_READER_CANCELLED', `transaction ${txnId} was cancelled`, txnId));
     // Best effort: the collect is over either way, and a reader that is gone has nothing to cancel.
-    if ((pending !== undefined || this.activeTxnId === txnId) && this.link.state === 'ready') {
-      await this.link.send({ kind: 'CANCEL', txnId }).catch(() => undefined);
-    }
+    if ((pending !== undefined || this.activeTxnId === txnId) && this.link.state === 'ready') await this.sendCancel(txnId);
     return { ok: true };
   }
 
@@ -85,6 +102,8 @@ export class ReaderTransactions {
     if (!isU32(request.txnId)) throw new BadInputError('show request', [{ path: 'txnId', message: 'must be a whole number from 0 to 4294967295', value: request.txnId }]);
     this.requireReader();
     await this.link.send({ kind: 'SHOW_RESULT', txnId: request.txnId, approved: request.approved === true, code: request.code, text: truncateUtf8(request.text, TEXT_MAX_BYTES) });
+    // The reader has the result: it shows it and ends the transaction by itself; the node owes it nothing more.
+    this.ended(request.txnId);
     return { ok: true };
   }
 
@@ -98,6 +117,28 @@ export class ReaderTransactions {
     if (this.collecting !== undefined) this.fail(this.collecting, error);
   }
 
+  /** The reader sent ERROR: a transaction waiting for its card ends now, with the reader's code, rather than at its timeout. */
+  onReaderError(readerCode: number, readerText: string): void {
+    const pending = this.collecting;
+    if (pending === undefined) return;
+    this.activeTxnId = undefined;
+    this.fail(pending, this.error('EDGEPAY_READER_ERROR', `the reader reported error ${readerCode} during transaction ${pending.txnId}: ${readerText}`, pending.txnId, { readerCode, readerText }));
+  }
+
+  /**
+   * The reader no longer knows the transaction: it announced itself again (HELLO, as after a
+   * reboot) or reported itself idle after acknowledging START_TXN. A transaction waiting for its
+   * card ends now; one waiting for its result has nobody to show it to.
+   */
+  onReaderForgot(why: 'hello' | 'idle'): void {
+    const pending = this.collecting;
+    if (why === 'idle' && (pending === undefined || !pending.started)) return;
+    this.activeTxnId = undefined;
+    if (pending === undefined) return;
+    const said = why === 'hello' ? 'announced itself again (HELLO)' : 'reported itself idle';
+    this.fail(pending, this.error('EDGEPAY_READER_RESTARTED', `the reader ${said} while transaction ${pending.txnId} waited for its card`, pending.txnId, { readerSaid: why }));
+  }
+
   private onCardData(msg: CardDataMessage): void {
     const pending = this.collecting;
     if (pending === undefined || pending.txnId !== msg.txnId) {
@@ -108,7 +149,7 @@ export class ReaderTransactions {
     this.settle(pending);
     const refuse = (error: unknown): void => {
       pending.reject(cardDataError(error, pending.txnId, this.where));
-      this.link.send({ kind: 'CANCEL', txnId: pending.txnId }).catch(() => undefined);
+      void this.sendCancel(pending.txnId);
     };
     let raw: RawCard;
     try {
@@ -123,7 +164,7 @@ export class ReaderTransactions {
   }
 
   private onTxnEnded(txnId: number, reason: number): void {
-    if (this.activeTxnId === txnId) this.activeTxnId = undefined;
+    this.ended(txnId);
     const pending = this.collecting;
     if (pending === undefined || pending.txnId !== txnId) return;
     if (reason === TxnEndReason.NO_CARD) this.fail(pending, this.error('EDGEPAY_READER_TIMEOUT', `no card presented for transaction ${txnId} before the reader's timeout`, txnId));
@@ -133,7 +174,21 @@ export class ReaderTransactions {
   private timedOut(pending: PendingCollect, timeoutMs: number): void {
     if (this.collecting !== pending) return;
     this.fail(pending, this.error('EDGEPAY_READER_TIMEOUT', `no card presented for transaction ${pending.txnId} within ${timeoutMs} ms`, pending.txnId, { timeoutMs }));
-    this.link.send({ kind: 'CANCEL', txnId: pending.txnId }).catch(() => undefined);
+    void this.sendCancel(pending.txnId);
+  }
+
+  /** Best effort: once the reader has the CANCEL, the transaction is over for the node, whether or not a TXN_ENDED follows. */
+  private async sendCancel(txnId: number): Promise<void> {
+    try {
+      await this.link.send({ kind: 'CANCEL', txnId });
+      this.ended(txnId);
+    } catch {
+      // The reader is gone or the link down: onLost has ended what was running.
+    }
+  }
+
+  private ended(txnId: number): void {
+    if (this.activeTxnId === txnId) this.activeTxnId = undefined;
   }
 
   private fail(pending: PendingCollect, error: Error): void {
@@ -156,7 +211,7 @@ export class ReaderTransactions {
     throw new EdgepayError('EDGEPAY_READER_UNAVAILABLE', `no reader ready on lane ${this.where.lane} (${state})`, { ...this.where, state });
   }
 
-  private error(code: 'EDGEPAY_READER_TIMEOUT' | 'EDGEPAY_READER_CANCELLED', message: string, txnId: number, more: Record<string, unknown> = {}): EdgepayError {
+  private error(code: 'EDGEPAY_READER_TIMEOUT' | 'EDGEPAY_READER_CANCELLED' | 'EDGEPAY_READER_ERROR' | 'EDGEPAY_READER_RESTARTED', message: string, txnId: number, more: Record<string, unknown> = {}): EdgepayError {
     return new EdgepayError(code, message, { ...this.where, txnId, ...more });
   }
 }
