@@ -93,7 +93,7 @@ async function startCollect(actor: ReaderActor, reader: FakeReader, txnId: numbe
 }
 
 describe('damaged frames on the serial line', () => {
-  it('garbage, an oversize header, a flipped payload bit and a bad end byte are NAKed; the card comes only from the intact frame', async () => {
+  it('a flipped payload bit and a bad end byte are NAKed, garbage and an oversize header are not (no SEQ to name); the card comes only from the intact frame', async () => {
     const { reader, actor } = await rig();
     await waitForState(actor, 'ready');
     const { card, settled } = await startCollect(actor, reader, 31);
@@ -106,10 +106,12 @@ describe('damaged frames on the serial line', () => {
     reader.writeRaw(new TextEncoder().encode('line noise while booting \xff\x00'));
     reader.writeRaw(Uint8Array.of(0x02, 0xff, 0xff));
     reader.writeRaw(flipped);
+    await eventually(() => (reader.naks().length >= 1 ? true : undefined), 3000, 'the NAK of the flipped frame');
+    // Past the node's NAK hold (ackMs, 200 ms): the next damaged frame gets its own NAK.
+    await sleep(300);
     reader.writeRaw(badEnd);
-
-    await eventually(() => (reader.naks().length >= 3 ? true : undefined), 3000, 'three NAKs');
-    expect(reader.naks()).toEqual(expect.arrayContaining([1, 2, 3]));
+    await eventually(() => (reader.naks().length >= 2 ? true : undefined), 3000, 'the NAK of the bad end byte');
+    expect(reader.naks()).toEqual([1, 2]);
     await sleep(100);
     expect(settled()).toBe(false);
     expect((await readerStatus(actor)).state).toBe('in_transaction');
@@ -135,8 +137,10 @@ describe('damaged frames on the serial line', () => {
     // A flipped LEN can make the decoder wait for a longer frame: enough STX-free bytes complete and reject it.
     reader.writeRaw(new Uint8Array(1100).fill(0x55));
 
-    await eventually(() => (reader.naks().length >= 30 ? true : undefined), 5000, 'NAKs for the damaged frames');
-    await sleep(100);
+    await eventually(() => (reader.naks().length >= 1 ? true : undefined), 5000, 'a NAK for the damaged frames');
+    // One NAK per ackMs, however many frames were damaged; a frame the node acknowledges after them
+    // shows it has read every damaged byte before it.
+    await reader.link.send({ kind: 'STATUS', state: 1, flags: 0 });
     expect(settled()).toBe(false);
 
     await reader.link.send(cardData(32, GENUINE_PAN));

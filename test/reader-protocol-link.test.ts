@@ -187,7 +187,6 @@ describe('Link receiving', () => {
   it.each([
     ['bad CRC', withByte(cancelFrame(4, 1), -2, 0x55), 4, 1],
     ['bad end byte', withByte(cancelFrame(4, 1), -1, 0x00), 4, 2],
-    ['oversize LEN (no header: SEQ 0)', Uint8Array.of(0x02, 0xff, 0xff), 0, 3],
     ['unknown type', encodeFrame(4, 0x55, new Uint8Array(0)), 4, 4],
     ['malformed payload', encodeFrame(4, MessageType.CANCEL, Uint8Array.of(1, 2, 3)), 4, 5],
   ])('NAKs %s with the right SEQ and reason and delivers nothing', (_name, bytes, seq, reason) => {
@@ -195,6 +194,35 @@ describe('Link receiving', () => {
     link.receive(bytes);
     expect(received).toEqual([]);
     expect(frames(writes).map((f) => [f.seq, f.type, [...f.payload]])).toEqual([[seq, MessageType.NAK, [reason]]]);
+  });
+
+  it('sends no NAK for bytes whose SEQ it could not read: a NAK for SEQ 0 would spend a real frame 0 budget', () => {
+    const { writes, received, link } = harness();
+    link.receive(Uint8Array.of(0x02, 0xff, 0xff));
+    link.receive(Uint8Array.of(0x02, 0x00, 0x01));
+    expect(received).toEqual([]);
+    expect(writes).toEqual([]);
+  });
+
+  it('NAKs a damaged frame once, however many rejections the resync inside it finds, until a frame is accepted or ackMs passes', () => {
+    const { sim, writes, received, link } = harness();
+    // A bad CRC, then a bad end byte found while the decoder rescans (its STX, LEN and SEQ intact): one NAK.
+    link.receive(withByte(cancelFrame(4, 1), -2, 0x55));
+    link.receive(withByte(cancelFrame(5, 2), -1, 0x00));
+    expect(frames(writes).map((f) => [f.seq, f.type, [...f.payload]])).toEqual([[4, MessageType.NAK, [1]]]);
+    // An accepted frame ends the hold: the next damaged frame is NAKed.
+    link.receive(cancelFrame(4, 1));
+    link.receive(withByte(cancelFrame(5, 2), -1, 0x00));
+    expect(frames(writes).map((f) => [f.seq, f.type])).toEqual([
+      [4, MessageType.NAK],
+      [4, MessageType.ACK],
+      [5, MessageType.NAK],
+    ]);
+    // So does ackMs without a frame.
+    sim.run(ACK_TIMEOUT_MS);
+    link.receive(withByte(cancelFrame(6, 3), -2, 0x55));
+    expect(frames(writes).map((f) => [f.seq, f.type])).toHaveLength(4);
+    expect(received).toEqual([cancel(1)]);
   });
 
   it('a frame refused as malformed does not count as accepted for duplicate detection', () => {

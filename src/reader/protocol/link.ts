@@ -10,6 +10,11 @@
  * - A NAK retransmits at once; a NAK and a timeout both spend one retransmission of the budget.
  * - Once down, a link stays down: the owner reopens the port and builds a new Link, which starts
  *   both SEQ counters afresh as the spec requires after an open.
+ * - Bytes the decoder rejects are NAKed only when their SEQ could be read (a bad CRC or end byte),
+ *   never with an invented one: a NAK for SEQ 0 would spend the retransmission budget of a real
+ *   frame 0. And one NAK per damaged frame: after a decoder NAK, the rejections found while the
+ *   decoder resyncs inside the damaged bytes are not NAKed until a frame is accepted or ackMs has
+ *   passed (the sender retransmits on the first NAK or on its own timeout either way).
  */
 import { BadInputError, type FieldProblem } from '../../errors.js';
 import { type Timers, systemTimers } from '../../platform/timers.js';
@@ -77,6 +82,8 @@ export class Link {
   private nextTxSeq = 0;
   private lastAcceptedRxSeq: number | undefined;
   private state: 'open' | 'down' | 'closed' = 'open';
+  /** Set while decoder rejections are not NAKed: from a decoder NAK until a frame is accepted or ackMs passes. */
+  private nakHold: unknown;
   readonly stats: LinkStats = { framesSent: 0, retransmissions: 0, naksSent: 0, duplicatesAcked: 0 };
 
   constructor(private readonly opts: LinkOptions) {
@@ -121,9 +128,10 @@ export class Link {
     for (const event of this.decoder.push(chunk)) {
       if (this.state !== 'open') break;
       if (event.kind === 'error') {
-        this.writeControl(MessageType.NAK, event.seq ?? 0, NAK_FOR_DECODER_ERROR[event.error]);
+        this.nakDecoderError(event);
         continue;
       }
+      this.releaseNakHold();
       try {
         this.onFrame(event.seq, event.type, event.payload);
       } catch (error) {
@@ -139,6 +147,7 @@ export class Link {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
+    this.releaseNakHold();
     if (wasOpen) this.failAll(this.stateError());
     this.decoder.reset();
   }
@@ -226,9 +235,24 @@ export class Link {
     }
   }
 
+  private nakDecoderError(event: Extract<DecoderEvent, { kind: 'error' }>): void {
+    if (event.seq === undefined || this.nakHold !== undefined) return;
+    this.writeControl(MessageType.NAK, event.seq, NAK_FOR_DECODER_ERROR[event.error]);
+    this.nakHold = this.timers.setTimeout(() => {
+      this.nakHold = undefined;
+    }, this.opts.ackTimeoutMs);
+  }
+
+  private releaseNakHold(): void {
+    if (this.nakHold === undefined) return;
+    this.timers.clearTimeout(this.nakHold);
+    this.nakHold = undefined;
+  }
+
   private goDown(reason: LinkDownReason): void {
     if (this.state !== 'open') return;
     this.state = 'down';
+    this.releaseNakHold();
     this.failAll(new ProtocolError('EDGEPAY_LINK_DOWN', `reader link down: ${reason}`, { reason }));
     this.opts.onLinkDown(reason);
   }
