@@ -120,6 +120,24 @@ describe('Link sending', () => {
     expect(await result).toBe('EDGEPAY_LINK_DOWN');
   });
 
+  it.each([
+    ['unknown type', 4],
+    ['malformed payload', 5],
+  ])('a NAK for %s fails that send at once, without retransmitting, and the link goes on', async (_name, reason) => {
+    const { writes, downs, link } = harness({ retransmissions: 3 });
+    const refused = link.send(cancel(7)).catch((error: unknown) => error);
+    const next = outcome(link.send(cancel(8)));
+    link.receive(nak(0, reason));
+    const error = await refused;
+    expect(isProtocolError(error, 'EDGEPAY_LINK_REFUSED')).toBe(true);
+    expect(isProtocolError(error) && error.details).toMatchObject({ type: MessageType.CANCEL, nakReason: reason });
+    // The next frame went out at once, under the next SEQ; nothing was sent again and the link is up.
+    expect(frames(writes).map((f) => f.seq)).toEqual([0, 1]);
+    link.receive(ack(1));
+    expect(await next).toBe('ok');
+    expect(downs).toEqual([]);
+  });
+
   it('stop and wait: one frame in flight, SEQ increments per new frame and wraps at 256', async () => {
     const { writes, link } = harness({ maxQueuedSends: 300 });
     const results = Array.from({ length: 258 }, (_, i) => link.send(cancel(i & 0xff)));

@@ -78,6 +78,8 @@ export function linkFailure(error: unknown, details: Record<string, unknown>): E
       return new EdgepayError('EDGEPAY_READER_LOST', `the reader link went down: ${error.message}`, details, { cause: error });
     case 'EDGEPAY_LINK_OVERLOADED':
       return new EdgepayError('EDGEPAY_READER_BUSY', 'the reader link has too many messages queued', details, { cause: error });
+    case 'EDGEPAY_LINK_REFUSED':
+      return new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader cannot take this message: ${error.message}`, { ...details, ...error.details }, { cause: error });
     case 'EDGEPAY_MESSAGE_INVALID':
       return new EdgepayError('EDGEPAY_BAD_INPUT', `cannot send to the reader: ${error.message}`, { ...details, ...error.details }, { cause: error });
     default:

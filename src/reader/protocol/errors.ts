@@ -33,7 +33,9 @@ export type ProtocolErrorCode =
   /** The outgoing queue is full; the caller should back off rather than queue without bound. */
   | 'EDGEPAY_LINK_OVERLOADED'
   /** The link was closed by its owner; pending sends are rejected with this. */
-  | 'EDGEPAY_LINK_CLOSED';
+  | 'EDGEPAY_LINK_CLOSED'
+  /** The peer NAKed the frame as of an unknown type or malformed (reasons 4, 5): sent again it would be refused again; the link stays up. */
+  | 'EDGEPAY_LINK_REFUSED';
 
 export class ProtocolError extends CodedError<ProtocolErrorCode> {}
 

@@ -7,7 +7,11 @@
  * - An ACK or NAK frame is never answered, not even when its payload is wrong: answering link
  *   control with link control could echo between two confused peers forever. A one-byte NAK with
  *   an undefined reason still triggers a retransmission, which is always safe.
- * - A NAK retransmits at once; a NAK and a timeout both spend one retransmission of the budget.
+ * - A NAK for a damaged frame (reasons 1-3) retransmits at once; a NAK and a timeout both spend
+ *   one retransmission of the budget. A NAK saying the peer cannot take the frame (4 unknown
+ *   type, 5 malformed payload) fails that send at once and leaves the link up: the same bytes
+ *   would be refused again, and retransmitting them would only take the link down. This is what
+ *   lets a peer send a newer message to an older one safely.
  * - Once down, a link stays down: the owner reopens the port and builds a new Link, which starts
  *   both SEQ counters afresh as the spec requires after an open.
  * - Bytes the decoder rejects are NAKed only when their SEQ could be read (a bad CRC or end byte),
@@ -158,7 +162,10 @@ export class Link {
       return;
     }
     if (type === MessageType.NAK) {
-      if (payload.length === 1 && this.inFlight?.seq === seq) this.retransmitOrGiveUp();
+      if (payload.length !== 1 || this.inFlight?.seq !== seq) return;
+      const reason = payload[0];
+      if (reason === NakReason.UNKNOWN_TYPE || reason === NakReason.MALFORMED) this.refused(reason);
+      else this.retransmitOrGiveUp();
       return;
     }
     let msg: DataMessage;
@@ -211,6 +218,16 @@ export class Link {
     flight.retransmissionsUsed++;
     this.stats.retransmissions++;
     this.transmit(flight);
+  }
+
+  private refused(reason: NakReasonCode): void {
+    const flight = this.inFlight;
+    if (!flight) return;
+    this.stopTimer(flight);
+    this.inFlight = undefined;
+    const why = reason === NakReason.UNKNOWN_TYPE ? 'an unknown message type' : 'a malformed payload';
+    flight.pending.reject(new ProtocolError('EDGEPAY_LINK_REFUSED', `the peer refused message type ${flight.pending.type} as ${why}`, { type: flight.pending.type, nakReason: reason }));
+    this.pump();
   }
 
   private acknowledged(): void {
