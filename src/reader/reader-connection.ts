@@ -3,7 +3,7 @@ import { EdgepayError } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Timers, systemTimers } from '../platform/timers.js';
 import { Backoff } from './backoff.js';
-import { type DataMessage, type HelloMessage, PROTOCOL_VERSION } from './protocol/index.js';
+import { type DataMessage, type HelloMessage, PROTOCOL_VERSION, ReaderState as ReaderStateCode } from './protocol/index.js';
 import type { ReaderInit, ReaderState } from './reader-actor-protocol.js';
 import type { OpenReaderPort, ReaderPort } from './serial-channel.js';
 import { SerialLink, linkFailure } from './serial-link.js';
@@ -43,8 +43,6 @@ function nodeHello(maxPayload: number): DataMessage {
 const HELLO_ATTEMPTS = 3;
 /** Beyond the link's own ACK budget: time for the reader to answer with its HELLO. */
 const HELLO_ANSWER_MS = 500;
-/** STATUS state 0: no transaction on the reader. */
-const READER_IDLE = 0;
 /** ERROR code 1 (PROTOCOL.md 5): the node refuses the reader's protocol version. */
 const ERROR_INCOMPATIBLE = 1;
 
@@ -227,7 +225,7 @@ export class ReaderConnection {
         this.onHello(session, msg);
         return;
       case 'STATUS':
-        if (msg.state === READER_IDLE) this.events.onReaderForgot('idle');
+        if (msg.state === ReaderStateCode.IDLE) this.events.onReaderForgot('idle');
         return;
       case 'ERROR':
         this.log.warn({ code: msg.code, text: msg.text }, 'the reader reported an error');

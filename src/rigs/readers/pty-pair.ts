@@ -32,11 +32,11 @@ const DEFAULT_LINKS: PtyLinkNames = { reader: 'reader.tty', node: 'node.tty' };
 
 /** Fails loudly without socat: a rig that quietly fell back would measure or test something else. */
 export function requireSocat(): void {
-  const probe = spawnSync(SOCAT, ['-V'], { encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) {
+  const problem = socatProblem();
+  if (problem !== undefined) {
     throw new EdgepayError(
       'EDGEPAY_READER_UNAVAILABLE',
-      `a reader on a serial line needs socat to join the reader and the node with a pty pair, and it could not be run (${probe.error?.message ?? `exit ${String(probe.status)}`}): install it, e.g. \`apt-get install socat\``,
+      `a reader on a serial line needs socat to join the reader and the node with a pty pair, and it could not be run (${problem}): install it, e.g. \`apt-get install socat\``,
       { tool: SOCAT },
     );
   }
@@ -44,8 +44,14 @@ export function requireSocat(): void {
 
 /** True when socat can be run here. */
 export function hasSocat(): boolean {
+  return socatProblem() === undefined;
+}
+
+/** Why `socat -V` cannot be run, or undefined when it can. */
+function socatProblem(): string | undefined {
   const probe = spawnSync(SOCAT, ['-V'], { stdio: 'ignore' });
-  return probe.error === undefined && probe.status === 0;
+  if (probe.error !== undefined) return probe.error.message;
+  return probe.status === 0 ? undefined : `exit ${String(probe.status)}`;
 }
 
 /** A pty pair whose links are `dir/<links.reader>` and `dir/<links.node>`, transferring once this resolves. */
