@@ -53,21 +53,28 @@ function tlvToJson(object: TlvObject): TlvJson {
   return object.children ? { ...base, children: object.children.map(tlvToJson) } : base;
 }
 
+/** Byte fields are `<name>Hex` in vectors.json, as the C tests read them; u64 amounts are decimal strings. */
 function messageToFields(msg: Message): Record<string, unknown> {
   const { kind: _kind, ...rest } = msg;
-  if (msg.kind === 'START_TXN') return { ...rest, amountMinor: msg.amountMinor.toString() };
-  if (msg.kind === 'CARD_DATA') return { txnId: msg.txnId, tlvHex: toHex(msg.tlv) };
-  return rest;
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(rest)) {
+    if (value instanceof Uint8Array) fields[`${name}Hex`] = toHex(value);
+    else if (typeof value === 'bigint') fields[name] = value.toString();
+    else fields[name] = value;
+  }
+  return fields;
 }
 
 function fieldsToMessage(type: number, fields: Record<string, unknown>): Message {
   const kind = (Object.keys(MessageType) as MessageName[]).find((name) => MessageType[name] === type);
   if (kind === undefined) throw new Error(`vector with unknown type ${type}`);
-  const { amountMinor, tlvHex, ...rest } = fields;
-  const extra: Record<string, unknown> = {};
-  if (typeof amountMinor === 'string') extra.amountMinor = BigInt(amountMinor);
-  if (typeof tlvHex === 'string') extra.tlv = fromHex(tlvHex);
-  return { kind, ...rest, ...extra } as unknown as Message;
+  const message: Record<string, unknown> = { kind };
+  for (const [name, value] of Object.entries(fields)) {
+    if (name.endsWith('Hex') && typeof value === 'string') message[name.slice(0, -3)] = fromHex(value);
+    else if (name === 'amountMinor' && typeof value === 'string') message[name] = BigInt(value);
+    else message[name] = value;
+  }
+  return message as unknown as Message;
 }
 
 describe('vectors.json header', () => {

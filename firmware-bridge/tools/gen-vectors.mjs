@@ -17,9 +17,11 @@
 //   65th start is `too_many_objects`, before its tag is read. A third tag byte with bit 8 set is `tag_too_long` whether or not more
 //   bytes follow. Leftover bytes that cannot form an object are `truncated`, as is a length
 //   running past its container. Non-minimal long-form lengths (`81 05`) are accepted.
+import { createHash, createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sodium from 'libsodium-wrappers';
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const unhex = (text) => [...Buffer.from(text.replace(/\s+/g, ''), 'hex')];
@@ -94,6 +96,73 @@ const cardTlv = unhex([
   t('77', t('82', '1980') + t('9f27', '80') + t('9f36', '0042') + t('9f26', '8e19ed4bcd3b6c31')),
   t('9f02', '000000001250') + t('5f2a', '0978') + t('9a', '250614') + t('9c', '00') + t('95', '0000008000') + t('9f37', '1a2b3c4d'),
 ].join(''));
+// ---------------------------------------------------------------- secure session (PROTOCOL.md 8)
+// Built with libsodium (the C reader's library), not node:crypto as src/ does: a second opinion.
+// The sealed box is made deterministic here by deriving its ephemeral key pair from a seed and
+// building libsodium's construction by hand (ephemeral public key, then crypto_box with the nonce
+// BLAKE2b-192(ephemeral pk ‖ recipient pk)), so vectors.json does not change on every run; a
+// receiver opens it with crypto_box_seal_open like any other.
+await sodium.ready;
+const seedOf = (label) => [...createHash('sha256').update(label).digest()];
+const reader = sodium.crypto_sign_seed_keypair(Uint8Array.from(seedOf('edgepay vector reader seed')));
+const readerSeed = seedOf('edgepay vector reader seed');
+const tokenKey = seedOf('edgepay vector token key');
+const centre = sodium.crypto_box_seed_keypair(Uint8Array.from(seedOf('edgepay vector centre seal key')));
+const AUTH_CONTEXT = ascii('EDGEPAY-READER-AUTH-1');
+const CARD_CONTEXT = ascii('EDGEPAY-SEALED-CARD-1');
+const signAsReader = (bytes) => [...sodium.crypto_sign_detached(Uint8Array.from(bytes), reader.privateKey)];
+function sealDeterministic(plain, ephemeralLabel) {
+  const eph = sodium.crypto_box_seed_keypair(Uint8Array.from(seedOf(ephemeralLabel)));
+  const nonce = sodium.crypto_generichash(24, Uint8Array.from([...eph.publicKey, ...centre.publicKey]));
+  const box = sodium.crypto_box_easy(Uint8Array.from(plain), nonce, centre.publicKey, eph.privateKey);
+  const sealed = [...eph.publicKey, ...box];
+  const opened = Buffer.from(sodium.crypto_box_seal_open(Uint8Array.from(sealed), centre.publicKey, centre.privateKey));
+  if (!opened.equals(Buffer.from(plain))) throw new Error('deterministic seal does not open');
+  return sealed;
+}
+const luhnValid = (pan) => [...pan].reverse().reduce((sum, ch, i) => { let d = Number(ch); if (i % 2) { d *= 2; if (d > 9) d -= 9; } return sum + d; }, 0) % 10 === 0;
+
+const authSpecs = [
+  ['AUTH_RESPONSE to a first challenge', 'edgepay vector node nonce 1', 'edgepay vector reader nonce 1'],
+  ['AUTH_RESPONSE to a second challenge', 'edgepay vector node nonce 2', 'edgepay vector reader nonce 2'],
+];
+const auth = authSpecs.map(([name, nodeLabel, readerLabel]) => {
+  const nodeNonce = seedOf(nodeLabel);
+  const readerNonce = seedOf(readerLabel);
+  const signed = [...AUTH_CONTEXT, ...nodeNonce, ...readerNonce, ...reader.publicKey];
+  const signature = signAsReader(signed);
+  return { name, nodeNonceHex: hex(nodeNonce), readerNonceHex: hex(readerNonce), signedHex: hex(signed), signatureHex: hex(signature), payloadHex: hex([...reader.publicKey, ...readerNonce, ...signature]) };
+});
+
+const secureTlv = (amountHex, currencyHex, expiryHex, extra = '') =>
+  unhex(t('77', t('82', '1980') + t('9f27', '80') + t('9f36', '0042') + t('9f26', '8e19ed4bcd3b6c31')) + t('5f24', expiryHex) + t('5f34', '01') + t('9f02', amountHex) + t('5f2a', currencyHex) + t('9a', '250614') + t('9c', '00') + t('9f37', '1a2b3c4d') + extra);
+const cardSpecs = [
+  ['SEALED_CARD 12.50 EUR, 16-digit PAN', 7, '4761739001010010', '2712', secureTlv('000000001250', '0978', '271231'), 'edgepay vector ephemeral 1'],
+  ['SEALED_CARD 0.99 GBP, 15-digit PAN', 8, '371449635398431', '2906', secureTlv('000000000099', '0826', '290630'), 'edgepay vector ephemeral 2'],
+  ['SEALED_CARD, PAN failing the Luhn check', 9, '4761739001010011', '2712', secureTlv('000000001250', '0978', '271231'), 'edgepay vector ephemeral 3'],
+];
+const session = auth[0];
+const cards = cardSpecs.map(([name, txnId, pan, expiryYymm, tlvBytes, ephemeralLabel]) => {
+  const token = [...createHmac('sha256', Buffer.from(tokenKey)).update(pan, 'ascii').digest()];
+  const sealedPlain = JSON.stringify({ pan, expiry: expiryYymm });
+  const sealed = sealDeterministic(ascii(sealedPlain), ephemeralLabel);
+  const flags = luhnValid(pan) ? 1 : 0;
+  const signedPart = [...u32(txnId), ...token, ...ascii(pan.slice(-4)), flags, ...u16(sealed.length), ...sealed, ...u16(tlvBytes.length), ...tlvBytes];
+  const signed = [...CARD_CONTEXT, ...unhex(session.nodeNonceHex), ...unhex(session.readerNonceHex), ...signedPart];
+  const signature = signAsReader(signed);
+  return {
+    name, txnId, pan, expiryYymm, tokenHex: hex(token), last4: pan.slice(-4), flags, sealedPlain, sealedHex: hex(sealed), tlvHex: hex(tlvBytes),
+    signedPartHex: hex(signedPart), signedHex: hex(signed), signatureHex: hex(signature), payloadHex: hex([...signedPart, ...signature]),
+  };
+});
+const secure = {
+  readerSeedHex: hex(readerSeed), readerPublicKeyHex: hex(reader.publicKey), tokenKeyHex: hex(tokenKey),
+  centreSecretKeyHex: hex(centre.privateKey), centrePublicKeyHex: hex(centre.publicKey),
+  sessionNodeNonceHex: session.nodeNonceHex, sessionReaderNonceHex: session.readerNonceHex,
+  auth, cards,
+};
+const sealedFields = (card) => ({ txnId: card.txnId, tokenHex: card.tokenHex, last4: card.last4, flags: card.flags, sealedHex: card.sealedHex, tlvHex: card.tlvHex, signatureHex: card.signatureHex });
+
 const messageSpecs = [
   ['HELLO from a reader', 0x01, [1, 0x07, ...u16(1024), ...str('EP-R100'), ...str('1.4.2')],
     { protocolVersion: 1, capabilities: 7, maxPayload: 1024, model: 'EP-R100', firmwareVersion: '1.4.2' }],
@@ -120,6 +189,13 @@ const messageSpecs = [
   ['STATUS fault', 0x21, [4, 0x00], { state: 4, flags: 0 }],
   ['ERROR incompatible version', 0x7f, [1, ...str('protocol version 2 not supported')],
     { code: 1, text: 'protocol version 2 not supported' }],
+  ['HELLO from a 1.1 reader offering a secure session', 0x01, [1, 0x0f, ...u16(1024), ...str('EP-R110'), ...str('2.0.0')],
+    { protocolVersion: 1, capabilities: 15, maxPayload: 1024, model: 'EP-R110', firmwareVersion: '2.0.0' }],
+  ['AUTH_CHALLENGE', 0x02, unhex(auth[0].nodeNonceHex), { nodeNonceHex: auth[0].nodeNonceHex }],
+  ['AUTH_RESPONSE', 0x03, unhex(auth[0].payloadHex),
+    { readerKeyHex: hex(reader.publicKey), readerNonceHex: auth[0].readerNonceHex, signatureHex: auth[0].signatureHex }],
+  ...cards.map((card) => [card.name, 0x16, unhex(card.payloadHex), sealedFields(card)]),
+  ['ERROR secure session required', 0x7f, [5, ...str('secure session required')], { code: 5, text: 'secure session required' }],
 ];
 const messages = messageSpecs.map(([name, type, payload, fields]) => ({ name, type, payloadHex: hex(payload), fields }));
 const payloadOf = (name) => unhex(messages.find((m) => m.name === name).payloadHex);
@@ -301,7 +377,7 @@ const tlv = [
   ...tlvErrors.map(([name, h, error]) => ({ name, hex: h, ok: false, error })),
 ];
 
-const vectors = { version: 1, maxPayload: MAX_PAYLOAD, crc16: crcVectors, frames, decoder, tlv, messages };
+const vectors = { version: 1, maxPayload: MAX_PAYLOAD, crc16: crcVectors, frames, decoder, tlv, messages, secure };
 const target = join(dirname(fileURLToPath(import.meta.url)), '..', 'vectors.json');
 writeFileSync(target, `${JSON.stringify(vectors, null, 2)}\n`);
-console.log(`wrote ${target}: ${crcVectors.length} crc, ${frames.length} frames, ${decoder.length} decoder, ${tlv.length} tlv, ${messages.length} messages`);
+console.log(`wrote ${target}: ${crcVectors.length} crc, ${frames.length} frames, ${decoder.length} decoder, ${tlv.length} tlv, ${messages.length} messages, ${auth.length} auth and ${cards.length} sealed-card secure vectors`);

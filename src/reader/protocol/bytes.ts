@@ -75,6 +75,23 @@ export class ByteReader {
     }
   }
 
+  /** A field of a fixed size (a nonce, a key, a signature). */
+  fixed(field: string, count: number): Uint8Array {
+    return this.take(field, count).slice();
+  }
+
+  /** A u16 length, then that many bytes, within [minBytes, maxBytes]. */
+  blob16(field: string, minBytes: number, maxBytes: number): Uint8Array {
+    const length = this.u16(field);
+    if (length < minBytes || length > maxBytes) this.fail(field, `length ${length} is outside ${minBytes}..${maxBytes}`);
+    return this.take(field, length).slice();
+  }
+
+  /** Where the next field starts: what a signature over the payload so far covers. */
+  get position(): number {
+    return this.offset;
+  }
+
   rest(): Uint8Array {
     return this.take('rest', this.bytes.length - this.offset).slice();
   }
@@ -141,6 +158,18 @@ export class ByteWriter {
     if (!(value instanceof Uint8Array)) this.fail(field, 'not a Uint8Array', typeof value);
     for (const byte of value) this.parts.push(byte);
     return this;
+  }
+
+  fixed(field: string, value: Uint8Array, count: number): this {
+    if (!(value instanceof Uint8Array) || value.length !== count) this.fail(field, `must be ${count} bytes`, value instanceof Uint8Array ? value.length : typeof value);
+    return this.bytes(field, value);
+  }
+
+  blob16(field: string, value: Uint8Array, minBytes: number, maxBytes: number): this {
+    if (!(value instanceof Uint8Array) || value.length < minBytes || value.length > maxBytes) {
+      this.fail(field, `must be ${minBytes}..${maxBytes} bytes`, value instanceof Uint8Array ? value.length : typeof value);
+    }
+    return this.u16(field, value.length).bytes(field, value);
   }
 
   finish(): Uint8Array {

@@ -12,7 +12,10 @@
 import { BadInputError } from '../../errors.js';
 import { bcdDigits, bcdDigitsFPadded, isValidYymm, nibbles } from './bcd.js';
 import { ProtocolError } from './errors.js';
+import { CLEAR_CARD_TAGS } from './secure.js';
 import { findAllTlv, type TlvObject } from './tlv.js';
+
+const CLEAR_CARD_TAG_NUMBERS = CLEAR_CARD_TAGS.map((tag) => Number.parseInt(tag, 16));
 
 export const EmvTag = {
   PAN: 0x5a,
@@ -92,7 +95,8 @@ function toExpectedAmount(amountMinor: bigint | number): bigint {
   throw new BadInputError('card data expectation', [{ path: 'amountMinor', message: 'must be a non-negative integer', value: String(amountMinor) }]);
 }
 
-export function cardFromEmv(objects: readonly TlvObject[], expected: EmvExpectation): EmvCard {
+/** 9F02 and 5F2A must be the amount and currency the node asked for: otherwise the card data belongs to another payment. */
+function checkTransactionTerms(objects: readonly TlvObject[], expected: EmvExpectation): void {
   const expectedAmount = toExpectedAmount(expected.amountMinor);
   if (!Number.isInteger(expected.currencyNumeric) || expected.currencyNumeric < 0 || expected.currencyNumeric > 999) {
     throw new BadInputError('card data expectation', [{ path: 'currencyNumeric', message: 'must be an ISO 4217 numeric code', value: expected.currencyNumeric }]);
@@ -115,7 +119,26 @@ export function cardFromEmv(objects: readonly TlvObject[], expected: EmvExpectat
       cardCurrencyNumeric: currencyNumeric,
     });
   }
+}
 
+/**
+ * A secure session's TLV (PROTOCOL.md 8): no tag that carries the PAN, track data or the
+ * cardholder's name may be there at all (the reader sealed them), the terms must be the
+ * transaction's, and the expiry the node decides on comes from 5F24 alone.
+ */
+export function sealedCardTerms(objects: readonly TlvObject[], expected: EmvExpectation): { readonly expiryYymm: string } {
+  for (const tag of CLEAR_CARD_TAG_NUMBERS) {
+    if (findAllTlv(objects, tag).length > 0) {
+      const name = tag.toString(16).toUpperCase();
+      throw new ProtocolError('EDGEPAY_CARD_DATA_IN_CLEAR', `card data tag ${name} carries card data in clear, which a secure session never does`, { tag: name });
+    }
+  }
+  checkTransactionTerms(objects, expected);
+  return { expiryYymm: expiryFrom5F24(required(objects, EmvTag.EXPIRY, '5F24')) };
+}
+
+export function cardFromEmv(objects: readonly TlvObject[], expected: EmvExpectation): EmvCard {
+  checkTransactionTerms(objects, expected);
   const panObject = single(objects, EmvTag.PAN, '5A');
   const expiryObject = single(objects, EmvTag.EXPIRY, '5F24');
   const track2Object = single(objects, EmvTag.TRACK2, '57');

@@ -28,6 +28,12 @@ export type ProtocolErrorCode =
   | 'EDGEPAY_CARD_DATA_MISMATCH'
   /** Card data lacks a tag the node needs or holds one that is not valid BCD of the right size. */
   | 'EDGEPAY_CARD_DATA_INVALID'
+  /** A secure session's card data holds a tag that carries the PAN, track data or the name (PROTOCOL.md 8). */
+  | 'EDGEPAY_CARD_DATA_IN_CLEAR'
+  /** SEALED_CARD's signature does not verify with the lane's pinned reader key and this session's nonces. */
+  | 'EDGEPAY_CARD_SIGNATURE_INVALID'
+  /** Card data of the wrong kind for the session: CARD_DATA on a secure session, SEALED_CARD on a clear one. */
+  | 'EDGEPAY_CARD_DATA_WRONG_SESSION'
   /** No ACK after the retransmission budget (or the transport failed); every pending send is rejected. */
   | 'EDGEPAY_LINK_DOWN'
   /** The outgoing queue is full; the caller should back off rather than queue without bound. */

@@ -5,7 +5,7 @@ export { STX, ETX, MAX_PAYLOAD, MAX_FRAME_BYTES, decodeFrame, type Frame } from 
 export { encodeFrame } from './frame-encoder.js';
 export { FrameDecoder, type DecoderEvent, type DecoderErrorKind } from './frame-decoder.js';
 export * from './message-types.js';
-export { encodeMessage, decodeMessage } from './messages.js';
+export { encodeMessage, decodeMessage, sealedCardSignedPart } from './messages.js';
 export {
   parseTlv,
   findAllTlv,
@@ -18,6 +18,19 @@ export {
   type TlvErrorReason,
 } from './tlv.js';
 export { encodeTlv, type TlvNode } from './tlv-encode.js';
-export { cardFromEmv, EmvTag, type EmvCard, type EmvExpectation } from './emv.js';
+export { cardFromEmv, sealedCardTerms, EmvTag, type EmvCard, type EmvExpectation } from './emv.js';
 export { emvForCard, type EmvCardSpec } from './emv-build.js';
 export { Link, DEFAULT_MAX_QUEUED_SENDS, type LinkOptions, type LinkTimers, type LinkDownReason, type LinkStats } from './link.js';
+export {
+  CLEAR_CARD_TAGS,
+  authSignedBytes,
+  sealedCardSignedBytes,
+  readerKeyPairFromSeed,
+  readerPublicKey,
+  signAsReader,
+  verifyReaderSignature,
+  keyFingerprint,
+  sameBytes,
+  type SessionNonces,
+  type ReaderKeyPair,
+} from './secure.js';

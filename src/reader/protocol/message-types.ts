@@ -5,6 +5,8 @@
 
 export const MessageType = {
   HELLO: 0x01,
+  AUTH_CHALLENGE: 0x02,
+  AUTH_RESPONSE: 0x03,
   ACK: 0x06,
   NAK: 0x15,
   START_TXN: 0x10,
@@ -12,6 +14,7 @@ export const MessageType = {
   SHOW_RESULT: 0x12,
   CANCEL: 0x13,
   TXN_ENDED: 0x14,
+  SEALED_CARD: 0x16,
   STATUS_REQUEST: 0x20,
   STATUS: 0x21,
   ERROR: 0x7f,
@@ -20,7 +23,10 @@ export const MessageType = {
 export type MessageName = keyof typeof MessageType;
 export type MessageTypeCode = (typeof MessageType)[MessageName];
 
+/** The major version in HELLO; 1.1 adds messages within it (section 11). */
 export const PROTOCOL_VERSION = 1;
+/** The revision this code implements, as the node names itself in its HELLO. */
+export const PROTOCOL_REVISION = '1.1';
 
 /** NAK reasons (section 2). */
 export const NakReason = { BAD_CRC: 1, BAD_END: 2, BAD_LENGTH: 3, UNKNOWN_TYPE: 4, MALFORMED: 5 } as const;
@@ -34,11 +40,21 @@ export type TxnEndReasonCode = (typeof TxnEndReason)[keyof typeof TxnEndReason];
 export const ReaderState = { IDLE: 0, WAITING_FOR_CARD: 1, READING: 2, SHOWING_RESULT: 3, FAULT: 4 } as const;
 export type ReaderStateCode = (typeof ReaderState)[keyof typeof ReaderState];
 
-export const Capability = { CONTACT: 0x01, CONTACTLESS: 0x02, DISPLAY: 0x04 } as const;
+/** HELLO capability bits; SECURE_SESSION (1.1) says the sender can authenticate and seal (reader) or offers it (node). */
+export const Capability = { CONTACT: 0x01, CONTACTLESS: 0x02, DISPLAY: 0x04, SECURE_SESSION: 0x08 } as const;
 export const STATUS_FLAG_CARD_PRESENT = 0x01;
 
-/** String limits in bytes (section 3). */
+/** ERROR codes (section 5). 6-127 are reserved and 128-255 the reader maker's own: both read as FAULT. */
+export const ErrorCode = { INCOMPATIBLE: 1, BUSY: 2, FAULT: 3, AUTHENTICATION_FAILED: 4, SECURE_SESSION_REQUIRED: 5 } as const;
+
+/** String limits in bytes (section 5). */
 export const Limits = { MODEL: 32, FIRMWARE_VERSION: 32, RESULT_CODE_MIN: 1, RESULT_CODE: 4, RESULT_TEXT: 64, ERROR_TEXT: 128 } as const;
+
+/** The smallest maxPayload a reader may announce: the node's largest message, ERROR with its longest text. */
+export const MIN_READER_MAX_PAYLOAD = 2 + Limits.ERROR_TEXT;
+
+/** Fixed sizes of the secure session's fields (section 8). */
+export const SecureSizes = { NONCE: 32, PUBLIC_KEY: 32, SIGNATURE: 64, TOKEN: 32, LAST4: 4, SEALED_MIN: 49, SEALED_MAX: 512 } as const;
 
 export interface HelloMessage {
   readonly kind: 'HELLO';
@@ -47,6 +63,18 @@ export interface HelloMessage {
   readonly maxPayload: number;
   readonly model: string;
   readonly firmwareVersion: string;
+}
+export interface AuthChallengeMessage {
+  readonly kind: 'AUTH_CHALLENGE';
+  /** Fresh random bytes per challenge: a response to an earlier one does not verify. */
+  readonly nodeNonce: Uint8Array;
+}
+export interface AuthResponseMessage {
+  readonly kind: 'AUTH_RESPONSE';
+  /** The reader's Ed25519 public key, raw: the node compares it with the one its lane pins. */
+  readonly readerKey: Uint8Array;
+  readonly readerNonce: Uint8Array;
+  readonly signature: Uint8Array;
 }
 export interface AckMessage {
   readonly kind: 'ACK';
@@ -85,6 +113,22 @@ export interface TxnEndedMessage {
   readonly txnId: number;
   readonly reason: TxnEndReasonCode;
 }
+/** Card data in a secure session: the reader has tokenized and sealed the PAN, and signed the whole. */
+export interface SealedCardMessage {
+  readonly kind: 'SEALED_CARD';
+  readonly txnId: number;
+  /** HMAC-SHA256 of the PAN under the store's token key. */
+  readonly token: Uint8Array;
+  readonly last4: string;
+  /** Bit 0: the PAN passes the Luhn check. */
+  readonly flags: number;
+  /** libsodium sealed box of {"pan","expiry"} to the centre's key. */
+  readonly sealed: Uint8Array;
+  /** BER-TLV without any tag that carries the PAN or track data. */
+  readonly tlv: Uint8Array;
+  readonly signature: Uint8Array;
+}
+export const SEALED_CARD_FLAG_LUHN_VALID = 0x01;
 export interface StatusRequestMessage {
   readonly kind: 'STATUS_REQUEST';
 }
@@ -99,7 +143,21 @@ export interface ErrorMessage {
   readonly text: string;
 }
 
-export type Message = HelloMessage | AckMessage | NakMessage | StartTxnMessage | CardDataMessage | ShowResultMessage | CancelMessage | TxnEndedMessage | StatusRequestMessage | StatusMessage | ErrorMessage;
+export type Message =
+  | HelloMessage
+  | AuthChallengeMessage
+  | AuthResponseMessage
+  | SealedCardMessage
+  | AckMessage
+  | NakMessage
+  | StartTxnMessage
+  | CardDataMessage
+  | ShowResultMessage
+  | CancelMessage
+  | TxnEndedMessage
+  | StatusRequestMessage
+  | StatusMessage
+  | ErrorMessage;
 
 /** Messages a caller may hand to Link.send: ACK and NAK belong to the link layer itself. */
 export type DataMessage = Exclude<Message, AckMessage | NakMessage>;

@@ -6,7 +6,22 @@
 import { ByteReader, ByteWriter } from './bytes.js';
 import { ProtocolError } from './errors.js';
 import { MAX_PAYLOAD } from './frame.js';
-import { Limits, MessageType, NakReason, ReaderState, TxnEndReason, type Message, type MessageName, type MessageTypeCode, type NakReasonCode, type ReaderStateCode, type TxnEndReasonCode } from './message-types.js';
+import {
+  Limits,
+  MessageType,
+  NakReason,
+  ReaderState,
+  SEALED_CARD_FLAG_LUHN_VALID,
+  SecureSizes,
+  TxnEndReason,
+  type Message,
+  type MessageName,
+  type MessageTypeCode,
+  type NakReasonCode,
+  type ReaderStateCode,
+  type SealedCardMessage,
+  type TxnEndReasonCode,
+} from './message-types.js';
 
 const NAME_BY_TYPE = new Map<number, MessageName>((Object.entries(MessageType) as [MessageName, MessageTypeCode][]).map(([name, code]) => [code, name]));
 
@@ -21,6 +36,17 @@ export function encodeMessage(msg: Message): { type: MessageTypeCode; payload: U
       w.u8('protocolVersion', msg.protocolVersion).u8('capabilities', msg.capabilities).u16('maxPayload', msg.maxPayload);
       w.str('model', msg.model, { maxBytes: Limits.MODEL, ascii: true });
       w.str('firmwareVersion', msg.firmwareVersion, { maxBytes: Limits.FIRMWARE_VERSION, ascii: true });
+      break;
+    case 'AUTH_CHALLENGE':
+      w.fixed('nodeNonce', msg.nodeNonce, SecureSizes.NONCE);
+      break;
+    case 'AUTH_RESPONSE':
+      w.fixed('readerKey', msg.readerKey, SecureSizes.PUBLIC_KEY).fixed('readerNonce', msg.readerNonce, SecureSizes.NONCE);
+      w.fixed('signature', msg.signature, SecureSizes.SIGNATURE);
+      break;
+    case 'SEALED_CARD':
+      writeSealedCardBody(w, msg);
+      w.fixed('signature', msg.signature, SecureSizes.SIGNATURE);
       break;
     case 'ACK':
     case 'STATUS_REQUEST':
@@ -69,6 +95,22 @@ export function encodeMessage(msg: Message): { type: MessageTypeCode; payload: U
   return { type: MessageType[msg.kind], payload };
 }
 
+const SEALED_CARD_FLAGS = SEALED_CARD_FLAG_LUHN_VALID;
+
+/** Every SEALED_CARD field but the signature: the bytes the reader signs (section 8). */
+export function sealedCardSignedPart(msg: Omit<SealedCardMessage, 'kind' | 'signature'>): Uint8Array {
+  const w = new ByteWriter('SEALED_CARD');
+  writeSealedCardBody(w, msg);
+  return w.finish();
+}
+
+function writeSealedCardBody(w: ByteWriter, msg: Omit<SealedCardMessage, 'kind' | 'signature'>): void {
+  if (!/^\d{4}$/.test(msg.last4)) throw invalid('SEALED_CARD', 'last4', msg.last4);
+  if (!Number.isInteger(msg.flags) || (msg.flags & ~SEALED_CARD_FLAGS) !== 0) throw invalid('SEALED_CARD', 'flags', msg.flags);
+  w.u32('txnId', msg.txnId).fixed('token', msg.token, SecureSizes.TOKEN).fixed('last4', new TextEncoder().encode(msg.last4), SecureSizes.LAST4).u8('flags', msg.flags);
+  w.blob16('sealed', msg.sealed, SecureSizes.SEALED_MIN, SecureSizes.SEALED_MAX).blob16('tlv', msg.tlv, 0, MAX_PAYLOAD);
+}
+
 function invalid(message: string, field: string, value: unknown): ProtocolError {
   return new ProtocolError('EDGEPAY_MESSAGE_INVALID', `${message}.${field}: value not allowed`, { message, field, value });
 }
@@ -95,6 +137,12 @@ function readFields(name: MessageName, r: ByteReader): Message {
         model: r.str('model', { maxBytes: Limits.MODEL, ascii: true }),
         firmwareVersion: r.str('firmwareVersion', { maxBytes: Limits.FIRMWARE_VERSION, ascii: true }),
       };
+    case 'AUTH_CHALLENGE':
+      return { kind: name, nodeNonce: r.fixed('nodeNonce', SecureSizes.NONCE) };
+    case 'AUTH_RESPONSE':
+      return { kind: name, readerKey: r.fixed('readerKey', SecureSizes.PUBLIC_KEY), readerNonce: r.fixed('readerNonce', SecureSizes.NONCE), signature: r.fixed('signature', SecureSizes.SIGNATURE) };
+    case 'SEALED_CARD':
+      return readSealedCard(r);
     case 'ACK':
     case 'STATUS_REQUEST':
       return { kind: name };
@@ -127,6 +175,23 @@ function readFields(name: MessageName, r: ByteReader): Message {
     case 'ERROR':
       return { kind: name, code: r.u8('code'), text: r.str('text', { maxBytes: Limits.ERROR_TEXT }) };
   }
+}
+
+function readSealedCard(r: ByteReader): SealedCardMessage {
+  const txnId = r.u32('txnId');
+  const token = r.fixed('token', SecureSizes.TOKEN);
+  const last4Bytes = r.fixed('last4', SecureSizes.LAST4);
+  const last4 = String.fromCharCode(...last4Bytes);
+  if (!/^\d{4}$/.test(last4)) throw malformed('SEALED_CARD', 'last4', 'must be four ASCII digits');
+  const flags = r.u8('flags');
+  if ((flags & ~SEALED_CARD_FLAGS) !== 0) throw malformed('SEALED_CARD', 'flags', `bits other than bit 0 are set (${flags})`);
+  const sealed = r.blob16('sealed', SecureSizes.SEALED_MIN, SecureSizes.SEALED_MAX);
+  const tlv = r.blob16('tlv', 0, MAX_PAYLOAD);
+  return { kind: 'SEALED_CARD', txnId, token, last4, flags, sealed, tlv, signature: r.fixed('signature', SecureSizes.SIGNATURE) };
+}
+
+function malformed(message: string, field: string, problem: string): ProtocolError {
+  return new ProtocolError('EDGEPAY_FRAME_MALFORMED', `${message}.${field}: ${problem}`, { message, field, problem });
 }
 
 function enumField(r: ByteReader, message: string, field: string, allowed: Record<string, number>): number {
