@@ -151,6 +151,7 @@ const NODE: ExampleCase = {
     'centre.ledger.postgresUrlFile': 'the same: a PostgreSQL ledger',
     'replication.username': 'a password listener; the example connects with a client certificate (mutual TLS)',
     'replication.passwordFile': 'the same: a password listener',
+    'lanes[].readerPublicKey': "the reader's own key, which only its installer knows: the comment says where it comes from",
   },
   codeDefaults: { 'replication.peerClockToleranceSeconds': DEFAULT_PEER_CLOCK_TOLERANCE_MS / 1_000 },
 };

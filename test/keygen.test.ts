@@ -32,6 +32,24 @@ describe('edgepay keygen', () => {
     expect(verify(null, message, createPublicKey(readFileSync(join(dir, pubName), 'utf8')), sign(null, message, privateKey))).toBe(true);
   });
 
+  it("reader-signing: a reader's seed 0600 and its public key 0644, raw base64 as firmware keeps them; node.yaml's readerPublicKey is printed", () => {
+    const dir = tempDir();
+    const result = runCli(['keygen', 'reader-signing', '--out', dir]);
+    expect(result.status).toBe(0);
+    expect(mode(join(dir, 'reader.seed'))).toBe(0o600);
+    expect(mode(join(dir, 'reader.pub'))).toBe(0o644);
+    const seed = Buffer.from(readFileSync(join(dir, 'reader.seed'), 'utf8').trim(), 'base64');
+    const publicText = readFileSync(join(dir, 'reader.pub'), 'utf8').trim();
+    expect(seed.length).toBe(32);
+    expect(Buffer.from(publicText, 'base64').length).toBe(32);
+    expect(result.stdout).toContain(`readerPublicKey: ${publicText}`);
+    // The seed is the one the pinned key belongs to: a signature made from it verifies with the public file.
+    const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+    const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(publicText, 'base64')]), format: 'der', type: 'spki' });
+    expect(verify(null, Buffer.from('challenge'), publicKey, sign(null, Buffer.from('challenge'), privateKey))).toBe(true);
+    expect(runCli(['keygen', 'reader-signing', '--out', dir]).status).not.toBe(0);
+  });
+
   it("card-seal: the centre's X25519 pair; a node reads the public half as keys.centrePublicKeyFile and what it seals opens with the private half", async () => {
     const dir = tempDir();
     const result = runCli(['keygen', 'card-seal', '--out', dir]);
@@ -97,6 +115,6 @@ describe('edgepay keygen', () => {
   it('refuses an unknown kind with the list of kinds (exit 2)', () => {
     const result = runCli(['keygen', 'ssh', '--out', tempDir()]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('node-signing, centre-signing, card-seal, rules, api-token, token-key');
+    expect(result.stderr).toContain('node-signing, centre-signing, card-seal, rules, reader-signing, api-token, token-key');
   });
 });

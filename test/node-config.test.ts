@@ -94,6 +94,17 @@ describe('node configuration', () => {
     expect(parseNodeConfig({ ...minimal, lanes: lanes.slice(0, 2) }, '/etc/edgepay').lanes).toHaveLength(2);
   });
 
+  it("takes a lane's pinned reader key as base64 of 32 bytes, and names the lane's field for anything else", () => {
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const lane = { id: 'lane-1', port: '/dev/ttyUSB0', profile: 'edgepay-sim' };
+    expect(parseNodeConfig({ ...minimal, lanes: [{ ...lane, readerPublicKey: key }] }, '/etc/edgepay').lanes[0]?.readerPublicKey).toBe(key);
+    for (const bad of [Buffer.alloc(31, 9).toString('base64'), `${key.slice(0, -1)}`, 'not base64 at all', 42]) {
+      const problems = problemsOf({ ...minimal, lanes: [{ ...lane, readerPublicKey: bad }] });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatchObject({ path: 'lanes.0.readerPublicKey', message: expect.stringContaining('base64 of a 32-byte Ed25519 public key') });
+    }
+  });
+
   it('edgepay config check and node check-config: two lanes on one port is exit 2, the problem on its own line', async () => {
     const dir = tempDir();
     await nodeConfigIn(dir);

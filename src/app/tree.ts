@@ -47,7 +47,13 @@ export function nodeTree(config: NodeConfig): readonly TreeNode[] {
         config.lanes.map((lane) =>
           actor(readerActorId(lane.id), READER_MODULE, {
             shutdownTimeoutMs: 2_000,
-            init: (): ReaderInit => ({ lane: lane.id, port: lane.port, profile: loadReaderProfile(lane.profile), keys: config.keys }),
+            init: (): ReaderInit => ({
+              lane: lane.id,
+              port: lane.port,
+              profile: loadReaderProfile(lane.profile),
+              keys: config.keys,
+              ...(lane.readerPublicKey === undefined ? {} : { readerPublicKey: lane.readerPublicKey }),
+            }),
           }),
         ),
       ),

@@ -8,6 +8,7 @@ Kinds:
   centre-signing   the centre's answer key: <dir>/centre-signing.key, <dir>/centre-signing.pub (every node)
   card-seal        the centre's X25519 card key: <dir>/card-seal.key, <dir>/card-seal.pub (every node's keys.centrePublicKeyFile)
   rules            the rules key: <dir>/rules.key (operator or centre), <dir>/rules.pub (every node)
+  reader-signing   a card reader's Ed25519 key: <dir>/reader.seed (into the reader), <dir>/reader.pub (its lane's readerPublicKey)
   api-token        the POS API's bearer token: <file>
   token-key        the card token key, sealed to this machine with systemd-creds: <file> (as node seal-token-key)
 TLS keys and certificates come from \`edgepay certs ca create\` and \`edgepay certs issue\`.

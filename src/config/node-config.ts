@@ -16,6 +16,10 @@ import { ID_RULE, idSchema, shortIdSchema } from '../ids.js';
  * together.
  */
 
+function isReaderPublicKey(text: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=$/.test(text) && Buffer.from(text, 'base64').length === 32;
+}
+
 const path = z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' });
 
 /** The POS API: on loopback TCP with the bearer token callers must send, or on a Unix socket. */
@@ -67,6 +71,15 @@ export const nodeConfigSchema = strict({
         id: shortIdSchema(),
         port: path,
         profile: z.string().min(1, { error: 'must name a reader profile (a file in devices/, without .json)' }),
+        /**
+         * The reader's Ed25519 public key (base64 of 32 bytes). Pinned, the lane requires a secure
+         * session (reader protocol 1.1): the reader proves it holds the key, and card data arrives
+         * sealed and signed, never as a PAN.
+         */
+        readerPublicKey: z
+          .string({ error: 'must be base64 of a 32-byte Ed25519 public key' })
+          .refine((text) => isReaderPublicKey(text), { error: 'must be base64 of a 32-byte Ed25519 public key (edgepay keygen reader-signing writes it to reader.pub)' })
+          .optional(),
       }),
     )
     .max(64, { error: 'at most 64 lanes per node' })

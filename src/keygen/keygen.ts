@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createApiTokenFile } from '../api/api-token.js';
@@ -7,6 +8,7 @@ import { CENTRE_SIGNING_KEY_FILE, CENTRE_SIGNING_PUBLIC_KEY_FILE, writeCentreKey
 import { EdgepayError } from '../errors.js';
 import { makePrivateDirectory, writePrivateFile } from '../platform/private-files.js';
 import { generateNodeKeyPair } from '../wire/keys.js';
+import { readerKeyPairFromSeed } from '../reader/protocol/index.js';
 import { RULES_KEY_FILE, RULES_PUBLIC_KEY_FILE, writeRulesKeyPair } from '../rules/keys.js';
 
 /*
@@ -18,16 +20,18 @@ import { RULES_KEY_FILE, RULES_PUBLIC_KEY_FILE, writeRulesKeyPair } from '../rul
  * operator's deliberate act (move the old file away first).
  */
 
-export const KEY_KINDS = ['node-signing', 'centre-signing', 'card-seal', 'rules', 'api-token', 'token-key'] as const;
+export const KEY_KINDS = ['node-signing', 'centre-signing', 'card-seal', 'rules', 'reader-signing', 'api-token', 'token-key'] as const;
 export type KeyKind = (typeof KEY_KINDS)[number];
 
 /** Kinds whose --out is a directory (a private and a public file); the others write one file. */
-export const PAIR_KINDS: readonly KeyKind[] = ['node-signing', 'centre-signing', 'card-seal', 'rules'];
+export const PAIR_KINDS: readonly KeyKind[] = ['node-signing', 'centre-signing', 'card-seal', 'rules', 'reader-signing'];
 
 export const NODE_SIGNING_KEY_FILE = 'signing.key';
 export const NODE_SIGNING_PUBLIC_KEY_FILE = 'signing.pub';
 export const CARD_SEAL_KEY_FILE = 'card-seal.key';
 export const CARD_SEAL_PUBLIC_KEY_FILE = 'card-seal.pub';
+export const READER_SEED_FILE = 'reader.seed';
+export const READER_PUBLIC_KEY_FILE = 'reader.pub';
 const PUBLIC_FILE_MODE = 0o644;
 
 export interface KeygenOptions {
@@ -84,6 +88,8 @@ export async function generateKey(options: KeygenOptions): Promise<KeygenResult>
         ],
       };
     }
+    case 'reader-signing':
+      return readerSigning(out);
     case 'api-token':
       return apiToken(out);
     case 'token-key': {
@@ -135,6 +141,27 @@ async function cardSeal(dir: string): Promise<KeygenResult> {
     next: [
       `${privateFile}: the centre's X25519 key, the only one that opens sealed card data: keep it at the centre, never on a store box`,
       `${publicFile}: copy it to every node as its keys.centrePublicKeyFile (the install guide's /etc/edgepay/centre.pub): nodes seal card data to it`,
+    ],
+  };
+}
+
+/** A card reader's Ed25519 key for secure sessions (reader protocol 1.1), in the raw forms firmware keeps. */
+function readerSigning(dir: string): KeygenResult {
+  const privateFile = join(dir, READER_SEED_FILE);
+  const publicFile = join(dir, READER_PUBLIC_KEY_FILE);
+  refuseExisting('reader-signing', [privateFile, publicFile]);
+  const seed = randomBytes(32);
+  const { publicKey } = readerKeyPairFromSeed(seed);
+  const publicBase64 = Buffer.from(publicKey).toString('base64');
+  writeExclusivePair(privateFile, `${seed.toString('base64')}\n`, publicFile, `${publicBase64}\n`);
+  seed.fill(0);
+  return {
+    kind: 'reader-signing',
+    privateFile,
+    publicFile,
+    next: [
+      `${privateFile}: the reader's seed: load it into the reader when it is provisioned (edgepay reader simulate --reader-seed-file), then keep no copy`,
+      `${publicFile}: pin it in node.yaml on the reader's lane: readerPublicKey: ${publicBase64} (the lane then takes only sealed card data signed by this reader)`,
     ],
   };
 }

@@ -63,6 +63,10 @@ function rows(tbody, items, empty, cells) {
 }
 function age(seconds) { return seconds === null ? '' : seconds < 120 ? seconds + ' s' : Math.round(seconds / 60) + ' min'; }
 function clock(ms) { return new Date(ms).toLocaleTimeString(); }
+function readerText(reader) {
+  if (reader.problem) return reader.state + ': ' + reader.problem;
+  return reader.session === 'secure' ? reader.state + ' (secure)' : reader.state;
+}
 function readerClass(state) {
   if (state === 'ready' || state === 'in_transaction') return 'ok';
   if (state === 'connecting') return 'warn';
@@ -108,7 +112,7 @@ async function refresh() {
     const [centreText, centreClass] = centre(s.centre.online);
     text($('centre'), centreText, centreClass);
     text($('backlog'), s.backlog.unforwarded + (s.backlog.unforwarded > 0 ? ', oldest ' + age(s.backlog.oldestAgeSeconds) : ''));
-    rows($('lanes'), s.lanes, 'no lanes on this node', (l) => [[l.id], [l.reader ? l.reader.state : 'not running', readerClass(l.reader ? l.reader.state : 'not_running')], [l.busyWith || '']]);
+    rows($('lanes'), s.lanes, 'no lanes on this node', (l) => [[l.id], [l.reader ? readerText(l.reader) : 'not running', readerClass(l.reader ? l.reader.state : 'not_running')], [l.busyWith || '']]);
     rows($('peers'), s.peers, 'no peers', (p) => [[p.nodeId], peer(p.online), [p.lag + ' entries']]);
     rows($('decisions'), s.recentDecisions, 'no decisions yet', (d) => [[clock(d.atMs)], [d.lane || ''], [d.amountText, 'amount'], [decision(d), d.approved ? 'ok' : 'bad'], [d.reason || '', 'muted'], [d.cardLast4 ? '•••• ' + d.cardLast4 : '']]);
     rows($('exceptions'), s.exceptions, 'none', (e) => [[String(e.seq)], [e.amountText, 'amount'], [e.reason || '']]);

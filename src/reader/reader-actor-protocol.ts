@@ -39,6 +39,10 @@ export interface ReaderStatus {
   readonly lastSeenMs?: number;
   /** Times the port was (re)opened successfully. */
   readonly connects: number;
+  /** 'secure' once the reader authenticated with the pinned key (card data sealed), 'clear' on a 1.0 link. */
+  readonly session?: 'secure' | 'clear';
+  /** Why the reader is not usable, when it is 'incompatible': the version, a missing or wrong key. */
+  readonly problem?: string;
 }
 
 export interface ReaderReplies {
@@ -58,6 +62,8 @@ export interface ReaderInit {
   readonly profile: ReaderProfile;
   /** The node's card key files: the reader actor captures each card as it arrives. */
   readonly keys: { readonly tokenKeyFile: string; readonly centrePublicKeyFile: string };
+  /** The reader's pinned Ed25519 public key (base64): the lane then requires a secure session (PROTOCOL.md 8). */
+  readonly readerPublicKey?: string;
 }
 
 export const READER_MODULE = 'app/actors/reader';

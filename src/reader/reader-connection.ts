@@ -1,9 +1,28 @@
+import { type KeyObject, randomBytes } from 'node:crypto';
 import type { ActorLog } from '../actors/worker-runtime.js';
 import { EdgepayError } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
 import { type Timers, systemTimers } from '../platform/timers.js';
 import { Backoff } from './backoff.js';
-import { type DataMessage, type HelloMessage, PROTOCOL_VERSION, ReaderState as ReaderStateCode } from './protocol/index.js';
+import {
+  type AuthResponseMessage,
+  Capability,
+  type DataMessage,
+  ErrorCode,
+  type HelloMessage,
+  Limits,
+  MIN_READER_MAX_PAYLOAD,
+  PROTOCOL_REVISION,
+  PROTOCOL_VERSION,
+  ReaderState as ReaderStateCode,
+  SecureSizes,
+  type SessionNonces,
+  authSignedBytes,
+  keyFingerprint,
+  readerPublicKey,
+  sameBytes,
+  verifyReaderSignature,
+} from './protocol/index.js';
 import type { ReaderInit, ReaderState } from './reader-actor-protocol.js';
 import type { OpenReaderPort, ReaderPort } from './serial-channel.js';
 import { SerialLink, linkFailure } from './serial-link.js';
@@ -36,15 +55,29 @@ export interface ReaderConnectionIo {
 
 const machineIo: ReaderConnectionIo = { openPort: (path, profile) => TtyPort.open(path, profile), timers: systemTimers, clock: systemClock };
 
-/** What the node announces when it asks the reader for its HELLO: the node has no card capabilities of its own. */
+/**
+ * What the node announces when it asks the reader for its HELLO (PROTOCOL.md 4): no card
+ * capabilities of its own, the offer of secure sessions, and the revision it speaks.
+ */
 function nodeHello(maxPayload: number): DataMessage {
-  return { kind: 'HELLO', protocolVersion: PROTOCOL_VERSION, capabilities: 0, maxPayload, model: 'edgepay-node', firmwareVersion: '1' };
+  return { kind: 'HELLO', protocolVersion: PROTOCOL_VERSION, capabilities: Capability.SECURE_SESSION, maxPayload, model: 'edgepay-node', firmwareVersion: PROTOCOL_REVISION };
 }
 const HELLO_ATTEMPTS = 3;
 /** Beyond the link's own ACK budget: time for the reader to answer with its HELLO. */
 const HELLO_ANSWER_MS = 500;
-/** ERROR code 1 (PROTOCOL.md 5): the node refuses the reader's protocol version. */
-const ERROR_INCOMPATIBLE = 1;
+
+/** The pinned reader key of a lane that requires secure sessions, in both forms the checks need. */
+interface PinnedReaderKey {
+  readonly raw: Uint8Array;
+  readonly key: KeyObject;
+}
+
+/** The AUTH_CHALLENGE the node waits on: one at a time, for the session it was sent on. */
+interface PendingChallenge {
+  readonly session: Session;
+  readonly nodeNonce: Uint8Array;
+  readonly timer: unknown;
+}
 
 /**
  * Between attempts to open an absent reader's port. The cap is what a reader plugged back in
@@ -63,6 +96,12 @@ export class ReaderConnection {
   hello: HelloMessage | undefined;
   connects = 0;
   lastSeenMs: number | undefined;
+  /** Why the reader is 'incompatible': shown on the lane and in the error a payment gets. */
+  problem: string | undefined;
+  /** The nonces of the authenticated session (PROTOCOL.md 8); undefined on a clear (1.0) link. */
+  secureSession: SessionNonces | undefined;
+  /** The lane's pinned reader key; when set, the lane takes card data only from a secure session. */
+  readonly pinned: PinnedReaderKey | undefined;
 
   private session: Session | undefined;
   /** Callers waiting for a connection attempt to end, one way or the other (see settled). */
@@ -80,13 +119,25 @@ export class ReaderConnection {
   private helloGraceTimer: unknown;
   private stopped = false;
   private absentLogged = false;
+  private challenge: PendingChallenge | undefined;
 
   constructor(
     private readonly init: ReaderInit,
     private readonly events: ConnectionEvents,
     private readonly log: ActorLog,
     private readonly io: ReaderConnectionIo = machineIo,
-  ) {}
+  ) {
+    if (init.readerPublicKey !== undefined) {
+      const raw = new Uint8Array(Buffer.from(init.readerPublicKey, 'base64'));
+      this.pinned = { raw, key: readerPublicKey(raw) };
+    }
+  }
+
+  /** How the lane's reader is spoken to, once ready: sealed card data or a 1.0 link's clear card data. */
+  get sessionKind(): 'secure' | 'clear' | undefined {
+    if (this.state !== 'ready') return undefined;
+    return this.secureSession === undefined ? 'clear' : 'secure';
+  }
 
   start(): void {
     void this.connect();
@@ -154,6 +205,7 @@ export class ReaderConnection {
     }
     this.absentLogged = false;
     this.connects++;
+    this.problem = undefined;
     this.enter('connecting');
     const session: Session = {
       port,
@@ -230,8 +282,14 @@ export class ReaderConnection {
       case 'ERROR':
         this.log.warn({ code: msg.code, text: msg.text }, 'the reader reported an error');
         this.events.onReaderError(msg.code, msg.text);
+        // The reader lost the session the node thought it had (it restarted unseen): authenticate it again.
+        if (msg.code === ErrorCode.SECURE_SESSION_REQUIRED && this.secureSession !== undefined && this.state === 'ready') this.reauthenticate(session);
+        return;
+      case 'AUTH_RESPONSE':
+        this.onAuthResponse(session, msg);
         return;
       case 'CARD_DATA':
+      case 'SEALED_CARD':
       case 'TXN_ENDED':
         this.events.onMessage(msg);
         return;
@@ -243,35 +301,134 @@ export class ReaderConnection {
   private onHello(session: Session, msg: HelloMessage): void {
     this.hello = msg;
     if (msg.protocolVersion !== PROTOCOL_VERSION) {
-      if (this.state !== 'incompatible') {
-        this.log.error({ model: msg.model, protocolVersion: msg.protocolVersion }, 'reader speaks another protocol version');
-        session.link.send({ kind: 'ERROR', code: ERROR_INCOMPATIBLE, text: `node speaks protocol version ${PROTOCOL_VERSION}` }).catch(() => undefined);
-      }
-      this.stopPolling();
-      const wasReady = this.state === 'ready';
-      this.enter('incompatible');
-      // A reader replaced by an incompatible one without the line dropping: its transaction is gone too.
-      if (wasReady)
-        this.events.onLost(
-          new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on ${this.init.port} now announces protocol version ${msg.protocolVersion}`, {
-            lane: this.init.lane,
-            port: this.init.port,
-            protocolVersion: msg.protocolVersion,
-          }),
-        );
+      this.refuse(session, ErrorCode.INCOMPATIBLE, `the reader announces protocol version ${msg.protocolVersion}; this node speaks version ${PROTOCOL_VERSION}`, {
+        protocolVersion: msg.protocolVersion,
+      });
+    } else if (this.state === 'ready' && this.secureSession !== undefined) {
+      // A reader sends its answers to the node's HELLOs before it answers the challenge that follows
+      // them, so a HELLO after the authentication is the reader starting again, window or not: its
+      // session went with its transaction, and nothing it sends counts until it authenticates again.
+      this.log.warn({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader announced itself again: authenticating it again');
+      this.events.onReaderForgot('hello');
+      this.reauthenticate(session);
     } else if (this.state === 'ready') {
       // Not an answer to the node's HELLO: the reader started again, and its transaction is gone.
       if (!this.answeringHello) {
         this.log.warn({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader announced itself again');
         this.events.onReaderForgot('hello');
       }
-    } else {
-      this.enter('ready');
-      this.backoff.reset();
-      this.startPolling(session);
-      this.log.info({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader ready');
+    } else if (this.challenge === undefined) {
+      this.accept(session, msg);
     }
     this.helloWaiter?.(true);
+  }
+
+  /** A HELLO of the right version: ready on a clear lane, or a challenge when the reader offers a secure session. */
+  private accept(session: Session, msg: HelloMessage): void {
+    const who = `${msg.model} ${msg.firmwareVersion}`;
+    if (msg.maxPayload < MIN_READER_MAX_PAYLOAD) {
+      this.refuse(session, ErrorCode.INCOMPATIBLE, `the reader (${who}) announces maxPayload ${msg.maxPayload}; a reader must take at least ${MIN_READER_MAX_PAYLOAD} bytes`, {
+        maxPayload: msg.maxPayload,
+      });
+      return;
+    }
+    const offersSecure = (msg.capabilities & Capability.SECURE_SESSION) !== 0;
+    if (offersSecure) {
+      this.sendChallenge(session);
+      return;
+    }
+    if (this.pinned !== undefined) {
+      this.refuse(session, ErrorCode.INCOMPATIBLE, `lane ${this.init.lane} pins a reader key and takes card data only in a secure session (protocol 1.1); the reader (${who}) does not offer one`, {});
+      return;
+    }
+    this.ready(session, 'clear', msg);
+  }
+
+  private reauthenticate(session: Session): void {
+    this.secureSession = undefined;
+    this.stopPolling();
+    this.enter('connecting');
+    this.sendChallenge(session);
+  }
+
+  private sendChallenge(session: Session): void {
+    const nodeNonce = new Uint8Array(randomBytes(SecureSizes.NONCE));
+    const waitMs = this.init.profile.timeouts.ackMs * (this.init.profile.timeouts.retransmissions + 1) + HELLO_ANSWER_MS;
+    const timer = this.io.timers.setTimeout(() => {
+      if (this.challenge?.nodeNonce !== nodeNonce) return;
+      this.challenge = undefined;
+      // As with an unanswered HELLO: the line is opened again and the handshake starts over (a reader that rebooted meanwhile answers that one).
+      this.drop(session, `no AUTH_RESPONSE within ${waitMs} ms`);
+    }, waitMs);
+    this.challenge = { session, nodeNonce, timer };
+    session.link.send({ kind: 'AUTH_CHALLENGE', nodeNonce }).catch(() => undefined);
+  }
+
+  private onAuthResponse(session: Session, msg: AuthResponseMessage): void {
+    const challenge = this.challenge;
+    if (challenge === undefined || challenge.session !== session) {
+      this.log.debug({}, 'AUTH_RESPONSE without a challenge outstanding, ignored');
+      return;
+    }
+    this.io.timers.clearTimeout(challenge.timer);
+    this.challenge = undefined;
+    const nonces: SessionNonces = { nodeNonce: challenge.nodeNonce, readerNonce: msg.readerNonce };
+    const presented = keyFingerprint(msg.readerKey);
+    const signed = authSignedBytes(nonces, msg.readerKey);
+    if (this.pinned === undefined) {
+      // Never trust on first use: the key is named so the installer can pin it, and nothing is taken from this reader meanwhile.
+      const proven = verifyReaderSignature(readerPublicKey(msg.readerKey), signed, msg.signature);
+      const base64 = Buffer.from(msg.readerKey).toString('base64');
+      this.refuse(
+        session,
+        ErrorCode.INCOMPATIBLE,
+        proven
+          ? `the reader offers a secure session with key ${base64} (fingerprint ${presented}), and lane ${this.init.lane} pins no reader key: pin it as lanes[].readerPublicKey`
+          : `the reader offers a secure session, and its AUTH_RESPONSE does not verify with the key it presents (fingerprint ${presented})`,
+        { presentedKey: presented },
+      );
+      return;
+    }
+    if (!sameBytes(msg.readerKey, this.pinned.raw)) {
+      this.refuse(session, ErrorCode.AUTHENTICATION_FAILED, `the reader presents key ${presented}, and lane ${this.init.lane} pins key ${keyFingerprint(this.pinned.raw)}`, {
+        presentedKey: presented,
+        pinnedKey: keyFingerprint(this.pinned.raw),
+      });
+      return;
+    }
+    if (!verifyReaderSignature(this.pinned.key, signed, msg.signature)) {
+      this.refuse(session, ErrorCode.AUTHENTICATION_FAILED, `the reader's AUTH_RESPONSE signature does not verify with the pinned key ${presented}`, { presentedKey: presented });
+      return;
+    }
+    this.secureSession = nonces;
+    this.ready(session, 'secure', this.hello);
+  }
+
+  private ready(session: Session, kind: 'secure' | 'clear', hello: HelloMessage | undefined): void {
+    this.problem = undefined;
+    this.enter('ready');
+    this.backoff.reset();
+    this.startPolling(session);
+    this.log.info({ model: hello?.model, firmwareVersion: hello?.firmwareVersion, session: kind }, 'reader ready');
+  }
+
+  /**
+   * The reader cannot serve this lane as it is: told why (ERROR), shown on the lane, and whatever
+   * ran on it fails. It stays refused until it announces itself again or the line is reopened.
+   */
+  private refuse(session: Session, code: number, problem: string, details: Record<string, unknown>): void {
+    if (this.state !== 'incompatible' || this.problem !== problem) {
+      this.log.error({ port: this.init.port, ...details }, problem);
+      session.link.send({ kind: 'ERROR', code, text: truncateAscii(problem, Limits.ERROR_TEXT) }).catch(() => undefined);
+    }
+    this.problem = problem;
+    this.secureSession = undefined;
+    this.stopPolling();
+    const wasReady = this.state === 'ready';
+    this.enter('incompatible');
+    // A reader replaced by an unusable one without the line dropping: its transaction is gone too.
+    if (wasReady)
+      this.events.onLost(new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on ${this.init.port} can no longer be used: ${problem}`, { lane: this.init.lane, port: this.init.port, problem, ...details }));
   }
 
   private enter(state: ConnectionState): void {
@@ -309,6 +466,9 @@ export class ReaderConnection {
 
   private endSession(session: Session): void {
     this.session = undefined;
+    this.secureSession = undefined;
+    if (this.challenge !== undefined) this.io.timers.clearTimeout(this.challenge.timer);
+    this.challenge = undefined;
     this.stopPolling();
     this.io.timers.clearTimeout(this.helloGraceTimer);
     this.answeringHello = false;
@@ -320,4 +480,10 @@ export class ReaderConnection {
     if (this.stopped || this.retryTimer !== undefined) return;
     this.retryTimer = this.io.timers.setTimeout(() => void this.connect(), this.backoff.next());
   }
+}
+
+/** ERROR's text is at most 128 bytes; the problems are ASCII, so a cut at a byte is a cut at a character. */
+function truncateAscii(text: string, maxBytes: number): string {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= maxBytes ? ascii : `${ascii.slice(0, maxBytes - 3)}...`;
 }

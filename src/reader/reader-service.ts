@@ -62,5 +62,7 @@ function laneReaderStatus({ init, connection, transactions }: LaneReader): Reade
     ...(connection.hello !== undefined ? { model: connection.hello.model, firmwareVersion: connection.hello.firmwareVersion } : {}),
     ...(connection.lastSeenMs !== undefined ? { lastSeenMs: connection.lastSeenMs } : {}),
     connects: connection.connects,
+    ...(connection.sessionKind !== undefined ? { session: connection.sessionKind } : {}),
+    ...(connection.state === 'incompatible' && connection.problem !== undefined ? { problem: connection.problem } : {}),
   };
 }

@@ -2,8 +2,10 @@ import type { ActorLog } from '../actors/worker-runtime.js';
 import type { RawCard } from '../card/capture.js';
 import { BadInputError, EdgepayError, type FieldProblem } from '../errors.js';
 import { type Timers, systemTimers } from '../platform/timers.js';
-import { type CardDataMessage, type DataMessage, TxnEndReason, cardFromEmv, isProtocolError, parseTlv } from './protocol/index.js';
+import type { KeyObject } from 'node:crypto';
+import { type CardDataMessage, type DataMessage, ProtocolError, type SealedCardMessage, type SessionNonces, TxnEndReason, cardFromEmv, isProtocolError, parseTlv } from './protocol/index.js';
 import type { ConnectionState } from './reader-connection.js';
+import { sealedCardFacts } from './sealed-card.js';
 import type { CollectedCard, ReaderRequest } from './reader-actor-protocol.js';
 
 type CollectRequest = Extract<ReaderRequest, { type: 'collect' }>;
@@ -12,6 +14,12 @@ type ShowRequest = Extract<ReaderRequest, { type: 'show' }>;
 /** The part of the connection a transaction needs; an interface so the rules here stay testable without a port. */
 export interface TransactionLink {
   readonly state: ConnectionState;
+  /** Why the reader is 'incompatible'. */
+  readonly problem?: string | undefined;
+  /** The authenticated session's nonces; undefined on a clear (1.0) link. */
+  readonly secureSession?: SessionNonces | undefined;
+  /** The lane's pinned reader key, which sealed card data must verify with. */
+  readonly pinned?: { readonly key: KeyObject } | undefined;
   send(msg: DataMessage): Promise<void>;
 }
 
@@ -109,6 +117,7 @@ export class ReaderTransactions {
 
   onMessage(msg: DataMessage): void {
     if (msg.kind === 'CARD_DATA') this.onCardData(msg);
+    else if (msg.kind === 'SEALED_CARD') this.onSealedCard(msg);
     else if (msg.kind === 'TXN_ENDED') this.onTxnEnded(msg.txnId, msg.reason);
   }
 
@@ -139,18 +148,48 @@ export class ReaderTransactions {
     this.fail(pending, this.error('EDGEPAY_READER_RESTARTED', `the reader ${said} while transaction ${pending.txnId} waited for its card`, pending.txnId, { readerSaid: why }));
   }
 
-  private onCardData(msg: CardDataMessage): void {
+  /** The transaction this card data belongs to, taken off the wait; undefined (and ignored) for any other. */
+  private takeCardData(msg: CardDataMessage | SealedCardMessage): PendingCollect | undefined {
     const pending = this.collecting;
     if (pending === undefined || pending.txnId !== msg.txnId) {
-      // PROTOCOL.md 3: a CARD_DATA of another transaction is acknowledged (the link did) and ignored.
-      this.log.debug({ txnId: msg.txnId }, 'card data for a transaction not waiting for a card, ignored');
-      return;
+      // PROTOCOL.md 6: card data of another transaction is acknowledged (the link did) and ignored.
+      this.log.debug({ txnId: msg.txnId, message: msg.kind }, 'card data for a transaction not waiting for a card, ignored');
+      return undefined;
     }
     this.settle(pending);
-    const refuse = (error: unknown): void => {
-      pending.reject(cardDataError(error, pending.txnId, this.where));
-      void this.sendCancel(pending.txnId);
-    };
+    return pending;
+  }
+
+  private refuseCardData(pending: PendingCollect, error: unknown): void {
+    pending.reject(cardDataError(error, pending.txnId, this.where));
+    void this.sendCancel(pending.txnId);
+  }
+
+  private onSealedCard(msg: SealedCardMessage): void {
+    const pending = this.takeCardData(msg);
+    if (pending === undefined) return;
+    const session = this.link.secureSession;
+    const pinned = this.link.pinned;
+    if (session === undefined || pinned === undefined) {
+      this.refuseCardData(pending, new ProtocolError('EDGEPAY_CARD_DATA_WRONG_SESSION', 'sealed card data (SEALED_CARD) without an authenticated session', { message: msg.kind }));
+      return;
+    }
+    try {
+      pending.resolve(sealedCardFacts(msg, { session, readerKey: pinned.key, expected: { amountMinor: pending.amountMinor, currencyNumeric: pending.currencyNumeric } }));
+    } catch (error) {
+      this.refuseCardData(pending, error);
+    }
+  }
+
+  private onCardData(msg: CardDataMessage): void {
+    const pending = this.takeCardData(msg);
+    if (pending === undefined) return;
+    const refuse = (error: unknown): void => this.refuseCardData(pending, error);
+    if (this.link.secureSession !== undefined) {
+      // Refused unread: a PAN on a secure session's line means something on the line is not the reader that authenticated.
+      refuse(new ProtocolError('EDGEPAY_CARD_DATA_WRONG_SESSION', 'clear card data (CARD_DATA) on a secure session, refused unread', { message: msg.kind }));
+      return;
+    }
     let raw: RawCard;
     try {
       const read = cardFromEmv(parseTlv(msg.tlv), { amountMinor: pending.amountMinor, currencyNumeric: pending.currencyNumeric });
@@ -206,7 +245,8 @@ export class ReaderTransactions {
     const state = this.link.state;
     if (state === 'ready') return;
     if (state === 'incompatible') {
-      throw new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on lane ${this.where.lane} speaks a protocol version this node does not`, { ...this.where, state });
+      const problem = this.link.problem ?? 'it speaks a protocol version this node does not';
+      throw new EdgepayError('EDGEPAY_READER_INCOMPATIBLE', `the reader on lane ${this.where.lane} cannot be used: ${problem}`, { ...this.where, state, problem });
     }
     throw new EdgepayError('EDGEPAY_READER_UNAVAILABLE', `no reader ready on lane ${this.where.lane} (${state})`, { ...this.where, state });
   }

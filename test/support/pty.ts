@@ -83,8 +83,8 @@ export function testProfile(timeouts: Partial<ReaderProfile['timeouts']> = {}): 
 export type ReaderActor = ActorHandle<ReaderRequest, ReaderReply>;
 
 /** The reader actor as a lane starts it: a worker from dist/, on the node end of the pair. */
-export async function startReaderActor(port: string, profile = testProfile(), lane = 'lane-1'): Promise<ReaderActor> {
-  const init: ReaderInit = { lane, port, profile, keys: (await testCardKeys()).files };
+export async function startReaderActor(port: string, profile = testProfile(), lane = 'lane-1', readerPublicKey?: string): Promise<ReaderActor> {
+  const init: ReaderInit = { lane, port, profile, keys: (await testCardKeys()).files, ...(readerPublicKey === undefined ? {} : { readerPublicKey }) };
   return startActor<ReaderRequest, ReaderReply>({ id: `reader-${lane}`, module: moduleUrl(READER_MODULE), init, mailboxCapacity: 16 });
 }
 

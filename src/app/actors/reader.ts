@@ -43,6 +43,16 @@ function checkedInit(args: ReaderInit): ReaderInit {
     const file = (args?.keys as Record<string, unknown> | undefined)?.[key];
     if (typeof file !== 'string' || file.length === 0) problems.push({ path: `keys.${key}`, message: 'must be a key file path', value: file });
   }
+  const pinned = args?.readerPublicKey;
+  if (pinned !== undefined && (typeof pinned !== 'string' || Buffer.from(pinned, 'base64').length !== 32)) {
+    problems.push({ path: 'readerPublicKey', message: 'must be base64 of a 32-byte Ed25519 public key', value: pinned });
+  }
   if (problems.length > 0) throw new BadInputError('reader actor init', problems);
-  return { lane: args.lane, port: args.port, profile: parseReaderProfile(args.profile, `lane ${args.lane}`), keys: { tokenKeyFile: args.keys.tokenKeyFile, centrePublicKeyFile: args.keys.centrePublicKeyFile } };
+  return {
+    lane: args.lane,
+    port: args.port,
+    profile: parseReaderProfile(args.profile, `lane ${args.lane}`),
+    keys: { tokenKeyFile: args.keys.tokenKeyFile, centrePublicKeyFile: args.keys.centrePublicKeyFile },
+    ...(pinned === undefined ? {} : { readerPublicKey: pinned }),
+  };
 }

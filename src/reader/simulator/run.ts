@@ -6,6 +6,7 @@ import { SocketLine } from './socket-line.js';
 import type { SimCardKind } from './cards.js';
 import { PacedChannel } from './paced-channel.js';
 import { ReaderSimulator } from './simulator.js';
+import type { ReaderSecrets } from './secure-reader.js';
 
 export interface RunSimulatorOptions {
   readonly path: string;
@@ -15,6 +16,8 @@ export interface RunSimulatorOptions {
   /** Behave like a real UART at the profile's baud rate instead of at pty speed (off by default). */
   readonly pace?: boolean;
   readonly status: (line: string) => void;
+  /** Keys for secure sessions (protocol 1.1); without them the reader sends card data in clear, as a 1.0 reader. */
+  readonly secrets?: ReaderSecrets;
 }
 
 /** The exit code when the device went away under the simulator, or it was scripted to vanish: a system failure. */
@@ -55,7 +58,10 @@ export async function runSimulator(options: RunSimulatorOptions): Promise<number
       seed,
       status,
       unplug: () => process.exit(EXIT_DEVICE_GONE),
+      ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
     });
+    const publicKey = simulator.publicKey;
+    if (publicKey !== undefined) status(`secure sessions: reader public key ${Buffer.from(publicKey).toString('base64')} (the lane pins it as readerPublicKey)`);
     port.on('close', () => finish(EXIT_DEVICE_GONE, 'serial device gone: exiting'));
     port.on('error', (error: Error) => finish(EXIT_DEVICE_GONE, `serial error: ${error.message}`));
     process.on('SIGTERM', onSignal);

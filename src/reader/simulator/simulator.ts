@@ -2,6 +2,8 @@ import type { ReaderProfile } from '../profile.js';
 import {
   Capability,
   type DataMessage,
+  EmvTag,
+  ErrorCode,
   FrameDecoder,
   MessageType,
   PROTOCOL_VERSION,
@@ -17,6 +19,7 @@ import { type Timers, systemTimers } from '../../platform/timers.js';
 import type { SerialChannel } from '../serial-channel.js';
 import { SerialLink } from '../serial-link.js';
 import { CardFactory, SLOW_CARD_DELAY_MS, type SimCard, type SimCardKind } from './cards.js';
+import { type ReaderSecrets, ReaderSecureSession } from './secure-reader.js';
 
 export interface SimulatorOptions {
   readonly profile: ReaderProfile;
@@ -32,6 +35,8 @@ export interface SimulatorOptions {
   readonly timers?: Timers;
   /** EMV's unpredictable number per card read; random by default, seeded in a simulation. */
   readonly unpredictable?: () => number;
+  /** Provisioned for secure sessions (protocol 1.1): the reader then never sends a PAN, only SEALED_CARD. */
+  readonly secrets?: ReaderSecrets;
 }
 
 interface Txn {
@@ -56,6 +61,7 @@ export class ReaderSimulator {
   private corruptNextCardData = false;
   private stopped = false;
   private readonly timers: Timers;
+  private readonly secure: ReaderSecureSession | undefined;
 
   constructor(
     private readonly port: SerialChannel,
@@ -63,6 +69,12 @@ export class ReaderSimulator {
   ) {
     this.factory = new CardFactory(options.seed, options.now);
     this.timers = options.timers ?? systemTimers;
+    this.secure = options.secrets === undefined ? undefined : new ReaderSecureSession(options.secrets);
+  }
+
+  /** The public key a lane pins for this reader; undefined when it was not provisioned for secure sessions. */
+  get publicKey(): Uint8Array | undefined {
+    return this.secure?.publicKey;
   }
 
   start(): void {
@@ -85,6 +97,7 @@ export class ReaderSimulator {
         // Firmware keeps listening when nobody answers: a fresh link, SEQ from 0, for whoever comes next.
         this.options.status(`link down (${reason}): nobody acknowledged; listening again`);
         this.endTxn();
+        this.secure?.reset();
         link.detach();
         this.link = this.newLink();
       },
@@ -97,7 +110,16 @@ export class ReaderSimulator {
   private onMessage(msg: DataMessage): void {
     switch (msg.kind) {
       case 'HELLO':
+        // A HELLO exchange starts a new session: an authentication before it counts no more.
+        this.secure?.reset();
         this.sendHello(`asked by ${msg.model}`);
+        return;
+      case 'AUTH_CHALLENGE':
+        if (this.secure === undefined) {
+          this.options.status('AUTH_CHALLENGE ignored: this reader holds no keys for a secure session');
+          return;
+        }
+        this.send(this.secure.answer(msg), 'AUTH_RESPONSE sent: secure session open');
         return;
       case 'STATUS_REQUEST': {
         const state = this.txn?.state ?? ReaderState.IDLE;
@@ -132,6 +154,11 @@ export class ReaderSimulator {
   }
 
   private onStartTxn(msg: StartTxnMessage): void {
+    if (this.secure !== undefined && !this.secure.authenticated) {
+      // Fail closed: a reader with keys never sends a PAN, so without a session it reads no card at all.
+      this.send({ kind: 'ERROR', code: ErrorCode.SECURE_SESSION_REQUIRED, text: 'secure session required' }, `txn ${msg.txnId}: refused, no secure session`);
+      return;
+    }
     if (this.txn !== undefined) this.endTxn(undefined, `superseded by txn ${msg.txnId}`);
     const kind = this.options.cards[this.presented++ % this.options.cards.length] as SimCardKind;
     const txn: Txn = { txnId: msg.txnId, amountMinor: msg.amountMinor, currencyNumeric: msg.currencyNumeric, state: ReaderState.WAITING_FOR_CARD, timer: undefined };
@@ -164,6 +191,8 @@ export class ReaderSimulator {
       tlv = encodeTlv(
         emvForCard({
           ...card,
+          // A secure reader seals the PAN and track 2: they never go on the wire.
+          ...(this.secure === undefined ? {} : { omitTags: [EmvTag.PAN, EmvTag.TRACK2] }),
           amountMinor: txn.amountMinor,
           currencyNumeric: txn.currencyNumeric,
           transactionDateYymmdd: now.toISOString().slice(2, 10).replaceAll('-', ''),
@@ -178,11 +207,27 @@ export class ReaderSimulator {
     }
     if (kind === 'bad-crc') this.corruptNextCardData = true;
     txn.state = ReaderState.READING;
+    if (this.secure === undefined) {
+      this.sendCard({ kind: 'CARD_DATA', txnId: txn.txnId, tlv }, kind);
+      return;
+    }
+    this.secure.seal(txn.txnId, card, tlv).then(
+      (sealed) => {
+        if (this.txn === txn) this.sendCard(sealed, kind);
+      },
+      (error: Error) => {
+        this.options.status(`txn ${txn.txnId}: cannot seal card data (${error.message})`);
+        this.endTxn(TxnEndReason.CANCELLED_ON_READER, 'cancelled on the reader');
+      },
+    );
+  }
+
+  private sendCard(msg: DataMessage & { readonly txnId: number }, kind: SimCardKind): void {
     const link = this.link;
     const before = link?.stats.retransmissions ?? 0;
-    this.send({ kind: 'CARD_DATA', txnId: txn.txnId, tlv }, `txn ${txn.txnId}: ${kind} card presented, CARD_DATA sent`, () => {
+    this.send(msg, `txn ${msg.txnId}: ${kind} card presented, ${msg.kind} sent`, () => {
       const resent = (link?.stats.retransmissions ?? 0) - before;
-      this.options.status(`txn ${txn.txnId}: CARD_DATA acknowledged after ${resent} retransmission(s)`);
+      this.options.status(`txn ${msg.txnId}: ${msg.kind} acknowledged after ${resent} retransmission(s)`);
     });
   }
 
@@ -201,7 +246,7 @@ export class ReaderSimulator {
 
   /** Damages the CRC of the next CARD_DATA frame once; the link's retransmission then sends the intact frame. */
   private maybeCorrupt(frame: Uint8Array): Uint8Array {
-    if (!this.corruptNextCardData || frame[4] !== MessageType.CARD_DATA) return frame;
+    if (!this.corruptNextCardData || (frame[4] !== MessageType.CARD_DATA && frame[4] !== MessageType.SEALED_CARD)) return frame;
     this.corruptNextCardData = false;
     const damaged = frame.slice();
     const crcAt = damaged.length - 3;
@@ -221,7 +266,8 @@ export class ReaderSimulator {
 
   private sendHello(why: string): void {
     const { profile } = this.options;
-    const capabilities = profile.capabilities.reduce((bits, name) => bits | CAPABILITY_BITS[name], 0);
+    const cardBits = profile.capabilities.reduce((bits, name) => bits | CAPABILITY_BITS[name], 0);
+    const capabilities = this.secure === undefined ? cardBits : cardBits | Capability.SECURE_SESSION;
     const hello: DataMessage = {
       kind: 'HELLO',
       protocolVersion: PROTOCOL_VERSION,
@@ -230,7 +276,7 @@ export class ReaderSimulator {
       model: profile.model,
       firmwareVersion: this.options.firmwareVersion ?? 'sim-1.0',
     };
-    this.send(hello, `HELLO sent (${why}): ${profile.model}, protocol ${PROTOCOL_VERSION}`);
+    this.send(hello, `HELLO sent (${why}): ${profile.model}, protocol ${PROTOCOL_VERSION}${this.secure === undefined ? '' : ', secure sessions'}`);
   }
 
   private send(msg: DataMessage, line: string, onAck?: () => void): void {
