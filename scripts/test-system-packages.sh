@@ -4,7 +4,8 @@
 # store broker), PostgreSQL's server binaries (the centre's production ledger), systemd-analyze
 # (the shipped units), Debian's Chromium (the staff status page), promtool (the shipped alert
 # rules, from the prometheus package), the C toolchain (the reader firmware and native
-# addons) and dpkg-dev (the store package: dpkg-deb, dpkg-shlibdeps). A machine that has them
+# addons), libsodium's headers (libsodium-dev: the reader firmware's secure session) and
+# dpkg-dev (the store package: dpkg-deb, dpkg-shlibdeps). A machine that has them
 # all is left untouched and nothing is printed. Without root it uses sudo when it may run
 # without a password, and otherwise stops with the one command to run.
 set -euo pipefail
@@ -39,6 +40,7 @@ for tool in "${!package_of[@]}"; do
 done
 [ -n "$(postgres_bin_dir)" ] || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -f /usr/include/sodium.h ] || missing+=(libsodium-dev)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -74,6 +76,7 @@ for tool in "${!package_of[@]}"; do
 done
 [ -n "$(postgres_bin_dir)" ] || still_missing+=("initdb and postgres (looked on PATH and in /usr/lib/postgresql/*/bin)")
 [ -x /usr/bin/chromium ] || still_missing+=(/usr/bin/chromium)
+[ -f /usr/include/sodium.h ] || still_missing+=(/usr/include/sodium.h)
 if [ "${#still_missing[@]}" -gt 0 ]; then
   echo "test setup: still missing after the install: ${still_missing[*]}" >&2
   exit 1

@@ -14,7 +14,9 @@ const FIRMWARE_DIR = fileURLToPath(new URL('../firmware-bridge/firmware', import
 const VECTORS = fileURLToPath(new URL('../firmware-bridge/vectors.json', import.meta.url));
 const RESULT_LINE = /^(\d+) passed, 0 failed$/;
 const VECTOR_SECTIONS = ['crc16', 'frames', 'decoder', 'tlv', 'messages'] as const;
-// Compiling five files twice plus 450k fuzz iterations under ASan takes seconds; a loaded CI box gets headroom.
+// The `secure` section (1.1) is an object: its `auth` and `cards` lists are vectors too.
+const SECURE_LISTS = ['auth', 'cards'] as const;
+// Compiling six files twice plus 450k fuzz iterations under ASan takes seconds; a loaded CI box gets headroom.
 const BUILD_TIMEOUT_MS = 240_000;
 
 const tempDir = useTempDir('edgepay-firmware-c-');
@@ -42,10 +44,9 @@ function lastLine(text: string): string {
 
 function vectorCount(): number {
   const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as Record<string, unknown>;
-  return VECTOR_SECTIONS.reduce((sum, section) => {
-    const list = vectors[section];
-    return sum + (Array.isArray(list) ? list.length : 0);
-  }, 0);
+  const secure = (vectors.secure ?? {}) as Record<string, unknown>;
+  const count = (list: unknown): number => (Array.isArray(list) ? list.length : 0);
+  return VECTOR_SECTIONS.reduce((sum, section) => sum + count(vectors[section]), 0) + SECURE_LISTS.reduce((sum, list) => sum + count(secure[list]), 0);
 }
 
 function makeTest(build: string, vectors: string): SpawnSyncReturns<string> {

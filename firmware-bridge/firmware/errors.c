@@ -25,6 +25,14 @@ const char *ep_error_name(int code)
     case EP_ERR_MSG_STRING: return "bad_string";
     case EP_ERR_MSG_ENCODING: return "bad_encoding";
     case EP_ERR_MSG_VALUE: return "bad_value";
+    case EP_ERR_SECURE_CRYPTO: return "crypto_failure";
+    case EP_ERR_SECURE_BAD_PAN: return "bad_pan";
+    case EP_ERR_SECURE_BAD_EXPIRY: return "bad_expiry";
+    case EP_ERR_SECURE_CLEAR_TAG: return "clear_card_tag";
+    case EP_ERR_SECURE_PAN_IN_TLV: return "pan_in_tlv";
+    case EP_ERR_SECURE_WRONG_KEY: return "wrong_reader_key";
+    case EP_ERR_SECURE_BAD_SIGNATURE: return "bad_signature";
+    case EP_ERR_SECURE_TLV_MANDATORY: return "tlv_mandatory_tag";
     default: return "unknown_error";
     }
 }

@@ -48,7 +48,19 @@ enum {
     EP_ERR_MSG_LENGTH = -31,       /* payload shorter or longer than the layout */
     EP_ERR_MSG_STRING = -32,       /* string past the payload, over its limit, or empty where 1+ is required */
     EP_ERR_MSG_ENCODING = -33,     /* non-ASCII byte in an ASCII field, or invalid UTF-8 */
-    EP_ERR_MSG_VALUE = -34         /* enumerated field out of its documented range */
+    EP_ERR_MSG_VALUE = -34,        /* enumerated field out of its documented range */
+
+    /* Secure session (secure.h): refusals of the reader's own inputs and
+     * failed checks. None of them is a NAK: a reader fixes its input, a node
+     * refuses the transaction or the authentication. */
+    EP_ERR_SECURE_CRYPTO = -40,     /* libsodium failed to initialise or to seal */
+    EP_ERR_SECURE_BAD_PAN = -41,    /* PAN not 12..19 ASCII digits */
+    EP_ERR_SECURE_BAD_EXPIRY = -42, /* expiry not YYMM with month 01..12, or not 5F24's YYMM */
+    EP_ERR_SECURE_CLEAR_TAG = -43,  /* TLV holds 5A, 56, 57, 5F20, 9F1F, 9F20 or 9F6B */
+    EP_ERR_SECURE_PAN_IN_TLV = -44, /* TLV holds the PAN's digits (ASCII or BCD) under another tag */
+    EP_ERR_SECURE_WRONG_KEY = -45,  /* AUTH_RESPONSE names a key other than the pinned one */
+    EP_ERR_SECURE_BAD_SIGNATURE = -46, /* Ed25519 signature does not verify */
+    EP_ERR_SECURE_TLV_MANDATORY = -47  /* TLV lacks 9F02, 5F2A or 5F24, or holds one twice */
 };
 
 /* NAK reasons (PROTOCOL.md section 2). */
@@ -64,8 +76,8 @@ enum {
 const char *ep_error_name(int code);
 
 /* The NAK reason a receiver sends for a decoder or message error, or 0 when the
- * code is not something a peer is NAKed for (EP_OK, caller mistakes). TLV errors
- * inside CARD_DATA map to EP_NAK_MALFORMED. */
+ * code is not something a peer is NAKed for (EP_OK, caller mistakes, the
+ * EP_ERR_SECURE_* codes). TLV errors inside CARD_DATA map to EP_NAK_MALFORMED. */
 uint8_t ep_nak_reason_for(int code);
 
 #endif /* EP_ERRORS_H */

@@ -74,6 +74,39 @@ static uint64_t ep_get_uint(ep_reader *r, unsigned size_bytes)
     return value;
 }
 
+/* Read count bytes into dst (a fixed-size field: nonce, key, signature). */
+static void ep_get_bytes(ep_reader *r, uint8_t *dst, size_t count)
+{
+    if (r->error != EP_OK) {
+        return;
+    }
+    if (r->len - r->pos < count) {
+        r->error = EP_ERR_MSG_LENGTH;
+        return;
+    }
+    memcpy(dst, r->in + r->pos, count);
+    r->pos += count;
+}
+
+/* Read a u16 length and that many bytes (min_len..max_len); *bytes points into
+ * the payload. A length past the payload or outside the limits is
+ * EP_ERR_MSG_STRING, like a string's. */
+static size_t ep_get_blob16(ep_reader *r, size_t min_len, size_t max_len, const uint8_t **bytes)
+{
+    size_t len = (size_t)ep_get_uint(r, 2u);
+
+    if (r->error != EP_OK) {
+        return 0;
+    }
+    if (len > r->len - r->pos || len < min_len || len > max_len) {
+        r->error = EP_ERR_MSG_STRING;
+        return 0;
+    }
+    *bytes = r->in + r->pos;
+    r->pos += len;
+    return len;
+}
+
 /* Read a `str` of min_len..max_len bytes into dst (capacity max_len + 1,
  * NUL-terminated). */
 static uint8_t ep_get_str(ep_reader *r, size_t min_len, size_t max_len, int ascii, char *dst)
@@ -165,6 +198,9 @@ int ep_msg_type_known(uint8_t type)
 {
     switch (type) {
     case EP_MSG_HELLO:
+    case EP_MSG_AUTH_CHALLENGE:
+    case EP_MSG_AUTH_RESPONSE:
+    case EP_MSG_SEALED_CARD:
     case EP_MSG_ACK:
     case EP_MSG_NAK:
     case EP_MSG_START_TXN:
@@ -194,10 +230,28 @@ static int ep_check_str(uint8_t len, const char *bytes, size_t min_len, size_t m
     return EP_OK;
 }
 
+static int ep_is_digits(const char *text, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Field rules shared by encode (on the struct) and decode (after reading). */
 static int ep_check_values(const ep_message *m)
 {
     switch (m->type) {
+    case EP_MSG_SEALED_CARD:
+        if (!ep_is_digits(m->body.sealed_card.last4, EP_LAST4_LEN)) {
+            return EP_ERR_MSG_ENCODING;
+        }
+        return (m->body.sealed_card.flags & (uint8_t)~EP_SEALED_CARD_FLAG_LUHN_VALID) == 0u
+                   ? EP_OK : EP_ERR_MSG_VALUE;
     case EP_MSG_SHOW_RESULT:
         return m->body.show_result.approved <= 1u ? EP_OK : EP_ERR_MSG_VALUE;
     case EP_MSG_TXN_ENDED:
@@ -240,6 +294,12 @@ static int ep_check_strings(const ep_message *m)
         rc = ep_check_str(m->body.error.text.len, m->body.error.text.bytes, 0u,
                           EP_ERROR_TEXT_MAX, 0);
         break;
+    case EP_MSG_SEALED_CARD:
+        if (m->body.sealed_card.sealed_len < EP_SEALED_MIN ||
+            m->body.sealed_card.sealed_len > EP_SEALED_MAX) {
+            rc = EP_ERR_MSG_STRING;
+        }
+        break;
     default:
         break;
     }
@@ -277,6 +337,34 @@ int ep_msg_encode(const ep_message *m, uint8_t *out, size_t out_cap)
         ep_put_str(&w, m->body.hello.model.len, m->body.hello.model.bytes);
         ep_put_str(&w, m->body.hello.firmware_version.len, m->body.hello.firmware_version.bytes);
         break;
+    case EP_MSG_AUTH_CHALLENGE:
+        ep_put(&w, m->body.auth_challenge.node_nonce, EP_NONCE_LEN);
+        break;
+    case EP_MSG_AUTH_RESPONSE:
+        ep_put(&w, m->body.auth_response.reader_key, EP_READER_KEY_LEN);
+        ep_put(&w, m->body.auth_response.reader_nonce, EP_NONCE_LEN);
+        ep_put(&w, m->body.auth_response.signature, EP_SIGNATURE_LEN);
+        break;
+    case EP_MSG_SEALED_CARD: {
+        const ep_msg_sealed_card *c = &m->body.sealed_card;
+        if (c->sealed == NULL || (c->tlv == NULL && c->tlv_len != 0u)) {
+            return EP_ERR_ARG;
+        }
+        /* sealed_len <= EP_SEALED_MAX here (checked above): no underflow. */
+        if (c->tlv_len > EP_MAX_PAYLOAD - EP_SEALED_CARD_OVERHEAD - c->sealed_len) {
+            return EP_ERR_PAYLOAD_TOO_LONG;
+        }
+        ep_put_uint(&w, c->txn_id, 4u);
+        ep_put(&w, c->token, EP_TOKEN_LEN);
+        ep_put(&w, (const uint8_t *)c->last4, EP_LAST4_LEN);
+        ep_put_uint(&w, c->flags, 1u);
+        ep_put_uint(&w, c->sealed_len, 2u);
+        ep_put(&w, c->sealed, c->sealed_len);
+        ep_put_uint(&w, c->tlv_len, 2u);
+        ep_put(&w, c->tlv, c->tlv_len);
+        ep_put(&w, c->signature, EP_SIGNATURE_LEN);
+        break;
+    }
     case EP_MSG_START_TXN:
         ep_put_uint(&w, m->body.start_txn.txn_id, 4u);
         ep_put_uint(&w, m->body.start_txn.amount_minor, 8u);
@@ -359,6 +447,25 @@ int ep_msg_decode(uint8_t type, const uint8_t *payload, size_t len, ep_message *
         m->body.hello.firmware_version.len = ep_get_str(&r, 0u, EP_HELLO_FIRMWARE_MAX, 1,
                                                         m->body.hello.firmware_version.bytes);
         break;
+    case EP_MSG_AUTH_CHALLENGE:
+        ep_get_bytes(&r, m->body.auth_challenge.node_nonce, EP_NONCE_LEN);
+        break;
+    case EP_MSG_AUTH_RESPONSE:
+        ep_get_bytes(&r, m->body.auth_response.reader_key, EP_READER_KEY_LEN);
+        ep_get_bytes(&r, m->body.auth_response.reader_nonce, EP_NONCE_LEN);
+        ep_get_bytes(&r, m->body.auth_response.signature, EP_SIGNATURE_LEN);
+        break;
+    case EP_MSG_SEALED_CARD: {
+        ep_msg_sealed_card *c = &m->body.sealed_card;
+        c->txn_id = (uint32_t)ep_get_uint(&r, 4u);
+        ep_get_bytes(&r, c->token, EP_TOKEN_LEN);
+        ep_get_bytes(&r, (uint8_t *)c->last4, EP_LAST4_LEN); /* NUL after: memset above */
+        c->flags = (uint8_t)ep_get_uint(&r, 1u);
+        c->sealed_len = ep_get_blob16(&r, EP_SEALED_MIN, EP_SEALED_MAX, &c->sealed);
+        c->tlv_len = ep_get_blob16(&r, 0u, EP_MAX_PAYLOAD, &c->tlv);
+        ep_get_bytes(&r, c->signature, EP_SIGNATURE_LEN);
+        break;
+    }
     case EP_MSG_START_TXN:
         m->body.start_txn.txn_id = (uint32_t)ep_get_uint(&r, 4u);
         m->body.start_txn.amount_minor = ep_get_uint(&r, 8u);

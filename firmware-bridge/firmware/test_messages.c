@@ -63,6 +63,45 @@ static int get_str(const json_doc *doc, const json_node *fields, const char *key
     return 1;
 }
 
+/* Byte fields are named "<field>Hex" and hold strict lowercase hex. Variable
+ * ones (tlvHex, sealedHex) are copied into a store that backs the message's
+ * pointers; fixed ones (nonces, keys, token, signature) straight into the
+ * struct's array and must have exactly its size. */
+typedef struct {
+    uint8_t *bytes;
+    size_t cap;
+    size_t used;
+} byte_store;
+
+static int get_hex_bytes(const json_doc *doc, const json_node *fields, const char *key,
+                         byte_store *store, const uint8_t **out, size_t *out_len, char *why,
+                         size_t why_cap)
+{
+    long n = test_get_hex(doc, fields, key, store->bytes + store->used, store->cap - store->used);
+
+    if (n < 0) {
+        snprintf(why, why_cap, "field \"%s\" is not lowercase hex (or too long)", key);
+        return 0;
+    }
+    *out = store->bytes + store->used;
+    *out_len = (size_t)n;
+    store->used += (size_t)n;
+    return 1;
+}
+
+static int get_hex_fixed(const json_doc *doc, const json_node *fields, const char *key,
+                         uint8_t *out, size_t size, char *why, size_t why_cap)
+{
+    const json_node *node = json_get(doc, fields, key);
+
+    if (node == NULL || node->type != JSON_STRING || node->str_len != 2u * size ||
+        test_unhex(node->str, node->str_len, out, size) != (long)size) {
+        snprintf(why, why_cap, "field \"%s\" is not %lu bytes of lowercase hex", key, (unsigned long)size);
+        return 0;
+    }
+    return 1;
+}
+
 /* Strict decimal u64: digits only, no sign, no leading zeros, no overflow. */
 static int get_u64_decimal(const json_doc *doc, const json_node *fields, const char *key,
                            uint64_t *out, char *why, size_t why_cap)
@@ -98,10 +137,9 @@ static int get_u64_decimal(const json_doc *doc, const json_node *fields, const c
 
 static const char *const no_keys[1] = {""};
 
-/* Build the expected message from `fields`. tlv_buf backs CARD_DATA's bytes. */
+/* Build the expected message from `fields`. store backs the variable byte fields. */
 static int message_from_fields(const json_doc *doc, uint8_t type, const json_node *fields,
-                               ep_message *m, uint8_t *tlv_buf, size_t tlv_cap, char *why,
-                               size_t why_cap)
+                               ep_message *m, byte_store *store, char *why, size_t why_cap)
 {
     int64_t v = 0;
 
@@ -122,6 +160,38 @@ static int message_from_fields(const json_doc *doc, uint8_t type, const json_nod
                        &m->body.hello.firmware_version.len, m->body.hello.firmware_version.bytes,
                        why, why_cap);
     }
+    case EP_MSG_AUTH_CHALLENGE: {
+        KEYS("nodeNonceHex");
+        return get_hex_fixed(doc, fields, "nodeNonceHex", m->body.auth_challenge.node_nonce,
+                             EP_NONCE_LEN, why, why_cap);
+    }
+    case EP_MSG_AUTH_RESPONSE: {
+        KEYS("readerKeyHex", "readerNonceHex", "signatureHex");
+        return get_hex_fixed(doc, fields, "readerKeyHex", m->body.auth_response.reader_key,
+                             EP_READER_KEY_LEN, why, why_cap) &&
+               get_hex_fixed(doc, fields, "readerNonceHex", m->body.auth_response.reader_nonce,
+                             EP_NONCE_LEN, why, why_cap) &&
+               get_hex_fixed(doc, fields, "signatureHex", m->body.auth_response.signature,
+                             EP_SIGNATURE_LEN, why, why_cap);
+    }
+    case EP_MSG_SEALED_CARD: {
+        ep_msg_sealed_card *c = &m->body.sealed_card;
+        uint8_t last4_len = 0;
+        KEYS("txnId", "tokenHex", "last4", "flags", "sealedHex", "tlvHex", "signatureHex");
+        if (!get_uint(doc, fields, "txnId", 4294967295LL, &v, why, why_cap)) return 0;
+        c->txn_id = (uint32_t)v;
+        if (!get_hex_fixed(doc, fields, "tokenHex", c->token, EP_TOKEN_LEN, why, why_cap)) return 0;
+        if (!get_str(doc, fields, "last4", EP_LAST4_LEN, &last4_len, c->last4, why, why_cap)) return 0;
+        if (last4_len != EP_LAST4_LEN) {
+            snprintf(why, why_cap, "field \"last4\" is not %u characters", EP_LAST4_LEN);
+            return 0;
+        }
+        if (!get_uint(doc, fields, "flags", 255, &v, why, why_cap)) return 0;
+        c->flags = (uint8_t)v;
+        return get_hex_bytes(doc, fields, "sealedHex", store, &c->sealed, &c->sealed_len, why, why_cap) &&
+               get_hex_bytes(doc, fields, "tlvHex", store, &c->tlv, &c->tlv_len, why, why_cap) &&
+               get_hex_fixed(doc, fields, "signatureHex", c->signature, EP_SIGNATURE_LEN, why, why_cap);
+    }
     case EP_MSG_START_TXN: {
         KEYS("txnId", "amountMinor", "currencyNumeric", "timeoutS");
         if (!get_uint(doc, fields, "txnId", 4294967295LL, &v, why, why_cap)) return 0;
@@ -134,18 +204,11 @@ static int message_from_fields(const json_doc *doc, uint8_t type, const json_nod
         return 1;
     }
     case EP_MSG_CARD_DATA: {
-        long n;
         KEYS("txnId", "tlvHex");
         if (!get_uint(doc, fields, "txnId", 4294967295LL, &v, why, why_cap)) return 0;
         m->body.card_data.txn_id = (uint32_t)v;
-        n = test_get_hex(doc, fields, "tlvHex", tlv_buf, tlv_cap);
-        if (n < 0) {
-            snprintf(why, why_cap, "field \"tlvHex\" is not lowercase hex");
-            return 0;
-        }
-        m->body.card_data.tlv = tlv_buf;
-        m->body.card_data.tlv_len = (size_t)n;
-        return 1;
+        return get_hex_bytes(doc, fields, "tlvHex", store, &m->body.card_data.tlv,
+                             &m->body.card_data.tlv_len, why, why_cap);
     }
     case EP_MSG_SHOW_RESULT: {
         const json_node *approved;
@@ -210,6 +273,9 @@ static int message_from_fields(const json_doc *doc, uint8_t type, const json_nod
 #define SAME(field, name) if ((a->field) != (b->field)) { snprintf(why, why_cap, "decoded %s differs", name); return 0; }
 #define SAME_STR(field, name) if (a->field.len != b->field.len || memcmp(a->field.bytes, b->field.bytes, a->field.len) != 0) { \
         snprintf(why, why_cap, "decoded %s \"%.*s\" differs from \"%.*s\"", name, (int)a->field.len, a->field.bytes, (int)b->field.len, b->field.bytes); return 0; }
+#define SAME_ARRAY(field, name) if (memcmp(a->field, b->field, sizeof(a->field)) != 0) { snprintf(why, why_cap, "decoded %s differs", name); return 0; }
+#define SAME_BLOB(ptr, len, name) if (a->len != b->len || (a->len != 0u && memcmp(a->ptr, b->ptr, a->len) != 0)) { \
+        snprintf(why, why_cap, "decoded %s differs (%lu bytes, expected %lu)", name, (unsigned long)a->len, (unsigned long)b->len); return 0; }
 
 /* Field-by-field equality of two messages of the same type. */
 static int messages_equal(const ep_message *a, const ep_message *b, char *why, size_t why_cap)
@@ -229,14 +295,26 @@ static int messages_equal(const ep_message *a, const ep_message *b, char *why, s
         SAME(body.start_txn.currency_numeric, "currencyNumeric");
         SAME(body.start_txn.timeout_s, "timeoutS");
         break;
+    case EP_MSG_AUTH_CHALLENGE:
+        SAME_ARRAY(body.auth_challenge.node_nonce, "nodeNonceHex");
+        break;
+    case EP_MSG_AUTH_RESPONSE:
+        SAME_ARRAY(body.auth_response.reader_key, "readerKeyHex");
+        SAME_ARRAY(body.auth_response.reader_nonce, "readerNonceHex");
+        SAME_ARRAY(body.auth_response.signature, "signatureHex");
+        break;
+    case EP_MSG_SEALED_CARD:
+        SAME(body.sealed_card.txn_id, "txnId");
+        SAME_ARRAY(body.sealed_card.token, "tokenHex");
+        SAME_ARRAY(body.sealed_card.last4, "last4");
+        SAME(body.sealed_card.flags, "flags");
+        SAME_BLOB(body.sealed_card.sealed, body.sealed_card.sealed_len, "sealedHex");
+        SAME_BLOB(body.sealed_card.tlv, body.sealed_card.tlv_len, "tlvHex");
+        SAME_ARRAY(body.sealed_card.signature, "signatureHex");
+        break;
     case EP_MSG_CARD_DATA:
         SAME(body.card_data.txn_id, "txnId");
-        SAME(body.card_data.tlv_len, "tlvHex length");
-        if (a->body.card_data.tlv_len != 0u &&
-            memcmp(a->body.card_data.tlv, b->body.card_data.tlv, a->body.card_data.tlv_len) != 0) {
-            snprintf(why, why_cap, "decoded tlvHex differs");
-            return 0;
-        }
+        SAME_BLOB(body.card_data.tlv, body.card_data.tlv_len, "tlvHex");
         break;
     case EP_MSG_SHOW_RESULT:
         SAME(body.show_result.txn_id, "txnId");
@@ -271,8 +349,9 @@ static int messages_equal(const ep_message *a, const ep_message *b, char *why, s
 int test_message_vector(const json_doc *doc, const json_node *vector)
 {
     static uint8_t payload[TEST_HEX_MAX_BYTES];
-    static uint8_t tlv[TEST_HEX_MAX_BYTES];
+    static uint8_t store_bytes[TEST_HEX_MAX_BYTES];
     static uint8_t encoded[EP_MAX_PAYLOAD];
+    byte_store store;
     static char shown[2u * EP_MAX_PAYLOAD + 8u];
     const json_node *name = json_get(doc, vector, "name");
     ep_message expected;
@@ -291,8 +370,11 @@ int test_message_vector(const json_doc *doc, const json_node *vector)
         test_fail(SECTION, name, "\"payloadHex\" is not lowercase hex");
         return 0;
     }
-    if (!message_from_fields(doc, (uint8_t)type, json_get(doc, vector, "fields"), &expected, tlv,
-                             sizeof(tlv), why, sizeof(why))) {
+    store.bytes = store_bytes;
+    store.cap = sizeof(store_bytes);
+    store.used = 0;
+    if (!message_from_fields(doc, (uint8_t)type, json_get(doc, vector, "fields"), &expected, &store,
+                             why, sizeof(why))) {
         test_fail(SECTION, name, "%s", why);
         return 0;
     }

@@ -36,4 +36,11 @@ long test_get_hex(const json_doc *doc, const json_node *object, const char *key,
 int test_message_vector(const json_doc *doc, const json_node *vector); /* test_messages.c */
 int test_tlv_vector(const json_doc *doc, const json_node *vector);     /* test_tlv.c */
 
+/* The `secure` section (test_secure.c): load its keys and session nonces
+ * (0 with why set when they are missing or wrong), then check each vector of
+ * secure.auth and secure.cards. */
+int test_secure_setup(const json_doc *doc, const json_node *secure, char *why, size_t why_cap);
+int test_secure_auth_vector(const json_doc *doc, const json_node *vector);
+int test_secure_card_vector(const json_doc *doc, const json_node *vector);
+
 #endif /* EP_TEST_SUPPORT_H */

@@ -1,15 +1,19 @@
 /*
  * Unit tests for what vectors.json does not cover: argument checks, buffer
- * limits, reentrancy, decoder event details, TLV accessors, and every message
- * refusal of PROTOCOL.md section 3. Prints failures and "unit: N passed, M failed".
+ * limits, reentrancy, decoder event details, TLV accessors, every message
+ * refusal of PROTOCOL.md section 3, and the secure session's refusals (clear
+ * tags, PAN, expiry). Prints failures and "unit: N passed, M failed".
  */
 #include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "crc16.h"
 #include "errors.h"
 #include "frame.h"
 #include "messages.h"
+#include "secure.h"
 #include "tlv.h"
 
 static unsigned passed;
@@ -341,10 +345,392 @@ static void test_message_encode(void)
     CHECK(ep_msg_encode(&m, NULL, 0) == 0);
 }
 
+/* ------------------------------------------------------------------ 1.1 messages */
+
+/* A SEALED_CARD payload: txnId 7, token AB.., last4 "1234", flags 1, sealed
+ * (sealed_len bytes of CC), tlv (tlv_len bytes of 00), signature EE... */
+static size_t sealed_card_payload(uint8_t *p, size_t sealed_len, size_t tlv_len)
+{
+    size_t n = 0;
+
+    memcpy(p, "\x00\x00\x00\x07", 4);
+    n += 4;
+    memset(p + n, 0xAB, EP_TOKEN_LEN);
+    n += EP_TOKEN_LEN;
+    memcpy(p + n, "1234", 4);
+    n += 4;
+    p[n++] = 0x01;
+    p[n++] = (uint8_t)(sealed_len >> 8);
+    p[n++] = (uint8_t)(sealed_len & 0xFFu);
+    memset(p + n, 0xCC, sealed_len);
+    n += sealed_len;
+    p[n++] = (uint8_t)(tlv_len >> 8);
+    p[n++] = (uint8_t)(tlv_len & 0xFFu);
+    memset(p + n, 0x00, tlv_len);
+    n += tlv_len;
+    memset(p + n, 0xEE, EP_SIGNATURE_LEN);
+    n += EP_SIGNATURE_LEN;
+    return n;
+}
+
+#define SEALED_AT (4u + EP_TOKEN_LEN + EP_LAST4_LEN + 1u) /* offset of sealedLen */
+
+static void test_secure_messages(void)
+{
+    static uint8_t p[EP_MAX_PAYLOAD + 64u];
+    static uint8_t out[EP_MAX_PAYLOAD];
+    ep_message m;
+    ep_message back;
+    size_t n;
+    int rc;
+
+    CHECK(EP_HELLO_CAP_SECURE_SESSION == 0x08u);
+    CHECK(EP_ERROR_CODE_AUTHENTICATION_FAILED == 4u && EP_ERROR_CODE_SECURE_SESSION_REQUIRED == 5u &&
+          EP_ERROR_CODE_INCOMPATIBLE == 1u && EP_ERROR_CODE_BUSY == 2u && EP_ERROR_CODE_FAULT == 3u);
+    CHECK(ep_msg_type_known(0x02) && ep_msg_type_known(0x03) && ep_msg_type_known(0x16));
+    CHECK(!ep_msg_type_known(0x04) && !ep_msg_type_known(0x17) && !ep_msg_type_known(0x05));
+    CHECK(EP_SEALED_CARD_OVERHEAD == 109u && EP_SEALED_CARD_TLV_MAX == 1024u - 109u - 49u);
+
+    /* Fixed layouts: exactly 32 and 128 bytes. */
+    memset(p, 0x5A, 256);
+    CHECK(decode_hex_rc(EP_MSG_AUTH_CHALLENGE, p, 0) == EP_ERR_MSG_LENGTH);
+    CHECK(decode_hex_rc(EP_MSG_AUTH_CHALLENGE, p, 31) == EP_ERR_MSG_LENGTH);
+    CHECK(decode_hex_rc(EP_MSG_AUTH_CHALLENGE, p, 33) == EP_ERR_MSG_LENGTH);
+    CHECK(decode_hex_rc(EP_MSG_AUTH_CHALLENGE, p, 32) == EP_OK);
+    CHECK(decode_hex_rc(EP_MSG_AUTH_RESPONSE, p, 127) == EP_ERR_MSG_LENGTH);
+    CHECK(decode_hex_rc(EP_MSG_AUTH_RESPONSE, p, 129) == EP_ERR_MSG_LENGTH);
+    p[0] = 1; p[32] = 2; p[64] = 3; p[127] = 4;
+    CHECK(ep_msg_decode(EP_MSG_AUTH_RESPONSE, p, 128, &m) == EP_OK && m.body.auth_response.reader_key[0] == 1u &&
+          m.body.auth_response.reader_nonce[0] == 2u && m.body.auth_response.signature[0] == 3u &&
+          m.body.auth_response.signature[63] == 4u);
+    CHECK(ep_msg_encode(&m, out, sizeof(out)) == 128 && memcmp(out, p, 128) == 0);
+    CHECK(ep_msg_encode(&m, out, 127) == EP_ERR_BUFFER_TOO_SMALL);
+
+    /* SEALED_CARD: every field, sealed and tlv pointing into the payload. */
+    n = sealed_card_payload(p, 49, 0);
+    CHECK(n == 158u);
+    rc = ep_msg_decode(EP_MSG_SEALED_CARD, p, n, &m);
+    CHECK(rc == EP_OK && m.body.sealed_card.txn_id == 7u && m.body.sealed_card.token[31] == 0xABu &&
+          memcmp(m.body.sealed_card.last4, "1234", 5) == 0 && m.body.sealed_card.flags == 1u &&
+          m.body.sealed_card.sealed == p + SEALED_AT + 2u && m.body.sealed_card.sealed_len == 49u &&
+          m.body.sealed_card.tlv_len == 0u && m.body.sealed_card.signature[0] == 0xEEu);
+    CHECK(ep_msg_encode(&m, out, sizeof(out)) == (int)n && memcmp(out, p, n) == 0);
+    CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n - 1u) == EP_ERR_MSG_LENGTH);  /* signature short */
+    CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n + 1u) == EP_ERR_MSG_LENGTH);  /* trailing byte */
+    CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, SEALED_AT + 1u) == EP_ERR_MSG_LENGTH); /* half a u16 */
+    n = sealed_card_payload(p, 49, 3);
+    CHECK(ep_msg_decode(EP_MSG_SEALED_CARD, p, n, &m) == EP_OK && m.body.sealed_card.tlv == p + SEALED_AT + 2u + 49u + 2u &&
+          m.body.sealed_card.tlv_len == 3u);
+    /* last4: four ASCII digits; flags: bit 0 only. */
+    p[36] = 'a'; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_ENCODING);
+    p[36] = ' '; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_ENCODING);
+    p[36] = (uint8_t)0xB1; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_ENCODING);
+    p[36] = '1';
+    p[40] = 0x02; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_VALUE);
+    p[40] = 0x80; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_VALUE);
+    p[40] = 0x00; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_OK);
+    /* sealedLen 49..512; lengths past the payload. */
+    n = sealed_card_payload(p, 48, 0); CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_STRING);
+    n = sealed_card_payload(p, 513, 0); CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_STRING);
+    n = sealed_card_payload(p, 512, 0); CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_OK);
+    n = sealed_card_payload(p, 0, 0); CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_STRING);
+    n = sealed_card_payload(p, 49, 0);
+    p[SEALED_AT] = 0xFF; p[SEALED_AT + 1u] = 0xFF; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_STRING);
+    n = sealed_card_payload(p, 49, 0);
+    p[SEALED_AT + 2u + 49u + 1u] = 65; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_STRING); /* tlv past the end */
+    p[SEALED_AT + 2u + 49u + 1u] = 64; CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_LENGTH); /* eats the signature */
+    /* The largest payload is 1024 bytes. */
+    n = sealed_card_payload(p, 512, 1024u - 109u - 512u);
+    CHECK(n == EP_MAX_PAYLOAD && ep_msg_decode(EP_MSG_SEALED_CARD, p, n, &m) == EP_OK);
+    CHECK(ep_msg_encode(&m, out, sizeof(out)) == (int)EP_MAX_PAYLOAD && memcmp(out, p, n) == 0);
+    n = sealed_card_payload(p, 512, 1024u - 109u - 512u + 1u);
+    CHECK(decode_hex_rc(EP_MSG_SEALED_CARD, p, n) == EP_ERR_MSG_LENGTH);
+    CHECK(ep_nak_reason_for(EP_ERR_MSG_STRING) == EP_NAK_MALFORMED);
+
+    /* Encode refuses what decode refuses. */
+    n = sealed_card_payload(p, 49, 0);
+    CHECK(ep_msg_decode(EP_MSG_SEALED_CARD, p, n, &m) == EP_OK);
+    back = m; back.body.sealed_card.sealed = NULL; CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_ARG);
+    back = m; back.body.sealed_card.tlv = NULL; back.body.sealed_card.tlv_len = 1; CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_ARG);
+    back = m; back.body.sealed_card.sealed_len = 48; CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_MSG_STRING);
+    back = m; back.body.sealed_card.sealed_len = 513; CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_MSG_STRING);
+    back = m; back.body.sealed_card.last4[2] = 'x'; CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_MSG_ENCODING);
+    back = m; back.body.sealed_card.flags = 3; CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_MSG_VALUE);
+    back = m; back.body.sealed_card.tlv = p; back.body.sealed_card.tlv_len = 1024u - 109u - 49u + 1u;
+    CHECK(ep_msg_encode(&back, out, sizeof(out)) == EP_ERR_PAYLOAD_TOO_LONG);
+    back.body.sealed_card.tlv_len = EP_SEALED_CARD_TLV_MAX;
+    CHECK(ep_msg_encode(&back, out, sizeof(out)) == (int)EP_MAX_PAYLOAD);
+    CHECK(ep_msg_encode(&m, out, n - 1u) == EP_ERR_BUFFER_TOO_SMALL);
+}
+
+/* ------------------------------------------------------------------ secure session */
+
+static size_t put(uint8_t *buf, size_t at, const void *bytes, size_t count)
+{
+    memcpy(buf + at, bytes, count);
+    return at + count;
+}
+
+/* 9F02 12.50, 5F2A EUR, 5F24 2027-12-31. */
+static const uint8_t good_tlv[] = {0x9F, 0x02, 0x06, 0x00, 0x00, 0x00, 0x00, 0x12, 0x50, 0x5F, 0x2A, 0x02,
+                                   0x09, 0x78, 0x5F, 0x24, 0x03, 0x27, 0x12, 0x31};
+
+static int contains(const uint8_t *hay, size_t hay_len, const uint8_t *needle, size_t n)
+{
+    size_t i;
+    for (i = 0; i + n <= hay_len; i++) {
+        if (memcmp(hay + i, needle, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void test_secure(void)
+{
+    static ep_secure_work work;
+    static uint8_t out[EP_MAX_PAYLOAD];
+    static uint8_t tlv[EP_MAX_PAYLOAD];
+    static const uint32_t clear_tags[] = {0x5Au, 0x56u, 0x57u, 0x5F20u, 0x9F1Fu, 0x9F20u, 0x9F6Bu};
+    static const char pan[] = "4761739001010010";
+    static const uint8_t pan_bcd[] = {0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x00, 0x10};
+    static const uint8_t pan_bcd_shifted[] = {0x04, 0x76, 0x17, 0x39, 0x00, 0x10, 0x10, 0x01, 0x0F};
+    static const char plain_want[] = "{\"pan\":\"4761739001010010\",\"expiry\":\"2712\"}";
+    uint8_t seed[EP_SECURE_SEED_LEN];
+    uint8_t token_key[EP_SECURE_TOKEN_KEY_LEN];
+    uint8_t centre_public[crypto_box_PUBLICKEYBYTES];
+    uint8_t centre_secret[crypto_box_SECRETKEYBYTES];
+    uint8_t sealed[EP_SEALED_CARD_SEALED_LEN_MAX];
+    uint8_t plain[EP_SEALED_CARD_SEALED_LEN_MAX];
+    uint8_t token[EP_TOKEN_LEN];
+    uint8_t bcd[8];
+    ep_reader_secrets secrets;
+    ep_reader_secrets zero;
+    ep_session session;
+    ep_card_input card;
+    ep_message m;
+    size_t i;
+    size_t t;
+    int n;
+
+    CHECK(ep_secure_init() == EP_OK);
+    memset(seed, 0x11, sizeof(seed));
+    memset(token_key, 0x22, sizeof(token_key));
+    CHECK(crypto_box_keypair(centre_public, centre_secret) == 0);
+    CHECK(ep_reader_secrets_init(NULL, seed, token_key, centre_public) == EP_ERR_ARG);
+    CHECK(ep_reader_secrets_init(&secrets, NULL, token_key, centre_public) == EP_ERR_ARG);
+    CHECK(ep_reader_secrets_init(&secrets, seed, token_key, centre_public) == EP_OK);
+    memset(session.node_nonce, 0x33, EP_NONCE_LEN);
+    memset(session.reader_nonce, 0x44, EP_NONCE_LEN);
+
+    /* PAN: 12..19 ASCII digits; Luhn. */
+    CHECK(ep_pan_check("476173900101", 12) == EP_OK && ep_pan_check("4761739001010010123", 19) == EP_OK);
+    CHECK(ep_pan_check("47617390010", 11) == EP_ERR_SECURE_BAD_PAN);
+    CHECK(ep_pan_check("47617390010100101234", 20) == EP_ERR_SECURE_BAD_PAN);
+    CHECK(ep_pan_check("4761739001O10010", 16) == EP_ERR_SECURE_BAD_PAN);
+    CHECK(ep_pan_check("476173900101001 ", 16) == EP_ERR_SECURE_BAD_PAN);
+    CHECK(ep_pan_check("", 0) == EP_ERR_SECURE_BAD_PAN && ep_pan_check(NULL, 16) == EP_ERR_ARG);
+    CHECK(ep_luhn_valid(pan, 16) == 1 && ep_luhn_valid("4761739001010011", 16) == 0);
+    CHECK(ep_luhn_valid("371449635398431", 15) == 1 && ep_luhn_valid("000000000000", 12) == 1);
+    CHECK(ep_luhn_valid("79927398713", 11) == EP_ERR_SECURE_BAD_PAN);
+    /* Expiry: YYMM, month 01..12. */
+    CHECK(ep_expiry_check("2712") == EP_OK && ep_expiry_check("0001") == EP_OK && ep_expiry_check("9909") == EP_OK);
+    CHECK(ep_expiry_check("2700") == EP_ERR_SECURE_BAD_EXPIRY && ep_expiry_check("2713") == EP_ERR_SECURE_BAD_EXPIRY);
+    CHECK(ep_expiry_check("2799") == EP_ERR_SECURE_BAD_EXPIRY && ep_expiry_check("27a2") == EP_ERR_SECURE_BAD_EXPIRY);
+    CHECK(ep_expiry_check("27 1") == EP_ERR_SECURE_BAD_EXPIRY && ep_expiry_check("271") == EP_ERR_SECURE_BAD_EXPIRY);
+    CHECK(ep_expiry_check(NULL) == EP_ERR_ARG);
+    /* Token and seal. */
+    CHECK(ep_card_token(token_key, "4761739001", 10, token) == EP_ERR_SECURE_BAD_PAN);
+    CHECK(ep_card_token(NULL, pan, 16, token) == EP_ERR_ARG);
+    CHECK(ep_card_seal(centre_public, pan, 16, "2713", sealed, sizeof(sealed)) == EP_ERR_SECURE_BAD_EXPIRY);
+    CHECK(ep_card_seal(centre_public, pan, 15, "2712", sealed, sizeof(sealed)) == 22 + 15 + 4 + 48);
+    CHECK(ep_card_seal(centre_public, pan, 16, "2712", sealed, 22u + 16u + 4u + 47u) == EP_ERR_BUFFER_TOO_SMALL);
+    n = ep_card_seal(centre_public, pan, 16, "2712", sealed, sizeof(sealed));
+    CHECK(n == (int)(sizeof(plain_want) - 1u + EP_SECURE_SEAL_OVERHEAD));
+    CHECK(n > 0 && crypto_box_seal_open(plain, sealed, (unsigned long long)n, centre_public, centre_secret) == 0 &&
+          memcmp(plain, plain_want, sizeof(plain_want) - 1u) == 0);
+
+    /* A good card builds, verifies, and holds no PAN digits (ASCII or BCD). */
+    memset(&card, 0, sizeof(card));
+    card.txn_id = 42;
+    card.pan = pan;
+    card.pan_len = 16;
+    card.expiry = "2712";
+    card.tlv = good_tlv;
+    card.tlv_len = sizeof(good_tlv);
+    n = ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out));
+    CHECK(n == (int)(EP_SEALED_CARD_OVERHEAD + 90u + sizeof(good_tlv)));
+    CHECK(n > 0 && ep_sealed_card_verify(secrets.public_key, &session, out, (size_t)n, &work) == EP_OK);
+    CHECK(n > 0 && !contains(out, (size_t)n, (const uint8_t *)pan, 16) && !contains(out, (size_t)n, pan_bcd, 8) &&
+          !contains(out, (size_t)n, pan_bcd_shifted + 1, 7));
+    CHECK(n > 0 && ep_msg_decode(EP_MSG_SEALED_CARD, out, (size_t)n, &m) == EP_OK && m.body.sealed_card.txn_id == 42u &&
+          memcmp(m.body.sealed_card.last4, "0010", 4) == 0 && m.body.sealed_card.flags == EP_SEALED_CARD_FLAG_LUHN_VALID);
+    CHECK(n > 0 && ep_card_token(token_key, pan, 16, token) == EP_OK && memcmp(m.body.sealed_card.token, token, EP_TOKEN_LEN) == 0);
+    CHECK(n > 0 && crypto_box_seal_open(plain, m.body.sealed_card.sealed, m.body.sealed_card.sealed_len, centre_public,
+                                        centre_secret) == 0 && memcmp(plain, plain_want, sizeof(plain_want) - 1u) == 0);
+    /* Node side refusals. */
+    CHECK(n > 0 && ep_sealed_card_verify(secrets.public_key, &session, out, (size_t)n - 1u, &work) == EP_ERR_MSG_LENGTH);
+    CHECK(ep_sealed_card_verify(centre_public, &session, out, (size_t)n, &work) == EP_ERR_SECURE_BAD_SIGNATURE);
+    CHECK(ep_sealed_card_verify(NULL, &session, out, (size_t)n, &work) == EP_ERR_ARG);
+    CHECK(ep_sealed_card_verify(secrets.public_key, &session, out, (size_t)n, NULL) == EP_ERR_ARG);
+    CHECK(ep_sealed_card_signed_bytes(&session, out, 63, work.signed_bytes, sizeof(work.signed_bytes)) == EP_ERR_MSG_LENGTH);
+    CHECK(ep_sealed_card_signed_bytes(&session, out, 100, work.signed_bytes, 21u + 64u + 35u) == EP_ERR_BUFFER_TOO_SMALL);
+    CHECK(ep_sealed_card_signed_bytes(&session, out, 100, work.signed_bytes, 21u + 64u + 36u) == 121);
+
+    /* Every clear tag is refused, at the top level and inside templates. */
+    for (t = 0; t < sizeof(clear_tags) / sizeof(clear_tags[0]); t++) {
+        uint8_t tag[2];
+        size_t tag_len = clear_tags[t] > 0xFFu ? 2u : 1u;
+        size_t at;
+        tag[0] = (uint8_t)(tag_len == 2u ? clear_tags[t] >> 8 : clear_tags[t]);
+        tag[1] = (uint8_t)(clear_tags[t] & 0xFFu);
+        /* top level: good tags, then the clear one with a harmless value */
+        at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        at = put(tlv, at, tag, tag_len);
+        at = put(tlv, at, "\x02\xAA\xBB", 3);
+        CHECK(ep_tlv_check_clear(tlv, at, work.tlv, EP_TLV_MAX_OBJECTS) == EP_ERR_SECURE_CLEAR_TAG);
+        card.tlv = tlv;
+        card.tlv_len = at;
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_CLEAR_TAG);
+        /* depth 3: 70 { A5 { tag } } */
+        at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        tlv[at++] = 0x70; tlv[at++] = (uint8_t)(2u + tag_len + 3u);
+        tlv[at++] = 0xA5; tlv[at++] = (uint8_t)(tag_len + 3u);
+        at = put(tlv, at, tag, tag_len);
+        at = put(tlv, at, "\x02\xAA\xBB", 3);
+        CHECK(ep_tlv_check_clear(tlv, at, work.tlv, EP_TLV_MAX_OBJECTS) == EP_ERR_SECURE_CLEAR_TAG);
+        card.tlv_len = at;
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_CLEAR_TAG);
+        /* the tag's bytes inside another tag's value are not a tag */
+        at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        tlv[at++] = 0xDF; tlv[at++] = 0x01; tlv[at++] = (uint8_t)(tag_len + 3u);
+        at = put(tlv, at, tag, tag_len);
+        at = put(tlv, at, "\x02\xAA\xBB", 3);
+        CHECK(ep_tlv_check_clear(tlv, at, work.tlv, EP_TLV_MAX_OBJECTS) == EP_OK);
+    }
+    CHECK(ep_tlv_check_clear(good_tlv, sizeof(good_tlv), work.tlv, EP_TLV_MAX_OBJECTS) == EP_OK);
+    CHECK(ep_tlv_check_clear(good_tlv, sizeof(good_tlv) - 1u, work.tlv, EP_TLV_MAX_OBJECTS) == EP_ERR_TLV_TRUNCATED);
+    CHECK(ep_tlv_check_clear(good_tlv, sizeof(good_tlv), work.tlv, 2) == EP_ERR_TLV_NO_SPACE);
+    card.tlv = good_tlv;
+    card.tlv_len = sizeof(good_tlv) - 1u;
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_TLV_TRUNCATED);
+
+    /* The PAN under any other tag: ASCII, BCD, BCD shifted by a nibble. */
+    for (i = 0; i < 3u; i++) {
+        const uint8_t *bytes = i == 0u ? (const uint8_t *)pan : i == 1u ? pan_bcd : pan_bcd_shifted;
+        size_t len = i == 0u ? 16u : i == 1u ? sizeof(pan_bcd) : sizeof(pan_bcd_shifted);
+        size_t at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        tlv[at++] = 0x9F; tlv[at++] = 0x10; tlv[at++] = (uint8_t)(len + 2u);
+        tlv[at++] = 0x01;
+        at = put(tlv, at, bytes, len);
+        tlv[at++] = 0x02;
+        card.tlv = tlv;
+        card.tlv_len = at;
+        CHECK(ep_tlv_check_clear(tlv, at, work.tlv, EP_TLV_MAX_OBJECTS) == EP_OK);
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_PAN_IN_TLV);
+    }
+    /* ...but 15 of its digits are not the PAN. */
+    memcpy(bcd, pan_bcd, sizeof(bcd));
+    bcd[7] = 0x1F;
+    {
+        size_t at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        tlv[at++] = 0x9F; tlv[at++] = 0x10; tlv[at++] = 8;
+        at = put(tlv, at, bcd, 8);
+        card.tlv_len = at;
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) > 0);
+    }
+
+    /* 9F02, 5F2A, 5F24 once each (any depth); 5F24 valid and equal to the expiry. */
+    {
+        static const uint8_t no_amount[] = {0x5F, 0x2A, 0x02, 0x09, 0x78, 0x5F, 0x24, 0x03, 0x27, 0x12, 0x31};
+        static const uint8_t nested_ok[] = {0x77, 0x0E, 0x9F, 0x02, 0x06, 0x00, 0x00, 0x00, 0x00, 0x12, 0x50,
+                                            0x5F, 0x2A, 0x02, 0x09, 0x78, 0x5F, 0x24, 0x03, 0x27, 0x12, 0x31};
+        size_t at;
+        card.tlv = no_amount; card.tlv_len = sizeof(no_amount);
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_TLV_MANDATORY);
+        card.tlv = good_tlv; card.tlv_len = 9;  /* 9F02 only */
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_TLV_MANDATORY);
+        card.tlv = nested_ok; card.tlv_len = sizeof(nested_ok);
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) > 0);
+        at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        tlv[at++] = 0x70; tlv[at++] = 5; at = put(tlv, at, "\x5F\x2A\x02\x09\x78", 5); /* a second 5F2A, nested */
+        card.tlv = tlv; card.tlv_len = at;
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_TLV_MANDATORY);
+        memcpy(tlv, good_tlv, sizeof(good_tlv));
+        card.tlv_len = sizeof(good_tlv);
+        card.expiry = "2801";
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+        card.expiry = "2712";
+        tlv[18] = 0x13; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+        tlv[18] = 0x12; tlv[19] = 0x00; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+        tlv[19] = 0x3A; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+        tlv[19] = 0x31; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) > 0);
+        tlv[16] = 0x02; card.tlv_len = sizeof(good_tlv) - 1u; /* 5F24 of 2 bytes */
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+        card.tlv = good_tlv; card.tlv_len = sizeof(good_tlv);
+    }
+
+    /* Bad PAN, bad expiry, bad arguments, sizes. */
+    card.tlv = good_tlv;
+    card.tlv_len = sizeof(good_tlv);
+    card.pan_len = 11; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_PAN);
+    card.pan_len = 20; card.pan = "47617390010100101234";
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_PAN);
+    card.pan_len = 16; card.pan = "476173900101001X";
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_PAN);
+    card.pan = pan;
+    card.expiry = "2713"; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+    card.expiry = "2700"; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+    card.expiry = "12/7"; CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_SECURE_BAD_EXPIRY);
+    card.expiry = "2712";
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, NULL, out, sizeof(out)) == EP_ERR_ARG);
+    CHECK(ep_sealed_card_build(&secrets, NULL, &card, &work, out, sizeof(out)) == EP_ERR_ARG);
+    CHECK(ep_sealed_card_build(NULL, &session, &card, &work, out, sizeof(out)) == EP_ERR_ARG);
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, 100) == EP_ERR_BUFFER_TOO_SMALL);
+    card.sealed = sealed;
+    card.sealed_len = 48;
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_MSG_STRING);
+    card.sealed_len = 0;
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_MSG_STRING);
+    card.sealed = NULL;
+    card.sealed_len = 1;
+    CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_ARG);
+    card.sealed_len = 0;
+    {   /* a TLV that fits the parser but not the payload: DF01 82 0380 + 896 bytes */
+        size_t at = put(tlv, 0, good_tlv, sizeof(good_tlv));
+        tlv[at++] = 0xDF; tlv[at++] = 0x01; tlv[at++] = 0x82; tlv[at++] = 0x03; tlv[at++] = 0x80;
+        memset(tlv + at, 0x77, 0x380);
+        at += 0x380;
+        card.tlv = tlv;
+        card.tlv_len = at;
+        CHECK(ep_sealed_card_build(&secrets, &session, &card, &work, out, sizeof(out)) == EP_ERR_PAYLOAD_TOO_LONG);
+    }
+
+    /* AUTH_RESPONSE: the node nonce may be read from the message being overwritten. */
+    memset(&m, 0, sizeof(m));
+    m.type = EP_MSG_AUTH_CHALLENGE;
+    memset(m.body.auth_challenge.node_nonce, 0x55, EP_NONCE_LEN);
+    memset(session.node_nonce, 0x55, EP_NONCE_LEN);
+    CHECK(ep_auth_respond(&secrets, m.body.auth_challenge.node_nonce, NULL, &m, NULL) == EP_OK &&
+          m.type == EP_MSG_AUTH_RESPONSE);
+    CHECK(ep_auth_verify(secrets.public_key, session.node_nonce, &m.body.auth_response, NULL) == EP_OK);
+    CHECK(ep_auth_respond(NULL, session.node_nonce, NULL, &m, NULL) == EP_ERR_ARG);
+    CHECK(ep_auth_verify(secrets.public_key, NULL, &m.body.auth_response, NULL) == EP_ERR_ARG);
+
+    /* Wiping leaves nothing. */
+    memset(&zero, 0, sizeof(zero));
+    ep_reader_secrets_wipe(&secrets);
+    CHECK(memcmp(&secrets, &zero, sizeof(zero)) == 0);
+
+    CHECK(strcmp(ep_error_name(EP_ERR_SECURE_CLEAR_TAG), "clear_card_tag") == 0);
+    CHECK(strcmp(ep_error_name(EP_ERR_SECURE_TLV_MANDATORY), "tlv_mandatory_tag") == 0);
+    CHECK(ep_nak_reason_for(EP_ERR_SECURE_BAD_SIGNATURE) == 0u && ep_nak_reason_for(EP_ERR_SECURE_BAD_PAN) == 0u);
+}
+
 static void test_error_names(void)
 {
     int code;
-    for (code = -40; code <= 0; code++) {
+    for (code = -50; code <= 0; code++) {
         CHECK(ep_error_name(code) != NULL);
     }
     CHECK(strcmp(ep_error_name(EP_ERR_TLV_TOO_MANY_OBJECTS), "too_many_objects") == 0);
@@ -359,6 +745,8 @@ int main(void)
     test_tlv();
     test_message_refusals();
     test_message_encode();
+    test_secure_messages();
+    test_secure();
     test_error_names();
     printf("unit: %u passed, %u failed (sizeof(ep_decoder) = %lu bytes, sizeof(ep_tlv_object) = %lu, sizeof(ep_message) = %lu)\n",
            passed, failed, (unsigned long)sizeof(ep_decoder), (unsigned long)sizeof(ep_tlv_object),

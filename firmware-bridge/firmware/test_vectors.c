@@ -338,6 +338,26 @@ static void run_section(const json_doc *doc, const json_node *root, const char *
     }
 }
 
+/* secure.auth and secure.cards, after the section's keys load. */
+static void run_secure(const json_doc *doc, const json_node *root)
+{
+    const json_node *secure = json_get(doc, root, "secure");
+    char why[256];
+
+    if (secure == NULL || secure->type != JSON_OBJECT) {
+        printf("FAIL secure: section missing or not an object\n");
+        record(0);
+        return;
+    }
+    if (!test_secure_setup(doc, secure, why, sizeof(why))) {
+        printf("FAIL secure: %s\n", why);
+        record(0);
+        return;
+    }
+    run_section(doc, secure, "auth", test_secure_auth_vector);
+    run_section(doc, secure, "cards", test_secure_card_vector);
+}
+
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -397,6 +417,7 @@ int main(int argc, char **argv)
         run_section(&doc, root, "decoder", check_decoder);
         run_section(&doc, root, "tlv", test_tlv_vector);
         run_section(&doc, root, "messages", test_message_vector);
+        run_secure(&doc, root);
     }
     json_free(&doc);
     free(text);
