@@ -9,6 +9,17 @@ export interface ReaderSimOptions {
   readonly pace: boolean;
   /** The card script (see `edgepay reader simulate --cards`); `good` by default. */
   readonly cards?: string;
+  /** Key files for secure sessions (reader protocol 1.1); a 1.0 reader without them. */
+  readonly secure?: SecureReaderFiles;
+}
+
+/** What a secure reader is provisioned with, as files (base64 of 32 bytes each), and the key its lane pins. */
+export interface SecureReaderFiles {
+  readonly seedFile: string;
+  readonly tokenKeyFile: string;
+  readonly centreKeyFile: string;
+  /** Base64 of the reader's public key: the lane's readerPublicKey. */
+  readonly publicKey: string;
 }
 
 export interface ReaderSim {
@@ -28,7 +39,7 @@ const LOG_TAIL_CHARS = 4_000;
 export async function startReaderSim(options: ReaderSimOptions): Promise<ReaderSim> {
   // Compiled even when the bench runs from source: it is a process of its own, as firmware is.
   const entry = fileURLToPath(compiledModuleUrl('rigs/readers/reader-sim-process'));
-  const args = [entry, '--port', options.port, '--profile', options.profile, '--cards', options.cards ?? 'good', '--seed', String(options.seed), ...(options.pace ? ['--pace'] : [])];
+  const args = [entry, '--port', options.port, '--profile', options.profile, '--cards', options.cards ?? 'good', '--seed', String(options.seed), ...(options.pace ? ['--pace'] : []), ...secureArgs(options.secure)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   let opened = false;
@@ -55,6 +66,11 @@ export async function startReaderSim(options: ReaderSimOptions): Promise<ReaderS
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return sim;
+}
+
+function secureArgs(secure: SecureReaderFiles | undefined): string[] {
+  if (secure === undefined) return [];
+  return ['--reader-seed-file', secure.seedFile, '--token-key-file', secure.tokenKeyFile, '--centre-key-file', secure.centreKeyFile];
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {

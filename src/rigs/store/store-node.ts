@@ -3,7 +3,7 @@ import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiAuthHeaders } from '../../api/client-auth.js';
 import { type PtyPair, startPtyPair } from '../readers/pty-pair.js';
-import { type ReaderSim, startReaderSim } from '../readers/reader-sim.js';
+import { type ReaderSim, type SecureReaderFiles, startReaderSim } from '../readers/reader-sim.js';
 import { parseNodeConfig } from '../../config/node-config.js';
 import { initNode } from '../../app/init.js';
 import { storeProgramPath } from '../../platform/modules.js';
@@ -71,6 +71,8 @@ export interface StoreNodeOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Keep the process's stdout (its pino log) in node.stdout beside its data; dropped otherwise. */
   readonly keepStdout?: boolean;
+  /** A secure reader (protocol 1.1) whose key the lane pins; a 1.0 reader, card data in clear, without it. */
+  readonly secureReader?: SecureReaderFiles;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -101,7 +103,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   cleanups.push(async () => pty?.close());
   let plugs = 0;
   // A replugged reader gets a seed of its own: the same seed would present the same "new" cards again.
-  const startSim = (): Promise<ReaderSim> => startReaderSim({ port: readerPath, profile: 'edgepay-sim', seed: (options.seed + plugs * 0x9e37_79b1) >>> 0, pace: false, cards: options.cards });
+  const startSim = (): Promise<ReaderSim> => startReaderSim({ port: readerPath, profile: 'edgepay-sim', seed: (options.seed + plugs * 0x9e37_79b1) >>> 0, pace: false, cards: options.cards, ...(options.secureReader === undefined ? {} : { secure: options.secureReader }) });
   let sim: ReaderSim | undefined = await startSim();
   cleanups.push(async () => sim?.stop());
   const configFile = join(options.dir, 'node.json');
@@ -109,7 +111,7 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
     configFile,
     JSON.stringify({
       ...options.config,
-      lanes: [{ id: 'lane-1', port: nodePath, profile: 'edgepay-sim' }],
+      lanes: [{ id: 'lane-1', port: nodePath, profile: 'edgepay-sim', ...(options.secureReader === undefined ? {} : { readerPublicKey: options.secureReader.publicKey }) }],
       api,
       observability: { host: '127.0.0.1', port: options.statusPort },
     }),
