@@ -1,9 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writePrivateFile } from '../../platform/private-files.js';
-import { readerKeyPairFromSeed } from '../../reader/protocol/index.js';
-import type { SecureReaderFiles } from '../readers/reader-sim.js';
 import { freePort } from '../../platform/free-port.js';
 import { peersOf } from '../../replication/provision.js';
 import type { ProvisionedStore } from './provision.js';
@@ -39,7 +35,7 @@ export async function startStoreBox(store: ProvisionedStore, options: StoreBoxOp
   const { id } = options;
   const dir = join(store.dir, id);
   mkdirSync(dir, { recursive: true });
-  const secureReader = (options.reader ?? 'secure') === 'secure' ? provisionReader(store, join(dir, 'reader')) : undefined;
+  const secureReader = (options.reader ?? 'secure') === 'secure' ? store.readers[id] : undefined;
   return startStoreNode({
     ...(secureReader === undefined ? {} : { secureReader }),
     id,
@@ -80,21 +76,4 @@ export async function startStoreBox(store: ProvisionedStore, options: StoreBoxOp
       log: { level: options.logLevel },
     },
   });
-}
-
-/**
- * What an installer loads into a box's reader for secure sessions: its own seed, the store's token
- * key and the centre's seal key. The files stand for the reader's own storage; the node gets none
- * of them, only the public key its lane pins.
- */
-function provisionReader(store: ProvisionedStore, dir: string): SecureReaderFiles {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const seed = randomBytes(32);
-  const seedFile = join(dir, 'reader.seed');
-  const tokenKeyFile = join(dir, 'token.key');
-  writePrivateFile(seedFile, `${seed.toString('base64')}\n`);
-  writePrivateFile(tokenKeyFile, `${store.tokenKey.toString('base64')}\n`);
-  const publicKey = Buffer.from(readerKeyPairFromSeed(seed).publicKey).toString('base64');
-  seed.fill(0);
-  return { seedFile, tokenKeyFile, centreKeyFile: store.sealPublicKeyFile, publicKey };
 }

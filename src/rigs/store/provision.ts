@@ -6,7 +6,9 @@ import { generateSealKeyPair } from '../../card/seal.js';
 import { CENTRE_SIGNING_PUBLIC_KEY_FILE, generateCentreKeyPair } from '../../central/centre-keys.js';
 import type { NodeKeyPair } from '../../wire/keys.js';
 import { type MemoryCredentials, createMemoryCredentials } from '../../platform/memory-credentials.js';
+import { readerKeyPairFromSeed } from '../../reader/protocol/index.js';
 import { SIM_HOT_PAN } from '../../reader/simulator/cards.js';
+import type { SecureReaderFiles } from '../readers/reader-sim.js';
 import { type ProvisionedNode, provisionNodeKeys } from '../../replication/provision.js';
 
 /** The broker user the centre connects as. */
@@ -59,6 +61,8 @@ export interface ProvisionedStore {
   readonly rulesFile: string;
   /** The centre's seal public key, which the nodes seal card data to. */
   readonly sealPublicKeyFile: string;
+  /** Each box's reader, provisioned for secure sessions: its key files (in memory) and the key its lane pins. */
+  readonly readers: Readonly<Record<string, SecureReaderFiles>>;
   /** The public half of the answer key. */
   readonly answerPublicKeyFile: string;
   passwordFile(box: string): string;
@@ -66,10 +70,20 @@ export interface ProvisionedStore {
   remove(): void;
 }
 
+function readerSeedCredential(box: string): string {
+  return `reader-${box}.seed`;
+}
+
 export async function provisionStore(dir: string, options: StoreProvisionOptions): Promise<ProvisionedStore> {
   const { limits } = options;
   const tokenKey = options.tokenKey ?? randomBytes(32);
-  const credentials = createMemoryCredentials({ 'token.key': tokenKey.toString('base64') });
+  // Each box's reader gets a key of its own. Like the token key, the seeds stay in memory: a
+  // reader keeps its secrets in its own storage, never on the box's disk.
+  const readerSeeds = new Map(options.boxes.map((box) => [box, randomBytes(32)]));
+  const credentials = createMemoryCredentials({
+    'token.key': tokenKey.toString('base64'),
+    ...Object.fromEntries([...readerSeeds].map(([box, seed]) => [readerSeedCredential(box), seed.toString('base64')])),
+  });
   try {
     const seal = await generateSealKeyPair();
     const sealPublicKeyFile = join(dir, 'centre.pub');
@@ -96,9 +110,22 @@ export async function provisionStore(dir: string, options: StoreProvisionOptions
       passwords[box] = newPassword();
       writeFileSync(passwordFile(box), `${passwords[box]}\n`, { mode: 0o600 });
     }
+    const readers = Object.fromEntries(
+      [...readerSeeds].map(([box, seed]): [string, SecureReaderFiles] => [
+        box,
+        {
+          seedFile: join(credentials.directory, readerSeedCredential(box)),
+          tokenKeyFile: join(credentials.directory, 'token.key'),
+          centreKeyFile: sealPublicKeyFile,
+          publicKey: Buffer.from(readerKeyPairFromSeed(seed).publicKey).toString('base64'),
+        },
+      ]),
+    );
+    for (const seed of readerSeeds.values()) seed.fill(0);
     return {
       dir,
       fleet: options.fleet,
+      readers,
       store: options.store,
       boxes: options.boxes,
       limits,

@@ -103,7 +103,15 @@ export async function startStoreNode(options: StoreNodeOptions): Promise<StoreNo
   cleanups.push(async () => pty?.close());
   let plugs = 0;
   // A replugged reader gets a seed of its own: the same seed would present the same "new" cards again.
-  const startSim = (): Promise<ReaderSim> => startReaderSim({ port: readerPath, profile: 'edgepay-sim', seed: (options.seed + plugs * 0x9e37_79b1) >>> 0, pace: false, cards: options.cards, ...(options.secureReader === undefined ? {} : { secure: options.secureReader }) });
+  const startSim = (): Promise<ReaderSim> =>
+    startReaderSim({
+      port: readerPath,
+      profile: 'edgepay-sim',
+      seed: (options.seed + plugs * 0x9e37_79b1) >>> 0,
+      pace: false,
+      cards: options.cards,
+      ...(options.secureReader === undefined ? {} : { secure: options.secureReader }),
+    });
   let sim: ReaderSim | undefined = await startSim();
   cleanups.push(async () => sim?.stop());
   const configFile = join(options.dir, 'node.json');
