@@ -1,6 +1,6 @@
 /*
  * CRC-16/CCITT-FALSE: polynomial 0x1021, initial value 0xFFFF, no reflection,
- * no final XOR. Check value of ASCII "123456789" is 0x29B1 (PROTOCOL.md section 1).
+ * no final XOR. Check value of ASCII "123456789" is 0x29B1 (PROTOCOL.md section 2).
  */
 #ifndef EP_CRC16_H
 #define EP_CRC16_H

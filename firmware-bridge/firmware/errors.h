@@ -27,13 +27,13 @@ enum {
     EP_ERR_PAYLOAD_TOO_LONG = -3,
     EP_ERR_REENTRANT = -4, /* decoder called from its own callback */
 
-    /* Frame decoder (PROTOCOL.md section 1). */
+    /* Frame decoder (PROTOCOL.md section 2). */
     EP_ERR_BAD_CRC = -10,
     EP_ERR_BAD_END = -11,
     EP_ERR_OVERSIZE = -12,
     EP_ERR_UNDERSIZE = -13,
 
-    /* BER-TLV parser (PROTOCOL.md section 4). */
+    /* BER-TLV parser (PROTOCOL.md section 7). */
     EP_ERR_TLV_TRUNCATED = -20,
     EP_ERR_TLV_INDEFINITE_LENGTH = -21,
     EP_ERR_TLV_LENGTH_TOO_LONG = -22,
@@ -43,7 +43,7 @@ enum {
     EP_ERR_TLV_TOO_LONG = -26,
     EP_ERR_TLV_NO_SPACE = -27, /* caller's object array smaller than the input needs */
 
-    /* Message payloads (PROTOCOL.md section 3). */
+    /* Message payloads (PROTOCOL.md section 5). */
     EP_ERR_MSG_UNKNOWN_TYPE = -30, /* NAK reason 4 */
     EP_ERR_MSG_LENGTH = -31,       /* payload shorter or longer than the layout */
     EP_ERR_MSG_STRING = -32,       /* string past the payload, over its limit, or empty where 1+ is required */
@@ -63,7 +63,7 @@ enum {
     EP_ERR_SECURE_TLV_MANDATORY = -47  /* TLV lacks 9F02, 5F2A or 5F24, or holds one twice */
 };
 
-/* NAK reasons (PROTOCOL.md section 2). */
+/* NAK reasons (PROTOCOL.md section 3.2). */
 enum {
     EP_NAK_BAD_CRC = 1,
     EP_NAK_BAD_END = 2,

@@ -1,5 +1,5 @@
 /*
- * Frame encoder and streaming decoder (PROTOCOL.md section 1).
+ * Frame encoder and streaming decoder (PROTOCOL.md section 2).
  *
  *   STX(0x02) LEN(u16 BE) SEQ TYPE PAYLOAD[LEN-2] CRC(u16 BE) ETX(0x03)
  *

@@ -7,7 +7,7 @@
  * Decoder: streams of garbage, valid frames, corrupted frames and fake headers
  * are fed in random chunks (0..300 bytes). Checked on every run:
  * - the events equal those of a whole-buffer oracle written from PROTOCOL.md
- *   section 1 (so chunking never changes the outcome);
+ *   section 2 (so chunking never changes the outcome);
  * - every frame event has STX, ETX, consistent LEN and a valid CRC;
  * - the decoder never holds more than EP_FRAME_MAX bytes;
  * - every intact planted frame is emitted unless an accepted frame overlaps it.
@@ -61,7 +61,7 @@ static void push_event(fuzz_events *list, const fuzz_event *e)
     list->events[list->count++] = *e;
 }
 
-/* PROTOCOL.md section 1 over the whole stream at once. */
+/* PROTOCOL.md section 2 over the whole stream at once. */
 static void oracle_decode(const uint8_t *s, size_t n, fuzz_events *out)
 {
     size_t i = 0;

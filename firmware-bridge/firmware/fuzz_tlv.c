@@ -8,7 +8,7 @@
 
 typedef struct { uint32_t tag; size_t depth; int parent; size_t offset; size_t value_at; size_t value_len; } ref_object;
 
-/* Recursive oracle for PROTOCOL.md section 4 with the order vectors.json pins. */
+/* Recursive oracle for PROTOCOL.md section 7 with the order vectors.json pins. */
 static int ref_level(const uint8_t *d, size_t pos, size_t end, size_t depth, int parent, ref_object *out, size_t *n)
 {
     while (pos < end) {

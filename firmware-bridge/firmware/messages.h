@@ -1,5 +1,5 @@
 /*
- * Message payloads (PROTOCOL.md section 3): typed structs, strict encode and
+ * Message payloads (PROTOCOL.md section 5): typed structs, strict encode and
  * decode. Integers are big-endian; `str` is a length byte and that many bytes.
  *
  * Decoding refuses (each maps to NAK reason 5 through ep_nak_reason_for()):

@@ -1,7 +1,7 @@
 /*
  * Unit tests for what vectors.json does not cover: argument checks, buffer
  * limits, reentrancy, decoder event details, TLV accessors, every message
- * refusal of PROTOCOL.md section 3, and the secure session's refusals (clear
+ * refusal of PROTOCOL.md section 5, and the secure session's refusals (clear
  * tags, PAN, expiry). Prints failures and "unit: N passed, M failed".
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Strict BER-TLV parser for CARD_DATA (PROTOCOL.md section 4).
+ * Strict BER-TLV parser for CARD_DATA (PROTOCOL.md section 7).
  *
  * - Tags of 1 to EP_TLV_MAX_TAG_BYTES bytes (0x1F low bits: more bytes follow
  *   while bit 8 of the last one is set).

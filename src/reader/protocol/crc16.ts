@@ -1,5 +1,5 @@
 /**
- * CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR), as PROTOCOL.md 1
+ * CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final XOR), as PROTOCOL.md 2
  * requires. Table-driven because the decoder recomputes it for every candidate frame during
  * resynchronisation, which can mean up to ~1 KiB of CRC work per garbage STX.
  */

@@ -1,5 +1,5 @@
 /**
- * Reads what the node needs from CARD_DATA's EMV tags (PROTOCOL.md 4) and checks the card data
+ * Reads what the node needs from CARD_DATA's EMV tags (PROTOCOL.md 7) and checks the card data
  * belongs to the transaction the node asked for.
  *
  * Track 2 equivalent data (57) holds the full magnetic-stripe image: it is never returned, and no

@@ -16,7 +16,7 @@ export type ProtocolErrorCode =
   | 'EDGEPAY_FRAME_OVERSIZE'
   /** encodeFrame was given a SEQ or TYPE that is not an integer 0..255. */
   | 'EDGEPAY_FRAME_BAD_HEADER'
-  /** A frame's TYPE is not one of section 3; answered with NAK reason 4. */
+  /** A frame's TYPE is not one of PROTOCOL.md 5; answered with NAK reason 4. */
   | 'EDGEPAY_FRAME_UNKNOWN_TYPE'
   /** A payload does not match its message's layout; answered with NAK reason 5. */
   | 'EDGEPAY_FRAME_MALFORMED'

@@ -1,5 +1,5 @@
 /**
- * Streaming frame decoder implementing PROTOCOL.md 1 "Decoding and resynchronisation" exactly.
+ * Streaming frame decoder implementing PROTOCOL.md 2.1 "Decoding and resynchronisation" exactly.
  *
  * Bytes are held in one fixed buffer of MAX_FRAME_BYTES: a candidate frame is at most that long and
  * every candidate is either completed or rejected before more input is taken, so the buffer can

@@ -1,5 +1,5 @@
 /**
- * The frame of PROTOCOL.md 1: STX, LEN (u16, SEQ + TYPE + PAYLOAD), SEQ, TYPE, PAYLOAD, CRC, ETX.
+ * The frame of PROTOCOL.md 2: STX, LEN (u16, SEQ + TYPE + PAYLOAD), SEQ, TYPE, PAYLOAD, CRC, ETX.
  * No byte stuffing, so a frame is recognised by LEN range, ETX position and CRC together.
  */
 import { crc16 } from './crc16.js';

@@ -1,5 +1,5 @@
 /**
- * The link layer of PROTOCOL.md 2 as a transport-agnostic state machine: bytes in through
+ * The link layer of PROTOCOL.md 3 as a transport-agnostic state machine: bytes in through
  * receive(), bytes out through the injected write(), time through injected timers, so the same
  * code runs on a serial port, in the simulated reader and in deterministic fault-injection tests.
  *

@@ -1,5 +1,5 @@
 /**
- * The messages of PROTOCOL.md 3 as a discriminated union. Field names match the `fields` of
+ * The messages of PROTOCOL.md 5 as a discriminated union. Field names match the `fields` of
  * vectors.json so the C and TypeScript tests read the same words.
  */
 
@@ -23,12 +23,12 @@ export const MessageType = {
 export type MessageName = keyof typeof MessageType;
 export type MessageTypeCode = (typeof MessageType)[MessageName];
 
-/** The major version in HELLO; 1.1 adds messages within it (section 11). */
+/** The major version in HELLO; 1.1 adds messages within it (PROTOCOL.md 11). */
 export const PROTOCOL_VERSION = 1;
 /** The revision this code implements, as the node names itself in its HELLO. */
 export const PROTOCOL_REVISION = '1.1';
 
-/** NAK reasons (section 2). */
+/** NAK reasons (PROTOCOL.md 3.2). */
 export const NakReason = { BAD_CRC: 1, BAD_END: 2, BAD_LENGTH: 3, UNKNOWN_TYPE: 4, MALFORMED: 5 } as const;
 export type NakReasonCode = (typeof NakReason)[keyof typeof NakReason];
 
@@ -44,16 +44,16 @@ export type ReaderStateCode = (typeof ReaderState)[keyof typeof ReaderState];
 export const Capability = { CONTACT: 0x01, CONTACTLESS: 0x02, DISPLAY: 0x04, SECURE_SESSION: 0x08 } as const;
 export const STATUS_FLAG_CARD_PRESENT = 0x01;
 
-/** ERROR codes (section 5). 6-127 are reserved and 128-255 the reader maker's own: both read as FAULT. */
+/** ERROR codes (PROTOCOL.md 5.3). 6-127 are reserved and 128-255 the reader maker's own: both read as FAULT. */
 export const ErrorCode = { INCOMPATIBLE: 1, BUSY: 2, FAULT: 3, AUTHENTICATION_FAILED: 4, SECURE_SESSION_REQUIRED: 5 } as const;
 
-/** String limits in bytes (section 5). */
+/** String limits in bytes (PROTOCOL.md 5.1). */
 export const Limits = { MODEL: 32, FIRMWARE_VERSION: 32, RESULT_CODE_MIN: 1, RESULT_CODE: 4, RESULT_TEXT: 64, ERROR_TEXT: 128 } as const;
 
 /** The smallest maxPayload a reader may announce: the node's largest message, ERROR with its longest text. */
 export const MIN_READER_MAX_PAYLOAD = 2 + Limits.ERROR_TEXT;
 
-/** Fixed sizes of the secure session's fields (section 8). */
+/** Fixed sizes of the secure session's fields (PROTOCOL.md 8). */
 export const SecureSizes = { NONCE: 32, PUBLIC_KEY: 32, SIGNATURE: 64, TOKEN: 32, LAST4: 4, SEALED_MIN: 49, SEALED_MAX: 512 } as const;
 
 export interface HelloMessage {

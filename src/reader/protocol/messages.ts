@@ -1,5 +1,5 @@
 /**
- * Payload layouts of PROTOCOL.md 3. Decoding is strict: every byte must belong to a field, enum
+ * Payload layouts of PROTOCOL.md 5. Decoding is strict: every byte must belong to a field, enum
  * fields must hold a defined value, strings must respect their limits. Anything else is
  * EDGEPAY_FRAME_MALFORMED (NAK 5); an unknown TYPE is EDGEPAY_FRAME_UNKNOWN_TYPE (NAK 4).
  */
@@ -97,7 +97,7 @@ export function encodeMessage(msg: Message): { type: MessageTypeCode; payload: U
 
 const SEALED_CARD_FLAGS = SEALED_CARD_FLAG_LUHN_VALID;
 
-/** Every SEALED_CARD field but the signature: the bytes the reader signs (section 8). */
+/** Every SEALED_CARD field but the signature: the bytes the reader signs (PROTOCOL.md 8.3). */
 export function sealedCardSignedPart(msg: Omit<SealedCardMessage, 'kind' | 'signature'>): Uint8Array {
   const w = new ByteWriter('SEALED_CARD');
   writeSealedCardBody(w, msg);

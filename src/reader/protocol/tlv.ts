@@ -1,5 +1,5 @@
 /**
- * Strict BER-TLV parser for CARD_DATA (PROTOCOL.md 4). Card data comes from a device we do not
+ * Strict BER-TLV parser for CARD_DATA (PROTOCOL.md 7). Card data comes from a device we do not
  * control, so every limit is explicit and every ambiguity is refused instead of guessed at.
  *
  * Decisions beyond the spec, pinned down by vectors.json:
