@@ -10,7 +10,7 @@ import { cutAtFrames, wireTimeMs } from '../src/reader/simulator/paced-channel.j
  * the machine that matters, not to a test that a loaded CI box would fail.
  */
 describe('bench lane: POS API → reader on a paced pty pair → journal → answer', () => {
-  it('runs both modes on a real lane, approves every payment and sets the wire time from the frames', async () => {
+  it('runs the three modes on a real lane (paced, raw, paced with a secure reader), approves every payment and sets the wire time from the frames', async () => {
     const progress: string[] = [];
     const report = await runLaneBench({ payments: 20, warmup: 2, progress: (line) => progress.push(line) });
 
@@ -36,9 +36,16 @@ describe('bench lane: POS API → reader on a paced pty pair → journal → ans
     for (const [mode, result] of [
       ['paced', report.paced],
       ['unpaced', report.unpaced],
+      ['securePaced', report.securePaced],
     ] as const) {
-      expectAllApproved(result, mode === 'paced');
+      expectAllApproved(result, mode !== 'unpaced');
     }
+    // The secure lane's card is SEALED_CARD, larger on the wire than the PAN it replaces, and its round trip pays for that too.
+    const secureFrames = report.securePaced.wire.criticalPath.frames;
+    expect(secureFrames.map((f) => `${f.from}:${f.message}`)).toEqual(['node:START_TXN', 'reader:ACK', 'reader:SEALED_CARD', 'node:ACK']);
+    expect(secureFrames[2]!.bytes).toBeGreaterThan(wire.criticalPath.frames[2]!.bytes);
+    const secureAnswerWaitsForMs = secureFrames.slice(0, 3).reduce((sum, f) => sum + f.wireMs, 0);
+    expect(report.securePaced.roundTrip.p50Ms).toBeGreaterThanOrEqual(secureAnswerWaitsForMs);
     // Not a speed target but the pacing's promise: a paced lane cannot answer before START_TXN, its
     // ACK and CARD_DATA have crossed the line (the node's ACK of CARD_DATA overlaps the decision).
     const answerWaitsForMs = wire.criticalPath.frames.slice(0, 3).reduce((sum, f) => sum + f.wireMs, 0);

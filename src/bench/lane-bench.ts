@@ -50,6 +50,8 @@ export interface LaneBenchReport {
   readonly paced: LaneModeReport;
   /** The raw pty, as fast as memory: the software's own cost. */
   readonly unpaced: LaneModeReport;
+  /** Paced, with a reader in a secure session (protocol 1.1): the card sealed and signed at the reader, checked by the node. */
+  readonly securePaced: LaneModeReport & { readonly wire: LaneWire };
   readonly target: { readonly rule: string; readonly p99MaxMs: number; readonly pacedP99Ms: number; readonly meetsTarget: boolean };
   readonly meetsTarget: boolean;
 }
@@ -84,10 +86,11 @@ export async function runLaneBench(options: LaneBenchOptions = {}): Promise<Lane
     progress(`data directory ${dir.path}`);
     const machine = machineInfo(dir.path);
     const measure = { payments, warmup, amountMinor: AMOUNT_MINOR, currency: BENCH_CURRENCY, idleGapMs: IDLE_GAP_MS };
-    const runMode = async (mode: 'paced' | 'unpaced'): Promise<LaneModeResult> => {
-      progress(`${mode}: ${warmup} warm-up + ${payments} payments on one lane (${mode === 'paced' ? `simulator paced at ${profile.serial.baudRate} baud` : 'raw pty'})`);
-      // A fresh node, journal, pty pair and simulator per mode: neither run inherits the other's state.
-      const rig = await startLaneRig({ dir: join(dir.path, mode), profile: PROFILE, seed: SEED, pace: mode === 'paced' });
+    const runMode = async (mode: 'paced' | 'unpaced' | 'secure-paced'): Promise<LaneModeResult> => {
+      const line = mode === 'unpaced' ? 'raw pty' : `simulator paced at ${profile.serial.baudRate} baud${mode === 'secure-paced' ? ', secure session' : ''}`;
+      progress(`${mode}: ${warmup} warm-up + ${payments} payments on one lane (${line})`);
+      // A fresh node, journal, pty pair and simulator per mode: no run inherits another's state.
+      const rig = await startLaneRig({ dir: join(dir.path, mode), profile: PROFILE, seed: SEED, pace: mode !== 'unpaced', secure: mode === 'secure-paced' });
       let result: LaneModeResult;
       try {
         result = await measureLane(rig, { ...measure, keyPrefix: mode });
@@ -97,10 +100,11 @@ export async function runLaneBench(options: LaneBenchOptions = {}): Promise<Lane
       progress(`  p50 ${result.roundTrip.p50Ms} ms, p99 ${result.roundTrip.p99Ms} ms, ${result.approved}/${payments} approved, ${result.paymentsPerSec} payments/s`);
       return result;
     };
-    const modes = { paced: await runMode('paced'), unpaced: await runMode('unpaced') };
+    const modes = { paced: await runMode('paced'), unpaced: await runMode('unpaced'), securePaced: await runMode('secure-paced') };
 
     const resultCode = Object.keys(modes.paced.decisionCodes)[0] ?? 'Y3';
     const wire = laneWire({ profile, amountMinor: AMOUNT_MINOR, currencyNumeric, seed: SEED, resultCode });
+    const secureWire = laneWire({ profile, amountMinor: AMOUNT_MINOR, currencyNumeric, seed: SEED, resultCode, secure: true });
     progress(`wire time of the critical path: ${wire.criticalPath.bytes} bytes, ${wire.criticalPath.wireMs} ms at ${wire.baudRate} ${wire.lineSettings}`);
     const p99MaxMs = roundTo(wire.criticalPath.wireMs + TARGET_HEADROOM_MS, 4);
     const meetsTarget = modes.paced.failed === 0 && modes.paced.roundTrip.p99Ms <= p99MaxMs;
@@ -125,6 +129,7 @@ export async function runLaneBench(options: LaneBenchOptions = {}): Promise<Lane
       wire,
       paced: modeReport(modes.paced, true, wire),
       unpaced: modeReport(modes.unpaced, false, wire),
+      securePaced: { ...modeReport(modes.securePaced, true, secureWire), wire: secureWire },
       target: { rule: `paced p99 <= critical-path wire time + ${TARGET_HEADROOM_MS} ms`, p99MaxMs, pacedP99Ms: modes.paced.roundTrip.p99Ms, meetsTarget },
       meetsTarget,
     };

@@ -16,6 +16,8 @@ export interface LaneNodeOptions {
   readonly laneId: string;
   readonly port: string;
   readonly profile: string;
+  /** A secure reader's keys, shared with it: the token key, the centre's seal key and the reader key the lane pins. */
+  readonly secure?: { readonly tokenKey: Buffer; readonly centrePublicKey: Uint8Array; readonly readerPublicKey: string };
 }
 
 /**
@@ -33,11 +35,11 @@ export const LANE_BENCH_RULES: RulesConfig = {
 /** A node as a store runs one: its token key a credential, a rules file, the fsynced journal, the POS API on loopback. */
 export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRuntime> {
   mkdirSync(options.dir, { recursive: true });
-  const centre = await generateSealKeyPair();
+  const centrePublicKey = options.secure?.centrePublicKey ?? (await generateSealKeyPair()).publicKey;
   // The key as production reads it, a credential, here in a memory directory gone with the process.
-  const credentials = createMemoryCredentials({ 'token.key': randomBytes(32).toString('base64') });
+  const credentials = createMemoryCredentials({ 'token.key': (options.secure?.tokenKey ?? randomBytes(32)).toString('base64') });
   process.once('exit', () => credentials.remove());
-  writeFileSync(join(options.dir, 'centre.pub'), Buffer.from(centre.publicKey).toString('base64'));
+  writeFileSync(join(options.dir, 'centre.pub'), Buffer.from(centrePublicKey).toString('base64'));
   writeFileSync(join(options.dir, 'rules.json'), JSON.stringify(LANE_BENCH_RULES));
   const config = parseNodeConfig(
     {
@@ -46,7 +48,7 @@ export async function startLaneNode(options: LaneNodeOptions): Promise<NodeRunti
       rulesFile: 'rules.json',
       keys: { tokenKeyFile: 'credential:token.key', centrePublicKeyFile: 'centre.pub' },
       api: { host: '127.0.0.1', port: 0, tokenFile: 'api.token' },
-      lanes: [{ id: options.laneId, port: options.port, profile: options.profile }],
+      lanes: [{ id: options.laneId, port: options.port, profile: options.profile, ...(options.secure === undefined ? {} : { readerPublicKey: options.secure.readerPublicKey }) }],
       log: { level: 'silent' },
     },
     options.dir,

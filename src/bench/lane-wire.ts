@@ -1,5 +1,5 @@
 import type { ReaderProfile } from '../reader/profile.js';
-import { type Message, TxnEndReason, emvForCard, encodeFrame, encodeMessage, encodeTlv } from '../reader/protocol/index.js';
+import { EmvTag, type Message, SecureSizes, TxnEndReason, emvForCard, encodeFrame, encodeMessage, encodeTlv } from '../reader/protocol/index.js';
 import { CardFactory, type SimCard } from '../reader/simulator/cards.js';
 import { bitsPerByte, wireTimeMs } from '../reader/simulator/paced-channel.js';
 import { roundTo } from './latency.js';
@@ -37,6 +37,8 @@ export interface LaneWireInput {
   readonly seed: number;
   /** The decision code the node showed, which sizes SHOW_RESULT. */
   readonly resultCode: string;
+  /** A secure session: the card arrives as SEALED_CARD (token, sealed PAN, TLV without it, signature) instead of CARD_DATA. */
+  readonly secure?: boolean;
 }
 
 /** A record over the profile's parity values, so a parity the schema starts to allow cannot go unnamed here. */
@@ -61,8 +63,10 @@ export function laneWire(input: LaneWireInput): LaneWire {
       transactionDateYymmdd: new Date().toISOString().slice(2, 10).replaceAll('-', ''),
       atc: 1,
       unpredictableNumber: 0,
+      ...(input.secure === true ? { omitTags: [EmvTag.PAN, EmvTag.TRACK2] } : {}),
     }),
   );
+  const cardMessage: Message = input.secure === true ? sealedCardOfSize(txnId, card, tlv) : { kind: 'CARD_DATA', txnId, tlv };
   const frame = (from: WireFrame['from'], msg: Message): WireFrame => {
     const { type, payload } = encodeMessage(msg);
     const bytes = encodeFrame(0, type, payload).length;
@@ -71,7 +75,7 @@ export function laneWire(input: LaneWireInput): LaneWire {
   const critical = [
     frame('node', { kind: 'START_TXN', txnId, amountMinor: BigInt(input.amountMinor), currencyNumeric: input.currencyNumeric, timeoutS }),
     frame('reader', { kind: 'ACK' }),
-    frame('reader', { kind: 'CARD_DATA', txnId, tlv }),
+    frame('reader', cardMessage),
     frame('node', { kind: 'ACK' }),
   ];
   const after = [
@@ -97,6 +101,22 @@ export function laneWire(input: LaneWireInput): LaneWire {
       note: 'SHOW_RESULT goes to the reader after the HTTP answer (the display must not hold the POS up): not part of the round trip',
     },
     transaction: { bytes: sumBytes(all), wireMs: roundTo(transactionWireMs, 4), maxPaymentsPerSec: roundTo(1000 / transactionWireMs, 1) },
+  };
+}
+
+/** A SEALED_CARD the size the simulator sends: the fields' contents do not change the wire time, their sizes do. */
+function sealedCardOfSize(txnId: number, card: SimCard, tlv: Uint8Array): Message {
+  const sealedPlain = JSON.stringify({ pan: card.pan, expiry: card.expiryYymm });
+  return {
+    kind: 'SEALED_CARD',
+    txnId,
+    token: new Uint8Array(SecureSizes.TOKEN),
+    last4: card.pan.slice(-4),
+    flags: 1,
+    // libsodium's sealed box: a 32-byte ephemeral key and a 16-byte tag around the plaintext.
+    sealed: new Uint8Array(48 + Buffer.byteLength(sealedPlain)),
+    tlv,
+    signature: new Uint8Array(SecureSizes.SIGNATURE),
   };
 }
 
