@@ -215,6 +215,15 @@ describe('config check lists every problem at once', () => {
     expect(unplugged.status).toBe(0);
     expect(unplugged.stdout).toContain(`lanes: lane-1 (edgepay-sim on ${join(dir, 'readers/lane-1')})`);
     expect(unplugged.stderr).toContain(`WARNING: lanes.0.port ${join(dir, 'readers/lane-1')} is not there now (a reader not plugged in?)`);
+    // A lane pinning no reader key takes card numbers over its cable: said, without refusing the configuration.
+    expect(unplugged.stderr).toContain('WARNING: lanes.0.readerPublicKey is not set: the lane takes a 1.0 reader, whose card data (PAN and track 2) crosses its cable in clear');
+    writeFileSync(
+      file,
+      JSON.stringify({ nodeId: 'box-1', dataDir: 'data', keys: dev, lanes: [{ id: 'lane-1', port: 'readers/lane-1', profile: 'edgepay-sim', readerPublicKey: Buffer.alloc(32, 5).toString('base64') }] }),
+    );
+    const pinned = runCli(['config', 'check', file]);
+    expect(pinned.status).toBe(0);
+    expect(pinned.stderr).not.toContain('readerPublicKey');
     // A regular file is no serial device: refused.
     mkdirSync(join(dir, 'readers'));
     writeFileSync(join(dir, 'readers/lane-1'), '');

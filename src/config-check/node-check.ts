@@ -24,6 +24,11 @@ export function plainTokenKeyWarning(tokenKeyFile: string): string {
   );
 }
 
+/** Said for a lane that pins no reader key: what it gives up, and how to get it back. */
+export const CLEAR_READER_WARNING =
+  'is not set: the lane takes a 1.0 reader, whose card data (PAN and track 2) crosses its cable in clear and is tokenized on this box. ' +
+  'Pin the key of a reader that speaks secure sessions (reader.pub of `edgepay keygen reader-signing`), and no card number reaches the box';
+
 /** Reads a node's configuration file and checks it and every file it names (see checkNodeConfigData). */
 export function checkNodeConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): NodeConfigCheck {
   return checkNodeConfigData(readConfigFile(file, 'node configuration'), dirname(resolve(file)), env);
@@ -70,6 +75,7 @@ export function checkNodeConfigData(data: unknown, baseDir: string, env: NodeJS.
       (profile, notes) => checkReaderProfile(profile, notes),
       (value) => value,
     );
+    if (valueAt(data, `lanes.${i}.readerPublicKey`) === undefined) findings.at(`lanes.${i}.readerPublicKey`, undefined).warning(CLEAR_READER_WARNING);
   }
   // Two names for one device (a by-id link and its target) show only once the links are followed.
   if (parsed.ok) {
