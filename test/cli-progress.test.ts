@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { fillBacklog } from '../src/bench/reconcile-fill.js';
 import { PROGRESS_MIN_UNITS, startCount, startProgress } from '../src/cli/progress.js';
 import { rebuildProgress } from '../src/cli/rebuild-command.js';
 import { Journal } from '../src/journal/journal.js';
-import { CLI, type CliResult, runCli } from './support/cli.js';
+import { runCli, runCliAsync } from './support/cli.js';
 import { useTempDir } from './support/tmp.js';
 
 /*
@@ -15,17 +14,6 @@ import { useTempDir } from './support/tmp.js';
 
 const tempDir = useTempDir('edgepay-cli-progress-');
 const ENTRIES = 200_000;
-
-function runCliAsync(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** Progress lines of one label, as "done/total" pairs. */
 function progressLines(stderr: string, label: string): { done: number; total: number }[] {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +28,7 @@ import {
   signAsReader,
 } from '../src/reader/protocol/index.js';
 import { closeQuietly, openSerialPort } from '../src/reader/simulator/serial-port.js';
-import { CLI } from './support/cli.js';
+import { runCliAsync } from './support/cli.js';
 import { eventually, requireSocat, startPtyPair, startSimulator } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
 
@@ -205,17 +204,6 @@ async function fakeReader(path: string, faults: Faults): Promise<void> {
   port.on('data', (chunk: Buffer) => link.receive(faults.ignoreUnknownType ? withoutUnknownTypes(chunk) : chunk));
 }
 
-function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('edgepay reader conformance against the simulated reader', () => {
   it('a plain simulator passes every C case; the S cases are skipped, naming the secure-session bit', async () => {
     const line = await pty();
@@ -277,8 +265,8 @@ describe('the command line', () => {
   it('exits 0 with the --json report against the simulator, 1 with a FAIL line against a broken reader, 2 for a bad option', async () => {
     const simLine = await pty();
     await simulator(simLine.readerPath);
-    const passed = await cli(['reader', 'conformance', '--port', simLine.nodePath, '--profile', PROFILE, '--json']);
-    expect(passed.code).toBe(0);
+    const passed = await runCliAsync(['reader', 'conformance', '--port', simLine.nodePath, '--profile', PROFILE, '--json']);
+    expect(passed.status).toBe(0);
     const report = JSON.parse(passed.stdout) as ConformanceReport;
     expect(Object.keys(report)).toEqual(['port', 'profile', 'reader', 'readerKey', 'cases', 'summary']);
     expect(report).toMatchObject({ port: simLine.nodePath, profile: PROFILE, reader: { model: 'edgepay-sim', capabilityNames: ['contact', 'contactless', 'display'] }, readerKey: { pinned: false } });
@@ -288,8 +276,8 @@ describe('the command line', () => {
 
     const brokenLine = await pty();
     await fakeReader(brokenLine.readerPath, { ignoreUnknownType: true });
-    const failed = await cli(['reader', 'conformance', '--port', brokenLine.nodePath, '--profile', PROFILE, '--case', 'C6', 'status']);
-    expect(failed.code).toBe(1);
+    const failed = await runCliAsync(['reader', 'conformance', '--port', brokenLine.nodePath, '--profile', PROFILE, '--case', 'C6', 'status']);
+    expect(failed.status).toBe(1);
     const lines = failed.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`reader conformance on ${brokenLine.nodePath} (profile ${PROFILE})`);
     expect(lines[1]).toBe('reader: model "fake-reader", firmware "f1", protocol 1, capabilities 0x07 (contact, contactless, display), maxPayload 1024');
@@ -299,11 +287,11 @@ describe('the command line', () => {
 
     const dir = tempDir();
     const bad = await Promise.all([
-      cli(['reader', 'conformance', '--port', simLine.nodePath, '--profile', PROFILE, '--case', 'C12']),
-      cli(['reader', 'conformance', '--port', simLine.nodePath, '--profile', PROFILE, '--reader-key', 'c2hvcnQ=']),
-      cli(['reader', 'conformance', '--port', join(dir, 'absent'), '--profile', PROFILE]),
+      runCliAsync(['reader', 'conformance', '--port', simLine.nodePath, '--profile', PROFILE, '--case', 'C12']),
+      runCliAsync(['reader', 'conformance', '--port', simLine.nodePath, '--profile', PROFILE, '--reader-key', 'c2hvcnQ=']),
+      runCliAsync(['reader', 'conformance', '--port', join(dir, 'absent'), '--profile', PROFILE]),
     ]);
-    expect(bad.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(bad.map((r) => r.status)).toEqual([2, 2, 2]);
     expect(bad[0]?.stderr).toMatch(/--case: is not a conformance case: must be one of C1 \(hello\), .*S4 \(secure-required\) \(got "C12"\)/);
     expect(bad[1]?.stderr).toMatch(/--reader-key: must be base64 of the reader's 32-byte Ed25519 public key .*it decodes to 5 bytes \(got "c2hvcnQ="\)/);
     expect(bad[2]?.stderr).toMatch(/--port: cannot open serial device .*absent.*\(got ".*absent"\)/);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { NodeRuntime } from '../src/app/runtime.js';
 import type { ReconciliationReport } from '../src/reconcile/report.js';
 import { peersOf } from '../src/replication/provision.js';
 import { startCentreProcess } from './support/centre-process.js';
-import { CLI, type CliResult } from './support/cli.js';
+import { runCliAsync } from './support/cli.js';
 import { centreStoreOnMosquitto } from './support/centre-store.js';
 import { authorizationDraft } from './support/drafts.js';
 import { nodeConfigIn } from './support/node.js';
@@ -32,18 +31,6 @@ afterEach(async () => {
 });
 
 const card = (n: number) => ({ pan: withLuhnDigit(`4000${String(n).padStart(11, '0')}`), expiryYymm: '2912' });
-
-/** The CLI without blocking this process: a node running here must answer it meanwhile. */
-function runCliAsync(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
