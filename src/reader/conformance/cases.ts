@@ -45,8 +45,8 @@ async function statusAnswer(ctx: CaseContext, what: string): Promise<StatusMessa
 /**
  * STATUS_REQUEST and a copy with a damaged CRC that leaves a decoder holding nothing once it is
  * rejected. Without byte stuffing, an STX inside the rejected bytes followed by an in-range length
- * makes a decoder wait for later bytes (PROTOCOL.md 5's stalled candidate, a known limit of version
- * 1): the intact frame would then only get through after retransmissions, which is not what C5
+ * makes a decoder wait for later bytes (PROTOCOL.md 13.1's stalled candidate, a known limit of version
+ * 1.1): the intact frame would then only get through after retransmissions, which is not what C5
  * tests. The protocol's own decoder judges each candidate; skipping SEQs is allowed, since a frame
  * is new whenever its SEQ differs from the last one taken.
  */

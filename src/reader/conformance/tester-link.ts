@@ -67,7 +67,7 @@ export class TesterLink {
   /**
    * The next SEQ, skipping the one the reader acknowledged last: for a reader that keeps its link
    * state across a HELLO exchange (a 1.0 reader does), a frame with that SEQ is a duplicate and
-   * would be acknowledged but never processed. Any other SEQ is a new frame under PROTOCOL.md 2.
+   * would be acknowledged but never processed. Any other SEQ is a new frame under PROTOCOL.md 3.2.
    */
   allocateSeq(): number {
     let seq = this.nextTxSeq;
@@ -203,7 +203,7 @@ export class TesterLink {
     this.push(duplicate ? { kind: 'duplicate', atMs, seq, type } : { kind: 'message', atMs, seq, msg });
   }
 
-  /** NAKed only when the SEQ could be read, and once per ackMs, as PROTOCOL.md 2 asks of a receiver. */
+  /** NAKed only when the SEQ could be read, and once per ackMs, as PROTOCOL.md 3.2 asks of a receiver. */
   private onDamaged(error: DecoderErrorKind, seq: number | undefined): void {
     const atMs = performance.now();
     this.push({ kind: 'damaged', atMs, error, seq });
