@@ -10,6 +10,7 @@ import { runCli } from './support/cli.js';
 const SEEDS = Array.from({ length: 16 }, (_, i) => i + 1);
 const faultsSeen = new Set<string>();
 const doubledSeen = { joined: 0, refused: 0 };
+let secureLanesSeen = 0;
 
 describe('deterministic store simulation', () => {
   it.each(SEEDS)('seed %i keeps every promise', { timeout: 60_000 }, async (seed) => {
@@ -26,6 +27,10 @@ describe('deterministic store simulation', () => {
     expect(report.readers.resultsDisplayed).toBeLessThanOrEqual(report.readers.resultsShown);
     // Cards were read at the lanes, so finding none at rest means something.
     expect(report.readers.cardNumbersRead).toBeGreaterThan(0);
+    // Secure lanes' cards come tokenized and sealed by the reader: only the 1.0 lanes' cards are captured on the node.
+    secureLanesSeen += report.readers.secureLanes;
+    if (report.readers.secureLanes === report.readers.lanes) expect(report.readers.capturedOnNode).toBe(0);
+    if (report.readers.secureLanes > 0) expect(report.readers.capturedOnNode).toBeLessThan(report.readers.payments);
   });
 
   it('replays a seed exactly: the same events, faults, deliveries and outcomes', { timeout: 60_000 }, async () => {
@@ -34,6 +39,11 @@ describe('deterministic store simulation', () => {
     expect(again).toEqual(first);
     const other = await runSimulation({ seed: 43, durationMs: 15_000 });
     expect(other.events === first.events && JSON.stringify(other.faults) === JSON.stringify(first.faults)).toBe(false);
+  });
+
+  it('ran lanes with secure readers and lanes with 1.0 readers across the CI seeds above', () => {
+    expect(secureLanesSeen).toBeGreaterThan(0);
+    expect(secureLanesSeen).toBeLessThan(SEEDS.length * 6);
   });
 
   it('met every kind of fault across the CI seeds above', () => {

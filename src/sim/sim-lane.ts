@@ -22,6 +22,8 @@ export interface SimLaneOptions {
   readonly profile: ReaderProfile;
   /** Capture as the reader actor runs it: tokenize and seal the card as read. */
   readonly capture: (raw: RawCard) => Promise<CollectedCard>;
+  /** The key the lane pins (base64): its reader then runs secure sessions and capture never runs. */
+  readonly readerPublicKey?: string;
 }
 
 /** A result a lane asked its reader to show, with the payment it belongs to (null: the sim could not tell which). */
@@ -62,7 +64,8 @@ export function startSimLanes(
   const byActor = new Map<string, string>();
   for (const lane of lanes) {
     const keys = { tokenKeyFile: 'unused', centrePublicKeyFile: 'unused' };
-    readers.set(lane.id, startLaneReader({ lane: lane.id, port: lane.line.path, profile: lane.profile, keys }, quiet, lane.capture, { openPort: () => lane.line.open(), timers: parts.timers, clock: parts.clock }));
+    const init = { lane: lane.id, port: lane.line.path, profile: lane.profile, keys, ...(lane.readerPublicKey === undefined ? {} : { readerPublicKey: lane.readerPublicKey }) };
+    readers.set(lane.id, startLaneReader(init, quiet, lane.capture, { openPort: () => lane.line.open(), timers: parts.timers, clock: parts.clock }));
     byActor.set(readerActorId(lane.id), lane.id);
   }
   const watch = new ShowWatch(parts.shown);

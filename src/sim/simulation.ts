@@ -15,6 +15,8 @@ import { type RandomSource, SeededRandom, between } from '../platform/random.js'
 import { type ReaderProfile, loadReaderProfile } from '../reader/profile.js';
 import type { SimCardKind } from '../reader/simulator/cards.js';
 import { ReaderSimulator } from '../reader/simulator/simulator.js';
+import type { ReaderSecrets } from '../reader/simulator/secure-reader.js';
+import { readerKeyPairFromSeed } from '../reader/protocol/index.js';
 import { StoreTopics } from '../wire/topics.js';
 import { FaultInjector, type RestoreTally, type SimFault } from './fault-injector.js';
 import { type NetworkTally, SimNetwork } from './network.js';
@@ -51,7 +53,14 @@ export interface SimReport {
    * unreadable), by error, were tapped again. resultsShown: SHOW_RESULTs the lanes asked for;
    * resultsDisplayed: those the readers' firmware put on its display.
    */
-  readonly readers: Readonly<ReaderTally> & { readonly cardNumbersRead: number; readonly lanes: number; readonly resultsShown: number; readonly resultsDisplayed: number };
+  readonly readers: Readonly<ReaderTally> & {
+    readonly cardNumbersRead: number;
+    readonly lanes: number;
+    readonly secureLanes: number;
+    readonly capturedOnNode: number;
+    readonly resultsShown: number;
+    readonly resultsDisplayed: number;
+  };
   /** Sales sent again under their key from the box's other till: joined (same body), refused (another lane or amount). */
   readonly doubled: Readonly<DoubledTally>;
   /** Dead disks the operator replaced: from the last backup and the peers, or from the peers alone before any backup. */
@@ -124,15 +133,26 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
     await sodiumReady();
     const cardKeys: CardKeys = { tokenKey: Buffer.from(random.bytes(32)), centrePublicKey: random.bytes(32) };
     const pansRead = new Set<string>();
+    // Only 1.0 lanes capture on the node: a secure lane's reader sends the card tokenized and sealed.
+    let capturedOnNode = 0;
     const capture = (raw: RawCard): Promise<CardFacts> => {
-      pansRead.add(raw.pan);
+      capturedOnNode++;
       return captureCard(raw, cardKeys);
     };
     const profile = loadReaderProfile(READER_PROFILE);
     // Results on each reader's display, counted by its firmware.
     const displayed = new Map<string, number>();
     const laneIds = new Map(NODES.map((id) => [id, Array.from({ length: LANES_PER_BOX }, (_, n) => `${id}.${n + 1}`)]));
-    const lines = new Map(NODES.map((id) => [id, laneIds.get(id)!.map((lane) => readerLine(lane, profile, scheduler, random, () => displayed.set(lane, (displayed.get(lane) ?? 0) + 1)))]));
+    // About half the lanes pin a reader that runs secure sessions (protocol 1.1); the others take 1.0 readers.
+    const secureReaders = new Map(
+      [...laneIds.values()].flat().flatMap((lane) => (random.int(2) === 0 ? [[lane, { seed: random.bytes(32), tokenKey: cardKeys.tokenKey, centrePublicKey: cardKeys.centrePublicKey }] as const] : [])),
+    );
+    const firmware = (lane: string): FirmwareOptions => ({
+      displayed: () => displayed.set(lane, (displayed.get(lane) ?? 0) + 1),
+      onCardRead: (pan) => pansRead.add(pan),
+      ...(secureReaders.has(lane) ? { secrets: secureReaders.get(lane)! } : {}),
+    });
+    const lines = new Map(NODES.map((id) => [id, laneIds.get(id)!.map((lane) => readerLine(lane, profile, scheduler, random, firmware(lane)))]));
     const rulesKeys = generateKeyPairSync('ed25519');
     const rulesUpdates = new SimRulesUpdates({ scheduler, network, random, topics, scope: { fleet: FLEET, store: STORE }, rulesKey: rulesKeys.privateKey, configured: RULES });
     rulesUpdates.schedule(RULES_UPDATES, durationMs);
@@ -140,7 +160,11 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
       const nodeDir = join(dir, id);
       mkdirSync(nodeDir, { recursive: true });
       const centreLink = simCentreLink(id, scheduler, random, centre, uplinkCut, linkFates);
-      const lanes = laneIds.get(id)!.map((lane, n) => ({ id: lane, line: lines.get(id)![n]!, profileName: READER_PROFILE, profile, capture }));
+      const lanes = laneIds.get(id)!.map((lane, n) => {
+        const secrets = secureReaders.get(lane);
+        const pinned = secrets === undefined ? {} : { readerPublicKey: Buffer.from(readerKeyPairFromSeed(secrets.seed).publicKey).toString('base64') };
+        return { id: lane, line: lines.get(id)![n]!, profileName: READER_PROFILE, profile, capture, ...pinned };
+      });
       return new SimNode({
         id,
         dir: nodeDir,
@@ -227,6 +251,8 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
         ...pos.readers,
         cardNumbersRead: pansRead.size,
         lanes: nodes.reduce((sum, n) => sum + n.laneIds.length, 0),
+        secureLanes: secureReaders.size,
+        capturedOnNode,
         resultsShown: nodes.reduce((sum, n) => sum + n.resultsShown.length, 0),
         resultsDisplayed: [...displayed.values()].reduce((sum, n) => sum + n, 0),
       },
@@ -252,7 +278,16 @@ export async function runSimulation(options: SimOptions): Promise<SimReport> {
  * A lane's reader on its own serial line, with the simulated firmware booted on its end at the
  * start and after each replug; `displayed` hears each result the firmware puts on its display.
  */
-function readerLine(laneId: string, profile: ReaderProfile, scheduler: SimScheduler, random: RandomSource, displayed: () => void): SimSerialLine {
+interface FirmwareOptions {
+  /** Hears each result the firmware puts on its display. */
+  readonly displayed: () => void;
+  /** Hears each card number the firmware reads: what the at-rest check searches the boxes' files for. */
+  readonly onCardRead: (pan: string) => void;
+  /** The reader's keys for secure sessions; a 1.0 reader without them. */
+  readonly secrets?: ReaderSecrets;
+}
+
+function readerLine(laneId: string, profile: ReaderProfile, scheduler: SimScheduler, random: RandomSource, options: FirmwareOptions): SimSerialLine {
   const line: SimSerialLine = new SimSerialLine(scheduler, `/dev/sim-reader-${laneId}`, profile.serial.baudRate, (end) => {
     const firmware = new ReaderSimulator(end, {
       profile,
@@ -260,8 +295,10 @@ function readerLine(laneId: string, profile: ReaderProfile, scheduler: SimSchedu
       seed: random.int(0x7fff_ffff),
       // The firmware's own event line is the one place that says a SHOW_RESULT matched its running transaction and was displayed.
       status: (event) => {
-        if (SHOWING.test(event)) displayed();
+        if (SHOWING.test(event)) options.displayed();
       },
+      onCardRead: options.onCardRead,
+      ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
       unplug: () => line.unplug(),
       timers: scheduler.timers,
       now: () => new Date(scheduler.clock.wallMs()),

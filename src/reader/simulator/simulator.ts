@@ -37,6 +37,8 @@ export interface SimulatorOptions {
   readonly unpredictable?: () => number;
   /** Provisioned for secure sessions (protocol 1.1): the reader then never sends a PAN, only SEALED_CARD. */
   readonly secrets?: ReaderSecrets;
+  /** Each card number the reader reads, for a simulation that searches the node's files for them afterwards. */
+  readonly onCardRead?: (pan: string) => void;
 }
 
 interface Txn {
@@ -185,6 +187,7 @@ export class ReaderSimulator {
     if (this.txn !== txn) return;
     txn.timer = undefined;
     const card = this.factory.card(kind) as SimCard;
+    this.options.onCardRead?.(card.pan);
     const now = (this.options.now ?? (() => new Date()))();
     let tlv: Uint8Array;
     try {
