@@ -1,4 +1,4 @@
-import { type KeyObject, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ActorLog } from '../actors/worker-runtime.js';
 import { EdgepayError } from '../errors.js';
 import { type Clock, systemClock } from '../platform/clock.js';
@@ -11,22 +11,17 @@ import {
   ErrorCode,
   type HelloMessage,
   Limits,
-  MIN_READER_MAX_PAYLOAD,
   PROTOCOL_REVISION,
   PROTOCOL_VERSION,
   ReaderState as ReaderStateCode,
   SecureSizes,
   type SessionNonces,
-  authSignedBytes,
-  keyFingerprint,
-  readerPublicKey,
-  sameBytes,
-  verifyReaderSignature,
 } from './protocol/index.js';
 import type { ReaderInit, ReaderState } from './reader-actor-protocol.js';
 import type { OpenReaderPort, ReaderPort } from './serial-channel.js';
 import { SerialLink, linkFailure } from './serial-link.js';
 import { TtyPort } from './tty-port.js';
+import { type HelloDecision, type PinnedReaderKey, type Refusal, type ResponseDecision, decideHello, decideResponse, pinnedReaderKey } from './session-decisions.js';
 
 export type ConnectionState = Exclude<ReaderState, 'in_transaction'>;
 
@@ -65,12 +60,6 @@ function nodeHello(maxPayload: number): DataMessage {
 const HELLO_ATTEMPTS = 3;
 /** Beyond the link's own ACK budget: time for the reader to answer with its HELLO. */
 const HELLO_ANSWER_MS = 500;
-
-/** The pinned reader key of a lane that requires secure sessions, in both forms the checks need. */
-interface PinnedReaderKey {
-  readonly raw: Uint8Array;
-  readonly key: KeyObject;
-}
 
 /** The AUTH_CHALLENGE the node waits on: one at a time, for the session it was sent on. */
 interface PendingChallenge {
@@ -127,10 +116,7 @@ export class ReaderConnection {
     private readonly log: ActorLog,
     private readonly io: ReaderConnectionIo = machineIo,
   ) {
-    if (init.readerPublicKey !== undefined) {
-      const raw = new Uint8Array(Buffer.from(init.readerPublicKey, 'base64'));
-      this.pinned = { raw, key: readerPublicKey(raw) };
-    }
+    if (init.readerPublicKey !== undefined) this.pinned = pinnedReaderKey(init.readerPublicKey);
   }
 
   /** How the lane's reader is spoken to, once ready: sealed card data or a 1.0 link's clear card data. */
@@ -283,7 +269,12 @@ export class ReaderConnection {
         this.log.warn({ code: msg.code, text: msg.text }, 'the reader reported an error');
         this.events.onReaderError(msg.code, msg.text);
         // The reader lost the session the node thought it had (it restarted unseen): authenticate it again.
-        if (msg.code === ErrorCode.SECURE_SESSION_REQUIRED && this.secureSession !== undefined && this.state === 'ready') this.reauthenticate(session);
+        if (msg.code === ErrorCode.SECURE_SESSION_REQUIRED && this.secureSession !== undefined && this.state === 'ready') {
+          this.secureSession = undefined;
+          this.stopPolling();
+          this.enter('connecting');
+          this.sendChallenge(session);
+        }
         return;
       case 'AUTH_RESPONSE':
         this.onAuthResponse(session, msg);
@@ -300,55 +291,44 @@ export class ReaderConnection {
 
   private onHello(session: Session, msg: HelloMessage): void {
     this.hello = msg;
-    if (msg.protocolVersion !== PROTOCOL_VERSION) {
-      this.refuse(session, ErrorCode.INCOMPATIBLE, `the reader announces protocol version ${msg.protocolVersion}; this node speaks version ${PROTOCOL_VERSION}`, {
-        protocolVersion: msg.protocolVersion,
-      });
-    } else if (this.state === 'ready' && this.secureSession !== undefined) {
+    if (this.state === 'ready' && this.secureSession !== undefined) {
       // A reader sends its answers to the node's HELLOs before it answers the challenge that follows
       // them, so a HELLO after the authentication is the reader starting again, window or not: its
       // session went with its transaction, and nothing it sends counts until it authenticates again.
       this.log.warn({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader announced itself again: authenticating it again');
       this.events.onReaderForgot('hello');
-      this.reauthenticate(session);
-    } else if (this.state === 'ready') {
+      this.secureSession = undefined;
+      this.stopPolling();
+      this.enter('connecting');
+      this.act(session, decideHello(msg, this.pinned, this.init.lane), msg);
+    } else if (this.state === 'ready' && msg.protocolVersion === PROTOCOL_VERSION) {
       // Not an answer to the node's HELLO: the reader started again, and its transaction is gone.
       if (!this.answeringHello) {
         this.log.warn({ model: msg.model, firmwareVersion: msg.firmwareVersion }, 'reader announced itself again');
         this.events.onReaderForgot('hello');
       }
     } else if (this.challenge === undefined) {
-      this.accept(session, msg);
+      this.act(session, decideHello(msg, this.pinned, this.init.lane), msg);
     }
     this.helloWaiter?.(true);
   }
 
-  /** A HELLO of the right version: ready on a clear lane, or a challenge when the reader offers a secure session. */
-  private accept(session: Session, msg: HelloMessage): void {
-    const who = `${msg.model} ${msg.firmwareVersion}`;
-    if (msg.maxPayload < MIN_READER_MAX_PAYLOAD) {
-      this.refuse(session, ErrorCode.INCOMPATIBLE, `the reader (${who}) announces maxPayload ${msg.maxPayload}; a reader must take at least ${MIN_READER_MAX_PAYLOAD} bytes`, {
-        maxPayload: msg.maxPayload,
-      });
-      return;
+  private act(session: Session, decision: HelloDecision | ResponseDecision, hello: HelloMessage | undefined): void {
+    switch (decision.kind) {
+      case 'refuse':
+        this.refuse(session, decision);
+        return;
+      case 'challenge':
+        this.sendChallenge(session);
+        return;
+      case 'ready-clear':
+        this.ready(session, 'clear', hello);
+        return;
+      case 'ready-secure':
+        this.secureSession = decision.session;
+        this.ready(session, 'secure', hello);
+        return;
     }
-    const offersSecure = (msg.capabilities & Capability.SECURE_SESSION) !== 0;
-    if (offersSecure) {
-      this.sendChallenge(session);
-      return;
-    }
-    if (this.pinned !== undefined) {
-      this.refuse(session, ErrorCode.INCOMPATIBLE, `lane ${this.init.lane} pins a reader key and takes card data only in a secure session (protocol 1.1); the reader (${who}) does not offer one`, {});
-      return;
-    }
-    this.ready(session, 'clear', msg);
-  }
-
-  private reauthenticate(session: Session): void {
-    this.secureSession = undefined;
-    this.stopPolling();
-    this.enter('connecting');
-    this.sendChallenge(session);
   }
 
   private sendChallenge(session: Session): void {
@@ -372,36 +352,7 @@ export class ReaderConnection {
     }
     this.io.timers.clearTimeout(challenge.timer);
     this.challenge = undefined;
-    const nonces: SessionNonces = { nodeNonce: challenge.nodeNonce, readerNonce: msg.readerNonce };
-    const presented = keyFingerprint(msg.readerKey);
-    const signed = authSignedBytes(nonces, msg.readerKey);
-    if (this.pinned === undefined) {
-      // Never trust on first use: the key is named so the installer can pin it, and nothing is taken from this reader meanwhile.
-      const proven = verifyReaderSignature(readerPublicKey(msg.readerKey), signed, msg.signature);
-      const base64 = Buffer.from(msg.readerKey).toString('base64');
-      this.refuse(
-        session,
-        ErrorCode.INCOMPATIBLE,
-        proven
-          ? `the reader offers a secure session with key ${base64} (fingerprint ${presented}), and lane ${this.init.lane} pins no reader key: pin it as lanes[].readerPublicKey`
-          : `the reader offers a secure session, and its AUTH_RESPONSE does not verify with the key it presents (fingerprint ${presented})`,
-        { presentedKey: presented },
-      );
-      return;
-    }
-    if (!sameBytes(msg.readerKey, this.pinned.raw)) {
-      this.refuse(session, ErrorCode.AUTHENTICATION_FAILED, `the reader presents key ${presented}, and lane ${this.init.lane} pins key ${keyFingerprint(this.pinned.raw)}`, {
-        presentedKey: presented,
-        pinnedKey: keyFingerprint(this.pinned.raw),
-      });
-      return;
-    }
-    if (!verifyReaderSignature(this.pinned.key, signed, msg.signature)) {
-      this.refuse(session, ErrorCode.AUTHENTICATION_FAILED, `the reader's AUTH_RESPONSE signature does not verify with the pinned key ${presented}`, { presentedKey: presented });
-      return;
-    }
-    this.secureSession = nonces;
-    this.ready(session, 'secure', this.hello);
+    this.act(session, decideResponse(challenge.nodeNonce, msg, this.pinned, this.init.lane), this.hello);
   }
 
   private ready(session: Session, kind: 'secure' | 'clear', hello: HelloMessage | undefined): void {
@@ -416,7 +367,7 @@ export class ReaderConnection {
    * The reader cannot serve this lane as it is: told why (ERROR), shown on the lane, and whatever
    * ran on it fails. It stays refused until it announces itself again or the line is reopened.
    */
-  private refuse(session: Session, code: number, problem: string, details: Record<string, unknown>): void {
+  private refuse(session: Session, { code, problem, details }: Refusal): void {
     if (this.state !== 'incompatible' || this.problem !== problem) {
       this.log.error({ port: this.init.port, ...details }, problem);
       session.link.send({ kind: 'ERROR', code, text: truncateAscii(problem, Limits.ERROR_TEXT) }).catch(() => undefined);
