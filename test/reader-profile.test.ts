@@ -30,6 +30,16 @@ describe('reader profiles', () => {
     expect(error.problems.find((p) => p.path === 'serial.baudRate')).toMatchObject({ value: 12345, message: expect.stringContaining('115200') });
   });
 
+  it('takes a maxPayloadBytes from 256 (room for a sealed card) to 1024, and names the bounds otherwise', () => {
+    const good = loadReaderProfile('edgepay-sim');
+    for (const bytes of [256, 1024]) expect(parseReaderProfile({ ...good, framing: { maxPayloadBytes: bytes } }, 'p.json').framing.maxPayloadBytes).toBe(bytes);
+    for (const bytes of [64, 255, 1025]) {
+      expect(() => parseReaderProfile({ ...good, framing: { maxPayloadBytes: bytes } }, 'p.json')).toThrow(
+        expect.objectContaining({ problems: [expect.objectContaining({ path: 'framing.maxPayloadBytes', value: bytes, message: expect.stringContaining('256') })] }),
+      );
+    }
+  });
+
   it('an unknown profile name lists the known ones; a broken file is named', () => {
     expect(() => loadReaderProfile('no-such-reader')).toThrow(expect.objectContaining({ code: 'EDGEPAY_NOT_FOUND', message: expect.stringContaining('edgepay-sim') }));
     const dir = tempDir();

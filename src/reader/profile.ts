@@ -27,7 +27,8 @@ export const readerProfileSchema = strict({
     parity: z.literal('none', { error: 'must be "none"' }),
     stopBits: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }),
   }),
-  framing: strict({ maxPayloadBytes: int(64, 1024, 'bytes') }),
+  // At least 256: the node announces it as what it takes, and a secure reader's SEALED_CARD (token, sealed box, TLV, signature) needs about 230.
+  framing: strict({ maxPayloadBytes: int(256, 1024, 'bytes') }),
   timeouts: strict({
     ackMs: int(10, 10_000, 'milliseconds'),
     retransmissions: int(0, 10, 'resends before the link is down'),
