@@ -37,6 +37,15 @@ export interface ReaderSecretFiles {
 }
 
 export const READER_SEED_BYTES = 32;
+/** txnId, token, last4, flags, the two u16 lengths and the signature. */
+const SEALED_CARD_FIXED_BYTES = 4 + SecureSizes.TOKEN + SecureSizes.LAST4 + 1 + 2 + 2 + SecureSizes.SIGNATURE;
+/** libsodium's sealed box: the ephemeral public key and the MAC. */
+const SEAL_OVERHEAD_BYTES = 48;
+
+/** What the centre opens (PROTOCOL.md 8.4): exactly this JSON, keys in this order, no spaces. */
+function sealedPlain(card: { readonly pan: string; readonly expiryYymm: string }): string {
+  return JSON.stringify({ pan: card.pan, expiry: card.expiryYymm });
+}
 
 /** Each file holds base64 of its raw key on one line, as the node's own key files do. */
 export function loadReaderSecrets(files: ReaderSecretFiles): ReaderSecrets {
@@ -92,6 +101,11 @@ export class ReaderSecureSession {
     return { kind: 'AUTH_RESPONSE', readerKey: this.keys.publicKey, readerNonce: nonces.readerNonce, signature };
   }
 
+  /** SEALED_CARD's bytes around its TLV for this card: the fixed fields, the sealed box and the signature (PROTOCOL.md 5.2). */
+  sealedCardOverhead(card: { readonly pan: string; readonly expiryYymm: string }): number {
+    return SEALED_CARD_FIXED_BYTES + SEAL_OVERHEAD_BYTES + Buffer.byteLength(sealedPlain(card));
+  }
+
   /** The card as SEALED_CARD: token, last four, Luhn flag, the sealed PAN and expiry, the TLV (no clear tags), signed. */
   async seal(txnId: number, card: { readonly pan: string; readonly expiryYymm: string }, tlv: Uint8Array): Promise<SealedCardMessage> {
     const nonces = this.nonces;
@@ -102,7 +116,7 @@ export class ReaderSecureSession {
       token: new Uint8Array(Buffer.from(tokenizePan(card.pan, this.secrets.tokenKey), 'base64url')),
       last4: card.pan.slice(-4),
       flags: luhnValid(card.pan) ? SEALED_CARD_FLAG_LUHN_VALID : 0,
-      sealed: sealTo(this.secrets.centrePublicKey, Buffer.from(JSON.stringify({ pan: card.pan, expiry: card.expiryYymm }), 'utf8')),
+      sealed: sealTo(this.secrets.centrePublicKey, Buffer.from(sealedPlain(card), 'utf8')),
       tlv,
     };
     const signature = signAsReader(this.keys, sealedCardSignedBytes(nonces, sealedCardSignedPart(body)));

@@ -5,6 +5,7 @@ import {
   EmvTag,
   ErrorCode,
   FrameDecoder,
+  MAX_PAYLOAD,
   MessageType,
   PROTOCOL_VERSION,
   ReaderState,
@@ -49,6 +50,11 @@ interface Txn {
   timer: unknown;
 }
 
+/** CARD_DATA's bytes before its TLV: the txnId. */
+const CARD_DATA_OVERHEAD = 4;
+/** Tags a terminal sends that the node keeps opaque (PROTOCOL.md 7.2): what a reader leaves out when its card data must be short. */
+const UNCHECKED_TAGS = [EmvTag.PAN_SEQUENCE, EmvTag.AIP, EmvTag.CID, EmvTag.ATC, EmvTag.CRYPTOGRAM, EmvTag.TXN_DATE, EmvTag.TXN_TYPE, EmvTag.TVR, EmvTag.UNPREDICTABLE];
+
 const CAPABILITY_BITS = { contact: Capability.CONTACT, contactless: Capability.CONTACTLESS, display: Capability.DISPLAY } as const;
 
 /**
@@ -64,6 +70,8 @@ export class ReaderSimulator {
   private stopped = false;
   private readonly timers: Timers;
   private readonly secure: ReaderSecureSession | undefined;
+  /** What the node's HELLO said it takes (PROTOCOL.md 1.1); the frame limit until it has said. */
+  private nodeMaxPayload = MAX_PAYLOAD;
 
   constructor(
     private readonly port: SerialChannel,
@@ -114,6 +122,7 @@ export class ReaderSimulator {
       case 'HELLO':
         // A HELLO exchange starts a new session: an authentication before it counts no more.
         this.secure?.reset();
+        this.nodeMaxPayload = Math.min(MAX_PAYLOAD, msg.maxPayload);
         this.sendHello(`asked by ${msg.model}`);
         return;
       case 'AUTH_CHALLENGE':
@@ -191,18 +200,27 @@ export class ReaderSimulator {
     const now = (this.options.now ?? (() => new Date()))();
     let tlv: Uint8Array;
     try {
-      tlv = encodeTlv(
-        emvForCard({
-          ...card,
-          // A secure reader seals the PAN and track 2: they never go on the wire.
-          ...(this.secure === undefined ? {} : { omitTags: [EmvTag.PAN, EmvTag.TRACK2] }),
-          amountMinor: txn.amountMinor,
-          currencyNumeric: txn.currencyNumeric,
-          transactionDateYymmdd: now.toISOString().slice(2, 10).replaceAll('-', ''),
-          atc: this.presented & 0xffff,
-          unpredictableNumber: this.options.unpredictable?.() ?? Math.floor(Math.random() * 0xffff_ffff),
-        }),
-      );
+      const unpredictableNumber = this.options.unpredictable?.() ?? Math.floor(Math.random() * 0xffff_ffff);
+      const build = (lean: boolean): Uint8Array =>
+        encodeTlv(
+          emvForCard({
+            ...card,
+            // A secure reader seals the PAN and track 2: they never go on the wire.
+            omitTags: [...(this.secure === undefined ? [] : [EmvTag.PAN, EmvTag.TRACK2]), ...(lean ? UNCHECKED_TAGS : [])],
+            amountMinor: txn.amountMinor,
+            currencyNumeric: txn.currencyNumeric,
+            transactionDateYymmdd: now.toISOString().slice(2, 10).replaceAll('-', ''),
+            atc: this.presented & 0xffff,
+            unpredictableNumber,
+          }),
+        );
+      tlv = build(false);
+      // The node takes at most what its HELLO said: then only the tags it checks go (PROTOCOL.md 6.2).
+      const room = this.nodeMaxPayload - (this.secure === undefined ? CARD_DATA_OVERHEAD : this.secure.sealedCardOverhead(card));
+      if (tlv.length > room) {
+        tlv = build(true);
+        this.options.status(`txn ${txn.txnId}: card data cut to the tags the node checks, for its maxPayload of ${this.nodeMaxPayload}`);
+      }
     } catch (error) {
       this.options.status(`txn ${txn.txnId}: cannot build card data (${(error as Error).message})`);
       this.endTxn(TxnEndReason.CANCELLED_ON_READER, 'cancelled on the reader');
