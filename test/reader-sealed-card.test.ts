@@ -125,6 +125,19 @@ describe('card data of the wrong kind for the session', () => {
     expect(link.sent.some((m) => m.kind === 'CANCEL' && m.txnId === 5)).toBe(true);
   });
 
+  it('clear CARD_DATA on a pinned lane between sessions (the reader restarting, not yet challenged again) is refused unread too', async () => {
+    const secure = await readerAndSession();
+    const link = { ...fakeLink(secure), secureSession: undefined };
+    const txns = new ReaderTransactions(link, { lane: 'l1', port: '/dev/null' }, silentLog, async () => {
+      throw new Error('capture must not run');
+    });
+    const card = txns.collect({ type: 'collect', txnId: 7, amountMinor: 1250, currencyNumeric: 978, timeoutMs: 5_000 });
+    txns.onMessage({ kind: 'CARD_DATA', txnId: 7, tlv: tlv({ omit: [] }) });
+    const error = (await card.catch((e: unknown) => e)) as EdgepayError;
+    expect(error.code).toBe('EDGEPAY_CARD_INVALID');
+    expect(error.details.reason).toBe('EDGEPAY_CARD_DATA_WRONG_SESSION');
+  });
+
   it('SEALED_CARD on a clear (1.0) link is refused: there is no session to check it against', async () => {
     const secure = await readerAndSession();
     const link = fakeLink(undefined);

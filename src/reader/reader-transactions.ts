@@ -185,9 +185,10 @@ export class ReaderTransactions {
     const pending = this.takeCardData(msg);
     if (pending === undefined) return;
     const refuse = (error: unknown): void => this.refuseCardData(pending, error);
-    if (this.link.secureSession !== undefined) {
-      // Refused unread: a PAN on a secure session's line means something on the line is not the reader that authenticated.
-      refuse(new ProtocolError('EDGEPAY_CARD_DATA_WRONG_SESSION', 'clear card data (CARD_DATA) on a secure session, refused unread', { message: msg.kind }));
+    if (this.link.secureSession !== undefined || this.link.pinned !== undefined) {
+      // Refused unread: a lane that pins its reader takes card data only sealed and signed, in any
+      // state of its session; a PAN on its line is not from the reader that authenticates there.
+      refuse(new ProtocolError('EDGEPAY_CARD_DATA_WRONG_SESSION', 'clear card data (CARD_DATA) on a lane that takes only sealed card data, refused unread', { message: msg.kind }));
       return;
     }
     let raw: RawCard;
