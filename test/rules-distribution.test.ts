@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import { RulesReceiver } from '../src/rules/receiver.js';
 import { distributedRulesPathOf, writeDistributedRules } from '../src/rules/store.js';
 import { StoreTopics } from '../src/wire/topics.js';
 import { parseAcl, storeAclForUsers } from './support/brokers.js';
-import { CLI } from './support/cli.js';
+import { runCliAsync } from './support/cli.js';
 import { newNodeConfigIn, nodeConfigIn } from './support/node.js';
 import { eventually } from './support/pty.js';
 import { useTempDir } from './support/tmp.js';
@@ -227,25 +226,13 @@ describe('broker ACL for the rules topic', () => {
 });
 
 describe('edgepay rules keygen / publish (command line)', () => {
-  function cli(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\``);
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('close', (status) => resolve({ status, stdout, stderr }));
-    });
-  }
-
   it('writes a key pair once, private key readable by its owner only', async () => {
     const dir = join(tempDir(), 'keys');
-    const made = await cli(['rules', 'keygen', '--out', dir]);
+    const made = await runCliAsync(['rules', 'keygen', '--out', dir]);
     expect(made.status).toBe(0);
     expect(statSync(join(dir, 'rules.key')).mode & 0o777).toBe(0o600);
     expect(loadRulesPublicKey(join(dir, 'rules.pub')).asymmetricKeyType).toBe('ed25519');
-    const again = await cli(['rules', 'keygen', '--out', dir]);
+    const again = await runCliAsync(['rules', 'keygen', '--out', dir]);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/already exist/);
   });
@@ -258,18 +245,18 @@ describe('edgepay rules keygen / publish (command line)', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...rulesWith(2), version: 0 }));
     const base = ['--key', keys.keyFile, '--broker', 'mqtt://127.0.0.1:1', '--fleet', 'fleet-1', '--store', 'store-7', '--timeout-ms', '2000'];
-    const badRules = await cli(['rules', 'publish', bad, ...base]);
+    const badRules = await runCliAsync(['rules', 'publish', bad, ...base]);
     expect(badRules.status).toBe(2);
     expect(badRules.stderr).toMatch(/version: must be a whole number >= 1/);
-    const badKey = await cli(['rules', 'publish', good, ...base.slice(0, 1), keys.publicKeyFile, ...base.slice(2)]);
+    const badKey = await runCliAsync(['rules', 'publish', good, ...base.slice(0, 1), keys.publicKeyFile, ...base.slice(2)]);
     expect(badKey.status).toBe(2);
     expect(badKey.stderr).toMatch(/EDGEPAY_REPLICATION_KEY_INVALID/);
-    const badStore = await cli(['rules', 'publish', good, ...base.slice(0, 7), 'a/b', ...base.slice(8)]);
+    const badStore = await runCliAsync(['rules', 'publish', good, ...base.slice(0, 7), 'a/b', ...base.slice(8)]);
     expect(badStore.status).toBe(2);
     expect(badStore.stderr).toMatch(/store id "a\/b"/);
-    const badUrl = await cli(['rules', 'publish', good, ...base.slice(0, 3), 'http://x', ...base.slice(4)]);
+    const badUrl = await runCliAsync(['rules', 'publish', good, ...base.slice(0, 3), 'http://x', ...base.slice(4)]);
     expect(badUrl.status).toBe(2);
-    const unreachable = await cli(['rules', 'publish', good, ...base]);
+    const unreachable = await runCliAsync(['rules', 'publish', good, ...base]);
     expect(unreachable.status).toBe(3);
     expect(unreachable.stderr).toMatch(/EDGEPAY_RULES_UNREACHABLE: cannot connect to mqtt:\/\/127\.0\.0\.1:1/);
   });

@@ -28,6 +28,7 @@ export function runCliAsync(args: readonly string[]): Promise<CliResult> {
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+    // 'close', not 'exit': only then has all of the child's output been read.
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
